@@ -1,0 +1,1 @@
+"""Kopf operator that runs metrics-utility for each `MetricsCollection` and reports what it did."""

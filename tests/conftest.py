@@ -1,0 +1,70 @@
+"""Shared fixtures. Each names the real thing it starts: `postgres` is a throwaway PostgreSQL server,
+`controller_db` a synthetic controller database inside it (owner and SELECT-only roles)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from metrics_utility.demo.database import ControllerDatabase, build
+from metrics_utility.demo.generator import DatasetSpec
+from metrics_utility.demo.pgcluster import PostgresCluster, PostgresNotFoundError, find_bin_dir
+
+# The standard test dataset: 4 days across the end of February in a leap year (2024-02-27 .. 2024-03-01 excl.),
+# so month ends, the leap day and weekend days are all covered.
+STANDARD_SPEC = DatasetSpec(scale='small', start=datetime(2024, 2, 27, tzinfo=UTC), days=4, seed=7)
+TINY_SPEC = DatasetSpec(scale='tiny', start=datetime(2024, 2, 28, tzinfo=UTC), days=2, seed=1)
+
+
+@pytest.fixture(scope='session')
+def postgres() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL server for the whole test session."""
+    try:
+        find_bin_dir()
+    except PostgresNotFoundError as exc:
+        if os.environ.get('CI'):
+            raise
+        pytest.skip(str(exc))
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope='session')
+def controller_db(postgres: PostgresCluster) -> ControllerDatabase:
+    """The standard dataset (`small`, 4 days over 29 Feb 2024). Read-only for tests: never modify it."""
+    db, _ = build(postgres, STANDARD_SPEC, dbname='awx')
+    return db
+
+
+@pytest.fixture(scope='session')
+def tiny_db(postgres: PostgresCluster) -> ControllerDatabase:
+    """The hand-checkable `tiny` dataset (scenario cases only). Read-only for tests."""
+    db, _ = build(postgres, TINY_SPEC, dbname='awx_tiny')
+    return db
+
+
+@pytest.fixture
+def owner_conn(controller_db: ControllerDatabase) -> Iterator[psycopg.Connection]:
+    with controller_db.connect_owner() as conn:
+        yield conn
+
+
+@pytest.fixture
+def reader_conn(controller_db: ControllerDatabase) -> Iterator[psycopg.Connection]:
+    """A connection as the SELECT-only role: what collectors must work with."""
+    with controller_db.connect_reader() as conn:
+        yield conn
+
+
+_counter = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def scratch_db(postgres: PostgresCluster) -> ControllerDatabase:
+    """A fresh tiny dataset of the test's own, free to modify (costs ~0.5 s)."""
+    db, _ = build(postgres, TINY_SPEC, dbname=f'scratch_{next(_counter)}')
+    return db

@@ -1,0 +1,67 @@
+"""`metrics-utility demo`: a throwaway controller database with synthetic data, end to end.
+
+For now it builds the database and prints what it holds; as gather and build-report land it runs them too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from metrics_utility.library import instants
+
+from .database import build
+from .generator import DatasetSpec
+from .pgcluster import PostgresCluster
+
+
+@dataclass
+class DemoOptions:
+    output: Path
+    scale: str = 'small'
+    days: int = 3
+    seed: int = 42
+    keep_running: bool = False
+
+
+def run_demo(options: DemoOptions, out=sys.stdout) -> int:
+    start = instants.days_ago(options.days)  # the last N complete UTC days
+    spec = DatasetSpec(scale=options.scale, start=start, days=options.days, seed=options.seed)
+    pg_dir = options.output.resolve() / 'postgres'
+    if pg_dir.exists():
+        shutil.rmtree(pg_dir)
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    cluster = PostgresCluster(base_dir=pg_dir, keep=True)
+    print(f'Starting a throwaway PostgreSQL in {pg_dir} ...', file=out)
+    cluster.start()
+    try:
+        began = time.monotonic()
+        print(f'Generating {spec.scale!r} controller data for {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} '
+              f'(seed {spec.seed}) ...', file=out)  # fmt: skip
+        db, stats = build(cluster, spec)
+        print(f'Loaded {sum(stats.rows.values()):,} rows ({stats.bytes / 2**20:.1f} MiB, {stats.partitions} hourly '
+              f'event partitions) in {time.monotonic() - began:.1f}s\n', file=out)  # fmt: skip
+        with db.connect_owner() as conn:
+            tables = conn.execute(
+                'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1"
+            ).fetchall()
+            width = max(len(t) for (t,) in tables)
+            print(f'{"table":<{width}}  {"rows":>10}', file=out)
+            for (table,) in tables:
+                count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+                print(f'{table:<{width}}  {count:>10,}', file=out)
+        print(f'\nCluster data directory: {cluster.data_dir}', file=out)
+        print(f'Install UUID of the synthetic controller: {db.install_uuid}', file=out)
+        if options.keep_running:
+            print(f'PostgreSQL keeps running: psql "{cluster.conninfo(db.dbname, db.owner)}"', file=out)
+            print(f'Stop it with: pg_ctl -D {cluster.data_dir} stop  (as the user owning that folder)', file=out)
+        else:
+            print('The server is stopped now; its data directory stays for inspection (rerun to recreate).', file=out)
+    finally:
+        if not options.keep_running:
+            cluster.stop()
+    return 0

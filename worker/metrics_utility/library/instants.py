@@ -1,0 +1,152 @@
+"""Time boundaries in UTC, for choosing collection windows.
+
+Every function returns a timezone-aware UTC datetime. `this_<unit>` is the start of the unit containing the
+reference instant, `last_<unit>` the start of the unit before it, and `<unit>s_ago(n)` the start of the unit `n`
+units before the current one. The reference instant is `relative_to` when given (it must be timezone-aware; it is
+converted to UTC) and the current time otherwise. Weeks start on Monday. Because month results are always the first
+of a month, month arithmetic never lands on a day that does not exist (31 March minus one month is 1 February).
+
+Windows built from these values follow the project's contract: `since` included, `until` excluded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    'days_ago',
+    'hours_ago',
+    'iso',
+    'last_day',
+    'last_hour',
+    'last_minute',
+    'last_month',
+    'last_week',
+    'minutes_ago',
+    'months_ago',
+    'now',
+    'this_day',
+    'this_hour',
+    'this_minute',
+    'this_month',
+    'this_week',
+    'weeks_ago',
+]
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a timezone was given where an instant in time is required."""
+
+
+def now() -> datetime:
+    """The current instant, in UTC."""
+    return datetime.now(tz=UTC)
+
+
+def _reference(relative_to: datetime | None) -> datetime:
+    if relative_to is None:
+        return now()
+    if not isinstance(relative_to, datetime):
+        raise TypeError(f'relative_to must be a timezone-aware datetime, got {type(relative_to).__name__}')
+    if relative_to.tzinfo is None or relative_to.utcoffset() is None:
+        raise NaiveDatetimeError(
+            f'relative_to={relative_to.isoformat()} has no timezone; pass an aware datetime '
+            '(e.g. datetime(2024, 1, 31, tzinfo=timezone.utc)) so the window is not silently local time'
+        )
+    return relative_to.astimezone(UTC)
+
+
+def _count(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f'n must be a whole number, got {n!r}')
+    return n
+
+
+def this_minute(relative_to: datetime | None = None) -> datetime:
+    """Start of the minute containing the reference instant."""
+    return _reference(relative_to).replace(second=0, microsecond=0)
+
+
+def this_hour(relative_to: datetime | None = None) -> datetime:
+    """Start of the hour containing the reference instant."""
+    return _reference(relative_to).replace(minute=0, second=0, microsecond=0)
+
+
+def this_day(relative_to: datetime | None = None) -> datetime:
+    """UTC midnight starting the day that contains the reference instant."""
+    return _reference(relative_to).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def this_week(relative_to: datetime | None = None) -> datetime:
+    """Monday 00:00 UTC of the week containing the reference instant."""
+    day = this_day(relative_to)
+    return day - timedelta(days=day.weekday())
+
+
+def this_month(relative_to: datetime | None = None) -> datetime:
+    """The first of the month, 00:00 UTC, of the month containing the reference instant."""
+    return this_day(relative_to).replace(day=1)
+
+
+def minutes_ago(n: int, relative_to: datetime | None = None) -> datetime:
+    """Start of the minute `n` minutes before the current minute."""
+    return this_minute(relative_to) - timedelta(minutes=_count(n))
+
+
+def hours_ago(n: int, relative_to: datetime | None = None) -> datetime:
+    """Start of the hour `n` hours before the current hour."""
+    return this_hour(relative_to) - timedelta(hours=_count(n))
+
+
+def days_ago(n: int, relative_to: datetime | None = None) -> datetime:
+    """Midnight UTC `n` days before the current day."""
+    return this_day(relative_to) - timedelta(days=_count(n))
+
+
+def weeks_ago(n: int, relative_to: datetime | None = None) -> datetime:
+    """Monday 00:00 UTC `n` weeks before the current week."""
+    return this_week(relative_to) - timedelta(weeks=_count(n))
+
+
+def months_ago(n: int, relative_to: datetime | None = None) -> datetime:
+    """The first of the month `n` months before the current month (negative `n` goes forward)."""
+    start = this_month(relative_to)
+    index = start.year * 12 + (start.month - 1) - _count(n)
+    year, month0 = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise OverflowError(f'{n} months from {start.date().isoformat()} leaves the supported years 1..9999')
+    return start.replace(year=year, month=month0 + 1)
+
+
+def last_minute(relative_to: datetime | None = None) -> datetime:
+    """Start of the minute before the current one."""
+    return minutes_ago(1, relative_to)
+
+
+def last_hour(relative_to: datetime | None = None) -> datetime:
+    """Start of the previous full hour."""
+    return hours_ago(1, relative_to)
+
+
+def last_day(relative_to: datetime | None = None) -> datetime:
+    """Midnight UTC starting yesterday."""
+    return days_ago(1, relative_to)
+
+
+def last_week(relative_to: datetime | None = None) -> datetime:
+    """Monday 00:00 UTC of the previous week."""
+    return weeks_ago(1, relative_to)
+
+
+def last_month(relative_to: datetime | None = None) -> datetime:
+    """The first of the previous month, 00:00 UTC."""
+    return months_ago(1, relative_to)
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 text of an aware datetime in UTC, e.g. '2024-02-29T00:00:00+00:00'.
+
+    This is the form used in SQL literals, file names' metadata and JSON; naive values are refused so a local
+    time can never pass for UTC.
+    """
+    return _reference(value).isoformat()

@@ -1,0 +1,78 @@
+"""PostgreSQL advisory locks keyed by name, so two gathers never run over the same data at once.
+
+Session-level locks are used (not transaction-level) because a gather spans many transactions. The lock key is the
+64-bit value PostgreSQL derives from the name with `hashtextextended(name, 0)`, computed by the server, so every
+client agrees on it. Taking and releasing a lock needs no write privileges: the SELECT-only role suffices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import psycopg
+
+Mode = Literal['try', 'wait']
+
+
+class LockHeldError(RuntimeError):
+    """Another session holds the advisory lock."""
+
+    def __init__(self, name: str, waited: float | None = None) -> None:
+        self.name = name
+        self.waited = waited
+        detail = f' after waiting {waited:.1f}s' if waited else ''
+        super().__init__(
+            f'another run holds the lock {name!r}{detail}; wait for it to finish '
+            '(or give this job its own lock name) and try again'
+        )
+
+
+@contextmanager
+def advisory_lock(
+    conn: psycopg.Connection,
+    name: str,
+    mode: Mode = 'try',
+    timeout: float | None = None,
+    poll_interval: float = 0.2,
+) -> Iterator[None]:
+    """Hold the advisory lock `name` on `conn` for the duration of the block.
+
+    mode='try' raises LockHeldError at once when the lock is held elsewhere. mode='wait' blocks until the lock is
+    free, or raises LockHeldError after `timeout` seconds (no timeout: wait as long as it takes).
+    """
+    if mode not in ('try', 'wait'):
+        raise ValueError(f"mode must be 'try' or 'wait', got {mode!r}")
+    if not name:
+        raise ValueError('lock name must not be empty')
+    if conn.closed:
+        raise psycopg.InterfaceError('the database connection is closed')
+
+    started = time.monotonic()
+    while not _try_lock(conn, name):
+        waited = time.monotonic() - started
+        if mode == 'try' or (timeout is not None and waited >= timeout):
+            raise LockHeldError(name, waited if mode == 'wait' else None)
+        time.sleep(poll_interval)
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            _run(conn, 'SELECT pg_advisory_unlock(hashtextextended(%s, 0))', name)
+
+
+def _try_lock(conn: psycopg.Connection, name: str) -> bool:
+    return bool(_run(conn, 'SELECT pg_try_advisory_lock(hashtextextended(%s, 0))', name))
+
+
+def _run(conn: psycopg.Connection, sql: str, name: str) -> object:
+    # Outside autocommit the lock query would open a transaction that stays open for the whole gather; end the one
+    # we started (the session-scoped lock survives it), but never commit a transaction the caller had open.
+    was_idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with conn.cursor() as cur:
+        value = cur.execute(sql, (name,)).fetchone()[0]
+    if was_idle and not conn.autocommit:
+        conn.commit()
+    return value
