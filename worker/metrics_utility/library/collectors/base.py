@@ -1,0 +1,151 @@
+"""The collector contract.
+
+A collector is a plain function decorated with `@collector(key, version, format)`. Calling the decorated name with
+keyword parameters validates them at once and returns an initialised `Collector`; nothing touches the database or
+the network until `.gather()`. This split lets a caller build every collector of a run (failing fast on bad
+parameters) before it takes any lock.
+
+`.gather()` returns a dict (format 'json'), or a list of file paths (format 'csv'); `None`, `[]` or `{}` mean "no
+data". Collectors depend only on their parameters and never write to the controller database.
+
+Parameters the contract checks for every collector that declares them:
+- `since`, `until`: timezone-aware datetimes, `since < until` (since included, until excluded);
+- `db`: an open psycopg connection;
+- `output_dir`: where files go; when omitted a fresh per-collector temporary directory is created (the caller, e.g.
+  Package, removes the files once packed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+
+Format = Literal['csv', 'json']
+Result = dict[str, Any] | list[Path] | None
+
+
+class CollectorError(Exception):
+    """A collector could not do its work (bad connection, failed query, unreachable service)."""
+
+
+class CollectorParameterError(CollectorError, ValueError):
+    """A collector was called with parameters it cannot work with."""
+
+
+@dataclass(frozen=True)
+class CollectorInfo:
+    """What a collector is: its key (file name stem in packages), format, and version (recorded in manifests)."""
+
+    key: str
+    version: str
+    format: Format
+    description: str = ''
+
+
+@dataclass
+class Collector:
+    """An initialised collector: validated parameters bound to the function that does the work."""
+
+    info: CollectorInfo
+    func: Callable[..., Result]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.info.key
+
+    @property
+    def version(self) -> str:
+        return self.info.version
+
+    @property
+    def format(self) -> Format:
+        return self.info.format
+
+    def gather(self) -> Result:
+        db = self.params.get('db')
+        if isinstance(db, psycopg.Connection) and db.closed:
+            raise CollectorError(f'{self.key}: the database connection was closed before gather()')
+        return self.func(**self.params)
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.params.items() if k != 'db'}
+        return f'<Collector {self.key} v{self.version} {self.format} {shown}>'
+
+
+REGISTRY: dict[str, Callable[..., Collector]] = {}
+
+
+def collector(key: str, version: str, format: Format, description: str = '') -> Callable:
+    """Register `func` as collector `key`; see the module docstring for the contract."""
+    if format not in ('csv', 'json'):
+        raise ValueError(f'format must be csv or json, got {format!r}')
+
+    def decorate(func: Callable[..., Result]) -> Callable[..., Collector]:
+        info = CollectorInfo(key, version, format, description or (func.__doc__ or '').strip().split('\n')[0])
+        signature = inspect.signature(func)
+
+        def factory(**params: Any) -> Collector:
+            return Collector(info, func, _validate(info, signature, params))
+
+        factory.info = info  # type: ignore[attr-defined]
+        factory.__name__ = func.__name__
+        factory.__qualname__ = func.__qualname__
+        factory.__doc__ = func.__doc__
+        factory.__wrapped__ = func  # type: ignore[attr-defined]
+        if key in REGISTRY:
+            raise ValueError(f'collector key {key!r} registered twice')
+        REGISTRY[key] = factory
+        return factory
+
+    return decorate
+
+
+def _validate(info: CollectorInfo, signature: inspect.Signature, params: dict[str, Any]) -> dict[str, Any]:
+    accepted = signature.parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise CollectorParameterError(
+            f'{info.key}: unknown parameter(s) {", ".join(unknown)}; accepted: {", ".join(accepted)}'
+        )
+    try:
+        bound = signature.bind(**params)
+    except TypeError as exc:
+        raise CollectorParameterError(f'{info.key}: {exc}') from None
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+
+    for name in ('since', 'until'):
+        if name in values and values[name] is not None:
+            value = values[name]
+            if not isinstance(value, datetime):
+                raise CollectorParameterError(f'{info.key}: {name} must be a datetime, got {type(value).__name__}')
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise CollectorParameterError(
+                    f'{info.key}: {name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime'
+                )
+    since, until = values.get('since'), values.get('until')
+    if since is not None and until is not None and since >= until:
+        raise CollectorParameterError(
+            f'{info.key}: since ({since.isoformat()}) must be before until ({until.isoformat()})'
+        )
+    if 'db' in values:
+        db = values['db']
+        if not isinstance(db, psycopg.Connection):
+            raise CollectorParameterError(f'{info.key}: db must be a psycopg connection, got {type(db).__name__}')
+        if db.closed:
+            raise CollectorParameterError(f'{info.key}: the database connection is closed')
+    if 'output_dir' in values:
+        if values['output_dir'] is None:
+            values['output_dir'] = Path(tempfile.mkdtemp(prefix=f'metrics-utility-{info.key}-'))
+        else:
+            values['output_dir'] = Path(values['output_dir'])
+            values['output_dir'].mkdir(parents=True, exist_ok=True)
+    return values

@@ -1,0 +1,1 @@
+"""Collectors that read the automation controller's PostgreSQL database (read-only)."""

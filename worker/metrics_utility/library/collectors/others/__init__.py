@@ -1,0 +1,1 @@
+"""Collectors that read sources other than the controller database."""
