@@ -1,0 +1,77 @@
+"""Window planning: daily slices, horizon, watermarks, explicit windows, snapshots."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from metrics_utility.gather.interval import IntervalError, Window, daily_slices, plan
+from metrics_utility.gather.state import Watermarks
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2024, 3, 2, 10, 7, tzinfo=UTC)
+
+
+def test_daily_slices_cut_at_utc_midnight_including_the_leap_day():
+    since = datetime(2024, 2, 28, 15, tzinfo=UTC)
+    assert daily_slices(since, NOW) == [
+        Window(since, datetime(2024, 2, 29, tzinfo=UTC)),
+        Window(datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+        Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC)),
+        Window(datetime(2024, 3, 2, tzinfo=UTC), NOW),
+    ]
+    assert daily_slices(NOW, NOW) == []
+
+
+def test_first_run_starts_at_the_horizon():
+    (p,) = plan(['job_host_summary'], [], Watermarks(), NOW, max_days=2)
+    assert p.windows[0].since == NOW - timedelta(days=2)
+    assert p.windows[-1].until == NOW
+    assert all(w.since < w.until for w in p.windows)
+
+
+def test_each_collector_resumes_at_its_own_watermark():
+    marks = Watermarks({'job_host_summary': datetime(2024, 3, 1, tzinfo=UTC), 'main_jobevent': NOW})
+    jhs, events = plan(['job_host_summary', 'main_jobevent'], [], marks, NOW)
+    assert jhs.windows == [Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC)),
+                           Window(datetime(2024, 3, 2, tzinfo=UTC), NOW)]  # fmt: skip
+    assert events.windows == []  # up to date
+
+
+def test_a_watermark_older_than_the_horizon_is_reported():
+    marks = Watermarks({'job_host_summary': datetime(2023, 1, 1, tzinfo=UTC)})
+    (p,) = plan(['job_host_summary'], [], marks, NOW, max_days=28)
+    assert p.windows[0].since == NOW - timedelta(days=28)
+    assert 'older than the 28-day horizon' in p.notes[0]
+
+
+def test_until_in_the_future_is_clamped():
+    (p,) = plan(['job_host_summary'], [], Watermarks({'job_host_summary': NOW - timedelta(hours=1)}), NOW,
+                until=NOW + timedelta(days=1))  # fmt: skip
+    assert p.windows[-1].until == NOW
+    assert 'in the future' in p.notes[0]
+
+
+def test_explicit_window_and_watermark_rules():
+    since = datetime(2024, 2, 29, tzinfo=UTC)
+    until = datetime(2024, 3, 1, tzinfo=UTC)
+    behind = Watermarks({'job_host_summary': datetime(2024, 2, 29, 12, tzinfo=UTC)})
+    (p,) = plan(['job_host_summary'], [], behind, NOW, since=since, until=until)
+    assert p.windows == [Window(since, until)] and p.advances_watermark
+    gap = Watermarks({'job_host_summary': datetime(2024, 2, 20, tzinfo=UTC)})
+    (p,) = plan(['job_host_summary'], [], gap, NOW, since=since, until=until)
+    assert not p.advances_watermark  # would jump over 20..29 Feb
+    assert 'watermark kept' in p.notes[0]
+
+
+def test_explicit_window_errors():
+    with pytest.raises(IntervalError, match='not before'):
+        plan(['x'], [], Watermarks(), NOW, since=NOW, until=NOW - timedelta(hours=1))
+    with pytest.raises(IntervalError, match='more than the look-back horizon of 28 days'):
+        plan(['x'], [], Watermarks(), NOW, since=NOW - timedelta(days=40))
+
+
+def test_snapshot_collectors_get_one_window_ending_at_until():
+    (p,) = plan([], ['main_host'], Watermarks(), NOW)
+    assert p.snapshot and not p.advances_watermark
+    assert p.windows == [Window(NOW - timedelta(seconds=1), NOW)]

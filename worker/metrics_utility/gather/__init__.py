@@ -1,0 +1,1 @@
+"""The incremental gather: plan windows, collect, package, ship, and advance watermarks only after confirmed puts."""

@@ -1,0 +1,104 @@
+"""Which windows each collector gathers in this run.
+
+Rules (metrics-utility's, made explicit; windows are [since, until), UTC):
+- `until` defaults to now and is never in the future (a later value is clamped to now).
+- With `--since`: that window for every collector, split in daily slices at UTC midnight; it must not be longer
+  than the look-back horizon (`max_days`). Watermarks only move forward, and only when the window starts at or
+  before the collector's watermark (so an explicit window never jumps over a gap).
+- Without `--since`: each collector resumes at its own watermark, but never earlier than the horizon
+  `until - max_days` (older data than that is not collected; a collector that was not run for longer says so).
+- Snapshot collectors (current state, e.g. `main_host`) get one window ending at `until`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from metrics_utility.library import instants
+
+from .state import Watermarks
+from .when import format_duration
+
+SNAPSHOT_WIDTH = timedelta(seconds=1)
+
+
+class IntervalError(ValueError):
+    """The requested window cannot be gathered."""
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {'since': self.since.isoformat(), 'until': self.until.isoformat()}
+
+
+@dataclass
+class CollectorPlan:
+    key: str
+    snapshot: bool
+    windows: list[Window]
+    advances_watermark: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+def daily_slices(since: datetime, until: datetime) -> list[Window]:
+    """[since, until) cut at every UTC midnight in between."""
+    windows = []
+    start = since
+    while start < until:
+        end = min(instants.days_ago(-1, relative_to=start), until)
+        windows.append(Window(start, end))
+        start = end
+    return windows
+
+
+def resolve_until(until: datetime | None, now: datetime) -> tuple[datetime, list[str]]:
+    if until is None:
+        return now, []
+    if until > now:
+        return now, [f'--until {until.isoformat()} is in the future; using now ({now.isoformat()})']
+    return until, []
+
+
+def plan(
+    daily_keys: list[str],
+    snapshot_keys: list[str],
+    watermarks: Watermarks,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_days: int = 28,
+) -> list[CollectorPlan]:
+    """The windows of every collector for one run."""
+    end, notes = resolve_until(until, now)
+    horizon = end - timedelta(days=max_days)
+    plans: list[CollectorPlan] = []
+    if since is not None:
+        if since >= end:
+            raise IntervalError(f'--since {since.isoformat()} is not before --until {end.isoformat()}')
+        if since < horizon:
+            raise IntervalError(
+                f'--since {since.isoformat()} .. --until {end.isoformat()} spans {format_duration(end - since)}, more '
+                f'than the look-back horizon of {max_days} days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); '
+                'gather in several runs or raise the horizon'
+            )
+    for key in daily_keys:
+        mark = watermarks.get(key)
+        if since is not None:
+            advances = mark is None or since <= mark
+            note = [] if advances else [f'{key}: window starts after its watermark {mark.isoformat()}; watermark kept']
+            plans.append(CollectorPlan(key, False, daily_slices(since, end), advances, notes + note))
+            continue
+        start = horizon if mark is None or mark < horizon else mark
+        note = list(notes)
+        if mark is not None and mark < horizon:
+            note.append(f'{key}: last shipped up to {mark.isoformat()}, older than the {max_days}-day horizon; '
+                        f'data between then and {horizon.isoformat()} is not collected')  # fmt: skip
+        plans.append(CollectorPlan(key, False, daily_slices(start, end) if start < end else [], True, note))
+    for key in snapshot_keys:
+        plans.append(CollectorPlan(key, True, [Window(end - SNAPSHOT_WIDTH, end)], False, list(notes)))
+    return plans
