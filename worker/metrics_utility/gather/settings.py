@@ -1,0 +1,200 @@
+"""Gather configuration from `METRICS_UTILITY_*` variables (metrics-utility's names) and command-line overrides.
+
+Every problem is collected and reported together, each naming the variable and what is expected, so a cron job or
+a CronJob is fixed in one round. Secrets (database password, S3 secret key, service-account secret) are kept in
+`Secret` values whose repr never shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TARGETS = ('directory', 's3', 'crc')
+DEFAULT_OPTIONAL = ('main_jobevent',)
+KNOWN_COLLECTORS = (
+    'job_host_summary', 'job_host_summary_service', 'main_host', 'main_host_daily', 'main_hostmetric',
+    'main_indirectmanagednodeaudit', 'main_jobevent', 'main_jobevent_service', 'unified_jobs',
+    'execution_environments', 'total_workers_vcpu',
+)  # fmt: skip
+SNAPSHOT_COLLECTORS = ('main_host', 'execution_environments', 'total_workers_vcpu')
+DEFAULT_INGRESS = 'https://console.redhat.com/api/ingress/v1/upload'
+DEFAULT_SSO = 'https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token'
+DEFAULT_PROMETHEUS = 'https://prometheus-k8s.openshift-monitoring.svc.cluster.local:9091'
+PREFIX = 'METRICS_UTILITY_'
+
+
+class SettingsError(ValueError):
+    """One or more configuration problems; `problems` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__('invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems))
+
+
+class Secret(str):
+    """A string that does not show itself in repr() (logs of settings objects stay clean)."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass
+class GatherSettings:
+    ship_target: str | None = None
+    ship_path: str | None = None
+    collectors: list[str] = field(default_factory=list)
+    save_watermarks: bool = True
+    max_days: int = 28
+    lock_name: str = 'gather_automation_controller_billing_lock'
+    state_path: Path | None = None
+    db: dict[str, str] = field(default_factory=dict)
+    s3: dict[str, str | None] = field(default_factory=dict)
+    crc: dict[str, str | None] = field(default_factory=dict)
+    vcpu: dict[str, str | bool | None] = field(default_factory=dict)
+    compression: str | None = None
+    package_max_bytes: int | None = None
+
+
+def _flag(env: Mapping[str, str], name: str, problems: list[str], default: bool = False) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == '':
+        return default
+    value = raw.strip().lower()
+    if value in ('1', 'true', 'yes', 'on'):
+        return True
+    if value in ('0', 'false', 'no', 'off'):
+        return False
+    problems.append(f'{PREFIX}{name}={raw!r}: expected true or false')
+    return default
+
+
+def _int(env: Mapping[str, str], name: str, problems: list[str], default: int | None, low: int, high: int):
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == '':
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f'{PREFIX}{name}={raw!r}: expected a whole number from {low} to {high}')
+        return default
+    if not low <= value <= high:
+        problems.append(f'{PREFIX}{name}={value}: expected a whole number from {low} to {high}')
+        return default
+    return value
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(PREFIX + name)
+    return value.strip() if value is not None and value.strip() != '' else None
+
+
+def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = None) -> GatherSettings:
+    """Read and check the gather variables; raise SettingsError listing every problem."""
+    problems: list[str] = []
+    s = GatherSettings()
+
+    s.ship_target = _get(env, 'SHIP_TARGET')
+    if s.ship_target is not None and s.ship_target not in TARGETS:
+        problems.append(f'{PREFIX}SHIP_TARGET={s.ship_target!r}: expected one of {", ".join(TARGETS)}')
+    elif s.ship_target is None and ship:
+        problems.append(f'{PREFIX}SHIP_TARGET is not set: expected one of {", ".join(TARGETS)} (needed with --ship)')
+    s.ship_path = _get(env, 'SHIP_PATH')
+    if s.ship_target in ('directory', 's3') and not s.ship_path:
+        problems.append(f'{PREFIX}SHIP_PATH is not set: expected the {s.ship_target} path to ship to')
+
+    # Collectors: job_host_summary unless disabled, plus the optional list (default main_jobevent).
+    if collectors is None:
+        raw = _get(env, 'OPTIONAL_COLLECTORS')
+        optional = [c.strip() for c in raw.split(',') if c.strip()] if raw is not None else list(DEFAULT_OPTIONAL)
+        wanted = [] if _flag(env, 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR', problems) else ['job_host_summary']
+        wanted += [c for c in optional if c not in wanted]
+    else:
+        wanted = list(dict.fromkeys(collectors))
+    unknown = [c for c in wanted if c not in KNOWN_COLLECTORS]
+    if unknown:
+        problems.append(f'unknown collector(s) {", ".join(unknown)}: expected some of {", ".join(KNOWN_COLLECTORS)}')
+    if not wanted:
+        problems.append('no collector selected: enable job_host_summary or list some in '
+                        f'{PREFIX}OPTIONAL_COLLECTORS')  # fmt: skip
+    s.collectors = [c for c in wanted if c in KNOWN_COLLECTORS]
+
+    s.save_watermarks = not _flag(env, 'DISABLE_SAVE_LAST_GATHERED_ENTRIES', problems)
+    s.max_days = _int(env, 'MAX_GATHER_PERIOD_DAYS', problems, 28, 1, 3650)
+    suffix = _get(env, 'COLLECTOR_LOCK_SUFFIX')
+    if suffix:
+        s.lock_name = f'gather_automation_controller_billing_{suffix}_lock'
+    state = _get(env, 'STATE_PATH')
+    s.state_path = Path(state) if state else None
+    if s.ship_target == 'crc' and ship and s.save_watermarks and not s.state_path:
+        problems.append(f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
+                        'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json)')  # fmt: skip
+
+    s.db = {
+        'host': _get(env, 'DB_HOST') or 'localhost',
+        'port': str(_int(env, 'DB_PORT', problems, 5432, 1, 65535)),
+        'dbname': _get(env, 'DB_NAME') or 'awx',
+        'user': _get(env, 'DB_USER') or 'awx',
+        'password': Secret(_get(env, 'DB_PASSWORD') or ''),
+        'sslmode': _get(env, 'DB_SSLMODE') or 'prefer',
+    }
+    if s.db['sslmode'] not in ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'):
+        problems.append(f'{PREFIX}DB_SSLMODE={s.db["sslmode"]!r}: expected disable, allow, prefer, require, '
+                        'verify-ca or verify-full')  # fmt: skip
+
+    if s.ship_target == 's3':
+        s.s3 = {
+            'bucket': _get(env, 'BUCKET_NAME'),
+            'endpoint': _get(env, 'BUCKET_ENDPOINT'),
+            'region': _get(env, 'BUCKET_REGION'),
+            'access_key': _get(env, 'BUCKET_ACCESS_KEY'),
+            'secret_key': Secret(v) if (v := _get(env, 'BUCKET_SECRET_KEY')) else None,
+        }
+        if not s.s3['bucket']:
+            problems.append(f'{PREFIX}BUCKET_NAME is not set: expected the S3 bucket to ship to')
+        if bool(s.s3['access_key']) != bool(s.s3['secret_key']):
+            problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY: set both, or neither to use '
+                            'the implicit credentials (IRSA, instance profile, ~/.aws)')  # fmt: skip
+    if s.ship_target == 'crc':
+        s.crc = {
+            'billing_provider': _get(env, 'BILLING_PROVIDER'),
+            'billing_account_id': _get(env, 'BILLING_ACCOUNT_ID'),
+            'red_hat_org_id': _get(env, 'RED_HAT_ORG_ID'),
+            'client_id': _get(env, 'SERVICE_ACCOUNT_ID'),
+            'client_secret': Secret(v) if (v := _get(env, 'SERVICE_ACCOUNT_SECRET')) else None,
+            'client_cert': _get(env, 'CRC_CLIENT_CERT'),
+            'client_key': _get(env, 'CRC_CLIENT_KEY'),
+            'ingress_url': _get(env, 'CRC_INGRESS_URL') or DEFAULT_INGRESS,
+            'sso_url': _get(env, 'CRC_SSO_URL') or DEFAULT_SSO,
+            'proxy_url': _get(env, 'PROXY_URL'),
+            'ca_bundle': _get(env, 'CRC_CA_BUNDLE'),
+        }
+        if s.crc['billing_provider'] != 'aws':
+            problems.append(f'{PREFIX}BILLING_PROVIDER={s.crc["billing_provider"]!r}: expected aws')
+        account = s.crc['billing_account_id'] or ''
+        if not (account.isdigit() and len(account) == 12):
+            problems.append(f'{PREFIX}BILLING_ACCOUNT_ID: expected the 12-digit AWS account id')
+        mutual = s.crc['client_cert'] or s.crc['client_key']
+        if mutual and not (s.crc['client_cert'] and s.crc['client_key']):
+            problems.append(f'{PREFIX}CRC_CLIENT_CERT and {PREFIX}CRC_CLIENT_KEY: set both for mutual TLS')
+        if not mutual and not (s.crc['client_id'] and s.crc['client_secret']):
+            problems.append(f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the '
+                            'console.redhat.com service account (or CRC_CLIENT_CERT/KEY for mutual TLS)')  # fmt: skip
+
+    if 'total_workers_vcpu' in s.collectors:
+        s.vcpu = {
+            'cluster_name': _get(env, 'CLUSTER_NAME'),
+            'metering_enabled': _flag(env, 'USAGE_BASED_METERING_ENABLED', problems),
+            'prometheus_url': _get(env, 'PROMETHEUS_URL') or DEFAULT_PROMETHEUS,
+            'token_file': _get(env, 'PROMETHEUS_TOKEN_FILE'),
+            'ca_bundle': _get(env, 'PROMETHEUS_CA_BUNDLE'),
+        }
+        if not s.vcpu['cluster_name']:
+            problems.append(f'{PREFIX}CLUSTER_NAME is not set: required when total_workers_vcpu is collected')
+
+    s.compression = _get(env, 'COMPRESSION')
+    s.package_max_bytes = _int(env, 'PACKAGE_MAX_BYTES', problems, None, 1 << 16, 1 << 34)
+    if problems:
+        raise SettingsError(problems)
+    return s
