@@ -1,0 +1,1 @@
+"""Helpers that start real peers for tests (Prometheus, proxies)."""
