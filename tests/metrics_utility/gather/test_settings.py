@@ -66,7 +66,7 @@ def test_s3_and_crc_requirements():
 
 def test_secrets_do_not_show_in_repr():
     s = load({**BASE, 'METRICS_UTILITY_DB_PASSWORD': 'pg-secret-123'}, ship=True)
-    assert s.db['password'] == 'pg-secret-123'
+    assert s.db['password'].reveal() == 'pg-secret-123'
     assert 'pg-secret-123' not in repr(s)
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metrics_utility.library.secret import Secret
+
 TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
 KNOWN_COLLECTORS = (
@@ -31,13 +33,6 @@ class SettingsError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__('invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems))
-
-
-class Secret(str):
-    """A string that does not show itself in repr() (logs of settings objects stay clean)."""
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
 
 
 @dataclass

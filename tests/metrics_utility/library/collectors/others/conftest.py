@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,32 +12,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-
-def _import_the_real_metrics_utility() -> None:
-    """Work around a layout clash: `tests/` is on sys.path (pytest `pythonpath`) and `tests/metrics_utility/` has no
-    `__init__.py`, so it is a namespace portion named `metrics_utility`. With setuptools' editable *finder* (a meta
-    path hook consulted after the path finder) nothing regular named `metrics_utility` is on sys.path, so the empty
-    test folder wins and `metrics_utility.library` resolves to `tests/metrics_utility/library/`.
-
-    A regular package on sys.path always beats namespace portions, so: append the real source root, drop the
-    placeholder modules (only those without a file; real modules already imported keep their identity) and import
-    again. Remove this once the editable install is path-based (`editable_mode=compat`) or tests leave sys.path.
-    """
-    current = sys.modules.get('metrics_utility')
-    if current is not None and getattr(current, '__file__', None):
-        return
-    source_root = str(Path(__file__).resolve().parents[5] / 'worker')
-    if source_root not in sys.path:
-        sys.path.append(source_root)
-    for name in [n for n, m in sys.modules.items() if n.split('.')[0] == 'metrics_utility']:
-        if getattr(sys.modules[name], '__file__', None) is None:
-            del sys.modules[name]
-    __import__('metrics_utility.library.collectors')
-
-
-_import_the_real_metrics_utility()
-
-from testsupport.prometheus import BearerTLSProxy, PrometheusNotFoundError, PrometheusServer, Sample, find_binaries  # noqa: E402 (after the fix above)
+from testsupport.prometheus import BearerTLSProxy, PrometheusNotFoundError, PrometheusServer, Sample, find_binaries
 
 # The measured hour of the main scenario: 2024-02-29 10:00–11:00 UTC (a leap day).
 H = datetime(2024, 2, 29, 10, tzinfo=UTC)

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from metrics_utility.library.secret import Secret
+
 from ..base import CollectorError, CollectorParameterError
 
 __all__ = [
@@ -38,26 +40,6 @@ logger = logging.getLogger(__name__)
 # RFC 6750 b64token plus what JWTs and opaque tokens use; anything else (spaces, newlines) would break or inject
 # into the header, and requests would echo the whole header value in its error message.
 _TOKEN_CHARS = re.compile(r'[A-Za-z0-9\-._~+/=]+')
-
-
-class Secret:
-    """A string that never shows itself: `repr`, `str` and f-strings print `***`; `reveal()` gives the value."""
-
-    __slots__ = ('_value',)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:
-        raise TypeError('Secret values are not picklable')
 
 
 class PrometheusError(CollectorError):

@@ -46,13 +46,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from metrics_utility.library.secret import Secret
+
 from ... import instants
 from ..base import REGISTRY, Collector, CollectorParameterError, collector
 from .prometheus import (
     PrometheusClient,
     PrometheusError,
     PrometheusResponseError,
-    Secret,
     check_token,
     check_url,
     read_token_file,
