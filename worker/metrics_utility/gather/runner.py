@@ -1,0 +1,172 @@
+"""One gather run: lock, plan windows, collect, package, ship, and advance watermarks only after confirmed puts.
+
+Order of work per collector: its windows oldest first; each window is collected, packaged and shipped before the
+next one starts (temporary disk stays small). A window whose collection, packaging or upload fails stops that
+collector for this run (its watermark stays at the last confirmed window, so the next run retries the same window
+and nothing is skipped); other collectors go on. Object names are deterministic, so a retried window overwrites
+what a crashed run may have shipped instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+from metrics_utility.library import instants
+from metrics_utility.library.collectors import REGISTRY, Collector
+from metrics_utility.library.lock import advisory_lock
+from metrics_utility.library.storage import Storage
+from metrics_utility.library.tempdir import job_tempdir
+
+from . import interval
+from .state import StateError, Watermarks
+from .summary import RunSummary
+
+log = logging.getLogger('metrics_utility.gather')
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """One tarball ready to ship: where it is, its deterministic object name, and what it holds."""
+
+    path: Path
+    object_name: str
+    rows: int = 0
+    bytes: int = 0
+
+
+class Packager(Protocol):
+    def __call__(self, collectors: list[Collector], config: dict[str, Any], window: interval.Window,
+                 workdir: Path) -> Iterable[PackagedFile]: ...  # fmt: skip
+
+
+class StateStore(Protocol):
+    def load(self) -> Watermarks: ...
+    def save(self, marks: Watermarks) -> None: ...
+    def describe(self) -> str: ...
+
+
+@dataclass
+class GatherRequest:
+    collectors: list[str]
+    since: datetime | None = None
+    until: datetime | None = None
+    max_days: int = 28
+    ship: bool = False
+    save_watermarks: bool = True
+    lock_name: str = 'gather_automation_controller_billing_lock'
+    collector_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra parameters per collector key
+    snapshot_keys: tuple[str, ...] = ('main_host', 'execution_environments', 'total_workers_vcpu')
+    workdir: Path | None = None
+
+
+class GatherError(RuntimeError):
+    """The run as a whole could not proceed (lock held, database unreachable, state unreadable)."""
+
+
+def run(
+    request: GatherRequest,
+    connect: Callable[[], psycopg.Connection],
+    packager: Packager,
+    storage: Storage | None,
+    state: StateStore | None,
+    summary: RunSummary,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> RunSummary:
+    """Do one gather; fills and returns `summary` (ok=False with an error when anything failed)."""
+    now = instants.now() if now is None else now
+    summary.target = None if storage is None else storage.describe().split(' ')[0]
+    try:
+        conn = connect()
+    except psycopg.OperationalError as exc:
+        raise GatherError(f'cannot connect to the controller database: {_first_line(exc)}') from None
+    with conn, advisory_lock(conn, request.lock_name), job_tempdir(base=request.workdir) as workdir:
+        marks = state.load() if state is not None else Watermarks()
+        config = _gather_config(conn)
+        marks.install_uuid = marks.install_uuid or config.get('install_uuid')
+        daily = [k for k in request.collectors if k not in request.snapshot_keys]
+        snapshots = [k for k in request.collectors if k in request.snapshot_keys]
+        plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days)
+        windows = [w for p in plans for w in p.windows]
+        if windows:
+            summary.since = min(w.since for w in windows).isoformat()
+            summary.until = max(w.until for w in windows).isoformat()
+        total = len(windows)
+        done = 0
+        for plan in plans:
+            outcome = summary.outcome(plan.key)
+            for note in plan.notes:
+                log.warning(note)
+            for window in plan.windows:
+                done += 1
+                progress(f'[{done}/{total}] {plan.key} {window.since:%Y-%m-%d %H:%M} .. {window.until:%Y-%m-%d %H:%M}')
+                try:
+                    shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
+                except Exception as exc:  # one collector's failure must not stop the others
+                    outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
+                    summary.ok = False
+                    log.error('%s: %s (its watermark stays; the next run retries this window)', plan.key, outcome.error)
+                    break
+                outcome.windows += 1
+                for item in shipped:
+                    outcome.rows += item.rows
+                    outcome.bytes += item.bytes
+                    outcome.packages += 1
+                if request.ship and plan.advances_watermark and marks.advance(plan.key, window.until):
+                    outcome.shipped_until = window.until.isoformat()
+                    if state is not None and request.save_watermarks:
+                        state.save(marks)
+        failed = [k for k, o in summary.collectors.items() if o.error]
+        if failed:
+            summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
+    return summary
+
+
+def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:
+    factory = REGISTRY.get('config')
+    if factory is None:
+        return {}
+    return factory(db=conn).gather() or {}
+
+
+def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, config: dict[str, Any],
+                 request: GatherRequest, packager: Packager, storage: Storage | None,
+                 workdir: Path) -> list[PackagedFile]:  # fmt: skip
+    factory = REGISTRY[key]
+    params = dict(request.collector_params.get(key, {}))
+    accepted = inspect.signature(factory.__wrapped__).parameters  # type: ignore[attr-defined]
+    for name, value in (('db', conn), ('since', window.since), ('until', window.until)):
+        if name in accepted:
+            params.setdefault(name, value)
+    if 'output_dir' in accepted:
+        params.setdefault('output_dir', workdir / key)
+    collector = factory(**params)
+    shipped = []
+    started = time.monotonic()
+    for item in packager([collector], config, window, workdir):
+        if request.ship and storage is not None:
+            with open(item.path, 'rb') as stream:
+                storage.put(item.object_name, fileobj=stream)  # raises on failure: the window is not confirmed
+        shipped.append(item)
+        if request.ship:
+            item.path.unlink(missing_ok=True)
+    log.info('%s %s..%s: %d package(s), %d rows in %.1fs', key, window.since.isoformat(), window.until.isoformat(),
+             len(shipped), sum(i.rows for i in shipped), time.monotonic() - started)  # fmt: skip
+    return shipped
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+__all__ = ['GatherError', 'GatherRequest', 'PackagedFile', 'Packager', 'StateError', 'run']

@@ -1,0 +1,103 @@
+"""The run summary: the worker's last act, read by the operator from the pod's termination message.
+
+Shape (the operator's `metrics_operator.summary` parses the same contract), at most 4 KiB of JSON:
+
+    {"command": "gather", "ok": bool, "window": {"since", "until"} | null, "rows": int, "bytes": int,
+     "packages": int, "target": str | null, "vcpu": number | null, "error": str | null,
+     "collectors": {key: {"windows": int, "rows": int, "bytes": int, "packages": int,
+                          "shipped_until": str | null, "error": str | null}}}
+
+`collectors` is dropped first, then the error is shortened, when the document would exceed the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 4096
+
+
+@dataclass
+class CollectorOutcome:
+    windows: int = 0
+    rows: int = 0
+    bytes: int = 0
+    packages: int = 0
+    shipped_until: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    command: str = 'gather'
+    ok: bool = True
+    since: str | None = None
+    until: str | None = None
+    target: str | None = None
+    vcpu: float | None = None
+    error: str | None = None
+    collectors: dict[str, CollectorOutcome] = field(default_factory=dict)
+
+    def outcome(self, key: str) -> CollectorOutcome:
+        return self.collectors.setdefault(key, CollectorOutcome())
+
+    @property
+    def rows(self) -> int:
+        return sum(c.rows for c in self.collectors.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(c.bytes for c in self.collectors.values())
+
+    @property
+    def packages(self) -> int:
+        return sum(c.packages for c in self.collectors.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            'command': self.command,
+            'ok': self.ok,
+            'window': {'since': self.since, 'until': self.until} if self.since and self.until else None,
+            'rows': self.rows,
+            'bytes': self.bytes,
+            'packages': self.packages,
+            'target': self.target,
+            'vcpu': self.vcpu,
+            'error': self.error,
+            'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
+        }
+
+    def render(self, limit: int = MAX_BYTES) -> str:
+        """Compact JSON within `limit` bytes."""
+        data = self.to_json()
+        text = json.dumps(data, separators=(',', ':'))
+        if len(text.encode()) > limit:
+            data.pop('collectors')
+            text = json.dumps(data, separators=(',', ':'))
+        while len(text.encode()) > limit and data.get('error'):
+            data['error'] = data['error'][: max(0, len(data['error']) // 2 - 1)] + '…'
+            text = json.dumps(data, separators=(',', ':'))
+        return text
+
+
+def write(summary: RunSummary, path: str | Path | None) -> None:
+    """Write the summary to `path` ('-' for stdout). A failure to write it must not mask the run's own outcome."""
+    if path is None:
+        return
+    text = summary.render()
+    if str(path) == '-':
+        sys.stdout.write(text + '\n')
+        return
+    try:
+        with open(path, 'w', encoding='utf-8') as out:
+            out.write(text)
+            out.flush()
+            if Path(path).is_file():
+                os.fsync(out.fileno())
+    except OSError as exc:
+        sys.stderr.write(f'metrics-utility: could not write the run summary to {path}: {exc.strerror}\n')
