@@ -13,7 +13,8 @@ libyaml's safe loader), **once per distinct host** of the collected window:
    (`unnest(...) AS hv(host_id, ansible_host, ansible_connection, ansible_port)`), which the query LEFT JOINs.
 
 The database only reads; the COPY output stays a single server-side stream. A document that is not a mapping, or
-does not parse, yields no values (and never fails the collector). Scalars are rendered as PostgreSQL's `->>` would
+does not parse, yields no values (and never fails the collector); NUL characters are dropped and lone surrogates
+become `?`, because PostgreSQL text cannot hold them. Scalars are rendered as PostgreSQL's `->>` would
 render the JSON value (`true`, `22`, `1.5`); a mapping or list under `ansible_host` is not an address and yields
 nothing.
 """
@@ -69,7 +70,15 @@ def _scalar(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, bytes):
         return None
-    return str(value)
+    return _text(str(value))
+
+
+def _text(value: str) -> str | None:
+    """PostgreSQL text cannot hold NUL or lone surrogates (JSON can escape both): drop NULs, replace surrogates."""
+    value = value.replace('\x00', '')
+    if not value.isascii():
+        value = value.encode('utf-8', 'replace').decode('utf-8')
+    return value or None
 
 
 def _port(value: Any) -> int | None:

@@ -39,8 +39,13 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 def session(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
     """A transaction with UTC timestamps for one collector run; nothing in it writes."""
     with db.transaction():
-        db.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true)")
+        before = db.execute(
+            "SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
+            "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true)"
+        ).fetchone()
         yield db
+        # SET LOCAL inside a savepoint outlives it until the caller's transaction ends: put the caller's values back.
+        db.execute("SELECT set_config('TimeZone', %s, true), set_config('DateStyle', %s, true)", before[:2])
 
 
 def table_exists(db: psycopg.Connection, table: str) -> bool:
