@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_other_offsets_are_cut_at_utc_midnight_not_local_midnight():
 def test_slices_tile_the_window_without_gaps():
     slices = daily_slices(d(2023, 12, 30, 7, 30), d(2024, 1, 4, 0, 0, 1))
     assert slices[0][0] == d(2023, 12, 30, 7, 30) and slices[-1][1] == d(2024, 1, 4, 0, 0, 1)
-    assert all(a[1] == b[0] for a, b in zip(slices, slices[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(slices))
     assert all(u.time() == datetime.min.time() for _, u in slices[:-1])
 
 

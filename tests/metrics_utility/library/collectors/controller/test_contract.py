@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics_utility.library.collectors import REGISTRY, CollectorError, CollectorParameterError
-from metrics_utility.library.collectors import controller
+from metrics_utility.library.collectors import REGISTRY, CollectorError, CollectorParameterError, controller
 
 from .conftest import FULL
 
