@@ -11,6 +11,7 @@ data". Collectors depend only on their parameters and never write to the control
 Parameters the contract checks for every collector that declares them:
 - `since`, `until`: timezone-aware datetimes, `since < until` (since included, until excluded);
 - `db`: an open psycopg connection;
+- `max_file_bytes`: a positive whole number, the size at which CSV output rolls over to a new part;
 - `output_dir`: where files go; when omitted a fresh per-collector temporary directory is created (the caller, e.g.
   Package, removes the files once packed).
 """
@@ -123,6 +124,8 @@ def _validate(info: CollectorInfo, signature: inspect.Signature, params: dict[st
     values = dict(bound.arguments)
 
     for name in ('since', 'until'):
+        if name in values and values[name] is None and accepted[name].default is not None:
+            raise CollectorParameterError(f'{info.key}: {name} is required (a timezone-aware UTC datetime)')
         if name in values and values[name] is not None:
             value = values[name]
             if not isinstance(value, datetime):
@@ -142,6 +145,10 @@ def _validate(info: CollectorInfo, signature: inspect.Signature, params: dict[st
             raise CollectorParameterError(f'{info.key}: db must be a psycopg connection, got {type(db).__name__}')
         if db.closed:
             raise CollectorParameterError(f'{info.key}: the database connection is closed')
+    if 'max_file_bytes' in values:
+        limit = values['max_file_bytes']
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise CollectorParameterError(f'{info.key}: max_file_bytes must be a positive whole number, got {limit!r}')
     if 'output_dir' in values:
         if values['output_dir'] is None:
             values['output_dir'] = Path(tempfile.mkdtemp(prefix=f'metrics-utility-{info.key}-'))

@@ -1,1 +1,55 @@
-"""Collectors that read the automation controller's PostgreSQL database (read-only)."""
+"""Collectors that read the automation controller's PostgreSQL database — read-only, streamed, one module each.
+
+| Key | Ver | Format | Window (since included, until excluded) |
+|---|---|---|---|
+| `config` | 2.0 | json | none (settings allow-list, controller version) |
+| `execution_environments` | 1.4 | csv | none (full table) |
+| `job_host_summary` | 1.2 | csv | `main_jobhostsummary.modified` |
+| `job_host_summary_service` | 1.4 | csv | job `finished` |
+| `main_host` | 1.1 | csv | none (snapshot of enabled hosts) |
+| `main_host_daily` | 1.1 | csv | host `created` or `modified` |
+| `main_hostmetric` | 1.1 | csv | `last_automation` or `last_deleted` |
+| `main_indirectmanagednodeaudit` | 1.0 | csv | job `finished` (optional table) |
+| `main_jobevent` | 1.0 | csv | summaries' `modified` (events of those job/host pairs) |
+| `main_jobevent_service` | 1.4 | csv | job `finished` |
+| `unified_jobs` | 1.4 | csv | job `finished` |
+
+Import the collectors from here (`from metrics_utility.library.collectors.controller import job_host_summary`);
+the names are the decorated factories, which shadow their modules' names.
+
+Every CSV collector takes `db`, `output_dir` (default: a fresh temporary directory), `max_file_bytes` (default
+200 MiB) and, when windowed, `since`/`until`; it returns the list of files written (`[]` when there are no rows).
+Shared mechanics: `streaming` (COPY to split files, session settings), `window` (time filter), `hostvars` (host
+identity parsed once per host), `events` (one JSON parse per event row), `partitions` (event partition pruning).
+
+Deliberate differences from metrics-utility, collector by collector, are listed in each module's docstring; the
+common ones: nothing is ever created in the controller database (a SELECT-only role suffices), host variables are
+parsed as real YAML/JSON, an empty window yields no file rather than a header-only file, and output is ordered
+deterministically where the original ordered at all. See docs/collectors.md.
+"""
+
+from .config import config
+from .execution_environments import execution_environments
+from .job_host_summary import job_host_summary
+from .job_host_summary_service import job_host_summary_service
+from .main_host import main_host
+from .main_host_daily import main_host_daily
+from .main_hostmetric import main_hostmetric
+from .main_indirectmanagednodeaudit import main_indirectmanagednodeaudit
+from .main_jobevent import main_jobevent
+from .main_jobevent_service import main_jobevent_service
+from .unified_jobs import unified_jobs
+
+__all__ = [
+    'config',
+    'execution_environments',
+    'job_host_summary',
+    'job_host_summary_service',
+    'main_host',
+    'main_host_daily',
+    'main_hostmetric',
+    'main_indirectmanagednodeaudit',
+    'main_jobevent',
+    'main_jobevent_service',
+    'unified_jobs',
+]

@@ -1,0 +1,108 @@
+"""COPY ceiling vs our controller collectors on `medium` data, measured in one run.
+
+For `job_host_summary` and `main_jobevent` over one day, this prints:
+- the ceiling: the server alone running `COPY (<the collector's own query>) TO '/dev/null' CSV HEADER` as superuser
+  (no client, no network, no files);
+- the collector: `.gather()` as the SELECT-only role, end to end (host-variable parsing / job scope look-up, COPY
+  streamed into split CSV files on disk);
+- rows/s, MB/s and the ratio collector/ceiling (target >= 0.8). Each measurement is the best of `--repeat` runs.
+
+    .venv/bin/python bench/gather.py [--days 3] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg import ClientCursor, sql
+
+from metrics_utility.demo.database import build
+from metrics_utility.demo.generator import DatasetSpec
+from metrics_utility.demo.pgcluster import PostgresCluster
+from metrics_utility.library.collectors.controller import hostvars, job_host_summary, main_jobevent, window
+from metrics_utility.library.collectors.controller.main_jobevent import build_query as jobevent_query
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def jhs_query(conn: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict]:
+    """The exact statement job_host_summary streams (same host-variable arrays)."""
+    m = importlib.import_module('metrics_utility.library.collectors.controller.job_host_summary')  # not the factory
+    where = window.condition('s.modified')
+    params = window.params(since, until)
+    found = hostvars.fetch(conn, sql.SQL(m.HOSTS).format(window=where), params)
+    hv, hv_params = hostvars.join_clause(found)
+    return sql.SQL(m.QUERY).format(hv=hv, window=where), {**params, **hv_params}
+
+
+def ceiling(cluster: PostgresCluster, dbname: str, query: sql.Composable, params: dict) -> float:
+    with cluster.connect(dbname, autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        statement = ClientCursor(conn).mogrify(
+            sql.SQL("COPY ({}) TO '/dev/null' WITH (FORMAT csv, HEADER true)").format(query), params
+        )
+        started = time.perf_counter()
+        conn.execute(statement)
+        return time.perf_counter() - started
+
+
+def ours(db, factory, since: datetime, until: datetime) -> tuple[float, int, int]:
+    out = Path(tempfile.mkdtemp(prefix='bench-gather-'))
+    try:
+        with db.connect_reader() as conn:
+            started = time.perf_counter()
+            files = factory(db=conn, since=since, until=until, output_dir=out).gather()
+            elapsed = time.perf_counter() - started
+        size = sum(f.stat().st_size for f in files)
+        rows = 0
+        for f in files:
+            with open(f, 'rb') as lines:
+                rows += sum(1 for _ in lines) - 1  # no field of these two collectors holds a newline
+        return elapsed, rows, size
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--days', type=int, default=3)
+    parser.add_argument('--repeat', type=int, default=3)
+    args = parser.parse_args()
+    spec = DatasetSpec('medium', start=START, days=args.days, seed=11)
+    since = START + timedelta(days=1)
+    until = since + timedelta(days=1)
+    with PostgresCluster() as cluster:
+        t0 = time.perf_counter()
+        db, stats = build(cluster, spec, dbname='bench')
+        summaries, events = stats.rows.get('main_jobhostsummary', 0), stats.rows.get('main_jobevent', 0)
+        print(f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: {summaries:,} summaries, '
+              f'{events:,} events')  # fmt: skip
+        print(f'window {since:%Y-%m-%d} .. {until:%Y-%m-%d} (one day)\n')
+        header = f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"ours s":>8} {"ceil rows/s":>12} ' \
+                 f'{"our rows/s":>11} {"our MB/s":>9} {"ratio":>6}'  # fmt: skip
+        print(header)
+        print('-' * len(header))
+        for name, factory, build_query in (
+            ('job_host_summary', job_host_summary, jhs_query),
+            ('main_jobevent', main_jobevent, jobevent_query),
+        ):
+            with db.connect_reader() as conn:
+                query, params = build_query(conn, since, until)
+            ours(db, factory, since, until)  # warm the cache once
+            ceil_s = min(ceiling(cluster, 'bench', query, params) for _ in range(args.repeat))
+            runs = [ours(db, factory, since, until) for _ in range(args.repeat)]
+            our_s, rows, size = min(runs)
+            print(f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {our_s:>8.3f} {rows / ceil_s:>12,.0f} '
+                  f'{rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f}')  # fmt: skip
+        print('\nratio = ceiling time / our time (1.0 = as fast as the server can format CSV into /dev/null)')
+
+
+if __name__ == '__main__':
+    main()

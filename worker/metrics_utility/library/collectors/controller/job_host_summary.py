@@ -1,0 +1,84 @@
+"""`job_host_summary` (v1.2, csv): one row per (job, host) recap, the source of billed managed nodes.
+
+Window: `main_jobhostsummary.modified` in `[since, until)` (summaries are written once, when the job's stats arrive,
+so `modified` is the job's end; a job crossing midnight lands on the day it finished). Ordered by `modified, id`.
+
+Columns (as metrics-utility 1.2): id, created, modified, host_name, host_remote_id, ansible_host_variable,
+ansible_connection_variable, changed, dark, failures, ok, processed, skipped, failed, ignored, rescued, job_created,
+job_remote_id, job_template_remote_id, job_template_name (the job's name, copied from its template at launch),
+inventory_remote_id, inventory_name, organization_remote_id, organization_name, project_remote_id, project_name.
+
+Deliberate differences from metrics-utility:
+- host variables are parsed as real YAML/JSON in Python, once per distinct host of the window (`hostvars`), instead
+  of two PL/pgSQL functions the collector had to CREATE in the controller database;
+- a summary without `host_id` (deleted host, add_host, localhost) falls back to the host of the *same name in the
+  job's inventory* (unique), not to any host of that name, so a summary row is never duplicated when the name exists
+  in several inventories;
+- `id` breaks ties in the ordering, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ..base import collector
+from . import hostvars, window
+from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+
+HOSTS = """
+SELECT h.id, h.variables FROM main_host h
+WHERE h.id IN (
+    SELECT s.host_id FROM main_jobhostsummary s WHERE {window} AND s.host_id IS NOT NULL
+    UNION
+    SELECT fb.id
+    FROM main_jobhostsummary s
+    JOIN main_job j ON j.unifiedjob_ptr_id = s.job_id
+    JOIN main_host fb ON fb.name = s.host_name AND fb.inventory_id = j.inventory_id
+    WHERE {window} AND s.host_id IS NULL
+)
+"""
+
+QUERY = """
+SELECT
+    s.id, s.created, s.modified, s.host_name, s.host_id AS host_remote_id,
+    hv.ansible_host AS ansible_host_variable, hv.ansible_connection AS ansible_connection_variable,
+    s.changed, s.dark, s.failures, s.ok, s.processed, s.skipped, s.failed, s.ignored, s.rescued,
+    u.created AS job_created, s.job_id AS job_remote_id,
+    u.unified_job_template_id AS job_template_remote_id, u.name AS job_template_name,
+    i.id AS inventory_remote_id, i.name AS inventory_name,
+    o.id AS organization_remote_id, o.name AS organization_name,
+    p.id AS project_remote_id, p.name AS project_name
+FROM main_jobhostsummary s
+LEFT JOIN main_job j ON j.unifiedjob_ptr_id = s.job_id
+LEFT JOIN main_unifiedjobtemplate p ON p.id = j.project_id
+LEFT JOIN main_inventory i ON i.id = j.inventory_id
+LEFT JOIN main_unifiedjob u ON u.id = s.job_id
+LEFT JOIN main_organization o ON o.id = u.organization_id
+LEFT JOIN main_host fb ON s.host_id IS NULL AND fb.name = s.host_name AND fb.inventory_id = j.inventory_id
+LEFT JOIN {hv} ON hv.host_id = COALESCE(s.host_id, fb.id)
+WHERE {window}
+ORDER BY s.modified, s.id
+"""
+
+
+@collector('job_host_summary', '1.2', 'csv')
+def job_host_summary(
+    *,
+    db: psycopg.Connection,
+    since: datetime,
+    until: datetime,
+    output_dir: Path | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> list[Path]:
+    """Job host summaries modified in the window, with the host's ansible_host/ansible_connection."""
+    where = window.condition('s.modified')
+    params = window.params(since, until)
+    with session(db):
+        found = hostvars.fetch(db, sql.SQL(HOSTS).format(window=where), params)
+        hv, hv_params = hostvars.join_clause(found)
+        query = sql.SQL(QUERY).format(hv=hv, window=where)
+        return copy_to_csv(db, query, output_dir, 'job_host_summary', {**params, **hv_params}, max_file_bytes)

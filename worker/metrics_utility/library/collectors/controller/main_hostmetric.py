@@ -1,0 +1,64 @@
+"""`main_hostmetric` (v1.1, csv): AWX's per-hostname automation counters, the source of renewal guidance.
+
+Window: `last_automation` in `[since, until)` OR `last_deleted` in `[since, until)`. Joined to `main_host` by exact
+name, so a name present in several inventories gives one row per host (`host_id` 0 when none matches), as
+metrics-utility does. Ordered by hostname, host_id.
+
+Columns (as metrics-utility 1.1): hostname, host_id, first_automation, last_automation, automated_counter,
+deleted_counter, last_deleted, deleted, id, used_in_inventories, ansible_product_serial, ansible_machine_id,
+ansible_host_variable, ansible_connection_variable.
+
+Differences: host variables parsed once per host in Python (`hostvars`); COPY streams the whole result (no keyset
+pages needed: memory stays flat either way).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ..base import collector
+from . import hostvars, window
+from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+
+HOSTS = """
+SELECT DISTINCT h.id, h.variables
+FROM main_hostmetric m JOIN main_host h ON h.name = m.hostname
+WHERE {where}
+"""
+
+QUERY = """
+SELECT
+    m.hostname, COALESCE(h.id, 0) AS host_id, m.first_automation, m.last_automation, m.automated_counter,
+    m.deleted_counter, m.last_deleted, m.deleted, m.id, m.used_in_inventories,
+    h.ansible_facts ->> 'ansible_product_serial' AS ansible_product_serial,
+    h.ansible_facts ->> 'ansible_machine_id' AS ansible_machine_id,
+    hv.ansible_host AS ansible_host_variable, hv.ansible_connection AS ansible_connection_variable
+FROM main_hostmetric m
+LEFT JOIN main_host h ON h.name = m.hostname
+LEFT JOIN {hv} ON hv.host_id = h.id
+WHERE {where}
+ORDER BY m.hostname, COALESCE(h.id, 0)
+"""
+
+
+@collector('main_hostmetric', '1.1', 'csv')
+def main_hostmetric(
+    *,
+    db: psycopg.Connection,
+    since: datetime,
+    until: datetime,
+    output_dir: Path | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> list[Path]:
+    """Host metrics automated or deleted in the window."""
+    where = sql.SQL('({} OR {})').format(window.condition('m.last_automation'), window.condition('m.last_deleted'))
+    params = window.params(since, until)
+    with session(db):
+        found = hostvars.fetch(db, sql.SQL(HOSTS).format(where=where), params)
+        hv, hv_params = hostvars.join_clause(found)
+        query = sql.SQL(QUERY).format(hv=hv, where=where)
+        return copy_to_csv(db, query, output_dir, 'main_hostmetric', {**params, **hv_params}, max_file_bytes)

@@ -1,0 +1,87 @@
+"""`main_jobevent` (v1.0, csv): runner result events of the (job, host) pairs that have a summary in the window.
+
+Window: the same as `job_host_summary` — summaries with `modified` in `[since, until)`; their events are joined on
+`(job_id, job_created, host_name)`, so content usage lines up with the billed summaries. Only result events
+(`events.RESULT_EVENTS`). Not ordered (a sort of millions of events buys nothing; consumers group anyway).
+
+Columns (as metrics-utility 1.0): main_jobhostsummary_id, main_jobhostsummary_created, id, created, modified,
+job_created, event, task_action, resolved_action, resolved_role, duration, failed, changed, playbook, play, task,
+role, job_remote_id, host_remote_id, host_name.
+
+Deliberate differences from metrics-utility:
+- partition pruning: the `created` times of the jobs in scope are read first and put into the event query as
+  literal hour ranges (`partitions`), so only the hourly partitions that can hold their events are scanned, instead
+  of every partition the join could touch;
+- `event_data` is parsed once per row (`events`), not once per extracted key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ..base import collector
+from . import events, partitions, window
+from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+
+JOBS = """
+SELECT DISTINCT u.id, u.created
+FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
+WHERE {window}
+"""
+
+QUERY = """
+WITH job_scope AS (
+    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
+           u.created AS job_created, s.job_id, s.host_name
+    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
+    WHERE {window}
+)
+SELECT
+    js.main_jobhostsummary_id, js.main_jobhostsummary_created,
+    e.id, e.created, e.modified, e.job_created, e.event,
+    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration,
+    e.failed, e.changed, e.playbook, e.play, e.task, e.role,
+    e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
+FROM main_jobevent e
+JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
+{extract}
+WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
+"""
+
+
+def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
+    """The event COPY query and its parameters, or None when no summary is in the window (public for EXPLAIN)."""
+    where = window.condition('s.modified')
+    params = window.params(since, until)
+    jobs = db.execute(sql.SQL(JOBS).format(window=where), params).fetchall()
+    if not jobs:
+        return None
+    query = sql.SQL(QUERY).format(
+        window=where,
+        extract=events.extract('ed', 'task_action text, resolved_action text, resolved_role text, duration text'),
+        partitions=partitions.job_created_condition('e.job_created', partitions.hour_ranges(c for _, c in jobs)),
+        events=events.event_list(events.RESULT_EVENTS),
+    )
+    return query, {**params, 'job_ids': sorted(job_id for job_id, _ in jobs)}
+
+
+@collector('main_jobevent', '1.0', 'csv')
+def main_jobevent(
+    *,
+    db: psycopg.Connection,
+    since: datetime,
+    until: datetime,
+    output_dir: Path | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> list[Path]:
+    """Result events of the job/host pairs summarised in the window."""
+    with session(db):
+        built = build_query(db, since, until)
+        if built is None:
+            return []
+        query, params = built
+        return copy_to_csv(db, query, output_dir, 'main_jobevent', params, max_file_bytes)

@@ -1,0 +1,43 @@
+"""Partition pruning for `main_jobevent`, which is RANGE-partitioned by the hour of `job_created`.
+
+A join from jobs to events cannot be pruned at plan time, so PostgreSQL would open every hourly partition (24-48 a
+day, thousands over the retention period). Instead the collectors first read the `created` time of the jobs in scope,
+turn them into merged hour ranges and put those ranges into the event query as literal timestamps
+(`e.job_created >= '…' AND e.job_created < '…' OR …`): the planner then scans only the partitions that can hold
+events of those jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from psycopg import sql
+
+HOUR = timedelta(hours=1)
+
+
+def hour_ranges(created: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Sorted, merged `[start, end)` ranges of whole UTC hours containing every given instant."""
+    hours = sorted({t.astimezone(UTC).replace(minute=0, second=0, microsecond=0) for t in created})
+    ranges: list[tuple[datetime, datetime]] = []
+    for hour in hours:
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1] = (ranges[-1][0], hour + HOUR)
+        else:
+            ranges.append((hour, hour + HOUR))
+    return ranges
+
+
+def job_created_condition(column: str, ranges: list[tuple[datetime, datetime]]) -> sql.Composable:
+    """A literal OR-list of ranges on `column` (`FALSE` when there are none)."""
+    if not ranges:
+        return sql.SQL('FALSE')
+    ident = sql.Identifier(*column.split('.'))
+    parts = [
+        sql.SQL('({c} >= {a}::timestamptz AND {c} < {b}::timestamptz)').format(
+            c=ident, a=sql.Literal(start.isoformat()), b=sql.Literal(end.isoformat())
+        )
+        for start, end in ranges
+    ]
+    return sql.SQL('({})').format(sql.SQL(' OR ').join(parts))

@@ -1,0 +1,112 @@
+"""Streaming a query into size-limited CSV files with PostgreSQL COPY, and the session rules every query runs under.
+
+`copy_to_csv` runs `COPY (<query>) TO STDOUT WITH CSV HEADER` and writes what the server sends straight into files:
+no decoding, no re-encoding, no CSV parsing in Python, nothing held in memory beyond one row. PostgreSQL sends every
+row of a COPY, the header included, as one CopyData message and psycopg's `Copy` iterator yields one message at a
+time, so the message boundaries are exactly the row boundaries, also for fields holding newlines inside quotes. A
+part is closed before a row that would push it past `max_file_bytes` (so a part stays within the limit unless one
+row alone is larger); every part starts with the header.
+
+Empty results: when the query returns no rows, no file is kept and `[]` is returned (the collector contract's "no
+data"). metrics-utility kept a header-only file to prove the collector ran; here the package's
+`data_collection_status.csv` records that a collector ran, and an empty list cannot be mistaken for data.
+
+`session` wraps a collector's statements in a transaction (a savepoint when the caller already has one open) with
+`TimeZone=UTC` and ISO dates, so timestamps come out as `2024-02-29 09:05:00+00` whatever the connection's defaults,
+and the connection is never left idle in a transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..base import CollectorError
+
+DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+Query = sql.Composable | str
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@contextmanager
+def session(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A transaction with UTC timestamps for one collector run; nothing in it writes."""
+    with db.transaction():
+        before = db.execute(
+            "SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
+            "set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true)"
+        ).fetchone()
+        yield db
+        # SET LOCAL inside a savepoint outlives it until the caller's transaction ends: put the caller's values back.
+        db.execute("SELECT set_config('TimeZone', %s, true), set_config('DateStyle', %s, true)", before[:2])
+
+
+def table_exists(db: psycopg.Connection, table: str) -> bool:
+    """Whether `table` is visible; checked before querying because a failed query aborts the transaction."""
+    return db.execute('SELECT to_regclass(%s) IS NOT NULL', (table,)).fetchone()[0]
+
+
+def part_name(output_dir: Path, stem: str, index: int) -> Path:
+    return output_dir / f'{stem}.part{index:04d}.csv'
+
+
+def copy_to_csv(
+    db: psycopg.Connection,
+    query: Query,
+    output_dir: Path,
+    stem: str,
+    params: Params = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> list[Path]:
+    """Stream `query` as CSV into `<stem>.csv` (or `<stem>.partNNNN.csv` parts when it needs several files).
+
+    Files are created exclusively: an existing file of the same name is an error, never silently overwritten.
+    Returns the files in order; `[]` when the query returned no rows.
+    """
+    if isinstance(query, str):
+        query = sql.SQL(query)  # type: ignore[arg-type]
+    statement = sql.SQL('COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)').format(query)
+    single = output_dir / f'{stem}.csv'
+    if single.exists():
+        raise CollectorError(f'{single} already exists; give each collector run its own output_dir')
+    parts: list[Path] = []
+    out = None
+    size = rows_in_part = 0
+    try:
+        with db.cursor() as cur, cur.copy(statement, params) as copy:
+            rows = iter(copy)
+            header = bytes(next(rows, b''))
+            for row in rows:
+                n = len(row)
+                if out is None or (size + n > max_file_bytes and rows_in_part):
+                    if out is not None:
+                        out.close()
+                    path = part_name(output_dir, stem, len(parts))
+                    parts.append(path)
+                    out = open(path, 'xb')  # noqa: SIM115 - closed when rolling over or in finally
+                    out.write(header)
+                    size, rows_in_part = len(header), 0
+                out.write(row)
+                size += n
+                rows_in_part += 1
+    except BaseException:
+        if out is not None:
+            out.close()
+            out = None
+        for path in parts:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if out is not None:
+            out.close()
+    if len(parts) == 1:
+        os.replace(parts[0], single)
+        return [single]
+    return parts

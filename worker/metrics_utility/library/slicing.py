@@ -1,0 +1,38 @@
+"""Cutting a collection window into daily slices that end at UTC midnight.
+
+Daily slices keep each CSV in the storage folder of its own day and let a failed day be retried alone. The first
+slice runs from `since` to the next UTC midnight, then whole days follow, and the last slice ends at `until`
+(since included, until excluded, as every window in this project).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+Window = tuple[datetime, datetime]
+
+
+def _utc(name: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f'{name} must be a timezone-aware datetime, got {type(value).__name__}')
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f'{name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime')
+    return value.astimezone(UTC)
+
+
+def daily_slices(since: datetime, until: datetime) -> list[Window]:
+    """Windows covering `[since, until)` whose inner boundaries are UTC midnights.
+
+    `daily_slices(2024-02-28T15:00Z, 2024-03-01T06:00Z)` gives `[28 15:00, 29 00:00)`, `[29 00:00, 03-01 00:00)`,
+    `[03-01 00:00, 03-01 06:00)`. An empty window (`since == until`) gives no slices; `since > until` is an error.
+    """
+    start, end = _utc('since', since), _utc('until', until)
+    if start > end:
+        raise ValueError(f'since ({start.isoformat()}) must not be after until ({end.isoformat()})')
+    slices: list[Window] = []
+    while start < end:
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        stop = min(midnight, end)
+        slices.append((start, stop))
+        start = stop
+    return slices
