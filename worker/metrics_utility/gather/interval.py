@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from metrics_utility.library import instants
+from metrics_utility.library import slicing
 
 from .state import Watermarks
 from .when import format_duration
@@ -47,13 +47,7 @@ class CollectorPlan:
 
 def daily_slices(since: datetime, until: datetime) -> list[Window]:
     """[since, until) cut at every UTC midnight in between."""
-    windows = []
-    start = since
-    while start < until:
-        end = min(instants.days_ago(-1, relative_to=start), until)
-        windows.append(Window(start, end))
-        start = end
-    return windows
+    return [Window(start, end) for start, end in slicing.daily_slices(since, until)]
 
 
 def resolve_until(until: datetime | None, now: datetime) -> tuple[datetime, list[str]]:
