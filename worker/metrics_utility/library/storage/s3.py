@@ -48,9 +48,10 @@ class StorageS3(Storage):
 
     Credentials: both `access_key` and `secret_key`, or neither (then boto3's usual chain: environment, IRSA web
     identity, instance profile, ~/.aws). Files above `multipart_threshold` go up in parallel parts of
-    `multipart_chunksize` (S3 wants parts of at least 5 MiB). `glob` lists `list_page_size` keys per request. botocore's "standard" retry mode retries throttling,
-    5xx and connection errors `max_attempts` times in total with jittered backoff. `put` returns when S3 confirmed the
-    object (PutObject or CompleteMultipartUpload answered 200) and raises StorageError otherwise.
+    `multipart_chunksize` (S3 wants parts of at least 5 MiB); `glob` lists `list_page_size` keys per request.
+    botocore's "standard" retry mode retries throttling, 5xx and connection errors, `max_attempts` tries in total,
+    with jittered backoff. `put` returns when S3 confirmed the object (PutObject or CompleteMultipartUpload
+    answered 200) and raises StorageError otherwise.
     """
 
     def __init__(
