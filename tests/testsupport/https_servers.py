@@ -141,7 +141,9 @@ class HTTPSServer:
         self._scripted: collections.deque[Reply] = collections.deque()
         self._changed = threading.Condition()
         self._server = _TLSServer(self, context)
-        self._thread = threading.Thread(target=self._server.serve_forever, name='https-server', daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='https-server', daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -192,3 +194,14 @@ class HTTPSServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def form_parts(request: Recorded) -> list[Message]:
+    """The parts of a multipart/form-data request, parsed by the standard library (not by the code under test)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    head = f'Content-Type: {request.headers["Content-Type"]}\r\n\r\n'.encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.body)
+    assert message.is_multipart(), 'not a multipart body'
+    return list(message.iter_parts())  # type: ignore[attr-defined]

@@ -73,7 +73,9 @@ class ConnectProxy:
         self.tunnels: list[Tunnel] = []
         self._lock = threading.Lock()
         self._server = _ProxyServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name='connect-proxy', daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='connect-proxy', daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -135,7 +135,9 @@ class FaultyS3Proxy:
         self._when: Predicate = lambda method, path: True
         self._lock = threading.Lock()
         self._server = _ProxyServer(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name='faulty-s3', daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='faulty-s3', daemon=True
+        )
 
     @property
     def endpoint(self) -> str:

@@ -123,8 +123,11 @@ def test_persistent_500s_raise_instead_of_being_swallowed(faulty_s3: FaultyS3Pro
 
 def test_unreachable_endpoint_raises_a_clear_error(caplog):
     s3 = storage('http://127.0.0.1:9', 'bucket', max_attempts=2, connect_timeout=2)
-    with pytest.raises(StorageError, match=r'cannot upload x.json in S3 s3://bucket/ at http://127.0.0.1:9: cannot '
-                                           r'connect to http://127.0.0.1:9') as excinfo:  # fmt: skip
+    with pytest.raises(
+        StorageError,
+        match=r'cannot upload x.json in S3 s3://bucket/ at http://127.0.0.1:9: cannot '
+        r'connect to http://127.0.0.1:9',
+    ) as excinfo:
         s3.put('x.json', dict={})
     with pytest.raises(StorageError, match='cannot list'):
         s3.glob('*')
