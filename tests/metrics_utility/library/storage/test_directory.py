@@ -16,8 +16,11 @@ def test_round_trip_with_every_payload_kind(tmp_path):
     storage.put('data/2024/02/29/a.tar.gz', filename=src)
     storage.put('data/2024/02/29/b.json', dict={'rows': 3})
     storage.put('data/2024/03/01/c.bin', fileobj=io.BytesIO(b'stream'))
-    assert storage.glob('data/2024/*/*/*') == ['data/2024/02/29/a.tar.gz', 'data/2024/02/29/b.json',
-                                             'data/2024/03/01/c.bin']  # fmt: skip
+    assert storage.glob('data/2024/*/*/*') == [
+        'data/2024/02/29/a.tar.gz',
+        'data/2024/02/29/b.json',
+        'data/2024/03/01/c.bin',
+    ]
     with storage.get('data/2024/02/29/a.tar.gz') as path:
         assert path.read_bytes() == b'\x00binary\xff'
     with storage.get('data/2024/02/29/b.json') as path:

@@ -1,0 +1,166 @@
+"""Fixtures for the storage targets; each names the real peer it starts (all on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from metrics_utility.library.storage import RetryPolicy
+from testsupport.https_servers import HTTPSServer, Recorded, Reply
+from testsupport.proxy import ConnectProxy
+from testsupport.s3_server import FaultyS3Proxy, S3Server
+
+CLIENT_ID = 'billing-sa-0001'
+CLIENT_SECRET = 'crc-client-secret-do-not-leak-0001'
+TOKEN_PREFIX = 'bearer-token-do-not-leak-'
+WRITE_KEY = 'segment-write-key-do-not-leak-0001'
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No proxy, CA or AWS settings from the machine running the tests."""
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ENDPOINT_URL'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'no-aws-config'))
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-aws-credentials'))
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+
+
+@pytest.fixture(autouse=True)
+def _capture_everything(caplog: pytest.LogCaptureFixture) -> None:
+    """Capture all log records, DEBUG included, so the secret scans see everything libraries log too."""
+    caplog.set_level(logging.DEBUG)
+
+
+class Sleeps(list[float]):
+    """An injectable sleep that records the delays instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def retry(sleeps: Sleeps) -> RetryPolicy:
+    """Four attempts with recorded (not slept) backoff and no jitter, so delays are exact."""
+    return RetryPolicy(attempts=4, base_delay=1.0, max_delay=30.0, sleep=sleeps, random=lambda: 1.0)
+
+
+# TLS ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='session')
+def tls_ca() -> trustme.CA:
+    """The CA that issues every test server's certificate (and the accepted client certificates)."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope='session')
+def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp('tls') / 'ca.pem'
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+# S3 ----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='session')
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server over HTTP, shared by the session (tests use their own buckets)."""
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+_buckets = itertools.count(1)
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server) -> str:
+    """A fresh, empty bucket."""
+    name = f'metrics-{next(_buckets)}'
+    s3_server.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
+    """A reverse proxy in front of moto that fails the requests a test chooses with 500 InternalError."""
+    proxy = FaultyS3Proxy(s3_server.endpoint).start()
+    yield proxy
+    proxy.stop()
+
+
+# console.redhat.com ------------------------------------------------------------------------------------------------
+
+
+class SSOResponder:
+    """Red Hat SSO's token endpoint: client credentials in, a new bearer token out (`token-1`, `token-2`, …)."""
+
+    def __init__(self, expires_in: int = 900) -> None:
+        self.expires_in = expires_in
+        self.issued: list[str] = []
+
+    def __call__(self, request: Recorded) -> Reply:
+        form = dict(urllib.parse.parse_qsl(request.body.decode()))
+        if form.get('grant_type') != 'client_credentials':
+            return Reply(400, {'error': 'unsupported_grant_type'})
+        if form.get('client_id') != CLIENT_ID or form.get('client_secret') != CLIENT_SECRET:
+            return Reply(401, {'error': 'invalid_client', 'error_description': 'Invalid client credentials'})
+        token = f'{TOKEN_PREFIX}{len(self.issued) + 1}'
+        self.issued.append(token)
+        return Reply(200, {'access_token': token, 'expires_in': self.expires_in, 'token_type': 'Bearer'})
+
+
+@pytest.fixture
+def sso_server(tls_ca: trustme.CA) -> Iterator[HTTPSServer]:
+    """Red Hat SSO's token endpoint over HTTPS; `.responder.issued` lists the tokens handed out."""
+    with HTTPSServer(tls_ca, SSOResponder()) as server:
+        yield server
+
+
+def accepted(request: Recorded) -> Reply:
+    return Reply(202, {'upload': {'account_number': '1'}}, {'x-rh-insights-request-id': 'req-0001'})
+
+
+@pytest.fixture
+def ingress_server(tls_ca: trustme.CA) -> Iterator[HTTPSServer]:
+    """console.redhat.com's ingress over HTTPS: answers 202 with a request id unless scripted otherwise."""
+    with HTTPSServer(tls_ca, accepted) as server:
+        yield server
+
+
+@pytest.fixture
+def mtls_ingress_server(tls_ca: trustme.CA) -> Iterator[HTTPSServer]:
+    """The `cert.` ingress host: requires a client certificate issued by `tls_ca`, else rejects the handshake."""
+    with HTTPSServer(tls_ca, accepted, client_ca=tls_ca) as server:
+        yield server
+
+
+@pytest.fixture
+def segment_server(tls_ca: trustme.CA) -> Iterator[HTTPSServer]:
+    """Segment's batch API over HTTPS: answers 200 `{"success": true}`."""
+    with HTTPSServer(tls_ca, lambda request: Reply(200, {'success': True})) as server:
+        yield server
+
+
+@pytest.fixture
+def connect_proxy() -> Iterator[ConnectProxy]:
+    """A forward proxy (CONNECT tunnels to 127.0.0.1 only) that records what it was asked to reach."""
+    proxy = ConnectProxy().start()
+    yield proxy
+    proxy.stop()

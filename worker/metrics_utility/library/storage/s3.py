@@ -1,0 +1,232 @@
+"""An S3 bucket (AWS or any S3-compatible store: MinIO, Ceph, SeaweedFS, …) as storage.
+
+Unlike metrics-utility, a failed upload raises instead of being logged and reported as shipped (its weakness #1,
+which let the checkpoint advance past lost data), and transient errors are retried by botocore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+import botocore.exceptions
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from .base import Storage, StorageError, check_name, literal_prefix, matches, payload
+from .http import Redactor
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+# Errors that mean "these credentials are not good here": the person must fix a Secret, not wait.
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        'AccessDenied',
+        'InvalidAccessKeyId',
+        'SignatureDoesNotMatch',
+        'ExpiredToken',
+        'InvalidToken',
+        'AllAccessDisabled',
+        'Forbidden',
+        '403',
+    }
+)
+
+
+class StorageS3(Storage):
+    """Objects are keys `<prefix>/<name>` in `bucket`.
+
+    Credentials: both `access_key` and `secret_key`, or neither (then boto3's usual chain: environment, IRSA web
+    identity, instance profile, ~/.aws). Files above `multipart_threshold` go up in parallel parts of
+    `multipart_chunksize` (S3 wants parts of at least 5 MiB); `glob` lists `list_page_size` keys per request.
+    botocore's "standard" retry mode retries throttling, 5xx and connection errors, `max_attempts` tries in total,
+    with jittered backoff. `put` returns when S3 confirmed the object (PutObject or CompleteMultipartUpload
+    answered 200) and raises StorageError otherwise.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = '',
+        *,
+        verify_cert_path: str | None = None,
+        multipart_threshold: int = 16 * MiB,
+        multipart_chunksize: int = 16 * MiB,
+        max_attempts: int = 5,
+        connect_timeout: float = 31.0,
+        read_timeout: float = 60.0,
+        list_page_size: int = 1000,
+    ) -> None:
+        if not bucket:
+            raise StorageError('StorageS3 needs a bucket name (METRICS_UTILITY_BUCKET_NAME)')
+        if bool(access_key) != bool(secret_key):
+            given, missing = ('access_key', 'secret_key') if access_key else ('secret_key', 'access_key')
+            raise StorageError(
+                f'StorageS3 got {given} without {missing}: give both (METRICS_UTILITY_BUCKET_ACCESS_KEY and '
+                'METRICS_UTILITY_BUCKET_SECRET_KEY) or neither to use the implicit AWS credentials chain'
+            )
+        if endpoint and not endpoint.startswith(('http://', 'https://')):
+            raise StorageError(f'S3 endpoint {endpoint!r} is not a URL: expected e.g. https://s3.example.com')
+        self.bucket = bucket
+        self.endpoint = endpoint or None
+        self.region = region or None
+        self.prefix = '/'.join(part for part in prefix.split('/') if part)
+        self._redact = Redactor(secret_key, access_key)
+        self._implicit_credentials = not access_key
+        config = Config(
+            retries={'mode': 'standard', 'total_max_attempts': max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        session = boto3.session.Session(
+            aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None, region_name=self.region
+        )
+        try:
+            self._client = session.client('s3', endpoint_url=self.endpoint, config=config, verify=verify_cert_path)
+        except (Boto3Error, botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise StorageError(self._redact(f'cannot set up {self.describe()}: {exc}')) from None
+        self.list_page_size = list_page_size
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_threshold, multipart_chunksize=multipart_chunksize
+        )
+
+    def describe(self) -> str:
+        where = f's3://{self.bucket}/{self.prefix + "/" if self.prefix else ""}'
+        return f'S3 {where}' + (f' at {self.endpoint}' if self.endpoint else '')
+
+    def _key(self, name: str) -> str:
+        check_name(name)
+        return f'{self.prefix}/{name}' if self.prefix else name
+
+    def _error(self, action: str, name: str, exc: BaseException) -> StorageError:
+        """One readable message per failure: which object, which bucket, what S3 said and what to do."""
+        cause = _client_error(exc)
+        if cause is not None:
+            error = cause.response.get('Error', {})
+            code = str(error.get('Code') or cause.response.get('ResponseMetadata', {}).get('HTTPStatusCode', ''))
+            text = error.get('Message') or code
+            if code in ('NoSuchBucket',):
+                detail = f'bucket {self.bucket!r} does not exist'
+            elif code in _CREDENTIAL_ERRORS:
+                detail = f'access denied ({code}: {text}); check the access key, secret key and bucket policy'
+            else:
+                detail = f'{code}: {text}'
+        elif isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+            detail = (
+                'no S3 credentials found: set access_key and secret_key, or provide implicit AWS credentials '
+                '(AWS_* environment variables, IRSA, instance profile)'
+            )
+        elif isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
+            detail = f'cannot connect to {self.endpoint or "the S3 endpoint"}: {exc}'
+        else:
+            detail = str(exc) or type(exc).__name__
+        return StorageError(self._redact(f'cannot {action} {name} in {self.describe()}: {detail}'))
+
+    def put(
+        self,
+        name: str,
+        *,
+        dict: Any | None = None,
+        filename: str | Path | None = None,
+        fileobj: IO[bytes] | None = None,
+    ) -> None:
+        kind, value = payload(dict, filename, fileobj)
+        key = self._key(name)
+        try:
+            if kind == 'filename':
+                self._client.upload_file(str(value), self.bucket, key, Config=self._transfer)
+            else:
+                stream = io.BytesIO(value) if kind == 'dict' else value
+                self._client.upload_fileobj(stream, self.bucket, key, Config=self._transfer)
+        except (Boto3Error, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._error('upload', name, exc) from None
+        except OSError as exc:  # reading the local file
+            raise StorageError(f'cannot upload {name} to {self.describe()}: {exc.strerror or exc}') from exc
+        log.debug('stored %s in %s', name, self.describe())
+
+    @contextlib.contextmanager
+    def get(self, name: str) -> Iterator[Path]:
+        key = self._key(name)
+        fd, tmp = tempfile.mkstemp(prefix='metrics-utility-s3-', suffix='-' + name.rsplit('/', 1)[-1])
+        os.close(fd)
+        try:
+            try:
+                self._client.download_file(self.bucket, key, tmp)
+            except botocore.exceptions.ClientError as exc:
+                if _status(exc) == 404:
+                    raise StorageError(f'{name} not found in {self.describe()}') from None
+                raise self._error('download', name, exc) from None
+            except (Boto3Error, botocore.exceptions.BotoCoreError) as exc:
+                raise self._error('download', name, exc) from None
+            yield Path(tmp)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                return False
+            raise self._error('look up', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('look up', name, exc) from None
+        return True
+
+    def remove(self, name: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(name))
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._error('remove', name, exc) from None
+
+    def glob(self, pattern: str) -> list[str]:
+        fixed = literal_prefix(pattern)
+        # List only below the fixed directory part; `matches` then applies the wildcards segment by segment.
+        listing = fixed + '/' if fixed and fixed != pattern else fixed
+        root = self.prefix + '/' if self.prefix else ''
+        names: list[str] = []
+        try:
+            for page in self._client.get_paginator('list_objects_v2').paginate(
+                Bucket=self.bucket, Prefix=root + listing, PaginationConfig={'PageSize': self.list_page_size}
+            ):
+                for item in page.get('Contents', ()):
+                    name = item['Key'][len(root) :]
+                    if matches(name, pattern):
+                        names.append(name)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._error('list', pattern, exc) from None
+        return sorted(names)
+
+
+def _client_error(exc: BaseException) -> botocore.exceptions.ClientError | None:
+    """The ClientError behind `exc` (boto3's S3UploadFailedError wraps one)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, botocore.exceptions.ClientError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _status(exc: botocore.exceptions.ClientError) -> int | None:
+    code = exc.response.get('Error', {}).get('Code')
+    if code in ('404', 'NoSuchKey', 'NotFound'):
+        return 404
+    return exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
