@@ -17,6 +17,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
 
+    from metrics_utility.commands import gather
+
+    gather.add_parser(commands)
+
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')
     demo.add_argument('--scale', choices=['tiny', 'small', 'medium', 'large'], default='small')
@@ -35,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             print('metrics-utility demo: --days must be 1 or more', file=sys.stderr)
             return 2
         return run_demo(DemoOptions(args.output, args.scale, args.days, args.seed, args.keep_running))
-    return 2
+    return args.func(args)
 
 
 if __name__ == '__main__':

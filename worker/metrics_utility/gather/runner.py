@@ -84,7 +84,7 @@ def run(
 ) -> RunSummary:
     """Do one gather; fills and returns `summary` (ok=False with an error when anything failed)."""
     now = instants.now() if now is None else now
-    summary.target = None if storage is None else storage.describe().split(' ')[0]
+    summary.target = summary.target or (None if storage is None else type(storage).__name__)
     try:
         conn = connect()
     except psycopg.OperationalError as exc:

@@ -63,8 +63,10 @@ def _csv(sizes: Sequence[int], output_dir: Path | None = None, since: datetime |
     return [write_csv(output_dir / f'part{i}.csv', size) for i, size in enumerate(sizes)]
 
 
-def _make_csv(key: str) -> Callable[..., Collector]:
-    def gather(sizes: Sequence[int] = (), output_dir: Path | None = None, since: datetime | None = SINCE) -> list[Path]:
+def _make_csv(key: str, default_since: datetime | None = SINCE) -> Callable[..., Collector]:
+    def gather(
+        sizes: Sequence[int] = (), output_dir: Path | None = None, since: datetime | None = default_since
+    ) -> list[Path]:
         return _csv(sizes, output_dir, since)
 
     gather.__name__ = key
@@ -74,6 +76,7 @@ def _make_csv(key: str) -> Callable[..., Collector]:
 csv_a = _make_csv('fake_csv_a')
 csv_b = _make_csv('fake_csv_b')
 csv_c = _make_csv('fake_csv_c')
+csv_unwindowed = _make_csv('fake_csv_unwindowed', default_since=None)  # a collector whose since may be None
 big_table = _make_csv('fake_big_table')
 
 
@@ -176,6 +179,7 @@ def kit() -> SimpleNamespace:
         csv_a=csv_a,
         csv_b=csv_b,
         csv_c=csv_c,
+        csv_unwindowed=csv_unwindowed,
         big_table=big_table,
         json_a=json_a,
         json_b=json_b,

@@ -76,11 +76,11 @@ def test_json_only_makes_one_package_with_flat_manifest(kit: SimpleNamespace, ou
 
 
 def test_status_rows_carry_the_collector_window(kit: SimpleNamespace, out: Path, work: Path) -> None:
-    _, files = build(kit, out, [kit.csv_a(sizes=[100], output_dir=work), kit.csv_b(sizes=[100], since=None)])
+    _, files = build(kit, out, [kit.csv_a(sizes=[100], output_dir=work), kit.csv_unwindowed(sizes=[100], since=None)])
     rows = parse_status_csv(kit.members(files[0].path)['./data_collection_status.csv'])
     assert [(r['file_name'], r['since'], r['until'], r['status'], r['elapsed']) for r in rows] == [
         ('fake_csv_a.csv', '2024-02-29 00:00:00+00:00', '2024-03-01 00:00:00+00:00', 'ok', '0'),
-        ('fake_csv_b.csv', '', '2024-03-01 00:00:00+00:00', 'ok', '0'),  # since=None: empty, as upstream
+        ('fake_csv_unwindowed.csv', '', '2024-03-01 00:00:00+00:00', 'ok', '0'),  # since=None: empty, as upstream
     ]
 
 

@@ -1,0 +1,163 @@
+"""`metrics-utility gather` (also `gather_automation_controller_billing_data`): collect, package and ship.
+
+Exit codes: 0 everything shipped; 1 the run failed (a collector, the upload, the lock, the database); 2 bad
+arguments or configuration (every problem listed at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from metrics_utility.gather import runner, settings, summary, targets
+from metrics_utility.gather.interval import IntervalError
+from metrics_utility.gather.state import StateError
+from metrics_utility.gather.when import WhenError, parse_when
+from metrics_utility.library.collectors import CollectorError
+from metrics_utility.library.lock import LockHeldError
+from metrics_utility.library.storage import StorageError
+
+NAMES = ('gather', 'gather_automation_controller_billing_data')
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    for name in NAMES:
+        p = commands.add_parser(
+            name,
+            help='collect usage data for a window, package it and ship it' if name == 'gather' else argparse.SUPPRESS,
+            description='Collect controller usage data in daily UTC slices, package it and ship it. Windows resume '
+            'where the last confirmed upload ended (per collector). Configuration comes from METRICS_UTILITY_* '
+            'variables; flags override them.',
+        )
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument('--ship', action='store_true', help='ship packages and advance watermarks')
+        mode.add_argument('--dry-run', action='store_true', help='build packages locally only (the default)')
+        p.add_argument('--since', help='start (included): ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
+        p.add_argument('--until', help='end (excluded), default now: ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
+        p.add_argument('--collectors', help='comma-separated collector keys (overrides the environment)')
+        p.add_argument('--summary-file', help="write the run's JSON summary here ('-' for stdout)")
+        p.add_argument('--output', type=Path, help='dry run: keep the packages here (default: a new temp folder)')
+        p.add_argument('--verbose', action='store_true', help='debug logging')
+        p.set_defaults(func=run)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({'time': self.formatTime(record, '%Y-%m-%dT%H:%M:%S'), 'level': record.levelname.lower(),
+                           'logger': record.name, 'message': record.getMessage()})  # fmt: skip
+
+
+def _setup_logging(verbose: bool) -> bool:
+    """Human lines on a terminal, JSON lines otherwise (cron mail, pod logs). Returns True on a terminal."""
+    tty = sys.stderr.isatty()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(levelname)s %(message)s') if tty else _JsonFormatter())
+    root = logging.getLogger('metrics_utility')
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+    return tty
+
+
+def _fail(result: summary.RunSummary, path: str | None, message: str, code: int) -> int:
+    result.ok = False
+    result.error = message
+    summary.write(result, path)
+    sys.stderr.write(f'metrics-utility gather: {message}\n')
+    return code
+
+
+def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
+    env = dict(os.environ) if env is None else env
+    result = summary.RunSummary()
+    tty = _setup_logging(args.verbose)
+    problems = []
+    since = until = None
+    try:
+        since = parse_when(args.since, option='--since') if args.since else None
+    except WhenError as exc:
+        problems.append(str(exc))
+    try:
+        until = parse_when(args.until, option='--until') if args.until else None
+    except WhenError as exc:
+        problems.append(str(exc))
+    chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors else None
+    try:
+        config = settings.load(env, ship=args.ship, collectors=chosen)
+    except settings.SettingsError as exc:
+        problems.extend(exc.problems)
+        config = None
+    if problems or config is None:
+        return _fail(result, args.summary_file, 'invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems), 2)
+
+    try:
+        storage = targets.storage_for(config) if args.ship else None
+        state = targets.state_store_for(config, storage) if args.ship else None
+    except (StorageError, ValueError) as exc:
+        return _fail(result, args.summary_file, f'cannot set up {config.ship_target}: {exc}', 2)
+    keep = None
+    if not args.ship:
+        keep = args.output or Path(tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
+    result.target = config.ship_target if args.ship else None
+    request = runner.GatherRequest(
+        collectors=config.collectors, since=since, until=until, max_days=config.max_days, ship=args.ship,
+        save_watermarks=config.save_watermarks, lock_name=config.lock_name,
+        collector_params=_collector_params(config),
+    )  # fmt: skip
+    db = config.db
+
+    def connect() -> psycopg.Connection:
+        # Read-only sessions: even a bug could not write to the controller database.
+        return psycopg.connect(host=db['host'], port=db['port'], dbname=db['dbname'], user=db['user'],
+                               password=db['password'].reveal() or None, sslmode=db['sslmode'],
+                               application_name='metrics-utility', connect_timeout=15,
+                               options='-c default_transaction_read_only=on')  # fmt: skip
+
+    def progress(message: str) -> None:
+        if tty:
+            sys.stderr.write(f'\r\033[K{message}')
+            sys.stderr.flush()
+
+    try:
+        runner.run(request, connect, targets.packager_for(config, keep), storage, state, result, progress=progress)
+    except LockHeldError as exc:
+        return _fail(result, args.summary_file, str(exc), 1)
+    except runner.GatherError as exc:
+        return _fail(result, args.summary_file, str(exc), 1)
+    except IntervalError as exc:
+        return _fail(result, args.summary_file, str(exc), 2)
+    except (StateError, StorageError, CollectorError, psycopg.Error) as exc:
+        return _fail(result, args.summary_file, str(exc).splitlines()[0], 1)
+    finally:
+        if tty:
+            sys.stderr.write('\r\033[K')
+    summary.write(result, args.summary_file)
+    where = storage.describe() if storage is not None else f'{keep} (dry run: nothing shipped)'
+    logging.getLogger('metrics_utility.gather').info(
+        '%s: %d package(s), %d rows, %d bytes -> %s', 'shipped' if args.ship else 'built', result.packages,
+        result.rows, result.bytes, where,
+    )  # fmt: skip
+    if not result.ok:
+        sys.stderr.write(f'metrics-utility gather: {result.error}\n')
+        return 1
+    return 0
+
+
+def _collector_params(config: settings.GatherSettings) -> dict[str, dict]:
+    params: dict[str, dict] = {}
+    if config.vcpu:
+        vcpu = {'cluster_name': config.vcpu['cluster_name'], 'metering_enabled': config.vcpu['metering_enabled'],
+                'prometheus_url': config.vcpu['prometheus_url']}  # fmt: skip
+        if config.vcpu['token_file']:
+            vcpu['bearer_token_file'] = config.vcpu['token_file']
+        if config.vcpu['ca_bundle']:
+            vcpu['ca_bundle'] = config.vcpu['ca_bundle']
+        params['total_workers_vcpu'] = vcpu
+    return params
