@@ -22,7 +22,10 @@ import psycopg
 
 from metrics_utility.library import instants
 from metrics_utility.library.collectors import REGISTRY, Collector
+from metrics_utility.library.collectors import controller as _controller  # noqa: F401 (registers the collectors)
+from metrics_utility.library.collectors.others import total_workers_vcpu as _vcpu  # noqa: F401
 from metrics_utility.library.lock import advisory_lock
+from metrics_utility.library.package import window_glob
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
@@ -159,13 +162,26 @@ def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, co
         shipped.append(item)
         if request.ship:
             item.path.unlink(missing_ok=True)
+    if request.ship and storage is not None and not storage.put_only and config.get('install_uuid'):
+        _remove_stale(storage, key, window, config['install_uuid'], {item.object_name for item in shipped})
     log.info('%s %s..%s: %d package(s), %d rows in %.1fs', key, window.since.isoformat(), window.until.isoformat(),
              len(shipped), sum(i.rows for i in shipped), time.monotonic() - started)  # fmt: skip
     return shipped
 
 
+def _remove_stale(storage: Storage, key: str, window: interval.Window, install_uuid: str, kept: set[str]) -> None:
+    """Drop packages of this window and collector that an earlier (crashed) run left and this run did not overwrite,
+    so a window is never counted twice."""
+    for name in storage.glob(window_glob(install_uuid, window.since, window.until)):
+        if name.endswith(f'-{key}.tar.gz') and name not in kept:
+            log.warning('removing %s: left by an earlier run of the same window', name)
+            storage.remove(name)
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = str(exc).strip()
+    if not text or isinstance(exc, KeyError):
+        text = f'{type(exc).__name__}: {text}'
     return text.splitlines()[0]
 
 

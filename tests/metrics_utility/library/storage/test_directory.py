@@ -73,3 +73,14 @@ def test_get_missing_and_put_argument_errors(tmp_path):
         pass
     with pytest.raises(TypeError, match='exactly one'):
         storage.put('a.json', dict={}, fileobj=io.BytesIO())
+
+
+def test_leftovers_of_a_killed_write_are_swept_by_the_next_write(tmp_path):
+    storage = StorageDirectory(tmp_path)
+    (tmp_path / 'data').mkdir()
+    leftover = tmp_path / 'data' / '.x.tar.gz.abc123.part'
+    leftover.write_bytes(b'half')
+    assert storage.glob('data/*') == []  # never visible
+    storage.put('data/x.tar.gz', dict={'ok': True})
+    assert not leftover.exists()
+    assert [p.name for p in (tmp_path / 'data').iterdir()] == ['x.tar.gz']

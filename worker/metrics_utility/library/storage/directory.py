@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -42,6 +43,10 @@ class StorageDirectory(Storage):
         target = self._path(name)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            # Temp files of an earlier write of this name that was killed (writers of one name never overlap:
+            # gathers hold an advisory lock).
+            for stale in target.parent.glob(f'.{glob.escape(target.name)}.*.part'):
+                stale.unlink(missing_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.part', dir=target.parent)
         except OSError as exc:
             raise StorageError(f'cannot write {name} to {self.describe()}: {exc.strerror or exc}') from exc

@@ -1,0 +1,191 @@
+"""`metrics-utility gather` end to end on the synthetic controller database (SELECT-only role).
+
+Every shipped window is checked against the database: each job host summary of the window is shipped exactly once,
+after failures, reruns and a SIGKILL in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from metrics_utility.cli import main
+from metrics_utility.demo.generator import SECRET_SETTINGS
+from metrics_utility.library.lock import advisory_lock
+from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+
+from .conftest import db_env, shipped_ids
+
+pytestmark = pytest.mark.integration
+
+SINCE, UNTIL = '2024-02-27', '2024-03-02'
+
+
+def truth(db, since=SINCE, until=UNTIL) -> set[int]:
+    with db.connect_owner() as conn:
+        rows = conn.execute('SELECT id FROM main_jobhostsummary WHERE modified >= %s AND modified < %s',
+                            (since, until)).fetchall()  # fmt: skip
+    return {r[0] for r in rows}
+
+
+def gather(monkeypatch, env: dict[str, str], *args: str) -> int:
+    for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return main(['gather', *args])
+
+
+def directory_env(db, ship_path: Path, **extra: str) -> dict[str, str]:
+    return {**db_env(db), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+            **extra}  # fmt: skip
+
+
+def tarballs(root: Path) -> list[Path]:
+    return sorted((root / 'data').rglob('*.tar.gz'))
+
+
+def test_ship_to_a_directory_exactly_once_and_resume(controller_db, tmp_path, monkeypatch, capsys):
+    ship = tmp_path / 'ship'
+    summary_file = tmp_path / 'summary.json'
+    env = directory_env(controller_db, ship)
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL,
+                  '--summary-file', str(summary_file)) == 0  # fmt: skip
+    files = tarballs(ship)
+    assert files and all(p.parent.relative_to(ship / 'data').as_posix().count('/') == 2 for p in files)
+    counts = shipped_ids(files)
+    assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
+    events = shipped_ids(files, './main_jobevent.csv')
+    assert events  # the default optional collector ran too
+    summary = json.loads(summary_file.read_text())
+    assert summary['ok'] and summary['command'] == 'gather' and summary['target'] == 'directory'
+    assert summary['rows'] >= len(counts) and summary['packages'] == len(files)
+    assert summary['window'] == {'since': '2024-02-27T00:00:00+00:00', 'until': '2024-03-02T00:00:00+00:00'}
+    marks = json.loads((ship / 'state' / 'watermarks.json').read_text())['shipped_until']
+    assert marks == {'job_host_summary': '2024-03-02T00:00:00+00:00', 'main_jobevent': '2024-03-02T00:00:00+00:00'}
+
+    # Shipping the same window again overwrites: same names, still exactly once.
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 0
+    assert tarballs(ship) == files
+    assert set(shipped_ids(tarballs(ship)).values()) == {1}
+
+
+def test_incremental_runs_leave_no_gap(controller_db, tmp_path, monkeypatch):
+    ship = tmp_path / 'ship'
+    env = directory_env(controller_db, ship, METRICS_UTILITY_OPTIONAL_COLLECTORS='')
+    # No --since: the first run starts at the horizon (until - 28 days) and stops mid-day; the second resumes there.
+    assert gather(monkeypatch, env, '--ship', '--until', '2024-02-29T13:37:00Z') == 0
+    first = set(tarballs(ship))
+    assert gather(monkeypatch, env, '--ship', '--until', UNTIL) == 0
+    assert first < set(tarballs(ship))
+    counts = shipped_ids(tarballs(ship))
+    assert set(counts) == truth(controller_db, '2024-02-03', UNTIL) and set(counts.values()) == {1}
+
+
+def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    env = directory_env(controller_db, tmp_path / 'ship')
+    assert gather(monkeypatch, env, '--dry-run', '--since', '2024-02-28', '--until', '2024-02-29', '--output',
+                  str(out), '--collectors', 'job_host_summary') == 0  # fmt: skip
+    built = sorted(out.rglob('*.tar.gz'))
+    assert built and set(shipped_ids(built)) == truth(controller_db, '2024-02-28', '2024-02-29')
+    assert not (tmp_path / 'ship').exists()
+
+
+def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path, monkeypatch, s3_server, bucket,
+                                                        faulty_s3):  # fmt: skip
+    env = {**db_env(controller_db), 'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'billing',
+           'METRICS_UTILITY_BUCKET_NAME': bucket, 'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
+           'METRICS_UTILITY_BUCKET_REGION': 'us-east-1', 'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
+           'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}  # fmt: skip
+    summary_file = tmp_path / 'summary.json'
+    # Every upload fails (500s beyond the retries): the run fails and no watermark moves.
+    faulty_s3.fail(None, when=lambda method, path: method == 'PUT' and '/data/' in path)
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL,
+                  '--summary-file', str(summary_file)) == 1  # fmt: skip
+    failed = json.loads(summary_file.read_text())
+    assert not failed['ok'] and 'job_host_summary' in failed['error']
+    client = s3_server.client()
+    listed = client.list_objects_v2(Bucket=bucket, Prefix='billing/state/')
+    assert listed.get('KeyCount', 0) == 0  # no watermark saved
+    # The store recovers: a rerun ships everything, exactly once.
+    faulty_s3.fail(0)
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 0
+    keys = [o['Key'] for o in client.list_objects_v2(Bucket=bucket, Prefix='billing/data/')['Contents']]
+    local = []
+    for i, key in enumerate(sorted(keys)):
+        path = tmp_path / f'{i}.tar.gz'
+        client.download_file(bucket, key, str(path))
+        local.append(path)
+    counts = shipped_ids(local)
+    assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
+    # Secrets never reach the tarballs, the summary or the logs.
+    secrets = [SECRET_KEY, controller_db.reader_password, *SECRET_SETTINGS.values()]
+    blobs = [p.read_bytes() for p in local] + [summary_file.read_bytes()]
+    for blob in blobs:
+        text = gzip.decompress(blob) if blob[:2] == b'\x1f\x8b' else blob
+        assert not any(s.encode() in text for s in secrets)
+
+
+def test_concurrent_gather_is_refused(controller_db, tmp_path, monkeypatch, capsys):
+    env = directory_env(controller_db, tmp_path / 'ship')
+    with controller_db.connect_reader() as conn, advisory_lock(conn, 'gather_automation_controller_billing_lock'):
+        code = gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL)
+    assert code == 1
+    assert 'another run holds the lock' in capsys.readouterr().err
+    assert not (tmp_path / 'ship' / 'state').exists()
+
+
+def test_bad_configuration_lists_every_problem(controller_db, tmp_path, monkeypatch, capsys):
+    env = {**db_env(controller_db), 'METRICS_UTILITY_SHIP_TARGET': 'ftp'}
+    env['METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS'] = '0'
+    code = gather(monkeypatch, env, '--ship', '--since', 'yesterday', '--until', '42')
+    err = capsys.readouterr().err
+    assert code == 2
+    for part in (
+        "--since='yesterday'",
+        "--until='42' is a bare number",
+        "SHIP_TARGET='ftp'",
+        'MAX_GATHER_PERIOD_DAYS=0',
+    ):
+        assert part in err
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    env = {'METRICS_UTILITY_DB_HOST': '127.0.0.1', 'METRICS_UTILITY_DB_PORT': '1',
+           'METRICS_UTILITY_DB_PASSWORD': 'pw-x1', 'METRICS_UTILITY_SHIP_TARGET': 'directory',
+           'METRICS_UTILITY_SHIP_PATH': str(tmp_path)}  # fmt: skip
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 1
+    err = capsys.readouterr().err
+    assert 'cannot connect to the controller database' in err and 'pw-x1' not in err
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_then_rerun_ships_every_window_once(controller_db, tmp_path):
+    ship = tmp_path / 'ship'
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith('METRICS_UTILITY_')},
+           **directory_env(controller_db, ship, METRICS_UTILITY_PACKAGE_MAX_BYTES='65536')}  # fmt: skip
+    args = [sys.executable, '-m', 'metrics_utility.cli', 'gather', '--ship', '--since', SINCE, '--until', UNTIL]
+    victim = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(tarballs(ship)) < 3:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            victim.wait(0.01)  # waits on the process; returns early only if it ended by itself
+        assert victim.returncode is None, 'the gather finished before it could be killed; make it slower'
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert len(tarballs(ship)) >= 3  # it was killed after shipping some packages
+    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    counts = shipped_ids(tarballs(ship))
+    assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
+    assert not list(ship.rglob('*.part'))  # no half-written file visible
