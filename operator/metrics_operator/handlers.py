@@ -80,13 +80,13 @@ def register(
     async def close(**_: Any) -> None:
         await rt.client.close()
 
-    @kopf.index('batch', 'v1', 'jobs', labels=OURS, registry=registry)
+    @kopf.index('batch', 'v1', 'jobs', labels=OURS, registry=registry, id='jobs')
     def jobs(body: kopf.Body, namespace: str, labels: Mapping[str, str], **_: Any) -> dict[Any, Any]:
         return {
             (namespace, labels[names.LABEL_COLLECTION]): {'metadata': dict(body.metadata), 'status': dict(body.status)}
         }
 
-    @kopf.index('', 'v1', 'pods', labels=OURS, registry=registry)
+    @kopf.index('', 'v1', 'pods', labels=OURS, registry=registry, id='pods')
     def pods(body: kopf.Body, namespace: str, labels: Mapping[str, str], **_: Any) -> dict[Any, Any] | None:
         job = next((labels[k] for k in names.POD_JOB_NAME_LABELS if k in labels), None)
         found = status.pod_summary(body)
