@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -96,11 +97,13 @@ def register(
         body: kopf.Body, raw_spec: Mapping[str, Any], memo: kopf.Memo, logger: logging.Logger
     ) -> status.ReadyState:
         namespace, name = body.metadata.namespace, body.metadata.name
-        try:
-            ready = await reconcile.ensure(rt.client, body, raw_spec, config.worker_image, logger)
-        except kube.ApiError as exc:
-            rt.metrics.errors.labels('reconcile').inc()
-            ready = status.ReadyState('False', 'ApplyFailed', f'the API server refused a change: {exc}')
+        lock = memo.setdefault('lock', asyncio.Lock())
+        async with lock:  # the update handler and the timer's retry never reconcile one collection at once
+            try:
+                ready = await reconcile.ensure(rt.client, body, raw_spec, config.worker_image, logger)
+            except kube.ApiError as exc:
+                rt.metrics.errors.labels('reconcile').inc()
+                ready = status.ReadyState('False', 'ApplyFailed', f'the API server refused a change: {exc}')
         memo['ready'] = ready
         memo['checked'] = time.monotonic()
         rt.metrics.reconciles.labels(namespace, name, 'ok' if ready.status == 'True' else ready.reason).inc()
@@ -171,9 +174,10 @@ def register(
         if body.metadata.get('deletionTimestamp'):
             return
         ready = memo.get('ready')
-        if ready is None or (
-            ready.reason in WAITING_REASONS and time.monotonic() - memo.get('checked', 0) >= config.retry_interval
-        ):
+        if ready is None:
+            return  # the create/resume handler has not finished: it owns the first reconcile
+        waited = time.monotonic() - memo.get('checked', 0)
+        if ready.reason in WAITING_REASONS and waited >= config.retry_interval:
             await run_reconcile(body, spec, memo, logger)
         desired, failures = publish(body, memo, (jobs, pods))
         changes = _status_patch(body.status, desired)

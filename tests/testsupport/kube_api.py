@@ -229,9 +229,19 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         }
 
     async def _serve_watch(self, request: Any) -> AsyncIterator[Any]:
+        # Like the API server, a watch from `resourceVersion=N` does not replay objects already seen at N.
+        since = (
+            int(request.params.get('resourceVersion') or 0)
+            if str(request.params.get('resourceVersion', '')).isdigit()
+            else 0
+        )
         async for event in super()._serve_watch(request):
-            if isinstance(event, Mapping) and isinstance(event.get('object'), Mapping):
-                if not self._selected(request, event['object']):
+            obj = event.get('object') if isinstance(event, Mapping) else None
+            if isinstance(obj, Mapping):
+                if not self._selected(request, obj):
+                    continue
+                version = str((obj.get('metadata') or {}).get('resourceVersion', ''))
+                if event.get('type') == 'ADDED' and version.isdigit() and int(version) <= since:
                     continue
             yield event
 

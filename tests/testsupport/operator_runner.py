@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,8 +22,9 @@ class OperatorRun:
         self.config = config
         self.namespaces = namespaces
         self.runtime: Runtime | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: threading.Event | None = None
+        self._failures: list[BaseException] = []
 
     def _login(self) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(server=self.url, token='test-token')
@@ -41,28 +42,44 @@ class OperatorRun:
         settings.watching.server_timeout = 10
         settings.watching.reconnect_backoff = 0.1
         settings.persistence.consistency_timeout = 2
+        settings.queueing.idle_timeout = 0.3  # idle per-object workers must exit before the operator can stop
         settings.posting.enabled = True
-        self._stop = asyncio.Event()
-        ready = asyncio.Event()
-        self._task = asyncio.create_task(
-            kopf.operator(
-                registry=registry,
-                settings=settings,
-                standalone=True,
-                namespaces=self.namespaces,
-                stop_flag=self._stop,
-                ready_flag=ready,
-            )
-        )
-        await asyncio.wait_for(ready.wait(), timeout=10)
+        self._stop = threading.Event()
+        ready = threading.Event()
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            # Its own loop in its own thread: Kopf waits for every task on its loop when stopping, and the
+            # emulator's never-ending watch responses live on the test's loop.
+            try:
+                asyncio.run(
+                    kopf.operator(
+                        registry=registry,
+                        settings=settings,
+                        standalone=True,
+                        namespaces=self.namespaces,
+                        stop_flag=self._stop,
+                        ready_flag=ready,
+                    )
+                )
+            except BaseException as exc:  # surfaced by stop()
+                failures.append(exc)
+
+        self._failures = failures
+        self._thread = threading.Thread(target=run, name='operator', daemon=True)
+        self._thread.start()
+        if not await asyncio.to_thread(ready.wait, 10):
+            raise AssertionError('the operator did not get ready within 10 s')
 
     async def stop(self) -> None:
-        if self._task is None or self._stop is None:
+        if self._thread is None or self._stop is None:
             return
         self._stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, timeout=15)
-        self._task = None
+        await asyncio.to_thread(self._thread.join, 15)
+        alive = self._thread.is_alive()
+        self._thread = None
+        assert not alive, 'the operator did not stop within 15 s'
+        assert not self._failures, self._failures
 
     async def restart(self) -> None:
         await self.stop()
