@@ -68,8 +68,8 @@ async def test_create_renders_children_once_and_reports_ready(kube_api, operator
 
 async def test_spec_update_patches_and_removes_unwanted_cronjobs(kube_api, operator, user, prerequisites):
     await user.create('metricscollections', collection(vcpu={'enabled': True, 'clusterName': 'prod'}))
-    await eventually(lambda: len(kube_api.stored('cronjobs', NS)) == 3, what='3 CronJobs')
-    first = kube_api.get_object('metricscollections', NS, 'controller')
+    first = await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    assert len(kube_api.stored('cronjobs', NS)) == 3
     ready_since = conditions(first)['Ready']['lastTransitionTime']
 
     await user.merge_patch(
