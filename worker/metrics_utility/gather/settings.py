@@ -52,6 +52,14 @@ class GatherSettings:
     package_max_bytes: int | None = None
 
 
+SERVICE_ACCOUNT_TOKEN = Path('/var/run/secrets/kubernetes.io/serviceaccount/token')
+
+
+def _service_account_token() -> str | None:
+    """In a pod, Prometheus (OpenShift monitoring) accepts the pod's own service-account token."""
+    return str(SERVICE_ACCOUNT_TOKEN) if SERVICE_ACCOUNT_TOKEN.is_file() else None
+
+
 def _flag(env: Mapping[str, str], name: str, problems: list[str], default: bool = False) -> bool:
     raw = env.get(PREFIX + name)
     if raw is None or raw.strip() == '':
@@ -182,8 +190,8 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
             'cluster_name': _get(env, 'CLUSTER_NAME'),
             'metering_enabled': _flag(env, 'USAGE_BASED_METERING_ENABLED', problems),
             'prometheus_url': _get(env, 'PROMETHEUS_URL') or DEFAULT_PROMETHEUS,
-            'token_file': _get(env, 'PROMETHEUS_TOKEN_FILE'),
-            'ca_bundle': _get(env, 'PROMETHEUS_CA_BUNDLE'),
+            'token_file': _get(env, 'PROMETHEUS_TOKEN_FILE') or _service_account_token(),
+            'ca_bundle': _get(env, 'PROMETHEUS_CA'),
         }
         if not s.vcpu['cluster_name']:
             problems.append(f'{PREFIX}CLUSTER_NAME is not set: required when total_workers_vcpu is collected')

@@ -1,0 +1,58 @@
+"""Names shared by the CRD, the renderers and the handlers: one place, so labels and selectors never drift."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+GROUP: Final = 'metrics.aap.dev'
+VERSION: Final = 'v1alpha1'
+API_VERSION: Final = f'{GROUP}/{VERSION}'
+KIND: Final = 'MetricsCollection'
+PLURAL: Final = 'metricscollections'
+
+JobKind = Literal['gather', 'report', 'vcpu']
+JOB_KINDS: Final[tuple[JobKind, ...]] = ('gather', 'report', 'vcpu')
+
+# CronJob names must stay <= 52 characters (the Job controller appends `-<minutes since epoch>`, 11 characters).
+CRONJOB_NAME_LIMIT: Final = 52
+MAX_SUFFIX: Final = max(len(f'-{kind}') for kind in JOB_KINDS)
+MAX_COLLECTION_NAME: Final = CRONJOB_NAME_LIMIT - MAX_SUFFIX  # 45
+
+LABEL_COLLECTION: Final = f'{GROUP}/collection'
+LABEL_JOB_KIND: Final = f'{GROUP}/job-kind'
+LABEL_MANAGED_BY: Final = 'app.kubernetes.io/managed-by'
+MANAGED_BY: Final = 'metrics-operator'
+ANNOTATION_HASH: Final = f'{GROUP}/rendered-hash'
+FINALIZER: Final = f'{GROUP}/finalizer'
+
+# The Job controller labels pods with the Job name (both spellings exist across versions).
+POD_JOB_NAME_LABELS: Final = ('batch.kubernetes.io/job-name', 'job-name')
+SCHEDULED_ANNOTATION: Final = 'batch.kubernetes.io/cronjob-scheduled-timestamp'
+
+TERMINATION_LOG: Final = '/dev/termination-log'
+
+
+def cronjob_name(collection: str, kind: JobKind) -> str:
+    return f'{collection}-{kind}'
+
+
+def configmap_name(collection: str) -> str:
+    return f'{collection}-settings'
+
+
+def claim_name(collection: str) -> str:
+    """Name of the claim the operator creates when the user asks for a size instead of naming a claim."""
+    return f'{collection}-data'
+
+
+def labels(collection: str, kind: JobKind | None = None) -> dict[str, str]:
+    result = {
+        'app.kubernetes.io/name': 'metrics-utility',
+        'app.kubernetes.io/instance': collection,
+        LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_COLLECTION: collection,
+    }
+    if kind is not None:
+        result['app.kubernetes.io/component'] = kind
+        result[LABEL_JOB_KIND] = kind
+    return result

@@ -1,0 +1,169 @@
+"""Bring a collection's children in line with its spec. The only module (with `handlers`) that writes to the API.
+
+Order matters: the spec is validated and every referenced Secret/claim/ConfigMap is checked *before* anything is
+written, so a bad spec never produces a broken CronJob. Applying is idempotent: an object is patched only when its
+rendered content hash changed, so resumes and repeated runs write nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from metrics_operator import kube, names, render, spec
+from metrics_operator.status import ReadyState
+
+PLURALS = {'ConfigMap': 'configmaps', 'CronJob': 'cronjobs', 'PersistentVolumeClaim': 'persistentvolumeclaims'}
+
+
+def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        'apiVersion': names.API_VERSION,
+        'kind': names.KIND,
+        'name': body['metadata']['name'],
+        'uid': body['metadata']['uid'],
+        'controller': True,
+        'blockOwnerDeletion': True,
+    }
+
+
+def _url(obj: Mapping[str, Any], with_name: bool = True) -> str:
+    meta = obj['metadata']
+    return kube.path(obj['apiVersion'], PLURALS[obj['kind']], meta['namespace'], meta['name'] if with_name else None)
+
+
+def _owned_by(obj: Mapping[str, Any], uid: str) -> bool:
+    return any(ref.get('uid') == uid for ref in obj.get('metadata', {}).get('ownerReferences', []) or [])
+
+
+def _escape(key: str) -> str:
+    return key.replace('~', '~0').replace('/', '~1')
+
+
+class NameConflict(Exception):
+    """An object we would create already exists and belongs to someone else."""
+
+
+async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, Any]) -> str:
+    """Create or update one child; returns 'created', 'updated' or 'unchanged'."""
+    uid = owner['metadata']['uid']
+    obj['metadata']['ownerReferences'] = [owner_reference(owner)]
+    current = await client.get(_url(obj))
+    if current is None:
+        try:
+            await client.create(_url(obj, with_name=False), obj)
+            return 'created'
+        except kube.ApiError as exc:
+            if exc.status != 409:
+                raise
+            current = await client.get(_url(obj))  # raced with ourselves (e.g. a restart): fall through
+            if current is None:
+                raise
+    meta = current.get('metadata', {})
+    if meta.get('labels', {}).get(names.LABEL_COLLECTION) != obj['metadata']['labels'][names.LABEL_COLLECTION]:
+        raise NameConflict(f'{obj["kind"]} {obj["metadata"]["name"]} exists and is not managed by this collection')
+    want_hash = obj['metadata']['annotations'][names.ANNOTATION_HASH]
+    if (meta.get('annotations') or {}).get(names.ANNOTATION_HASH) == want_hash and _owned_by(current, uid):
+        return 'unchanged'
+    ops: list[dict[str, Any]] = [
+        {'op': 'test', 'path': '/metadata/resourceVersion', 'value': meta.get('resourceVersion')},
+        {
+            'op': 'replace' if 'labels' in meta else 'add',
+            'path': '/metadata/labels',
+            'value': {**(meta.get('labels') or {}), **obj['metadata']['labels']},
+        },
+        {'op': 'add', 'path': '/metadata/ownerReferences', 'value': obj['metadata']['ownerReferences']},
+    ]
+    if 'annotations' not in meta or meta['annotations'] is None:
+        ops.append({'op': 'add', 'path': '/metadata/annotations', 'value': {}})
+    ops.append({'op': 'add', 'path': f'/metadata/annotations/{_escape(names.ANNOTATION_HASH)}', 'value': want_hash})
+    for key in ('spec', 'data'):
+        if key in obj:
+            ops.append({'op': 'add', 'path': f'/{key}', 'value': obj[key]})
+    await client.json_patch(_url(obj), ops)
+    return 'updated'
+
+
+async def _missing_references(client: kube.Client, namespace: str, full: Mapping[str, Any]) -> ReadyState | None:
+    for field, name in spec.secret_refs(full):
+        if await client.get(kube.path('v1', 'secrets', namespace, name), metadata_only=True) is None:
+            return ReadyState('False', 'SecretNotFound', f'{field}: Secret {name!r} not found in {namespace}')
+    for field, name in spec.configmap_refs(full):
+        if await client.get(kube.path('v1', 'configmaps', namespace, name), metadata_only=True) is None:
+            return ReadyState('False', 'ConfigMapNotFound', f'{field}: ConfigMap {name!r} not found in {namespace}')
+    claim = spec.user_claim(full)
+    if claim and await client.get(kube.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
+        field = 'spec.storage.directory.claimName'
+        return ReadyState(
+            'False', 'ClaimNotFound', f'{field}: PersistentVolumeClaim {claim!r} not found in {namespace}'
+        )
+    return None
+
+
+async def ensure(
+    client: kube.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], image: str, logger: logging.Logger
+) -> ReadyState:
+    """Reconcile the children of one collection; the returned state becomes the `Ready` condition."""
+    name, namespace = body['metadata']['name'], body['metadata']['namespace']
+    try:
+        full = spec.validate(name, raw_spec)
+    except spec.SpecError as exc:
+        return ReadyState('False', 'InvalidSpec', str(exc))
+    missing = await _missing_references(client, namespace, full)
+    if missing is not None:
+        return missing
+    claim = render.claim(name, namespace, full)
+    if claim is not None and await client.get(_url(claim)) is None:
+        # No ownerReference: deleting the collection must not delete collected data (see `cleanup`).
+        await client.create(_url(claim, with_name=False), claim)
+        logger.info('Created PersistentVolumeClaim %s', claim['metadata']['name'])
+    results = {}
+    try:
+        for obj in render.desired(name, namespace, full, image):
+            results[obj['metadata']['name']] = await apply(client, obj, body)
+    except NameConflict as exc:
+        return ReadyState('False', 'NameConflict', str(exc))
+    wanted = set(spec.enabled_kinds(full))
+    for kind in names.JOB_KINDS:
+        if kind not in wanted:
+            await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
+    changed = {k: v for k, v in results.items() if v != 'unchanged'}
+    if changed:
+        logger.info('Applied %s', ', '.join(f'{k} ({v})' for k, v in sorted(changed.items())))
+    kinds = ', '.join(sorted(wanted))
+    suspended = ' (suspended)' if full['suspend'] else ''
+    return ReadyState('True', 'Reconciled', f'CronJobs for {kinds} are in place{suspended}')
+
+
+async def _delete_owned(
+    client: kube.Client, api_version: str, plural: str, namespace: str, name: str, owner: Mapping[str, Any]
+) -> bool:
+    url = kube.path(api_version, plural, namespace, name)
+    current = await client.get(url)
+    if current is None or not _owned_by(current, owner['metadata']['uid']):
+        return False
+    return await client.delete(url)
+
+
+async def cleanup(
+    client: kube.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], logger: logging.Logger
+) -> None:
+    """Delete what the collection owns. A claim the user supplied is never touched; the operator's own claim only
+    with `storage.directory.reclaimPolicy: Delete`."""
+    name, namespace = body['metadata']['name'], body['metadata']['namespace']
+    for kind in names.JOB_KINDS:
+        await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
+    await _delete_owned(client, 'v1', 'configmaps', namespace, names.configmap_name(name), body)
+    full = spec.with_defaults(raw_spec)
+    directory = (full.get('storage') or {}).get('directory') or {}
+    if directory.get('size') and not directory.get('claimName'):
+        claim = names.claim_name(name)
+        if directory.get('reclaimPolicy') == 'Delete':
+            url = kube.path('v1', 'persistentvolumeclaims', namespace, claim)
+            current = await client.get(url)
+            if current and current['metadata'].get('labels', {}).get(names.LABEL_COLLECTION) == name:
+                await client.delete(url)
+                logger.info('Deleted PersistentVolumeClaim %s (reclaimPolicy Delete)', claim)
+        else:
+            logger.info('Kept PersistentVolumeClaim %s (reclaimPolicy Retain)', claim)

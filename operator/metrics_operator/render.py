@@ -1,0 +1,290 @@
+"""Spec → Kubernetes manifests, as pure functions of the defaulted spec.
+
+Small composable pieces (env, volumes, container, pod template, CronJob) so later work (retention, an Indexed-Job
+backfill) can reuse the pod template. Nothing here talks to the API; ownership is added by the handlers.
+Secrets never appear in the output: pods get `secretKeyRef`s only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from metrics_operator import names
+from metrics_operator.names import JobKind
+from metrics_operator.spec import enabled_kinds
+
+DATA_VOLUME: Final = 'data'
+TMP_VOLUME: Final = 'tmp'
+CA_DIR: Final = '/etc/metrics-utility/ca'
+
+# Report header fields: spec key → METRICS_UTILITY_* variable.
+REPORT_FIELDS: Final = {
+    'sku': 'REPORT_SKU',
+    'skuDescription': 'REPORT_SKU_DESCRIPTION',
+    'h1Heading': 'REPORT_H1_HEADING',
+    'companyName': 'REPORT_COMPANY_NAME',
+    'email': 'REPORT_EMAIL',
+    'rhnLogin': 'REPORT_RHN_LOGIN',
+    'companyBusinessLeader': 'REPORT_COMPANY_BUSINESS_LEADER',
+    'companyProcurementLeader': 'REPORT_COMPANY_PROCUREMENT_LEADER',
+    'poNumber': 'REPORT_PO_NUMBER',
+    'endUserCompanyName': 'REPORT_END_USER_COMPANY_NAME',
+    'endUserCity': 'REPORT_END_USER_CITY',
+    'endUserState': 'REPORT_END_USER_STATE',
+    'endUserCountry': 'REPORT_END_USER_COUNTRY',
+    'pricePerNode': 'PRICE_PER_NODE',
+    'deduplicator': 'DEDUPLICATOR',
+}
+
+
+def _prefixed(values: Mapping[str, Any]) -> dict[str, str]:
+    return {f'METRICS_UTILITY_{key}': str(value) for key, value in values.items() if value is not None}
+
+
+def settings(full: Mapping[str, Any]) -> dict[str, str]:
+    """Non-secret settings shared by every pod, as METRICS_UTILITY_* variables (the ConfigMap's data)."""
+    db, storage, report = full['database'], full['storage'], full['report']
+    optional = [c for c in full['collectors'] if c != 'job_host_summary']
+    values: dict[str, Any] = {
+        'DB_HOST': db['host'],
+        'DB_PORT': db['port'],
+        'DB_NAME': db['name'],
+        'DB_SSLMODE': db['sslMode'],
+        'SHIP_TARGET': storage['type'],
+        'OPTIONAL_COLLECTORS': ','.join(optional),
+        'MAX_GATHER_PERIOD_DAYS': full['gather']['lookbackDays'],
+        'REPORT_TYPE': report['type'],
+    }
+    if 'job_host_summary' not in full['collectors']:
+        values['DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] = 'true'
+    if storage['type'] == 'directory':
+        values['SHIP_PATH'] = storage['directory']['path']
+    elif storage['type'] == 's3':
+        s3 = storage['s3']
+        values |= {
+            'SHIP_PATH': s3.get('prefix', ''),
+            'BUCKET_NAME': s3['bucket'],
+            'BUCKET_ENDPOINT': s3['endpoint'],
+            'BUCKET_REGION': s3.get('region'),
+        }
+    else:
+        crc = storage['crc']
+        values |= {
+            'BILLING_PROVIDER': 'aws',
+            'BILLING_ACCOUNT_ID': crc['billingAccountId'],
+            'RED_HAT_ORG_ID': crc.get('orgId'),
+            'CRC_INGRESS_URL': crc.get('ingressUrl'),
+            'CRC_SSO_URL': crc.get('ssoUrl'),
+            'PROXY_URL': crc.get('proxyUrl'),
+        }
+    if report.get('sheets'):
+        values['OPTIONAL_CCSP_REPORT_SHEETS'] = ','.join(report['sheets'])
+    if report.get('organizationFilter'):
+        values['ORGANIZATION_FILTER'] = ';'.join(report['organizationFilter'])
+    values |= {var: report.get(key) for key, var in REPORT_FIELDS.items()}
+    return _prefixed(values)
+
+
+def _secret_env(var: str, ref: Mapping[str, Any], key_field: str) -> dict[str, Any]:
+    return {'name': var, 'valueFrom': {'secretKeyRef': {'name': ref['name'], 'key': ref[key_field]}}}
+
+
+def secret_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Credentials as `secretKeyRef`s: the values stay in their Secrets."""
+    creds = full['database']['credentialsSecret']
+    env = [
+        _secret_env('METRICS_UTILITY_DB_USER', creds, 'usernameKey'),
+        _secret_env('METRICS_UTILITY_DB_PASSWORD', creds, 'passwordKey'),
+    ]
+    storage = full['storage']
+    if storage['type'] == 's3' and 'credentialsSecret' in storage['s3']:
+        ref = storage['s3']['credentialsSecret']
+        env += [
+            _secret_env('METRICS_UTILITY_BUCKET_ACCESS_KEY', ref, 'accessKeyKey'),
+            _secret_env('METRICS_UTILITY_BUCKET_SECRET_KEY', ref, 'secretKeyKey'),
+        ]
+    if storage['type'] == 'crc':
+        ref = storage['crc']['serviceAccountSecret']
+        env += [
+            _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_ID', ref, 'clientIdKey'),
+            _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_SECRET', ref, 'clientSecretKey'),
+        ]
+    return env
+
+
+def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Variables that differ per CronJob (the vCPU run is a gather of one collector with its own lock)."""
+    env = [{'name': 'HOME', 'value': '/tmp'}, {'name': 'TMPDIR', 'value': '/tmp'}]
+    if kind == 'vcpu':
+        vcpu = full['vcpu']
+        values = {
+            'OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+            'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
+            'USAGE_BASED_METERING_ENABLED': 'true',
+            'COLLECTOR_LOCK_SUFFIX': 'vcpu',
+            'CLUSTER_NAME': vcpu['clusterName'],
+            'PROMETHEUS_URL': vcpu['prometheusUrl'],
+        }
+        if vcpu.get('caConfigMap'):
+            values['PROMETHEUS_CA'] = f'{CA_DIR}/prometheus/{vcpu["caConfigMap"].get("key", "ca.crt")}'
+        env += [{'name': key, 'value': value} for key, value in _prefixed(values).items()]
+    return env
+
+
+def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
+    if kind == 'report':
+        return ['metrics-utility', 'build-report']
+    return [
+        'metrics-utility',
+        'gather',
+        '--ship',
+        f'--until={full["gather"]["untilLag"]}',
+        f'--summary-file={names.TERMINATION_LOG}',
+    ]
+
+
+def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(pod volumes, container mounts): a writable /tmp for the read-only root, the data claim, CA bundles."""
+    vols: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'emptyDir': {}}]
+    mounts: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'mountPath': '/tmp'}]
+    storage = full['storage']
+    if storage['type'] == 'directory':
+        claim = storage['directory'].get('claimName') or names.claim_name(name)
+        vols.append({'name': DATA_VOLUME, 'persistentVolumeClaim': {'claimName': claim}})
+        mounts.append({'name': DATA_VOLUME, 'mountPath': storage['directory']['path']})
+    cas = []
+    if kind == 'vcpu' and full['vcpu'].get('caConfigMap'):
+        cas.append(('prometheus', full['vcpu']['caConfigMap']['name']))
+    if storage['type'] == 'crc' and storage['crc'].get('caConfigMap'):
+        cas.append(('crc', storage['crc']['caConfigMap']['name']))
+    for purpose, configmap in cas:
+        vols.append({'name': f'ca-{purpose}', 'configMap': {'name': configmap}})
+        mounts.append({'name': f'ca-{purpose}', 'mountPath': f'{CA_DIR}/{purpose}', 'readOnly': True})
+    return vols, mounts
+
+
+def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mounts: list[dict[str, Any]]) -> dict:
+    return {
+        'name': 'worker',
+        'image': full.get('image') or image,
+        'imagePullPolicy': full['imagePullPolicy'],
+        'command': command(kind, full),
+        'envFrom': [{'configMapRef': {'name': names.configmap_name(name)}}],
+        'env': kind_env(kind, full) + secret_env(full),
+        'resources': full['resources'],
+        'volumeMounts': mounts,
+        'terminationMessagePath': names.TERMINATION_LOG,
+        # `File`, not `FallbackToLogsOnError`: log tails must never reach the CR status.
+        'terminationMessagePolicy': 'File',
+        'securityContext': {
+            'allowPrivilegeEscalation': False,
+            'capabilities': {'drop': ['ALL']},
+            'readOnlyRootFilesystem': True,
+            'runAsNonRoot': True,
+        },
+    }
+
+
+def pod_template(name: str, kind: JobKind, full: Mapping[str, Any], image: str) -> dict[str, Any]:
+    """OpenShift restricted-v2 compatible: no fixed UID/GID/fsGroup, so the SCC can assign them."""
+    vols, mounts = volumes(name, kind, full)
+    spec: dict[str, Any] = {
+        'restartPolicy': 'Never',
+        'securityContext': {'runAsNonRoot': True, 'seccompProfile': {'type': 'RuntimeDefault'}},
+        'containers': [container(name, kind, full, image, mounts)],
+        'volumes': vols,
+        'automountServiceAccountToken': kind == 'vcpu',
+    }
+    if full.get('serviceAccountName'):
+        spec['serviceAccountName'] = full['serviceAccountName']
+    if full.get('imagePullSecrets'):
+        spec['imagePullSecrets'] = [{'name': n} for n in full['imagePullSecrets']]
+    return {'metadata': {'labels': names.labels(name, kind)}, 'spec': spec}
+
+
+def cronjob(name: str, namespace: str, kind: JobKind, full: Mapping[str, Any], image: str) -> dict[str, Any]:
+    block, jobs = full[kind], full['jobs']
+    spec: dict[str, Any] = {
+        'schedule': block['schedule'].strip(),
+        'suspend': bool(full['suspend']),
+        'concurrencyPolicy': 'Forbid',
+        'startingDeadlineSeconds': jobs['startingDeadlineSeconds'],
+        'successfulJobsHistoryLimit': jobs['successfulJobsHistoryLimit'],
+        'failedJobsHistoryLimit': jobs['failedJobsHistoryLimit'],
+        'jobTemplate': {
+            # Labels here reach the Jobs the CronJob controller creates: how the operator finds them.
+            'metadata': {'labels': names.labels(name, kind)},
+            'spec': {
+                'backoffLimit': block['backoffLimit'],
+                'activeDeadlineSeconds': block['activeDeadlineSeconds'],
+                'template': pod_template(name, kind, full, image),
+            },
+        },
+    }
+    if full.get('timeZone'):
+        spec['timeZone'] = full['timeZone']
+    return _with_hash(
+        {
+            'apiVersion': 'batch/v1',
+            'kind': 'CronJob',
+            'metadata': {
+                'name': names.cronjob_name(name, kind),
+                'namespace': namespace,
+                'labels': names.labels(name, kind),
+            },
+            'spec': spec,
+        }
+    )
+
+
+def configmap(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, Any]:
+    return _with_hash(
+        {
+            'apiVersion': 'v1',
+            'kind': 'ConfigMap',
+            'metadata': {'name': names.configmap_name(name), 'namespace': namespace, 'labels': names.labels(name)},
+            'data': settings(full),
+        }
+    )
+
+
+def claim(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The claim the operator creates for `storage.directory.size`; None when the user supplies one."""
+    storage = full['storage']
+    if storage['type'] != 'directory' or storage['directory'].get('claimName'):
+        return None
+    directory = storage['directory']
+    spec: dict[str, Any] = {
+        'accessModes': [directory.get('accessMode', 'ReadWriteOnce')],
+        'resources': {'requests': {'storage': directory['size']}},
+    }
+    if directory.get('storageClassName'):
+        spec['storageClassName'] = directory['storageClassName']
+    return {
+        'apiVersion': 'v1',
+        'kind': 'PersistentVolumeClaim',
+        'metadata': {'name': names.claim_name(name), 'namespace': namespace, 'labels': names.labels(name)},
+        'spec': spec,
+    }
+
+
+def desired(name: str, namespace: str, full: Mapping[str, Any], image: str) -> list[dict[str, Any]]:
+    """Everything the operator keeps in step with the spec (the claim is handled apart: it is never rewritten)."""
+    return [configmap(name, namespace, full)] + [
+        cronjob(name, namespace, kind, full, image) for kind in enabled_kinds(full)
+    ]
+
+
+def content_hash(obj: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in obj.items() if k != 'metadata'}
+    body['labels'] = obj.get('metadata', {}).get('labels', {})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _with_hash(obj: dict[str, Any]) -> dict[str, Any]:
+    """Stamp the content hash so applying is a no-op when nothing changed (the API server adds defaults we ignore)."""
+    obj['metadata']['annotations'] = {names.ANNOTATION_HASH: content_hash(obj)}
+    return obj

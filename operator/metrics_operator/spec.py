@@ -1,0 +1,223 @@
+"""The `MetricsCollection` spec: defaults and validation, as pure functions.
+
+The CRD's schema and CEL rules reject most bad input at the API server, but the operator cannot rely on that (an
+older CRD, a server without CEL, an emulator), so the same rules are checked here and reported as a condition that
+names the field. `DEFAULTS` mirrors the CRD's `default:` values; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from metrics_operator import names
+
+COLLECTORS: Final = (
+    'job_host_summary',
+    'main_jobevent',
+    'main_host',
+    'main_host_daily',
+    'main_hostmetric',
+    'main_indirectmanagednodeaudit',
+    'unified_jobs',
+    'execution_environments',
+    'table_metadata',
+)
+REPORT_TYPES: Final = ('CCSP', 'CCSPv2', 'RENEWAL_GUIDANCE')
+STORAGE_TYPES: Final = ('directory', 's3', 'crc')
+SSL_MODES: Final = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
+SCHEDULE_RE: Final = re.compile(r'^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\S+( +\S+){4})$')
+TIME_ZONE_RE: Final = re.compile(r'^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$')
+DURATION_RE: Final = re.compile(r'^[0-9]+m$')
+
+DEFAULTS: Final[dict[str, Any]] = {
+    'suspend': False,
+    'imagePullPolicy': 'IfNotPresent',
+    'database': {'port': 5432, 'name': 'awx', 'sslMode': 'prefer'},
+    'collectors': ['job_host_summary', 'main_jobevent'],
+    'gather': {
+        'schedule': '@hourly',
+        'untilLag': '10m',
+        'lookbackDays': 28,
+        'activeDeadlineSeconds': 3000,
+        'backoffLimit': 2,
+    },
+    'report': {
+        'enabled': True,
+        'schedule': '0 4 2 * *',
+        'type': 'CCSPv2',
+        'activeDeadlineSeconds': 3600,
+        'backoffLimit': 2,
+    },
+    'vcpu': {
+        'enabled': False,
+        'schedule': '15 * * * *',
+        'prometheusUrl': 'https://prometheus-k8s.openshift-monitoring.svc.cluster.local:9091',
+        'activeDeadlineSeconds': 900,
+        'backoffLimit': 2,
+    },
+    'jobs': {'startingDeadlineSeconds': 600, 'successfulJobsHistoryLimit': 3, 'failedJobsHistoryLimit': 3},
+    'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
+}
+SECRET_KEY_DEFAULTS: Final = {
+    'database.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
+    'storage.s3.credentialsSecret': {'accessKeyKey': 'access-key', 'secretKeyKey': 'secret-key'},
+    'storage.crc.serviceAccountSecret': {'clientIdKey': 'client-id', 'clientSecretKey': 'client-secret'},
+}
+STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPolicy': 'Retain'}, 's3': {}, 'crc': {}}
+
+
+class SpecError(ValueError):
+    """A spec a person must fix; `field` is the dotted path the message is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f'{field}: {message}')
+        self.field = field
+        self.message = message
+
+
+def _merge(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(dict(defaults))
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _get(spec: Mapping[str, Any], path: str) -> Any:
+    node: Any = spec
+    for part in path.split('.'):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec as the API server would store it after defaulting (idempotent)."""
+    result = _merge(DEFAULTS, spec)
+    storage = result.get('storage')
+    if isinstance(storage, dict):
+        for kind, defaults in STORAGE_DEFAULTS.items():
+            if isinstance(storage.get(kind), Mapping):
+                storage[kind] = _merge(defaults, storage[kind])
+    for path, defaults in SECRET_KEY_DEFAULTS.items():
+        ref = _get(result, path)
+        if isinstance(ref, dict):
+            for key, value in defaults.items():
+                ref.setdefault(key, value)
+    return result
+
+
+def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the defaulted spec or raise `SpecError` naming the first offending field."""
+    if len(name) > names.MAX_COLLECTION_NAME:
+        raise SpecError('metadata.name', f'must be at most {names.MAX_COLLECTION_NAME} characters (CronJob names ≤ 52)')
+    full = with_defaults(spec)
+    _validate_database(full.get('database'))
+    for collector in full['collectors']:
+        if collector not in COLLECTORS:
+            raise SpecError('spec.collectors', f'unknown collector {collector!r}; expected one of {COLLECTORS}')
+    for kind in names.JOB_KINDS:
+        block = full[kind]
+        if not isinstance(block.get('schedule'), str) or not SCHEDULE_RE.match(block['schedule'].strip()):
+            raise SpecError(f'spec.{kind}.schedule', 'must be a cron expression of 5 fields or a macro like @hourly')
+    if not DURATION_RE.match(str(full['gather']['untilLag'])):
+        raise SpecError('spec.gather.untilLag', "must be minutes like '10m'")
+    if full['report']['type'] not in REPORT_TYPES:
+        raise SpecError('spec.report.type', f'must be one of {REPORT_TYPES}')
+    tz = full.get('timeZone')
+    if tz is not None and not TIME_ZONE_RE.match(str(tz)):
+        raise SpecError('spec.timeZone', 'must be an IANA time zone name such as Europe/Berlin')
+    if full['vcpu']['enabled'] and not full['vcpu'].get('clusterName'):
+        raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
+    _validate_storage(full)
+    return full
+
+
+def _require_ref(ref: Any, field: str, keys: tuple[str, ...]) -> None:
+    if not isinstance(ref, Mapping) or not ref.get('name'):
+        raise SpecError(f'{field}.name', 'is required (name of a Secret in the same namespace)')
+    for key in keys:
+        if not ref.get(key):
+            raise SpecError(f'{field}.{key}', 'must name a key of the Secret')
+
+
+def _validate_database(db: Any) -> None:
+    if not isinstance(db, Mapping) or not db.get('host'):
+        raise SpecError('spec.database.host', 'is required')
+    if not isinstance(db.get('port'), int) or not 1 <= db['port'] <= 65535:
+        raise SpecError('spec.database.port', 'must be an integer 1..65535')
+    if db.get('sslMode') not in SSL_MODES:
+        raise SpecError('spec.database.sslMode', f'must be one of {SSL_MODES}')
+    _require_ref(db.get('credentialsSecret'), 'spec.database.credentialsSecret', ('usernameKey', 'passwordKey'))
+
+
+def _validate_storage(full: Mapping[str, Any]) -> None:
+    storage = full.get('storage')
+    if not isinstance(storage, Mapping) or storage.get('type') not in STORAGE_TYPES:
+        raise SpecError('spec.storage.type', f'must be one of {STORAGE_TYPES}')
+    kind = storage['type']
+    for other in STORAGE_TYPES:
+        if (other == kind) != (other in storage):
+            raise SpecError(f'spec.storage.{other}', f'exactly the block matching storage.type ({kind}) must be set')
+    block = storage[kind]
+    if kind == 'directory':
+        if bool(block.get('claimName')) == bool(block.get('size')):
+            raise SpecError('spec.storage.directory', 'set either claimName (existing claim) or size (new claim)')
+        if block.get('storageClassName') and not block.get('size'):
+            raise SpecError('spec.storage.directory.storageClassName', 'only applies with size')
+        if not str(block.get('path', '')).startswith('/'):
+            raise SpecError('spec.storage.directory.path', 'must be an absolute path')
+    elif kind == 's3':
+        for key in ('bucket', 'endpoint'):
+            if not block.get(key):
+                raise SpecError(f'spec.storage.s3.{key}', 'is required')
+        if 'credentialsSecret' in block:
+            _require_ref(
+                block['credentialsSecret'], 'spec.storage.s3.credentialsSecret', ('accessKeyKey', 'secretKeyKey')
+            )
+    else:
+        if not block.get('billingAccountId'):
+            raise SpecError('spec.storage.crc.billingAccountId', 'is required (12-digit AWS account id)')
+        _require_ref(
+            block.get('serviceAccountSecret'),
+            'spec.storage.crc.serviceAccountSecret',
+            ('clientIdKey', 'clientSecretKey'),
+        )
+        if full['report']['enabled']:
+            raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
+
+
+def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, Secret name) pairs the pods need; checked before any CronJob is written."""
+    refs = [('spec.database.credentialsSecret.name', full['database']['credentialsSecret']['name'])]
+    storage = full['storage']
+    if storage['type'] == 's3' and 'credentialsSecret' in storage['s3']:
+        refs.append(('spec.storage.s3.credentialsSecret.name', storage['s3']['credentialsSecret']['name']))
+    if storage['type'] == 'crc':
+        refs.append(('spec.storage.crc.serviceAccountSecret.name', storage['crc']['serviceAccountSecret']['name']))
+    return refs
+
+
+def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
+    refs = []
+    if full['vcpu']['enabled'] and full['vcpu'].get('caConfigMap'):
+        refs.append(('spec.vcpu.caConfigMap.name', full['vcpu']['caConfigMap']['name']))
+    if full['storage']['type'] == 'crc' and full['storage']['crc'].get('caConfigMap'):
+        refs.append(('spec.storage.crc.caConfigMap.name', full['storage']['crc']['caConfigMap']['name']))
+    return refs
+
+
+def user_claim(full: Mapping[str, Any]) -> str | None:
+    """The claim the user supplied (never created or deleted by the operator)."""
+    storage = full['storage']
+    return storage['directory'].get('claimName') if storage['type'] == 'directory' else None
+
+
+def enabled_kinds(full: Mapping[str, Any]) -> list[names.JobKind]:
+    return [kind for kind in names.JOB_KINDS if kind == 'gather' or full[kind]['enabled']]

@@ -1,0 +1,233 @@
+"""Status from what the owned Jobs did: pure functions, no I/O.
+
+Jobs vanish (history limits), so each `status.<kind>` block is folded forward: a newer finished Job replaces the
+figures, an absent one changes nothing. Conditions follow `metav1.Condition`: `lastTransitionTime` moves only when
+`status` flips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from metrics_operator import names, summary
+from metrics_operator.names import JobKind
+
+CONDITION_TYPES: Final = ('Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded')
+KIND_CONDITION: Final[dict[str, str]] = {'gather': 'GatherSucceeded', 'report': 'ReportSucceeded'}
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What one Job of ours did, with the worker's summary from its pod when there is one."""
+
+    name: str
+    kind: JobKind
+    outcome: str  # 'active' | 'succeeded' | 'failed'
+    scheduled: str | None = None
+    finished: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    summary: summary.Summary | None = None
+
+
+@dataclass(frozen=True)
+class ReadyState:
+    status: str
+    reason: str
+    message: str
+
+
+def now_iso(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def job_record(job: Mapping[str, Any], pod_summary: summary.Summary | None = None) -> JobRecord | None:
+    """Read a Job the CronJob controller created from our template; None for Jobs that are not ours."""
+    meta = job.get('metadata', {})
+    kind = meta.get('labels', {}).get(names.LABEL_JOB_KIND)
+    if kind not in names.JOB_KINDS:
+        return None
+    st = job.get('status', {}) or {}
+    outcome, reason, message, finished = 'active', None, None, None
+    for cond in st.get('conditions', []) or []:
+        if cond.get('status') != 'True':
+            continue
+        if cond.get('type') == 'Complete':
+            outcome, finished = 'succeeded', st.get('completionTime') or cond.get('lastTransitionTime')
+        elif cond.get('type') == 'Failed':
+            outcome, finished = 'failed', cond.get('lastTransitionTime')
+            reason, message = cond.get('reason'), cond.get('message')
+    scheduled = meta.get('annotations', {}).get(names.SCHEDULED_ANNOTATION) or st.get('startTime')
+    return JobRecord(
+        name=meta.get('name', ''),
+        kind=kind,
+        outcome=outcome,
+        scheduled=scheduled or meta.get('creationTimestamp'),
+        finished=finished or st.get('completionTime') or (scheduled if outcome != 'active' else None),
+        reason=reason,
+        message=message,
+        summary=pod_summary,
+    )
+
+
+def pod_summary(pod: Mapping[str, Any]) -> summary.Summary | None:
+    """The worker summary in a finished pod's termination message, if any."""
+    for status in pod.get('status', {}).get('containerStatuses', []) or []:
+        terminated = (status.get('state') or {}).get('terminated') or {}
+        parsed = summary.parse(terminated.get('message'))
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _key(time: str | None) -> datetime:
+    return parse_time(time) or datetime.min.replace(tzinfo=UTC)
+
+
+def failure_message(job: JobRecord) -> str:
+    if job.summary is not None and job.summary.error:
+        return job.summary.error
+    if job.reason or job.message:
+        return ': '.join(part for part in (job.reason, job.message) if part)
+    return 'the Job failed'
+
+
+def fold_block(kind: JobKind, previous: Mapping[str, Any] | None, jobs: Iterable[JobRecord]) -> dict[str, Any]:
+    """The new `status.<kind>` block: previous figures carried forward, newer Jobs folded in."""
+    block = dict(previous or {})
+    mine = [job for job in jobs if job.kind == kind]
+    for job in mine:
+        if job.scheduled and _key(job.scheduled) > _key(block.get('lastScheduleTime')):
+            block['lastScheduleTime'] = job.scheduled
+    finished = sorted((j for j in mine if j.outcome != 'active'), key=lambda j: (_key(j.finished), j.name))
+    for job in finished:
+        if job.outcome == 'succeeded' and _key(job.finished) > _key(block.get('lastSuccessTime')):
+            block['lastSuccessTime'] = job.finished
+            block.update(_success_figures(kind, job))
+        if job.outcome == 'failed' and _key(job.finished) > _key(block.get('lastFailureTime')):
+            block['lastFailureTime'] = job.finished
+            block['lastError'] = failure_message(job)
+    if finished:
+        newest = finished[-1]
+        if _key(newest.finished) >= _key(block.get('lastFinishTime')):
+            block['lastFinishTime'] = newest.finished
+            block['lastJob'] = newest.name
+            block['lastResult'] = 'Succeeded' if newest.outcome == 'succeeded' else 'Failed'
+    active = [job.name for job in mine if job.outcome == 'active']
+    if active:
+        block['activeJobs'] = sorted(active)
+    else:
+        block.pop('activeJobs', None)
+    return block
+
+
+def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
+    s = job.summary
+    if s is None:
+        return {}
+    figures: dict[str, Any] = {}
+    if s.window is not None:
+        figures['lastWindow'] = {'since': s.window.since, 'until': s.window.until}
+    for field in ('rows', 'bytes', 'packages'):
+        if getattr(s, field) is not None:
+            figures[field] = getattr(s, field)
+    if kind == 'report' and s.report:
+        figures['lastReport'] = s.report
+    if kind == 'vcpu' and s.vcpu is not None:
+        figures['lastValue'] = s.vcpu
+    return figures
+
+
+def condition(
+    type_: str, status: str, reason: str, message: str, generation: int, previous: Sequence[Mapping[str, Any]], now: str
+) -> dict[str, Any]:
+    """One condition; keeps the previous `lastTransitionTime` unless the status flipped."""
+    old = next((c for c in previous if c.get('type') == type_), None)
+    since = old['lastTransitionTime'] if old and old.get('status') == status and old.get('lastTransitionTime') else now
+    return {
+        'type': type_,
+        'status': status,
+        'reason': reason,
+        'message': message,
+        'lastTransitionTime': since,
+        'observedGeneration': generation,
+    }
+
+
+def _kind_condition(kind: JobKind, block: Mapping[str, Any], enabled: bool) -> tuple[str, str, str]:
+    if not enabled:
+        return 'Unknown', 'Disabled', f'{kind} is disabled in the spec'
+    result = block.get('lastResult')
+    if result == 'Succeeded':
+        return 'True', 'JobSucceeded', f'Job {block.get("lastJob")} succeeded'
+    if result == 'Failed':
+        return 'False', 'JobFailed', f'Job {block.get("lastJob")} failed: {block.get("lastError", "")}'
+    return 'Unknown', 'NoRunYet', 'waiting for the first scheduled run'
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: JobKind
+    job: str
+    message: str
+
+
+def compose(
+    previous: Mapping[str, Any],
+    ready: ReadyState,
+    jobs: Iterable[JobRecord],
+    *,
+    generation: int,
+    enabled: Iterable[JobKind],
+    now: str,
+) -> tuple[dict[str, Any], list[Failure]]:
+    """The whole `status` and the Job failures not reported before (for Events)."""
+    jobs = list(jobs)
+    enabled = set(enabled)
+    prev_conditions = previous.get('conditions') or []
+    new: dict[str, Any] = {'observedGeneration': generation}
+    failures: list[Failure] = []
+    degraded: list[str] = []
+    for kind in names.JOB_KINDS:
+        old_block = previous.get(kind) or {}
+        block = fold_block(kind, old_block, jobs)
+        if block:
+            new[kind] = block
+        if block.get('lastResult') == 'Failed' and block.get('lastJob') != old_block.get('lastJob'):
+            failures.append(Failure(kind, block['lastJob'], block.get('lastError', '')))
+        if kind in enabled and block.get('lastResult') == 'Failed':
+            degraded.append(kind)
+    conds = [condition('Ready', ready.status, ready.reason, ready.message, generation, prev_conditions, now)]
+    for kind, type_ in KIND_CONDITION.items():
+        status, reason, message = _kind_condition(kind, new.get(kind, {}), kind in enabled)
+        conds.append(condition(type_, status, reason, message, generation, prev_conditions, now))
+    if degraded:
+        reason = f'{degraded[0].capitalize()}Failed'
+        message = '; '.join(f'{k}: {new[k].get("lastError", "failed")}' for k in degraded)
+        conds.append(condition('Degraded', 'True', reason, message, generation, prev_conditions, now))
+    else:
+        conds.append(
+            condition('Degraded', 'False', 'AsExpected', 'the last runs succeeded', generation, prev_conditions, now)
+        )
+    # Keep conditions other parties own, in their place after ours.
+    conds += [c for c in prev_conditions if c.get('type') not in CONDITION_TYPES]
+    new['conditions'] = conds
+    return new, failures
+
+
+def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """Whether writing `desired` would change the stored status (ignoring keys we do not own)."""
+    return any(current.get(key) != value for key, value in desired.items())

@@ -1,0 +1,83 @@
+"""The worker's run summary, read from the pod's termination message.
+
+Contract (worker → operator). As its last act the worker writes one JSON object, at most 4 KiB, to
+`/dev/termination-log`; the kubelet copies it to `status.containerStatuses[].state.terminated.message`:
+
+    {"command": "gather" | "build-report",   # which command ran
+     "ok": true | false,                     # the run did what it was asked
+     "window": {"since": RFC3339, "until": RFC3339} | null,   # gather: the window shipped (since incl., until excl.)
+     "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
+     "target": "directory" | "s3" | "crc",
+     "report": str | null,                   # build-report: the report's object name
+     "vcpu": number | null,                  # vCPU gather: the value shipped
+     "error": str | null}                    # on failure: one line a person can act on
+
+Every field except `ok` is optional. A missing, truncated or non-JSON message is not an error: the operator then
+relies on the Job's conditions alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+MAX_BYTES: Final = 4096
+MAX_ERROR: Final = 1024
+
+
+@dataclass(frozen=True)
+class Window:
+    since: str
+    until: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    ok: bool
+    command: str | None = None
+    window: Window | None = None
+    rows: int | None = None
+    bytes: int | None = None
+    packages: int | None = None
+    target: str | None = None
+    report: str | None = None
+    vcpu: float | None = None
+    error: str | None = None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _str(value: Any, limit: int = 512) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def parse(message: str | None) -> Summary | None:
+    """The summary in a termination message, or None when there is none worth trusting."""
+    if not message or len(message.encode()) > MAX_BYTES:
+        return None
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get('ok'), bool):
+        return None
+    raw_window = data.get('window')
+    window = None
+    if isinstance(raw_window, dict) and _str(raw_window.get('since')) and _str(raw_window.get('until')):
+        window = Window(since=raw_window['since'], until=raw_window['until'])
+    vcpu = data.get('vcpu')
+    return Summary(
+        ok=data['ok'],
+        command=_str(data.get('command')),
+        window=window,
+        rows=_int(data.get('rows')),
+        bytes=_int(data.get('bytes')),
+        packages=_int(data.get('packages')),
+        target=_str(data.get('target')),
+        report=_str(data.get('report')),
+        vcpu=float(vcpu) if isinstance(vcpu, int | float) and not isinstance(vcpu, bool) else None,
+        error=' '.join(data['error'].split())[:MAX_ERROR] if isinstance(data.get('error'), str) else None,
+    )

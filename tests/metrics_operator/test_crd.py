@@ -1,0 +1,159 @@
+"""The CRD: structural schema and CEL rules on good and bad sample resources, defaults, printer columns."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonpath_ng.ext import parse as jsonpath
+
+from metrics_operator import names, spec
+from testsupport.crd_rules import cel_failures, schema_errors
+from testsupport.operator_samples import collection
+
+pytestmark = pytest.mark.unit
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / 'deploy' / 'examples').glob('*.yaml'))
+
+
+def defaulted(obj: dict) -> dict:
+    return {**obj, 'spec': spec.with_defaults(obj['spec'])}
+
+
+def problems(schema: dict, obj: dict) -> list[str]:
+    full = defaulted(obj)
+    return schema_errors(schema, full) + cel_failures(schema, full)
+
+
+def test_crd_shape(crd):
+    version = crd['spec']['versions'][0]
+    assert crd['metadata']['name'] == f'{names.PLURAL}.{names.GROUP}'
+    assert crd['spec']['names']['shortNames'] == ['mc']
+    assert version['name'] == names.VERSION and version['subresources'] == {'status': {}}
+    columns = [c['name'] for c in version['additionalPrinterColumns'] if c.get('priority', 0) == 0]
+    assert columns == ['Ready', 'Last gather', 'Last report', 'Storage', 'Age']
+
+
+@pytest.mark.parametrize('path', EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_valid(crd_schema, path):
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d['kind'] == names.KIND]
+    assert docs
+    for doc in docs:
+        assert problems(crd_schema, doc) == []
+        spec.validate(doc['metadata']['name'], doc['spec'])  # the operator agrees
+
+
+GOOD = [
+    collection(),
+    collection(storage={'type': 'directory', 'directory': {'size': '5Gi', 'storageClassName': 'fast'}}),
+    collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': 'https://s3.example.com'}}),
+    collection(
+        report={'enabled': False},
+        storage={'type': 'crc', 'crc': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}}},
+    ),
+    collection(vcpu={'enabled': True, 'clusterName': 'c1'}, timeZone='Europe/Berlin'),
+    collection('x' * 45),
+]
+
+
+@pytest.mark.parametrize('obj', GOOD, ids=range(len(GOOD)))
+def test_good_samples_pass_schema_cel_and_operator(crd_schema, obj):
+    assert problems(crd_schema, obj) == []
+    spec.validate(obj['metadata']['name'], obj['spec'])
+
+
+BAD = {
+    'name too long': (collection('x' * 46), 'metadata.name', '45 characters'),
+    'storage block mismatch': (
+        collection(storage={'type': 's3', 'directory': {'claimName': 'c'}}),
+        'spec.storage',
+        'matching storage.type',
+    ),
+    'claim and size': (
+        collection(storage={'type': 'directory', 'directory': {'claimName': 'c', 'size': '1Gi'}}),
+        'spec.storage.directory',
+        'either claimName',
+    ),
+    'class without size': (
+        collection(storage={'type': 'directory', 'directory': {'claimName': 'c', 'storageClassName': 'x'}}),
+        'spec.storage.directory.storageClassName',
+        'only applies with size',
+    ),
+    'empty schedule': (collection(gather={'schedule': ''}), 'spec.gather.schedule', 'cron'),
+    'bad schedule': (collection(report={'schedule': 'monthly'}), 'spec.report.schedule', 'cron'),
+    'secret without name': (
+        collection(database={'host': 'h', 'credentialsSecret': {'name': ''}}),
+        'spec.database.credentialsSecret.name',
+        'not be empty',
+    ),
+    'report on crc': (
+        collection(
+            storage={'type': 'crc', 'crc': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 's'}}}
+        ),
+        'spec.report.enabled',
+        'directory or s3',
+    ),
+    'vcpu without cluster': (collection(vcpu={'enabled': True}), 'spec.vcpu.clusterName', 'clusterName'),
+}
+
+
+@pytest.mark.parametrize('case', BAD, ids=list(BAD))
+def test_bad_samples_are_rejected_by_crd_and_operator(crd_schema, case):
+    obj, field, text = BAD[case]
+    found = problems(crd_schema, obj)
+    assert found, 'the CRD accepted a bad resource'
+    assert any(text.split()[0].lower() in f.lower() for f in found), found
+    with pytest.raises(spec.SpecError) as exc:
+        spec.validate(obj['metadata']['name'], obj['spec'])
+    assert exc.value.field.startswith(field)
+
+
+def test_schema_rejects_unknown_enum_and_types(crd_schema):
+    obj = collection(report={'type': 'CCSPv3'}, collectors=['nope'])
+    obj['spec']['database']['port'] = 'five'
+    errors = schema_errors(crd_schema, defaulted(obj))
+    assert len(errors) == 3, errors
+
+
+def _schema_defaults(node: dict) -> dict:
+    result = {}
+    for key, sub in (node.get('properties') or {}).items():
+        if 'default' in sub and sub['default'] != {}:
+            result[key] = sub['default']
+        nested = _schema_defaults(sub)
+        if nested and sub.get('type') == 'object':
+            result[key] = {**(result.get(key) or {}), **nested}
+    return result
+
+
+def test_operator_defaults_equal_the_crd_defaults(crd_schema):
+    crd_defaults = _schema_defaults(crd_schema['properties']['spec'])
+    crd_defaults['database'].pop('credentialsSecret')  # reference blocks: checked below
+    assert crd_defaults['vcpu'].pop('caConfigMap') == {'key': 'ca.crt'}  # render's fallback for the key
+    assert {key: crd_defaults[key] for key in spec.DEFAULTS} == copy.deepcopy(spec.DEFAULTS)
+    assert set(crd_defaults) - set(spec.DEFAULTS) == {'storage'}
+    # Nested defaults of blocks the user writes (storage, secret references) also agree.
+    storage = crd_schema['properties']['spec']['properties']['storage']['properties']
+    assert _schema_defaults(storage['directory']) == spec.STORAGE_DEFAULTS['directory'] | {
+        'accessMode': 'ReadWriteOnce'
+    }
+    db_ref = crd_schema['properties']['spec']['properties']['database']['properties']['credentialsSecret']
+    assert _schema_defaults(db_ref) == spec.SECRET_KEY_DEFAULTS['database.credentialsSecret']
+
+
+def test_printer_columns_read_the_status_we_write(crd):
+    from metrics_operator import status
+
+    ready = status.ReadyState('True', 'Reconciled', 'ok')
+    st, _ = status.compose({}, ready, [], generation=1, enabled=['gather', 'report'], now='2026-01-01T00:00:00Z')
+    st['gather'] = {'lastSuccessTime': '2026-01-01T01:00:00Z'}
+    obj = {**collection(), 'status': st}
+    obj['metadata']['creationTimestamp'] = '2026-01-01T00:00:00Z'
+    values = {}
+    for column in crd['spec']['versions'][0]['additionalPrinterColumns']:
+        found = [m.value for m in jsonpath(column['jsonPath'].lstrip('.').join(['$.', ''])).find(obj)]
+        values[column['name']] = found[0] if found else None
+    assert values['Ready'] == 'True' and values['Reason'] == 'Reconciled'
+    assert values['Last gather'] == '2026-01-01T01:00:00Z' and values['Last report'] is None
+    assert values['Storage'] == 'directory' and values['Age'] == '2026-01-01T00:00:00Z'

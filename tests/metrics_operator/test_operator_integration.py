@@ -1,0 +1,260 @@
+"""The real Kopf operator against the strict Kubernetes API emulator, with a fake CronJob controller."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from metrics_operator import names
+from testsupport.kube_client import ApiUser, mc_path
+from testsupport.operator_runner import eventually
+from testsupport.operator_samples import DB_PASSWORD, claim, collection, db_secret
+
+pytestmark = pytest.mark.integration
+NS = 'default'
+T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+
+
+def conditions(obj) -> dict[str, dict]:
+    return {c['type']: c for c in ((obj or {}).get('status') or {}).get('conditions', [])}
+
+
+def cond_is(kube_api, name, type_, status, reason=None):
+    def check():
+        obj = kube_api.get_object('metricscollections', NS, name)
+        c = conditions(obj).get(type_, {})
+        return obj if c.get('status') == status and (reason is None or c.get('reason') == reason) else None
+
+    return check
+
+
+def writes(kube_api, resource, verbs=('create', 'patch', 'delete')):
+    return [r for r in kube_api.requests_by('metrics-operator') if r.resource == resource and r.verb in verbs]
+
+
+@pytest.fixture
+def user(kube_api) -> ApiUser:
+    return ApiUser(str(kube_api.url))
+
+
+@pytest.fixture
+async def prerequisites(user):
+    await user.create('secrets', db_secret())
+    await user.create('persistentvolumeclaims', claim())
+
+
+async def test_create_renders_children_once_and_reports_ready(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection())
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'True', 'Reconciled'), what='Ready=True')
+
+    cronjobs = {c['metadata']['name']: c for c in kube_api.stored('cronjobs', NS)}
+    assert set(cronjobs) == {'controller-gather', 'controller-report'}
+    for cj in cronjobs.values():
+        ref = cj['metadata']['ownerReferences'][0]
+        assert (ref['kind'], ref['uid'], ref['controller']) == ('MetricsCollection', mc['metadata']['uid'], True)
+        assert cj['spec']['concurrencyPolicy'] == 'Forbid'
+    cm = kube_api.get_object('configmaps', NS, 'controller-settings')
+    assert cm['data']['METRICS_UTILITY_DB_HOST'] == 'controller-postgres'
+    assert mc['status']['observedGeneration'] == 1
+    assert set(conditions(mc)) == {'Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded'}
+    # Kopf bookkeeping stays out of status: only our keys are there.
+    assert set(mc['status']) <= {'observedGeneration', 'conditions', 'gather', 'report', 'vcpu'}
+    assert len(writes(kube_api, 'cronjobs', ('create',))) == 2
+    assert not writes(kube_api, 'cronjobs', ('patch', 'delete'))
+    assert operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 1
+
+
+async def test_spec_update_patches_and_removes_unwanted_cronjobs(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(vcpu={'enabled': True, 'clusterName': 'prod'}))
+    first = await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    assert len(kube_api.stored('cronjobs', NS)) == 3
+    ready_since = conditions(first)['Ready']['lastTransitionTime']
+
+    await user.merge_patch(
+        mc_path('controller'), {'spec': {'gather': {'schedule': '*/30 * * * *'}, 'vcpu': {'enabled': False}}}
+    )
+
+    def updated():
+        cj = kube_api.get_object('cronjobs', NS, 'controller-gather')
+        mc = kube_api.get_object('metricscollections', NS, 'controller')
+        gone = kube_api.get_object('cronjobs', NS, 'controller-vcpu') is None
+        return cj['spec']['schedule'] == '*/30 * * * *' and gone and mc['status']['observedGeneration'] == 2 and mc
+
+    mc = await eventually(updated, what='update applied')
+    assert mc['metadata']['generation'] == 2
+    assert conditions(mc)['Ready']['lastTransitionTime'] == ready_since  # no flip, no new transition time
+    assert conditions(mc)['Ready']['observedGeneration'] == 2
+    assert len(writes(kube_api, 'cronjobs', ('patch',))) == 1  # only gather changed; report is untouched
+    assert len(writes(kube_api, 'cronjobs', ('delete',))) == 1
+    # One reconcile for the creation, one for the update: no repeats.
+    assert operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 2
+
+
+async def test_suspend_reaches_every_cronjob(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    await user.merge_patch(mc_path('controller'), {'spec': {'suspend': True}})
+
+    def suspended():
+        cjs = kube_api.stored('cronjobs', NS)
+        return len(cjs) == 2 and all(c['spec']['suspend'] is True for c in cjs)
+
+    await eventually(suspended, what='suspended CronJobs')
+    await eventually(
+        lambda: (
+            'suspended' in conditions(kube_api.get_object('metricscollections', NS, 'controller'))['Ready']['message']
+        ),
+        what='Ready message mentions the suspension',
+    )
+
+
+async def test_delete_cleans_up_but_keeps_the_users_claim(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    await user.delete(mc_path('controller'))
+
+    await eventually(lambda: kube_api.get_object('metricscollections', NS, 'controller') is None, what='CR gone')
+    assert kube_api.stored('cronjobs', NS) == []
+    assert kube_api.get_object('configmaps', NS, 'controller-settings') is None
+    assert kube_api.get_object('persistentvolumeclaims', NS, 'metrics-data') is not None
+    assert not [r for r in kube_api.requests_log if r.verb == 'delete' and r.resource == 'persistentvolumeclaims']
+
+
+async def test_operator_created_claim_is_retained_by_default(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(storage={'type': 'directory', 'directory': {'size': '2Gi'}}))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    pvc = kube_api.get_object('persistentvolumeclaims', NS, 'controller-data')
+    assert pvc['spec']['resources']['requests']['storage'] == '2Gi'
+    assert 'ownerReferences' not in pvc['metadata']  # garbage collection must never take the data
+    await user.delete(mc_path('controller'))
+    await eventually(lambda: kube_api.get_object('metricscollections', NS, 'controller') is None, what='CR gone')
+    assert kube_api.get_object('persistentvolumeclaims', NS, 'controller-data') is not None
+
+
+GATHER_OK = {
+    'command': 'gather',
+    'ok': True,
+    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
+    'rows': 123,
+    'bytes': 4567,
+    'packages': 2,
+    'target': 'directory',
+    'error': None,
+}
+
+
+async def test_job_outcomes_become_conditions_status_and_events(kube_api, operator, user, prerequisites, cronjobs):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK), at=T0)
+    mc = await eventually(cond_is(kube_api, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
+    gather = mc['status']['gather']
+    assert gather['rows'] == 123 and gather['bytes'] == 4567 and gather['packages'] == 2
+    assert gather['lastWindow'] == GATHER_OK['window']
+    assert gather['lastSuccessTime'] == '2026-03-02T04:01:00Z'
+    assert gather['lastScheduleTime'] == '2026-03-02T04:00:00Z'
+    assert conditions(mc)['Degraded']['status'] == 'False'
+
+    failed = {'command': 'gather', 'ok': False, 'error': 'cannot connect to controller-postgres:5432'}
+    await cronjobs.run(NS, 'controller-gather', succeeded=False, message=json.dumps(failed), at=T0 + timedelta(hours=1))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Degraded', 'True', 'GatherFailed'), what='Degraded')
+    assert conditions(mc)['GatherSucceeded']['status'] == 'False'
+    assert 'cannot connect' in conditions(mc)['GatherSucceeded']['message']
+    assert mc['status']['gather']['rows'] == 123  # figures of the last success are kept
+    assert mc['status']['gather']['lastError'] == failed['error']
+    event = await eventually(
+        lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'GatherFailed'], what='Event'
+    )
+    assert len(event) == 1 and event[0]['type'] == 'Warning' and 'cannot connect' in event[0]['message']
+
+    # A garbled termination message: Job conditions alone decide.
+    await cronjobs.run(NS, 'controller-report', succeeded=False, message='Traceback (most…', at=T0 + timedelta(hours=2))
+    mc = await eventually(cond_is(kube_api, 'controller', 'ReportSucceeded', 'False'), what='ReportSucceeded=False')
+    assert 'BackoffLimitExceeded' in mc['status']['report']['lastError']
+
+
+async def test_invalid_spec_is_reported_without_children(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(gather={'schedule': 'every hour'}))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')
+    assert 'spec.gather.schedule' in conditions(mc)['Ready']['message']
+    assert kube_api.stored('cronjobs', NS) == []
+    assert kube_api.stored('configmaps', NS) == []
+    await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'InvalidSpec'])
+
+
+async def test_missing_secret_then_created(kube_api, operator, user):
+    await user.create('persistentvolumeclaims', claim())
+    await user.create('metricscollections', collection())
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'SecretNotFound'), what='SecretNotFound')
+    assert 'spec.database.credentialsSecret.name' in conditions(mc)['Ready']['message']
+    assert kube_api.stored('cronjobs', NS) == []
+
+    await user.create('secrets', db_secret())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready after the Secret appears')
+    assert len(kube_api.stored('cronjobs', NS)) == 2
+
+
+async def test_missing_claim(kube_api, operator, user):
+    await user.create('secrets', db_secret())
+    await user.create('metricscollections', collection())
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'ClaimNotFound'), what='ClaimNotFound')
+    assert 'spec.storage.directory.claimName' in conditions(mc)['Ready']['message']
+
+
+async def test_restart_creates_no_duplicates(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    before = len(kube_api.requests_log)
+    await operator.restart()
+    await eventually(lambda: operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 1)
+    after = [r for r in kube_api.requests_log[before:] if r.user_agent.startswith('metrics-operator')]
+    assert [r for r in after if r.verb in ('create', 'patch', 'delete')] == []
+    assert len(kube_api.stored('cronjobs', NS)) == 2
+
+
+async def test_two_collections_in_one_namespace(kube_api, operator, user, prerequisites, cronjobs):
+    await user.create('metricscollections', collection('alpha'))
+    await user.create('metricscollections', collection('beta', report={'enabled': False}))
+    await eventually(cond_is(kube_api, 'alpha', 'Ready', 'True'), what='alpha Ready')
+    await eventually(cond_is(kube_api, 'beta', 'Ready', 'True'), what='beta Ready')
+    assert {c['metadata']['name'] for c in kube_api.stored('cronjobs', NS)} == {
+        'alpha-gather',
+        'alpha-report',
+        'beta-gather',
+    }
+    await cronjobs.run(NS, 'beta-gather', succeeded=False, message=None, at=T0)
+    await eventually(cond_is(kube_api, 'beta', 'Degraded', 'True'), what='beta Degraded')
+    alpha = kube_api.get_object('metricscollections', NS, 'alpha')
+    assert conditions(alpha)['Degraded']['status'] == 'False'
+    assert 'gather' not in alpha['status']
+
+
+async def test_secrets_never_leave_their_secret(kube_api, operator, user, prerequisites, cronjobs, caplog):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK), at=T0)
+    await eventually(cond_is(kube_api, 'controller', 'GatherSucceeded', 'True'))
+    for (resource, _, _), obj in kube_api.objects.items():
+        if resource.plural != 'secrets' and not obj.deleted:
+            assert DB_PASSWORD not in json.dumps(obj.last.raw), resource
+    assert DB_PASSWORD not in caplog.text
+    # The operator only ever asked for the Secret's metadata.
+    reads = [r for r in kube_api.requests_by('metrics-operator') if r.resource == 'secrets']
+    assert reads and {r.verb for r in reads} == {'get'}
+
+
+async def test_every_request_is_recorded_for_rbac(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    used = {
+        (r.group, r.resource, r.subresource, r.verb)
+        for r in kube_api.requests_log
+        if r.user_agent.startswith(('kopf', 'metrics-operator'))
+    }
+    assert (names.GROUP, names.PLURAL, 'status', 'patch') in used
+    assert ('batch', 'cronjobs', None, 'create') in used
+    assert ('batch', 'jobs', None, 'watch') in used
+    assert all(r.namespace == NS for r in kube_api.requests_log if r.user_agent.startswith('metrics-operator'))

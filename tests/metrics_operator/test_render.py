@@ -1,0 +1,156 @@
+"""Spec → manifests: every rendered object passes kubernetes-validate (strict) and carries the safety settings."""
+
+from __future__ import annotations
+
+import json
+
+import kubernetes_validate
+import pytest
+
+from metrics_operator import names, render, spec
+from testsupport.operator_samples import DB_PASSWORD, collection
+
+pytestmark = pytest.mark.unit
+K8S_VERSION = '1.33.0'
+IMAGE = 'registry.example/metrics-utility:1'
+
+SPECS = {
+    'directory-claim': collection()['spec'],
+    'directory-size': collection(storage={'type': 'directory', 'directory': {'size': '5Gi', 'storageClassName': 'x'}})[
+        'spec'
+    ],
+    's3': collection(
+        storage={
+            'type': 's3',
+            's3': {'bucket': 'b', 'endpoint': 'https://s3', 'prefix': 'p', 'credentialsSecret': {'name': 's3'}},
+        },
+        timeZone='Europe/Berlin',
+        suspend=True,
+    )['spec'],
+    'crc-vcpu': collection(
+        report={'enabled': False},
+        vcpu={'enabled': True, 'clusterName': 'c', 'caConfigMap': {'name': 'ca'}},
+        storage={
+            'type': 'crc',
+            'crc': {
+                'billingAccountId': '123456789012',
+                'serviceAccountSecret': {'name': 'sa'},
+                'caConfigMap': {'name': 'ca2'},
+            },
+        },
+    )['spec'],
+}
+
+
+def rendered(key: str) -> list[dict]:
+    full = spec.validate('mc', SPECS[key])
+    objs = render.desired('mc', 'ns', full, IMAGE)
+    claim = render.claim('mc', 'ns', full)
+    return objs + ([claim] if claim else [])
+
+
+@pytest.mark.parametrize('key', SPECS)
+def test_every_object_validates_against_kubernetes_schema(key):
+    for obj in rendered(key):
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize('key', SPECS)
+def test_cronjob_safety_settings(key):
+    cronjobs = [o for o in rendered(key) if o['kind'] == 'CronJob']
+    assert cronjobs
+    for cj in cronjobs:
+        s = cj['spec']
+        assert len(cj['metadata']['name']) <= names.CRONJOB_NAME_LIMIT
+        assert s['concurrencyPolicy'] == 'Forbid' and s['startingDeadlineSeconds'] > 0
+        assert s['successfulJobsHistoryLimit'] >= 1 and s['failedJobsHistoryLimit'] >= 1
+        job = s['jobTemplate']
+        assert job['metadata']['labels'][names.LABEL_COLLECTION] == 'mc'
+        assert job['metadata']['labels'][names.LABEL_JOB_KIND] in names.JOB_KINDS
+        assert job['spec']['backoffLimit'] >= 0 and job['spec']['activeDeadlineSeconds'] > 0
+        pod = job['spec']['template']['spec']
+        assert pod['restartPolicy'] == 'Never'
+        assert pod['securityContext'] == {'runAsNonRoot': True, 'seccompProfile': {'type': 'RuntimeDefault'}}
+        text = json.dumps(cj)
+        for fixed_id in ('runAsUser', 'runAsGroup', 'fsGroup', 'privileged', 'hostPath'):
+            assert fixed_id not in text
+        (container,) = pod['containers']
+        assert container['securityContext'] == {
+            'allowPrivilegeEscalation': False,
+            'capabilities': {'drop': ['ALL']},
+            'readOnlyRootFilesystem': True,
+            'runAsNonRoot': True,
+        }
+        assert container['terminationMessagePath'] == '/dev/termination-log'
+        assert container['terminationMessagePolicy'] == 'File'
+        assert {'name': 'tmp', 'mountPath': '/tmp'} in container['volumeMounts']
+        assert {'name': 'tmp', 'emptyDir': {}} in pod['volumes']
+        assert container['resources']['limits']['memory']
+
+
+def test_secrets_only_as_references():
+    objs = rendered('s3')
+    cm = next(o for o in objs if o['kind'] == 'ConfigMap')
+    assert not any('PASSWORD' in k or 'SECRET' in k or 'ACCESS_KEY' in k for k in cm['data'])
+    gather = next(o for o in objs if o['metadata']['name'] == 'mc-gather')
+    env = gather['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
+    refs = {e['name']: e['valueFrom']['secretKeyRef'] for e in env if 'valueFrom' in e}
+    assert refs['METRICS_UTILITY_DB_PASSWORD'] == {'name': 'db-reader', 'key': 'password'}
+    assert refs['METRICS_UTILITY_BUCKET_SECRET_KEY'] == {'name': 's3', 'key': 'secret-key'}
+    assert all('value' not in e for e in env if e['name'] in refs)
+    assert DB_PASSWORD not in json.dumps(objs)
+
+
+def test_settings_map_to_worker_variables():
+    full = spec.validate('mc', SPECS['s3'])
+    data = render.settings(full)
+    assert data['METRICS_UTILITY_SHIP_TARGET'] == 's3'
+    assert data['METRICS_UTILITY_SHIP_PATH'] == 'p'
+    assert data['METRICS_UTILITY_BUCKET_NAME'] == 'b'
+    assert data['METRICS_UTILITY_OPTIONAL_COLLECTORS'] == 'main_jobevent'
+    assert data['METRICS_UTILITY_REPORT_TYPE'] == 'CCSPv2'
+    assert data['METRICS_UTILITY_DB_PORT'] == '5432'
+    assert all(isinstance(v, str) for v in data.values())
+
+
+def test_commands_schedules_and_options():
+    by_name = {o['metadata']['name']: o for o in rendered('s3')}
+    gather, report = by_name['mc-gather'], by_name['mc-report']
+    cmd = gather['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['command']
+    assert cmd == ['metrics-utility', 'gather', '--ship', '--until=10m', '--summary-file=/dev/termination-log']
+    assert report['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['command'][1] == 'build-report'
+    assert gather['spec']['schedule'] == '@hourly' and report['spec']['schedule'] == '0 4 2 * *'
+    assert gather['spec']['suspend'] is True and gather['spec']['timeZone'] == 'Europe/Berlin'
+    assert 'timeZone' not in {o['metadata']['name']: o for o in rendered('directory-claim')}['mc-gather']['spec']
+
+
+def test_vcpu_cronjob_and_ca_mounts():
+    by_name = {o['metadata']['name']: o for o in rendered('crc-vcpu')}
+    assert set(by_name) == {'mc-settings', 'mc-gather', 'mc-vcpu'}
+    pod = by_name['mc-vcpu']['spec']['jobTemplate']['spec']['template']['spec']
+    env = {e['name']: e.get('value') for e in pod['containers'][0]['env']}
+    assert env['METRICS_UTILITY_OPTIONAL_COLLECTORS'] == 'total_workers_vcpu'
+    assert env['METRICS_UTILITY_CLUSTER_NAME'] == 'c'
+    assert {v['configMap']['name'] for v in pod['volumes'] if 'configMap' in v} == {'ca', 'ca2'}
+    assert pod['automountServiceAccountToken'] is True  # reads Prometheus with its own token
+    gather_pod = by_name['mc-gather']['spec']['jobTemplate']['spec']['template']['spec']
+    assert gather_pod['automountServiceAccountToken'] is False
+
+
+def test_claims_user_supplied_or_created():
+    assert not [o for o in rendered('directory-claim') if o['kind'] == 'PersistentVolumeClaim']
+    (pvc,) = [o for o in rendered('directory-size') if o['kind'] == 'PersistentVolumeClaim']
+    assert pvc['metadata']['name'] == 'mc-data' and pvc['spec']['storageClassName'] == 'x'
+    gather = next(o for o in rendered('directory-size') if o['metadata']['name'] == 'mc-gather')
+    vols = gather['spec']['jobTemplate']['spec']['template']['spec']['volumes']
+    assert {'name': 'data', 'persistentVolumeClaim': {'claimName': 'mc-data'}} in vols
+
+
+def test_rendering_is_deterministic_and_hash_tracks_content():
+    a, b = rendered('s3'), rendered('s3')
+    assert a == b
+    changed = collection(gather={'schedule': '@daily'})['spec']
+    h1 = render.cronjob('mc', 'ns', 'gather', spec.validate('mc', SPECS['directory-claim']), IMAGE)
+    h2 = render.cronjob('mc', 'ns', 'gather', spec.validate('mc', changed), IMAGE)
+    key = names.ANNOTATION_HASH
+    assert h1['metadata']['annotations'][key] != h2['metadata']['annotations'][key]

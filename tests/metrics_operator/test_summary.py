@@ -1,0 +1,69 @@
+"""The worker's termination-message summary: strict about shape, tolerant of garbage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metrics_operator import summary
+
+pytestmark = pytest.mark.unit
+
+
+def test_full_summary():
+    s = summary.parse(
+        json.dumps(
+            {
+                'command': 'gather',
+                'ok': True,
+                'window': {'since': '2026-01-01T00:00:00Z', 'until': '2026-01-01T01:00:00Z'},
+                'rows': 123,
+                'bytes': 4567,
+                'packages': 2,
+                'target': 'directory',
+                'error': None,
+            }
+        )
+    )
+    assert s == summary.Summary(
+        ok=True,
+        command='gather',
+        window=summary.Window('2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z'),
+        rows=123,
+        bytes=4567,
+        packages=2,
+        target='directory',
+    )
+
+
+@pytest.mark.parametrize(
+    'message',
+    [
+        None,
+        '',
+        'Traceback (most recent call last)',
+        '[1, 2]',
+        '{"rows": 1}',
+        '{"ok": "yes"}',
+        '{"ok": true',
+        '{"ok": true, "pad": "' + 'x' * 5000 + '"}',
+    ],
+)
+def test_garbage_is_none(message):
+    assert summary.parse(message) is None
+
+
+def test_bad_fields_are_dropped_and_errors_flattened():
+    s = summary.parse(
+        json.dumps({'ok': False, 'rows': -1, 'bytes': True, 'window': {'since': 1}, 'error': 'line one\n  line two'})
+    )
+    assert s.rows is None and s.bytes is None and s.window is None
+    assert s.error == 'line one line two'
+
+
+@given(st.text(max_size=300))
+def test_never_raises(text):
+    summary.parse(text)
