@@ -13,9 +13,7 @@ from metrics_utility.library.storage import PutOnlyStorageError, RetryPolicy, St
 from metrics_utility.library.storage.segment import BATCH_LIMIT, EVENT_LIMIT, split_chunks
 from testsupport.https_servers import HTTPSServer, Recorded, Reply
 from testsupport.proxy import ConnectProxy
-from testsupport.secrets import assert_secret_free, exception_texts, logged
-
-from .conftest import WRITE_KEY
+from testsupport.secrets import WRITE_KEY, assert_secret_free, exception_texts, logged
 
 pytestmark = pytest.mark.integration
 

@@ -162,8 +162,12 @@ def _retry_after(response: requests.Response) -> float | None:
     try:
         return float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return (when - datetime.now(UTC)).total_seconds() if when and when.tzinfo else None
+        pass
+    try:  # the other allowed form is an HTTP date
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
 
 
 class HTTPClient:
