@@ -100,6 +100,9 @@ def test_5xx_is_retried(segment, segment_server, sleeps):
     segment.put('anonymized/a.json', dict={'a': 1})
     assert len(segment_server.requests) == 3 and sleeps == [1.0, 2.0]
     assert body(segment_server.requests[0]) == body(segment_server.requests[2]), 'the same batch is sent again'
+    segment_server.responder = lambda request: Reply(502, 'bad gateway')
+    with pytest.raises(StorageError, match=r'HTTP 502 for batch 1 after 4 attempts: bad gateway; 0 of 1 batches'):
+        segment.put('anonymized/b.json', dict={'b': 1})
 
 
 def test_a_rejected_write_key_is_named_without_showing_it(segment, segment_server, caplog):
