@@ -29,7 +29,7 @@ class Recorded:
     path: str
     headers: Message
     body: bytes
-    client_cert_subject: str | None = None
+    client_cert_subject: str | None = None  # subject and alternative names of a client certificate
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -79,7 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = read_body(self.rfile, self.headers)
         peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
-        subject = ', '.join('='.join(pair) for rdn in peer.get('subject', ()) for pair in rdn) if peer else None
+        names = [value for rdn in peer.get('subject', ()) for _, value in rdn] if peer else []
+        names += [value for _, value in peer.get('subjectAltName', ())] if peer else []
+        subject = ', '.join(names) if peer else None
         request = Recorded(self.command, self.path, self.headers, body, subject)
         reply = self.server.owner._answer(request)
         data, headers = reply.encoded()

@@ -6,6 +6,12 @@ from collections.abc import Iterable
 
 import pytest
 
+# The test's credentials: distinctive strings, so a scan finds any copy of them.
+CLIENT_ID = 'billing-sa-0001'
+CLIENT_SECRET = 'crc-client-secret-do-not-leak-0001'
+TOKEN_PREFIX = 'bearer-token-do-not-leak-'
+WRITE_KEY = 'segment-write-key-do-not-leak-0001'
+
 
 def assert_secret_free(texts: Iterable[str], secrets: Iterable[str]) -> None:
     """Fail naming the secret (not the text) when any secret occurs in any text."""

@@ -15,11 +15,7 @@ from metrics_utility.library.storage import RetryPolicy
 from testsupport.https_servers import HTTPSServer, Recorded, Reply
 from testsupport.proxy import ConnectProxy
 from testsupport.s3_server import FaultyS3Proxy, S3Server
-
-CLIENT_ID = 'billing-sa-0001'
-CLIENT_SECRET = 'crc-client-secret-do-not-leak-0001'
-TOKEN_PREFIX = 'bearer-token-do-not-leak-'
-WRITE_KEY = 'segment-write-key-do-not-leak-0001'
+from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
 
 
 @pytest.fixture(autouse=True)

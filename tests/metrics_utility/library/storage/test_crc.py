@@ -10,9 +10,7 @@ from metrics_utility.library.storage import PutOnlyStorageError, RetryPolicy, St
 from metrics_utility.library.storage.ingress import BILLING_CONTENT_TYPE
 from testsupport.https_servers import HTTPSServer, Reply, form_parts
 from testsupport.proxy import ConnectProxy
-from testsupport.secrets import assert_secret_free, exception_texts, logged
-
-from .conftest import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
+from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX, assert_secret_free, exception_texts, logged
 
 pytestmark = pytest.mark.integration
 

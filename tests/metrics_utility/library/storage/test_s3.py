@@ -54,7 +54,7 @@ def test_round_trip_with_every_payload_kind_and_prefix(s3_server: S3Server, buck
     with pytest.raises(StorageError, match='not found') as excinfo, s3.get('data/2024/03/01/c.bin'):
         pass
 
-    assert s3.describe() == f's3://{bucket}/ship/ at {s3_server.endpoint}'.join(['S3 ', ''])
+    assert s3.describe() == f'S3 s3://{bucket}/ship/ at {s3_server.endpoint}'
     assert_secret_free([*logged(caplog), *exception_texts(excinfo.value), s3.describe()], [SECRET_KEY])
     assert_secret_free([s3.describe(), *exception_texts(excinfo.value)], [ACCESS_KEY])
 

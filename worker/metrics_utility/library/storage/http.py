@@ -162,8 +162,12 @@ def _retry_after(response: requests.Response) -> float | None:
     try:
         return float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return (when - datetime.now(UTC)).total_seconds() if when and when.tzinfo else None
+        pass
+    try:  # the other allowed form is an HTTP date
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
 
 
 class HTTPClient:
@@ -216,8 +220,8 @@ class HTTPClient:
 
         `what` names the operation for messages ("upload of x.tar.gz to https://…"). `fresh` builds keyword
         arguments anew for every attempt, for bodies that are streams and can be read only once. Connection
-        failures that outlast the attempts, and TLS failures (never retried: they do not heal by themselves),
-        raise StorageError.
+        failures that outlast the attempts, and TLS certificate failures (not retried: they do not heal by
+        themselves), raise StorageError.
         """
         proxies = {'http': self.proxy_url, 'https': self.proxy_url} if self.proxy_url else None
         attempts = self.retry.attempts
@@ -235,7 +239,10 @@ class HTTPClient:
                     **extra,
                 )
             except requests.exceptions.SSLError as exc:
-                raise StorageError(self.redact(f'{what} failed: {self._tls_hint(url, exc)}')) from None
+                if 'EOF' not in str(exc).upper():  # a certificate problem does not heal by retrying
+                    raise StorageError(self.redact(f'{what} failed: {self._tls_hint(url, exc)}')) from None
+                failure = self._tls_hint(url, exc)  # a cut connection may be the network: worth another try
+                retry_after = None
             except requests.exceptions.ProxyError as exc:
                 failure = f'cannot use proxy {redact_url(self.proxy_url or "")}: {describe_failure(exc)}'
                 retry_after = None
@@ -268,12 +275,18 @@ class HTTPClient:
                 f'cannot verify the TLS certificate of {host} ({reason}); set verify_cert_path to the CA bundle '
                 'that signed it (a TLS-inspecting proxy needs its CA too)'
             )
-        if self.client_cert and _client_cert_rejected(exc):
-            return (
-                f'{host} rejected our client certificate ({reason}); check that it is valid, unexpired and registered'
-            )
+        if _client_cert_rejected(exc) and self.client_cert:
+            return f'{host} rejected our client certificate ({reason}); check that it is valid, current and registered'
         if _client_cert_rejected(exc):
             return f'{host} refused the TLS handshake ({reason}); it may require a client certificate'
+        if self.client_cert and 'EOF' in str(exc).upper():
+            # TLS 1.3 sends the rejection after the client thinks the handshake is done; it may arrive as a cut.
+            return (
+                f'{host} closed the TLS connection ({reason}); it most likely rejected our client certificate: '
+                'check that it is valid, current and registered'
+            )
+        if 'EOF' in str(exc).upper():
+            return f'{host} closed the TLS connection ({reason}); it may require a client certificate'
         return f'TLS with {host} failed: {reason}'
 
 

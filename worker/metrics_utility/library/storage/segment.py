@@ -227,6 +227,9 @@ class StorageSegment(PutOnlyStorage):
             reason = f'{urlsplit(self.url).netloc} rejected the write key (HTTP {status}); check the Segment source'
         elif status == 413:
             reason = f'{urlsplit(self.url).netloc} found batch {number} too large (HTTP 413); lower batch_limit'
+        elif status >= 500 or status in (408, 429):
+            attempts = self.client.retry.attempts
+            reason = f'{self.url} answered HTTP {status} for batch {number} after {attempts} attempts{detail}'
         else:
             reason = f'{self.url} answered HTTP {status} for batch {number}{detail}'
         return self.client.redact(f'{reason}; {sent}')
