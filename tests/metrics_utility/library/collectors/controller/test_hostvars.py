@@ -3,9 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics_utility.demo.generator import DatasetSpec, plan
-from metrics_utility.library.collectors.controller.hostvars import HostVars, host_vars
+from metrics_utility.library.collectors.controller.hostvars import HostVars, _simple_yaml, host_vars
 
 
 def test_every_generated_host_matches_the_generators_answer():
@@ -50,3 +53,33 @@ def test_every_generated_host_matches_the_generators_answer():
 )
 def test_parsing(text, expected):
     assert host_vars(text) == expected
+
+
+# -- the fast path for simple YAML must agree with libyaml ------------------------------------------------------------
+
+
+_keys = st.sampled_from(['ansible_host', 'ansible_port', 'ansible_connection', 'ansible_user', 'yes', 'null', 'On',
+                         'x_1', 'TRUE'])  # fmt: skip
+_values = st.one_of(
+    st.from_regex(r'[A-Za-z0-9][A-Za-z0-9./-]{0,20}', fullmatch=True),
+    st.sampled_from(['10.0.0.5', '22', '022', '0x1F', '1.5', '1e3', 'yes', 'No', 'off', 'null', 'NULL', '2024-02-29',
+                     '0', '-1', 'ssh', 'local', '1_000', '.5', 'inf', '10.0.0.5/24', 'host-1.example.com']),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_keys, _values, st.sampled_from(['', ' ', '   '])), min_size=1, max_size=6),
+       st.booleans())  # fmt: skip
+def test_fast_path_equals_libyaml(lines, marker):
+    text = ('---\n' if marker else '') + '\n'.join(f'{k}: {v}{pad}' for k, v, pad in lines) + '\n'
+    fast = _simple_yaml(text)
+    if fast is not None:  # when the fast path answers, it answers exactly what libyaml would
+        assert fast == yaml.load(text, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))
+
+
+def test_fast_path_declines_what_it_does_not_understand():
+    for text in ['ansible_host: "10.0.0.1"', 'ansible_host: 10.0.0.1  # nic', '  ansible_host: x', 'a: [1, 2]',
+                 'ansible_host: 1.5', 'ansible_host: yes', 'a: 2024-02-29', 'a: 010', 'yes: x', 'a:\tb']:  # fmt: skip
+        assert _simple_yaml(text) is None, text
+    assert _simple_yaml('---\nansible_host: 10.0.0.1\nansible_port: 22\n') == {'ansible_host': '10.0.0.1',
+                                                                               'ansible_port': 22}  # fmt: skip
