@@ -5,6 +5,7 @@ For now it builds the database and prints what it holds; as gather and build-rep
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import time
@@ -25,6 +26,32 @@ class DemoOptions:
     days: int = 3
     seed: int = 42
     keep_running: bool = False
+
+
+def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
+    """Ship the generated days to a local directory with the real gather command (SELECT-only role)."""
+    env = {
+        'METRICS_UTILITY_DB_HOST': '127.0.0.1',
+        'METRICS_UTILITY_DB_PORT': str(db.cluster.port),
+        'METRICS_UTILITY_DB_NAME': db.dbname,
+        'METRICS_UTILITY_DB_USER': db.reader,
+        'METRICS_UTILITY_DB_PASSWORD': db.reader_password,
+        'METRICS_UTILITY_DB_SSLMODE': 'disable',
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit,main_hostmetric',
+    }
+    if ship_path.exists():
+        shutil.rmtree(ship_path)
+    print(f'\nGathering {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} into {ship_path} ...', file=out)
+    from metrics_utility.commands import gather
+
+    args = argparse.Namespace(ship=True, dry_run=False, since=spec.start.isoformat(), until=spec.end.isoformat(),
+                              collectors=None, summary_file=None, output=None, verbose=False)  # fmt: skip
+    code = gather.run(args, env=env)
+    packages = sorted(ship_path.glob('data/*/*/*/*.tar.gz'))
+    print(f'gather exit code {code}: {len(packages)} package(s) under {ship_path / "data"}', file=out)
+    return code
 
 
 def run_demo(options: DemoOptions, out=sys.stdout) -> int:
@@ -54,6 +81,10 @@ def run_demo(options: DemoOptions, out=sys.stdout) -> int:
             for (table,) in tables:
                 count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
                 print(f'{table:<{width}}  {count:>10,}', file=out)
+        ship_path = options.output.resolve() / 'ship'
+        code = _gather(db, spec, ship_path, out)
+        if code != 0:
+            return code
         print(f'\nCluster data directory: {cluster.data_dir}', file=out)
         print(f'Install UUID of the synthetic controller: {db.install_uuid}', file=out)
         if options.keep_running:
