@@ -17,9 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ENGINE = next((e for e in ('docker', 'podman') if shutil.which(e)), None)
 
 
+def _engine_answers(engine: str) -> bool:
+    try:
+        return subprocess.run([engine, 'info'], capture_output=True, timeout=20, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def _missing() -> str | None:
     if ENGINE is None:
         return 'no container engine (docker or podman) on PATH: kind cannot run here'
+    if not _engine_answers(ENGINE):
+        return f'`{ENGINE} info` fails: the {ENGINE} client is installed but no container engine is running'
     if shutil.which('kind') is None:
         return 'kind is not installed'
     if shutil.which('kubectl') is None:
