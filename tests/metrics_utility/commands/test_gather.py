@@ -101,8 +101,8 @@ def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
     assert not (tmp_path / 'ship').exists()
 
 
-def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path, monkeypatch, s3_server, bucket,
-                                                        faulty_s3):  # fmt: skip
+def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path, monkeypatch, capsys, s3_server,
+                                                        bucket, faulty_s3):  # fmt: skip
     env = {**db_env(controller_db), 'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'billing',
            'METRICS_UTILITY_BUCKET_NAME': bucket, 'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
            'METRICS_UTILITY_BUCKET_REGION': 'us-east-1', 'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
@@ -130,7 +130,8 @@ def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path,
     assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
     # Secrets never reach the tarballs, the summary or the logs.
     secrets = [SECRET_KEY, controller_db.reader_password, *SECRET_SETTINGS.values()]
-    blobs = [p.read_bytes() for p in local] + [summary_file.read_bytes()]
+    printed = capsys.readouterr()
+    blobs = [p.read_bytes() for p in local] + [summary_file.read_bytes(), (printed.out + printed.err).encode()]
     for blob in blobs:
         text = gzip.decompress(blob) if blob[:2] == b'\x1f\x8b' else blob
         assert not any(s.encode() in text for s in secrets)

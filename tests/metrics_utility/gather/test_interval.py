@@ -75,3 +75,13 @@ def test_snapshot_collectors_get_one_window_ending_at_until():
     (p,) = plan([], ['main_host'], Watermarks(), NOW)
     assert p.snapshot and not p.advances_watermark
     assert p.windows == [Window(NOW - timedelta(seconds=1), NOW)]
+
+
+def test_put_only_targets_never_get_an_uploaded_slice_again():
+    marks = Watermarks({'job_host_summary': datetime(2024, 3, 1, tzinfo=UTC)})
+    since = datetime(2024, 2, 28, tzinfo=UTC)
+    (again,) = plan(['job_host_summary'], [], marks, NOW, since=since)
+    assert again.windows[0].since == since  # readable targets: re-shipping overwrites
+    (skipped,) = plan(['job_host_summary'], [], marks, NOW, since=since, skip_shipped=True)
+    assert skipped.windows[0].since == datetime(2024, 3, 1, tzinfo=UTC)
+    assert 'already uploaded' in skipped.notes[0]

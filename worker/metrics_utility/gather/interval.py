@@ -7,6 +7,8 @@ Rules (metrics-utility's, made explicit; windows are [since, until), UTC):
   before the collector's watermark (so an explicit window never jumps over a gap).
 - Without `--since`: each collector resumes at its own watermark, but never earlier than the horizon
   `until - max_days` (older data than that is not collected; a collector that was not run for longer says so).
+- Put-only targets (console.redhat.com) never get a slice again that ended at or before the watermark, even with
+  `--since`: an upload there cannot be overwritten, so it would count twice.
 - Snapshot collectors (current state, e.g. `main_host`) get one window ending at `until`.
 """
 
@@ -66,8 +68,13 @@ def plan(
     since: datetime | None = None,
     until: datetime | None = None,
     max_days: int = 28,
+    skip_shipped: bool = False,
 ) -> list[CollectorPlan]:
-    """The windows of every collector for one run."""
+    """The windows of every collector for one run.
+
+    `skip_shipped` (put-only targets, where a second upload cannot overwrite the first): an explicit window leaves
+    out the slices that end at or before the collector's watermark.
+    """
     end, notes = resolve_until(until, now)
     horizon = end - timedelta(days=max_days)
     plans: list[CollectorPlan] = []
@@ -85,7 +92,14 @@ def plan(
         if since is not None:
             advances = mark is None or since <= mark
             note = [] if advances else [f'{key}: window starts after its watermark {mark.isoformat()}; watermark kept']
-            plans.append(CollectorPlan(key, False, daily_slices(since, end), advances, notes + note))
+            windows = daily_slices(since, end)
+            if skip_shipped and mark is not None:
+                kept = [w for w in windows if w.until > mark]
+                if len(kept) < len(windows):
+                    note.append(f'{key}: {len(windows) - len(kept)} slice(s) up to {mark.isoformat()} were already '
+                                'uploaded and are not sent again (the target cannot overwrite)')  # fmt: skip
+                windows = kept
+            plans.append(CollectorPlan(key, False, windows, advances, notes + note))
             continue
         start = horizon if mark is None or mark < horizon else mark
         note = list(notes)

@@ -98,7 +98,8 @@ def run(
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
         daily = [k for k in request.collectors if k not in request.snapshot_keys]
         snapshots = [k for k in request.collectors if k in request.snapshot_keys]
-        plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days)
+        put_only = storage is not None and storage.put_only and request.ship
+        plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days, put_only)
         windows = [w for p in plans for w in p.windows]
         if windows:
             summary.since = min(w.since for w in windows).isoformat()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 import trustme
 
 from metrics_utility.library.storage import RetryPolicy
-from testsupport.https_servers import HTTPSServer, Recorded, Reply
+from testsupport.console import SSOResponder, accepted
+from testsupport.https_servers import HTTPSServer, Reply
 from testsupport.proxy import ConnectProxy
 from testsupport.s3_server import FaultyS3Proxy, S3Server
-from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
 
 
 @pytest.fixture(autouse=True)
@@ -104,33 +103,11 @@ def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
 # console.redhat.com ------------------------------------------------------------------------------------------------
 
 
-class SSOResponder:
-    """Red Hat SSO's token endpoint: client credentials in, a new bearer token out (`token-1`, `token-2`, …)."""
-
-    def __init__(self, expires_in: int = 900) -> None:
-        self.expires_in = expires_in
-        self.issued: list[str] = []
-
-    def __call__(self, request: Recorded) -> Reply:
-        form = dict(urllib.parse.parse_qsl(request.body.decode()))
-        if form.get('grant_type') != 'client_credentials':
-            return Reply(400, {'error': 'unsupported_grant_type'})
-        if form.get('client_id') != CLIENT_ID or form.get('client_secret') != CLIENT_SECRET:
-            return Reply(401, {'error': 'invalid_client', 'error_description': 'Invalid client credentials'})
-        token = f'{TOKEN_PREFIX}{len(self.issued) + 1}'
-        self.issued.append(token)
-        return Reply(200, {'access_token': token, 'expires_in': self.expires_in, 'token_type': 'Bearer'})
-
-
 @pytest.fixture
 def sso_server(tls_ca: trustme.CA) -> Iterator[HTTPSServer]:
     """Red Hat SSO's token endpoint over HTTPS; `.responder.issued` lists the tokens handed out."""
     with HTTPSServer(tls_ca, SSOResponder()) as server:
         yield server
-
-
-def accepted(request: Recorded) -> Reply:
-    return Reply(202, {'upload': {'account_number': '1'}}, {'x-rh-insights-request-id': 'req-0001'})
 
 
 @pytest.fixture
