@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from metrics_utility import __version__
+from metrics_utility.commands import build_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    build_report.add_parser(commands)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             print('metrics-utility demo: --days must be 1 or more', file=sys.stderr)
             return 2
         return run_demo(DemoOptions(args.output, args.scale, args.days, args.seed, args.keep_running))
-    return 2
+    return args.command_run(args) if hasattr(args, 'command_run') else 2
 
 
 if __name__ == '__main__':

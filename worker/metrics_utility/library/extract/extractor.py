@@ -62,7 +62,8 @@ class Extractor:
 
         A rollup records this and is rebuilt when it changes. Targets that can tell an object's size or etag
         without downloading it expose `stat(name) -> dict`; a directory is stat'ed directly. Otherwise only names
-        are compared (deterministic names: a re-shipped window with the same name is not detected; use --force).
+        are compared (deterministic names: a re-shipped window with the same name is not detected; use
+        build-report --rebuild-rollups).
         """
         stat = getattr(self.storage, 'stat', None)
         out: list[dict[str, Any]] = []
