@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,11 +72,12 @@ def report_settings(env: Mapping[str, str], problems: list[str], *, report_type:
         orgs = ()  # CCSPv2 only, as in metrics-utility (shared env files set it for every report type)
     price_text = text(env, 'PRICE_PER_NODE') or '0'
     price = 0.0
-    try:
-        price = round(float(price_text), 2)
-        if not math.isfinite(price) or price < 0:
+    try:  # decimal half-up: '11.555' is 11.56, not float rounding's 11.55
+        exact = Decimal(price_text)
+        if not exact.is_finite() or exact < 0:
             raise ValueError
-    except ValueError:
+        price = float(exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))
+    except (ValueError, ArithmeticError):
         problems.append(f'{PREFIX}PRICE_PER_NODE={price_text!r}; expected a non-negative number such as 11 or 11.50')
         price = 0.0
     header = {name: text(env, suffix) for name, suffix in HEADER_FIELDS.items()}

@@ -141,7 +141,7 @@ def trend(direct: pd.DataFrame, unit: str) -> pd.DataFrame:
     if unit == 'Day':
         period = day
     elif unit == 'Week':
-        period = day - pd.to_timedelta(day.dt.weekday, unit='D')
+        period = day - pd.to_timedelta(day.dt.day_of_week, unit='D')
     else:
         period = day.dt.to_period({'Month': 'M', 'Quarter': 'Q', 'Year': 'Y'}[unit]).dt.start_time
     frame = direct.assign(period=period.values)
