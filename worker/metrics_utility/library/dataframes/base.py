@@ -133,6 +133,35 @@ def json_list_union(values: pd.Series) -> str:
     return json.dumps(sorted(merged), ensure_ascii=False)
 
 
+def union_lists(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
+    """Per `keys` group, the sorted union of the JSON lists in `column` (JSON text), vectorised.
+
+    Daily snapshots repeat the same values, so rows are first reduced to distinct (keys, value); only groups left
+    with several different values are parsed and merged.
+    """
+    distinct = frame[[*keys, column]].drop_duplicates()
+    several = distinct.duplicated(keys, keep=False)
+    single = distinct[~several].set_index(keys)[column]
+    multi = distinct[several]
+    if multi.empty:
+        return single
+    parsed = {v: _as_list(v) for v in multi[column].unique()}
+    exploded = multi.assign(_v=multi[column].map(parsed)).explode('_v').dropna(subset=['_v'])
+    exploded = exploded.drop_duplicates([*keys, '_v']).sort_values('_v', kind='stable')
+    merged = exploded.groupby(keys, sort=False)['_v'].agg(lambda s: json.dumps(list(s), ensure_ascii=False))
+    return pd.concat([single, merged])
+
+
+def _as_list(value: object) -> list[str]:
+    if not isinstance(value, str) or not value:
+        return []
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return [value]
+    return [str(i) for i in (items if isinstance(items, list) else [items])]
+
+
 def last_valid(values: pd.Series) -> object:
     valid = values.dropna()
     return valid.iloc[-1] if len(valid) else None

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import NO_ORGANIZATION, Rollup, json_list_union, last_valid
+from .base import NO_ORGANIZATION, Rollup, union_lists
 
 INDEX = ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name']
 
@@ -42,9 +42,12 @@ class IndirectNodes(Rollup):
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.sort_values('last_automation', kind='stable')
-        return frame.groupby(INDEX, sort=False, dropna=False).agg(
+        grouped = frame.groupby(INDEX, sort=False, dropna=False)
+        out = grouped.agg(
             task_runs=('task_runs', 'sum'), host_runs=('host_runs', 'sum'),
             first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
-            job_created=('job_created', 'max'), canonical_facts=('canonical_facts', last_valid),
-            facts=('facts', last_valid), events=('events', json_list_union),
-        ).reset_index()  # fmt: skip
+            job_created=('job_created', 'max'),
+        )  # fmt: skip
+        latest = grouped[['canonical_facts', 'facts']].last()
+        events = union_lists(frame, INDEX, 'events').rename('events')
+        return pd.concat([out, latest, events], axis=1).reset_index()

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import NO_ORGANIZATION, Rollup, identity, json_list_union, last_valid
+from .base import NO_ORGANIZATION, Rollup, identity, union_lists
 
 INDEX = ['install_uuid', 'host_name']
 
@@ -25,7 +25,8 @@ def serial_of(canonical_facts: pd.Series) -> pd.Series:
         serial, machine = facts.get('ansible_product_serial'), facts.get('ansible_machine_id')
         return f'{serial}/{machine}' if serial and machine and serial != 'NA' and machine != 'NA' else None
 
-    return canonical_facts.map(one).astype('str')
+    values = canonical_facts.dropna().unique()
+    return canonical_facts.map({v: one(v) for v in values}).astype('str')
 
 
 class InventoryScope(Rollup):
@@ -40,7 +41,7 @@ class InventoryScope(Rollup):
 
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['host_name'].notna()]
-        wrap = lambda s: s.map(lambda v: json.dumps([v], ensure_ascii=False) if isinstance(v, str) else '[]')  # noqa: E731
+        wrap = lambda s: s.map({v: json.dumps([v], ensure_ascii=False) for v in s.dropna().unique()}).fillna('[]')  # noqa: E731
         return pd.DataFrame({
             'install_uuid': install_uuid, 'host_name': identity(raw['host_name'], raw['ansible_host_variable']),
             'host_names': wrap(raw['host_name']),
@@ -52,9 +53,9 @@ class InventoryScope(Rollup):
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.sort_values('seen', kind='stable')
-        return frame.groupby(INDEX, sort=False, dropna=False).agg(
-            host_names=('host_names', json_list_union), organizations=('organizations', json_list_union),
-            inventories=('inventories', json_list_union), first_automation=('first_automation', 'min'),
-            last_automation=('last_automation', 'max'), canonical_facts=('canonical_facts', last_valid),
-            facts=('facts', last_valid), serial=('serial', last_valid), seen=('seen', 'max'),
-        ).reset_index()  # fmt: skip
+        grouped = frame.groupby(INDEX, sort=False, dropna=False)
+        out = grouped.agg(first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
+                          seen=('seen', 'max'))  # fmt: skip
+        latest = grouped[['canonical_facts', 'facts', 'serial']].last()  # last non-null value of each column
+        lists = {c: union_lists(frame, INDEX, c) for c in ('host_names', 'organizations', 'inventories')}
+        return pd.concat([out, latest, pd.DataFrame(lists)], axis=1).reset_index()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,23 +43,36 @@ def new_workbook() -> Workbook:
     """A write-only workbook whose default font is Arial 10 (so unstyled cells are Arial too)."""
     workbook = Workbook(write_only=True)
     workbook._fonts = IndexedList([font(family=2)])
+    for key in [k for k in _STYLES if k[0] == id(workbook)]:  # a recycled id must not reuse stale style indexes
+        del _STYLES[key]
     return workbook
 
 
 def cell(ws: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, fill: PatternFill | None = None,
          bold: bool = False, color: str | None = None, size: int = 10, wrap: bool = False,
          border: bool = False) -> WriteOnlyCell:  # fmt: skip
+    """A styled cell. Styles are registered once per workbook and combination, then copied (building Font objects
+    per cell cost ~0.1 ms each: half the report time on large sheets)."""
     c = WriteOnlyCell(ws, excel_value(value))
-    c.font = font(bold=bold, color=color, size=size)
-    if fmt:
-        c.number_format = fmt
-    if fill is not None:
-        c.fill = fill
-    if wrap:
-        c.alignment = Alignment(wrap_text=True, vertical='top')
-    if border:
-        c.border = THIN
+    key = (id(ws.parent), fmt, None if fill is None else fill.fgColor.rgb, bold, color, size, wrap, border)
+    style = _STYLES.get(key)
+    if style is None:
+        c.font = font(bold=bold, color=color, size=size)
+        if fmt:
+            c.number_format = fmt
+        if fill is not None:
+            c.fill = fill
+        if wrap:
+            c.alignment = Alignment(wrap_text=True, vertical='top')
+        if border:
+            c.border = THIN
+        _STYLES[key] = copy(c._style)
+    else:
+        c._style = copy(style)
     return c
+
+
+_STYLES: dict[tuple, Any] = {}
 
 
 def excel_value(value: Any) -> Any:
