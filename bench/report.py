@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tests'))
 
-from testsupport.report_data import synthetic  # noqa: E402
+from testsupport.report_data import synthetic
 
 
 def generate(base: Path, rows: int, events_per_host: int) -> int:
@@ -44,7 +44,8 @@ def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
     start = time.perf_counter()
     # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only.
     probe = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
-             'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)')  # fmt: skip
+             'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
+             'sys.exit(r.returncode)')  # fmt: skip
     done = subprocess.run([sys.executable, '-c', probe, *cli], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode:
