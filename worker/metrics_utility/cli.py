@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from metrics_utility import __version__
+from metrics_utility.commands import build_report, gather
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,10 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-
-    from metrics_utility.commands import gather
-
     gather.add_parser(commands)
+    build_report.add_parser(commands)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')

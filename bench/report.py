@@ -1,0 +1,85 @@
+"""Benchmark: build-report CCSPv2 (all sheets) over a month of ≥1M job host summaries, cold and warm.
+
+Tarballs are written through tests/testsupport/report_data.py (the collectors' CSV shape). build-report runs in a
+subprocess; its wall time and peak RSS (RUSAGE_CHILDREN.ru_maxrss) are printed. Cold = no rollups (built and
+persisted), warm = rollups present. Targets: cold ≤ 30 s and ≤ 1 GB, warm ≤ 5 s.
+
+    .venv/bin/python bench/report.py [--rows 1000000] [--events-per-host 2] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tests'))
+
+from testsupport.report_data import synthetic
+
+
+def generate(base: Path, rows: int, events_per_host: int) -> int:
+    days, hosts_per_job = 29, 50
+    jobs_per_day = -(-rows // (days * hosts_per_job))
+    total = 0
+    for d in range(days):  # one day at a time keeps the generator's memory small
+        data = synthetic(date(2024, 2, 1 + d), 1, jobs_per_day=jobs_per_day, hosts=15_000, hosts_per_job=hosts_per_job,
+                         events_per_host=events_per_host, seed=d)  # fmt: skip
+        data.write(base)
+        total += sum(1 for _ in data.all('job_host_summary'))
+    return total
+
+
+def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
+    env = {**os.environ, 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(base),
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '11'}  # fmt: skip
+    cli = [sys.executable, '-m', 'metrics_utility.cli', 'build-report', '--month', '2024-02', '--sheets', 'all', *extra]
+    start = time.perf_counter()
+    # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only.
+    probe = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
+             'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
+             'sys.exit(r.returncode)')  # fmt: skip
+    done = subprocess.run([sys.executable, '-c', probe, *cli], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f'{label} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}')
+    rss_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+    print(f'{label:5s} wall {wall:6.1f} s  peak RSS {rss_mb:7.0f} MB  {done.stdout.strip().splitlines()[-1]}')
+    return wall, rss_mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--rows', type=int, default=1_000_000)
+    parser.add_argument('--events-per-host', type=int, default=2)
+    parser.add_argument('--keep', type=Path, help='use/keep this directory (data generated only if empty)')
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix='bench-report-'))
+    try:
+        if not (base / 'data').exists():
+            start = time.perf_counter()
+            rows = generate(base, args.rows, args.events_per_host)
+            size = sum(p.stat().st_size for p in (base / 'data').rglob('*.tar.gz')) / 1e6
+            print(f'generated {rows:,} job host summaries (+ events x{args.events_per_host}) in '
+                  f'{time.perf_counter() - start:.0f} s, {size:.0f} MB of tarballs')  # fmt: skip
+        shutil.rmtree(base / 'rollups', ignore_errors=True)
+        shutil.rmtree(base / 'reports', ignore_errors=True)
+        cold = run(base, 'cold')
+        warm = run(base, 'warm', '--force')
+        print(f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
+              f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}')  # fmt: skip
+        print(f'peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()

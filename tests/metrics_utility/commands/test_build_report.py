@@ -1,0 +1,81 @@
+"""The build-report command in-process: periods, overwrite rules, corrupt and empty months, bad input."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from metrics_utility.cli import _parser
+from metrics_utility.commands.build_report import run
+from testsupport.report_data import synthetic
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2024, 3, 2, 4, tzinfo=UTC)
+
+
+def _run(argv, env, capsys):
+    args = _parser().parse_args(argv)
+    code = run(args, env=env, now=NOW)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _env(path, **extra):
+    return {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(path),
+            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', **extra}  # fmt: skip
+
+
+def test_default_month_is_the_previous_one_and_existing_reports_are_kept(tmp_path, capsys):
+    synthetic(date(2024, 2, 28), 2).write(tmp_path)
+    code, out, _ = _run(['build_report'], _env(tmp_path), capsys)
+    assert code == 0
+    report = tmp_path / 'reports/2024/02/CCSPv2-2024-02.xlsx'
+    assert report.is_file() and '"quantity"' in out
+    mtime = report.stat().st_mtime_ns
+    code, out, _ = _run(['build-report'], _env(tmp_path), capsys)
+    assert code == 0 and 'already exists' in out and report.stat().st_mtime_ns == mtime
+    code, out, _ = _run(['build-report', '--force', '--sheets', 'all'], _env(tmp_path), capsys)
+    assert code == 0 and report.stat().st_mtime_ns != mtime
+    assert 'Data collection status' in load_workbook(report).sheetnames
+
+
+def test_range_until_is_inclusive_and_named_as_the_original(tmp_path, capsys):
+    synthetic(date(2024, 2, 28), 3).write(tmp_path)
+    code, out, _ = _run(['build-report', '--since', '2024-02-29', '--until', '2024-02-29'], _env(tmp_path), capsys)
+    assert code == 0
+    assert (tmp_path / 'reports/2024/02/CCSPv2-2024-02-29--2024-02-29.xlsx').is_file()
+    assert '"since": "2024-02-29", "until": "2024-02-29"' in out
+
+
+def test_corrupt_tarball_is_reported_and_the_report_still_built(tmp_path, capsys):
+    paths = synthetic(date(2024, 2, 27), 3).write(tmp_path)
+    broken = next(p for p in paths if '2024-02-28' in p.name and p.name.endswith('job_host_summary.tar.gz'))
+    broken.write_bytes(broken.read_bytes()[:200])
+    code, _, err = _run(['build-report', '--sheets', 'ccsp_summary,data_collection_status'], _env(tmp_path), capsys)
+    assert code == 0 and broken.name in err
+    ws = load_workbook(tmp_path / 'reports/2024/02/CCSPv2-2024-02.xlsx')['Data collection status']
+    values = [c for row in ws.iter_rows(values_only=True) for c in row if c]
+    assert broken.name in values
+    assert 'job_host_summary.csv' in values  # its missing day shows as a gap
+
+
+def test_empty_month_writes_nothing(tmp_path, capsys):
+    code, out, _ = _run(['build-report', '--month', '2024-01'], _env(tmp_path), capsys)
+    assert code == 0 and 'No billing data' in out
+    assert not (tmp_path / 'reports').exists()
+
+
+def test_every_problem_is_reported_together(tmp_path, capsys):
+    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'missing'),
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '-3',
+           'METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS': 'ccsp_summary,bogus'}  # fmt: skip
+    code, _, err = _run(['build-report', '--until', '2024-02-01', '--ephemeral', '3d'], env, capsys)
+    assert code == 2
+    for text in ('SHIP_PATH', 'PRICE_PER_NODE', "'bogus'", '--until requires --since', '--ephemeral applies'):
+        assert text in err
+
+
+def test_renewal_requires_since(tmp_path, capsys):
+    code, _, err = _run(['build-report', '--month', '2024-02'], _env(tmp_path, METRICS_UTILITY_REPORT_TYPE=
+                                                                    'RENEWAL_GUIDANCE'), capsys)  # fmt: skip
+    assert code == 2 and 'requires --since' in err and 'takes --since only' in err

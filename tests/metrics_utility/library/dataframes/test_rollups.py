@@ -1,0 +1,99 @@
+"""Rollup classes: fields even when empty, raw → rollup → regroup consistency, redelivered rows, identity."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from metrics_utility.library.dataframes import ROLLUPS, ContentUsage, JobHostSummaryUsage
+from metrics_utility.library.extract import read_csv
+from testsupport.report_data import JOB_HOST_SUMMARY, MAIN_JOBEVENT, csv_bytes, pg_ts
+
+pytestmark = pytest.mark.unit
+DAY = date(2024, 2, 29)
+T0 = datetime(2024, 2, 29, 10, tzinfo=UTC)
+
+
+def _jhs(i, host, job, ok=1, dark=0, ansible_host=None, org='Default'):
+    return {'id': i, 'created': pg_ts(T0 + timedelta(minutes=i)), 'modified': pg_ts(T0), 'host_name': host,
+            'ansible_host_variable': ansible_host, 'ok': ok, 'dark': dark, 'job_remote_id': job,
+            'job_created': pg_ts(T0), 'job_template_name': 'tpl', 'organization_name': org}  # fmt: skip
+
+
+def _table(key, columns, rows):
+    return read_csv(csv_bytes(columns, rows), key)
+
+
+@pytest.mark.parametrize('name', sorted(ROLLUPS))
+def test_empty_rollups_keep_their_fields(name):
+    rollup = ROLLUPS[name]()
+    assert list(rollup.data.columns) == list(ROLLUPS[name].fields)
+    assert list(rollup.regroup().columns) == list(ROLLUPS[name].fields)
+
+
+def test_job_host_summary_counts_reachable_rows_by_identity():
+    rollup = JobHostSummaryUsage()
+    rows = [_jhs(1, 'web01', 1, ansible_host='10.0.0.1'), _jhs(2, 'web01-alias', 1, ansible_host=' 10.0.0.1 '),
+            _jhs(3, 'ghost', 1, ok=0, dark=1), _jhs(4, 'db01', 2, ansible_host=''), _jhs(4, 'db01', 2)]  # fmt: skip
+    rollup.add_csv(_table('job_host_summary', JOB_HOST_SUMMARY, rows), install_uuid='u1', day=DAY)
+    data = rollup.group()
+    assert sorted(data['host_name']) == ['10.0.0.1', '10.0.0.1', 'db01']  # ghost unreachable; id 4 delivered twice
+    assert set(rollup.pairs['original_host_name']) == {'web01', 'web01-alias', 'ghost', 'db01'}
+
+
+def test_regroup_of_daily_rollups_equals_grouping_everything():
+    days = []
+    whole = JobHostSummaryUsage()
+    for d in range(3):
+        rows = [_jhs(d * 10 + i, f'h{i % 4}', d * 10 + i // 2) for i in range(8)]
+        table = _table('job_host_summary', JOB_HOST_SUMMARY, rows)
+        daily = JobHostSummaryUsage()
+        daily.add_csv(table, install_uuid='u1', day=DAY)
+        days.append(daily.group())
+        whole.add_csv(table, install_uuid='u1', day=DAY)
+    month = JobHostSummaryUsage()
+    for frame in days:
+        month.add_frame(frame)
+    key = ['job_remote_id', 'host_name']
+    pd.testing.assert_frame_equal(
+        month.regroup().sort_values(key, ignore_index=True), whole.group().sort_values(key, ignore_index=True)
+    )
+
+
+def test_events_take_identity_and_organization_from_their_summary():
+    jhs = JobHostSummaryUsage()
+    jhs.add_csv(_table('job_host_summary', JOB_HOST_SUMMARY, [_jhs(1, 'web01', 7, ansible_host='10.0.0.1', org='A')]),
+                install_uuid='u1', day=DAY)  # fmt: skip
+    jhs.group()
+    events = ContentUsage()
+    rows = [
+        {'id': 1, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'yum', 'resolved_action':
+         'ansible.builtin.dnf', 'duration': '1.5'},
+        {'id': 2, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'my_mod', 'role': 'web', 'duration': ''},
+        {'id': 3, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'a.b.c.d', 'resolved_role': 'ns.coll.r'},
+        {'id': 3, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'a.b.c.d', 'resolved_role': 'ns.coll.r'},
+        {'id': 4, 'host_name': 'other', 'job_remote_id': 7, 'task_action': 'ping'},
+        {'id': 5, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': None},
+    ]  # fmt: skip
+    events.add_csv(_table('main_jobevent', MAIN_JOBEVENT, rows), install_uuid='u1', day=DAY)
+    data = events.group_with(jhs.pairs).sort_values('module_name', ignore_index=True)
+    assert data[['host_name', 'organization_name']].drop_duplicates().values.tolist() == [['10.0.0.1', 'A']]
+    assert data['module_name'].tolist() == ['a.b.c.d', 'ansible.builtin.dnf', 'my_mod']
+    assert data['collection_name'].tolist() == ['a.b', 'ansible.builtin', 'No collection used']
+    assert data['role_name'].tolist() == ['ns.coll.r', 'No role used', 'web']
+    assert data['task_runs'].tolist() == [1, 1, 1]
+    assert data['duration'].tolist() == [0.0, 1.5, 0.0]
+    assert events.unmatched == 1  # 'other' ran nothing with a summary
+
+
+def test_output_formats_round_trip(tmp_path):
+    rollup = JobHostSummaryUsage()
+    rollup.add_csv(_table('job_host_summary', JOB_HOST_SUMMARY, [_jhs(1, 'a', 1)]), install_uuid='u1', day=DAY)
+    rollup.group()
+    rollup.to_parquet(tmp_path / 'r.parquet')
+    rollup.to_csv(tmp_path / 'r.csv')
+    again = JobHostSummaryUsage()
+    again.add_parquet(tmp_path / 'r.parquet')
+    pd.testing.assert_frame_equal(again.regroup(), rollup.data)
+    assert '"host_name":"a"' in rollup.to_json()
+    assert (tmp_path / 'r.csv').read_text().startswith('day,install_uuid,')

@@ -1,0 +1,63 @@
+"""Persisted daily rollups: built once, reused warm, rebuilt when a day's packages change."""
+
+from datetime import date
+
+import pytest
+
+from metrics_utility.library.dataframes import ROLLUPS, RollupStore
+from metrics_utility.library.storage import StorageDirectory
+from testsupport.report_data import synthetic
+
+pytestmark = pytest.mark.unit
+NAMES = {'job_host_summary', 'main_jobevent', 'main_host', 'data_collection_status', 'main_indirectmanagednodeaudit'}
+
+
+def test_warm_load_reads_rollups_and_gives_the_same_figures(tmp_path):
+    data = synthetic(date(2024, 2, 27), 4, jobs_per_day=3)
+    data.write(tmp_path)
+    store = RollupStore(StorageDirectory(tmp_path))
+    cold = store.load(date(2024, 2, 27), date(2024, 3, 2), NAMES)
+    assert cold.days_rebuilt == cold.days_with_data == [date(2024, 2, d) for d in (27, 28, 29)] + [date(2024, 3, 1)]
+    assert (tmp_path / 'rollups/2024/02/29/job_host_summary.parquet').is_file()
+    warm = store.load(date(2024, 2, 27), date(2024, 3, 2), NAMES)
+    assert warm.days_rebuilt == []
+    for name in NAMES:
+        assert warm[name].equals(cold[name]), name
+
+
+def test_a_changed_day_is_rebuilt_alone(tmp_path):
+    data = synthetic(date(2024, 2, 27), 3, jobs_per_day=3)
+    data.write(tmp_path)
+    store = RollupStore(StorageDirectory(tmp_path))
+    store.load(date(2024, 2, 27), date(2024, 3, 1), {'job_host_summary'})
+    more = synthetic(date(2024, 2, 28), 1, jobs_per_day=5, seed=99)
+    more.write(tmp_path, keys={'job_host_summary'})  # same name: the day's package is replaced
+    again = store.load(date(2024, 2, 27), date(2024, 3, 1), {'job_host_summary'})
+    assert again.days_rebuilt == [date(2024, 2, 28)]
+    day = again['job_host_summary'][again['job_host_summary']['day'] == '2024-02-28']
+    assert set(day['job_remote_id']) == {r['job_remote_id'] for r in more.all('job_host_summary')}
+
+
+def test_a_missing_rollup_is_added_without_discarding_others(tmp_path):
+    synthetic(date(2024, 2, 27), 1).write(tmp_path)
+    store = RollupStore(StorageDirectory(tmp_path))
+    store.load(date(2024, 2, 27), date(2024, 2, 28), {'job_host_summary'})
+    result = store.load(date(2024, 2, 27), date(2024, 2, 28), {'job_host_summary', 'main_host'})
+    assert result.days_rebuilt == [date(2024, 2, 27)]
+    assert store.load(date(2024, 2, 27), date(2024, 2, 28), {'job_host_summary', 'main_host'}).days_rebuilt == []
+
+
+def test_corrupt_package_problem_survives_a_warm_run(tmp_path):
+    paths = synthetic(date(2024, 2, 27), 1).write(tmp_path)
+    paths[0].write_bytes(paths[0].read_bytes()[:64])
+    store = RollupStore(StorageDirectory(tmp_path))
+    cold = store.load(date(2024, 2, 27), date(2024, 2, 28), set(ROLLUPS))
+    warm = store.load(date(2024, 2, 27), date(2024, 2, 28), set(ROLLUPS))
+    assert [p.name for p in cold.problems] == [p.name for p in warm.problems] == [paths[0].name, 'main_jobevent']
+    assert 'no job host summary' in warm.problems[1].message  # the events of the lost summaries are not counted
+    assert warm.days_rebuilt == []
+
+
+def test_unknown_rollup_name_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='unknown rollups'):
+        RollupStore(StorageDirectory(tmp_path)).load(date(2024, 2, 27), date(2024, 2, 28), {'nope'})

@@ -1,0 +1,163 @@
+"""`metrics-utility build-report` (alias `build_report`): build a monthly or ranged report from stored packages.
+
+Flags and variables follow metrics-utility (reference §3.2, §4.5): `--month` (default: the previous month),
+`--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
+with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
+(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from metrics_utility.library import instants
+
+PROG = 'metrics-utility build-report'
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    for name in ('build-report', 'build_report'):
+        parser = subparsers.add_parser(name, help='build a CCSP, CCSPv2 or RENEWAL_GUIDANCE report (XLSX)'
+                                       if name == 'build-report' else argparse.SUPPRESS)  # fmt: skip
+        parser.add_argument('--month', help='YYYY-MM (default: the previous month, UTC)')
+        parser.add_argument('--since', help='first day: YYYY-MM-DD, or Nd / Nmonths ago (UTC)')
+        parser.add_argument('--until', help='last day, inclusive: YYYY-MM-DD, or Nd / Nmonths ago (UTC)')
+        parser.add_argument('--type', dest='report_type', help='overrides METRICS_UTILITY_REPORT_TYPE')
+        parser.add_argument(
+            '--sheets', help='comma list (or "all"); overrides METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS'
+        )
+        parser.add_argument('--ephemeral', help='RENEWAL_GUIDANCE only: Nd or Nmonths (a month counts as 30 days)')
+        parser.add_argument('--force', action='store_true', help='overwrite an existing report')
+        parser.add_argument('--rebuild-rollups', action='store_true', help='rebuild the daily rollups from raw data')
+        parser.add_argument('--verbose', action='store_true', help='debug logging')
+        parser.set_defaults(func=run)
+
+
+_RELATIVE = re.compile(r'^(\d+)\s*(d|day|days|mo|mon|month|months)$')
+
+
+def parse_day(value: str, flag: str, problems: list[str], today: date) -> date | None:
+    """ISO date or a relative `Nd` / `Nmonths` (start of that UTC day); anything else is a problem."""
+    value = value.strip()
+    match = _RELATIVE.match(value)
+    if match:
+        n, unit = int(match.group(1)), match.group(2)
+        if unit.startswith('d'):
+            return today - timedelta(days=max(n - 1, 0))
+        return _months_back(today, n)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(f'{flag}={value!r} is not a date; expected YYYY-MM-DD, Nd (N days ago) or Nmonths')
+        return None
+
+
+def _months_back(today: date, n: int) -> date:
+    index = today.year * 12 + today.month - 1 - n
+    year, month0 = divmod(index, 12)
+    month = date(year, month0 + 1, 1)
+    next_month = date(year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
+    return date(year, month0 + 1, min(today.day, (next_month - month).days))
+
+
+def parse_ephemeral(value: str, problems: list[str]) -> int | None:
+    match = _RELATIVE.match(value.strip())
+    if not match or int(match.group(1)) < 1:
+        problems.append(f'--ephemeral={value!r}; expected Nd or Nmonths with N ≥ 1 (e.g. 30d, 2months)')
+        return None
+    n = int(match.group(1))
+    return n if match.group(2).startswith('d') else n * 30
+
+
+def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[str], today: date
+                   ) -> tuple[date, date, str | None] | None:  # fmt: skip
+    """(since, until exclusive, month label) from --month / --since / --until."""
+    if args.until and not args.since:
+        problems.append('--until requires --since')
+    if args.month and (args.since or args.until):
+        problems.append('--month cannot be combined with --since/--until')
+    if kind == 'RENEWAL_GUIDANCE':
+        if not args.since:
+            problems.append('RENEWAL_GUIDANCE requires --since')
+        if args.until or args.month:
+            problems.append('RENEWAL_GUIDANCE takes --since only (it runs until today)')
+    elif args.ephemeral:
+        problems.append('--ephemeral applies to RENEWAL_GUIDANCE only')
+    if args.since:
+        since = parse_day(args.since, '--since', problems, today)
+        last = parse_day(args.until, '--until', problems, today) if args.until else today
+        if since is None or last is None:
+            return None
+        if since > last:
+            problems.append(f'--since {since} is after --until {last}')
+            return None
+        return since, last + timedelta(days=1), None
+    if args.month:
+        match = re.fullmatch(r'(\d{4})-(\d{2})', args.month.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            problems.append(f'--month={args.month!r} is not a month; expected YYYY-MM, e.g. 2024-02')
+            return None
+        first = date(int(match.group(1)), int(match.group(2)), 1)
+    else:
+        first = instants.last_month(datetime(today.year, today.month, today.day, tzinfo=UTC)).date()
+    next_first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, next_first, f'{first:%Y-%m}'
+
+
+def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
+    from metrics_utility.library.reports import ReportOptions, build, report_name
+    from metrics_utility.library.storage import StorageError
+    from metrics_utility.library.tempdir import job_tempdir
+    from metrics_utility.settings.common import ConfigError
+    from metrics_utility.settings.report import report_settings
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
+    env = dict(os.environ) if env is None else env
+    now = now or instants.now()
+    problems: list[str] = []
+    settings = report_settings(env, problems, report_type=args.report_type, sheets=args.sheets)
+    kind = settings.report_type if settings else (args.report_type or env.get('METRICS_UTILITY_REPORT_TYPE'))
+    period = resolve_period(args, kind, problems, now.date())
+    ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral else None
+    if problems or settings is None or period is None:
+        print(f'{PROG}: invalid configuration:', file=sys.stderr)
+        for problem in problems:
+            print(f'  - {problem}', file=sys.stderr)
+        return 2
+    since, until, month = period
+    options = ReportOptions(
+        settings.report_type, since, until, month, settings.sheets, settings.price_per_node,
+        organization_filter=settings.organization_filter, deduplicator=settings.deduplicator,
+        ephemeral_days=ephemeral, generated=now, **settings.header,
+    )  # fmt: skip
+    try:
+        storage = settings.ship.storage()
+        name = report_name(options)
+        if storage.exists(name) and not args.force:
+            print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
+            return 0
+        with job_tempdir(prefix='report-') as tmp:
+            result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups)
+            if result.path is not None:
+                storage.put(name, filename=result.path)
+    except ConfigError as exc:
+        print(f'{PROG}: {exc}', file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f'{PROG}: storage failed: {exc}', file=sys.stderr)
+        return 1
+    summary = {'report': name if result.path else None, 'type': options.report_type, 'since': since.isoformat(),
+               'until': (until - timedelta(days=1)).isoformat(), 'quantity': result.quantity,
+               'problems': len(result.problems), 'days_rebuilt': result.days_rebuilt}  # fmt: skip
+    for problem in result.problems:
+        print(f'{PROG}: warning: {problem.day} {problem.name}: {problem.message}', file=sys.stderr)
+    if result.path is None:
+        print(f'{PROG}: {result.message}; no report written')
+    print(json.dumps(summary))
+    return 0

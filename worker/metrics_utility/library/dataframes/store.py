@@ -1,0 +1,187 @@
+"""Daily rollups persisted as parquet next to the raw data, so a monthly report reads ~30 small files.
+
+Layout: `rollups/YYYY/MM/DD/<rollup>.parquet` plus `rollups/YYYY/MM/DD/manifest.json`, which records the rollup
+format version, the day's source packages (name plus size and mtime, or etag) and the problems met while reading
+them. A day is rebuilt from its raw packages when that record no longer matches what is stored (a package added,
+replaced or removed), when the format version changed, or with `force`. A rollup that cannot be written (read-only
+storage) only costs speed: the report is still built from what was read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from metrics_utility.library.extract import Extractor, Problem, days
+from metrics_utility.library.storage import Storage, StorageError
+from metrics_utility.library.tempdir import job_tempdir
+
+from .base import Rollup
+from .collection_status import CollectionStatus
+from .content_usage import ContentUsage
+from .host_metric import HostMetric
+from .indirect_nodes import IndirectNodes
+from .inventory_scope import InventoryScope
+from .job_host_summary import JobHostSummaryUsage
+
+log = logging.getLogger(__name__)
+
+ROLLUP_VERSION = 1
+ROLLUPS: dict[str, type[Rollup]] = {
+    cls.name: cls
+    for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
+}
+DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
+
+
+@dataclass
+class PeriodData:
+    """The period's regrouped rollups, the problems met, and the days that had packages."""
+
+    frames: dict[str, pd.DataFrame]
+    problems: list[Problem] = field(default_factory=list)
+    days_with_data: list[date] = field(default_factory=list)
+    days_rebuilt: list[date] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name] if name in self.frames else ROLLUPS[name].empty()
+
+
+def rollup_prefix(day: date, prefix: str = 'rollups') -> str:
+    return f'{prefix}/{day:%Y/%m/%d}'
+
+
+class RollupStore:
+    """Builds, persists and reads daily rollups of one storage."""
+
+    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True) -> None:
+        self.storage = storage
+        self.prefix = prefix
+        self.persist = persist
+        self.extractor = Extractor(storage)
+
+    def load(self, since: date, until: date, names: set[str], *, force: bool = False) -> PeriodData:
+        """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period."""
+        unknown = set(names) - set(ROLLUPS)
+        if unknown:
+            raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
+        period = {name: ROLLUPS[name]() for name in names}
+        result = PeriodData({})
+        for day in days(since, until):
+            frames, problems, rebuilt = self._day(day, set(names), force)
+            if frames is None:
+                continue
+            result.days_with_data.append(day)
+            if rebuilt:
+                result.days_rebuilt.append(day)
+            result.problems.extend(problems)
+            for name in names:
+                period[name].add_frame(frames[name])
+        result.frames = {name: rollup.regroup() for name, rollup in period.items()}
+        return result
+
+    # one day ------------------------------------------------------------------------------------------------------
+    def _day(
+        self, day: date, names: set[str], force: bool
+    ) -> tuple[dict[str, pd.DataFrame] | None, list[Problem], bool]:
+        tarballs = self.extractor.tarballs(day)
+        if not tarballs:
+            return None, [], False
+        sources = self.extractor.signature(tarballs)
+        manifest = None if force else self._manifest(day)
+        fresh = (
+            manifest is not None and manifest.get('version') == ROLLUP_VERSION and manifest.get('sources') == sources
+        )
+        have = set(manifest.get('rollups', [])) if fresh and manifest else set()
+        frames: dict[str, pd.DataFrame] = {}
+        problems = [Problem(day, p['name'], p['message']) for p in manifest.get('problems', [])] if fresh else []
+        for name in names & have:
+            try:
+                frames[name] = self._read(day, name)
+            except (StorageError, OSError, ValueError) as exc:
+                log.warning('rollup %s of %s unreadable (%s); rebuilding', name, day, exc)
+                have.discard(name)
+        missing = names - set(frames)
+        if not missing:
+            return frames, problems, False
+        built, new_problems = self._build(day, missing, tarballs)
+        frames.update({n: built[n] for n in names if n in built})
+        known = {(p.name, p.message) for p in problems}
+        problems += [p for p in new_problems if (p.name, p.message) not in known]
+        if self.persist:
+            self._write(day, built, sources, problems, have | set(built))
+        return frames, problems, True
+
+    def _build(self, day: date, names: set[str], tarballs: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+        build = set(names)
+        for name in names:
+            build |= DEPENDS.get(name, set())
+        rollups = {name: ROLLUPS[name]() for name in build}
+        raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
+        before = len(self.extractor.problems)
+        for package in self.extractor.read_day(day, raw_keys, tarballs):
+            for key, table in package.tables.items():
+                for rollup in rollups.values():
+                    if key not in rollup.sources:
+                        continue
+                    if isinstance(rollup, CollectionStatus):
+                        rollup.add_package(table, install_uuid=package.install_uuid, day=pd.Timestamp(day),
+                                           tarball=package.name)  # fmt: skip
+                    else:
+                        rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
+        problems = list(self.extractor.problems[before:])
+        frames: dict[str, pd.DataFrame] = {}
+        for name, rollup in rollups.items():
+            if isinstance(rollup, ContentUsage):
+                continue
+            frames[name] = rollup.group()
+        events = rollups.get('main_jobevent')
+        if isinstance(events, ContentUsage):
+            jhs = rollups['job_host_summary']
+            assert isinstance(jhs, JobHostSummaryUsage)
+            frames['main_jobevent'] = events.group_with(jhs.pairs)
+            if events.unmatched:
+                problems.append(Problem(day, 'main_jobevent', f'{events.unmatched} event(s) have no job host summary '
+                                        'in their day and are not counted'))  # fmt: skip
+        return frames, problems
+
+    # persistence ----------------------------------------------------------------------------------------------------
+    def _manifest(self, day: date) -> dict[str, Any] | None:
+        name = f'{rollup_prefix(day, self.prefix)}/manifest.json'
+        try:
+            if not self.storage.exists(name):
+                return None
+            with self.storage.get(name) as path:
+                value = json.loads(path.read_text())
+            return value if isinstance(value, dict) else None
+        except (StorageError, OSError, ValueError) as exc:
+            log.warning('rollup manifest %s unreadable (%s); rebuilding the day', name, exc)
+            return None
+
+    def _read(self, day: date, name: str) -> pd.DataFrame:
+        rollup = ROLLUPS[name]()
+        with self.storage.get(f'{rollup_prefix(day, self.prefix)}/{name}.parquet') as path:
+            return rollup._conform(pq.read_table(path).to_pandas())
+
+    def _write(self, day: date, frames: dict[str, pd.DataFrame], sources: list[dict[str, Any]],
+               problems: list[Problem], names: set[str]) -> None:  # fmt: skip
+        prefix = rollup_prefix(day, self.prefix)
+        try:
+            with job_tempdir(prefix='rollup-') as tmp:
+                for name, frame in frames.items():
+                    rollup = ROLLUPS[name]()
+                    rollup.data = frame
+                    path = tmp / f'{name}.parquet'
+                    rollup.to_parquet(path)
+                    self.storage.put(f'{prefix}/{name}.parquet', filename=path)
+            manifest = {'version': ROLLUP_VERSION, 'day': day.isoformat(), 'sources': sources,
+                        'rollups': sorted(names), 'problems': [p.as_dict() for p in problems]}  # fmt: skip
+            self.storage.put(f'{prefix}/manifest.json', dict=manifest)
+        except StorageError as exc:
+            log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)

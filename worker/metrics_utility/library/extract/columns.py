@@ -1,0 +1,121 @@
+"""The CSV columns of each collector and their Arrow types (reference §6.2), and a tolerant CSV reader.
+
+Reading with explicit types keeps values exact (ids stay integers, `+00` offsets become UTC timestamps, `t`/`f`
+become booleans) and independent of what a file happens to contain. A column missing from an older collector
+version reads as nulls; a value that does not parse becomes null and is reported, instead of failing the file.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+TS = pa.timestamp('us', tz='UTC')
+STR, INT, BOOL, FLOAT = pa.string(), pa.int64(), pa.bool_(), pa.float64()
+
+SCHEMAS: dict[str, dict[str, pa.DataType]] = {
+    'job_host_summary': {
+        'id': INT, 'created': TS, 'modified': TS, 'host_name': STR, 'host_remote_id': INT,
+        'ansible_host_variable': STR, 'ansible_connection_variable': STR, 'changed': INT, 'dark': INT,
+        'failures': INT, 'ok': INT, 'processed': INT, 'skipped': INT, 'failed': BOOL, 'ignored': INT, 'rescued': INT,
+        'job_created': TS, 'job_remote_id': INT, 'job_template_remote_id': INT, 'job_template_name': STR,
+        'inventory_remote_id': INT, 'inventory_name': STR, 'organization_remote_id': INT, 'organization_name': STR,
+        'project_remote_id': INT, 'project_name': STR,
+    },
+    'main_jobevent': {
+        'main_jobhostsummary_id': INT, 'main_jobhostsummary_created': TS, 'id': INT, 'created': TS, 'modified': TS,
+        'job_created': TS, 'event': STR, 'task_action': STR, 'resolved_action': STR, 'resolved_role': STR,
+        'duration': FLOAT, 'failed': BOOL, 'changed': BOOL, 'playbook': STR, 'play': STR, 'task': STR, 'role': STR,
+        'job_remote_id': INT, 'host_remote_id': INT, 'host_name': STR,
+    },
+    'main_host': {
+        'host_name': STR, 'host_id': INT, 'inventory_remote_id': INT, 'inventory_name': STR,
+        'organization_remote_id': INT, 'organization_name': STR, 'last_automation': TS, 'first_automation': TS,
+        'ansible_host_variable': STR, 'canonical_facts': STR, 'facts': STR,
+    },
+    'main_indirectmanagednodeaudit': {
+        'id': INT, 'created': TS, 'host_name': STR, 'host_remote_id': INT, 'canonical_facts': STR, 'facts': STR,
+        'events': STR, 'task_runs': INT, 'job_created': TS, 'job_remote_id': INT, 'job_template_remote_id': INT,
+        'job_template_name': STR, 'inventory_remote_id': INT, 'inventory_name': STR, 'organization_remote_id': INT,
+        'organization_name': STR, 'project_remote_id': INT, 'project_name': STR,
+    },
+    'main_hostmetric': {
+        'hostname': STR, 'host_id': INT, 'first_automation': TS, 'last_automation': TS, 'automated_counter': INT,
+        'deleted_counter': INT, 'last_deleted': TS, 'deleted': BOOL, 'id': INT, 'used_in_inventories': INT,
+        'ansible_product_serial': STR, 'ansible_machine_id': STR, 'ansible_host_variable': STR,
+        'ansible_connection_variable': STR,
+    },
+    'data_collection_status': {
+        'collection_start_timestamp': TS, 'since': TS, 'until': TS, 'file_name': STR, 'status': STR, 'elapsed': FLOAT,
+    },
+}  # fmt: skip
+# main_host_daily has the same columns as the main_host snapshot.
+SCHEMAS['main_host_daily'] = SCHEMAS['main_host']
+DATA_KEYS = frozenset(SCHEMAS) - {'data_collection_status'}
+
+
+def schema(key: str) -> pa.Schema:
+    return pa.schema([pa.field(name, typ) for name, typ in SCHEMAS[key].items()])
+
+
+def empty(key: str) -> pa.Table:
+    """A table with the key's columns and no rows (empty inputs keep their fields)."""
+    return schema(key).empty_table()
+
+
+def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Table:
+    """Parse one collector CSV into the key's schema.
+
+    Strict parsing first (fast path); if a value does not parse, read everything as text and cast column by column,
+    turning bad values into nulls and appending one message per affected column to `problems`.
+    """
+    types = SCHEMAS[key]
+    read = pacsv.ReadOptions(block_size=16 << 20)
+    kwargs = {'include_columns': list(types), 'include_missing_columns': True, 'strings_can_be_null': True,
+              'true_values': ['t', 'true', 'True'], 'false_values': ['f', 'false', 'False']}  # fmt: skip
+    if not data.strip():
+        return empty(key)
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=types, **kwargs)
+        )
+        return table.select(list(types)).cast(schema(key))
+    except pa.ArrowInvalid:
+        pass
+    text = pacsv.read_csv(
+        pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(types, STR), **kwargs)
+    )
+    columns = []
+    for name, typ in types.items():
+        column = text.column(name)
+        if typ != STR:
+            column, bad = _lenient_cast(column, typ)
+            if bad and problems is not None:
+                problems.append(f'{key}.csv: {bad} value(s) in column {name!r} are not valid {typ}; counted as empty')
+        columns.append(column)
+    return pa.table(columns, schema=schema(key))
+
+
+def _lenient_cast(column: pa.ChunkedArray, typ: pa.DataType) -> tuple[pa.Array, int]:
+    values = column.to_pylist()
+    out: list[object] = []
+    bad = 0
+    for value in values:
+        if value is None or value == '':
+            out.append(None)
+            continue
+        try:
+            out.append(pc.cast(pa.array([value]), typ)[0].as_py() if typ != BOOL else _bool(value))
+        except (pa.ArrowInvalid, ValueError):
+            out.append(None)
+            bad += 1
+    return pa.array(out, type=typ), bad
+
+
+def _bool(value: str) -> bool:
+    if value in ('t', 'true', 'True'):
+        return True
+    if value in ('f', 'false', 'False'):
+        return False
+    raise ValueError(value)

@@ -1,0 +1,83 @@
+"""Build a report from a storage: rollups → report data → workbook file → storage.
+
+Everything a report needs comes through the `Storage` interface, so the same call builds from a local directory,
+a PVC or S3, and from tarballs gathered by metrics-utility or by us.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from metrics_utility.library.dataframes import RollupStore
+from metrics_utility.library.extract import Problem
+from metrics_utility.library.storage import Storage
+
+from .ccsp import ReportCCSP
+from .ccspv2 import ReportCCSPv2
+from .data import ReportData
+from .options import ReportOptions
+from .renewal import ReportRenewalGuidance
+
+log = logging.getLogger(__name__)
+
+NEEDS = {
+    'ccsp_summary': {'job_host_summary'}, 'jobs': {'job_host_summary'}, 'managed_nodes': {'job_host_summary'},
+    'managed_nodes_by_organizations': {'job_host_summary'}, 'usage_trend': {'job_host_summary'},
+    'indirectly_managed_nodes': {'main_indirectmanagednodeaudit', 'job_host_summary'},
+    'infrastructure_summary': {'main_indirectmanagednodeaudit'}, 'inventory_scope': {'main_host'},
+    'usage_by_organizations': {'job_host_summary', 'main_indirectmanagednodeaudit'},
+    'usage_by_collections': {'main_jobevent'}, 'usage_by_roles': {'main_jobevent'},
+    'usage_by_modules': {'main_jobevent'}, 'data_collection_status': {'data_collection_status'},
+}  # fmt: skip
+
+
+def required_rollups(options: ReportOptions) -> set[str]:
+    if options.report_type == 'RENEWAL_GUIDANCE':
+        return {'main_hostmetric'}
+    names = {'job_host_summary'}
+    for sheet in options.sheets:
+        names |= NEEDS.get(sheet, set())
+    if options.deduplicator == 'ccsp-experimental':
+        names.add('main_host')
+    return names
+
+
+def report_name(options: ReportOptions) -> str:
+    """`reports/YYYY/MM/<TYPE>-<YYYY-MM>.xlsx` for a month, else `…/<TYPE>-<since>--<until>.xlsx` (until inclusive)."""
+    last = options.until - timedelta(days=1)
+    if options.month:
+        return f'reports/{options.since:%Y/%m}/{options.report_type}-{options.month}.xlsx'
+    return f'reports/{last:%Y/%m}/{options.report_type}-{options.since.isoformat()}--{last.isoformat()}.xlsx'
+
+
+@dataclass
+class BuildResult:
+    path: Path | None
+    quantity: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    days_rebuilt: int = 0
+    message: str = ''
+
+
+def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups: bool = False,
+          persist_rollups: bool = True) -> BuildResult:  # fmt: skip
+    """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data."""
+    store = RollupStore(storage, persist=persist_rollups)
+    period = store.load(options.since, options.until, required_rollups(options), force=force_rollups)
+    if options.report_type == 'RENEWAL_GUIDANCE':
+        metrics = period['main_hostmetric']
+        if metrics.empty:
+            return BuildResult(None, problems=period.problems, message='No billing data (no host metrics)')
+        report = ReportRenewalGuidance(options, metrics)
+        report.build().save(out)
+        return BuildResult(out, len(report.machines), period.problems, len(period.days_rebuilt))
+    data = ReportData.from_period(period, options.organization_filter, options.deduplicator)
+    if data.empty:
+        return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
+                           message='No billing data for the period')  # fmt: skip
+    cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
+    cls(options, data).build().save(out)
+    return BuildResult(out, int(data.direct['host_name'].nunique()), period.problems, len(period.days_rebuilt))

@@ -1,0 +1,94 @@
+"""Where data lives: METRICS_UTILITY_SHIP_TARGET / SHIP_PATH and the S3 bucket variables (shared by gather and
+build-report). Parsing collects every problem and raises one `ConfigError` that lists them all, each naming the
+variable and what is expected, so a person fixes the environment in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = 'METRICS_UTILITY_'
+
+
+class ConfigError(ValueError):
+    """One or more settings are wrong; `problems` lists them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__('invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems))
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    endpoint: str
+    region: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ShipSettings:
+    target: str
+    path: str
+    s3: S3Settings | None = None
+
+    def storage(self):  # -> Storage (imported lazily: S3 support may live in another module)
+        """The Storage for this target."""
+        if self.target == 'directory':
+            from metrics_utility.library.storage import StorageDirectory
+
+            return StorageDirectory(self.path)
+        if self.target == 's3':
+            try:
+                from metrics_utility.library.storage import StorageS3  # type: ignore[attr-defined]
+            except ImportError as exc:
+                raise ConfigError(
+                    [f'{PREFIX}SHIP_TARGET=s3: S3 storage is not available in this build ({exc})']
+                ) from exc
+            s3 = self.s3
+            assert s3 is not None
+            return StorageS3(bucket=s3.bucket, endpoint=s3.endpoint, region=s3.region, access_key=s3.access_key,
+                             secret_key=s3.secret_key, prefix=self.path)  # fmt: skip
+        raise ConfigError([f'{PREFIX}SHIP_TARGET={self.target!r} cannot be read from'])
+
+
+def text(env: Mapping[str, str], name: str) -> str:
+    return env.get(PREFIX + name, '').strip()
+
+
+def ship_settings(env: Mapping[str, str], targets: tuple[str, ...], problems: list[str], *,
+                  path_must_exist: bool = False) -> ShipSettings | None:  # fmt: skip
+    """Parse the ship target, path and bucket variables, appending problems (returns None if unusable)."""
+    target = text(env, 'SHIP_TARGET')
+    if not target:
+        problems.append(f'{PREFIX}SHIP_TARGET is not set; expected one of: {", ".join(targets)}')
+        return None
+    if target not in targets:
+        problems.append(f'{PREFIX}SHIP_TARGET={target!r} is not supported here; expected one of: {", ".join(targets)}')
+        return None
+    path = text(env, 'SHIP_PATH')
+    s3 = None
+    if target == 'directory':
+        if not path:
+            problems.append(f'{PREFIX}SHIP_PATH is not set; expected the directory holding data/ and reports/')
+        elif path_must_exist and not Path(path).is_dir():
+            problems.append(f'{PREFIX}SHIP_PATH={path!r} is not an existing directory')
+    elif target == 's3':
+        bucket, endpoint = text(env, 'BUCKET_NAME'), text(env, 'BUCKET_ENDPOINT')
+        access, secret = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
+        if not bucket:
+            problems.append(f'{PREFIX}BUCKET_NAME is not set; expected the S3 bucket name')
+        if not endpoint:
+            problems.append(
+                f'{PREFIX}BUCKET_ENDPOINT is not set; expected a URL like https://s3.us-east-1.amazonaws.com'
+            )
+        elif not endpoint.startswith(('http://', 'https://')):
+            problems.append(f'{PREFIX}BUCKET_ENDPOINT={endpoint!r} is not a URL; expected http(s)://host[:port]')
+        if bool(access) != bool(secret):
+            problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
+                            'neither, for the implicit AWS credentials)')  # fmt: skip
+        s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret or None)
+    return ShipSettings(target, path, s3)
