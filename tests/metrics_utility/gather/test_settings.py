@@ -41,7 +41,7 @@ def test_every_problem_is_listed_together():
         load(env, ship=True)
     text = str(info.value)
     expectations = [
-        "SHIP_TARGET='ftp': expected one of directory, s3, crc",
+        "SHIP_TARGET='ftp' is not supported here; expected one of: directory, s3, crc",
         'MAX_GATHER_PERIOD_DAYS=',
         'unknown collector(s) bogus',
         'DB_PORT=99999',
@@ -56,7 +56,7 @@ def test_s3_and_crc_requirements():
     with pytest.raises(SettingsError) as info:
         load({'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'p',
               'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'AKIA'}, ship=True)  # fmt: skip
-    assert 'BUCKET_NAME is not set' in str(info.value) and 'set both, or neither' in str(info.value)
+    assert 'BUCKET_NAME is not set' in str(info.value) and 'must be set together' in str(info.value)
     with pytest.raises(SettingsError) as info:
         load({'METRICS_UTILITY_SHIP_TARGET': 'crc', 'METRICS_UTILITY_BILLING_PROVIDER': 'gcp'}, ship=True)
     text = str(info.value)
@@ -72,5 +72,5 @@ def test_secrets_do_not_show_in_repr():
 
 def test_ship_target_only_needed_when_shipping():
     assert load({}, ship=False).ship_target is None
-    with pytest.raises(SettingsError, match='needed with --ship'):
+    with pytest.raises(SettingsError, match='SHIP_TARGET is not set'):
         load({}, ship=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metrics_utility.library.secret import Secret
+from metrics_utility.settings.common import ConfigError, ShipSettings, ship_settings
 
 TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
@@ -27,29 +28,30 @@ DEFAULT_PROMETHEUS = 'https://prometheus-k8s.openshift-monitoring.svc.cluster.lo
 PREFIX = 'METRICS_UTILITY_'
 
 
-class SettingsError(ValueError):
-    """One or more configuration problems; `problems` lists them all."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__('invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems))
+SettingsError = ConfigError  # one error type for every command
 
 
 @dataclass
 class GatherSettings:
-    ship_target: str | None = None
-    ship_path: str | None = None
+    ship: ShipSettings | None = None
     collectors: list[str] = field(default_factory=list)
     save_watermarks: bool = True
     max_days: int = 28
     lock_name: str = 'gather_automation_controller_billing_lock'
     state_path: Path | None = None
     db: dict[str, str] = field(default_factory=dict)
-    s3: dict[str, str | None] = field(default_factory=dict)
     crc: dict[str, str | None] = field(default_factory=dict)
     vcpu: dict[str, str | bool | None] = field(default_factory=dict)
     compression: str | None = None
     package_max_bytes: int | None = None
+
+    @property
+    def ship_target(self) -> str | None:
+        return self.ship.target if self.ship else None
+
+    @property
+    def ship_path(self) -> str | None:
+        return self.ship.path if self.ship else None
 
 
 SERVICE_ACCOUNT_TOKEN = Path('/var/run/secrets/kubernetes.io/serviceaccount/token')
@@ -98,14 +100,8 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
     problems: list[str] = []
     s = GatherSettings()
 
-    s.ship_target = _get(env, 'SHIP_TARGET')
-    if s.ship_target is not None and s.ship_target not in TARGETS:
-        problems.append(f'{PREFIX}SHIP_TARGET={s.ship_target!r}: expected one of {", ".join(TARGETS)}')
-    elif s.ship_target is None and ship:
-        problems.append(f'{PREFIX}SHIP_TARGET is not set: expected one of {", ".join(TARGETS)} (needed with --ship)')
-    s.ship_path = _get(env, 'SHIP_PATH')
-    if s.ship_target in ('directory', 's3') and not s.ship_path:
-        problems.append(f'{PREFIX}SHIP_PATH is not set: expected the {s.ship_target} path to ship to')
+    if ship or _get(env, 'SHIP_TARGET'):
+        s.ship = ship_settings(env, TARGETS, problems)
 
     # Collectors: job_host_summary unless disabled, plus the optional list (default main_jobevent).
     if collectors is None:
@@ -146,19 +142,6 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
         problems.append(f'{PREFIX}DB_SSLMODE={s.db["sslmode"]!r}: expected disable, allow, prefer, require, '
                         'verify-ca or verify-full')  # fmt: skip
 
-    if s.ship_target == 's3':
-        s.s3 = {
-            'bucket': _get(env, 'BUCKET_NAME'),
-            'endpoint': _get(env, 'BUCKET_ENDPOINT'),
-            'region': _get(env, 'BUCKET_REGION'),
-            'access_key': _get(env, 'BUCKET_ACCESS_KEY'),
-            'secret_key': Secret(v) if (v := _get(env, 'BUCKET_SECRET_KEY')) else None,
-        }
-        if not s.s3['bucket']:
-            problems.append(f'{PREFIX}BUCKET_NAME is not set: expected the S3 bucket to ship to')
-        if bool(s.s3['access_key']) != bool(s.s3['secret_key']):
-            problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY: set both, or neither to use '
-                            'the implicit credentials (IRSA, instance profile, ~/.aws)')  # fmt: skip
     if s.ship_target == 'crc':
         s.crc = {
             'billing_provider': _get(env, 'BILLING_PROVIDER'),

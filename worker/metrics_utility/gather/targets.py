@@ -9,7 +9,7 @@ from typing import Any
 
 from metrics_utility.library.collectors import Collector
 from metrics_utility.library.package import Package
-from metrics_utility.library.storage import Storage, StorageDirectory
+from metrics_utility.library.storage import Storage
 
 from .interval import Window
 from .runner import PackagedFile, Packager
@@ -24,15 +24,8 @@ class CollectorFailedError(RuntimeError):
 def storage_for(settings: GatherSettings) -> Storage | None:
     """The configured target (imported lazily: S3 and console.redhat.com pull in their HTTP stacks)."""
     target = settings.ship_target
-    if target == 'directory':
-        return StorageDirectory(settings.ship_path)
-    if target == 's3':
-        from metrics_utility.library.storage.s3 import StorageS3
-
-        s3 = settings.s3
-        secret = s3['secret_key'].reveal() if s3['secret_key'] is not None else None
-        return StorageS3(s3['bucket'], s3['endpoint'], s3['region'], s3['access_key'], secret,
-                         prefix=settings.ship_path or '')  # fmt: skip
+    if target in ('directory', 's3'):
+        return settings.ship.storage()
     if target == 'crc':
         crc = settings.crc
         if crc['client_cert']:
@@ -60,8 +53,9 @@ def billing_provider_params(settings: GatherSettings) -> dict[str, Any]:
     if settings.ship_target == 'directory':
         return {'ship_path': settings.ship_path}
     if settings.ship_target == 's3':
-        return {'ship_path': settings.ship_path, 'bucket_name': settings.s3['bucket'],
-                'bucket_endpoint': settings.s3['endpoint'], 'bucket_region': settings.s3['region']}  # fmt: skip
+        s3 = settings.ship.s3
+        return {'ship_path': settings.ship_path, 'bucket_name': s3.bucket, 'bucket_endpoint': s3.endpoint,
+                'bucket_region': s3.region}  # fmt: skip
     if settings.ship_target == 'crc':
         return {k: settings.crc[k] for k in ('billing_provider', 'billing_account_id', 'red_hat_org_id')}
     return {}
