@@ -146,8 +146,12 @@ async def test_namespaced_role_allows_exactly_what_the_operator_sends(
     objects = helm.template(chart, namespace=NS)
     assert {o['kind'] for o in objects} >= {'Role', 'RoleBinding'}
     assert not {o['kind'] for o in objects} & {'ClusterRole', 'ClusterRoleBinding'}
-    env = {e['name']: e for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']
-           ['containers'][0]['env']}
+    env = {
+        e['name']: e
+        for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']['containers'][0][
+            'env'
+        ]
+    }
     # The chart and the operator agree on the mode: POD_NAMESPACE → namespaced, scanning off (see config.configure).
     assert 'METRICS_OPERATOR_CLUSTERWIDE' not in env and env['POD_NAMESPACE']['valueFrom']
     config = OperatorConfig.from_env({'POD_NAMESPACE': NS, **{k: v['value'] for k, v in env.items() if 'value' in v}})
@@ -171,8 +175,12 @@ async def test_cluster_wide_role_allows_exactly_what_the_operator_sends(
     objects = helm.template(chart, namespace=NS, values={'clusterWide': True})
     assert {o['kind'] for o in objects} >= {'ClusterRole', 'ClusterRoleBinding'}
     assert not {o['kind'] for o in objects} & {'Role', 'RoleBinding'}
-    env = {e['name']: e.get('value') for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']
-           ['spec']['containers'][0]['env']}
+    env = {
+        e['name']: e.get('value')
+        for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']['containers'][0][
+            'env'
+        ]
+    }
     config = OperatorConfig.from_env({'POD_NAMESPACE': NS, **{k: v for k, v in env.items() if v is not None}})
     assert (config.namespaces, config.clusterwide) == ((), True)
 

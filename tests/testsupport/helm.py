@@ -7,6 +7,7 @@ distribution's file list (jsii tarball → `layer.zip` → `helm/helm`), exactly
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -57,24 +58,27 @@ class Helm:
             'HELM_DATA_HOME': str(home / 'data'),
         }
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+            [str(self.binary), *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(f'helm {" ".join(args)} failed ({result.returncode}):\n{result.stderr}')
         return result
 
     @staticmethod
-    def _value_args(values: Mapping[str, Any] | None, set_values: Sequence[str]) -> list[str]:
-        args: list[str] = []
-        if values:
-            # `--set-json` keeps types exact (no string/number guessing) and needs no temporary file.
-            for key, value in values.items():
-                args += ['--set-json', f'{key}={yaml.safe_dump(value, default_flow_style=True).strip()}']
+    def _value_args(values: Mapping[str, Any] | None, set_values: Sequence[str]) -> tuple[list[str], str | None]:
+        """Values go in as a JSON (= YAML) values file on stdin: types stay exact, no temporary files."""
+        args = ['--values', '-'] if values else []
         for item in set_values:
             args += ['--set', item]
-        return args
+        return args, json.dumps(values) if values else None
 
     def template_text(
         self,
@@ -90,14 +94,16 @@ class Helm:
         args = ['template', release, str(chart), '--namespace', namespace]
         if include_crds:
             args.append('--include-crds')
-        return self.run(*args, *self._value_args(values, set_values), check=check)
+        extra, stdin = self._value_args(values, set_values)
+        return self.run(*args, *extra, check=check, stdin=stdin)
 
     def template(self, chart: Path, **kwargs: Any) -> list[dict[str, Any]]:
         """`helm template` parsed into objects (empty documents dropped)."""
         return [doc for doc in yaml.safe_load_all(self.template_text(chart, **kwargs).stdout) if doc]
 
     def lint(self, chart: Path, *, values: Mapping[str, Any] | None = None, strict: bool = True) -> str:
-        args = ['lint', str(chart), *self._value_args(values, ())]
+        extra, stdin = self._value_args(values, ())
+        args = ['lint', str(chart), *extra]
         if strict:
             args.append('--strict')
-        return self.run(*args).stdout
+        return self.run(*args, stdin=stdin).stdout

@@ -85,10 +85,7 @@ class Authorizer:
                 continue
             ref = binding['roleRef']
             namespace = binding['metadata'].get('namespace') if binding['kind'] == 'RoleBinding' else None
-            if ref['kind'] == 'Role':
-                role = roles.get((namespace, ref['name']))
-            else:
-                role = cluster_roles.get(ref['name'])
+            role = roles.get((namespace, ref['name'])) if ref['kind'] == 'Role' else cluster_roles.get(ref['name'])
             if role is None:
                 continue  # a dangling roleRef grants nothing (e.g. an external ClusterRole)
             rules = tuple(Rule.of(r) for r in role.get('rules') or [])
