@@ -315,3 +315,22 @@ def test_missing_service_account_name_is_refused(helm: Helm, chart: Path) -> Non
     ok = helm.template(chart, values={'serviceAccount': {'create': False, 'name': 'existing'}})
     assert one(ok, 'RoleBinding')['subjects'][0]['name'] == 'existing'
     assert [o['metadata']['name'] for o in by_kind(ok, 'ServiceAccount')] == ['metrics-utility-worker']
+
+
+def test_install_guide_lists_exactly_the_roles_rules(default: list[dict[str, Any]]) -> None:
+    """docs/install.md's RBAC table is the Role, rule for rule (the table says why each is needed)."""
+    text = (ROOT / 'docs' / 'install.md').read_text().split('## RBAC the operator gets', 1)[1]
+    documented = set()
+    for line in text.splitlines():
+        cells = [c.strip().strip('`') for c in line.strip().strip('|').split('|')]
+        if len(cells) == 4 and cells[0] not in ('API group', '---'):
+            group = '' if cells[0] == 'core' else cells[0]
+            documented |= {(group, cells[1], verb.strip()) for verb in cells[2].split(',')}
+    granted = {
+        (g, r, v)
+        for rule in one(default, 'Role')['rules']
+        for g in rule['apiGroups']
+        for r in rule['resources']
+        for v in rule['verbs']
+    }
+    assert documented == granted

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from testsupport.helm import Helm
+from testsupport.kubectl import extract_kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,3 +49,18 @@ def test_check_mode_passes_on_the_committed_files(helm: Helm) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_kustomize_moves_everything_to_another_namespace(tmp_path: Path) -> None:
+    """The documented no-Helm path for a namespace other than `aap` (docs/install.md): the real kubectl's kustomize
+    rewrites the objects and the RoleBinding's subject alike."""
+    kubectl = extract_kubectl(tmp_path / 'bin')
+    overlay = tmp_path / 'my-overlay'
+    overlay.mkdir()
+    (overlay / 'operator.yaml').write_text((ROOT / 'deploy' / 'operator.yaml').read_text())
+    (overlay / 'kustomization.yaml').write_text('namespace: my-aap\nresources: [operator.yaml]\n')
+    result = subprocess.run([str(kubectl), 'kustomize', str(overlay)], capture_output=True, text=True, check=True)
+    objects = [o for o in yaml.safe_load_all(result.stdout) if o]
+    assert {o['metadata']['namespace'] for o in objects} == {'my-aap'}
+    binding = next(o for o in objects if o['kind'] == 'RoleBinding')
+    assert binding['subjects'] == [{'kind': 'ServiceAccount', 'name': 'metrics-utility', 'namespace': 'my-aap'}]
