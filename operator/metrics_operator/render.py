@@ -136,7 +136,7 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
     if kind == 'report':
-        return ['metrics-utility', 'build-report']
+        return ['metrics-utility', 'build-report', f'--summary-file={names.TERMINATION_LOG}']
     return [
         'metrics-utility',
         'gather',

@@ -1,5 +1,6 @@
 """The build-report command in-process: periods, overwrite rules, corrupt and empty months, bad input."""
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -79,3 +80,15 @@ def test_renewal_requires_since(tmp_path, capsys):
     code, _, err = _run(['build-report', '--month', '2024-02'], _env(tmp_path, METRICS_UTILITY_REPORT_TYPE=
                                                                     'RENEWAL_GUIDANCE'), capsys)  # fmt: skip
     assert code == 2 and 'requires --since' in err and 'takes --since only' in err
+
+
+def test_summary_file_follows_the_operator_contract(tmp_path, capsys):
+    synthetic(date(2024, 2, 28), 2).write(tmp_path)
+    summary = tmp_path / 'termination-log'
+    code, _, _ = _run(['build-report', '--summary-file', str(summary)], _env(tmp_path), capsys)
+    written = json.loads(summary.read_text())
+    assert code == 0 and written['ok'] and written['command'] == 'build-report'
+    assert written['report'] == 'reports/2024/02/CCSPv2-2024-02.xlsx' and written['target'] == 'directory'
+    code, _, _ = _run(['build-report', '--summary-file', str(summary), '--month', '2024-13'], _env(tmp_path), capsys)
+    written = json.loads(summary.read_text())
+    assert code == 2 and not written['ok'] and "--month='2024-13'" in written['error']

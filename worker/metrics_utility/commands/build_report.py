@@ -16,6 +16,7 @@ import re
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+from metrics_utility.gather.summary import write_json
 from metrics_utility.library import instants
 
 PROG = 'metrics-utility build-report'
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--ephemeral', help='RENEWAL_GUIDANCE only: Nd or Nmonths (a month counts as 30 days)')
         parser.add_argument('--force', action='store_true', help='overwrite an existing report')
         parser.add_argument('--rebuild-rollups', action='store_true', help='rebuild the daily rollups from raw data')
+        parser.add_argument('--summary-file', help="write the run's JSON summary here (the operator reads it)")
         parser.add_argument('--verbose', action='store_true', help='debug logging')
         parser.set_defaults(func=run)
 
@@ -125,11 +127,19 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     kind = settings.report_type if settings else (args.report_type or env.get('METRICS_UTILITY_REPORT_TYPE'))
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral else None
+    summary_file = getattr(args, 'summary_file', None)
+
+    def outcome(code: int, error: str | None = None, **extra: object) -> int:
+        target = settings.ship.target if settings is not None and settings.ship is not None else None
+        write_json({'command': 'build-report', 'ok': code == 0, 'target': target, 'error': error, **extra},
+                   summary_file)  # fmt: skip
+        return code
+
     if problems or settings is None or period is None:
         print(f'{PROG}: invalid configuration:', file=sys.stderr)
         for problem in problems:
             print(f'  - {problem}', file=sys.stderr)
-        return 2
+        return outcome(2, 'invalid configuration: ' + '; '.join(problems))
     since, until, month = period
     options = ReportOptions(
         settings.report_type, since, until, month, settings.sheets, settings.price_per_node,
@@ -141,17 +151,17 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         name = report_name(options)
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
-            return 0
+            return outcome(0, report=name)
         with job_tempdir(prefix='report-') as tmp:
             result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups)
             if result.path is not None:
                 storage.put(name, filename=result.path)
     except ConfigError as exc:
         print(f'{PROG}: {exc}', file=sys.stderr)
-        return 2
+        return outcome(2, str(exc))
     except StorageError as exc:
         print(f'{PROG}: storage failed: {exc}', file=sys.stderr)
-        return 1
+        return outcome(1, f'storage failed: {exc}')
     summary = {'report': name if result.path else None, 'type': options.report_type, 'since': since.isoformat(),
                'until': (until - timedelta(days=1)).isoformat(), 'quantity': result.quantity,
                'problems': len(result.problems), 'days_rebuilt': result.days_rebuilt}  # fmt: skip
@@ -160,4 +170,4 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     if result.path is None:
         print(f'{PROG}: {result.message}; no report written')
     print(json.dumps(summary))
-    return 0
+    return outcome(0, report=summary['report'], quantity=result.quantity)

@@ -1,6 +1,7 @@
 """`metrics-utility demo`: a throwaway controller database with synthetic data, end to end.
 
-For now it builds the database and prints what it holds; as gather and build-report land it runs them too.
+It builds the database and prints what it holds, ships the generated days to `<output>/ship` with the real gather
+command (SELECT-only role), and builds a CCSPv2 report with every sheet from what was shipped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from metrics_utility.library import instants
@@ -54,6 +56,25 @@ def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
     return code
 
 
+def _report(spec: DatasetSpec, ship_path: Path, out) -> int:
+    """Build a CCSPv2 report with every sheet over the gathered days, into <ship>/reports/."""
+    from metrics_utility.commands import build_report
+
+    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '25.00',
+           'METRICS_UTILITY_REPORT_COMPANY_NAME': 'Demo Corp', 'METRICS_UTILITY_REPORT_SKU': 'MCT3695'}  # fmt: skip
+    last = (spec.end - timedelta(days=1)).date().isoformat()
+    print(f'\nBuilding the CCSPv2 report for {spec.start:%Y-%m-%d} .. {last} ...', file=out)
+    args = argparse.Namespace(month=None, since=spec.start.date().isoformat(), until=last, report_type=None,
+                              sheets='all', ephemeral=None, force=True, rebuild_rollups=False, summary_file=None,
+                              verbose=False)  # fmt: skip
+    code = build_report.run(args, env=env)
+    reports = sorted(ship_path.glob('reports/*/*/*.xlsx'))
+    for report in reports:
+        print(f'Report: {report}', file=out)
+    return code
+
+
 def run_demo(options: DemoOptions, out=sys.stdout) -> int:
     start = instants.days_ago(options.days)  # the last N complete UTC days
     spec = DatasetSpec(scale=options.scale, start=start, days=options.days, seed=options.seed)
@@ -83,6 +104,9 @@ def run_demo(options: DemoOptions, out=sys.stdout) -> int:
                 print(f'{table:<{width}}  {count:>10,}', file=out)
         ship_path = options.output.resolve() / 'ship'
         code = _gather(db, spec, ship_path, out)
+        if code != 0:
+            return code
+        code = _report(spec, ship_path, out)
         if code != 0:
             return code
         print(f'\nCluster data directory: {cluster.data_dir}', file=out)

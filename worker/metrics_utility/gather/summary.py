@@ -87,9 +87,20 @@ class RunSummary:
 
 def write(summary: RunSummary, path: str | Path | None) -> None:
     """Write the summary to `path` ('-' for stdout). A failure to write it must not mask the run's own outcome."""
+    if path is not None:
+        write_text(summary.render(), path)
+
+
+def write_json(data: dict[str, Any], path: str | Path | None) -> None:
+    """Another command's summary in the same contract (`command`, `ok`, `error`, …), kept within MAX_BYTES."""
     if path is None:
         return
-    text = summary.render()
+    if isinstance(data.get('error'), str) and len(data['error']) > MAX_BYTES // 2:
+        data = {**data, 'error': data['error'][: MAX_BYTES // 2] + '…'}
+    write_text(json.dumps(data, separators=(',', ':')), path)
+
+
+def write_text(text: str, path: str | Path) -> None:
     if str(path) == '-':
         sys.stdout.write(text + '\n')
         return

@@ -1,0 +1,22 @@
+"""`metrics-utility demo` (what `make demo` runs): database, gather, report, all in one go."""
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from metrics_utility.demo.run import DemoOptions, run_demo
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_demo_runs_the_whole_job(tmp_path):
+    out = io.StringIO()
+    assert run_demo(DemoOptions(tmp_path, scale='tiny', days=2, seed=3), out=out) == 0
+    text = out.getvalue()
+    assert 'main_jobhostsummary' in text and 'gather exit code 0' in text
+    packages = list((tmp_path / 'ship' / 'data').rglob('*.tar.gz'))
+    (report,) = list((tmp_path / 'ship' / 'reports').rglob('*.xlsx'))
+    assert packages and f'Report: {report}' in text
+    assert 'Usage Reporting' in load_workbook(report, read_only=True).sheetnames
+    assert not (tmp_path / 'postgres' / 'data' / 'postmaster.pid').exists()  # the server was stopped
