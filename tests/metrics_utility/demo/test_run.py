@@ -1,6 +1,9 @@
 """`metrics-utility demo` (what `make demo` runs): database, gather, report, all in one go."""
 
 import io
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -10,7 +13,17 @@ from metrics_utility.demo.run import DemoOptions, run_demo
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_demo_runs_the_whole_job(tmp_path):
+@pytest.fixture
+def output():
+    """A folder the PostgreSQL user can reach even when the tests run as root (pytest's tmp_path is private)."""
+    folder = Path(tempfile.mkdtemp(prefix='demo-test-'))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_demo_runs_the_whole_job(output):
+    tmp_path = output
     out = io.StringIO()
     assert run_demo(DemoOptions(tmp_path, scale='tiny', days=2, seed=3), out=out) == 0
     text = out.getvalue()

@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -114,6 +115,7 @@ class PostgresCluster:
     def start(self) -> PostgresCluster:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.user:
+            self._check_reachable()
             for path in (self.base_dir, self.socket_dir):
                 shutil.chown(path, self.user, pwd.getpwnam(self.user).pw_gid)
             os.chmod(self.base_dir, 0o700)
@@ -144,6 +146,16 @@ class PostgresCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _check_reachable(self) -> None:
+        """The server user must be able to walk down to its folder; say so plainly when it cannot."""
+        for folder in self.base_dir.resolve().parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                raise PostgresNotFoundError(
+                    f'PostgreSQL runs as the user {self.user!r} here (initdb refuses root) and cannot enter {folder}; '
+                    f'put the cluster below a folder others may traverse (e.g. chmod o+x {folder}, or another path)'
+                )
 
     def _pg(self, tool: str, *args: str) -> None:
         result = subprocess.run(
