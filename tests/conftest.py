@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -68,3 +70,40 @@ def scratch_db(postgres: PostgresCluster) -> ControllerDatabase:
     """A fresh tiny dataset of the test's own, free to modify (costs ~0.5 s)."""
     db, _ = build(postgres, TINY_SPEC, dbname=f'scratch_{next(_counter)}')
     return db
+
+
+# S3 over HTTP (moto's server), shared by the storage and command tests; moto is imported only when used -------
+
+if TYPE_CHECKING:
+    from testsupport.s3_server import FaultyS3Proxy, S3Server
+
+
+@pytest.fixture(scope='session')
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server over HTTP, shared by the session (tests use their own buckets)."""
+    from testsupport.s3_server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+_buckets = itertools.count(1)
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server) -> str:
+    """A fresh, empty bucket."""
+    name = f'metrics-{next(_buckets)}'
+    s3_server.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
+    """A reverse proxy in front of moto that fails the requests a test chooses with 500 InternalError."""
+    from testsupport.s3_server import FaultyS3Proxy
+
+    proxy = FaultyS3Proxy(s3_server.endpoint).start()
+    yield proxy
+    proxy.stop()

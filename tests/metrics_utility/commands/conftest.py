@@ -1,19 +1,14 @@
-"""Fixtures for command tests: environments pointing at the synthetic controller database, S3 over HTTP."""
+"""Helpers for command tests: environments pointing at the synthetic controller database, shipped row ids."""
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
 import tarfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from metrics_utility.demo.database import ControllerDatabase
-from testsupport.s3_server import FaultyS3Proxy, S3Server
 
 
 def db_env(db: ControllerDatabase) -> dict[str, str]:
@@ -40,27 +35,3 @@ def shipped_ids(tarballs: list[Path], member: str = './job_host_summary.csv') ->
             for row in csv.DictReader(io.TextIOWrapper(data, encoding='utf-8')):
                 seen[int(row['id'])] += 1
     return seen
-
-
-@pytest.fixture(scope='session')
-def s3_server() -> Iterator[S3Server]:
-    server = S3Server().start()
-    yield server
-    server.stop()
-
-
-_buckets = itertools.count(1)
-
-
-@pytest.fixture
-def bucket(s3_server: S3Server) -> str:
-    name = f'gather-{next(_buckets)}'
-    s3_server.client().create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
-    proxy = FaultyS3Proxy(s3_server.endpoint).start()
-    yield proxy
-    proxy.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ from metrics_utility.library.storage import RetryPolicy
 from testsupport.console import SSOResponder, accepted
 from testsupport.https_servers import HTTPSServer, Reply
 from testsupport.proxy import ConnectProxy
-from testsupport.s3_server import FaultyS3Proxy, S3Server
 
 
 @pytest.fixture(autouse=True)
@@ -71,33 +69,6 @@ def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> s
 
 
 # S3 ----------------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope='session')
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 server over HTTP, shared by the session (tests use their own buckets)."""
-    server = S3Server().start()
-    yield server
-    server.stop()
-
-
-_buckets = itertools.count(1)
-
-
-@pytest.fixture
-def bucket(s3_server: S3Server) -> str:
-    """A fresh, empty bucket."""
-    name = f'metrics-{next(_buckets)}'
-    s3_server.client().create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
-    """A reverse proxy in front of moto that fails the requests a test chooses with 500 InternalError."""
-    proxy = FaultyS3Proxy(s3_server.endpoint).start()
-    yield proxy
-    proxy.stop()
 
 
 # console.redhat.com ------------------------------------------------------------------------------------------------
