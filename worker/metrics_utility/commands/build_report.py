@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 
 from metrics_utility.gather.summary import write_json
+from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants
 
 PROG = 'metrics-utility build-report'
@@ -45,27 +46,12 @@ _RELATIVE = re.compile(r'^(\d+)\s*(d|day|days|mo|mon|month|months)$')
 
 
 def parse_day(value: str, flag: str, problems: list[str], today: date) -> date | None:
-    """ISO date or a relative `Nd` / `Nmonths` (start of that UTC day); anything else is a problem."""
-    value = value.strip()
-    match = _RELATIVE.match(value)
-    if match:
-        n, unit = int(match.group(1)), match.group(2)
-        if unit.startswith('d'):
-            return today - timedelta(days=max(n - 1, 0))
-        return _months_back(today, n)
+    """ISO date or a relative form (`3d`, `2months`: the start of that UTC day), as gather reads them."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems.append(f'{flag}={value!r} is not a date; expected YYYY-MM-DD, Nd (N days ago) or Nmonths')
+        return parse_when(value, datetime(today.year, today.month, today.day, tzinfo=UTC), option=flag).date()
+    except WhenError as exc:
+        problems.append(str(exc))
         return None
-
-
-def _months_back(today: date, n: int) -> date:
-    index = today.year * 12 + today.month - 1 - n
-    year, month0 = divmod(index, 12)
-    month = date(year, month0 + 1, 1)
-    next_month = date(year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
-    return date(year, month0 + 1, min(today.day, (next_month - month).days))
 
 
 def parse_ephemeral(value: str, problems: list[str]) -> int | None:
