@@ -233,4 +233,3 @@ def apply(
 def measure(storage: Storage) -> Outcome:
     """Stored totals only (no limits configured): the figures the operator shows."""
     return apply(storage, Policy(), datetime.now(UTC))
-
