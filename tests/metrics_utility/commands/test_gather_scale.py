@@ -4,7 +4,6 @@ as the gather's last step, a disk that fills up during a gather, and the Elastic
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import tarfile
@@ -21,7 +20,7 @@ from metrics_utility.library.storage import directory as directory_module
 from testsupport.elasticsearch import ElasticsearchBulk
 from testsupport.https_servers import HTTPSServer
 
-from .conftest import db_env, shipped_ids
+from .conftest import shipped_ids
 from .test_gather import SINCE, UNTIL, directory_env, tarballs, truth
 
 pytestmark = pytest.mark.integration
@@ -171,10 +170,10 @@ class _Limited:
 
 def test_a_full_disk_fails_cleanly_and_the_rerun_ships_every_window_once(controller_db, tmp_path, monkeypatch):
     probe, ship = tmp_path / 'probe', tmp_path / 'ship'
-    assert gather(directory_env(controller_db, probe, METRICS_UTILITY_OPTIONAL_COLLECTORS='job_host_summary'), '--ship', '--since',
-                  SINCE, '--until', UNTIL) == 0  # fmt: skip
+    only = {'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'job_host_summary'}
+    assert gather(directory_env(controller_db, probe, **only), '--ship', '--since', SINCE, '--until', UNTIL) == 0
     total = sum(p.stat().st_size for p in tarballs(probe))
-    env = directory_env(controller_db, ship, METRICS_UTILITY_OPTIONAL_COLLECTORS='job_host_summary')
+    env = directory_env(controller_db, ship, **only)
     disk = FullDisk(ship, free=total // 2)
     monkeypatch.setattr(directory_module.os, 'fdopen', disk.fdopen)
     summary = tmp_path / 'summary.json'
@@ -245,10 +244,13 @@ def test_kpi_documents_for_every_shipped_file_and_run(controller_db, tmp_path):
 
 
 def test_kpi_settings_are_checked(controller_db, tmp_path, capsys):
-    env = db_env(controller_db) | {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-                                   'METRICS_UTILITY_ELASTICSEARCH_URL': 'es:9200',
-                                   'METRICS_UTILITY_ELASTICSEARCH_USERNAME': 'u',
-                                   'METRICS_UTILITY_RETENTION_MAX_AGE_DAYS': '0'}  # fmt: skip
+    env = directory_env(
+        controller_db,
+        tmp_path,
+        METRICS_UTILITY_ELASTICSEARCH_URL='es:9200',
+        METRICS_UTILITY_ELASTICSEARCH_USERNAME='u',
+        METRICS_UTILITY_RETENTION_MAX_AGE_DAYS='0',
+    )
     assert gather(env, '--ship') == 2
     err = capsys.readouterr().err
     assert (

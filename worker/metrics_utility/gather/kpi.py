@@ -74,7 +74,7 @@ def run_document(summary: RunSummary, install_uuid: str | None, started: datetim
         'stored_objects': summary.stored_objects,
         'collectors': {
             k: {'rows': o.rows, 'windows': o.windows, 'error': o.error} for k, o in sorted(summary.collectors.items())
-        },  # fmt: skip
+        },
     }
     shard = (summary.backfill or {}).get('shard')
     return document_id('run', install_uuid or '', started.isoformat(), str(shard)), doc
