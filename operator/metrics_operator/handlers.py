@@ -119,6 +119,7 @@ def register(
         ready = memo.get('ready') or status.ReadyState('Unknown', 'Pending', 'not reconciled yet')
         current = dict(memo.get('status') or body.status)
         records = _records(body.metadata.namespace, body.metadata.name, *indexes)
+        jobs_index = indexes[0]
         desired, failures = status.compose(
             current,
             ready,
@@ -126,6 +127,7 @@ def register(
             generation=body.metadata.get('generation', 1),
             enabled=_enabled(body.spec),
             now=status.now_iso(),
+            backfill_jobs=jobs_index.get((body.metadata.namespace, body.metadata.name), []),
         )
         memo['status'] = desired
         for kind in names.JOB_KINDS:
