@@ -135,8 +135,10 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
     if kind == 'gather' and full.get('retention'):
         # Only the main gather prunes (at its end, under its lock): the vCPU run has a lock of its own.
         retention = full['retention']
-        limits = {'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
-                  'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None}
+        limits = {
+            'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
+            'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
+        }
         env += [{'name': key, 'value': value} for key, value in _prefixed(limits).items()]
     return env
 
@@ -321,7 +323,8 @@ def backfill_job(name: str, namespace: str, full: Mapping[str, Any], image: str)
                          f'--shard={backfill["shards"]}', f'--summary-file={names.TERMINATION_LOG}']  # fmt: skip
     days = max(1, -(-(_parse(until) - _parse(since)).total_seconds() // 86400))
     # The look-back horizon must cover the whole window (it is measured back from --until).
-    worker['env'] = worker['env'] + [{'name': 'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS', 'value': str(int(days))}]
+    env = [e for e in worker['env'] if not e['name'].startswith('METRICS_UTILITY_RETENTION_')]  # shards never prune
+    worker['env'] = [*env, {'name': 'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS', 'value': str(int(days))}]
     return {
         'apiVersion': 'batch/v1',
         'kind': 'Job',

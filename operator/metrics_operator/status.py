@@ -275,8 +275,9 @@ def storage_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
     stored = block.get('storedBytes', 0)
     volume, free = block.get('volumeBytes'), block.get('volumeFreeBytes')
     if volume and free is not None and volume - free >= NEARLY_FULL * volume:
-        return ('True', 'VolumeNearlyFull', f'the volume is {100 * (volume - free) // volume}% full ({free} of '
-                f'{volume} bytes free); set spec.retention.maxBytes below the volume size or grow the claim')  # fmt: skip
+        used = 100 * (volume - free) // volume
+        hint = 'set spec.retention.maxBytes below the volume size or grow the claim'
+        return 'True', 'VolumeNearlyFull', f'the volume is {used}% full ({free} of {volume} bytes free); {hint}'
     limit = block.get('maxBytes')
     if limit is not None and stored > limit:
         return ('True', 'LimitExceeded', f'{stored} bytes stored, above spec.retention.maxBytes ({limit}): '
