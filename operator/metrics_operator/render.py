@@ -303,6 +303,20 @@ def _backfill_instant(value: str) -> str:
     return f'{value}T00:00:00Z' if len(value) == 10 else value
 
 
+def backfill_request(backfill: Mapping[str, Any]) -> dict[str, Any]:
+    return {'since': _backfill_instant(backfill['since']), 'until': _backfill_instant(backfill['until']),
+            'shards': backfill['shards']}  # fmt: skip
+
+
+def backfill_job_name(name: str, full: Mapping[str, Any]) -> str | None:
+    """The name of the Job the current `spec.backfill` asks for (None without one)."""
+    backfill = backfill_settings(full)
+    if backfill is None:
+        return None
+    digest = hashlib.sha256(json.dumps(backfill_request(backfill), sort_keys=True).encode()).hexdigest()
+    return names.backfill_job_name(name, digest)
+
+
 def backfill_job(name: str, namespace: str, full: Mapping[str, Any], image: str) -> dict[str, Any] | None:
     """The one-off Indexed Job for `spec.backfill`: pod i runs shard i of n (`JOB_COMPLETION_INDEX`).
 
@@ -313,8 +327,8 @@ def backfill_job(name: str, namespace: str, full: Mapping[str, Any], image: str)
     backfill = backfill_settings(full)
     if backfill is None:
         return None
-    since, until = _backfill_instant(backfill['since']), _backfill_instant(backfill['until'])
-    request = {'since': since, 'until': until, 'shards': backfill['shards']}
+    request = backfill_request(backfill)
+    since, until = request['since'], request['until']
     digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
     template = pod_template(name, 'gather', full, image)
     template['metadata'] = {'labels': names.labels(name, names.BACKFILL)}

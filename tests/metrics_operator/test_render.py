@@ -168,6 +168,7 @@ def test_backfill_is_an_indexed_job_running_one_shard_per_index():
     job = render.backfill_job('x' * 45, 'ns', full, IMAGE)
     kubernetes_validate.validate(job, K8S_VERSION, strict=True)
     assert len(job['metadata']['name']) <= 63 and job['metadata']['name'].startswith('x' * 45 + '-backfill-')
+    assert render.backfill_job_name('x' * 45, full) == job['metadata']['name']
     assert job['spec']['completionMode'] == 'Indexed'
     assert (job['spec']['completions'], job['spec']['parallelism']) == (6, 3)
     assert job['spec']['backoffLimitPerIndex'] == full['gather']['backoffLimit'] and 'backoffLimit' not in job['spec']
