@@ -19,7 +19,7 @@ from typing import Any
 
 import kopf
 
-from metrics_operator import kube, names, reconcile, spec, status
+from metrics_operator import kube, names, reconcile, render, spec, status
 from metrics_operator.config import OperatorConfig, configure
 from metrics_operator.metrics import OperatorMetrics
 
@@ -49,6 +49,16 @@ def _records(namespace: str, name: str, jobs: kopf.Index, pods: kopf.Index) -> l
         if record is not None:
             records.append(record)
     return records
+
+
+def _backfill_jobs(name: str, raw_spec: Mapping[str, Any], jobs: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The Job of the current backfill request when it exists (Jobs created in the same second tie on age)."""
+    try:
+        wanted = render.backfill_job_name(name, spec.validate(name, raw_spec))
+    except (spec.SpecError, KeyError, TypeError):
+        wanted = None
+    current = [j for j in jobs if j.get('metadata', {}).get('name') == wanted]
+    return current or jobs
 
 
 def _status_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,6 +129,7 @@ def register(
         ready = memo.get('ready') or status.ReadyState('Unknown', 'Pending', 'not reconciled yet')
         current = dict(memo.get('status') or body.status)
         records = _records(body.metadata.namespace, body.metadata.name, *indexes)
+        jobs_index = indexes[0]
         desired, failures = status.compose(
             current,
             ready,
@@ -126,6 +137,9 @@ def register(
             generation=body.metadata.get('generation', 1),
             enabled=_enabled(body.spec),
             now=status.now_iso(),
+            backfill_jobs=_backfill_jobs(
+                body.metadata.name, body.spec, list(jobs_index.get((body.metadata.namespace, body.metadata.name), []))
+            ),
         )
         memo['status'] = desired
         for kind in names.JOB_KINDS:

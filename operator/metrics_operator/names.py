@@ -31,6 +31,10 @@ SCHEDULED_ANNOTATION: Final = 'batch.kubernetes.io/cronjob-scheduled-timestamp'
 
 TERMINATION_LOG: Final = '/dev/termination-log'
 
+# The one-off backfill (docs/scale.md): an Indexed Job, not a CronJob, so it is not one of JOB_KINDS.
+BACKFILL: Final = 'backfill'
+ANNOTATION_BACKFILL: Final = f'{GROUP}/backfill'  # the request the Job runs (JSON: since, until, shards)
+
 
 def cronjob_name(collection: str, kind: JobKind) -> str:
     return f'{collection}-{kind}'
@@ -45,7 +49,12 @@ def claim_name(collection: str) -> str:
     return f'{collection}-data'
 
 
-def labels(collection: str, kind: JobKind | None = None) -> dict[str, str]:
+def backfill_job_name(collection: str, digest: str) -> str:
+    """`<collection>-backfill-<8 hex>`: at most 45 + 18 = 63 characters (the Job name is a label value)."""
+    return f'{collection}-{BACKFILL}-{digest[:8]}'
+
+
+def labels(collection: str, kind: JobKind | Literal['backfill'] | None = None) -> dict[str, str]:
     result = {
         'app.kubernetes.io/name': 'metrics-utility',
         'app.kubernetes.io/instance': collection,

@@ -14,7 +14,12 @@ from typing import Any
 from metrics_operator import kube, names, render, spec
 from metrics_operator.status import ReadyState
 
-PLURALS = {'ConfigMap': 'configmaps', 'CronJob': 'cronjobs', 'PersistentVolumeClaim': 'persistentvolumeclaims'}
+PLURALS = {
+    'ConfigMap': 'configmaps',
+    'CronJob': 'cronjobs',
+    'PersistentVolumeClaim': 'persistentvolumeclaims',
+    'Job': 'jobs',
+}
 
 
 def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +129,12 @@ async def ensure(
             results[obj['metadata']['name']] = await apply(client, obj, body)
     except NameConflict as exc:
         return ReadyState('False', 'NameConflict', str(exc))
+    backfill = render.backfill_job(name, namespace, full, image)
+    if backfill is not None and await client.get(_url(backfill)) is None:
+        # Create once, never patch (a Job is immutable); a new request has a new name. See docs/scale.md.
+        backfill['metadata']['ownerReferences'] = [owner_reference(body)]
+        await client.create(_url(backfill, with_name=False), backfill)
+        logger.info('Created backfill Job %s', backfill['metadata']['name'])
     wanted = set(spec.enabled_kinds(full))
     for kind in names.JOB_KINDS:
         if kind not in wanted:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from metrics_operator import names
 from metrics_operator.names import JobKind
-from metrics_operator.spec import enabled_kinds
+from metrics_operator.spec import backfill_settings, enabled_kinds, quantity_bytes
 
 DATA_VOLUME: Final = 'data'
 TMP_VOLUME: Final = 'tmp'
@@ -131,6 +132,14 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
         if vcpu.get('caConfigMap'):
             values['PROMETHEUS_CA'] = f'{CA_DIR}/prometheus/{vcpu["caConfigMap"].get("key", "ca.crt")}'
         env += [{'name': key, 'value': value} for key, value in _prefixed(values).items()]
+    if kind == 'gather' and full.get('retention'):
+        # Only the main gather prunes (at its end, under its lock): the vCPU run has a lock of its own.
+        retention = full['retention']
+        limits = {
+            'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
+            'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
+        }
+        env += [{'name': key, 'value': value} for key, value in _prefixed(limits).items()]
     return env
 
 
@@ -288,3 +297,67 @@ def _with_hash(obj: dict[str, Any]) -> dict[str, Any]:
     """Stamp the content hash so applying is a no-op when nothing changed (the API server adds defaults we ignore)."""
     obj['metadata']['annotations'] = {names.ANNOTATION_HASH: content_hash(obj)}
     return obj
+
+
+def _backfill_instant(value: str) -> str:
+    return f'{value}T00:00:00Z' if len(value) == 10 else value
+
+
+def backfill_request(backfill: Mapping[str, Any]) -> dict[str, Any]:
+    return {'since': _backfill_instant(backfill['since']), 'until': _backfill_instant(backfill['until']),
+            'shards': backfill['shards']}  # fmt: skip
+
+
+def backfill_job_name(name: str, full: Mapping[str, Any]) -> str | None:
+    """The name of the Job the current `spec.backfill` asks for (None without one)."""
+    backfill = backfill_settings(full)
+    if backfill is None:
+        return None
+    digest = hashlib.sha256(json.dumps(backfill_request(backfill), sort_keys=True).encode()).hexdigest()
+    return names.backfill_job_name(name, digest)
+
+
+def backfill_job(name: str, namespace: str, full: Mapping[str, Any], image: str) -> dict[str, Any] | None:
+    """The one-off Indexed Job for `spec.backfill`: pod i runs shard i of n (`JOB_COMPLETION_INDEX`).
+
+    Its name carries a hash of the request, so a new request is a new Job and the same request is never run twice
+    by the operator (Jobs are immutable: it is created once, never patched). Each index retries on its own
+    (`backoffLimitPerIndex`), so the status lists completed and failed indexes.
+    """
+    backfill = backfill_settings(full)
+    if backfill is None:
+        return None
+    request = backfill_request(backfill)
+    since, until = request['since'], request['until']
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    template = pod_template(name, 'gather', full, image)
+    template['metadata'] = {'labels': names.labels(name, names.BACKFILL)}
+    worker = template['spec']['containers'][0]
+    worker['command'] = ['metrics-utility', 'gather', '--ship', f'--since={since}', f'--until={until}',
+                         f'--shard={backfill["shards"]}', f'--summary-file={names.TERMINATION_LOG}']  # fmt: skip
+    days = max(1, -(-(_parse(until) - _parse(since)).total_seconds() // 86400))
+    # The look-back horizon must cover the whole window (it is measured back from --until).
+    env = [e for e in worker['env'] if not e['name'].startswith('METRICS_UTILITY_RETENTION_')]  # shards never prune
+    worker['env'] = [*env, {'name': 'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS', 'value': str(int(days))}]
+    return {
+        'apiVersion': 'batch/v1',
+        'kind': 'Job',
+        'metadata': {
+            'name': names.backfill_job_name(name, digest),
+            'namespace': namespace,
+            'labels': names.labels(name, names.BACKFILL),
+            'annotations': {names.ANNOTATION_BACKFILL: json.dumps(request, sort_keys=True)},
+        },
+        'spec': {
+            'completionMode': 'Indexed',
+            'completions': backfill['shards'],
+            'parallelism': min(backfill['parallelism'], backfill['shards']),
+            'backoffLimitPerIndex': full['gather']['backoffLimit'],
+            'activeDeadlineSeconds': backfill['activeDeadlineSeconds'],
+            'template': template,
+        },
+    }
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace('Z', '+00:00'))

@@ -66,6 +66,13 @@ SECRET_KEY_DEFAULTS: Final = {
     'storage.s3.credentialsSecret': {'accessKeyKey': 'access-key', 'secretKeyKey': 'secret-key'},
     'storage.crc.serviceAccountSecret': {'clientIdKey': 'client-id', 'clientSecretKey': 'client-secret'},
 }
+# Optional blocks without CRD defaults (spec.retention, spec.backfill; docs/scale.md). Defaults are applied here.
+REPORT_MIN_AGE_DAYS: Final = 35  # a month of data plus the monthly report's delay must survive retention
+BACKFILL_DEFAULTS: Final = {'parallelism': 2, 'activeDeadlineSeconds': 21600}
+DATE_RE: Final = re.compile(r'^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2}))?$')
+QUANTITY_RE: Final = re.compile(r'^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
+_UNITS: Final = {None: 1, 'k': 10**3, 'M': 10**6, 'G': 10**9, 'T': 10**12, 'P': 10**15, 'E': 10**18,
+                 'Ki': 2**10, 'Mi': 2**20, 'Gi': 2**30, 'Ti': 2**40, 'Pi': 2**50, 'Ei': 2**60}  # fmt: skip
 STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPolicy': 'Retain'}, 's3': {}, 'crc': {}}
 
 
@@ -136,7 +143,59 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if full['vcpu']['enabled'] and not full['vcpu'].get('clusterName'):
         raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
     _validate_storage(full)
+    _validate_retention(full)
+    _validate_backfill(full)
     return full
+
+
+def quantity_bytes(value: Any) -> int | None:
+    """Bytes of an integer or a Kubernetes quantity such as '20Gi'; None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    match = QUANTITY_RE.match(str(value).strip()) if isinstance(value, str) else None
+    return int(match[1]) * _UNITS[match[2]] if match else None
+
+
+def _validate_retention(full: Mapping[str, Any]) -> None:
+    retention = full.get('retention')
+    if retention is None:
+        return
+    if not isinstance(retention, Mapping):
+        raise SpecError('spec.retention', 'must be an object with maxAgeDays and/or maxBytes')
+    age = retention.get('maxAgeDays')
+    if age is not None and (not isinstance(age, int) or isinstance(age, bool) or age < 1):
+        raise SpecError('spec.retention.maxAgeDays', 'must be a whole number of days, at least 1')
+    if age is not None and full['report']['enabled'] and age < REPORT_MIN_AGE_DAYS:
+        raise SpecError('spec.retention.maxAgeDays', f'must be at least {REPORT_MIN_AGE_DAYS} while reports are '
+                        'enabled (a month of data plus the report delay must stay)')  # fmt: skip
+    if 'maxBytes' in retention and quantity_bytes(retention['maxBytes']) is None:
+        raise SpecError('spec.retention.maxBytes', "must be bytes or a quantity such as '20Gi'")
+
+
+def _validate_backfill(full: Mapping[str, Any]) -> None:
+    backfill = full.get('backfill')
+    if backfill is None:
+        return
+    if not isinstance(backfill, Mapping):
+        raise SpecError('spec.backfill', 'must be an object with since, until and parallelism')
+    for key in ('since', 'until'):
+        if not isinstance(backfill.get(key), str) or not DATE_RE.match(backfill[key]):
+            raise SpecError(f'spec.backfill.{key}', 'must be a UTC date (2024-01-31) or an RFC 3339 time')
+    if backfill['since'] >= backfill['until'] and len(backfill['since']) == len(backfill['until']):
+        raise SpecError('spec.backfill.until', 'must be after since')
+    for key in ('parallelism', 'shards'):
+        value = backfill.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100):
+            raise SpecError(f'spec.backfill.{key}', 'must be a whole number from 1 to 100')
+
+
+def backfill_settings(full: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The backfill block with defaults: `shards` (Job completions) defaults to `parallelism`."""
+    if full.get('backfill') is None:
+        return None
+    result = {**BACKFILL_DEFAULTS, **full['backfill']}
+    result.setdefault('shards', result['parallelism'])
+    return result
 
 
 def _require_ref(ref: Any, field: str, keys: tuple[str, ...]) -> None:

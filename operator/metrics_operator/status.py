@@ -7,6 +7,7 @@ figures, an absent one changes nothing. Conditions follow `metav1.Condition`: `l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from typing import Any, Final
 from metrics_operator import names, summary
 from metrics_operator.names import JobKind
 
-CONDITION_TYPES: Final = ('Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded')
+CONDITION_TYPES: Final = ('Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded', 'StorageNearlyFull',
+                          'BackfillSucceeded')  # fmt: skip
+NEARLY_FULL: Final = 0.9  # StorageNearlyFull once 90 % of the volume or of retention.maxBytes is used
 KIND_CONDITION: Final[dict[str, str]] = {'gather': 'GatherSucceeded', 'report': 'ReportSucceeded'}
 
 
@@ -193,6 +196,7 @@ def compose(
     generation: int,
     enabled: Iterable[JobKind],
     now: str,
+    backfill_jobs: Iterable[Mapping[str, Any]] = (),
 ) -> tuple[dict[str, Any], list[Failure]]:
     """The whole `status` and the Job failures not reported before (for Events)."""
     jobs = list(jobs)
@@ -222,6 +226,14 @@ def compose(
         conds.append(
             condition('Degraded', 'False', 'AsExpected', 'the last runs succeeded', generation, prev_conditions, now)
         )
+    storage = fold_storage(previous.get('storage'), jobs)
+    if storage:
+        new['storage'] = storage
+        conds.append(condition('StorageNearlyFull', *storage_condition(storage), generation, prev_conditions, now))
+    backfill = fold_backfill(previous.get('backfill'), backfill_jobs)
+    if backfill:
+        new['backfill'] = backfill
+        conds.append(condition('BackfillSucceeded', *backfill_condition(backfill), generation, prev_conditions, now))
     # Keep conditions other parties own, in their place after ours.
     conds += [c for c in prev_conditions if c.get('type') not in CONDITION_TYPES]
     new['conditions'] = conds
@@ -231,3 +243,102 @@ def compose(
 def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     """Whether writing `desired` would change the stored status (ignoring keys we do not own)."""
     return any(current.get(key) != value for key, value in desired.items())
+
+
+def fold_storage(previous: Mapping[str, Any] | None, jobs: Iterable[JobRecord]) -> dict[str, Any]:
+    """`status.storage` from the newest finished gather whose summary measured the storage (docs/scale.md)."""
+    block = dict(previous or {})
+    measured = [
+        job
+        for job in jobs
+        if job.kind == 'gather' and job.outcome != 'active' and job.summary and job.summary.stored_bytes is not None
+    ]
+    if not measured:
+        return block
+    newest = max(measured, key=lambda job: (_key(job.finished), job.name))
+    if _key(newest.finished) <= _key(block.get('lastUpdateTime')):
+        return block
+    s = newest.summary
+    assert s is not None
+    block = {'lastUpdateTime': newest.finished, 'storedBytes': s.stored_bytes, 'storedObjects': s.stored_objects}
+    if s.retention:
+        figures = {'maxAgeDays': 'max_age_days', 'maxBytes': 'max_bytes', 'lastDeletedObjects': 'deleted_objects',
+                   'lastDeletedBytes': 'deleted_bytes', 'blockedBytes': 'blocked_bytes'}  # fmt: skip
+        block |= {key: s.retention[field] for key, field in figures.items() if s.retention.get(field) is not None}
+    if s.volume:
+        block |= {'volumeBytes': s.volume['bytes'], 'volumeFreeBytes': s.volume['free_bytes']}
+    return {k: v for k, v in block.items() if v is not None}
+
+
+def storage_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
+    """StorageNearlyFull: the volume, or the retention limit, is 90 % used (or the limit is exceeded)."""
+    stored = block.get('storedBytes', 0)
+    volume, free = block.get('volumeBytes'), block.get('volumeFreeBytes')
+    if volume and free is not None and volume - free >= NEARLY_FULL * volume:
+        used = 100 * (volume - free) // volume
+        hint = 'set spec.retention.maxBytes below the volume size or grow the claim'
+        return 'True', 'VolumeNearlyFull', f'the volume is {used}% full ({free} of {volume} bytes free); {hint}'
+    limit = block.get('maxBytes')
+    if limit is not None and stored > limit:
+        return ('True', 'LimitExceeded', f'{stored} bytes stored, above spec.retention.maxBytes ({limit}): '
+                f'{block.get("blockedBytes", 0)} bytes are not uploaded yet and are kept')  # fmt: skip
+    if limit is not None and stored >= NEARLY_FULL * limit:
+        return ('True', 'LimitNearlyReached', f'{stored} of {limit} bytes (spec.retention.maxBytes) used; the '
+                'oldest windows are deleted by size from here on')  # fmt: skip
+    of = f' of {limit}' if limit is not None else ''
+    return 'False', 'WithinLimits', f'{stored}{of} bytes in {block.get("storedObjects", 0)} objects'
+
+
+def _index_count(indexes: str | None) -> int:
+    """How many indexes a Job status list like '0,2-4' names."""
+    total = 0
+    for part in (indexes or '').split(','):
+        if not part.strip():
+            continue
+        low, _, high = part.partition('-')
+        total += int(high or low) - int(low) + 1
+    return total
+
+
+def fold_backfill(previous: Mapping[str, Any] | None, jobs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """`status.backfill` from the newest backfill Job (an Indexed Job): its request and per-index progress."""
+    mine = [j for j in jobs if (j.get('metadata', {}).get('labels') or {}).get(names.LABEL_JOB_KIND) == names.BACKFILL]
+    if not mine:
+        return dict(previous or {})
+    job = max(mine, key=lambda j: (_key(j['metadata'].get('creationTimestamp')), j['metadata'].get('name', '')))
+    meta, st = job['metadata'], job.get('status') or {}
+    try:
+        request = json.loads((meta.get('annotations') or {}).get(names.ANNOTATION_BACKFILL, '{}'))
+    except ValueError:
+        request = {}
+    phase = 'Running'
+    for cond in st.get('conditions') or []:
+        if cond.get('status') == 'True' and cond.get('type') in ('Complete', 'Failed'):
+            phase = 'Complete' if cond['type'] == 'Complete' else 'Failed'
+    block = {
+        'job': meta.get('name'),
+        'since': request.get('since'),
+        'until': request.get('until'),
+        'shards': request.get('shards'),
+        'completedIndexes': st.get('completedIndexes') or '',
+        'failedIndexes': st.get('failedIndexes') or '',
+        'completed': _index_count(st.get('completedIndexes')),
+        'failed': _index_count(st.get('failedIndexes')),
+        'active': st.get('active') or 0,
+        'phase': phase,
+        'startTime': st.get('startTime'),
+        'completionTime': st.get('completionTime'),
+    }
+    return {k: v for k, v in block.items() if v is not None}
+
+
+def backfill_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
+    window = f'{block.get("since")}..{block.get("until")}'
+    shards = block.get('shards')
+    if block.get('phase') == 'Complete':
+        return 'True', 'BackfillComplete', f'Job {block.get("job")}: all {shards} shards of {window} shipped'
+    if block.get('phase') == 'Failed' or block.get('failed'):
+        return ('False', 'BackfillFailed', f'Job {block.get("job")}: shard(s) {block.get("failedIndexes") or "?"} of '
+                f'{window} failed; completed: {block.get("completedIndexes") or "none"}')  # fmt: skip
+    return ('Unknown', 'BackfillRunning', f'Job {block.get("job")}: {block.get("completed", 0)} of {shards} shards of '
+            f'{window} done')  # fmt: skip

@@ -10,7 +10,12 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "target": "directory" | "s3" | "crc",
      "report": str | null,                   # build-report: the report's object name
      "vcpu": number | null,                  # vCPU gather: the value shipped
-     "error": str | null}                    # on failure: one line a person can act on
+     "error": str | null,                    # on failure: one line a person can act on
+     # gather, operating at scale (docs/scale.md), additive:
+     "stored_bytes": int, "stored_objects": int,            # what the storage holds after retention
+     "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
+                   "blocked_bytes"},                        # the limits applied and what they did
+     "volume": {"bytes": int, "free_bytes": int}}           # the filesystem of a directory target
 
 Every field except `ok` is optional. A missing, truncated or non-JSON message is not an error: the operator then
 relies on the Job's conditions alone.
@@ -44,6 +49,18 @@ class Summary:
     report: str | None = None
     vcpu: float | None = None
     error: str | None = None
+    stored_bytes: int | None = None
+    stored_objects: int | None = None
+    retention: dict[str, int | None] | None = None
+    volume: dict[str, int] | None = None
+
+
+RETENTION_FIELDS: Final = ('max_age_days', 'max_bytes', 'deleted_objects', 'deleted_bytes', 'blocked_objects',
+                           'blocked_bytes')  # fmt: skip
+
+
+def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:
+    return {name: _int(value.get(name)) for name in fields} if isinstance(value, dict) else None
 
 
 def _int(value: Any) -> int | None:
@@ -80,4 +97,15 @@ def parse(message: str | None) -> Summary | None:
         report=_str(data.get('report')),
         vcpu=float(vcpu) if isinstance(vcpu, int | float) and not isinstance(vcpu, bool) else None,
         error=' '.join(data['error'].split())[:MAX_ERROR] if isinstance(data.get('error'), str) else None,
+        stored_bytes=_int(data.get('stored_bytes')),
+        stored_objects=_int(data.get('stored_objects')),
+        retention=_ints(data.get('retention'), RETENTION_FIELDS),
+        volume=_volume(data.get('volume')),
     )
+
+
+def _volume(value: Any) -> dict[str, int] | None:
+    figures = _ints(value, ('bytes', 'free_bytes'))
+    if figures is None or figures['bytes'] is None or figures['free_bytes'] is None:
+        return None
+    return {'bytes': figures['bytes'], 'free_bytes': figures['free_bytes']}

@@ -108,6 +108,13 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     await user.delete(mc_path('sized', ns))
     await eventually(gone('sized'), what='sized deleted')
 
+    # A backfill request: one Indexed Job, created once.
+    await user.merge_patch(
+        mc_path('controller', ns), {'spec': {'backfill': {'since': '2024-01-01', 'until': '2024-01-10'}}}
+    )
+    await eventually(lambda: any(j['metadata']['name'].startswith('controller-backfill')
+                                 for j in kube_api.stored('jobs', ns)), what='backfill Job')  # fmt: skip
+
     # A restart resumes without writes; then deletion through the finalizer.
     await run.restart()
     await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'True'), what='Ready after restart')

@@ -54,6 +54,10 @@ GOOD = [
     ),
     collection(vcpu={'enabled': True, 'clusterName': 'c1'}, timeZone='Europe/Berlin'),
     collection('x' * 45),
+    collection(retention={'maxAgeDays': 400, 'maxBytes': '20Gi'}),
+    collection(retention={'maxAgeDays': 7, 'maxBytes': 10_000_000}, report={'enabled': False}),
+    collection(backfill={'since': '2024-01-01', 'until': '2024-03-01', 'parallelism': 4, 'shards': 8}),
+    collection(backfill={'since': '2024-01-01T00:00:00Z', 'until': '2024-01-02T12:00:00Z'}),
 ]
 
 
@@ -95,6 +99,26 @@ BAD = {
         'directory or s3',
     ),
     'vcpu without cluster': (collection(vcpu={'enabled': True}), 'spec.vcpu.clusterName', 'clusterName'),
+    'retention shorter than a report month': (
+        collection(retention={'maxAgeDays': 10}),
+        'spec.retention.maxAgeDays',
+        'retention.maxAgeDays must be at least 35',
+    ),
+    'retention size not a quantity': (
+        collection(retention={'maxBytes': 'lots'}),
+        'spec.retention.maxBytes',
+        'maxBytes',
+    ),
+    'backfill backwards': (
+        collection(backfill={'since': '2024-03-01', 'until': '2024-01-01'}),
+        'spec.backfill.until',
+        'backfill.until must be after',
+    ),
+    'backfill without a date': (
+        collection(backfill={'since': 'last week', 'until': '2024-01-01'}),
+        'spec.backfill.since',
+        'since',
+    ),
 }
 
 

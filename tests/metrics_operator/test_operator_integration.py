@@ -258,3 +258,66 @@ async def test_every_request_is_recorded_for_rbac(kube_api, operator, user, prer
     assert ('batch', 'cronjobs', None, 'create') in used
     assert ('batch', 'jobs', None, 'watch') in used
     assert all(r.namespace == NS for r in kube_api.requests_log if r.user_agent.startswith('metrics-operator'))
+
+
+def backfill_status(kube_api, name='controller', **wanted):
+    def check():
+        block = ((kube_api.get_object('metricscollections', NS, name) or {}).get('status') or {}).get('backfill') or {}
+        return block if all(block.get(k) == v for k, v in wanted.items()) else None
+
+    return check
+
+
+async def test_backfill_runs_as_one_indexed_job_and_reports_progress(kube_api, operator, user, prerequisites, cronjobs):
+    request = {'since': '2024-01-01', 'until': '2024-02-01', 'parallelism': 2, 'shards': 3}
+    await user.create('metricscollections', collection(backfill=request))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    jobs = [j for j in kube_api.stored('jobs', NS) if j['metadata']['labels'].get(names.LABEL_JOB_KIND) == 'backfill']
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job['spec']['completionMode'] == 'Indexed' and (job['spec']['completions'], job['spec']['parallelism']) == (
+        3,
+        2,
+    )
+    assert job['metadata']['ownerReferences'][0]['uid'] == mc['metadata']['uid']
+    name = job['metadata']['name']
+
+    await cronjobs.index_progress(NS, name, completed='0', active=2)
+    block = await eventually(backfill_status(kube_api, completed=1), what='progress')
+    assert block['phase'] == 'Running' and block['shards'] == 3 and block['since'] == '2024-01-01T00:00:00Z'
+    mc = await eventually(cond_is(kube_api, 'controller', 'BackfillSucceeded', 'Unknown', 'BackfillRunning'))
+    assert '1 of 3' in conditions(mc)['BackfillSucceeded']['message']
+
+    await cronjobs.index_progress(NS, name, completed='0,2', failed='1', finished='Failed')
+    mc = await eventually(cond_is(kube_api, 'controller', 'BackfillSucceeded', 'False', 'BackfillFailed'))
+    assert mc['status']['backfill']['failedIndexes'] == '1' and mc['status']['backfill']['completedIndexes'] == '0,2'
+
+    # Restarts never start the same backfill again; a new request is a new Job.
+    await operator.restart()
+    await eventually(lambda: operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 1)
+    assert len(writes(kube_api, 'jobs', ('create',))) == 1
+    await user.merge_patch(mc_path('controller'), {'spec': {'backfill': {'since': '2024-01-15'}}})
+    await eventually(lambda: len(writes(kube_api, 'jobs', ('create',))) == 2, what='second Job')
+    newest = [j for j in kube_api.stored('jobs', NS) if j['metadata']['name'] != name]
+    await cronjobs.index_progress(NS, newest[0]['metadata']['name'], completed='0-2', finished='Complete')
+    await eventually(cond_is(kube_api, 'controller', 'BackfillSucceeded', 'True', 'BackfillComplete'))
+
+
+async def test_stored_bytes_and_storage_nearly_full(kube_api, operator, user, prerequisites, cronjobs):
+    await user.create('metricscollections', collection(retention={'maxBytes': 1000, 'maxAgeDays': 400}))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    cj = kube_api.get_object('cronjobs', NS, 'controller-gather')
+    env = {
+        e['name']: e.get('value') for e in cj['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
+    }
+    assert env['METRICS_UTILITY_RETENTION_MAX_BYTES'] == '1000'
+    ok = GATHER_OK | {'stored_bytes': 500, 'stored_objects': 7, 'volume': {'bytes': 10**9, 'free_bytes': 9 * 10**8},
+                      'retention': {'max_bytes': 1000, 'max_age_days': 400, 'deleted_objects': 0, 'deleted_bytes': 0,
+                                    'blocked_objects': 0, 'blocked_bytes': 0}}  # fmt: skip
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(ok), at=T0)
+    mc = await eventually(cond_is(kube_api, 'controller', 'StorageNearlyFull', 'False', 'WithinLimits'))
+    assert mc['status']['storage']['storedBytes'] == 500 and mc['status']['storage']['storedObjects'] == 7
+    fuller = ok | {'stored_bytes': 960}
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(fuller), at=T0 + timedelta(hours=1))
+    mc = await eventually(cond_is(kube_api, 'controller', 'StorageNearlyFull', 'True', 'LimitNearlyReached'))
+    assert mc['status']['storage']['storedBytes'] == 960

@@ -42,11 +42,18 @@ SPECS = {
 }
 
 
+SPECS['retention-backfill'] = collection(
+    retention={'maxAgeDays': 90, 'maxBytes': '2Gi'},
+    backfill={'since': '2024-01-01', 'until': '2024-03-01', 'parallelism': 3, 'shards': 6},
+)['spec']
+
+
 def rendered(key: str) -> list[dict]:
     full = spec.validate('mc', SPECS[key])
     objs = render.desired('mc', 'ns', full, IMAGE)
     claim = render.claim('mc', 'ns', full)
-    return objs + ([claim] if claim else [])
+    backfill = render.backfill_job('mc', 'ns', full, IMAGE)
+    return objs + ([claim] if claim else []) + ([backfill] if backfill else [])
 
 
 @pytest.mark.parametrize('key', SPECS)
@@ -154,3 +161,46 @@ def test_rendering_is_deterministic_and_hash_tracks_content():
     h2 = render.cronjob('mc', 'ns', 'gather', spec.validate('mc', changed), IMAGE)
     key = names.ANNOTATION_HASH
     assert h1['metadata']['annotations'][key] != h2['metadata']['annotations'][key]
+
+
+def test_backfill_is_an_indexed_job_running_one_shard_per_index():
+    full = spec.validate('x' * 45, SPECS['retention-backfill'])
+    job = render.backfill_job('x' * 45, 'ns', full, IMAGE)
+    kubernetes_validate.validate(job, K8S_VERSION, strict=True)
+    assert len(job['metadata']['name']) <= 63 and job['metadata']['name'].startswith('x' * 45 + '-backfill-')
+    assert render.backfill_job_name('x' * 45, full) == job['metadata']['name']
+    assert job['spec']['completionMode'] == 'Indexed'
+    assert (job['spec']['completions'], job['spec']['parallelism']) == (6, 3)
+    assert job['spec']['backoffLimitPerIndex'] == full['gather']['backoffLimit'] and 'backoffLimit' not in job['spec']
+    worker = job['spec']['template']['spec']['containers'][0]
+    assert worker['command'][3:6] == ['--since=2024-01-01T00:00:00Z', '--until=2024-03-01T00:00:00Z', '--shard=6']
+    assert worker['command'][:3] == ['metrics-utility', 'gather', '--ship']
+    env = {e['name']: e.get('value') for e in worker['env']}
+    assert env['METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS'] == '60'  # the horizon covers the whole window
+    assert not any(k.startswith('METRICS_UTILITY_RETENTION') for k in env)  # shards never prune
+    labels = job['spec']['template']['metadata']['labels']
+    assert labels[names.LABEL_JOB_KIND] == 'backfill' and labels[names.LABEL_COLLECTION] == 'x' * 45
+    assert json.loads(job['metadata']['annotations'][names.ANNOTATION_BACKFILL])['shards'] == 6
+    # The same request always renders the same Job name; another request another one.
+    again = render.backfill_job('x' * 45, 'ns', spec.validate('x' * 45, SPECS['retention-backfill']), 'other:2')
+    assert again['metadata']['name'] == job['metadata']['name']
+    other = dict(SPECS['retention-backfill'], backfill={'since': '2024-01-01', 'until': '2024-02-01'})
+    assert (
+        render.backfill_job('x' * 45, 'ns', spec.validate('x' * 45, other), IMAGE)['metadata']['name']
+        != (job['metadata']['name'])
+    )
+    assert render.backfill_job('mc', 'ns', spec.validate('mc', SPECS['s3']), IMAGE) is None
+
+
+def test_retention_limits_reach_the_gather_only():
+    full = spec.validate('mc', SPECS['retention-backfill'])
+    by_kind = {o['metadata']['labels'].get(names.LABEL_JOB_KIND): o for o in render.desired('mc', 'ns', full, IMAGE)}
+    gather_env = {
+        e['name']: e.get('value')
+        for e in by_kind['gather']['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
+    }
+    assert gather_env['METRICS_UTILITY_RETENTION_MAX_AGE_DAYS'] == '90'
+    assert gather_env['METRICS_UTILITY_RETENTION_MAX_BYTES'] == str(2 * 1024**3)
+    report_env = by_kind['report']['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
+    assert not any(e['name'].startswith('METRICS_UTILITY_RETENTION') for e in report_env)
+    assert not any(k.startswith('METRICS_UTILITY_RETENTION') for k in render.settings(full))

@@ -142,3 +142,75 @@ def test_pod_summary_reads_terminated_message():
     pod = {'status': {'containerStatuses': [{'state': {'terminated': {'message': '{"ok": true, "rows": 3}'}}}]}}
     assert status.pod_summary(pod).rows == 3
     assert status.pod_summary({'status': {}}) is None
+
+
+def gather_with_storage(name, finished, **figures):
+    message = json.dumps({'command': 'gather', 'ok': True, **figures})
+    return job(name, finished=finished, message=message)
+
+
+def test_storage_block_and_nearly_full_condition():
+    st, _ = compose({}, [])
+    assert 'storage' not in st and 'StorageNearlyFull' not in conds(st)  # nothing measured yet
+    fine = gather_with_storage('g1', '2026-03-02T04:01:00Z', stored_bytes=100, stored_objects=3,
+                               volume={'bytes': 1000, 'free_bytes': 800})  # fmt: skip
+    st, _ = compose({}, [fine])
+    assert st['storage'] == {'lastUpdateTime': '2026-03-02T04:01:00Z', 'storedBytes': 100, 'storedObjects': 3,
+                             'volumeBytes': 1000, 'volumeFreeBytes': 800}  # fmt: skip
+    assert (
+        conds(st)['StorageNearlyFull']['status'] == 'False'
+        and conds(st)['StorageNearlyFull']['reason'] == 'WithinLimits'
+    )
+    full = gather_with_storage('g2', '2026-03-02T05:01:00Z', stored_bytes=950, stored_objects=30,
+                               volume={'bytes': 1000, 'free_bytes': 50})  # fmt: skip
+    st, _ = compose(st, [fine, full])
+    assert (
+        conds(st)['StorageNearlyFull']['reason'] == 'VolumeNearlyFull'
+        and '95% full' in conds(st)['StorageNearlyFull']['message']
+    )
+    # The figures are carried forward when the Jobs are gone.
+    st2, _ = compose(st, [])
+    assert st2['storage'] == st['storage']
+
+
+@pytest.mark.parametrize(
+    ('stored', 'blocked', 'reason'),
+    [(50, 0, 'WithinLimits'), (95, 0, 'LimitNearlyReached'), (130, 40, 'LimitExceeded')],
+)
+def test_retention_limit_conditions(stored, blocked, reason):
+    run = gather_with_storage('g', '2026-03-02T04:01:00Z', stored_bytes=stored, stored_objects=1,
+                              retention={'max_bytes': 100, 'deleted_objects': 0, 'blocked_bytes': blocked})  # fmt: skip
+    st, _ = compose({}, [run])
+    assert conds(st)['StorageNearlyFull']['reason'] == reason and st['storage']['maxBytes'] == 100
+    assert conds(st)['StorageNearlyFull']['status'] == ('False' if reason == 'WithinLimits' else 'True')
+
+
+def backfill_job(completed='', failed='', phase=None, active=0):
+    conditions = [{'type': phase, 'status': 'True'}] if phase else []
+    request = {'since': '2024-01-01T00:00:00Z', 'until': '2024-03-01T00:00:00Z', 'shards': 4}
+    return {
+        'metadata': {'name': 'mc-backfill-abcd1234', 'creationTimestamp': '2026-03-02T04:00:00Z',
+                     'labels': {names.LABEL_JOB_KIND: 'backfill'},
+                     'annotations': {names.ANNOTATION_BACKFILL: json.dumps(request)}},
+        'status': {'completedIndexes': completed, 'failedIndexes': failed, 'active': active, 'conditions': conditions},
+    }  # fmt: skip
+
+
+def test_backfill_progress_from_indexes():
+    st, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW,
+                           backfill_jobs=[backfill_job(completed='0,2', active=2)])  # fmt: skip
+    assert st['backfill']['completed'] == 2 and st['backfill']['phase'] == 'Running' and st['backfill']['shards'] == 4
+    assert (
+        conds(st)['BackfillSucceeded']['status'] == 'Unknown' and '2 of 4' in conds(st)['BackfillSucceeded']['message']
+    )
+    st, _ = status.compose(st, READY, [], generation=1, enabled=['gather'], now=NOW,
+                           backfill_jobs=[backfill_job(completed='0-2', failed='3', phase='Failed')])  # fmt: skip
+    assert (st['backfill']['completed'], st['backfill']['failed']) == (3, 1)
+    assert (
+        conds(st)['BackfillSucceeded']['reason'] == 'BackfillFailed'
+        and 'shard(s) 3' in conds(st)['BackfillSucceeded']['message']
+    )
+    st, _ = status.compose(st, READY, [], generation=1, enabled=['gather'], now=NOW,
+                           backfill_jobs=[backfill_job(completed='0-3', phase='Complete')])  # fmt: skip
+    assert conds(st)['BackfillSucceeded']['status'] == 'True'
+    assert status.job_record(backfill_job(), None) is None  # never folded into status.gather

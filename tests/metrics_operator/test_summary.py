@@ -67,3 +67,15 @@ def test_bad_fields_are_dropped_and_errors_flattened():
 @given(st.text(max_size=300))
 def test_never_raises(text):
     summary.parse(text)
+
+
+def test_storage_figures_are_parsed_additively():
+    s = summary.parse(json.dumps({'ok': True, 'stored_bytes': 10, 'stored_objects': 2, 'volume': {'bytes': 100,
+                                  'free_bytes': 5}, 'retention': {'max_bytes': 20, 'deleted_objects': 1,
+                                  'blocked_bytes': -3}}))  # fmt: skip
+    assert (s.stored_bytes, s.stored_objects, s.volume) == (10, 2, {'bytes': 100, 'free_bytes': 5})
+    assert (
+        s.retention['max_bytes'] == 20 and s.retention['deleted_objects'] == 1 and s.retention['blocked_bytes'] is None
+    )
+    bad = summary.parse(json.dumps({'ok': True, 'stored_bytes': 'many', 'volume': {'bytes': 1}, 'retention': [1]}))
+    assert bad.stored_bytes is None and bad.volume is None and bad.retention is None

@@ -143,3 +143,38 @@ class FakeCronJobController:
         job = await self.schedule(namespace, cronjob, at)
         await self.finish(job, succeeded=succeeded, message=message, at=at + timedelta(seconds=duration))
         return job
+
+    async def index_progress(
+        self,
+        namespace: str,
+        job: str,
+        *,
+        completed: str = '',
+        failed: str = '',
+        active: int = 0,
+        finished: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Play the Job controller for an Indexed Job: completed/failed index lists, counts and the final condition
+        ('Complete' or 'Failed'), as `status.completedIndexes` / `status.failedIndexes` (backoffLimitPerIndex)."""
+        moment = _ts(at or datetime.now(UTC))
+
+        def count(indexes: str) -> int:
+            return sum(int(p.partition('-')[2] or p) - int(p.partition('-')[0]) + 1 for p in indexes.split(',') if p)
+
+        status: dict[str, Any] = {
+            'startTime': moment,
+            'active': active or None,
+            'succeeded': count(completed),
+            'failed': count(failed),
+            'completedIndexes': completed or None,
+            'failedIndexes': failed or None,
+        }
+        if finished is not None:
+            condition = {'type': finished, 'status': 'True', 'lastTransitionTime': moment}
+            if finished == 'Failed':
+                condition |= {'reason': 'FailedIndexes', 'message': 'Job has failed indexes'}
+            else:
+                status['completionTime'] = moment
+            status['conditions'] = [condition]
+        await self._call('PATCH', f'/apis/batch/v1/namespaces/{namespace}/jobs/{job}/status', {'status': status})

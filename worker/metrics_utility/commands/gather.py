@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from metrics_utility.gather import runner, settings, summary, targets
+from metrics_utility.gather import backfill, runner, settings, steps, summary, targets
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
 from metrics_utility.gather.when import WhenError, parse_when
@@ -45,6 +45,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         p.add_argument('--summary-file', help="write the run's JSON summary here ('-' for stdout)")
         p.add_argument('--output', type=Path, help='dry run: keep the packages here (default: a new temp folder)')
         p.add_argument('--verbose', action='store_true', help='debug logging')
+        p.add_argument('--shard', help='sharded backfill: ship slice p of --since..--until when p mod n == i; i/n, or '
+                       'n with the index from JOB_COMPLETION_INDEX (docs/scale.md)')  # fmt: skip
+        p.add_argument('--retention-max-age-days', type=int, help='delete stored windows older than this many days')
+        p.add_argument('--retention-max-bytes', type=int, help='delete the oldest stored windows above this total')
         p.set_defaults(func=run)
 
 
@@ -94,6 +98,15 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     except settings.SettingsError as exc:
         problems.extend(exc.problems)
         config = None
+    shard = None
+    try:
+        shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) else None
+    except backfill.ShardError as exc:
+        problems.append(str(exc))
+    if config is not None:
+        for name in ('max_age_days', 'max_bytes'):
+            if (value := getattr(args, f'retention_{name}', None)) is not None:
+                config.retention[name] = value
     if problems or config is None:
         return _fail(result, args.summary_file, 'invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems), 2)
 
@@ -111,6 +124,10 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         save_watermarks=config.save_watermarks, lock_name=config.lock_name,
         collector_params=_collector_params(config),
     )  # fmt: skip
+    try:
+        extra = steps.install(request, config, storage, shard, result.target)
+    except (backfill.ShardError, StorageError) as exc:
+        return _fail(result, args.summary_file, str(exc), 2)
     db = config.db
 
     def connect() -> psycopg.Connection:
@@ -125,8 +142,12 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             sys.stderr.write(f'\r\033[K{message}')
             sys.stderr.flush()
 
+    opener = steps.shared_lock(connect, config.lock_name) if shard is not None else connect
     try:
-        runner.run(request, connect, targets.packager_for(config, keep), storage, state, result, progress=progress)
+        runner.run(request, opener, targets.packager_for(config, keep), storage, state, result, progress=progress)
+        if args.ship:
+            daily = [k for k in config.collectors if k not in request.snapshot_keys]
+            steps.merge_backfill(extra, connect, config.lock_name, state, daily, result)
     except LockHeldError as exc:
         return _fail(result, args.summary_file, str(exc), 1)
     except runner.GatherError as exc:

@@ -44,6 +44,7 @@ class PackagedFile:
     object_name: str
     rows: int = 0
     bytes: int = 0
+    files: tuple[dict[str, Any], ...] = ()  # per data file: collector, file, rows, size, sha256, elapsed, status
 
 
 class Packager(Protocol):
@@ -69,6 +70,12 @@ class GatherRequest:
     collector_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra parameters per collector key
     snapshot_keys: tuple[str, ...] = ('main_host', 'execution_environments', 'total_workers_vcpu')
     workdir: Path | None = None
+    # Optional steps (sharded backfill, KPI sink, retention; see docs/scale.md). `select` keeps only some windows;
+    # `confirmed` runs after a window's packages were all confirmed (raising fails that window like a failed put);
+    # `finish` runs last, still under the lock.
+    select: Callable[[str, interval.Window], bool] | None = None
+    confirmed: Callable[[str, interval.Window, list[PackagedFile]], None] | None = None
+    finish: Callable[[RunSummary], None] | None = None
 
 
 class GatherError(RuntimeError):
@@ -100,6 +107,9 @@ def run(
         snapshots = [k for k in request.collectors if k in request.snapshot_keys]
         put_only = storage is not None and storage.put_only and request.ship
         plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days, put_only)
+        if request.select is not None:
+            for plan in plans:
+                plan.windows = [w for w in plan.windows if request.select(plan.key, w)]
         windows = [w for p in plans for w in p.windows]
         if windows:
             summary.since = min(w.since for w in windows).isoformat()
@@ -115,6 +125,8 @@ def run(
                 progress(f'[{done}/{total}] {plan.key} {window.since:%Y-%m-%d %H:%M} .. {window.until:%Y-%m-%d %H:%M}')
                 try:
                     shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
+                    if request.confirmed is not None and request.ship:
+                        request.confirmed(plan.key, window, shipped)
                 except Exception as exc:  # one collector's failure must not stop the others
                     outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
                     summary.ok = False
@@ -132,6 +144,8 @@ def run(
         failed = [k for k, o in summary.collectors.items() if o.error]
         if failed:
             summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
+        if request.finish is not None:
+            request.finish(summary)
     return summary
 
 

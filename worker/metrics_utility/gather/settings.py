@@ -44,6 +44,8 @@ class GatherSettings:
     vcpu: dict[str, str | bool | None] = field(default_factory=dict)
     compression: str | None = None
     package_max_bytes: int | None = None
+    retention: dict[str, int | str | None] = field(default_factory=dict)  # max_age_days, max_bytes, upload_state
+    elasticsearch: dict[str, str | Secret | None] = field(default_factory=dict)  # empty: no KPI sink
 
     @property
     def ship_target(self) -> str | None:
@@ -181,6 +183,36 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
 
     s.compression = _get(env, 'COMPRESSION')
     s.package_max_bytes = _int(env, 'PACKAGE_MAX_BYTES', problems, None, 1 << 16, 1 << 34)
+    _scale_settings(env, s, problems)
     if problems:
         raise SettingsError(problems)
     return s
+
+
+def _scale_settings(env: Mapping[str, str], s: GatherSettings, problems: list[str]) -> None:
+    """Retention limits and the Elasticsearch KPI sink (docs/scale.md)."""
+    s.retention = {
+        'max_age_days': _int(env, 'RETENTION_MAX_AGE_DAYS', problems, None, 1, 36500),
+        'max_bytes': _int(env, 'RETENTION_MAX_BYTES', problems, None, 0, 1 << 62),
+        'upload_state': _get(env, 'RETENTION_UPLOAD_STATE'),
+    }
+    if s.retention['upload_state'] and not s.retention['upload_state'].startswith('state/'):
+        problems.append(f'{PREFIX}RETENTION_UPLOAD_STATE={s.retention["upload_state"]!r}: expected an object name '
+                        'under state/ (e.g. state/uploaded.json)')  # fmt: skip
+    url = _get(env, 'ELASTICSEARCH_URL')
+    if url is None:
+        return
+    s.elasticsearch = {
+        'url': url,
+        'index': _get(env, 'ELASTICSEARCH_INDEX') or 'metrics-utility-kpi',
+        'username': _get(env, 'ELASTICSEARCH_USERNAME'),
+        'password': Secret(v) if (v := _get(env, 'ELASTICSEARCH_PASSWORD')) else None,
+        'api_key': Secret(v) if (v := _get(env, 'ELASTICSEARCH_API_KEY')) else None,
+        'ca_bundle': _get(env, 'ELASTICSEARCH_CA_BUNDLE'),
+    }
+    if not url.startswith(('https://', 'http://')):
+        problems.append(f'{PREFIX}ELASTICSEARCH_URL={url!r}: expected https://host:9200')
+    if s.elasticsearch['api_key'] and (s.elasticsearch['username'] or s.elasticsearch['password']):
+        problems.append(f'{PREFIX}ELASTICSEARCH_API_KEY and {PREFIX}ELASTICSEARCH_USERNAME/PASSWORD: set one of them')
+    elif bool(s.elasticsearch['username']) != bool(s.elasticsearch['password']):
+        problems.append(f'{PREFIX}ELASTICSEARCH_USERNAME and {PREFIX}ELASTICSEARCH_PASSWORD: set both for basic auth')

@@ -5,7 +5,14 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
     {"command": "gather", "ok": bool, "window": {"since", "until"} | null, "rows": int, "bytes": int,
      "packages": int, "target": str | null, "vcpu": number | null, "error": str | null,
      "collectors": {key: {"windows": int, "rows": int, "bytes": int, "packages": int,
-                          "shipped_until": str | null, "error": str | null}}}
+                          "shipped_until": str | null, "error": str | null}},
+     # added for operating at scale (docs/scale.md); each is present only when known:
+     "stored_bytes": int, "stored_objects": int,          # what the storage holds after retention
+     "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
+                   "blocked_bytes"},
+     "volume": {"bytes": int, "free_bytes": int},         # the filesystem of a directory target
+     "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
+     "kpi": {"documents": int, "error": str | null}}
 
 `collectors` is dropped first, then the error is shortened, when the document would exceed the limit.
 """
@@ -42,6 +49,12 @@ class RunSummary:
     vcpu: float | None = None
     error: str | None = None
     collectors: dict[str, CollectorOutcome] = field(default_factory=dict)
+    stored_bytes: int | None = None
+    stored_objects: int | None = None
+    retention: dict[str, Any] | None = None
+    volume: dict[str, int] | None = None
+    backfill: dict[str, Any] | None = None
+    kpi: dict[str, Any] | None = None
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -70,15 +83,20 @@ class RunSummary:
             'vcpu': self.vcpu,
             'error': self.error,
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
+        } | {
+            name: value
+            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi')
+            if (value := getattr(self, name)) is not None
         }
 
     def render(self, limit: int = MAX_BYTES) -> str:
         """Compact JSON within `limit` bytes."""
         data = self.to_json()
         text = json.dumps(data, separators=(',', ':'))
-        if len(text.encode()) > limit:
-            data.pop('collectors')
-            text = json.dumps(data, separators=(',', ':'))
+        for optional in ('collectors', 'backfill', 'kpi'):
+            if len(text.encode()) > limit:
+                data.pop(optional, None)
+                text = json.dumps(data, separators=(',', ':'))
         while len(text.encode()) > limit and data.get('error'):
             data['error'] = data['error'][: max(0, len(data['error']) // 2 - 1)] + '…'
             text = json.dumps(data, separators=(',', ':'))

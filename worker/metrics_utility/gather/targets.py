@@ -82,7 +82,16 @@ def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packa
                 item.path.unlink(missing_ok=True)
             raise CollectorFailedError(f'{failed[0].key} failed: {failed[0].error or failed[0].error_type}')
         rows = sum(run.rows or 0 for run in built.runs)
-        return [PackagedFile(f.path, f.object_name, rows if i == 0 else 0, f.path.stat().st_size)
-                for i, f in enumerate(files)]  # fmt: skip
+        return [PackagedFile(f.path, f.object_name, rows if i == 0 else 0, f.path.stat().st_size,
+                             _file_records(built, f.index)) for i, f in enumerate(files)]  # fmt: skip
 
     return package
+
+
+def _file_records(built: Package, index: int) -> tuple[dict[str, Any], ...]:
+    """What each data file of package `index` holds (the KPI documents are built from it)."""
+    return tuple(
+        {'collector': run.key, 'file': f.name, 'part': f.part, 'parts': f.parts, 'rows': f.rows, 'size': f.size,
+         'sha256': f.sha256, 'elapsed': round(run.elapsed, 3), 'status': run.status}
+        for run in built.runs for f in run.files if f.package == index
+    )  # fmt: skip

@@ -37,11 +37,13 @@ def advisory_lock(
     mode: Mode = 'try',
     timeout: float | None = None,
     poll_interval: float = 0.2,
+    shared: bool = False,
 ) -> Iterator[None]:
     """Hold the advisory lock `name` on `conn` for the duration of the block.
 
     mode='try' raises LockHeldError at once when the lock is held elsewhere. mode='wait' blocks until the lock is
-    free, or raises LockHeldError after `timeout` seconds (no timeout: wait as long as it takes).
+    free, or raises LockHeldError after `timeout` seconds (no timeout: wait as long as it takes). `shared` takes
+    the lock in shared mode: shared holders exclude an exclusive holder but not each other (backfill shards).
     """
     if mode not in ('try', 'wait'):
         raise ValueError(f"mode must be 'try' or 'wait', got {mode!r}")
@@ -51,7 +53,7 @@ def advisory_lock(
         raise psycopg.InterfaceError('the database connection is closed')
 
     started = time.monotonic()
-    while not _try_lock(conn, name):
+    while not try_lock(conn, name, shared):
         waited = time.monotonic() - started
         if mode == 'try' or (timeout is not None and waited >= timeout):
             raise LockHeldError(name, waited if mode == 'wait' else None)
@@ -60,11 +62,14 @@ def advisory_lock(
         yield
     finally:
         if not conn.closed:
-            _run(conn, 'SELECT pg_advisory_unlock(hashtextextended(%s, 0))', name)
+            unlock = 'pg_advisory_unlock_shared' if shared else 'pg_advisory_unlock'
+            _run(conn, f'SELECT {unlock}(hashtextextended(%s, 0))', name)
 
 
-def _try_lock(conn: psycopg.Connection, name: str) -> bool:
-    return bool(_run(conn, 'SELECT pg_try_advisory_lock(hashtextextended(%s, 0))', name))
+def try_lock(conn: psycopg.Connection, name: str, shared: bool = False) -> bool:
+    """Take the session lock `name` if it is free (for `shared`: not held exclusively); never waits."""
+    function = 'pg_try_advisory_lock_shared' if shared else 'pg_try_advisory_lock'
+    return bool(_run(conn, f'SELECT {function}(hashtextextended(%s, 0))', name))
 
 
 def _run(conn: psycopg.Connection, sql: str, name: str) -> object:

@@ -100,6 +100,13 @@ class Storage(ABC):
         """A short, secret-free description for logs and summaries (e.g. 'directory /data')."""
         return type(self).__name__
 
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        """Every object below `prefix` (any depth) with its size in bytes: what retention and usage figures need.
+
+        Targets that can list (directory, S3) override it; the others cannot report what they store.
+        """
+        raise StorageError(f'{self.describe()} cannot list stored objects and their sizes')
+
 
 class PutOnlyStorage(Storage):
     """Base for upload-only targets: reads raise PutOnlyStorageError naming the target."""
@@ -120,6 +127,9 @@ class PutOnlyStorage(Storage):
 
     def glob(self, pattern: str) -> list[str]:
         raise self._refuse('glob')
+
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        raise self._refuse('listing')
 
 
 def iter_chunks(fileobj: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:

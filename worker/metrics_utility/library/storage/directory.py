@@ -92,3 +92,18 @@ class StorageDirectory(Storage):
             return []
         names = (p.relative_to(self.base_path).as_posix() for p in self.base_path.glob(pattern) if p.is_file())
         return sorted(n for n in names if matches(n, pattern) and not n.rsplit('/', 1)[-1].startswith('.'))
+
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        """Files below `prefix` with their sizes; hidden files (temporary `.part` writes) are not objects."""
+        root = self.base_path / prefix if prefix else self.base_path
+        if not root.is_dir():
+            return {}
+        sizes = {}
+        for path in root.rglob('*'):
+            if path.name.startswith('.') or not path.is_file():
+                continue
+            try:
+                sizes[path.relative_to(self.base_path).as_posix()] = path.stat().st_size
+            except FileNotFoundError:  # removed while listing
+                continue
+        return dict(sorted(sizes.items()))

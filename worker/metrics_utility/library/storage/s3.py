@@ -212,6 +212,20 @@ class StorageS3(Storage):
             raise self._error('list', pattern, exc) from None
         return sorted(names)
 
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
+        root = self.prefix + '/' if self.prefix else ''
+        sizes: dict[str, int] = {}
+        try:
+            for page in self._client.get_paginator('list_objects_v2').paginate(
+                Bucket=self.bucket, Prefix=root + prefix, PaginationConfig={'PageSize': self.list_page_size}
+            ):
+                for item in page.get('Contents', ()):
+                    sizes[item['Key'][len(root) :]] = int(item['Size'])
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._error('list', prefix or '*', exc) from None
+        return dict(sorted(sizes.items()))
+
 
 def _client_error(exc: BaseException) -> botocore.exceptions.ClientError | None:
     """The ClientError behind `exc` (boto3's S3UploadFailedError wraps one)."""

@@ -1,0 +1,142 @@
+"""The optional steps of a gather for operating at scale, wired from settings into the runner's hooks.
+
+Kept apart from the command so `commands/gather.py` only asks for them: a sharded backfill (`--shard`), the KPI
+sink (METRICS_UTILITY_ELASTICSEARCH_*) and retention (METRICS_UTILITY_RETENTION_*). See docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+from metrics_utility.library import instants
+from metrics_utility.library.lock import LockHeldError, advisory_lock, try_lock
+from metrics_utility.library.storage import Storage, StorageDirectory
+
+from . import backfill, kpi, retention
+from .interval import Window
+from .runner import GatherRequest, PackagedFile, StateStore
+from .settings import GatherSettings
+from .summary import RunSummary
+
+log = logging.getLogger('metrics_utility.gather')
+
+MERGE_TIMEOUT = 600.0  # seconds a finished shard waits for the others (and a scheduled gather) before merging
+
+
+@dataclass
+class Steps:
+    """What `install` added to a request; `after` runs once the runner released its lock (the backfill merge)."""
+
+    shard: backfill.ShardPlan | None = None
+    finishers: list[Callable[[RunSummary], None]] = field(default_factory=list)
+    confirmers: list[Callable[[str, Window, list[PackagedFile]], None]] = field(default_factory=list)
+
+
+def kpi_sink(config: GatherSettings) -> kpi.KpiSink | None:
+    if not config.elasticsearch:
+        return None
+    from metrics_utility.library.storage.elasticsearch import StorageElasticsearch
+
+    es = config.elasticsearch
+    secret = {k: es[k].reveal() if es[k] is not None else None for k in ('password', 'api_key')}
+    return kpi.KpiSink(StorageElasticsearch(es['url'], es['index'], username=es['username'],
+                                            password=secret['password'], api_key=secret['api_key'],
+                                            verify_cert_path=es['ca_bundle']))  # fmt: skip
+
+
+def marker_storage(config: GatherSettings, storage: Storage | None) -> Storage:
+    """Markers live with the watermarks: in a readable target, or beside METRICS_UTILITY_STATE_PATH."""
+    if config.state_path is not None:
+        return StorageDirectory(config.state_path.parent)
+    if storage is not None and not storage.put_only:
+        return storage
+    raise backfill.ShardError('a sharded backfill to a put-only target needs METRICS_UTILITY_STATE_PATH on a volume '
+                              'every shard mounts (its completion markers live beside it)')  # fmt: skip
+
+
+def install(request: GatherRequest, config: GatherSettings, storage: Storage | None, shard: backfill.Shard | None,
+            target: str | None, now: datetime | None = None) -> Steps:  # fmt: skip
+    """Add the configured steps to `request` (select/confirmed/finish hooks, the shard's own lock name)."""
+    steps = Steps()
+    if shard is not None:
+        if not request.ship:
+            raise backfill.ShardError('--shard needs --ship (shards record what they shipped)')
+        since, until = backfill.check_window(request.since, request.until, now or instants.now())
+        run = backfill.run_id(since, until, shard.count)
+        steps.shard = backfill.ShardPlan(shard, since, until, backfill.Markers(marker_storage(config, storage), run))
+        request.select = steps.shard.select
+        steps.confirmers.append(steps.shard.confirmed)
+        request.save_watermarks = False
+        request.lock_name = f'{config.lock_name}_backfill_{run}_{shard.index}'
+    elif storage is not None and not storage.put_only and request.ship:
+        steps.finishers.append(retention.step(storage, config.retention))
+    sink = kpi_sink(config) if request.ship else None
+    if sink is not None:
+        steps.confirmers.append(lambda key, window, shipped: sink.confirmed(key, window, shipped, target))
+        steps.finishers.append(sink.finish)
+    if steps.confirmers:
+        confirmers = list(steps.confirmers)
+
+        def confirmed(key: str, window: Window, shipped: list[PackagedFile]) -> None:
+            for hook in confirmers:
+                hook(key, window, shipped)
+
+        request.confirmed = confirmed
+    if steps.shard is not None:
+        steps.finishers.insert(0, _shard_summary(steps.shard))
+    if steps.finishers:
+        finishers = list(steps.finishers)
+
+        def finish(summary: RunSummary) -> None:
+            for hook in finishers:
+                hook(summary)
+
+        request.finish = finish
+    return steps
+
+
+def _shard_summary(plan: backfill.ShardPlan) -> Callable[[RunSummary], None]:
+    def finish(summary: RunSummary) -> None:
+        for outcome in summary.collectors.values():
+            outcome.shipped_until = None  # shards never move watermarks; the merge does
+        summary.backfill = {'run': plan.markers.run, 'shard': plan.shard.index, 'shards': plan.shard.count,
+                            'slices': plan.shipped, 'merged': {}}  # fmt: skip
+
+    return finish
+
+
+def shared_lock(connect: Callable[[], psycopg.Connection], name: str) -> Callable[[], psycopg.Connection]:
+    """A connect function whose sessions hold the gather lock `name` in shared mode until they close."""
+
+    def wrapped() -> psycopg.Connection:
+        conn = connect()
+        if not try_lock(conn, name, shared=True):
+            conn.close()
+            raise LockHeldError(name)
+        return conn
+
+    return wrapped
+
+
+def merge_backfill(steps: Steps, connect: Callable[[], psycopg.Connection], lock_name: str, state: StateStore | None,
+                   keys: list[str], summary: RunSummary, timeout: float = MERGE_TIMEOUT) -> None:  # fmt: skip
+    """After the shard's run: wait for the gather lock exclusively, then merge every shard's markers."""
+    plan = steps.shard
+    if plan is None or state is None:
+        return
+    try:
+        with connect() as conn, advisory_lock(conn, lock_name, mode='wait', timeout=timeout):
+            moved = backfill.merge(plan.markers, state, keys, plan.slices)
+    except LockHeldError:
+        log.warning('backfill merge deferred: the gather lock stayed busy for %.0fs; the last shard to finish (or '
+                    'a rerun of any shard) merges', timeout)  # fmt: skip
+        return
+    if summary.backfill is not None:
+        summary.backfill['merged'] = {k: v.isoformat() for k, v in sorted(moved.items())}
+    for key, until in moved.items():
+        log.info('backfill merge: %s watermark advanced to %s', key, until.isoformat())
