@@ -89,6 +89,12 @@ def test_incremental_runs_leave_no_gap(controller_db, tmp_path, monkeypatch):
     assert first < set(tarballs(ship))
     counts = shipped_ids(tarballs(ship))
     assert set(counts) == truth(controller_db, '2024-02-03', UNTIL) and set(counts.values()) == {1}
+    # Re-shipping the whole leap day replaces both of its partial-day packages instead of adding a third.
+    assert gather(monkeypatch, env, '--ship', '--since', '2024-02-29', '--until', '2024-03-01') == 0
+    day = sorted(p.name for p in (ship / 'data' / '2024' / '02' / '29').iterdir())
+    assert len(day) == 1 and '-2024-02-29-000000+0000-2024-03-01-000000+0000-' in day[0]
+    counts = shipped_ids(tarballs(ship))
+    assert set(counts) == truth(controller_db, '2024-02-03', UNTIL) and set(counts.values()) == {1}
 
 
 def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):

@@ -74,3 +74,8 @@ def test_ship_target_only_needed_when_shipping():
     assert load({}, ship=False).ship_target is None
     with pytest.raises(SettingsError, match='SHIP_TARGET is not set'):
         load({}, ship=True)
+
+
+def test_an_empty_optional_list_means_no_optional_collectors():
+    assert load({**BASE, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}, ship=True).collectors == ['job_host_summary']
+    assert load(BASE, ship=True).collectors == ['job_host_summary', 'main_jobevent']  # unset: the default

@@ -25,7 +25,8 @@ from metrics_utility.library.collectors import REGISTRY, Collector
 from metrics_utility.library.collectors import controller as _controller  # noqa: F401 (registers the collectors)
 from metrics_utility.library.collectors.others import total_workers_vcpu as _vcpu  # noqa: F401
 from metrics_utility.library.lock import advisory_lock
-from metrics_utility.library.package import window_glob
+from metrics_utility.library.package import parse_tarball_name
+from metrics_utility.library.package.naming import day_prefix
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
@@ -185,12 +186,22 @@ def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, co
 
 
 def _remove_stale(storage: Storage, key: str, window: interval.Window, install_uuid: str, kept: set[str]) -> None:
-    """Drop packages of this window and collector that an earlier (crashed) run left and this run did not overwrite,
-    so a window is never counted twice."""
-    for name in storage.glob(window_glob(install_uuid, window.since, window.until)):
-        if name.endswith(f'-{key}.tar.gz') and name not in kept:
-            log.warning('removing %s: left by an earlier run of the same window', name)
+    """Drop this collector's packages inside the window that this run did not write: left by a crashed run of the same
+    window, or narrower windows of earlier runs (a resumed partial day) now covered again. Either would count twice.
+    A package that only partly overlaps the window cannot be removed without losing rows; it is reported."""
+    for name in storage.glob(f'{day_prefix(window.since)}/{install_uuid}-*-{key}.tar.gz'):
+        parsed = parse_tarball_name(name)
+        if name in kept or parsed is None or parsed.key != key:
+            continue
+        if window.since <= parsed.since and parsed.until <= window.until:
+            log.warning('removing %s: covered by the window %s..%s shipped now', name, window.since.isoformat(),
+                        window.until.isoformat())  # fmt: skip
             storage.remove(name)
+        elif parsed.since < window.until and window.since < parsed.until:
+            log.warning(
+                '%s overlaps the window %s..%s shipped now; reports count rows in both once (same row ids), but '
+                'they are stored twice', name, window.since.isoformat(), window.until.isoformat(),
+            )  # fmt: skip
 
 
 def _first_line(exc: BaseException) -> str:

@@ -107,7 +107,7 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
 
     # Collectors: job_host_summary unless disabled, plus the optional list (default main_jobevent).
     if collectors is None:
-        raw = _get(env, 'OPTIONAL_COLLECTORS')
+        raw = env.get(PREFIX + 'OPTIONAL_COLLECTORS')  # set but empty means: no optional collectors
         optional = [c.strip() for c in raw.split(',') if c.strip()] if raw is not None else list(DEFAULT_OPTIONAL)
         wanted = [] if _flag(env, 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR', problems) else ['job_host_summary']
         wanted += [c for c in optional if c not in wanted]
