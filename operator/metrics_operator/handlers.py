@@ -128,6 +128,7 @@ def register(
             now=status.now_iso(),
         )
         memo['status'] = desired
+        rt.metrics.collections.observe(body.metadata.namespace, body.metadata.name, desired)
         for kind in names.JOB_KINDS:
             success = status.parse_time((desired.get(kind) or {}).get('lastSuccessTime'))
             if success is not None:

@@ -9,6 +9,10 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
      "target": "directory" | "s3" | "crc",
      "report": str | null,                   # build-report: the report's object name
+     "quantity": int | null,                 # build-report: billed managed nodes of the report's period
+     "period": str | null,                   # build-report: "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int} | null,
+                                             # gather: month-to-date usage from the daily rollups (opt-in)
      "vcpu": number | null,                  # vCPU gather: the value shipped
      "error": str | null}                    # on failure: one line a person can act on
 
@@ -33,6 +37,15 @@ class Window:
 
 
 @dataclass(frozen=True)
+class MonthUsage:
+    """Month-to-date figures the worker computed from the storage's daily rollups (UTC month)."""
+
+    month: str
+    unique_managed_nodes: int
+    job_runs: int
+
+
+@dataclass(frozen=True)
 class Summary:
     ok: bool
     command: str | None = None
@@ -44,6 +57,9 @@ class Summary:
     report: str | None = None
     vcpu: float | None = None
     error: str | None = None
+    quantity: int | None = None
+    period: str | None = None
+    usage: MonthUsage | None = None
 
 
 def _int(value: Any) -> int | None:
@@ -52,6 +68,19 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any, limit: int = 512) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
+
+
+def _usage(value: Any) -> MonthUsage | None:
+    if not isinstance(value, dict):
+        return None
+    month, nodes, runs = (
+        _str(value.get('month'), 7),
+        _int(value.get('unique_managed_nodes')),
+        _int(value.get('job_runs')),
+    )
+    if month is None or nodes is None or runs is None:
+        return None
+    return MonthUsage(month=month, unique_managed_nodes=nodes, job_runs=runs)
 
 
 def parse(message: str | None) -> Summary | None:
@@ -80,4 +109,7 @@ def parse(message: str | None) -> Summary | None:
         report=_str(data.get('report')),
         vcpu=float(vcpu) if isinstance(vcpu, int | float) and not isinstance(vcpu, bool) else None,
         error=' '.join(data['error'].split())[:MAX_ERROR] if isinstance(data.get('error'), str) else None,
+        quantity=_int(data.get('quantity')),
+        period=_str(data.get('period'), 32),
+        usage=_usage(data.get('usage')),
     )
