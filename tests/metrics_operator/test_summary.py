@@ -67,3 +67,16 @@ def test_bad_fields_are_dropped_and_errors_flattened():
 @given(st.text(max_size=300))
 def test_never_raises(text):
     summary.parse(text)
+
+
+def test_report_quantity_period_and_month_usage_are_read():
+    parsed = summary.parse(
+        json.dumps({
+            'ok': True, 'command': 'build-report', 'quantity': 42, 'period': '2026-02',
+            'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
+        })
+    )  # fmt: skip
+    assert parsed is not None and parsed.quantity == 42 and parsed.period == '2026-02'
+    assert parsed.usage == summary.MonthUsage('2026-03', 17, 5)
+    broken = summary.parse(json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}}))
+    assert broken is not None and broken.quantity is None and broken.usage is None
