@@ -131,6 +131,9 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
         if vcpu.get('caConfigMap'):
             values['PROMETHEUS_CA'] = f'{CA_DIR}/prometheus/{vcpu["caConfigMap"].get("key", "ca.crt")}'
         env += [{'name': key, 'value': value} for key, value in _prefixed(values).items()]
+    if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
+        # Month-to-date usage from the daily rollups into the summary (docs/metrics.md); CRC accepts uploads only.
+        env.append({'name': 'METRICS_UTILITY_MONTH_USAGE', 'value': 'true'})
     return env
 
 

@@ -154,3 +154,13 @@ def test_rendering_is_deterministic_and_hash_tracks_content():
     h2 = render.cronjob('mc', 'ns', 'gather', spec.validate('mc', changed), IMAGE)
     key = names.ANNOTATION_HASH
     assert h1['metadata']['annotations'][key] != h2['metadata']['annotations'][key]
+
+
+def test_gather_computes_month_usage_only_where_storage_is_readable():
+    def gather_env(sample: str) -> dict:
+        by_name = {o['metadata']['name']: o for o in rendered(sample)}
+        pod = by_name['mc-gather']['spec']['jobTemplate']['spec']['template']['spec']
+        return {e['name']: e.get('value') for e in pod['containers'][0]['env']}
+
+    assert gather_env('s3')['METRICS_UTILITY_MONTH_USAGE'] == 'true'
+    assert 'METRICS_UTILITY_MONTH_USAGE' not in gather_env('crc-vcpu')

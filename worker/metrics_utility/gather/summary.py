@@ -5,7 +5,8 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
     {"command": "gather", "ok": bool, "window": {"since", "until"} | null, "rows": int, "bytes": int,
      "packages": int, "target": str | null, "vcpu": number | null, "error": str | null,
      "collectors": {key: {"windows": int, "rows": int, "bytes": int, "packages": int,
-                          "shipped_until": str | null, "error": str | null}}}
+                          "shipped_until": str | null, "error": str | null}},
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
 
 `collectors` is dropped first, then the error is shortened, when the document would exceed the limit.
 """
@@ -42,6 +43,7 @@ class RunSummary:
     vcpu: float | None = None
     error: str | None = None
     collectors: dict[str, CollectorOutcome] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -70,6 +72,7 @@ class RunSummary:
             'vcpu': self.vcpu,
             'error': self.error,
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
+            **({'usage': self.usage} if self.usage is not None else {}),
         }
 
     def render(self, limit: int = MAX_BYTES) -> str:
