@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 from prometheus_client.exposition import basic_auth_handler, default_handler
@@ -54,9 +54,16 @@ class PushSettings:
         except ValueError:
             log.warning('%sTIMEOUT is not a number of seconds; using 10', PREFIX)
             timeout = 10.0
+        username, password = env.get(f'{PREFIX}USERNAME') or None, env.get(f'{PREFIX}PASSWORD') or None
+        parts = urlsplit(url)
+        if '@' in parts.netloc:  # user:password@host: credentials go to basic auth, never into the request line
+            username, password = (
+                username or unquote(parts.username or '') or None,
+                password or unquote(parts.password or ''),
+            )
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit('@', 1)[1]))
         return cls(url=url, job=env.get(f'{PREFIX}JOB', '').strip() or cls.job, grouping=grouping,
-                   username=env.get(f'{PREFIX}USERNAME') or None, password=env.get(f'{PREFIX}PASSWORD') or None,
-                   timeout=timeout)  # fmt: skip
+                   username=username, password=password, timeout=timeout)  # fmt: skip
 
 
 def redact(url: str) -> str:
@@ -137,9 +144,8 @@ def push_run(kind: str, summary: Mapping[str, Any], duration: float, env: Mappin
         )
     except Exception as exc:  # a Pushgateway outage must not fail a gather or a report
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        for secret in (settings.password, urlsplit(settings.url).password):
-            if secret:
-                message = message.replace(secret, '***')
+        if settings.password:
+            message = message.replace(settings.password, '***')
         log.warning('could not push the run metrics to %s: %s', redact(settings.url), message)
         return False
     return True
