@@ -142,6 +142,7 @@ def register(
             ),
         )
         memo['status'] = desired
+        rt.metrics.collections.observe(body.metadata.namespace, body.metadata.name, desired)
         for kind in names.JOB_KINDS:
             success = status.parse_time((desired.get(kind) or {}).get('lastSuccessTime'))
             if success is not None:

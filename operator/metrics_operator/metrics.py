@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from metrics_operator.collection_metrics import CollectionMetrics
+
 
 @dataclass
 class OperatorMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    collections: CollectionMetrics = field(default_factory=CollectionMetrics)  # usage and health, from status
 
     def __post_init__(self) -> None:
         self.reconciles = Counter(
@@ -40,9 +43,11 @@ class OperatorMetrics:
             ['namespace', 'name', 'kind'],
             registry=self.registry,
         )
+        self.registry.register(self.collections)
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop the series of a deleted collection so dashboards do not show ghosts."""
+        self.collections.forget(namespace, name)
         for gauge in (self.ready, self.last_reconcile):
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, name)

@@ -140,6 +140,9 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
             'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
         }
         env += [{'name': key, 'value': value} for key, value in _prefixed(limits).items()]
+    if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
+        # Month-to-date usage from the daily rollups into the summary (docs/metrics.md); CRC accepts uploads only.
+        env.append({'name': 'METRICS_UTILITY_MONTH_USAGE', 'value': 'true'})
     return env
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from metrics_operator import names, summary
+from metrics_operator import names, summary, totals
 from metrics_operator.names import JobKind
 
 CONDITION_TYPES: Final = ('Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded', 'StorageNearlyFull',
@@ -116,6 +116,7 @@ def fold_block(kind: JobKind, previous: Mapping[str, Any] | None, jobs: Iterable
         if job.scheduled and _key(job.scheduled) > _key(block.get('lastScheduleTime')):
             block['lastScheduleTime'] = job.scheduled
     finished = sorted((j for j in mine if j.outcome != 'active'), key=lambda j: (_key(j.finished), j.name))
+    block.update(totals.accumulate(block, finished))
     for job in finished:
         if job.outcome == 'succeeded' and _key(job.finished) > _key(block.get('lastSuccessTime')):
             block['lastSuccessTime'] = job.finished
@@ -151,6 +152,13 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
         figures['lastReport'] = s.report
     if kind == 'vcpu' and s.vcpu is not None:
         figures['lastValue'] = s.vcpu
+    if kind == 'report' and s.quantity is not None:
+        figures['billedQuantity'] = s.quantity
+    if kind == 'report' and s.period:
+        figures['lastPeriod'] = s.period
+    if kind == 'gather' and s.usage is not None:
+        u = s.usage
+        figures['usage'] = {'month': u.month, 'uniqueManagedNodes': u.unique_managed_nodes, 'jobRuns': u.job_runs}
     return figures
 
 

@@ -9,6 +9,10 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
      "target": "directory" | "s3" | "crc",
      "report": str | null,                   # build-report: the report's object name
+     "quantity": int | null,                 # build-report: billed managed nodes of the report's period
+     "period": str | null,                   # build-report: "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int} | null,
+                                             # gather: month-to-date usage from the daily rollups (opt-in)
      "vcpu": number | null,                  # vCPU gather: the value shipped
      "error": str | null,                    # on failure: one line a person can act on
      # gather, operating at scale (docs/scale.md), additive:
@@ -38,6 +42,15 @@ class Window:
 
 
 @dataclass(frozen=True)
+class MonthUsage:
+    """Month-to-date figures the worker computed from the storage's daily rollups (UTC month)."""
+
+    month: str
+    unique_managed_nodes: int
+    job_runs: int
+
+
+@dataclass(frozen=True)
 class Summary:
     ok: bool
     command: str | None = None
@@ -53,6 +66,9 @@ class Summary:
     stored_objects: int | None = None
     retention: dict[str, int | None] | None = None
     volume: dict[str, int] | None = None
+    quantity: int | None = None
+    period: str | None = None
+    usage: MonthUsage | None = None
 
 
 RETENTION_FIELDS: Final = ('max_age_days', 'max_bytes', 'deleted_objects', 'deleted_bytes', 'blocked_objects',
@@ -69,6 +85,19 @@ def _int(value: Any) -> int | None:
 
 def _str(value: Any, limit: int = 512) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
+
+
+def _usage(value: Any) -> MonthUsage | None:
+    if not isinstance(value, dict):
+        return None
+    month, nodes, runs = (
+        _str(value.get('month'), 7),
+        _int(value.get('unique_managed_nodes')),
+        _int(value.get('job_runs')),
+    )
+    if month is None or nodes is None or runs is None:
+        return None
+    return MonthUsage(month=month, unique_managed_nodes=nodes, job_runs=runs)
 
 
 def parse(message: str | None) -> Summary | None:
@@ -101,6 +130,9 @@ def parse(message: str | None) -> Summary | None:
         stored_objects=_int(data.get('stored_objects')),
         retention=_ints(data.get('retention'), RETENTION_FIELDS),
         volume=_volume(data.get('volume')),
+        quantity=_int(data.get('quantity')),
+        period=_str(data.get('period'), 32),
+        usage=_usage(data.get('usage')),
     )
 
 

@@ -181,3 +181,29 @@ def test_printer_columns_read_the_status_we_write(crd):
     assert values['Ready'] == 'True' and values['Reason'] == 'Reconciled'
     assert values['Last gather'] == '2026-01-01T01:00:00Z' and values['Last report'] is None
     assert values['Storage'] == 'directory' and values['Age'] == '2026-01-01T00:00:00Z'
+
+
+def _undeclared(value, schema, path='status') -> list[str]:
+    """Paths an API server would prune: keys the structural schema does not declare."""
+    if not isinstance(value, dict) or schema.get('x-kubernetes-preserve-unknown-fields'):
+        return []
+    props = schema.get('properties', {})
+    missing = [f'{path}.{k}' for k in value if k not in props]
+    return missing + [m for k, v in value.items() if k in props for m in _undeclared(v, props[k], f'{path}.{k}')]
+
+
+def test_status_usage_and_totals_survive_pruning(crd_schema):
+    from metrics_operator import status, summary
+
+    usage = summary.MonthUsage('2026-03', 17, 5)
+    jobs = [
+        status.JobRecord('g-1', 'gather', 'succeeded', finished='2026-03-02T04:01:00Z',
+                         summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage)),
+        status.JobRecord('r-1', 'report', 'succeeded', finished='2026-03-02T04:02:00Z',
+                         summary=summary.Summary(ok=True, quantity=42, period='2026-02')),
+        status.JobRecord('r-0', 'report', 'failed', finished='2026-03-01T04:02:00Z'),
+    ]  # fmt: skip
+    ready = status.ReadyState('True', 'Reconciled', 'ok')
+    st, _ = status.compose({}, ready, jobs, generation=1, enabled=['gather', 'report'], now='2026-03-02T05:00:00Z')
+    assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42
+    assert _undeclared(st, crd_schema['properties']['status']) == []

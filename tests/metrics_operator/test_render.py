@@ -204,3 +204,13 @@ def test_retention_limits_reach_the_gather_only():
     report_env = by_kind['report']['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
     assert not any(e['name'].startswith('METRICS_UTILITY_RETENTION') for e in report_env)
     assert not any(k.startswith('METRICS_UTILITY_RETENTION') for k in render.settings(full))
+
+
+def test_gather_computes_month_usage_only_where_storage_is_readable():
+    def gather_env(sample: str) -> dict:
+        by_name = {o['metadata']['name']: o for o in rendered(sample)}
+        pod = by_name['mc-gather']['spec']['jobTemplate']['spec']['template']['spec']
+        return {e['name']: e.get('value') for e in pod['containers'][0]['env']}
+
+    assert gather_env('s3')['METRICS_UTILITY_MONTH_USAGE'] == 'true'
+    assert 'METRICS_UTILITY_MONTH_USAGE' not in gather_env('crc-vcpu')

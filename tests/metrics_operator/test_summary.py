@@ -79,3 +79,16 @@ def test_storage_figures_are_parsed_additively():
     )
     bad = summary.parse(json.dumps({'ok': True, 'stored_bytes': 'many', 'volume': {'bytes': 1}, 'retention': [1]}))
     assert bad.stored_bytes is None and bad.volume is None and bad.retention is None
+
+
+def test_report_quantity_period_and_month_usage_are_read():
+    parsed = summary.parse(
+        json.dumps({
+            'ok': True, 'command': 'build-report', 'quantity': 42, 'period': '2026-02',
+            'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
+        })
+    )  # fmt: skip
+    assert parsed is not None and parsed.quantity == 42 and parsed.period == '2026-02'
+    assert parsed.usage == summary.MonthUsage('2026-03', 17, 5)
+    broken = summary.parse(json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}}))
+    assert broken is not None and broken.quantity is None and broken.usage is None

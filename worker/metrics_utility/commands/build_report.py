@@ -14,8 +14,10 @@ import logging
 import os
 import re
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 
+from metrics_utility import pushgateway
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants
@@ -114,11 +116,13 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral else None
     summary_file = getattr(args, 'summary_file', None)
+    started = time.monotonic()
 
     def outcome(code: int, error: str | None = None, **extra: object) -> int:
         target = settings.ship.target if settings is not None and settings.ship is not None else None
-        write_json({'command': 'build-report', 'ok': code == 0, 'target': target, 'error': error, **extra},
-                   summary_file)  # fmt: skip
+        data = {'command': 'build-report', 'ok': code == 0, 'target': target, 'error': error, **extra}
+        write_json(data, summary_file)
+        pushgateway.push_run('report', data, time.monotonic() - started, env)
         return code
 
     if problems or settings is None or period is None:
@@ -156,4 +160,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     if result.path is None:
         print(f'{PROG}: {result.message}; no report written')
     print(json.dumps(summary))
-    return outcome(0, report=summary['report'], quantity=result.quantity)
+    return outcome(
+        0,
+        report=summary['report'],
+        quantity=result.quantity,
+        period=month or summary['since'] + '--' + summary['until'],
+    )

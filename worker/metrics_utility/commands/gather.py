@@ -12,14 +12,17 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
 
-from metrics_utility.gather import backfill, runner, settings, steps, summary, targets
+from metrics_utility import pushgateway
+from metrics_utility.gather import backfill, runner, settings, steps, summary, targets, usage
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
 from metrics_utility.gather.when import WhenError, parse_when
+from metrics_utility.library import instants
 from metrics_utility.library.collectors import CollectorError
 from metrics_utility.library.lock import LockHeldError
 from metrics_utility.library.storage import StorageError
@@ -80,7 +83,14 @@ def _fail(result: summary.RunSummary, path: str | None, message: str, code: int)
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     env = dict(os.environ) if env is None else env
+    started = time.monotonic()
     result = summary.RunSummary()
+    code = _run(args, env, result)
+    pushgateway.push_run('gather', result.to_json(), time.monotonic() - started, env)
+    return code
+
+
+def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSummary) -> int:
     tty = _setup_logging(args.verbose)
     problems = []
     since = until = None
@@ -159,6 +169,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     finally:
         if tty:
             sys.stderr.write('\r\033[K')
+    if result.ok and args.ship:
+        result.usage = usage.month_usage(storage, env, instants.now().date())
     summary.write(result, args.summary_file)
     where = storage.describe() if storage is not None else f'{keep} (dry run: nothing shipped)'
     logging.getLogger('metrics_utility.gather').info(

@@ -12,7 +12,8 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
                    "blocked_bytes"},
      "volume": {"bytes": int, "free_bytes": int},         # the filesystem of a directory target
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
-     "kpi": {"documents": int, "error": str | null}}
+     "kpi": {"documents": int, "error": str | null},
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
 
 `collectors` is dropped first, then the error is shortened, when the document would exceed the limit.
 """
@@ -55,6 +56,7 @@ class RunSummary:
     volume: dict[str, int] | None = None
     backfill: dict[str, Any] | None = None
     kpi: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -85,7 +87,7 @@ class RunSummary:
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
         } | {
             name: value
-            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi')
+            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi', 'usage')
             if (value := getattr(self, name)) is not None
         }
 
