@@ -4,7 +4,7 @@ For `job_host_summary` and `main_jobevent` over one day, this prints:
 - the ceiling: the server alone running `COPY (<the collector's own query>) TO '/dev/null' CSV HEADER` as superuser
   (no client, no network, no files);
 - the collector: `.gather()` as the SELECT-only role, end to end (host-variable parsing / job scope look-up, COPY
-  streamed into split CSV files on disk);
+  streamed into split CSV files on disk), on one warm session as a gather runs (the ceiling's session is warm too);
 - rows/s, MB/s and the ratio collector/ceiling (target >= 0.8). Each measurement is the best of `--repeat` runs.
 
     .venv/bin/python bench/gather.py [--days 3] [--repeat 3]
@@ -58,13 +58,13 @@ def ceiling(cluster: PostgresCluster, dbname: str, query: sql.Composable, params
     return min(times)
 
 
-def ours(db, factory, since: datetime, until: datetime) -> tuple[float, int, int]:
+def ours(conn: psycopg.Connection, factory, since: datetime, until: datetime) -> tuple[float, int, int]:
+    """One collector run on `conn`: like a gather, which uses one connection for all its windows and collectors."""
     out = Path(tempfile.mkdtemp(prefix='bench-gather-'))
     try:
-        with db.connect_reader() as conn:
-            started = time.perf_counter()
-            files = factory(db=conn, since=since, until=until, output_dir=out).gather()
-            elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        files = factory(db=conn, since=since, until=until, output_dir=out).gather()
+        elapsed = time.perf_counter() - started
         size = sum(f.stat().st_size for f in files)
         rows = 0
         for f in files:
@@ -98,11 +98,11 @@ def main() -> None:
             ('job_host_summary', job_host_summary, jhs_query),
             ('main_jobevent', main_jobevent, jobevent_query),
         ):
-            with db.connect_reader() as conn:
+            with db.connect_reader() as conn:  # the SELECT-only role, one session (warm, as the ceiling's)
                 query, params = build_query(conn, since, until)
-            ours(db, factory, since, until)  # warm the cache once
-            ceil_s = min(ceiling(cluster, 'bench', query, params) for _ in range(args.repeat))
-            runs = [ours(db, factory, since, until) for _ in range(args.repeat)]
+                ours(conn, factory, since, until)  # warm the caches once
+                ceil_s = min(ceiling(cluster, 'bench', query, params) for _ in range(args.repeat))
+                runs = [ours(conn, factory, since, until) for _ in range(args.repeat)]
             our_s, rows, size = min(runs)
             print(f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {our_s:>8.3f} {rows / ceil_s:>12,.0f} '
                   f'{rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f}')  # fmt: skip
