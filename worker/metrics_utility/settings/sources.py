@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import PREFIX, S3Settings, ShipSettings, text
+
+if TYPE_CHECKING:
+    from metrics_utility.library.storage import Storage
 
 VARIABLE = PREFIX + 'ADDITIONAL_SHIP_PATHS'
 
@@ -23,7 +27,8 @@ class Source:
     spec: str
     ship: ShipSettings
 
-    def storage(self):  # -> Storage
+    def storage(self) -> Storage:
+        """The source's Storage (S3 support is imported only when a source needs it)."""
         return self.ship.storage()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,7 @@ def _dirs(tmp_path: Path) -> tuple[StorageDirectory, StorageDirectory]:
     return main, other
 
 
-def _bytes(data: bytes):
-    import io
-
+def _bytes(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
@@ -90,3 +89,14 @@ def test_a_bucket_prefix_as_additional_source(tmp_path, s3_server: S3Server, buc
     with multi.get(f'{DAY}/b-1.tar.gz') as path:
         assert path.read_bytes() == b'from s3'
     assert 'read-only packages from' in multi.describe() and bucket in multi.describe()
+
+
+@pytest.mark.unit
+def test_listings_are_cached_until_refreshed(tmp_path):
+    main, other = _dirs(tmp_path)
+    multi = MultiStorage(main, [other])
+    before = multi.glob(f'{DAY}/*.tar.gz')
+    other.put(f'{DAY}/late-1.tar.gz', fileobj=_bytes(b'late'))
+    assert multi.glob(f'{DAY}/*.tar.gz') == before  # one consistent listing per build
+    multi.refresh()
+    assert f'{DAY}/late-1.tar.gz' in multi.glob(f'{DAY}/*.tar.gz')

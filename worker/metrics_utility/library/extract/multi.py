@@ -72,6 +72,9 @@ class InstallationView(Storage):
     def remove(self, name: str) -> None:
         self.storage.remove(name)
 
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        return self.storage.list_sizes(prefix)
+
 
 def installations(storage: Storage, since: date, until: date) -> list[str]:
     """The installations (tarball name prefixes, i.e. install_uuids) with packages between `since` and `until`."""

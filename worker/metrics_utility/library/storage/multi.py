@@ -51,6 +51,11 @@ class MultiStorage(Storage):
         extra = ', '.join(s.describe() for s in self.sources)
         return f'{self.primary.describe()} (+ read-only packages from {extra})'
 
+    def refresh(self) -> None:
+        """Forget the package listings (a long-lived caller that expects new packages in the sources)."""
+        self._globs.clear()
+        self._owner.clear()
+
     # reads: packages from every storage, anything else from the main one ------------------------------------------
     def glob(self, pattern: str) -> list[str]:
         """Union over the storages for `data/…` patterns (listed once per build: sources are read-only)."""
