@@ -92,3 +92,26 @@ def test_summary_file_follows_the_operator_contract(tmp_path, capsys):
     code, _, _ = _run(['build-report', '--summary-file', str(summary), '--month', '2024-13'], _env(tmp_path), capsys)
     written = json.loads(summary.read_text())
     assert code == 2 and not written['ok'] and "--month='2024-13'" in written['error']
+
+
+def test_also_from_combines_installations_and_writes_only_to_the_main_storage(tmp_path, capsys):
+    main, other = tmp_path / 'a', tmp_path / 'b'
+    synthetic(date(2024, 2, 28), 2, install_uuid='11111111-1111-4111-8111-111111111111').write(main)
+    synthetic(date(2024, 2, 28), 2, seed=9, install_uuid='22222222-2222-4222-8222-222222222222').write(other)
+    code, out, _ = _run(['build-report', '--also-from', str(other)], _env(main), capsys)
+    assert code == 0
+    sheets = load_workbook(main / 'reports/2024/02/CCSPv2-2024-02.xlsx').sheetnames
+    assert 'Usage by installations' in sheets  # default sheets + two installations
+    assert not (other / 'reports').exists() and not (other / 'rollups').exists()
+    alone, _, _ = _run(['build-report', '--force'], _env(main), capsys)
+    assert alone == 0
+    assert 'Usage by installations' not in load_workbook(main / 'reports/2024/02/CCSPv2-2024-02.xlsx').sheetnames
+    assert json.loads(out.strip().splitlines()[-1])['quantity'] > 0
+
+
+def test_bad_additional_sources_exit_2_naming_them(tmp_path, capsys):
+    synthetic(date(2024, 2, 28), 1).write(tmp_path)
+    env = _env(tmp_path, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS=f'{tmp_path / "nope"};s3://bucket')
+    code, _, err = _run(['build-report'], env, capsys)
+    assert code == 2
+    assert 'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS' in err and 'nope' in err and 'BUCKET_ENDPOINT' in err

@@ -39,6 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--ephemeral', help='RENEWAL_GUIDANCE only: Nd or Nmonths (a month counts as 30 days)')
         parser.add_argument('--force', action='store_true', help='overwrite an existing report')
         parser.add_argument('--rebuild-rollups', action='store_true', help='rebuild the daily rollups from raw data')
+        parser.add_argument('--also-from', action='append', metavar='DIR_OR_S3_URI',
+                            help='also read packages from this directory or s3://bucket/prefix (repeatable, read-only; '
+                            'replaces METRICS_UTILITY_ADDITIONAL_SHIP_PATHS)')  # fmt: skip
         parser.add_argument('--summary-file', help="write the run's JSON summary here (the operator reads it)")
         parser.add_argument('--verbose', action='store_true', help='debug logging')
         parser.set_defaults(func=run)
@@ -103,9 +106,11 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
     from metrics_utility.library.reports import ReportOptions, build, report_name
     from metrics_utility.library.storage import StorageError
+    from metrics_utility.library.storage.multi import MultiStorage
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
     from metrics_utility.settings.report import report_settings
+    from metrics_utility.settings.sources import additional_sources
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
     env = dict(os.environ) if env is None else env
@@ -115,6 +120,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     kind = settings.report_type if settings else (args.report_type or env.get('METRICS_UTILITY_REPORT_TYPE'))
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral else None
+    extra = additional_sources(env, getattr(args, 'also_from', None), problems, settings.ship if settings else None)
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
 
@@ -138,6 +144,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     )  # fmt: skip
     try:
         storage = settings.ship.storage()
+        if extra:  # several storages: packages read from all, everything written to the main one
+            storage = MultiStorage(storage, [source.storage() for source in extra])
         name = report_name(options)
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')

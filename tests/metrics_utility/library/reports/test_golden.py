@@ -25,6 +25,10 @@ HEADERS = {
     'Usage by organizations': ['Organization name', 'Job runs', 'Unique managed nodes automated',
                                'Non-unique managed nodes automated', 'Unique indirect managed nodes automated',
                                'Non-unique indirect managed nodes automated', 'Number of task runs'],
+    'Usage by installations': ['Installation (install_uuid)', 'Controller URL', 'Controller version', 'Job runs',
+                               'Unique managed nodes automated', 'Non-unique managed nodes automated',
+                               'Managed nodes also automated by another installation', 'Number of task runs',
+                               'First automation', 'Last automation'],
     'Usage by collections': ['Collection name', 'Unique managed nodes automated',
                              'Non-unique managed nodes automated', 'Number of task runs',
                              'Duration of task runs [seconds]'],
@@ -50,9 +54,9 @@ def _build(base, kind, sheets, **kw):
 def test_ccspv2_sheets_headers_and_formats(ship):
     wb = _build(ship, 'CCSPv2', CCSPV2_SHEETS)
     assert wb.sheetnames == ['Usage Reporting', 'Jobs', 'Managed nodes', 'Indirectly Managed nodes', 'Inventory Scope',
-                             'Infrastructure Summary', 'Usage by organizations', 'Usage by collections',
-                             'Usage by roles', 'Usage by modules', 'Usage trend', 'Acme, Inc.', 'Default',
-                             'Zürich Netzwerk', 'Data collection status']  # fmt: skip
+                             'Infrastructure Summary', 'Usage by organizations', 'Usage by installations',
+                             'Usage by collections', 'Usage by roles', 'Usage by modules', 'Usage trend',
+                             'Acme, Inc.', 'Default', 'Zürich Netzwerk', 'Data collection status']  # fmt: skip
     for sheet, headers in HEADERS.items():
         assert [c.value for c in wb[sheet][1]] == headers, sheet
     ws = wb['Usage Reporting']

@@ -12,9 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from metrics_utility.library.dataframes import RollupStore
+from metrics_utility.library.dataframes.combine import load_by_installation
 from metrics_utility.library.extract import Problem
+from metrics_utility.library.extract.multi import controllers
 from metrics_utility.library.storage import Storage
+from metrics_utility.library.storage.multi import MultiStorage
 
+from . import installations
 from .ccsp import ReportCCSP
 from .ccspv2 import ReportCCSPv2
 from .data import ReportData
@@ -65,8 +69,12 @@ class BuildResult:
 def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups: bool = False,
           persist_rollups: bool = True) -> BuildResult:  # fmt: skip
     """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data."""
-    store = RollupStore(storage, persist=persist_rollups)
-    period = store.load(options.since, options.until, required_rollups(options), force=force_rollups)
+    if isinstance(storage, MultiStorage):  # several storages: rollups kept per installation (dataframes/combine.py)
+        period = load_by_installation(storage, options.since, options.until, required_rollups(options),
+                                      force=force_rollups, persist=persist_rollups)  # fmt: skip
+    else:
+        store = RollupStore(storage, persist=persist_rollups)
+        period = store.load(options.since, options.until, required_rollups(options), force=force_rollups)
     if options.report_type == 'RENEWAL_GUIDANCE':
         metrics = period['main_hostmetric']
         if metrics.empty:
@@ -78,6 +86,9 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
     if data.empty:
         return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
                            message='No billing data for the period')  # fmt: skip
+    options = installations.with_sheet(options, data.direct)  # several installations: per-installation sheet
+    if options.wants('usage_by_installations'):
+        data.controllers = controllers(storage, options.since, options.until)
     cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
     cls(options, data).build().save(out)
     return BuildResult(out, int(data.direct['host_name'].nunique()), period.problems, len(period.days_rebuilt))

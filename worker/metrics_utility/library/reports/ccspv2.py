@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl import Workbook
 
-from . import figures, sheets
+from . import figures, installations, sheets
 from .data import ReportData
 from .options import ReportOptions
 from .xlsx import BLUE, GREEN, PRICE, Column, cell, new_workbook, widths
@@ -58,6 +58,8 @@ class ReportCCSPv2:
         if o.wants('usage_by_organizations'):
             indirect = d.indirect if o.wants('indirectly_managed_nodes') else None
             sheets.usage_by_organizations(wb, figures.organizations(d.direct, indirect), indirect is not None)
+        if o.wants('usage_by_installations'):
+            installations.sheet(wb, d.direct, d.controllers)
         for sheet in sheets.CONTENT_SHEETS:
             if o.wants(sheet):
                 sheets.content(wb, sheet, d.events)

@@ -9,6 +9,7 @@ import pandas as pd
 from metrics_utility.library import dedup
 from metrics_utility.library.dataframes import PeriodData
 from metrics_utility.library.extract import Problem
+from metrics_utility.library.extract.multi import Controller
 
 
 @dataclass
@@ -20,6 +21,7 @@ class ReportData:
     status: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     experimental: bool = False  # show the "before deduplication" columns
+    controllers: dict[str, Controller] = field(default_factory=dict)  # install_uuid → URL/version (installations.py)
 
     @property
     def empty(self) -> bool:

@@ -10,8 +10,9 @@ CCSPV2_SHEETS = (
     'ccsp_summary', 'jobs', 'managed_nodes', 'indirectly_managed_nodes', 'inventory_scope', 'infrastructure_summary',
     'usage_by_organizations', 'usage_by_collections', 'usage_by_roles', 'usage_by_modules', 'data_collection_status',
     'managed_nodes_by_organizations', 'usage_trend',
+    'usage_by_installations',  # several controllers: reports/installations.py
 )  # fmt: skip
-CCSP_SHEETS = tuple(s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status'))
+CCSP_SHEETS = tuple(s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status', 'usage_by_installations'))
 DEFAULT_SHEETS = ('ccsp_summary', 'managed_nodes', 'usage_by_organizations', 'usage_by_collections', 'usage_by_roles',
                   'usage_by_modules')  # fmt: skip
 VALID_SHEETS = {'CCSPv2': CCSPV2_SHEETS, 'CCSP': CCSP_SHEETS, 'RENEWAL_GUIDANCE': ()}

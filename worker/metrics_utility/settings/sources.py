@@ -1,0 +1,88 @@
+"""Additional, read-only package sources of build-report: `--also-from` or METRICS_UTILITY_ADDITIONAL_SHIP_PATHS.
+
+Why: one report over several controllers whose gathers ship to different places. Each source is a directory or
+`s3://bucket[/prefix]`; S3 sources use the METRICS_UTILITY_BUCKET_ENDPOINT / _REGION / _ACCESS_KEY / _SECRET_KEY
+of the main storage (one S3 service, several buckets or prefixes). Every problem is reported, naming the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .common import PREFIX, S3Settings, ShipSettings, text
+
+if TYPE_CHECKING:
+    from metrics_utility.library.storage import Storage
+
+VARIABLE = PREFIX + 'ADDITIONAL_SHIP_PATHS'
+
+
+@dataclass(frozen=True)
+class Source:
+    """One additional source, as given (`spec`) and as a ship target."""
+
+    spec: str
+    ship: ShipSettings
+
+    def storage(self) -> Storage:
+        """The source's Storage (S3 support is imported only when a source needs it)."""
+        return self.ship.storage()
+
+
+def additional_sources(env: Mapping[str, str], flags: Sequence[str] | None, problems: list[str],
+                       main: ShipSettings | None = None) -> list[Source]:  # fmt: skip
+    """The `--also-from` values when given (they replace the variable), else the `;`-separated variable."""
+    if flags:
+        specs, origin = [f.strip() for f in flags], '--also-from'
+    else:
+        raw = env.get(VARIABLE, '')
+        specs, origin = [s.strip() for s in raw.split(';') if s.strip()], VARIABLE
+    sources: list[Source] = []
+    seen: set[tuple[str, str, str]] = set()
+    if main is not None:
+        seen.add(_key(main))
+    for spec in specs:
+        source = _parse(env, spec, origin, problems)
+        if source is None:
+            continue
+        if _key(source.ship) in seen:
+            problems.append(f'{origin} {spec!r} is the main storage or given twice; list each other source once')
+            continue
+        seen.add(_key(source.ship))
+        sources.append(source)
+    return sources
+
+
+def _key(ship: ShipSettings) -> tuple[str, str, str]:
+    if ship.target == 'directory':
+        return ('directory', str(Path(ship.path).resolve()), '')
+    bucket = ship.s3.bucket if ship.s3 else ''
+    return (ship.target, bucket, ship.path.strip('/'))
+
+
+def _parse(env: Mapping[str, str], spec: str, origin: str, problems: list[str]) -> Source | None:
+    if not spec:
+        problems.append(f'{origin} has an empty source; expected a directory or s3://bucket/prefix')
+        return None
+    if spec.startswith('s3://'):
+        bucket, _, prefix = spec[5:].partition('/')
+        endpoint = text(env, 'BUCKET_ENDPOINT')
+        if not bucket:
+            problems.append(f'{origin} {spec!r} names no bucket; expected s3://bucket/prefix')
+            return None
+        if not endpoint.startswith(('http://', 'https://')):
+            problems.append(f'{origin} {spec!r} needs {PREFIX}BUCKET_ENDPOINT (http(s)://host[:port]) to reach S3')
+            return None
+        access, secret = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
+        s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret or None)
+        return Source(spec, ShipSettings('s3', prefix.strip('/'), s3))
+    if '://' in spec:
+        problems.append(f'{origin} {spec!r} is not supported; expected a directory or s3://bucket/prefix')
+        return None
+    if not Path(spec).is_dir():
+        problems.append(f'{origin} {spec!r} is not an existing directory')
+        return None
+    return Source(spec, ShipSettings('directory', spec))
