@@ -4,12 +4,17 @@ Tarballs are written through tests/testsupport/report_data.py (the collectors' C
 subprocess; its wall time and peak RSS (RUSAGE_CHILDREN.ru_maxrss) are printed. Cold = no rollups (built and
 persisted), warm = rollups present. Targets: cold ≤ 30 s and ≤ 1 GB, warm ≤ 5 s.
 
-    .venv/bin/python bench/report.py [--rows 1000000] [--events-per-host 2] [--keep DIR]
+    .venv/bin/python bench/report.py [--rows 1000000] [--events-per-host 2] [--keep DIR] [--digest FILE]
+
+`--digest FILE` checks that the figures did not change: a sha256 of every cell of each sheet (values, formats,
+styles; tests/testsupport/xlsx_dump.py) of the warm run's workbook is written to FILE when it does not exist yet
+(e.g. built by an older commit on the same data) and compared with it when it does; any difference fails the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -23,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tests'))
 
 from testsupport.report_data import synthetic
+from testsupport.xlsx_dump import digest
 
 
 def generate(base: Path, rows: int, events_per_host: int) -> int:
@@ -55,11 +61,25 @@ def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
     return wall, rss_mb
 
 
+def check_digest(workbook: Path, path: Path) -> None:
+    got = digest(workbook)
+    if not path.exists():
+        path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + '\n')
+        print(f'cell digest of {len(got)} sheets written to {path}')
+        return
+    expected = json.loads(path.read_text())
+    changed = [s for s in sorted(set(got) | set(expected)) if got.get(s) != expected.get(s)]
+    if changed or list(got) != list(expected):
+        sys.exit(f'cells differ from {path}: sheets {changed or "order"}')
+    print(f'cells identical to {path} ({sum(v["rows"] for v in got.values()):,} rows in {len(got)} sheets)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--rows', type=int, default=1_000_000)
     parser.add_argument('--events-per-host', type=int, default=2)
     parser.add_argument('--keep', type=Path, help='use/keep this directory (data generated only if empty)')
+    parser.add_argument('--digest', type=Path, help='per-sheet cell digest: written if absent, else compared')
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix='bench-report-'))
     try:
@@ -75,6 +95,8 @@ def main() -> None:
         warm = run(base, 'warm', '--force')
         print(f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
               f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}')  # fmt: skip
+        if args.digest:
+            check_digest(base / 'reports/2024/02/CCSPv2-2024-02.xlsx', args.digest)
         print(f'peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')
     finally:
         if args.keep is None:
