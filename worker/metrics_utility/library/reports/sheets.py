@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 
 from . import figures, status
-from .xlsx import DATETIME, GREEN, INTEGER, RED, YELLOW, Column, cell, header_row, widths, write_table
+from .xlsx import DATETIME, GREEN, INTEGER, RED, YELLOW, Column, cell, header_row, table_rows, widths, write_table
 
 NODE_COLUMNS = [
     Column('Host name', 'host_name', width=40), Column('Automated by organizations', 'organizations', INTEGER),
@@ -49,7 +49,7 @@ def table_sheet(wb: Workbook, title: str, columns: Sequence[Column], frame: pd.D
     ws = wb.create_sheet(title)
     widths(ws, columns)
     ws.freeze_panes = 'A2'
-    write_table(ws, columns, frame)
+    table_rows(ws, columns, frame)
 
 
 def managed_nodes(wb: Workbook, nodes: pd.DataFrame, dedup: bool, org_columns: bool) -> None:
