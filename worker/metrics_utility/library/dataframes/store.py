@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metrics_utility.library.extract import Extractor, Problem, days
@@ -38,6 +41,14 @@ ROLLUPS: dict[str, type[Rollup]] = {
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
 }
 DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
+# Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
+# the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns.
+COMPACT_COLUMNS: dict[str, list[str]] = {
+    'job_host_summary': ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name',
+                         'task_runs', 'first_automation', 'last_automation', 'job_created'],
+    'main_jobevent': ['install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name',
+                      'collection_name', 'role_name', 'task_runs', 'duration'],
+}  # fmt: skip
 
 
 @dataclass
@@ -66,15 +77,23 @@ class RollupStore:
         self.persist = persist
         self.extractor = Extractor(storage)
 
-    def load(self, since: date, until: date, names: set[str], *, force: bool = False) -> PeriodData:
-        """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period."""
+    def load(self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
+             ) -> PeriodData:  # fmt: skip
+        """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period.
+
+        `compact` (what reports use): the large day-indexed rollups (`COMPACT_COLUMNS`) keep only the columns
+        reports read, their text columns become categoricals (categories sorted), and their days are concatenated
+        as Arrow tables without the (no-op) regroup — the same rows and values in a fraction of the memory and time.
+        """
         unknown = set(names) - set(ROLLUPS)
         if unknown:
             raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
-        period = {name: ROLLUPS[name]() for name in names}
+        columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
+        period = {name: ROLLUPS[name]() for name in names if name not in columns}
+        tables: dict[str, list[pa.Table]] = {name: [] for name in columns}
         result = PeriodData({})
         for day in days(since, until):
-            frames, problems, rebuilt = self._day(day, set(names), force)
+            frames, problems, rebuilt = self._day(day, set(names), force, columns)
             if frames is None:
                 continue
             result.days_with_data.append(day)
@@ -82,14 +101,20 @@ class RollupStore:
                 result.days_rebuilt.append(day)
             result.problems.extend(problems)
             for name in names:
-                period[name].add_frame(frames[name])
+                if name in columns:
+                    tables[name].append(_compact_table(frames[name], columns[name]))
+                else:
+                    period[name].add_frame(frames[name])
         result.frames = {name: rollup.regroup() for name, rollup in period.items()}
+        for name, parts in tables.items():
+            result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
+            parts.clear()
         return result
 
     # one day ------------------------------------------------------------------------------------------------------
     def _day(
-        self, day: date, names: set[str], force: bool
-    ) -> tuple[dict[str, pd.DataFrame] | None, list[Problem], bool]:
+        self, day: date, names: set[str], force: bool, columns: dict[str, list[str]] | None = None
+    ) -> tuple[dict[str, pd.DataFrame | pa.Table] | None, list[Problem], bool]:
         tarballs = self.extractor.tarballs(day)
         if not tarballs:
             return None, [], False
@@ -99,11 +124,11 @@ class RollupStore:
             manifest is not None and manifest.get('version') == ROLLUP_VERSION and manifest.get('sources') == sources
         )
         have = set(manifest.get('rollups', [])) if fresh and manifest else set()
-        frames: dict[str, pd.DataFrame] = {}
+        frames: dict[str, pd.DataFrame | pa.Table] = {}
         problems = [Problem(day, p['name'], p['message']) for p in manifest.get('problems', [])] if fresh else []
         for name in names & have:
             try:
-                frames[name] = self._read(day, name)
+                frames[name] = self._read(day, name, (columns or {}).get(name))
             except (StorageError, OSError, ValueError) as exc:
                 log.warning('rollup %s of %s unreadable (%s); rebuilding', name, day, exc)
                 have.discard(name)
@@ -164,10 +189,14 @@ class RollupStore:
             log.warning('rollup manifest %s unreadable (%s); rebuilding the day', name, exc)
             return None
 
-    def _read(self, day: date, name: str) -> pd.DataFrame:
+    def _read(self, day: date, name: str, columns: list[str] | None = None) -> pd.DataFrame | pa.Table:
+        """The day's rollup as a frame; with `columns`, only those as an Arrow table (text dictionary-encoded)."""
         rollup = ROLLUPS[name]()
         with self.storage.get(f'{rollup_prefix(day, self.prefix)}/{name}.parquet') as path:
-            return rollup._conform(pq.read_table(path).to_pandas())
+            if columns is None:
+                return rollup._conform(pq.read_table(path).to_pandas())
+            text = [c for c in columns if rollup.fields[c] == 'str']
+            return pq.read_table(path, columns=columns, read_dictionary=text)
 
     def _write(self, day: date, frames: dict[str, pd.DataFrame], sources: list[dict[str, Any]],
                problems: list[Problem], names: set[str]) -> None:  # fmt: skip
@@ -185,3 +214,46 @@ class RollupStore:
             self.storage.put(f'{prefix}/manifest.json', dict=manifest)
         except StorageError as exc:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)
+
+
+def _compact_table(frame: pd.DataFrame | pa.Table, columns: list[str]) -> pa.Table:
+    """A day's rollup (read, or just built as a frame) as an Arrow table of `columns`, text dictionary-encoded."""
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    arrays = []
+    for column in frame.select(columns).columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = column.cast(pa.string()).dictionary_encode()
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(pa.dictionary(pa.int32(), pa.string()))
+        arrays.append(column)
+    return pa.table(arrays, names=columns).replace_schema_metadata(None)
+
+
+def _compact_frame(cls: type[Rollup], parts: list[pa.Table], columns: list[str]) -> pd.DataFrame:
+    """The period's frame from its days' tables: declared dtypes, text as categoricals with sorted categories."""
+    if not parts:
+        return cls.empty()[columns]
+    table = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
+    if not table.num_rows:
+        return cls.empty()[columns]
+    out = {}
+    for name, column in zip(columns, table.columns, strict=True):
+        dtype = cls.fields[name]
+        if pa.types.is_dictionary(column.type):
+            out[name] = _categorical(column.chunk(0))
+        else:
+            series = column.to_pandas()
+            out[name] = series.astype(dtype) if str(series.dtype) != dtype else series
+    return pd.DataFrame(out)
+
+
+def _categorical(array: pa.DictionaryArray) -> pd.Categorical:
+    """Dictionary array → categorical whose categories are sorted (so sorting by it is sorting by the text)."""
+    dictionary = np.asarray(array.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(dictionary, kind='stable')
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    indices = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)] if len(rank) else -1, -1).astype(np.int32)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(dictionary[order], dtype='str'))

@@ -66,7 +66,7 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
           persist_rollups: bool = True) -> BuildResult:  # fmt: skip
     """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data."""
     store = RollupStore(storage, persist=persist_rollups)
-    period = store.load(options.since, options.until, required_rollups(options), force=force_rollups)
+    period = store.load(options.since, options.until, required_rollups(options), force=force_rollups, compact=True)
     if options.report_type == 'RENEWAL_GUIDANCE':
         metrics = period['main_hostmetric']
         if metrics.empty:
