@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -30,7 +31,7 @@ from openpyxl.cell._writer import write_cell
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
+from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.xml.functions import xmlfile
@@ -184,29 +185,50 @@ def _render_rows(ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.Da
 
 def _render_column(ws: WriteOnlyWorksheet, index: int, column: Column, frame: pd.DataFrame, rows: range) -> list[str]:
     letter = get_column_letter(index)
-    values = frame[column.field].tolist() if column.field in frame else [None] * len(frame)
+    series = frame.get(column.field)
     style = f' s="{cell(ws, None, fmt=column.fmt).style_id}"' if column.fmt else ''
-    epoch = ws.parent.epoch
+    if series is not None and style and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        serials = _excel_serials(series, ws.parent.epoch)
+        empty = f'{style} t="n"></c>'
+        return [f'<c r="{letter}{r}"{style} t="n"><v>{v}</v></c>' if v is not None else f'<c r="{letter}{r}"{empty}'
+                for r, v in zip(rows, serials, strict=True)]  # fmt: skip
+    values = series.tolist() if series is not None else [None] * len(frame)
     out = []
     for row, raw in zip(rows, values, strict=True):
-        value = excel_value(raw)
-        ref = f'{letter}{row}'
+        kind = type(raw)
+        value = raw if kind is str or kind is int else excel_value(raw)
         kind = type(value)
         if value is None:
-            out.append(f'<c r="{ref}"{style} t="n"></c>' if style else '')
+            out.append(f'<c r="{letter}{row}"{style} t="n"></c>' if style else '')
         elif kind is str and value and not (
             value.startswith('=') or value in ERROR_CODES or value != value.strip() or len(value) > 32767
             or _PLAIN_TEXT.search(value)
         ):  # fmt: skip
             text = value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
-            out.append(f'<c r="{ref}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
+            out.append(f'<c r="{letter}{row}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
         elif (kind is int or kind is float) and math.isfinite(value):
-            out.append(f'<c r="{ref}"{style} t="n"><v>{format(value, ".16g")}</v></c>')
+            out.append(f'<c r="{letter}{row}"{style} t="n"><v>{format(value, ".16g")}</v></c>')
         elif kind is datetime and style:
-            out.append(f'<c r="{ref}"{style} t="n"><v>{format(to_excel(value, epoch), ".16g")}</v></c>')
+            out.append(
+                f'<c r="{letter}{row}"{style} t="n"><v>{format(to_excel(value, ws.parent.epoch), ".16g")}</v></c>'
+            )
         else:
             out.append(_openpyxl_cell(ws, value, column.fmt, row, index))
     return out
+
+
+def _excel_serials(series: pd.Series, epoch: datetime) -> list[str | None]:
+    """openpyxl's `to_excel` of each value (naive UTC, microseconds), vectorised with the same float operations."""
+    if series.dt.tz is not None:
+        series = series.dt.tz_convert(UTC).dt.tz_localize(None)
+    micros = series.to_numpy().astype('datetime64[us]')
+    missing = np.isnat(micros)
+    since = (micros - np.datetime64(epoch, 'us')).astype(np.int64)
+    days, of_day = np.divmod(since, 86_400_000_000)
+    days = np.where((days > 0) & (days <= 60) & (epoch == WINDOWS_EPOCH), days - 1, days)
+    seconds, fraction = np.divmod(of_day, 1_000_000)
+    serial = days + (seconds + fraction / 10**6) / 86400
+    return [None if m else format(v, '.16g') for m, v in zip(missing.tolist(), serial.tolist(), strict=True)]
 
 
 def _openpyxl_cell(ws: WriteOnlyWorksheet, value: Any, fmt: str | None, row: int, column: int) -> str:
