@@ -3,6 +3,7 @@
 The golden dumps in `golden/` were written by the report code as it was before the performance changes (commit
 fa63da2), on a seeded synthetic month with every awkward case of `testsupport.report_data`. Each variant exercises
 a different path: all CCSPv2 sheets under each CCSP dedup mode, an organization filter, the default sheets, CCSP v1.
+Each variant is built twice: computed (and its figures cached), then again from the cached figures.
 Regenerate only for an intended change of the report: `REGENERATE_GOLDEN=1 pytest <this file>`.
 """
 
@@ -55,14 +56,25 @@ def test_every_cell_as_before(ship, tmp_path, variant):
     options = ReportOptions(kind, date(2024, 2, 1), date(2024, 3, 1), month='2024-02', sheets=sheets,
                             price_per_node=11.5, sku='MCT3752MO', company_name='Partner Ltd', generated=NOW,
                             **extra)  # fmt: skip
-    out = tmp_path / 'r.xlsx'
-    assert build(StorageDirectory(ship), options, out).path == out
-    got = json.loads(json.dumps({'cells': dump(out), 'layout': layout(out)}, ensure_ascii=False))
     path = GOLDEN / f'{variant}.json'
+    cached = set((ship / 'rollups/figures').glob('*.zip'))
+    computed = build(StorageDirectory(ship), options, tmp_path / 'computed.xlsx')
+    assert len(set((ship / 'rollups/figures').glob('*.zip')) - cached) == 1  # this variant's figures, cached
+    again = build(StorageDirectory(ship), options, tmp_path / 'cached.xlsx')
+    assert (again.quantity, again.problems, again.days_rebuilt) == (computed.quantity, computed.problems, 0)
     if os.environ.get('REGENERATE_GOLDEN'):
         path.parent.mkdir(exist_ok=True)
-        path.write_text(_pretty(got))
+        path.write_text(_pretty(_dump(tmp_path / 'computed.xlsx')))
     expected = json.loads(path.read_text())
+    for out in ('computed', 'cached'):
+        _compare(_dump(tmp_path / f'{out}.xlsx'), expected)
+
+
+def _dump(out: Path) -> dict:
+    return json.loads(json.dumps({'cells': dump(out), 'layout': layout(out)}, ensure_ascii=False))
+
+
+def _compare(got: dict, expected: dict) -> None:
     assert list(got['cells']) == list(expected['cells'])
     for sheet, rows in expected['cells'].items():
         assert len(got['cells'][sheet]) == len(rows), sheet

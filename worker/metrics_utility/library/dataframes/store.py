@@ -9,6 +9,7 @@ storage) only costs speed: the report is still built from what was read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -110,6 +111,22 @@ class RollupStore:
             result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
             parts.clear()
         return result
+
+    def fingerprint(self, since: date, until: date, names: set[str]) -> str | None:
+        """A hash of the manifests of the period's days when every day with packages has fresh rollups `names`
+        (a load would read them all, rebuild nothing); None otherwise. Identifies what the period's data is."""
+        record = []
+        for day in days(since, until):
+            tarballs = self.extractor.tarballs(day)
+            if not tarballs:
+                continue
+            manifest = self._manifest(day)
+            if (manifest is None or manifest.get('version') != ROLLUP_VERSION
+                    or manifest.get('sources') != self.extractor.signature(tarballs)
+                    or not set(names) <= set(manifest.get('rollups', []))):  # fmt: skip
+                return None
+            record.append([day.isoformat(), manifest['sources'], manifest.get('problems', [])])
+        return hashlib.sha256(json.dumps([ROLLUP_VERSION, record], sort_keys=True).encode()).hexdigest()
 
     # one day ------------------------------------------------------------------------------------------------------
     def _day(

@@ -15,6 +15,7 @@ from metrics_utility.library.dataframes import RollupStore
 from metrics_utility.library.extract import Problem
 from metrics_utility.library.storage import Storage
 
+from . import cache
 from .ccsp import ReportCCSP
 from .ccspv2 import ReportCCSPv2
 from .data import ReportData
@@ -64,9 +65,20 @@ class BuildResult:
 
 def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups: bool = False,
           persist_rollups: bool = True) -> BuildResult:  # fmt: skip
-    """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data."""
+    """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data.
+
+    CCSP and CCSPv2 figures are cached per period (`cache`): a rebuild over unchanged rollups reads them back.
+    """
     store = RollupStore(storage, persist=persist_rollups)
-    period = store.load(options.since, options.until, required_rollups(options), force=force_rollups, compact=True)
+    names = required_rollups(options)
+    cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
+    if options.report_type != 'RENEWAL_GUIDANCE' and not force_rollups:
+        name = cache.cache_name(options, store.fingerprint(options.since, options.until, names))
+        figures = cache.load(storage, name) if name else None
+        if figures is not None:
+            cls(options, figures).build().save(out)
+            return BuildResult(out, figures.quantity, figures.problems, 0)
+    period = store.load(options.since, options.until, names, force=force_rollups, compact=True)
     if options.report_type == 'RENEWAL_GUIDANCE':
         metrics = period['main_hostmetric']
         if metrics.empty:
@@ -78,6 +90,12 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
     if data.empty:
         return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
                            message='No billing data for the period')  # fmt: skip
-    cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
-    cls(options, data).build().save(out)
-    return BuildResult(out, int(data.direct['host_name'].nunique()), period.problems, len(period.days_rebuilt))
+    figures = cls.compute(options, data)
+    del data
+    period.frames = {}  # the month's frames are not needed any more: free them before writing
+    if persist_rollups:
+        name = cache.cache_name(options, store.fingerprint(options.since, options.until, names))
+        if name:
+            cache.save(storage, name, figures)
+    cls(options, figures).build().save(out)
+    return BuildResult(out, figures.quantity, period.problems, len(period.days_rebuilt))
