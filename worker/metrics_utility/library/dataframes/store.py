@@ -12,6 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -37,6 +41,7 @@ from .job_host_summary import JobHostSummaryUsage
 log = logging.getLogger(__name__)
 
 ROLLUP_VERSION = 1
+MIN_PARALLEL_DAYS = 6
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
@@ -72,11 +77,13 @@ def rollup_prefix(day: date, prefix: str = 'rollups') -> str:
 class RollupStore:
     """Builds, persists and reads daily rollups of one storage."""
 
-    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True) -> None:
+    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True,
+                 workers: int | None = None) -> None:  # fmt: skip
         self.storage = storage
         self.prefix = prefix
         self.persist = persist
         self.extractor = Extractor(storage)
+        self.workers = default_workers() if workers is None else workers
 
     def load(self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
              ) -> PeriodData:  # fmt: skip
@@ -89,16 +96,17 @@ class RollupStore:
         unknown = set(names) - set(ROLLUPS)
         if unknown:
             raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
+        prebuilt = self._prebuild(since, until, set(names), force)
         columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
         period = {name: ROLLUPS[name]() for name in names if name not in columns}
         tables: dict[str, list[pa.Table]] = {name: [] for name in columns}
         result = PeriodData({})
         for day in days(since, until):
-            frames, problems, rebuilt = self._day(day, set(names), force, columns)
+            frames, problems, rebuilt = self._day(day, set(names), force and day not in prebuilt, columns)
             if frames is None:
                 continue
             result.days_with_data.append(day)
-            if rebuilt:
+            if rebuilt or day in prebuilt:
                 result.days_rebuilt.append(day)
             result.problems.extend(problems)
             for name in names:
@@ -112,20 +120,48 @@ class RollupStore:
             parts.clear()
         return result
 
+    # days built in parallel ---------------------------------------------------------------------------------------
+    def _prebuild(self, since: date, until: date, names: set[str], force: bool) -> set[date]:
+        """Build and persist the period's stale days in worker processes (each day is independent); returns the
+        days now fresh. The sequential load then only reads them. Without persistence, with one worker or a
+        storage that cannot be sent to a process, nothing happens here and the load builds days itself."""
+        if self.workers < 2 or not self.persist:
+            return set()
+        stale = [day for day in days(since, until) if self._stale(day, names, force)]
+        if len(stale) < MIN_PARALLEL_DAYS:  # starting a worker costs about as much as building a day or two
+            return set()
+        try:
+            pickle.dumps(self)
+        except Exception:  # e.g. a client holding a socket: build sequentially
+            return set()
+        context = multiprocessing.get_context('spawn')  # no fork of a process with Arrow's threads
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(stale)), mp_context=context) as pool:
+            list(pool.map(_build_day, [self] * len(stale), stale, [names] * len(stale), [force] * len(stale)))
+        return {day for day in stale if not self._stale(day, names, False)}
+
+    def _stale(self, day: date, names: set[str], force: bool) -> bool:
+        """True when the day has packages and a load would (re)build some of its rollups `names`."""
+        tarballs = self.extractor.tarballs(day)
+        if not tarballs:
+            return False
+        if force:
+            return True
+        manifest = self._manifest(day)
+        return (manifest is None or manifest.get('version') != ROLLUP_VERSION
+                or manifest.get('sources') != self.extractor.signature(tarballs)
+                or not names <= set(manifest.get('rollups', [])))  # fmt: skip
+
     def fingerprint(self, since: date, until: date, names: set[str]) -> str | None:
         """A hash of the manifests of the period's days when every day with packages has fresh rollups `names`
         (a load would read them all, rebuild nothing); None otherwise. Identifies what the period's data is."""
         record = []
         for day in days(since, until):
-            tarballs = self.extractor.tarballs(day)
-            if not tarballs:
+            if not self.extractor.tarballs(day):
                 continue
-            manifest = self._manifest(day)
-            if (manifest is None or manifest.get('version') != ROLLUP_VERSION
-                    or manifest.get('sources') != self.extractor.signature(tarballs)
-                    or not set(names) <= set(manifest.get('rollups', []))):  # fmt: skip
+            if self._stale(day, set(names), False):
                 return None
-            record.append([day.isoformat(), manifest['sources'], manifest.get('problems', [])])
+            manifest = self._manifest(day) or {}
+            record.append([day.isoformat(), manifest.get('sources'), manifest.get('problems', [])])
         return hashlib.sha256(json.dumps([ROLLUP_VERSION, record], sort_keys=True).encode()).hexdigest()
 
     # one day ------------------------------------------------------------------------------------------------------
@@ -231,6 +267,20 @@ class RollupStore:
             self.storage.put(f'{prefix}/manifest.json', dict=manifest)
         except StorageError as exc:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)
+
+
+def default_workers() -> int:
+    """Processes for building days: the CPUs this process may use, at most 2 (each holds a day's data)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
+
+
+def _build_day(store: RollupStore, day: date, names: set[str], force: bool) -> None:
+    """Worker: build and persist one day's rollups (the frames stay in the worker)."""
+    store._day(day, names, force)
 
 
 def _compact_table(frame: pd.DataFrame | pa.Table, columns: list[str]) -> pa.Table:
