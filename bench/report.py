@@ -43,22 +43,54 @@ def generate(base: Path, rows: int, events_per_host: int) -> int:
     return total
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident KB of a process and all its descendants (Linux /proc), 0 once it is gone."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f'/proc/{p}/status').read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmRSS:')))
+            for task in Path(f'/proc/{p}/task').iterdir():
+                todo += [int(c) for c in (task / 'children').read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
     env = {**os.environ, 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(base),
            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '11'}  # fmt: skip
     cli = [sys.executable, '-m', 'metrics_utility.cli', 'build-report', '--month', '2024-02', '--sheets', 'all', *extra]
     start = time.perf_counter()
-    # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only.
+    # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only (its largest process);
+    # the sum over the process tree (build-report and its day-building workers) is sampled every 20 ms.
     probe = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
              'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
              'sys.exit(r.returncode)')  # fmt: skip
-    done = subprocess.run([sys.executable, '-c', probe, *cli], env=env, capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, '-c', probe, *cli], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    tree = 0
+    while child.poll() is None:
+        tree = max(tree, _tree_rss_kb(child.pid) - _own_kb(child.pid))
+        time.sleep(0.02)
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f'{label} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}')
-    rss_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
-    print(f'{label:5s} wall {wall:6.1f} s  peak RSS {rss_mb:7.0f} MB  {done.stdout.strip().splitlines()[-1]}')
+    if child.returncode:
+        sys.exit(f'{label} failed ({child.returncode}):\n{stdout}\n{stderr}')
+    rss_mb = int(stderr.strip().splitlines()[-1]) / 1024
+    print(f'{label:26s} wall {wall:6.1f} s  peak RSS {rss_mb:5.0f} MB (all processes {tree / 1024:5.0f} MB)  '
+          f'{stdout.strip().splitlines()[-1]}')  # fmt: skip
     return wall, rss_mb
+
+
+def _own_kb(pid: int) -> int:
+    """The probe process itself (not part of build-report)."""
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmRSS:')))
+    except (OSError, StopIteration, ValueError):
+        return 0
 
 
 def check_digest(workbook: Path, path: Path) -> None:
@@ -105,12 +137,19 @@ def main() -> None:
                   f'{time.perf_counter() - start:.0f} s, {size:.0f} MB of tarballs')  # fmt: skip
         shutil.rmtree(base / 'rollups', ignore_errors=True)
         shutil.rmtree(base / 'reports', ignore_errors=True)
+        report = base / 'reports/2024/02/CCSPv2-2024-02.xlsx'
         cold = run(base, 'cold')
+        if args.digest:
+            check_digest(report, args.digest)
         warm = run(base, 'warm', '--force')
+        if args.digest:
+            check_digest(report, args.digest)
+        shutil.rmtree(base / 'rollups' / 'figures', ignore_errors=True)
+        run(base, 'warm, figures not cached', '--force')  # e.g. the first report with other options
+        if args.digest:
+            check_digest(report, args.digest)
         print(f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
               f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}')  # fmt: skip
-        if args.digest:
-            check_digest(base / 'reports/2024/02/CCSPv2-2024-02.xlsx', args.digest)
         print(f'peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')
     finally:
         if args.keep is None:

@@ -301,26 +301,34 @@ def _compact_frame(cls: type[Rollup], parts: list[pa.Table], columns: list[str])
     """The period's frame from its days' tables: declared dtypes, text as categoricals with sorted categories."""
     if not parts:
         return cls.empty()[columns]
-    table = pa.concat_tables(parts).unify_dictionaries().combine_chunks()
+    table = pa.concat_tables(parts).unify_dictionaries()  # chunks stay apart: one copy less
+    parts.clear()
     if not table.num_rows:
         return cls.empty()[columns]
     out = {}
-    for name, column in zip(columns, table.columns, strict=True):
+    for name in columns:
+        column = table.column(name)
+        table = table.drop_columns([name])  # each column freed once converted
         dtype = cls.fields[name]
         if pa.types.is_dictionary(column.type):
-            out[name] = _categorical(column.chunk(0))
+            out[name] = _categorical(column)
         else:
             series = column.to_pandas()
             out[name] = series.astype(dtype) if str(series.dtype) != dtype else series
-    return pd.DataFrame(out)
+        del column
+    return pd.DataFrame(out, copy=False)
 
 
-def _categorical(array: pa.DictionaryArray) -> pd.Categorical:
-    """Dictionary array → categorical whose categories are sorted (so sorting by it is sorting by the text)."""
-    dictionary = np.asarray(array.dictionary.to_pylist(), dtype=object)
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Dictionary column (one dictionary for all chunks) → categorical whose categories are sorted (so sorting by
+    it is sorting by the text)."""
+    chunks = [c for c in column.chunks if len(c)]
+    if not chunks:
+        return pd.Categorical.from_codes([], categories=pd.Index([], dtype='str'))
+    dictionary = np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
     order = np.argsort(dictionary, kind='stable')
-    rank = np.empty(len(order), dtype=np.int32)
+    rank = np.empty(len(order) + 1, dtype=np.int32)
     rank[order] = np.arange(len(order), dtype=np.int32)
-    indices = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)] if len(rank) else -1, -1).astype(np.int32)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(dictionary[order], dtype='str'))
+    rank[-1] = -1  # null → code -1
+    indices = pc.fill_null(pa.chunked_array([c.indices for c in chunks]), -1).to_numpy()
+    return pd.Categorical.from_codes(rank[indices], categories=pd.Index(dictionary[order], dtype='str'))
