@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ROLLUP_VERSION = 1
 MIN_PARALLEL_DAYS = 6
+FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
@@ -100,6 +101,8 @@ class RollupStore:
         columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
         period = {name: ROLLUPS[name]() for name in names if name not in columns}
         tables: dict[str, list[pa.Table]] = {name: [] for name in columns}
+        scope = period.get('main_host') if compact else None  # folded a week at a time (InventoryScope.fold)
+        folded: list[pd.DataFrame] = []
         result = PeriodData({})
         for day in days(since, until):
             frames, problems, rebuilt = self._day(day, set(names), force and day not in prebuilt, columns)
@@ -112,9 +115,15 @@ class RollupStore:
             for name in names:
                 if name in columns:
                     tables[name].append(_compact_table(frames[name], columns[name]))
+                elif isinstance(scope, InventoryScope) and name == 'main_host':
+                    folded.append(frames[name])
+                    if len(folded) > FOLD_DAYS:
+                        folded = [scope.fold(folded)]
                 else:
                     period[name].add_frame(frames[name])
-        result.frames = {name: rollup.regroup() for name, rollup in period.items()}
+        if isinstance(scope, InventoryScope):
+            scope.data = scope.fold(folded)
+        result.frames = {name: rollup.data if rollup is scope else rollup.regroup() for name, rollup in period.items()}
         for name, parts in tables.items():
             result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
             parts.clear()
