@@ -1,7 +1,7 @@
 """Figures of a period, persisted: a warm rebuild of the same report reads one small file instead of the month.
 
-The key is a hash of everything the figures depend on: the figures' format version, the rollup format version, the
-manifest of every day of the period that has packages (its sources — name, size, mtime or etag — and the problems
+The key is a hash of everything the figures depend on: the figures' format version and the installed release (an
+upgrade never reads figures of older code), the rollup format version, the manifest of every day of the period that has packages (its sources — name, size, mtime or etag — and the problems
 met reading them), and the options that change figures (type, sheets, period, organization filter, deduplicator).
 Header fields, price and generation date only change how figures are written, so they are not part of it. The key
 exists only when every day's rollups are fresh (`RollupStore.fingerprint`); a day whose packages changed, or
@@ -17,6 +17,7 @@ import json
 import logging
 import zipfile
 from datetime import date
+from importlib import metadata
 from typing import Any
 
 import pyarrow as pa
@@ -35,10 +36,17 @@ FIGURES_VERSION = 1  # bump whenever a figure's definition or frame layout chang
 PREFIX = 'rollups/figures'
 
 
+def _release() -> str:
+    try:
+        return metadata.version('metrics-utility')
+    except metadata.PackageNotFoundError:
+        return 'unknown'
+
+
 def cache_name(options: ReportOptions, fingerprint: str | None) -> str | None:
     if fingerprint is None:
         return None
-    key = {'figures': FIGURES_VERSION, 'rollups': fingerprint, 'type': options.report_type,
+    key = {'figures': FIGURES_VERSION, 'release': _release(), 'rollups': fingerprint, 'type': options.report_type,
            'sheets': sorted(options.sheets), 'since': options.since.isoformat(), 'until': options.until.isoformat(),
            'organizations': sorted(options.organization_filter), 'deduplicator': options.deduplicator}  # fmt: skip
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:40]
