@@ -1,12 +1,13 @@
 """Figures of a period, persisted: a warm rebuild of the same report reads one small file instead of the month.
 
 The key is a hash of everything the figures depend on: the figures' format version and the installed release (an
-upgrade never reads figures of older code), the rollup format version, the manifest of every day of the period that has packages (its sources — name, size, mtime or etag — and the problems
-met reading them), and the options that change figures (type, sheets, period, organization filter, deduplicator).
-Header fields, price and generation date only change how figures are written, so they are not part of it. The key
-exists only when every day's rollups are fresh (`RollupStore.fingerprint`); a day whose packages changed, or
-`--rebuild-rollups`, means no cache is read. Entries are `rollups/figures/<key>.zip`: one parquet file per frame
-and `figures.json`; a stale entry is never read again and may be deleted at any time.
+upgrade never reads figures of older code), the rollup format version, the manifest of every day of the period that
+has packages (its sources — name, size, mtime or etag — and the problems met reading them), and the options that
+change figures (type, sheets, period, organization filter, deduplicator). Header fields, price and generation date
+only change how figures are written, so they are not part of it. The key exists only when every day's rollups are
+fresh (`RollupStore.fingerprint`); a day whose packages changed, or `--rebuild-rollups`, means no cache is read.
+Entries are `rollups/figures/<key>.zip`: one parquet file per frame and `figures.json`; a stale entry is never read
+again and may be deleted at any time.
 """
 
 from __future__ import annotations
