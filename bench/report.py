@@ -4,12 +4,17 @@ Tarballs are written through tests/testsupport/report_data.py (the collectors' C
 subprocess; its wall time and peak RSS (RUSAGE_CHILDREN.ru_maxrss) are printed. Cold = no rollups (built and
 persisted), warm = rollups present. Targets: cold ≤ 30 s and ≤ 1 GB, warm ≤ 5 s.
 
-    .venv/bin/python bench/report.py [--rows 1000000] [--events-per-host 2] [--keep DIR]
+    .venv/bin/python bench/report.py [--rows 1000000] [--events-per-host 2] [--keep DIR] [--digest FILE]
+
+`--digest FILE` checks that the figures did not change: a sha256 of every cell of each sheet (values, formats,
+styles; tests/testsupport/xlsx_dump.py) of the warm run's workbook is written to FILE when it does not exist yet
+(e.g. built by an older commit on the same data) and compared with it when it does; any difference fails the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -23,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tests'))
 
 from testsupport.report_data import synthetic
+from testsupport.xlsx_dump import digest
 
 
 def generate(base: Path, rows: int, events_per_host: int) -> int:
@@ -37,22 +43,78 @@ def generate(base: Path, rows: int, events_per_host: int) -> int:
     return total
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident KB of a process and all its descendants (Linux /proc), 0 once it is gone."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f'/proc/{p}/status').read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmRSS:')))
+            for task in Path(f'/proc/{p}/task').iterdir():
+                todo += [int(c) for c in (task / 'children').read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
     env = {**os.environ, 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(base),
            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '11'}  # fmt: skip
     cli = [sys.executable, '-m', 'metrics_utility.cli', 'build-report', '--month', '2024-02', '--sheets', 'all', *extra]
     start = time.perf_counter()
-    # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only.
+    # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only (its largest process);
+    # the sum over the process tree (build-report and its day-building workers) is sampled every 20 ms.
     probe = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
              'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
              'sys.exit(r.returncode)')  # fmt: skip
-    done = subprocess.run([sys.executable, '-c', probe, *cli], env=env, capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, '-c', probe, *cli], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    tree = 0
+    while child.poll() is None:
+        tree = max(tree, _tree_rss_kb(child.pid) - _own_kb(child.pid))
+        time.sleep(0.02)
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f'{label} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}')
-    rss_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
-    print(f'{label:5s} wall {wall:6.1f} s  peak RSS {rss_mb:7.0f} MB  {done.stdout.strip().splitlines()[-1]}')
+    if child.returncode:
+        sys.exit(f'{label} failed ({child.returncode}):\n{stdout}\n{stderr}')
+    rss_mb = int(stderr.strip().splitlines()[-1]) / 1024
+    print(f'{label:26s} wall {wall:6.1f} s  peak RSS {rss_mb:5.0f} MB (all processes {tree / 1024:5.0f} MB)  '
+          f'{stdout.strip().splitlines()[-1]}')  # fmt: skip
     return wall, rss_mb
+
+
+def _own_kb(pid: int) -> int:
+    """The probe process itself (not part of build-report)."""
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmRSS:')))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def check_digest(workbook: Path, path: Path) -> None:
+    got = digest(workbook)
+    if not path.exists():
+        path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + '\n')
+        print(f'cell digest of {len(got)} sheets written to {path}')
+        return
+    expected = json.loads(path.read_text())
+    changed = [s for s in sorted(set(got) | set(expected)) if got.get(s) != expected.get(s)]
+    if changed or list(got) != list(expected):
+        sys.exit(f'cells differ from {path}: sheets {changed or "order"}')
+    print(f'cells identical to {path} ({sum(v["rows"] for v in got.values()):,} rows in {len(got)} sheets)')
+
+
+def precompile() -> None:
+    """Byte-compile the installed packages and the worker, as the image's `pip install` does: with
+    PYTHONDONTWRITEBYTECODE set (as here and in the image) and a venv installed by uv (which does not compile),
+    every run would otherwise spend ~1.8 s compiling pandas & co. before doing any work."""
+    import compileall
+    import site
+
+    for path in [*site.getsitepackages(), str(Path(__file__).resolve().parent.parent / 'worker')]:
+        compileall.compile_dir(path, quiet=1, workers=2)
 
 
 def main() -> None:
@@ -60,7 +122,11 @@ def main() -> None:
     parser.add_argument('--rows', type=int, default=1_000_000)
     parser.add_argument('--events-per-host', type=int, default=2)
     parser.add_argument('--keep', type=Path, help='use/keep this directory (data generated only if empty)')
+    parser.add_argument('--digest', type=Path, help='per-sheet cell digest: written if absent, else compared')
+    parser.add_argument('--no-precompile', action='store_true', help='do not byte-compile packages first')
     args = parser.parse_args()
+    if not args.no_precompile:
+        precompile()
     base = args.keep or Path(tempfile.mkdtemp(prefix='bench-report-'))
     try:
         if not (base / 'data').exists():
@@ -71,8 +137,17 @@ def main() -> None:
                   f'{time.perf_counter() - start:.0f} s, {size:.0f} MB of tarballs')  # fmt: skip
         shutil.rmtree(base / 'rollups', ignore_errors=True)
         shutil.rmtree(base / 'reports', ignore_errors=True)
+        report = base / 'reports/2024/02/CCSPv2-2024-02.xlsx'
         cold = run(base, 'cold')
+        if args.digest:
+            check_digest(report, args.digest)
         warm = run(base, 'warm', '--force')
+        if args.digest:
+            check_digest(report, args.digest)
+        shutil.rmtree(base / 'rollups' / 'figures', ignore_errors=True)
+        run(base, 'warm, figures not cached', '--force')  # e.g. the first report with other options
+        if args.digest:
+            check_digest(report, args.digest)
         print(f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
               f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}')  # fmt: skip
         print(f'peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')

@@ -104,6 +104,7 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
+    from metrics_utility.library.dataframes.store import default_workers
     from metrics_utility.library.reports import ReportOptions, build, report_name
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.storage.multi import MultiStorage
@@ -151,7 +152,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
         with job_tempdir(prefix='report-') as tmp:
-            result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups)
+            result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
+                           workers=default_workers())  # fmt: skip
             if result.path is not None:
                 storage.put(name, filename=result.path)
     except ConfigError as exc:

@@ -97,3 +97,43 @@ def test_output_formats_round_trip(tmp_path):
     pd.testing.assert_frame_equal(again.regroup(), rollup.data)
     assert '"host_name":"a"' in rollup.to_json()
     assert (tmp_path / 'r.csv').read_text().startswith('day,install_uuid,')
+
+
+def _snapshot(day: int, rng) -> pd.DataFrame:
+    """A day's inventory rollup where hosts come and go, move organizations and change (or lose) facts."""
+    from metrics_utility.library.dataframes import InventoryScope
+    from testsupport.report_data import MAIN_HOST
+
+    rows = []
+    for i in rng.sample(range(40), 25):
+        org = [None, 'Default', 'Acme'][(i + day // 3) % 3]
+        facts = None if (i + day) % 5 == 0 else f'{{"day": {day % 3}}}'
+        rows.append({'host_name': f'h{i:02d}' if i % 7 else f'H{i:02d}', 'host_id': i, 'inventory_name': f'inv{i % 3}',
+                     'organization_name': org, 'last_automation': pg_ts(T0 + timedelta(days=day, minutes=i)),
+                     'first_automation': pg_ts(T0 - timedelta(days=i)), 'canonical_facts': facts, 'facts': facts,
+                     'ansible_host_variable': '10.0.0.1' if i in (3, 4) else None})  # fmt: skip
+    daily = InventoryScope()
+    for install in ('u1', 'u2') if day % 2 else ('u1',):
+        daily.add_csv(_table('main_host', MAIN_HOST, rows), install_uuid=install, day=DAY + timedelta(days=day))
+    return daily.group()
+
+
+@pytest.mark.parametrize('step', [1, 2, 3, 7])
+def test_inventory_fold_equals_regroup(step):
+    import random
+
+    from metrics_utility.library.dataframes import InventoryScope
+
+    rng = random.Random(step)
+    days = [_snapshot(d, rng) for d in range(12)]
+    month = InventoryScope()
+    for frame in days:
+        month.add_frame(frame)
+    expected = month.regroup()
+    folder, folded = InventoryScope(), []
+    for frame in days:
+        folded.append(frame)
+        if len(folded) > step:
+            folded = [folder.fold(folded)]
+    pd.testing.assert_frame_equal(folder.fold(folded), expected)
+    assert folder.fold([]).equals(InventoryScope().regroup())

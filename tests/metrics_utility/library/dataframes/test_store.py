@@ -61,3 +61,22 @@ def test_corrupt_package_problem_survives_a_warm_run(tmp_path):
 def test_unknown_rollup_name_is_refused(tmp_path):
     with pytest.raises(ValueError, match='unknown rollups'):
         RollupStore(StorageDirectory(tmp_path)).load(date(2024, 2, 27), date(2024, 2, 28), {'nope'})
+
+
+def test_days_built_in_worker_processes_equal_days_built_in_process(tmp_path):
+    data = synthetic(date(2024, 2, 20), 8, jobs_per_day=3)
+    for name in ('parallel', 'sequential'):
+        data.write(tmp_path / name)
+    parallel = RollupStore(StorageDirectory(tmp_path / 'parallel'), workers=2)
+    sequential = RollupStore(StorageDirectory(tmp_path / 'sequential'), workers=1)
+    since, until = date(2024, 2, 20), date(2024, 2, 28)
+    got, expected = parallel.load(since, until, NAMES), sequential.load(since, until, NAMES)
+    assert got.days_rebuilt == expected.days_rebuilt == [date(2024, 2, d) for d in range(20, 28)]
+    assert [p.as_dict() for p in got.problems] == [p.as_dict() for p in expected.problems]
+    for name in NAMES:
+        assert got[name].equals(expected[name]), name
+    compact = parallel.load(since, until, NAMES, compact=True, force=True)
+    assert compact.days_rebuilt == expected.days_rebuilt
+    assert compact['job_host_summary']['host_name'].astype('str').tolist() == (
+        expected['job_host_summary']['host_name'].tolist()
+    )

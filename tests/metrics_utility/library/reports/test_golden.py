@@ -134,3 +134,25 @@ def test_renewal_guidance_with_ephemeral(tmp_path):
     nodes = list(wb['Managed nodes'].iter_rows(values_only=True))
     assert nodes[0][:4] == ('Host name', 'First automation', 'Last automation', 'Number of Automations')
     assert nodes[1][0] == 'b' and nodes[1][3] == 7 and nodes[1][10] == 'a, b'
+
+
+def test_status_rollup_added_to_days_built_for_another_report(tmp_path):
+    """Days first rolled up for CCSP v1 (no status rollup) still list every collection in a later CCSPv2 report."""
+    from datetime import UTC, date, datetime
+
+    from metrics_utility.library.reports import CCSP_SHEETS, CCSPV2_SHEETS, ReportOptions, build
+    from metrics_utility.library.storage import StorageDirectory
+    from testsupport.report_data import synthetic
+    from testsupport.xlsx_dump import dump
+
+    synthetic(date(2024, 2, 27), 2, jobs_per_day=3, hosts=8, seed=5).write(tmp_path)
+    packages = len(list((tmp_path / 'data').rglob('*.tar.gz')))
+    when = datetime(2024, 3, 2, tzinfo=UTC)
+    period = (date(2024, 2, 1), date(2024, 3, 1))
+    build(StorageDirectory(tmp_path), ReportOptions('CCSP', *period, month='2024-02', sheets=CCSP_SHEETS,
+                                                   generated=when), tmp_path / 'v1.xlsx')  # fmt: skip
+    build(StorageDirectory(tmp_path), ReportOptions('CCSPv2', *period, month='2024-02', sheets=CCSPV2_SHEETS,
+                                                   generated=when), tmp_path / 'v2.xlsx')  # fmt: skip
+    rows = dump(tmp_path / 'v2.xlsx')['Data collection status']
+    listed = [r for r in rows if r and isinstance(r[0][0], dict) and r[0][0].get('t') == 'datetime']
+    assert len(listed) == packages

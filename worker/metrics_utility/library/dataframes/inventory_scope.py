@@ -52,7 +52,20 @@ class InventoryScope(Rollup):
         })  # fmt: skip
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.sort_values('seen', kind='stable')
+        return self._aggregate_in_order(frame.sort_values('seen', kind='stable'))
+
+    def fold(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
+        """Aggregate rollups given in chronological order — a previous fold first, then later days — into one.
+
+        Folding a period a few days at a time gives exactly `regroup` of all its days (whose concatenation is
+        already in `seen` order): groups keep their order of first appearance, minima, maxima and the latest
+        non-null values carry over, and list unions are sorted sets. Memory then holds a few days of snapshots
+        instead of a month of them.
+        """
+        frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
+        return self.empty() if frame is None else self._conform(self._aggregate_in_order(frame))
+
+    def _aggregate_in_order(self, frame: pd.DataFrame) -> pd.DataFrame:
         grouped = frame.groupby(INDEX, sort=False, dropna=False)
         out = grouped.agg(first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
                           seen=('seen', 'max'))  # fmt: skip

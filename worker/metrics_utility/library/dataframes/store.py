@@ -9,13 +9,21 @@ storage) only costs speed: the report is still built from what was read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metrics_utility.library.extract import Extractor, Problem, days
@@ -33,11 +41,21 @@ from .job_host_summary import JobHostSummaryUsage
 log = logging.getLogger(__name__)
 
 ROLLUP_VERSION = 1
+MIN_PARALLEL_DAYS = 6
+FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
 }
 DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
+# Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
+# the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns.
+COMPACT_COLUMNS: dict[str, list[str]] = {
+    'job_host_summary': ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name',
+                         'task_runs', 'first_automation', 'last_automation', 'job_created'],
+    'main_jobevent': ['install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name',
+                      'collection_name', 'role_name', 'task_runs', 'duration'],
+}  # fmt: skip
 
 
 @dataclass
@@ -60,36 +78,107 @@ def rollup_prefix(day: date, prefix: str = 'rollups') -> str:
 class RollupStore:
     """Builds, persists and reads daily rollups of one storage."""
 
-    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True) -> None:
+    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True,
+                 workers: int | None = None) -> None:  # fmt: skip
         self.storage = storage
         self.prefix = prefix
         self.persist = persist
         self.extractor = Extractor(storage)
+        # Worker processes are spawned: they re-import the caller's main module, so only callers known to be
+        # import-safe (the CLI) ask for them; library calls build days in this process by default.
+        self.workers = 1 if workers is None else workers
 
-    def load(self, since: date, until: date, names: set[str], *, force: bool = False) -> PeriodData:
-        """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period."""
+    def load(self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
+             ) -> PeriodData:  # fmt: skip
+        """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period.
+
+        `compact` (what reports use): the large day-indexed rollups (`COMPACT_COLUMNS`) keep only the columns
+        reports read, their text columns become categoricals (categories sorted), and their days are concatenated
+        as Arrow tables without the (no-op) regroup — the same rows and values in a fraction of the memory and time.
+        """
         unknown = set(names) - set(ROLLUPS)
         if unknown:
             raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
-        period = {name: ROLLUPS[name]() for name in names}
+        prebuilt = self._prebuild(since, until, set(names), force)
+        columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
+        period = {name: ROLLUPS[name]() for name in names if name not in columns}
+        tables: dict[str, list[pa.Table]] = {name: [] for name in columns}
+        scope = period.get('main_host') if compact else None  # folded a week at a time (InventoryScope.fold)
+        folded: list[pd.DataFrame] = []
         result = PeriodData({})
         for day in days(since, until):
-            frames, problems, rebuilt = self._day(day, set(names), force)
+            frames, problems, rebuilt = self._day(day, set(names), force and day not in prebuilt, columns)
             if frames is None:
                 continue
             result.days_with_data.append(day)
-            if rebuilt:
+            if rebuilt or day in prebuilt:
                 result.days_rebuilt.append(day)
             result.problems.extend(problems)
             for name in names:
-                period[name].add_frame(frames[name])
-        result.frames = {name: rollup.regroup() for name, rollup in period.items()}
+                if name in columns:
+                    tables[name].append(_compact_table(frames[name], columns[name]))
+                elif isinstance(scope, InventoryScope) and name == 'main_host':
+                    folded.append(frames[name])
+                    if len(folded) > FOLD_DAYS:
+                        folded = [scope.fold(folded)]
+                else:
+                    period[name].add_frame(frames[name])
+        if isinstance(scope, InventoryScope):
+            scope.data = scope.fold(folded)
+        result.frames = {name: rollup.data if rollup is scope else rollup.regroup() for name, rollup in period.items()}
+        for name, parts in tables.items():
+            result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
+            parts.clear()
         return result
+
+    # days built in parallel ---------------------------------------------------------------------------------------
+    def _prebuild(self, since: date, until: date, names: set[str], force: bool) -> set[date]:
+        """Build and persist the period's stale days in worker processes (each day is independent); returns the
+        days now fresh. The sequential load then only reads them. Without persistence, with one worker or a
+        storage that cannot be sent to a process, nothing happens here and the load builds days itself."""
+        if self.workers < 2 or not self.persist:
+            return set()
+        stale = [day for day in days(since, until) if self._stale(day, names, force)]
+        if len(stale) < MIN_PARALLEL_DAYS:  # starting a worker costs about as much as building a day or two
+            return set()
+        try:
+            pickle.dumps(self)
+        except Exception:  # e.g. a client holding a socket: build sequentially
+            return set()
+        context = multiprocessing.get_context('spawn')  # no fork of a process with Arrow's threads
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(stale)), mp_context=context) as pool:
+            list(pool.map(_build_day, [self] * len(stale), stale, [names] * len(stale), [force] * len(stale)))
+        return {day for day in stale if not self._stale(day, names, False)}
+
+    def _stale(self, day: date, names: set[str], force: bool) -> bool:
+        """True when the day has packages and a load would (re)build some of its rollups `names`."""
+        tarballs = self.extractor.tarballs(day)
+        if not tarballs:
+            return False
+        if force:
+            return True
+        manifest = self._manifest(day)
+        return (manifest is None or manifest.get('version') != ROLLUP_VERSION
+                or manifest.get('sources') != self.extractor.signature(tarballs)
+                or not names <= set(manifest.get('rollups', [])))  # fmt: skip
+
+    def fingerprint(self, since: date, until: date, names: set[str]) -> str | None:
+        """A hash of the manifests of the period's days when every day with packages has fresh rollups `names`
+        (a load would read them all, rebuild nothing); None otherwise. Identifies what the period's data is."""
+        record = []
+        for day in days(since, until):
+            if not self.extractor.tarballs(day):
+                continue
+            if self._stale(day, set(names), False):
+                return None
+            manifest = self._manifest(day) or {}
+            record.append([day.isoformat(), manifest.get('sources'), manifest.get('problems', [])])
+        return hashlib.sha256(json.dumps([ROLLUP_VERSION, record], sort_keys=True).encode()).hexdigest()
 
     # one day ------------------------------------------------------------------------------------------------------
     def _day(
-        self, day: date, names: set[str], force: bool
-    ) -> tuple[dict[str, pd.DataFrame] | None, list[Problem], bool]:
+        self, day: date, names: set[str], force: bool, columns: dict[str, list[str]] | None = None
+    ) -> tuple[dict[str, pd.DataFrame | pa.Table] | None, list[Problem], bool]:
         tarballs = self.extractor.tarballs(day)
         if not tarballs:
             return None, [], False
@@ -99,11 +188,11 @@ class RollupStore:
             manifest is not None and manifest.get('version') == ROLLUP_VERSION and manifest.get('sources') == sources
         )
         have = set(manifest.get('rollups', [])) if fresh and manifest else set()
-        frames: dict[str, pd.DataFrame] = {}
+        frames: dict[str, pd.DataFrame | pa.Table] = {}
         problems = [Problem(day, p['name'], p['message']) for p in manifest.get('problems', [])] if fresh else []
         for name in names & have:
             try:
-                frames[name] = self._read(day, name)
+                frames[name] = self._read(day, name, (columns or {}).get(name))
             except (StorageError, OSError, ValueError) as exc:
                 log.warning('rollup %s of %s unreadable (%s); rebuilding', name, day, exc)
                 have.discard(name)
@@ -164,10 +253,14 @@ class RollupStore:
             log.warning('rollup manifest %s unreadable (%s); rebuilding the day', name, exc)
             return None
 
-    def _read(self, day: date, name: str) -> pd.DataFrame:
+    def _read(self, day: date, name: str, columns: list[str] | None = None) -> pd.DataFrame | pa.Table:
+        """The day's rollup as a frame; with `columns`, only those as an Arrow table (text dictionary-encoded)."""
         rollup = ROLLUPS[name]()
         with self.storage.get(f'{rollup_prefix(day, self.prefix)}/{name}.parquet') as path:
-            return rollup._conform(pq.read_table(path).to_pandas())
+            if columns is None:
+                return rollup._conform(pq.read_table(path).to_pandas())
+            text = [c for c in columns if rollup.fields[c] == 'str']
+            return pq.read_table(path, columns=columns, read_dictionary=text)
 
     def _write(self, day: date, frames: dict[str, pd.DataFrame], sources: list[dict[str, Any]],
                problems: list[Problem], names: set[str]) -> None:  # fmt: skip
@@ -185,3 +278,68 @@ class RollupStore:
             self.storage.put(f'{prefix}/manifest.json', dict=manifest)
         except StorageError as exc:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)
+
+
+def default_workers() -> int:
+    """Processes for building days: the CPUs this process may use, at most 2 (each holds a day's data)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
+
+
+def _build_day(store: RollupStore, day: date, names: set[str], force: bool) -> None:
+    """Worker: build and persist one day's rollups (the frames stay in the worker)."""
+    store._day(day, names, force)
+
+
+def _compact_table(frame: pd.DataFrame | pa.Table, columns: list[str]) -> pa.Table:
+    """A day's rollup (read, or just built as a frame) as an Arrow table of `columns`, text dictionary-encoded."""
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    arrays = []
+    for column in frame.select(columns).columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = column.cast(pa.string()).dictionary_encode()
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(pa.dictionary(pa.int32(), pa.string()))
+        arrays.append(column)
+    return pa.table(arrays, names=columns).replace_schema_metadata(None)
+
+
+def _compact_frame(cls: type[Rollup], parts: list[pa.Table], columns: list[str]) -> pd.DataFrame:
+    """The period's frame from its days' tables: declared dtypes, text as categoricals with sorted categories."""
+    if not parts:
+        return cls.empty()[columns]
+    table = pa.concat_tables(parts).unify_dictionaries()  # chunks stay apart: one copy less
+    parts.clear()
+    if not table.num_rows:
+        return cls.empty()[columns]
+    out = {}
+    for name in columns:
+        column = table.column(name)
+        table = table.drop_columns([name])  # each column freed once converted
+        dtype = cls.fields[name]
+        if pa.types.is_dictionary(column.type):
+            out[name] = _categorical(column)
+        else:
+            series = column.to_pandas()
+            out[name] = series.astype(dtype) if str(series.dtype) != dtype else series
+        del column
+    return pd.DataFrame(out, copy=False)
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Dictionary column (one dictionary for all chunks) → categorical whose categories are sorted (so sorting by
+    it is sorting by the text)."""
+    chunks = [c for c in column.chunks if len(c)]
+    if not chunks:
+        return pd.Categorical.from_codes([], categories=pd.Index([], dtype='str'))
+    dictionary = np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
+    order = np.argsort(dictionary, kind='stable')
+    rank = np.empty(len(order) + 1, dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    rank[-1] = -1  # null → code -1
+    indices = pc.fill_null(pa.chunked_array([c.indices for c in chunks]), -1).to_numpy()
+    return pd.Categorical.from_codes(rank[indices], categories=pd.Index(dictionary[order], dtype='str'))

@@ -28,7 +28,8 @@ def identity_map(mode: str, direct: pd.DataFrame, scope: pd.DataFrame) -> dict[s
 
 
 def _case_insensitive(direct: pd.DataFrame, scope: pd.DataFrame) -> dict[str, str]:
-    seen = pd.concat([direct[['host_name', 'last_automation']], scope[['host_name', 'last_automation']]])
+    direct = direct[['host_name', 'last_automation']].astype({'host_name': 'str'})  # categorical → text
+    seen = pd.concat([direct, scope[['host_name', 'last_automation']]])
     seen = seen.dropna(subset=['host_name'])
     if seen.empty:
         return {}

@@ -26,8 +26,12 @@ class TarballName:
     key: str | None
 
     def may_hold(self, keys: frozenset[str] | None) -> bool:
-        """False only when the name proves the tarball holds none of `keys` (None = every key)."""
-        return keys is None or self.key is None or self.key in keys
+        """False only when the name proves the tarball holds none of `keys` (None = every key). The name says
+        nothing about the metadata members, which every package has (config, data collection status)."""
+        return keys is None or self.key is None or self.key in keys or bool(keys & METADATA_KEYS)
+
+
+METADATA_KEYS = frozenset({'config', 'data_collection_status', 'manifest'})
 
 
 def parse(name: str) -> TarballName | None:

@@ -18,7 +18,7 @@ from metrics_utility.library.extract.multi import controllers
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.storage.multi import MultiStorage
 
-from . import installations
+from . import cache, installations
 from .ccsp import ReportCCSP
 from .ccspv2 import ReportCCSPv2
 from .data import ReportData
@@ -67,14 +67,31 @@ class BuildResult:
 
 
 def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups: bool = False,
-          persist_rollups: bool = True) -> BuildResult:  # fmt: skip
-    """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data."""
-    if isinstance(storage, MultiStorage):  # several storages: rollups kept per installation (dataframes/combine.py)
-        period = load_by_installation(storage, options.since, options.until, required_rollups(options),
-                                      force=force_rollups, persist=persist_rollups)  # fmt: skip
+          persist_rollups: bool = True, workers: int = 1) -> BuildResult:  # fmt: skip
+    """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data.
+
+    `workers` > 1 builds stale days in spawned processes: only for callers whose main module is safe to import again
+    (the `build-report` command is); the default builds in this process.
+
+    CCSP and CCSPv2 figures are cached per period (`cache`): a rebuild over unchanged rollups reads them back. Several
+    storages (`MultiStorage`) keep rollups per installation (dataframes/combine.py) and are not cached.
+    """
+    names = required_rollups(options)
+    cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
+    store = (
+        None if isinstance(storage, MultiStorage) else RollupStore(storage, persist=persist_rollups, workers=workers)
+    )
+    if store is not None and options.report_type != 'RENEWAL_GUIDANCE' and not force_rollups:
+        name = cache.cache_name(options, store.fingerprint(options.since, options.until, names))
+        figures = cache.load(storage, name) if name else None
+        if figures is not None:
+            cls(options, figures).build().save(out)
+            return BuildResult(out, figures.quantity, figures.problems, 0)
+    if store is None:
+        period = load_by_installation(storage, options.since, options.until, names, force=force_rollups,
+                                      persist=persist_rollups)  # fmt: skip
     else:
-        store = RollupStore(storage, persist=persist_rollups)
-        period = store.load(options.since, options.until, required_rollups(options), force=force_rollups)
+        period = store.load(options.since, options.until, names, force=force_rollups, compact=True)
     if options.report_type == 'RENEWAL_GUIDANCE':
         metrics = period['main_hostmetric']
         if metrics.empty:
@@ -86,9 +103,15 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
     if data.empty:
         return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
                            message='No billing data for the period')  # fmt: skip
-    options = installations.with_sheet(options, data.direct)  # several installations: per-installation sheet
-    if options.wants('usage_by_installations'):
+    wanted = installations.with_sheet(options, data.direct)  # several installations: per-installation sheet
+    if wanted.wants('usage_by_installations'):
         data.controllers = controllers(storage, options.since, options.until)
-    cls = ReportCCSPv2 if options.report_type == 'CCSPv2' else ReportCCSP
-    cls(options, data).build().save(out)
-    return BuildResult(out, int(data.direct['host_name'].nunique()), period.problems, len(period.days_rebuilt))
+    figures = cls.compute(wanted, data)
+    del data
+    period.frames = {}  # the month's frames are not needed any more: free them before writing
+    if persist_rollups and store is not None:
+        name = cache.cache_name(options, store.fingerprint(options.since, options.until, names))
+        if name:
+            cache.save(storage, name, figures)
+    cls(wanted, figures).build().save(out)
+    return BuildResult(out, figures.quantity, period.problems, len(period.days_rebuilt))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from openpyxl import Workbook
 
-from . import figures
 from .ccspv2 import ReportCCSPv2
 from .xlsx import BLACK, BLUE, DARK_GREEN, PRICE, Column, cell, widths
 
@@ -48,7 +47,7 @@ class ReportCCSP(ReportCCSPv2):
         ws.append([])
         ws.append([cell(ws, h, bold=True, border=True, wrap=True) for h in ORG_HEADERS])
         first = row = 15
-        per_org = figures.usage(self.data.direct, ['organization_name']).sort_values('organization_name')
+        per_org = self.figures.frames['summary']
         for org, qty in zip(per_org['organization_name'], per_org['unique_nodes'], strict=True):
             ws.append([cell(ws, org, border=True), cell(ws, '', border=True), cell(ws, int(qty), border=True),
                        cell(ws, o.price_per_node, fmt=PRICE, border=True),

@@ -1,10 +1,19 @@
-"""ReportCCSPv2: the CCSP partner usage report, version 2 (reference §11.6, CCSPv2 table)."""
+"""ReportCCSPv2: the CCSP partner usage report, version 2 (reference §11.6, CCSPv2 table).
+
+Two steps: `compute` turns the period's data into the figures each wanted sheet shows (`Figures`: small frames,
+which `cache` can persist), and `build` writes them; the workbook depends on nothing else but the options.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import pandas as pd
 from openpyxl import Workbook
 
-from . import figures, installations, sheets
+from metrics_utility.library.extract import Problem
+
+from . import figures, installations, sheets, status
 from .data import ReportData
 from .options import ReportOptions
 from .xlsx import BLUE, GREEN, PRICE, Column, cell, new_workbook, widths
@@ -26,49 +35,104 @@ FIRST_DATA_ROW = 8
 BLANK_ROWS = 5
 
 
+@dataclass
+class Figures:
+    """What the wanted sheets show: named frames, the billed quantity, and what the status sheet lists."""
+
+    frames: dict[str, pd.DataFrame]
+    quantity: int
+    experimental: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    organizations: list[str] = field(default_factory=list)  # of the per-organization tabs, in order
+
+    def org_nodes(self) -> list[tuple[str, pd.DataFrame]]:
+        return [(org, self.frames[f'org/{i}']) for i, org in enumerate(self.organizations)]
+
+
 class ReportCCSPv2:
     """Builds the workbook; every sheet is optional through `options.sheets`."""
 
     always_summary: bool = False
     excluded: frozenset[str] = frozenset()
 
-    def __init__(self, options: ReportOptions, data: ReportData) -> None:
-        self.options, self.data = options, data
+    def __init__(self, options: ReportOptions, data: ReportData | Figures) -> None:
+        self.options = options
+        self.figures = data if isinstance(data, Figures) else self.compute(options, data)
+
+    @classmethod
+    def wanted(cls, options: ReportOptions, sheet: str) -> bool:
+        return options.wants(sheet) and sheet not in cls.excluded
 
     def wants(self, sheet: str) -> bool:
-        return self.options.wants(sheet) and sheet not in self.excluded
+        return self.wanted(self.options, sheet)
+
+    @classmethod
+    def compute(cls, options: ReportOptions, d: ReportData) -> Figures:
+        """The figures of every wanted sheet (pure: frames in, frames out)."""
+        wants = lambda sheet: cls.wanted(options, sheet)  # noqa: E731
+        f: dict[str, pd.DataFrame] = {}
+        if cls.always_summary:
+            f['summary'] = figures.usage(d.direct, ['organization_name']).sort_values('organization_name')
+        if wants('jobs'):
+            f['jobs'] = figures.jobs(d.direct)
+        if wants('managed_nodes'):
+            by_org = wants('managed_nodes_by_organizations')
+            f['managed_nodes'] = figures.managed_nodes(d.direct, with_org_columns=by_org)
+        if wants('indirectly_managed_nodes'):
+            f['indirect_nodes'] = figures.indirect_nodes(d.indirect, set(d.direct['host_name']))
+        if wants('inventory_scope'):
+            f['scope'] = figures.scope(d.scope)
+        if wants('infrastructure_summary'):
+            f['infrastructure'] = figures.infrastructure(d.indirect)
+        if wants('usage_by_organizations'):
+            indirect = d.indirect if wants('indirectly_managed_nodes') else None
+            f['organizations'] = figures.organizations(d.direct, indirect)
+        if wants(installations.SHEET):
+            f['installations'] = installations.by_installation(d.direct, d.controllers)
+        for sheet, (_, dimension) in sheets.CONTENT_SHEETS.items():
+            if wants(sheet):
+                f[sheet] = figures.content(d.events, dimension)
+        if wants('usage_trend'):
+            f.update({f'trend/{unit}': figures.trend(d.direct, unit) for unit in figures.TREND_FREQUENCIES})
+        organizations = []
+        if wants('managed_nodes_by_organizations'):
+            for i, (org, nodes) in enumerate(sheets.organization_nodes(d.direct)):
+                organizations.append(org)
+                f[f'org/{i}'] = nodes
+        if wants('data_collection_status'):
+            f['gaps'] = status.gaps(d.status, options.since, options.until)
+            f['collections'] = status.raw(d.status)
+        return Figures(f, figures.quantity(d.direct), d.experimental, list(d.problems), organizations)
 
     def build(self) -> Workbook:
         wb = new_workbook()
-        o, d = self, self.data
+        o, f, t = self, self.figures, sheets.table_sheet
         if self.always_summary or o.wants('ccsp_summary'):
             self.summary(wb)
         if o.wants('jobs'):
-            sheets.table_sheet(wb, 'Jobs', sheets.JOBS_COLUMNS, figures.jobs(d.direct))
+            t(wb, 'Jobs', sheets.JOBS_COLUMNS, f.frames['jobs'])
         if o.wants('managed_nodes'):
-            nodes = figures.managed_nodes(d.direct, with_org_columns=o.wants('managed_nodes_by_organizations'))
-            sheets.managed_nodes(wb, nodes, d.experimental, o.wants('managed_nodes_by_organizations'))
+            by_org = o.wants('managed_nodes_by_organizations')
+            sheets.managed_nodes(wb, f.frames['managed_nodes'], f.experimental, by_org)
         if o.wants('indirectly_managed_nodes'):
-            nodes = figures.indirect_nodes(d.indirect, set(d.direct['host_name']))
-            sheets.table_sheet(wb, 'Indirectly Managed nodes', sheets.INDIRECT_COLUMNS, nodes)
+            t(wb, 'Indirectly Managed nodes', sheets.INDIRECT_COLUMNS, f.frames['indirect_nodes'])
         if o.wants('inventory_scope'):
-            sheets.table_sheet(wb, 'Inventory Scope', sheets.SCOPE_COLUMNS, figures.scope(d.scope))
+            t(wb, 'Inventory Scope', sheets.SCOPE_COLUMNS, f.frames['scope'])
         if o.wants('infrastructure_summary'):
-            sheets.table_sheet(wb, 'Infrastructure Summary', sheets.INFRA_COLUMNS, figures.infrastructure(d.indirect))
+            t(wb, 'Infrastructure Summary', sheets.INFRA_COLUMNS, f.frames['infrastructure'])
         if o.wants('usage_by_organizations'):
-            indirect = d.indirect if o.wants('indirectly_managed_nodes') else None
-            sheets.usage_by_organizations(wb, figures.organizations(d.direct, indirect), indirect is not None)
-        if o.wants('usage_by_installations'):
-            installations.sheet(wb, d.direct, d.controllers)
+            sheets.usage_by_organizations(wb, f.frames['organizations'], o.wants('indirectly_managed_nodes'))
+        if 'installations' in f.frames:  # present when wanted (cached figures keep it)
+            installations.sheet(wb, f.frames['installations'])
         for sheet in sheets.CONTENT_SHEETS:
             if o.wants(sheet):
-                sheets.content(wb, sheet, d.events)
+                sheets.content(wb, sheet, f.frames[sheet])
         if o.wants('usage_trend'):
-            sheets.usage_trend(wb, d.direct)
+            sheets.usage_trend(wb, {unit: f.frames[f'trend/{unit}'] for unit in figures.TREND_FREQUENCIES})
         if o.wants('managed_nodes_by_organizations'):
-            sheets.organization_tabs(wb, d.direct, d.experimental)
+            sheets.organization_tabs(wb, f.org_nodes(), f.experimental)
         if o.wants('data_collection_status'):
-            sheets.collection_status(wb, d.status, d.problems, self.options.since, self.options.until)
+            sheets.collection_status(wb, f.frames['gaps'], f.frames['collections'], f.problems)
         return wb
 
     def summary(self, wb: Workbook) -> None:
@@ -90,7 +154,7 @@ class ReportCCSPv2:
         ws.append([cell(ws, h, bold=True, fill=BLUE, color='FFFFFF', wrap=True, border=True) for h in SUMMARY_HEADERS])
         row = FIRST_DATA_ROW
         data = [o.end_user_company_name, '', o.end_user_city, o.end_user_state, o.end_user_country, o.sku,
-                figures.quantity(self.data.direct), o.sku_description, o.price_per_node]  # fmt: skip
+                self.figures.quantity, o.sku_description, o.price_per_node]  # fmt: skip
         ws.append([*(cell(ws, v, border=True) for v in data[:8]), cell(ws, data[8], fmt=PRICE, border=True),
                    cell(ws, f'=G{row}*I{row}', fmt=PRICE, border=True), cell(ws, '', border=True)])  # fmt: skip
         for _ in range(BLANK_ROWS):

@@ -4,6 +4,10 @@ Definitions (docs/reports.md): a managed node is a distinct identity with a reac
 distinct (install_uuid, job id); non-unique managed nodes are distinct (identity, install_uuid, job id) pairs —
 one machine automated by one job counts once, even when it sits in two inventories of that job; task runs are
 summed. Indirect nodes are figured separately and never enter direct figures.
+
+The large frames (direct usage, events) may hold their text as categoricals (`RollupStore.load(compact=True)`):
+every group-by here passes `observed=True` (only values present form groups, whatever the pandas default), and each
+figure's text columns are turned back into plain strings (`_plain`) before sorting, merging on them or output.
 """
 
 from __future__ import annotations
@@ -16,9 +20,23 @@ JOB = ['install_uuid', 'job_remote_id']
 PAIR = ['host_name', 'install_uuid', 'job_remote_id']
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to their categories' (string) dtype."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not text:
+        return frame
+    return frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in text})
+
+
+def _plain_index(series: pd.Series) -> pd.Series:
+    if isinstance(series.index.dtype, pd.CategoricalDtype):
+        series.index = series.index.astype(series.index.categories.dtype)
+    return series
+
+
 def _count_distinct(frame: pd.DataFrame, by: list[str], columns: list[str], name: str) -> pd.Series:
     distinct = frame[list(dict.fromkeys([*by, *columns]))].drop_duplicates()
-    return distinct.groupby(by, sort=False, dropna=False).size().rename(name)
+    return distinct.groupby(by, sort=False, dropna=False, observed=True).size().rename(name)
 
 
 def usage(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -26,13 +44,13 @@ def usage(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=[*by, 'job_runs', 'unique_nodes', 'non_unique_nodes', 'task_runs',
                                      'first_automation', 'last_automation', 'first_run', 'last_run'])  # fmt: skip
-    grouped = frame.groupby(by, sort=False, dropna=False)
+    grouped = frame.groupby(by, sort=False, dropna=False, observed=True)
     sums = grouped.agg(task_runs=('task_runs', 'sum'), first_automation=('first_automation', 'min'),
                        last_automation=('last_automation', 'max'), first_run=('job_created', 'min'),
                        last_run=('job_created', 'max'), unique_nodes=('host_name', 'nunique'))  # fmt: skip
     out = pd.concat([sums, _count_distinct(frame, by, JOB, 'job_runs'), _count_distinct(frame, by, PAIR,
                      'non_unique_nodes')], axis=1).reset_index()  # fmt: skip
-    return out
+    return _plain(out)
 
 
 def quantity(direct: pd.DataFrame) -> int:
@@ -49,18 +67,21 @@ def jobs(direct: pd.DataFrame) -> pd.DataFrame:
 def managed_nodes(direct: pd.DataFrame, with_org_columns: bool = False) -> pd.DataFrame:
     """Per identity; with `with_org_columns` one extra column per organization holding its last automation."""
     nodes = usage(direct, ['host_name'])
-    orgs = direct.groupby('host_name', sort=False)['organization_name'].nunique().rename('organizations')
-    nodes = nodes.merge(orgs, left_on='host_name', right_index=True, how='left')
+    orgs = direct.groupby('host_name', sort=False, observed=True)['organization_name'].nunique().rename('organizations')
+    nodes = nodes.merge(_plain_index(orgs), left_on='host_name', right_index=True, how='left')
     if 'host_name_before_dedup' in direct:
-        before = direct.groupby('host_name', sort=False)['host_name_before_dedup'].agg(
+        before = direct.groupby('host_name', sort=False, observed=True)['host_name_before_dedup'].agg(
             lambda s: ', '.join(sorted(set(s.dropna())))
         )
-        nodes = nodes.merge(before.rename('names_before_dedup'), left_on='host_name', right_index=True, how='left')
+        before = _plain_index(before.rename('names_before_dedup'))
+        nodes = nodes.merge(before, left_on='host_name', right_index=True, how='left')
         nodes['names_before_dedup_count'] = nodes['names_before_dedup'].str.count(', ') + 1
     if with_org_columns and len(direct):
         pivot = direct.pivot_table(index='host_name', columns='organization_name', values='last_automation',
-                                   aggfunc='max')  # fmt: skip
+                                   aggfunc='max', observed=True)  # fmt: skip
         pivot.columns = [f'org:{c}' for c in pivot.columns]
+        if isinstance(pivot.index.dtype, pd.CategoricalDtype):
+            pivot.index = pivot.index.astype(pivot.index.categories.dtype)
         nodes = nodes.merge(pivot, left_on='host_name', right_index=True, how='left')
     return nodes.sort_values('host_name', kind='stable', ignore_index=True)
 
@@ -82,13 +103,14 @@ def content(events: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """Per module / collection / role name: unique and non-unique nodes, task runs, duration."""
     if events.empty:
         return pd.DataFrame(columns=[dimension, 'unique_nodes', 'non_unique_nodes', 'task_runs', 'duration'])
-    grouped = events.groupby(dimension, sort=False)
+    grouped = events.groupby(dimension, sort=False, observed=True)
     sums = grouped.agg(unique_nodes=('host_name', 'nunique'), task_runs=('task_runs', 'sum'),
                        duration=('duration', 'sum'))  # fmt: skip
     out = pd.concat([
         sums,
         _count_distinct(events, [dimension], PAIR, 'non_unique_nodes'),
     ], axis=1).reset_index()  # fmt: skip
+    out = _plain(out)
     out['duration'] = out['duration'].round(3)
     return out.sort_values(['task_runs', dimension], ascending=[False, True], kind='stable', ignore_index=True)
 
@@ -146,7 +168,7 @@ def trend(direct: pd.DataFrame, unit: str) -> pd.DataFrame:
         period = day.dt.to_period({'Month': 'M', 'Quarter': 'Q', 'Year': 'Y'}[unit]).dt.start_time
     frame = direct.assign(period=period.values)
     out = pd.concat([
-        frame.groupby('period').agg(unique_nodes=('host_name', 'nunique')),
+        frame.groupby('period', observed=True).agg(unique_nodes=('host_name', 'nunique')),
         _count_distinct(frame, ['period'], JOB, 'job_runs'),
     ], axis=1).reset_index()  # fmt: skip
     return out.sort_values('period', ignore_index=True)

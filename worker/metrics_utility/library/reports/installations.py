@@ -73,12 +73,11 @@ def by_installation(direct: pd.DataFrame, controllers: Mapping[str, Controller] 
     return pd.concat([rows[FIELDS], total[FIELDS]], ignore_index=True)
 
 
-def sheet(wb: Workbook, direct: pd.DataFrame, controllers: Mapping[str, Controller] | None = None) -> None:
-    """Write the sheet; the total row is bold."""
+def sheet(wb: Workbook, frame: pd.DataFrame) -> None:
+    """Write the sheet from `by_installation`'s frame; the total row is bold."""
     ws = wb.create_sheet(TITLE)
     widths(ws, COLUMNS)
     ws.freeze_panes = 'A2'
-    frame = by_installation(direct, controllers)
     body, total = frame.iloc[:-1], frame.iloc[-1:]
     write_table(ws, COLUMNS, body)
     for record in total.to_dict('records'):

@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from metrics_utility.library import dedup
 
 from .options import ReportOptions
-from .xlsx import DATETIME, INTEGER, Column, cell, header_row, new_workbook, widths, write_table
+from .xlsx import DATETIME, INTEGER, Column, cell, header_row, new_workbook, table_rows, widths, write_table
 
 NODE_COLUMNS = [
     Column('Host name', 'host_name', width=40), Column('First automation', 'first_automation', DATETIME, 20),
@@ -109,4 +109,4 @@ class ReportRenewalGuidance:
         ws = wb.create_sheet(title)
         widths(ws, NODE_COLUMNS)
         ws.freeze_panes = 'A2'
-        write_table(ws, NODE_COLUMNS, frame)
+        table_rows(ws, NODE_COLUMNS, frame)

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 
 from . import figures, status
-from .xlsx import DATETIME, GREEN, INTEGER, RED, YELLOW, Column, cell, header_row, widths, write_table
+from .xlsx import DATETIME, GREEN, INTEGER, RED, YELLOW, Column, cell, header_row, table_rows, widths, write_table
 
 NODE_COLUMNS = [
     Column('Host name', 'host_name', width=40), Column('Automated by organizations', 'organizations', INTEGER),
@@ -49,7 +49,7 @@ def table_sheet(wb: Workbook, title: str, columns: Sequence[Column], frame: pd.D
     ws = wb.create_sheet(title)
     widths(ws, columns)
     ws.freeze_panes = 'A2'
-    write_table(ws, columns, frame)
+    table_rows(ws, columns, frame)
 
 
 def managed_nodes(wb: Workbook, nodes: pd.DataFrame, dedup: bool, org_columns: bool) -> None:
@@ -72,14 +72,15 @@ def usage_by_organizations(wb: Workbook, frame: pd.DataFrame, indirect: bool) ->
     table_sheet(wb, 'Usage by organizations', columns, frame)
 
 
-def content(wb: Workbook, sheet: str, events: pd.DataFrame) -> None:
+def content(wb: Workbook, sheet: str, frame: pd.DataFrame) -> None:
+    """`frame`: `figures.content(events, <the sheet's dimension>)`."""
     title, dimension = CONTENT_SHEETS[sheet]
     columns = [Column(CONTENT_NAMES[dimension], dimension, width=45),
                Column('Unique managed nodes automated', 'unique_nodes', INTEGER),
                Column('Non-unique managed nodes automated', 'non_unique_nodes', INTEGER),
                Column('Number of task runs', 'task_runs', INTEGER),
                Column('Duration of task runs [seconds]', 'duration', '#,##0.000', 22)]  # fmt: skip
-    table_sheet(wb, title, columns, figures.content(events, dimension))
+    table_sheet(wb, title, columns, frame)
 
 
 _BAD = re.compile(r'[\[\]:*?/\\]')
@@ -100,15 +101,21 @@ def organization_tab_names(organizations: Sequence[str], taken: set[str]) -> dic
     return names
 
 
-def organization_tabs(wb: Workbook, direct: pd.DataFrame, dedup: bool) -> None:
+def organization_nodes(direct: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(organization, its managed nodes) for the per-organization tabs, organizations sorted."""
     orgs = sorted(direct['organization_name'].dropna().unique())
-    tabs = organization_tab_names(orgs, set(wb.sheetnames))
+    return [(org, figures.managed_nodes(direct[direct['organization_name'] == org])) for org in orgs]
+
+
+def organization_tabs(wb: Workbook, nodes: Sequence[tuple[str, pd.DataFrame]], dedup: bool) -> None:
+    tabs = organization_tab_names([org for org, _ in nodes], set(wb.sheetnames))
     columns = NODE_COLUMNS + (DEDUP_COLUMNS if dedup else [])
-    for org in orgs:
-        table_sheet(wb, tabs[org], columns, figures.managed_nodes(direct[direct['organization_name'] == org]))
+    for org, frame in nodes:
+        table_sheet(wb, tabs[org], columns, frame)
 
 
-def collection_status(wb: Workbook, frame: pd.DataFrame, problems: Sequence, since, until) -> None:
+def collection_status(wb: Workbook, found: pd.DataFrame, rows: pd.DataFrame, problems: Sequence) -> None:
+    """`found`: `status.gaps(...)` of the period; `rows`: `status.raw(...)`."""
     ws = wb.create_sheet('Data collection status')
     gap_columns = [Column('CSV filename', 'file_name', width=34), Column('Missing from', 'missing_from', DATETIME, 22),
                    Column('Missing until', 'missing_until', DATETIME, 22),
@@ -119,7 +126,6 @@ def collection_status(wb: Workbook, frame: pd.DataFrame, problems: Sequence, sin
                    Column('Elapsed', 'elapsed', INTEGER, 10)]  # fmt: skip
     widths(ws, [*raw_columns, Column('Time since previous collection', '', width=30)])
     ws.append([cell(ws, 'Gaps in data collection', bold=True, size=12)])
-    found = status.gaps(frame, since, until)
     if found.empty:
         ws.append(['No gaps: every day of the period is covered by successful collections.'])
     else:
@@ -134,7 +140,6 @@ def collection_status(wb: Workbook, frame: pd.DataFrame, problems: Sequence, sin
             ws.append([p.day.isoformat(), p.name, p.message])
     ws.append([])
     ws.append([cell(ws, 'Collections', bold=True, size=12)])
-    rows = status.raw(frame)
     ws.append(header_row(ws, [c.header for c in raw_columns] + ['Time since previous collection']))
     median = rows['since_previous'].median() if len(rows) else None
     fills = {'ok': GREEN, 'late': YELLOW, 'very late': RED}
@@ -146,15 +151,16 @@ def collection_status(wb: Workbook, frame: pd.DataFrame, problems: Sequence, sin
         ws.append(values)
 
 
-def usage_trend(wb: Workbook, direct: pd.DataFrame) -> None:
-    """Unique managed nodes and job runs per day/week/month/quarter/year, each with a native line chart."""
+def usage_trend(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
+    """Unique managed nodes and job runs per day/week/month/quarter/year (`figures.trend` per unit), each with a
+    native line chart."""
     ws = wb.create_sheet('Usage trend')
     columns = [Column('Period start', 'period', 'yyyy-mm-dd', 14), Column('Unique managed nodes', 'unique_nodes',
                INTEGER, 22), Column('Job runs', 'job_runs', INTEGER, 12)]  # fmt: skip
     widths(ws, columns)
     row = 1
     for unit in figures.TREND_FREQUENCIES:
-        table = figures.trend(direct, unit)
+        table = tables[unit]
         ws.append([cell(ws, f'By {unit.lower()}', bold=True, size=12)])
         header = row + 1
         written = write_table(ws, columns, table)
