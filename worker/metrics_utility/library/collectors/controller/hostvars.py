@@ -57,6 +57,22 @@ _STR = 'tag:yaml.org,2002:str'
 _INT = 'tag:yaml.org,2002:int'
 
 
+# YAML 1.1 plain scalars that start with a letter are strings unless they are one of these words; and no number,
+# date or time has two dots (so IP addresses are strings). Everything else asks PyYAML's own resolver.
+_WORDS = frozenset({
+    'yes', 'Yes', 'YES', 'no', 'No', 'NO', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE',
+    'on', 'On', 'ON', 'off', 'Off', 'OFF', 'null', 'Null', 'NULL',
+})  # fmt: skip
+
+
+def _plain_tag(value: str) -> str:
+    if value[0].isalpha() or value[0] == '_':
+        return _STR if value not in _WORDS else _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+    if value.count('.') >= 2:
+        return _STR
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+
+
 def _simple_yaml(text: str) -> dict[str, Any] | None:
     """The mapping of a document made only of simple `key: scalar` lines, or None when it is anything else."""
     result: dict[str, Any] = {}
@@ -66,10 +82,10 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
         match = _SIMPLE_LINE.fullmatch(line)
         if match is None:
             return None
-        if _RESOLVER.resolve(yaml.ScalarNode, match[1], (True, False)) != _STR:
+        if _plain_tag(match[1]) != _STR:
             return None  # a key such as `yes` or `null` is not a string in YAML 1.1
         value = match[2]
-        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+        tag = _plain_tag(value)
         if tag == _STR:
             result[match[1]] = value
         elif tag == _INT and (value == '0' or (value[0] != '0' and value.isdigit())):
