@@ -5,18 +5,13 @@ formats define it*: quotes removed, comments ignored, nested keys not counted, b
 SQL expression can do that on PostgreSQL 15 without creating functions (there is no `pg_input_is_valid`, and a
 regular expression cannot validate JSON or YAML), and metrics-utility's line regex miscounts quoted values and
 trailing comments. So the text is parsed here, in Python, the way AWX reads it (`json.loads`, else YAML with
-libyaml's safe loader), **once per distinct host** of the collected window:
+libyaml's safe loader), **once per distinct host** of the collected window (`host_columns` reads the texts and puts
+the values into the output).
 
-1. `fetch` streams `(id, variables)` of the hosts a collector needs through a server-side cursor and keeps only the
-   three small results per host;
-2. `join_clause` hands those results back to the server as three literal arrays in the COPY statement
-   (`unnest(...) AS hv(host_id, ansible_host, ansible_connection, ansible_port)`), which the query LEFT JOINs.
-
-The database only reads; the COPY output stays a single server-side stream. A document that is not a mapping, or
-does not parse, yields no values (and never fails the collector); NUL characters are dropped and lone surrogates
-become `?`, because PostgreSQL text cannot hold them. Scalars are rendered as PostgreSQL's `->>` would
-render the JSON value (`true`, `22`, `1.5`); a mapping or list under `ansible_host` is not an address and yields
-nothing.
+A document that is not a mapping, or does not parse, yields no values (and never fails the collector); NUL characters
+are dropped and lone surrogates become `?`, because PostgreSQL text cannot hold them. Scalars are rendered as
+PostgreSQL's `->>` would render the JSON value (`true`, `22`, `1.5`); a mapping or list under `ansible_host` is not an
+address and yields nothing.
 """
 
 from __future__ import annotations
@@ -24,21 +19,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-import psycopg
 import yaml
-from psycopg import sql
 
 _Loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-FETCH_BATCH = 5000
 
 
-@dataclass(frozen=True)
-class HostVars:
-    """What the collectors export from one host's variables."""
+class HostVars(NamedTuple):
+    """What the collectors export from one host's variables (a tuple: built and compared once per host)."""
 
     ansible_host: str | None = None
     ansible_connection: str | None = None
@@ -47,14 +37,29 @@ class HostVars:
 
 NOTHING = HostVars()
 
+# Every key the collectors read starts with this. YAML and JSON can hold such a key without the text `ansible_` only
+# by spelling it with escapes (`\u005f`), which need a backslash; aliases and merge keys copy text that is written
+# out elsewhere in the document. So a text with neither `ansible_` nor a backslash cannot hold one.
+KEY_PREFIX = 'ansible_'
 
-# The common shape of inventory YAML: `key: value` lines of plain scalars (`ansible_host: 10.0.0.5`), optionally after
-# `---`. For exactly that shape the mapping is built directly (libyaml costs ~20 us a document, most of a collector's
-# host work); anything else, including comments, quotes, indentation and flow syntax, goes to the real parser.
-_SIMPLE_LINE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*):[ ]+([A-Za-z0-9][A-Za-z0-9./-]*)[ ]*')
+
+def may_hold_keys(text: str) -> bool:
+    """False when `text` certainly has none of the keys (no `ansible_`, no backslash): such text is not parsed."""
+    return KEY_PREFIX in text or '\\' in text
+
+
+# The common shape of inventory YAML: `key: value` lines (`ansible_host: 10.0.0.5`, `ansible_host: '10.0.0.5'  # nic`),
+# optionally after `---`, with blank and comment lines. For exactly that shape the mapping is built directly (libyaml
+# costs ~15-20 us a document, most of a collector's host work); anything else, including indentation, flow syntax,
+# escapes, multi-line scalars and any character outside printable ASCII, goes to the real parser.
+_SIMPLE_LINE = re.compile(
+    r'([A-Za-z_][A-Za-z0-9_]*):[ ]+'  # a plain key
+    r"(?:([A-Za-z0-9][A-Za-z0-9./-]*)|'((?:[ -&(-~]|'')*)'|\"([ !#-\[\]-~]*)\")"  # plain | 'single' | "double"
+    r'(?:[ ]*|[ ]+#[ -~]*)'  # trailing spaces, or a comment after at least one space
+)
+_BLANK_OR_COMMENT = re.compile(r'[ ]*(?:#[ -~]*)?')
 _RESOLVER = yaml.resolver.Resolver()
 _STR = 'tag:yaml.org,2002:str'
-_INT = 'tag:yaml.org,2002:int'
 
 
 # YAML 1.1 plain scalars that start with a letter are strings unless they are one of these words; and no number,
@@ -77,27 +82,32 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
     """The mapping of a document made only of simple `key: scalar` lines, or None when it is anything else."""
     result: dict[str, Any] = {}
     for number, line in enumerate(text.split('\n')):
-        if not line or (number == 0 and line == '---'):
+        if not line:
             continue
         match = _SIMPLE_LINE.fullmatch(line)
         if match is None:
+            if (number == 0 and line == '---') or _BLANK_OR_COMMENT.fullmatch(line):
+                continue
             return None
-        if _plain_tag(match[1]) != _STR:
+        key, plain, single, double = match.groups()
+        if key in _WORDS:
             return None  # a key such as `yes` or `null` is not a string in YAML 1.1
-        value = match[2]
-        tag = _plain_tag(value)
-        if tag == _STR:
-            result[match[1]] = value
-        elif tag == _INT and (value == '0' or (value[0] != '0' and value.isdigit())):
-            result[match[1]] = int(value)
+        if plain is None:
+            result[key] = double if single is None else single.replace("''", "'")  # quoted: always a string
+        elif plain.isdigit():
+            if plain[0] == '0' and plain != '0':
+                return None  # an octal int in YAML 1.1: let libyaml decide
+            result[key] = int(plain)
+        elif (plain[0].isalpha() and plain not in _WORDS) or _plain_tag(plain) == _STR:
+            result[key] = plain
         else:
-            return None  # floats, booleans, dates, octal/hex ints: let libyaml decide
+            return None  # floats, booleans, dates, hex ints: let libyaml decide
     return result or None
 
 
 def parse_variables(text: str | None) -> Mapping[str, Any] | None:
     """The top-level mapping of a YAML or JSON document, or None when it is empty, broken or not a mapping."""
-    if not text or not text.strip():
+    if not text or text.isspace():
         return None
     if text[0] not in '{[' and (simple := _simple_yaml(text)) is not None:
         return simple
@@ -108,10 +118,12 @@ def parse_variables(text: str | None) -> Mapping[str, Any] | None:
             value = yaml.load(text, Loader=_Loader)  # CSafeLoader: no arbitrary objects
         except (yaml.YAMLError, ValueError, TypeError, RecursionError):
             return None
-    return value if isinstance(value, Mapping) else None
+    return value if type(value) is dict or isinstance(value, Mapping) else None
 
 
 def _scalar(value: Any) -> str | None:
+    if type(value) is str and value.isascii() and '\x00' not in value:
+        return value or None  # the usual case, without the checks below
     if value is None or isinstance(value, Mapping | list | tuple | set):
         return None
     if isinstance(value, bool):
@@ -143,40 +155,10 @@ def _port(value: Any) -> int | None:
 
 def host_vars(text: str | None) -> HostVars:
     """`HostVars` of one `main_host.variables` text."""
+    if not text or not may_hold_keys(text):
+        return NOTHING
     data = parse_variables(text)
     if not data:
         return NOTHING
     return HostVars(_scalar(data.get('ansible_host')), _scalar(data.get('ansible_connection')),
                     _port(data.get('ansible_port')))  # fmt: skip
-
-
-def fetch(db: psycopg.Connection, hosts_query: sql.Composable, params: Any = None) -> dict[int, HostVars]:
-    """Parse the variables of every host `hosts_query` returns (columns `id, variables`, one row per host).
-
-    Hosts without any of the three values are left out: the LEFT JOIN gives them NULLs anyway.
-    """
-    result: dict[int, HostVars] = {}
-    with db.cursor(name='metrics_utility_host_variables') as cur:
-        cur.itersize = FETCH_BATCH
-        cur.execute(hosts_query, params)
-        for host_id, text in cur:
-            found = host_vars(text)
-            if found != NOTHING:
-                result[host_id] = found
-    return result
-
-
-def join_clause(found: Mapping[int, HostVars]) -> tuple[sql.Composable, dict[str, list]]:
-    """`unnest(...) AS hv(host_id, ansible_host, ansible_connection, ansible_port)` and its parameters."""
-    ids = list(found)
-    params = {
-        'hv_ids': ids,
-        'hv_hosts': [found[i].ansible_host for i in ids],
-        'hv_connections': [found[i].ansible_connection for i in ids],
-        'hv_ports': [found[i].ansible_port for i in ids],
-    }
-    clause = sql.SQL(
-        'unnest(%(hv_ids)s::integer[], %(hv_hosts)s::text[], %(hv_connections)s::text[], %(hv_ports)s::integer[]) '
-        'AS hv(host_id, ansible_host, ansible_connection, ansible_port)'
-    )
-    return clause, params

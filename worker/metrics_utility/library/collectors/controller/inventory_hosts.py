@@ -6,8 +6,9 @@ organization_name, last_automation (the `created` of the job of the host's lates
 ansible_machine_id, ansible_host, host_name, ansible_port — an integer or null) and facts (JSON:
 ansible_connection_variable and nine `ansible_*` hardware/virtualisation facts). Ordered by host id.
 
-Host variables are parsed once per host in Python (`hostvars`), not by PL/pgSQL functions created in the controller
-database; `ansible_port` is an integer only when the variables hold a whole number (a quoted "22" counts).
+Host variables are parsed once per host in Python (`hostvars`) and joined back as arrays (`host_columns.join_clause`,
+since the JSON columns use them), not by PL/pgSQL functions created in the controller database; `ansible_port` is an
+integer only when the variables hold a whole number (a quoted "22" counts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import hostvars
+from . import host_columns
 from .streaming import copy_to_csv, session
 
 FACTS = (
@@ -70,7 +71,7 @@ def copy_hosts(
 ) -> list[Path]:
     facts = sql.SQL(', ').join(sql.SQL('{k}, h.ansible_facts ->> {k}').format(k=sql.Literal(name)) for name in FACTS)
     with session(db):
-        found = hostvars.fetch(db, sql.SQL(HOSTS).format(where=where), params)
-        hv, hv_params = hostvars.join_clause(found)
+        found = host_columns.fetch(db, sql.SQL(HOSTS).format(where=where), params)
+        hv, hv_params = host_columns.join_clause(found)
         query = sql.SQL(QUERY).format(facts=facts, hv=hv, where=where)
         return copy_to_csv(db, query, output_dir, stem, {**params, **hv_params}, limit)

@@ -9,8 +9,9 @@ job_remote_id, job_template_remote_id, job_template_name (the job's name, copied
 inventory_remote_id, inventory_name, organization_remote_id, organization_name, project_remote_id, project_name.
 
 Deliberate differences from metrics-utility:
-- host variables are parsed as real YAML/JSON in Python, once per distinct host of the window (`hostvars`), instead
-  of two PL/pgSQL functions the collector had to CREATE in the controller database;
+- host variables are parsed as real YAML/JSON in Python, once per distinct host of the window (`hostvars`), while
+  the server runs the COPY (`host_columns.Splice`), instead of two PL/pgSQL functions the collector had to CREATE in
+  the controller database;
 - a summary without `host_id` (deleted host, add_host, localhost) falls back to the host of the *same name in the
   job's inventory* (unique), not to any host of that name, so a summary row is never duplicated when the name exists
   in several inventories;
@@ -26,7 +27,8 @@ import psycopg
 from psycopg import sql
 
 from ..base import collector
-from . import hostvars, window
+from . import window
+from .host_columns import HostVariables, Splice
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
@@ -45,7 +47,7 @@ WHERE h.id IN (
 QUERY = """
 SELECT
     s.id, s.created, s.modified, s.host_name, s.host_id AS host_remote_id,
-    hv.ansible_host AS ansible_host_variable, hv.ansible_connection AS ansible_connection_variable,
+    {host_columns},
     s.changed, s.dark, s.failures, s.ok, s.processed, s.skipped, s.failed, s.ignored, s.rescued,
     u.created AS job_created, s.job_id AS job_remote_id,
     u.unified_job_template_id AS job_template_remote_id, u.name AS job_template_name,
@@ -59,10 +61,21 @@ LEFT JOIN main_inventory i ON i.id = j.inventory_id
 LEFT JOIN main_unifiedjob u ON u.id = s.job_id
 LEFT JOIN main_organization o ON o.id = u.organization_id
 LEFT JOIN main_host fb ON s.host_id IS NULL AND fb.name = s.host_name AND fb.inventory_id = j.inventory_id
-LEFT JOIN {hv} ON hv.host_id = COALESCE(s.host_id, fb.id)
 WHERE {window}
 ORDER BY s.modified, s.id
 """
+
+HOST_COLUMNS = Splice(
+    'COALESCE(s.host_id, fb.id)',
+    (('ansible_host_variable', 'ansible_host'), ('ansible_connection_variable', 'ansible_connection')),
+)
+
+
+def statements(since: datetime, until: datetime) -> tuple[sql.Composable, sql.Composable, dict]:
+    """The hosts query, the COPY query and their parameters (public for the benchmark's ceiling)."""
+    where = window.condition('s.modified')
+    hosts = sql.SQL(HOSTS).format(window=where)
+    return hosts, sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), window=where), window.params(since, until)
 
 
 @collector('job_host_summary', '1.2', 'csv')
@@ -75,10 +88,8 @@ def job_host_summary(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> list[Path]:
     """Job host summaries modified in the window, with the host's ansible_host/ansible_connection."""
-    where = window.condition('s.modified')
-    params = window.params(since, until)
+    hosts_query, query, params = statements(since, until)
     with session(db):
-        found = hostvars.fetch(db, sql.SQL(HOSTS).format(window=where), params)
-        hv, hv_params = hostvars.join_clause(found)
-        query = sql.SQL(QUERY).format(hv=hv, window=where)
-        return copy_to_csv(db, query, output_dir, 'job_host_summary', {**params, **hv_params}, max_file_bytes)
+        hosts = HostVariables(db, hosts_query, params)
+        splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
+        return copy_to_csv(db, query, output_dir, 'job_host_summary', params, max_file_bytes, rewrite=splice)

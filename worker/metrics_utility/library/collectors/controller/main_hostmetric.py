@@ -8,7 +8,8 @@ Columns (as metrics-utility 1.1): hostname, host_id, first_automation, last_auto
 deleted_counter, last_deleted, deleted, id, used_in_inventories, ansible_product_serial, ansible_machine_id,
 ansible_host_variable, ansible_connection_variable.
 
-Differences: host variables parsed once per host in Python (`hostvars`); COPY streams the whole result (no keyset
+Differences: host variables parsed once per host in Python (`hostvars`), while the server runs the COPY
+(`host_columns.Splice`); COPY streams the whole result (no keyset
 pages needed: memory stays flat either way).
 """
 
@@ -21,7 +22,8 @@ import psycopg
 from psycopg import sql
 
 from ..base import collector
-from . import hostvars, window
+from . import window
+from .host_columns import HostVariables, Splice
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
@@ -36,13 +38,16 @@ SELECT
     m.deleted_counter, m.last_deleted, m.deleted, m.id, m.used_in_inventories,
     h.ansible_facts ->> 'ansible_product_serial' AS ansible_product_serial,
     h.ansible_facts ->> 'ansible_machine_id' AS ansible_machine_id,
-    hv.ansible_host AS ansible_host_variable, hv.ansible_connection AS ansible_connection_variable
+    {host_columns}
 FROM main_hostmetric m
 LEFT JOIN main_host h ON h.name = m.hostname
-LEFT JOIN {hv} ON hv.host_id = h.id
 WHERE {where}
 ORDER BY m.hostname, COALESCE(h.id, 0)
 """
+
+HOST_COLUMNS = Splice(
+    'h.id', (('ansible_host_variable', 'ansible_host'), ('ansible_connection_variable', 'ansible_connection'))
+)
 
 
 @collector('main_hostmetric', '1.1', 'csv')
@@ -57,8 +62,8 @@ def main_hostmetric(
     """Host metrics automated or deleted in the window."""
     where = sql.SQL('({} OR {})').format(window.condition('m.last_automation'), window.condition('m.last_deleted'))
     params = window.params(since, until)
+    query = sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), where=where)
     with session(db):
-        found = hostvars.fetch(db, sql.SQL(HOSTS).format(where=where), params)
-        hv, hv_params = hostvars.join_clause(found)
-        query = sql.SQL(QUERY).format(hv=hv, where=where)
-        return copy_to_csv(db, query, output_dir, 'main_hostmetric', {**params, **hv_params}, max_file_bytes)
+        hosts = HostVariables(db, sql.SQL(HOSTS).format(where=where), params)
+        splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
+        return copy_to_csv(db, query, output_dir, 'main_hostmetric', params, max_file_bytes, rewrite=splice)

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
@@ -33,6 +33,20 @@ DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 Query = sql.Composable | str
 Params = Sequence[Any] | Mapping[str, Any] | None
+BATCH_ROWS = 1000
+
+
+class Rewrite(Protocol):
+    """Changes the rows of a COPY on their way to the files (`host_columns.SplicedRows`)."""
+
+    def start(self, header: bytes) -> None:
+        """Called with the header row, once the server has begun sending rows."""
+
+    def join(self, rows: list[Any]) -> bytes:
+        """The rewritten rows, concatenated."""
+
+    def each(self, rows: list[Any]) -> list[bytes]:
+        """The rewritten rows, one by one."""
 
 
 @contextmanager
@@ -62,6 +76,43 @@ def part_name(output_dir: Path, stem: str, index: int) -> Path:
     return output_dir / f'{stem}.part{index:04d}.csv'
 
 
+class _Parts:
+    """CSV parts of at most `limit` bytes (unless one row alone is larger), each starting with the header."""
+
+    def __init__(self, output_dir: Path, stem: str, header: bytes, limit: int) -> None:
+        self.output_dir, self.stem, self.header, self.limit = output_dir, stem, header, limit
+        self.paths: list[Path] = []
+        self._out = None
+        self._size = self._rows = 0
+
+    def fits(self, size: int) -> bool:
+        return self._out is not None and self._size + size <= self.limit
+
+    def write(self, data: bytes, rows: int) -> None:
+        """Whole rows that `fits` the current part."""
+        self._out.write(data)
+        self._size += len(data)
+        self._rows += rows
+
+    def write_row(self, row: Any) -> None:
+        n = len(row)
+        if self._out is None or (self._size + n > self.limit and self._rows):
+            self.close()
+            path = part_name(self.output_dir, self.stem, len(self.paths))
+            self.paths.append(path)
+            self._out = open(path, 'xb')  # noqa: SIM115 - closed when rolling over, or by the caller
+            self._out.write(self.header)
+            self._size, self._rows = len(self.header), 0
+        self._out.write(row)
+        self._size += n
+        self._rows += 1
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+
 def copy_to_csv(
     db: psycopg.Connection,
     query: Query,
@@ -69,11 +120,13 @@ def copy_to_csv(
     stem: str,
     params: Params = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    rewrite: Rewrite | None = None,
 ) -> list[Path]:
     """Stream `query` as CSV into `<stem>.csv` (or `<stem>.partNNNN.csv` parts when it needs several files).
 
-    Files are created exclusively: an existing file of the same name is an error, never silently overwritten.
-    Returns the files in order; `[]` when the query returned no rows.
+    Rows are written `BATCH_ROWS` at a time (per-row Python work is most of the client's cost), row by row only where
+    a part fills up. Files are created exclusively: an existing file of the same name is an error, never silently
+    overwritten. Returns the files in order; `[]` when the query returned no rows.
     """
     if isinstance(query, str):
         query = sql.SQL(query)  # type: ignore[arg-type]
@@ -81,37 +134,44 @@ def copy_to_csv(
     single = output_dir / f'{stem}.csv'
     if single.exists():
         raise CollectorError(f'{single} already exists; give each collector run its own output_dir')
-    parts: list[Path] = []
-    out = None
-    size = rows_in_part = 0
+    parts: _Parts | None = None
+
+    def flush(batch: list[Any]) -> None:
+        if parts.fits(0):
+            data = rewrite.join(batch) if rewrite else b''.join(batch)
+            if parts.fits(len(data)):
+                parts.write(data, len(batch))
+                return
+        for row in rewrite.each(batch) if rewrite else batch:
+            parts.write_row(row)
+
     try:
         with db.cursor() as cur, cur.copy(statement, params) as copy:
             rows = iter(copy)
             header = bytes(next(rows, b''))
-            for row in rows:
-                n = len(row)
-                if out is None or (size + n > max_file_bytes and rows_in_part):
-                    if out is not None:
-                        out.close()
-                    path = part_name(output_dir, stem, len(parts))
-                    parts.append(path)
-                    out = open(path, 'xb')  # noqa: SIM115 - closed when rolling over or in finally
-                    out.write(header)
-                    size, rows_in_part = len(header), 0
-                out.write(row)
-                size += n
-                rows_in_part += 1
+            parts = _Parts(output_dir, stem, header, max_file_bytes)
+            if rewrite is not None:
+                rewrite.start(header)
+            batch: list[Any] = []
+            for row in rows:  # psycopg's memoryviews own their buffers: safe to keep
+                batch.append(row)
+                if len(batch) == BATCH_ROWS:
+                    flush(batch)
+                    batch = []
+            if batch:
+                flush(batch)
     except BaseException:
-        if out is not None:
-            out.close()
-            out = None
-        for path in parts:
-            path.unlink(missing_ok=True)
+        if parts is not None:
+            parts.close()
+            for path in parts.paths:
+                path.unlink(missing_ok=True)
         raise
     finally:
-        if out is not None:
-            out.close()
-    if len(parts) == 1:
-        os.replace(parts[0], single)
+        if parts is not None:
+            parts.close()
+    if parts is None or not parts.paths:
+        return []
+    if len(parts.paths) == 1:
+        os.replace(parts.paths[0], single)
         return [single]
-    return parts
+    return parts.paths
