@@ -1,11 +1,12 @@
 """Streaming a query into size-limited CSV files with PostgreSQL COPY, and the session rules every query runs under.
 
 `copy_to_csv` runs `COPY (<query>) TO STDOUT WITH CSV HEADER` and writes what the server sends straight into files:
-no decoding, no re-encoding, no CSV parsing in Python, nothing held in memory beyond one row. PostgreSQL sends every
-row of a COPY, the header included, as one CopyData message and psycopg's `Copy` iterator yields one message at a
-time, so the message boundaries are exactly the row boundaries, also for fields holding newlines inside quotes. A
-part is closed before a row that would push it past `max_file_bytes` (so a part stays within the limit unless one
-row alone is larger); every part starts with the header.
+no decoding, no re-encoding, no CSV parsing in Python, nothing held in memory beyond a batch of `BATCH_ROWS` rows.
+PostgreSQL sends every row of a COPY, the header included, as one CopyData message and psycopg's `Copy` iterator
+yields one message at a time, so the message boundaries are exactly the row boundaries, also for fields holding
+newlines inside quotes. A part is closed before a row that would push it past `max_file_bytes` (so a part stays
+within the limit unless one row alone is larger); every part starts with the header. A `Rewrite` may change rows on
+the way (`host_columns` splices host variables in).
 
 Empty results: when the query returns no rows, no file is kept and `[]` is returned (the collector contract's "no
 data"). metrics-utility kept a header-only file to prove the collector ran; here the package's
@@ -85,11 +86,15 @@ class _Parts:
         self._out = None
         self._size = self._rows = 0
 
+    @property
+    def open(self) -> bool:
+        return self._out is not None
+
     def fits(self, size: int) -> bool:
-        return self._out is not None and self._size + size <= self.limit
+        return self._size + size <= self.limit
 
     def write(self, data: bytes, rows: int) -> None:
-        """Whole rows that `fits` the current part."""
+        """Whole rows that fit the open part."""
         self._out.write(data)
         self._size += len(data)
         self._rows += rows
@@ -137,12 +142,12 @@ def copy_to_csv(
     parts: _Parts | None = None
 
     def flush(batch: list[Any]) -> None:
-        if parts.fits(0):
+        if parts.open:
             data = rewrite.join(batch) if rewrite else b''.join(batch)
             if parts.fits(len(data)):
                 parts.write(data, len(batch))
                 return
-        for row in rewrite.each(batch) if rewrite else batch:
+        for row in rewrite.each(batch) if rewrite else batch:  # a first part, or one filling up: row by row
             parts.write_row(row)
 
     try:
