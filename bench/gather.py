@@ -43,7 +43,7 @@ Statement = tuple[sql.Composable, dict]
 def jhs_statements(conn: psycopg.Connection, since: datetime, until: datetime) -> list[Statement]:
     """What job_host_summary sends: the hosts look-up, then the export."""
     m = importlib.import_module('metrics_utility.library.collectors.controller.job_host_summary')  # not the factory
-    hosts, export, params = m.statements(since, until)
+    hosts, export, params = m.statements(conn, since, until)
     return [(candidates(hosts), params), (export, params)]
 
 

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from metrics_utility.library.collectors.controller import job_host_summary, main_hostmetric, window
-from metrics_utility.library.collectors.controller.host_columns import HostVariables, Splice, _csv, join_clause
+from metrics_utility.library.collectors.controller import host_columns, job_host_summary, main_hostmetric, window
+from metrics_utility.library.collectors.controller.host_columns import (
+    ALL_HOSTS,
+    HostVariables,
+    Splice,
+    _csv,
+    hosts_in_scope,
+    join_clause,
+)
 from metrics_utility.library.collectors.controller.hostvars import HostVars
 from metrics_utility.library.collectors.controller.streaming import copy_to_csv, session
 
@@ -90,6 +97,29 @@ def test_csv_fields_as_postgresql_writes_them():
     ]  # fmt: skip
 
 
+class Estimate:
+    """A connection whose planner estimate for `main_host` is `rows` (None: no such table)."""
+
+    def __init__(self, rows: float | None) -> None:
+        self.rows = rows
+
+    def execute(self, query: str):
+        assert 'reltuples' in query
+        return self
+
+    def fetchone(self):
+        return None if self.rows is None else (self.rows,)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(('rows', 'every_host'), [(0, True), (11_373, True), (99_999, True), (100_000, False),
+                                                  (2e6, False), (-1, False), (None, False)])  # fmt: skip
+def test_small_main_host_is_read_whole(rows, every_host):
+    scoped = sql.SQL('SELECT id, variables FROM main_host WHERE id < 10')
+    chosen = hosts_in_scope(Estimate(rows), scoped)  # type: ignore[arg-type]
+    assert chosen == (sql.SQL(ALL_HOSTS) if every_host else scoped)
+
+
 # -- against the database: the spliced export equals the server joining the parsed values ---------------------------
 
 NASTY_NAMES = ['rs\x1ename', 'comma,name', 'quote"name', 'line\nbreak', '\x1e', '']
@@ -127,12 +157,21 @@ def nasty_db(scratch_db):
     return scratch_db
 
 
+@pytest.fixture(params=['window hosts', 'all hosts'])
+def scope(request, monkeypatch):
+    """Both look-ups: the hosts the window refers to, and every host of a small `main_host`."""
+    monkeypatch.setattr(host_columns, 'ALL_HOSTS_BELOW', 0 if request.param == 'window hosts' else 10**9)
+    return request.param
+
+
 @pytest.mark.integration
-def test_job_host_summary_equals_server_join(nasty_db, tmp_path):
+def test_job_host_summary_equals_server_join(nasty_db, tmp_path, scope):
     module = importlib.import_module('metrics_utility.library.collectors.controller.job_host_summary')
-    hosts_query, _, params = module.statements(*FULL)
+    hosts_query = sql.SQL(module.HOSTS).format(window=window.condition('s.modified'))
+    params = window.params(*FULL)
     columns = 'hv.ansible_host AS ansible_host_variable, hv.ansible_connection AS ansible_connection_variable'
     with nasty_db.connect_reader() as conn:
+        assert (module.statements(conn, *FULL)[0] == hosts_query) == (scope == 'window hosts')
         (ours,) = job_host_summary(db=conn, since=FULL[0], until=FULL[1], output_dir=tmp_path).gather()
         reference = joined(conn, module.QUERY, hosts_query, 'COALESCE(s.host_id, fb.id)', params, tmp_path, columns)
     data = ours.read_bytes()
@@ -141,7 +180,7 @@ def test_job_host_summary_equals_server_join(nasty_db, tmp_path):
 
 
 @pytest.mark.integration
-def test_main_hostmetric_equals_server_join(nasty_db, tmp_path):
+def test_main_hostmetric_equals_server_join(nasty_db, tmp_path, scope):
     module = importlib.import_module('metrics_utility.library.collectors.controller.main_hostmetric')
     where = sql.SQL('({} OR {})').format(window.condition('m.last_automation'), window.condition('m.last_deleted'))
     hosts_query = sql.SQL(module.HOSTS).format(where=where)
@@ -157,9 +196,9 @@ def test_main_hostmetric_equals_server_join(nasty_db, tmp_path):
 @pytest.mark.integration
 def test_a_small_budget_parses_while_reading(controller_db, tmp_path):
     module = importlib.import_module('metrics_utility.library.collectors.controller.job_host_summary')
-    hosts_query, query, params = module.statements(*FULL)
     outputs = []
     with controller_db.connect_reader() as conn:
+        hosts_query, query, params = module.statements(conn, *FULL)
         for budget in (0, 10**9):
             with session(conn):
                 hosts = HostVariables(conn, hosts_query, params, raw_budget=budget)

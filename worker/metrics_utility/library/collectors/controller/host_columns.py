@@ -1,8 +1,8 @@
 """Putting parsed host variables (`hostvars`) into a collector's COPY output, with the database only reading.
 
-A collector first runs a *hosts query* (`id, variables` of the hosts its rows refer to); `HostVariables` reads those
-rows (only texts that `may_hold_keys`: the server filters the rest out). The values then reach the output in one of
-two ways:
+A collector first runs a *hosts query* (`id, variables` of the hosts its rows refer to, or of every host when
+`main_host` is small: `hosts_in_scope`); `HostVariables` reads those rows (only texts that `may_hold_keys`: the
+server filters the rest out). The values then reach the output in one of two ways:
 
 - `Splice` (plain output columns): the COPY query puts markers in the columns instead of values — the record
   separator `\\x1e` and the row's host id in the first column, `\\x1e` in the last — so the statement does not
@@ -34,6 +34,22 @@ from .hostvars import KEY_PREFIX, NOTHING, HostVars, host_vars
 FETCH_BATCH = 5000
 RAW_BUDGET = 32 * 1024 * 1024
 MARK = b'\x1e'
+ALL_HOSTS_BELOW = 100_000
+ALL_HOSTS = 'SELECT h.id, h.variables FROM main_host h'
+
+
+def hosts_in_scope(db: psycopg.Connection, scoped: sql.Composable) -> sql.Composable:
+    """`scoped` (the hosts a window's rows refer to), or every host when `main_host` holds fewer than `ALL_HOSTS_BELOW`.
+
+    Finding a window's hosts scans its rows a second time (AWX has no index on `main_jobhostsummary.modified`), while
+    reading a small `main_host` costs the server a fraction of that; the extra hosts are parsed in the background
+    while the server works on the export. The size is the planner's estimate (`pg_class.reltuples`, no scan); a table
+    never analysed counts as large.
+    """
+    estimate = db.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass('main_host')").fetchone()
+    if estimate is not None and 0 <= estimate[0] < ALL_HOSTS_BELOW:
+        return sql.SQL(ALL_HOSTS)
+    return scoped
 
 
 def candidates(hosts_query: sql.Composable) -> sql.Composable:

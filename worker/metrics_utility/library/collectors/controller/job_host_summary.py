@@ -9,9 +9,9 @@ job_remote_id, job_template_remote_id, job_template_name (the job's name, copied
 inventory_remote_id, inventory_name, organization_remote_id, organization_name, project_remote_id, project_name.
 
 Deliberate differences from metrics-utility:
-- host variables are parsed as real YAML/JSON in Python, once per distinct host of the window (`hostvars`), while
-  the server runs the COPY (`host_columns.Splice`), instead of two PL/pgSQL functions the collector had to CREATE in
-  the controller database;
+- host variables are parsed as real YAML/JSON in Python, once per distinct host (`hostvars`), while the server runs
+  the COPY (`host_columns.Splice`), instead of two PL/pgSQL functions the collector had to CREATE in the controller
+  database; the look-up reads every host while `main_host` is small (`host_columns.hosts_in_scope`);
 - a summary without `host_id` (deleted host, add_host, localhost) falls back to the host of the *same name in the
   job's inventory* (unique), not to any host of that name, so a summary row is never duplicated when the name exists
   in several inventories;
@@ -28,7 +28,7 @@ from psycopg import sql
 
 from ..base import collector
 from . import window
-from .host_columns import HostVariables, Splice
+from .host_columns import HostVariables, Splice, hosts_in_scope
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
@@ -71,10 +71,10 @@ HOST_COLUMNS = Splice(
 )
 
 
-def statements(since: datetime, until: datetime) -> tuple[sql.Composable, sql.Composable, dict]:
+def statements(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, sql.Composable, dict]:
     """The hosts query, the COPY query and their parameters (public for the benchmark's ceiling)."""
     where = window.condition('s.modified')
-    hosts = sql.SQL(HOSTS).format(window=where)
+    hosts = hosts_in_scope(db, sql.SQL(HOSTS).format(window=where))
     return hosts, sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), window=where), window.params(since, until)
 
 
@@ -88,8 +88,8 @@ def job_host_summary(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> list[Path]:
     """Job host summaries modified in the window, with the host's ansible_host/ansible_connection."""
-    hosts_query, query, params = statements(since, until)
     with session(db):
+        hosts_query, query, params = statements(db, since, until)
         hosts = HostVariables(db, hosts_query, params)
         splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
         return copy_to_csv(db, query, output_dir, 'job_host_summary', params, max_file_bytes, rewrite=splice)

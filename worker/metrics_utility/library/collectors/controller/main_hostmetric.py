@@ -9,8 +9,8 @@ deleted_counter, last_deleted, deleted, id, used_in_inventories, ansible_product
 ansible_host_variable, ansible_connection_variable.
 
 Differences: host variables parsed once per host in Python (`hostvars`), while the server runs the COPY
-(`host_columns.Splice`); COPY streams the whole result (no keyset
-pages needed: memory stays flat either way).
+(`host_columns.Splice`; the look-up reads every host while `main_host` is small); COPY streams the whole result (no
+keyset pages needed: memory stays flat either way).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from psycopg import sql
 
 from ..base import collector
 from . import window
-from .host_columns import HostVariables, Splice
+from .host_columns import HostVariables, Splice, hosts_in_scope
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
@@ -64,6 +64,6 @@ def main_hostmetric(
     params = window.params(since, until)
     query = sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), where=where)
     with session(db):
-        hosts = HostVariables(db, sql.SQL(HOSTS).format(where=where), params)
+        hosts = HostVariables(db, hosts_in_scope(db, sql.SQL(HOSTS).format(where=where)), params)
         splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
         return copy_to_csv(db, query, output_dir, 'main_hostmetric', params, max_file_bytes, rewrite=splice)
