@@ -6,8 +6,9 @@ has packages (its sources — name, size, mtime or etag — and the problems met
 change figures (type, sheets, period, organization filter, deduplicator). Header fields, price and generation date
 only change how figures are written, so they are not part of it. The key exists only when every day's rollups are
 fresh (`RollupStore.fingerprint`); a day whose packages changed, or `--rebuild-rollups`, means no cache is read.
-Entries are `rollups/figures/<key>.zip`: one parquet file per frame and `figures.json`; a stale entry is never read
-again and may be deleted at any time.
+Entries are `rollups/figures/<report>-<key>.zip` (`<report>` hashes the options alone): one parquet file per frame and
+`figures.json`. A stale entry is never read again; saving a report's new figures removes its superseded entries, so
+the cache holds one entry per report (type, period, sheets, filter, deduplicator) however often it is rebuilt.
 """
 
 from __future__ import annotations
@@ -44,14 +45,29 @@ def _release() -> str:
         return 'unknown'
 
 
+def _digest(value: dict[str, Any], length: int) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:length]
+
+
 def cache_name(options: ReportOptions, fingerprint: str | None) -> str | None:
     if fingerprint is None:
         return None
-    key = {'figures': FIGURES_VERSION, 'release': _release(), 'rollups': fingerprint, 'type': options.report_type,
-           'sheets': sorted(options.sheets), 'since': options.since.isoformat(), 'until': options.until.isoformat(),
-           'organizations': sorted(options.organization_filter), 'deduplicator': options.deduplicator}  # fmt: skip
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:40]
-    return f'{PREFIX}/{digest}.zip'
+    report = {'type': options.report_type, 'sheets': sorted(options.sheets), 'since': options.since.isoformat(),
+              'until': options.until.isoformat(), 'organizations': sorted(options.organization_filter),
+              'deduplicator': options.deduplicator}  # fmt: skip
+    key = {**report, 'figures': FIGURES_VERSION, 'release': _release(), 'rollups': fingerprint}
+    return f'{PREFIX}/{_digest(report, 16)}-{_digest(key, 40)}.zip'
+
+
+def _remove_superseded(storage: Storage, name: str) -> None:
+    """Delete the report's other entries: figures of older rollups or releases are never read again."""
+    report = name.removeprefix(f'{PREFIX}/').split('-', 1)[0]
+    try:
+        for old in storage.glob(f'{PREFIX}/{report}-*.zip'):
+            if old != name:
+                storage.remove(old)
+    except StorageError as exc:
+        log.warning('cannot remove superseded report figures (%s); they only take space', exc)
 
 
 def save(storage: Storage, name: str, figures: Figures) -> None:
@@ -73,6 +89,8 @@ def save(storage: Storage, name: str, figures: Figures) -> None:
             storage.put(name, filename=path)
     except (StorageError, OSError, pa.ArrowException) as exc:
         log.warning('cannot persist report figures %s (%s); continuing without', name, exc)
+        return
+    _remove_superseded(storage, name)
 
 
 def load(storage: Storage, name: str) -> Figures | None:
