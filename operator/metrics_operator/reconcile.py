@@ -90,19 +90,20 @@ async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, An
     return 'updated'
 
 
-async def _missing_references(client: kube.Client, namespace: str, full: Mapping[str, Any]) -> ReadyState | None:
+async def _missing_references(
+    client: kube.Client, name: str, namespace: str, full: Mapping[str, Any]
+) -> ReadyState | None:
     for field, name in spec.secret_refs(full):
         if await client.get(kube.path('v1', 'secrets', namespace, name), metadata_only=True) is None:
             return ReadyState('False', 'SecretNotFound', f'{field}: Secret {name!r} not found in {namespace}')
     for field, name in spec.configmap_refs(full):
         if await client.get(kube.path('v1', 'configmaps', namespace, name), metadata_only=True) is None:
             return ReadyState('False', 'ConfigMapNotFound', f'{field}: ConfigMap {name!r} not found in {namespace}')
-    claim = spec.user_claim(full)
-    if claim and await client.get(kube.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
-        field = 'spec.storage.directory.claimName'
-        return ReadyState(
-            'False', 'ClaimNotFound', f'{field}: PersistentVolumeClaim {claim!r} not found in {namespace}'
-        )
+    for field, claim in spec.claim_refs(name, full):
+        if await client.get(kube.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
+            return ReadyState(
+                'False', 'ClaimNotFound', f'{field}: PersistentVolumeClaim {claim!r} not found in {namespace}'
+            )
     return None
 
 
@@ -115,7 +116,7 @@ async def ensure(
         full = spec.validate(name, raw_spec)
     except spec.SpecError as exc:
         return ReadyState('False', 'InvalidSpec', str(exc))
-    missing = await _missing_references(client, namespace, full)
+    missing = await _missing_references(client, name, namespace, full)
     if missing is not None:
         return missing
     claim = render.claim(name, namespace, full)

@@ -15,11 +15,12 @@ from typing import Any, Final
 
 from metrics_operator import names
 from metrics_operator.names import JobKind
-from metrics_operator.spec import backfill_settings, enabled_kinds, quantity_bytes
+from metrics_operator.spec import backfill_settings, enabled_kinds, main_claim_name, quantity_bytes
 
 DATA_VOLUME: Final = 'data'
 TMP_VOLUME: Final = 'tmp'
 CA_DIR: Final = '/etc/metrics-utility/ca'
+SOURCES_DIR: Final = '/sources'
 
 # Report header fields: spec key → METRICS_UTILITY_* variable.
 REPORT_FIELDS: Final = {
@@ -43,6 +44,10 @@ REPORT_FIELDS: Final = {
 
 def _prefixed(values: Mapping[str, Any]) -> dict[str, str]:
     return {f'METRICS_UTILITY_{key}': str(value) for key, value in values.items() if value is not None}
+
+
+def _value_env(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [{'name': key, 'value': value} for key, value in _prefixed(values).items()]
 
 
 def settings(full: Mapping[str, Any]) -> dict[str, str]:
@@ -93,8 +98,8 @@ def _secret_env(var: str, ref: Mapping[str, Any], key_field: str) -> dict[str, A
     return {'name': var, 'valueFrom': {'secretKeyRef': {'name': ref['name'], 'key': ref[key_field]}}}
 
 
-def secret_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Credentials as `secretKeyRef`s: the values stay in their Secrets."""
+def secret_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Credentials as `secretKeyRef`s: the values stay in their Secrets. The KPI sink's reach the gather only."""
     creds = full['database']['credentialsSecret']
     env = [
         _secret_env('METRICS_UTILITY_DB_USER', creds, 'usernameKey'),
@@ -113,11 +118,22 @@ def secret_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
             _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_ID', ref, 'clientIdKey'),
             _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_SECRET', ref, 'clientSecretKey'),
         ]
+    kpi = full.get('kpi') or {}
+    if kind == 'gather' and 'credentialsSecret' in kpi:
+        env += [
+            _secret_env('METRICS_UTILITY_ELASTICSEARCH_USERNAME', kpi['credentialsSecret'], 'usernameKey'),
+            _secret_env('METRICS_UTILITY_ELASTICSEARCH_PASSWORD', kpi['credentialsSecret'], 'passwordKey'),
+        ]
+    if kind == 'gather' and 'apiKeySecret' in kpi:
+        env.append(_secret_env('METRICS_UTILITY_ELASTICSEARCH_API_KEY', kpi['apiKeySecret'], 'key'))
     return env
 
 
-def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Variables that differ per CronJob (the vCPU run is a gather of one collector with its own lock)."""
+def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Variables that differ per CronJob (the vCPU run is a gather of one collector with its own lock).
+
+    They are pod env, not the shared ConfigMap: every pod reads that one, and a vCPU gather must not act on the
+    main gather's retention or KPI settings, nor a gather on the report pod's source mounts."""
     env = [{'name': 'HOME', 'value': '/tmp'}, {'name': 'TMPDIR', 'value': '/tmp'}]
     if kind == 'vcpu':
         vcpu = full['vcpu']
@@ -130,8 +146,8 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
             'PROMETHEUS_URL': vcpu['prometheusUrl'],
         }
         if vcpu.get('caConfigMap'):
-            values['PROMETHEUS_CA'] = f'{CA_DIR}/prometheus/{vcpu["caConfigMap"].get("key", "ca.crt")}'
-        env += [{'name': key, 'value': value} for key, value in _prefixed(values).items()]
+            values['PROMETHEUS_CA'] = _ca_file('prometheus', vcpu['caConfigMap'])
+        env += _value_env(values)
     if kind == 'gather' and full.get('retention'):
         # Only the main gather prunes (at its end, under its lock): the vCPU run has a lock of its own.
         retention = full['retention']
@@ -139,11 +155,50 @@ def kind_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
             'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
             'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
         }
-        env += [{'name': key, 'value': value} for key, value in _prefixed(limits).items()]
+        env += _value_env(limits)
+    if kind == 'gather' and full.get('kpi'):
+        # The KPI sink of every gather and backfill shard (docs/scale.md); credentials come from `secret_env`.
+        kpi = full['kpi']
+        ca = _ca_file('kpi', kpi['caConfigMap']) if kpi.get('caConfigMap') else None
+        env += _value_env({'ELASTICSEARCH_URL': kpi['url'], 'ELASTICSEARCH_INDEX': kpi.get('index'),
+                           'ELASTICSEARCH_CA_BUNDLE': ca})  # fmt: skip
+    if kind == 'report' and full['report'].get('additionalSources'):
+        env += _value_env({'ADDITIONAL_SHIP_PATHS': ';'.join(additional_sources(name, full)[0])})
     if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
         # Month-to-date usage from the daily rollups into the summary (docs/metrics.md); CRC accepts uploads only.
         env.append({'name': 'METRICS_UTILITY_MONTH_USAGE', 'value': 'true'})
     return env
+
+
+def _ca_file(purpose: str, ref: Mapping[str, Any]) -> str:
+    return f'{CA_DIR}/{purpose}/{ref.get("key", "ca.crt")}'
+
+
+def additional_sources(name: str, full: Mapping[str, Any]) -> tuple[list[str], list[dict], list[dict]]:
+    """(sources for METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, report pod volumes, mounts).
+
+    S3 sources pass as given. Each other claim is mounted read-only once, at /sources/<n>, and a source's `path` is a
+    directory inside it: a path that does not exist is then the worker's clear error, not a pod stuck in mounting.
+    A source on the main claim is a directory under the storage path (the claim is mounted there already).
+    """
+    paths: list[str] = []
+    vols: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    roots: dict[str, str] = {}
+    main = main_claim_name(name, full)
+    for source in full['report'].get('additionalSources') or []:
+        if 's3' in source:
+            paths.append(source['s3'])
+            continue
+        claim = source['claimName']
+        if claim == main:
+            roots[claim] = full['storage']['directory']['path'].rstrip('/')
+        elif claim not in roots:
+            volume, roots[claim] = f'source-{len(vols)}', f'{SOURCES_DIR}/{len(vols)}'
+            vols.append({'name': volume, 'persistentVolumeClaim': {'claimName': claim, 'readOnly': True}})
+            mounts.append({'name': volume, 'mountPath': roots[claim], 'readOnly': True})
+        paths.append(f'{roots[claim]}/{source["path"]}' if source.get('path') else roots[claim])
+    return paths, vols, mounts
 
 
 def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
@@ -159,7 +214,8 @@ def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
 
 
 def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(pod volumes, container mounts): a writable /tmp for the read-only root, the data claim, CA bundles."""
+    """(pod volumes, container mounts): a writable /tmp for the read-only root, the data claim, CA bundles, and the
+    report's additional source claims."""
     vols: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'emptyDir': {}}]
     mounts: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'mountPath': '/tmp'}]
     storage = full['storage']
@@ -172,9 +228,15 @@ def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dic
         cas.append(('prometheus', full['vcpu']['caConfigMap']['name']))
     if storage['type'] == 'crc' and storage['crc'].get('caConfigMap'):
         cas.append(('crc', storage['crc']['caConfigMap']['name']))
+    if kind == 'gather' and (full.get('kpi') or {}).get('caConfigMap'):
+        cas.append(('kpi', full['kpi']['caConfigMap']['name']))
     for purpose, configmap in cas:
         vols.append({'name': f'ca-{purpose}', 'configMap': {'name': configmap}})
         mounts.append({'name': f'ca-{purpose}', 'mountPath': f'{CA_DIR}/{purpose}', 'readOnly': True})
+    if kind == 'report':
+        _, source_vols, source_mounts = additional_sources(name, full)
+        vols += source_vols
+        mounts += source_mounts
     return vols, mounts
 
 
@@ -185,7 +247,7 @@ def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mou
         'imagePullPolicy': full['imagePullPolicy'],
         'command': command(kind, full),
         'envFrom': [{'configMapRef': {'name': names.configmap_name(name)}}],
-        'env': kind_env(kind, full) + secret_env(full),
+        'env': kind_env(name, kind, full) + secret_env(kind, full),
         'resources': full['resources'],
         'volumeMounts': mounts,
         'terminationMessagePath': names.TERMINATION_LOG,

@@ -65,6 +65,8 @@ SECRET_KEY_DEFAULTS: Final = {
     'database.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
     'storage.s3.credentialsSecret': {'accessKeyKey': 'access-key', 'secretKeyKey': 'secret-key'},
     'storage.crc.serviceAccountSecret': {'clientIdKey': 'client-id', 'clientSecretKey': 'client-secret'},
+    'kpi.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
+    'kpi.apiKeySecret': {'key': 'api-key'},
 }
 # Optional blocks without CRD defaults (spec.retention, spec.backfill; docs/scale.md). Defaults are applied here.
 REPORT_MIN_AGE_DAYS: Final = 35  # a month of data plus the monthly report's delay must survive retention
@@ -74,6 +76,11 @@ QUANTITY_RE: Final = re.compile(r'^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
 _UNITS: Final = {None: 1, 'k': 10**3, 'M': 10**6, 'G': 10**9, 'T': 10**12, 'P': 10**15, 'E': 10**18,
                  'Ki': 2**10, 'Mi': 2**20, 'Gi': 2**30, 'Ti': 2**40, 'Pi': 2**50, 'Ei': 2**60}  # fmt: skip
 STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPolicy': 'Retain'}, 's3': {}, 'crc': {}}
+# spec.kpi (docs/scale.md) and spec.report.additionalSources (docs/reports.md). Sources are joined with ';' into
+# METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, so no part may contain one; sub paths stay inside their claim.
+KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
+S3_SOURCE_RE: Final = re.compile(r'^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^;/]+)*$')
+SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$')
 
 
 class SpecError(ValueError):
@@ -143,6 +150,8 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if full['vcpu']['enabled'] and not full['vcpu'].get('clusterName'):
         raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
     _validate_storage(full)
+    _validate_sources(name, full)
+    _validate_kpi(full.get('kpi'))
     _validate_retention(full)
     _validate_backfill(full)
     return full
@@ -196,6 +205,68 @@ def backfill_settings(full: Mapping[str, Any]) -> dict[str, Any] | None:
     result = {**BACKFILL_DEFAULTS, **full['backfill']}
     result.setdefault('shards', result['parallelism'])
     return result
+
+
+def _validate_kpi(kpi: Any) -> None:
+    """The gather's Elasticsearch/OpenSearch sink: https only, since credentials travel with every request."""
+    if kpi is None:
+        return
+    if not isinstance(kpi, Mapping):
+        raise SpecError('spec.kpi', 'must be an object with url, index and credentialsSecret or apiKeySecret')
+    if not isinstance(kpi.get('url'), str) or not kpi['url'].startswith('https://'):
+        raise SpecError('spec.kpi.url', 'must be an https:// URL such as https://es.example:9200')
+    if 'index' in kpi and not (isinstance(kpi['index'], str) and KPI_INDEX_RE.match(kpi['index'])):
+        raise SpecError('spec.kpi.index', 'must be a lowercase index name (a-z, 0-9, ".", "_", "-", "+")')
+    if 'credentialsSecret' in kpi and 'apiKeySecret' in kpi:
+        raise SpecError('spec.kpi', 'set credentialsSecret (basic auth) or apiKeySecret, not both')
+    if 'credentialsSecret' in kpi:
+        _require_ref(kpi['credentialsSecret'], 'spec.kpi.credentialsSecret', ('usernameKey', 'passwordKey'))
+    if 'apiKeySecret' in kpi:
+        _require_ref(kpi['apiKeySecret'], 'spec.kpi.apiKeySecret', ('key',))
+    ca = kpi.get('caConfigMap')
+    if ca is not None and (not isinstance(ca, Mapping) or not ca.get('name')):
+        raise SpecError('spec.kpi.caConfigMap.name', 'is required (name of a ConfigMap in the same namespace)')
+
+
+def _validate_sources(name: str, full: Mapping[str, Any]) -> None:
+    """Extra read-only package sources of build-report; S3 ones reuse the main bucket's endpoint and credentials."""
+    sources = full['report'].get('additionalSources')
+    if sources is None:
+        return
+    field = 'spec.report.additionalSources'
+    if not isinstance(sources, list):
+        raise SpecError(field, 'must be a list of {s3: s3://bucket/prefix} or {claimName, path}')
+    storage, seen, main_claim = full['storage'], set(), main_claim_name(name, full)
+    for index, source in enumerate(sources):
+        item = f'{field}[{index}]'
+        if not isinstance(source, Mapping) or ('s3' in source) == ('claimName' in source):
+            raise SpecError(item, 'set either s3 (s3://bucket/prefix) or claimName (an existing claim)')
+        if 'path' in source and 'claimName' not in source:
+            raise SpecError(f'{item}.path', 'only applies with claimName')
+        if 's3' in source:
+            if not isinstance(source['s3'], str) or not S3_SOURCE_RE.match(source['s3']):
+                raise SpecError(f'{item}.s3', 'must be s3://bucket or s3://bucket/prefix (no ";", no empty parts)')
+            if storage['type'] != 's3':
+                raise SpecError(f'{item}.s3', 'needs storage.type s3 (S3 sources use its endpoint and credentials)')
+            if source['s3'] == _main_s3(storage['s3']):
+                raise SpecError(f'{item}.s3', 'is the main storage; list other buckets or prefixes only')
+            key = source['s3']
+        else:
+            if not isinstance(source['claimName'], str) or not source['claimName']:
+                raise SpecError(f'{item}.claimName', 'must name a PersistentVolumeClaim in the same namespace')
+            if 'path' in source and not (isinstance(source['path'], str) and SOURCE_PATH_RE.match(source['path'])):
+                raise SpecError(f'{item}.path', "must be a relative path inside the claim such as 'controller-b'")
+            if source['claimName'] == main_claim and 'path' not in source:
+                raise SpecError(f'{item}.claimName', 'is the main storage; set path for another directory on its claim')
+            key = f'{source["claimName"]}/{source.get("path", "")}'
+        if key in seen:
+            raise SpecError(item, 'is listed twice; list each source once')
+        seen.add(key)
+
+
+def _main_s3(s3: Mapping[str, Any]) -> str:
+    prefix = str(s3.get('prefix') or '').strip('/')
+    return f's3://{s3.get("bucket")}' + (f'/{prefix}' if prefix else '')
 
 
 def _require_ref(ref: Any, field: str, keys: tuple[str, ...]) -> None:
@@ -260,6 +331,9 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
         refs.append(('spec.storage.s3.credentialsSecret.name', storage['s3']['credentialsSecret']['name']))
     if storage['type'] == 'crc':
         refs.append(('spec.storage.crc.serviceAccountSecret.name', storage['crc']['serviceAccountSecret']['name']))
+    for block in ('credentialsSecret', 'apiKeySecret'):
+        if block in (full.get('kpi') or {}):
+            refs.append((f'spec.kpi.{block}.name', full['kpi'][block]['name']))
     return refs
 
 
@@ -269,13 +343,29 @@ def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
         refs.append(('spec.vcpu.caConfigMap.name', full['vcpu']['caConfigMap']['name']))
     if full['storage']['type'] == 'crc' and full['storage']['crc'].get('caConfigMap'):
         refs.append(('spec.storage.crc.caConfigMap.name', full['storage']['crc']['caConfigMap']['name']))
+    if (full.get('kpi') or {}).get('caConfigMap'):
+        refs.append(('spec.kpi.caConfigMap.name', full['kpi']['caConfigMap']['name']))
     return refs
 
 
-def user_claim(full: Mapping[str, Any]) -> str | None:
-    """The claim the user supplied (never created or deleted by the operator)."""
+def main_claim_name(name: str, full: Mapping[str, Any]) -> str | None:
+    """The claim of directory storage: the user's or the one the operator creates."""
     storage = full['storage']
-    return storage['directory'].get('claimName') if storage['type'] == 'directory' else None
+    return (storage['directory'].get('claimName') or names.claim_name(name)) if storage['type'] == 'directory' else None
+
+
+def claim_refs(name: str, full: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, claim) pairs the user supplied (never created or deleted by the operator): storage and sources.
+
+    A source on the main claim is left out: that claim is the user's (listed first) or the operator's own."""
+    storage, refs, main = full['storage'], [], main_claim_name(name, full)
+    if storage['type'] == 'directory' and storage['directory'].get('claimName'):
+        refs.append(('spec.storage.directory.claimName', storage['directory']['claimName']))
+    if full['report']['enabled']:
+        for index, source in enumerate(full['report'].get('additionalSources') or []):
+            if source.get('claimName', main) != main:
+                refs.append((f'spec.report.additionalSources[{index}].claimName', source['claimName']))
+    return refs
 
 
 def enabled_kinds(full: Mapping[str, Any]) -> list[names.JobKind]:

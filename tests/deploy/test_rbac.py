@@ -20,7 +20,7 @@ from testsupport.helm import Helm
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import claim, collection, db_secret
+from testsupport.operator_samples import claim, collection, db_secret, es_secret
 from testsupport.rbac import Authorizer, describe
 
 pytestmark = pytest.mark.integration
@@ -81,8 +81,18 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     await user.create('secrets', db_secret(), ns)
     await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'True'), what='Ready')
 
-    # Update: a new schedule patches a CronJob, a new host the ConfigMap, a disabled vCPU deletes a CronJob.
-    changes = {'gather': {'schedule': '*/30 * * * *'}, 'vcpu': {'enabled': False}, 'database': {'host': 'pg-2'}}
+    # Update: a new schedule patches a CronJob, a new host the ConfigMap, a disabled vCPU deletes a CronJob; the KPI
+    # sink and a report source add references to look up (Secret, CA ConfigMap, claim).
+    await user.create('secrets', es_secret(), ns)
+    await user.create('configmaps', {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'es-ca'}}, ns)
+    await user.create('persistentvolumeclaims', claim('controller-b'), ns)
+    changes = {
+        'gather': {'schedule': '*/30 * * * *'},
+        'vcpu': {'enabled': False},
+        'database': {'host': 'pg-2'},
+        'kpi': {'url': 'https://es:9200', 'apiKeySecret': {'name': 'es-kpi'}, 'caConfigMap': {'name': 'es-ca'}},
+        'report': {'additionalSources': [{'claimName': 'controller-b'}]},
+    }
     await user.merge_patch(mc_path('controller', ns), {'spec': changes})
     await eventually(lambda: kube_api.get_object('cronjobs', ns, 'controller-vcpu') is None, what='vcpu removed')
     await user.merge_patch(mc_path('controller', ns), {'spec': {'suspend': True}})

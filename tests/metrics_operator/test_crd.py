@@ -44,6 +44,9 @@ def test_examples_are_valid(crd_schema, path):
         spec.validate(doc['metadata']['name'], doc['spec'])  # the operator agrees
 
 
+S3 = {'type': 's3', 's3': {'bucket': 'main', 'endpoint': 'https://s3.example.com', 'prefix': 'a'}}
+KPI = {'url': 'https://es.example:9200'}
+
 GOOD = [
     collection(),
     collection(storage={'type': 'directory', 'directory': {'size': '5Gi', 'storageClassName': 'fast'}}),
@@ -58,6 +61,12 @@ GOOD = [
     collection(retention={'maxAgeDays': 7, 'maxBytes': 10_000_000}, report={'enabled': False}),
     collection(backfill={'since': '2024-01-01', 'until': '2024-03-01', 'parallelism': 4, 'shards': 8}),
     collection(backfill={'since': '2024-01-01T00:00:00Z', 'until': '2024-01-02T12:00:00Z'}),
+    collection(kpi=KPI),
+    collection(kpi={**KPI, 'index': 'aap-kpi.v2', 'credentialsSecret': {'name': 'es', 'usernameKey': 'user'}}),
+    collection(kpi={**KPI, 'apiKeySecret': {'name': 'es'}, 'caConfigMap': {'name': 'es-ca', 'key': 'tls.crt'}}),
+    collection(report={'additionalSources': [{'claimName': 'b'}, {'claimName': 'b', 'path': 'east/c_1'}]}),
+    collection(report={'additionalSources': [{'claimName': 'metrics-data', 'path': 'copied'}]}),
+    collection(storage=S3, report={'additionalSources': [{'s3': 's3://other'}, {'s3': 's3://main/b'}]}),
 ]
 
 
@@ -114,6 +123,64 @@ BAD = {
         'spec.backfill.until',
         'backfill.until must be after',
     ),
+    'kpi over plain http': (collection(kpi={'url': 'http://es:9200'}), 'spec.kpi.url', 'https'),
+    'kpi index not lowercase': (collection(kpi={**KPI, 'index': 'KPI'}), 'spec.kpi.index', 'kpi.index'),
+    'kpi with two kinds of credentials': (
+        collection(kpi={**KPI, 'credentialsSecret': {'name': 'a'}, 'apiKeySecret': {'name': 'b'}}),
+        'spec.kpi',
+        'not both',
+    ),
+    'kpi api key secret without name': (
+        collection(kpi={**KPI, 'apiKeySecret': {'name': ''}}),
+        'spec.kpi.apiKeySecret.name',
+        'apiKeySecret.name',
+    ),
+    'kpi ca without name': (collection(kpi={**KPI, 'caConfigMap': {'key': 'ca'}}), 'spec.kpi.caConfigMap', 'name'),
+    'source with neither s3 nor claim': (
+        collection(report={'additionalSources': [{'path': 'x'}]}),
+        'spec.report.additionalSources[0]',
+        'either s3',
+    ),
+    'source with s3 and claim': (
+        collection(storage=S3, report={'additionalSources': [{'s3': 's3://b1', 'claimName': 'c'}]}),
+        'spec.report.additionalSources[0]',
+        'either s3',
+    ),
+    's3 source without s3 storage': (
+        collection(report={'additionalSources': [{'s3': 's3://other/a'}]}),
+        'spec.report.additionalSources[0].s3',
+        'storage.type s3',
+    ),
+    's3 source not a bucket uri': (
+        collection(storage=S3, report={'additionalSources': [{'s3': 'https://other/a'}]}),
+        'spec.report.additionalSources[0].s3',
+        's3',
+    ),
+    's3 source with a separator': (
+        collection(storage=S3, report={'additionalSources': [{'s3': 's3://other/a;b'}]}),
+        'spec.report.additionalSources[0].s3',
+        's3',
+    ),
+    'path on an s3 source': (
+        collection(storage=S3, report={'additionalSources': [{'s3': 's3://other', 'path': 'x'}]}),
+        'spec.report.additionalSources[0].path',
+        'path only applies',
+    ),
+    'source path leaves the claim': (
+        collection(report={'additionalSources': [{'claimName': 'b', 'path': '../a'}]}),
+        'spec.report.additionalSources[0].path',
+        'path',
+    ),
+    'source is the main claim': (
+        collection(report={'additionalSources': [{'claimName': 'metrics-data'}]}),
+        'spec.report.additionalSources[0].claimName',
+        'main storage claim',
+    ),
+    'source listed twice': (
+        collection(report={'additionalSources': [{'claimName': 'b', 'path': 'x'}, {'claimName': 'b', 'path': 'x'}]}),
+        'spec.report.additionalSources[1]',
+        'twice',
+    ),
     'backfill without a date': (
         collection(backfill={'since': 'last week', 'until': '2024-01-01'}),
         'spec.backfill.since',
@@ -155,6 +222,7 @@ def test_operator_defaults_equal_the_crd_defaults(crd_schema):
     crd_defaults = _schema_defaults(crd_schema['properties']['spec'])
     crd_defaults['database'].pop('credentialsSecret')  # reference blocks: checked below
     assert crd_defaults['vcpu'].pop('caConfigMap') == {'key': 'ca.crt'}  # render's fallback for the key
+    kpi = crd_defaults.pop('kpi')  # only reference blocks inside: checked below
     assert {key: crd_defaults[key] for key in spec.DEFAULTS} == copy.deepcopy(spec.DEFAULTS)
     assert set(crd_defaults) - set(spec.DEFAULTS) == {'storage'}
     # Nested defaults of blocks the user writes (storage, secret references) also agree.
@@ -164,6 +232,8 @@ def test_operator_defaults_equal_the_crd_defaults(crd_schema):
     }
     db_ref = crd_schema['properties']['spec']['properties']['database']['properties']['credentialsSecret']
     assert _schema_defaults(db_ref) == spec.SECRET_KEY_DEFAULTS['database.credentialsSecret']
+    assert kpi.pop('caConfigMap') == {'key': 'ca.crt'}
+    assert kpi == {key.removeprefix('kpi.'): v for key, v in spec.SECRET_KEY_DEFAULTS.items() if key.startswith('kpi.')}
 
 
 def test_printer_columns_read_the_status_we_write(crd):

@@ -10,7 +10,7 @@ import pytest
 from metrics_operator import names
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import eventually
-from testsupport.operator_samples import DB_PASSWORD, claim, collection, db_secret
+from testsupport.operator_samples import DB_PASSWORD, ES_API_KEY, claim, collection, db_secret, es_secret
 
 pytestmark = pytest.mark.integration
 NS = 'default'
@@ -258,6 +258,79 @@ async def test_every_request_is_recorded_for_rbac(kube_api, operator, user, prer
     assert ('batch', 'cronjobs', None, 'create') in used
     assert ('batch', 'jobs', None, 'watch') in used
     assert all(r.namespace == NS for r in kube_api.requests_log if r.user_agent.startswith('metrics-operator'))
+
+
+KPI = {'url': 'https://es.example:9200', 'index': 'aap-kpi', 'apiKeySecret': {'name': 'es-kpi'}}
+
+
+def pod_env(kube_api, cronjob: str) -> dict[str, dict]:
+    cj = kube_api.get_object('cronjobs', NS, cronjob)
+    return {e['name']: e for e in cj['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']}
+
+
+async def test_kpi_and_report_sources_wait_for_their_references(kube_api, operator, user, prerequisites, cronjobs):
+    sources = [{'claimName': 'controller-b'}, {'claimName': 'controller-b', 'path': 'east'}]
+    await user.create('metricscollections', collection(kpi=KPI, report={'additionalSources': sources}))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'SecretNotFound'), what='SecretNotFound')
+    assert "spec.kpi.apiKeySecret.name: Secret 'es-kpi' not found" in conditions(mc)['Ready']['message']
+    await user.create('secrets', es_secret())
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'ClaimNotFound'), what='ClaimNotFound')
+    message = conditions(mc)['Ready']['message']
+    assert "spec.report.additionalSources[0].claimName: PersistentVolumeClaim 'controller-b' not found" in message
+    assert kube_api.stored('cronjobs', NS) == []  # nothing half-configured is written
+
+    await user.create('persistentvolumeclaims', claim('controller-b'))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready after the claim appears')
+    gather = pod_env(kube_api, 'controller-gather')
+    assert gather['METRICS_UTILITY_ELASTICSEARCH_URL']['value'] == KPI['url']
+    key_ref = gather['METRICS_UTILITY_ELASTICSEARCH_API_KEY']['valueFrom']['secretKeyRef']
+    assert key_ref == {'name': 'es-kpi', 'key': 'api-key'}
+    report = kube_api.get_object('cronjobs', NS, 'controller-report')['spec']['jobTemplate']['spec']['template']['spec']
+    source = {'name': 'source-0', 'persistentVolumeClaim': {'claimName': 'controller-b', 'readOnly': True}}
+    assert source in report['volumes']
+    paths = pod_env(kube_api, 'controller-report')['METRICS_UTILITY_ADDITIONAL_SHIP_PATHS']['value']
+    assert paths == '/sources/0;/sources/0/east'
+    assert not any('ELASTICSEARCH' in k for k in pod_env(kube_api, 'controller-report'))
+
+    # A gather whose KPI sink failed still succeeded; the key never shows up anywhere but in its Secret.
+    ok = GATHER_OK | {'kpi': {'documents': 0, 'error': 'POST https://es.example:9200/_bulk: 401 (ApiKey ***)'}}
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(ok), at=T0)
+    await eventually(cond_is(kube_api, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
+    await cronjobs.run(NS, 'controller-report', succeeded=False, message=None, at=T0 + timedelta(hours=1))
+    await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'ReportFailed'])
+    # Every stored object but Secrets: ConfigMap, CronJobs, Jobs, pods, the collection with its status, and the
+    # Events (SecretNotFound, ClaimNotFound, ReportFailed) posted on the way.
+    assert {'SecretNotFound', 'ClaimNotFound', 'ReportFailed'} <= {
+        e.get('reason') for e in kube_api.stored('events', NS)
+    }
+    for (resource, _, _), obj in kube_api.objects.items():
+        if resource.plural != 'secrets' and not obj.deleted:
+            assert ES_API_KEY not in json.dumps(obj.last.raw), resource
+    reads = [r for r in kube_api.requests_by('metrics-operator') if r.resource == 'secrets']
+    assert {r.verb for r in reads} == {'get'}
+
+
+async def test_adding_kpi_patches_only_the_gather(kube_api, operator, user, prerequisites):
+    await user.create('secrets', es_secret())
+    await user.create('metricscollections', collection())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    report_before = kube_api.get_object('cronjobs', NS, 'controller-report')['metadata']['resourceVersion']
+
+    await user.merge_patch(mc_path('controller'), {'spec': {'kpi': KPI}})
+    await eventually(lambda: 'METRICS_UTILITY_ELASTICSEARCH_URL' in pod_env(kube_api, 'controller-gather'))
+    await eventually(
+        lambda: kube_api.get_object('metricscollections', NS, 'controller')['status']['observedGeneration'] == 2
+    )
+    assert [r.name for r in writes(kube_api, 'cronjobs', ('patch',))] == ['controller-gather']
+    assert not writes(kube_api, 'configmaps', ('patch',))
+    assert kube_api.get_object('cronjobs', NS, 'controller-report')['metadata']['resourceVersion'] == report_before
+
+
+async def test_invalid_source_names_the_field(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(report={'additionalSources': [{'s3': 's3://other/a'}]}))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')
+    assert conditions(mc)['Ready']['message'].startswith('spec.report.additionalSources[0].s3: needs storage.type s3')
+    assert kube_api.stored('cronjobs', NS) == []
 
 
 def backfill_status(kube_api, name='controller', **wanted):

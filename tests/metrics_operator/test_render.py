@@ -46,6 +46,40 @@ SPECS['retention-backfill'] = collection(
     retention={'maxAgeDays': 90, 'maxBytes': '2Gi'},
     backfill={'since': '2024-01-01', 'until': '2024-03-01', 'parallelism': 3, 'shards': 6},
 )['spec']
+SPECS['kpi-sources'] = collection(
+    kpi={'url': 'https://es.example:9200', 'index': 'aap-kpi', 'apiKeySecret': {'name': 'es-key'},
+         'caConfigMap': {'name': 'es-ca', 'key': 'tls.crt'}},
+    report={'additionalSources': [{'claimName': 'controller-b'}, {'claimName': 'shared', 'path': 'east/c'},
+                                  {'claimName': 'shared', 'path': 'west'},
+                                  {'claimName': 'metrics-data', 'path': 'old'}]},
+    vcpu={'enabled': True, 'clusterName': 'c'},
+    backfill={'since': '2024-01-01', 'until': '2024-02-01'},
+)['spec']  # fmt: skip
+SPECS['kpi-basic-s3-sources'] = collection(
+    kpi={'url': 'https://es.example:9200', 'credentialsSecret': {'name': 'es-basic'}},
+    report={'additionalSources': [{'s3': 's3://aap-east/controller-c'}, {'s3': 's3://aap-west'}]},
+    storage={'type': 's3', 's3': {'bucket': 'b', 'endpoint': 'https://s3', 'credentialsSecret': {'name': 's3'}}},
+)['spec']
+
+
+def pod_spec(obj: dict) -> dict:
+    template = obj['spec']['jobTemplate']['spec']['template'] if obj['kind'] == 'CronJob' else obj['spec']['template']
+    return template['spec']
+
+
+def env_values(obj: dict) -> dict[str, str | None]:
+    return {e['name']: e.get('value') for e in pod_spec(obj)['containers'][0]['env']}
+
+
+def secret_refs(obj: dict) -> dict[str, dict]:
+    return {
+        e['name']: e['valueFrom']['secretKeyRef'] for e in pod_spec(obj)['containers'][0]['env'] if 'valueFrom' in e
+    }
+
+
+def by_kind(key: str) -> dict[str, dict]:
+    """Rendered CronJobs by job kind, the backfill Job under 'backfill'."""
+    return {o['metadata']['labels'][names.LABEL_JOB_KIND]: o for o in rendered(key) if o['kind'] in ('CronJob', 'Job')}
 
 
 def rendered(key: str) -> list[dict]:
@@ -214,3 +248,100 @@ def test_gather_computes_month_usage_only_where_storage_is_readable():
 
     assert gather_env('s3')['METRICS_UTILITY_MONTH_USAGE'] == 'true'
     assert 'METRICS_UTILITY_MONTH_USAGE' not in gather_env('crc-vcpu')
+
+
+def test_kpi_reaches_gather_and_backfill_pods_only():
+    kinds = by_kind('kpi-sources')
+    assert set(kinds) == {'gather', 'report', 'vcpu', 'backfill'}
+    for kind in ('gather', 'backfill'):
+        env = env_values(kinds[kind])
+        assert env['METRICS_UTILITY_ELASTICSEARCH_URL'] == 'https://es.example:9200'
+        assert env['METRICS_UTILITY_ELASTICSEARCH_INDEX'] == 'aap-kpi'
+        assert env['METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE'] == '/etc/metrics-utility/ca/kpi/tls.crt'
+        assert secret_refs(kinds[kind])['METRICS_UTILITY_ELASTICSEARCH_API_KEY'] == {'name': 'es-key', 'key': 'api-key'}
+        pod = pod_spec(kinds[kind])
+        assert {'name': 'ca-kpi', 'configMap': {'name': 'es-ca'}} in pod['volumes']
+        mount = {'name': 'ca-kpi', 'mountPath': '/etc/metrics-utility/ca/kpi', 'readOnly': True}
+        assert mount in pod['containers'][0]['volumeMounts']
+    for kind in ('report', 'vcpu'):
+        text = json.dumps(pod_spec(kinds[kind]))
+        assert 'ELASTICSEARCH' not in text and 'es-key' not in text and 'es-ca' not in text, kind
+    # The shared ConfigMap never carries it: a vCPU gather reading it would send KPI documents too.
+    assert not any('ELASTICSEARCH' in key for key in render.settings(spec.validate('mc', SPECS['kpi-sources'])))
+
+
+def test_kpi_basic_auth_as_secret_references():
+    refs = secret_refs(by_kind('kpi-basic-s3-sources')['gather'])
+    assert refs['METRICS_UTILITY_ELASTICSEARCH_USERNAME'] == {'name': 'es-basic', 'key': 'username'}
+    assert refs['METRICS_UTILITY_ELASTICSEARCH_PASSWORD'] == {'name': 'es-basic', 'key': 'password'}
+    env = env_values(by_kind('kpi-basic-s3-sources')['gather'])
+    assert 'METRICS_UTILITY_ELASTICSEARCH_API_KEY' not in refs and 'METRICS_UTILITY_ELASTICSEARCH_INDEX' not in env
+    assert 'METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE' not in env  # the system trust store
+
+
+def test_additional_source_claims_are_mounted_read_only_in_the_report_pod():
+    kinds = by_kind('kpi-sources')
+    pod = pod_spec(kinds['report'])
+    assert [v for v in pod['volumes'] if v['name'].startswith('source-')] == [
+        {'name': 'source-0', 'persistentVolumeClaim': {'claimName': 'controller-b', 'readOnly': True}},
+        {'name': 'source-1', 'persistentVolumeClaim': {'claimName': 'shared', 'readOnly': True}},
+    ]  # one volume per claim, the main claim is not mounted twice
+    mounts = [m for m in pod['containers'][0]['volumeMounts'] if m['name'].startswith('source-')]
+    assert mounts == [
+        {'name': 'source-0', 'mountPath': '/sources/0', 'readOnly': True},
+        {'name': 'source-1', 'mountPath': '/sources/1', 'readOnly': True},
+    ]
+    paths = env_values(kinds['report'])['METRICS_UTILITY_ADDITIONAL_SHIP_PATHS']
+    assert paths == '/sources/0;/sources/1/east/c;/sources/1/west;/metrics-utility/old'
+    for kind in ('gather', 'vcpu', 'backfill'):
+        assert 'ADDITIONAL_SHIP_PATHS' not in json.dumps(pod_spec(kinds[kind]))
+        assert not any(v['name'].startswith('source-') for v in pod_spec(kinds[kind])['volumes'])
+
+
+def test_s3_sources_pass_as_given_and_the_worker_reads_them():
+    from metrics_utility.settings.common import ship_settings
+    from metrics_utility.settings.sources import additional_sources
+
+    full = spec.validate('mc', SPECS['kpi-basic-s3-sources'])
+    report = by_kind('kpi-basic-s3-sources')['report']
+    assert not [v for v in pod_spec(report)['volumes'] if v['name'].startswith('source-')]
+    env = render.settings(full) | {k: v for k, v in env_values(report).items() if v is not None}
+    env |= {'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'a', 'METRICS_UTILITY_BUCKET_SECRET_KEY': 'b'}  # the secretKeyRefs
+    problems: list[str] = []
+    sources = additional_sources(env, None, problems, ship_settings(env, ('s3',), problems))
+    assert problems == []
+    assert [(s.spec, s.ship.s3.bucket, s.ship.path) for s in sources] == [
+        ('s3://aap-east/controller-c', 'aap-east', 'controller-c'),
+        ('s3://aap-west', 'aap-west', ''),
+    ]
+
+
+def test_the_worker_accepts_the_rendered_kpi_settings():
+    """The gather pod's environment as the kubelet builds it (ConfigMap, values, Secret keys) parses cleanly."""
+    from metrics_utility.gather import settings as gather_settings
+
+    full = spec.validate('mc', SPECS['kpi-sources'])
+    gather = by_kind('kpi-sources')['gather']
+    secrets = {('db-reader', 'username'): 'u', ('db-reader', 'password'): DB_PASSWORD, ('es-key', 'api-key'): 'k3y'}
+    env = render.settings(full) | {k: v for k, v in env_values(gather).items() if v is not None}
+    env |= {name: secrets[ref['name'], ref['key']] for name, ref in secret_refs(gather).items()}
+    es = gather_settings.load(env, ship=True).elasticsearch
+    assert (es['url'], es['index']) == ('https://es.example:9200', 'aap-kpi')
+    assert es['ca_bundle'] == '/etc/metrics-utility/ca/kpi/tls.crt'  # the file in the mounted ConfigMap
+    assert es['api_key'].reveal() == 'k3y' and es['username'] is None
+
+
+def test_kpi_and_sources_change_the_rendered_hash():
+    base = spec.validate('mc', SPECS['directory-claim'])
+    with_kpi = spec.validate('mc', {**SPECS['directory-claim'], 'kpi': {'url': 'https://es:9200'}})
+    with_sources = spec.validate(
+        'mc', {**SPECS['directory-claim'], 'report': {'additionalSources': [{'claimName': 'b'}]}}
+    )
+    key = names.ANNOTATION_HASH
+
+    def digest(full: dict, kind: str) -> str:
+        return render.cronjob('mc', 'ns', kind, full, IMAGE)['metadata']['annotations'][key]
+
+    assert digest(with_kpi, 'gather') != digest(base, 'gather') and digest(with_kpi, 'report') == digest(base, 'report')
+    assert digest(with_sources, 'report') != digest(base, 'report')
+    assert digest(with_sources, 'gather') == digest(base, 'gather')

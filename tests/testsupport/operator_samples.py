@@ -9,6 +9,7 @@ from metrics_operator import names
 
 DB_PASSWORD = 'S3cr3t-db-p4ss-d0-not-leak'
 S3_SECRET = 'S3cr3t-s3-k3y-d0-not-leak'
+ES_API_KEY = 'S3cr3t-es-4p1-k3y-d0-not-leak'
 
 
 def collection(name: str = 'controller', **spec: Any) -> dict[str, Any]:
@@ -34,6 +35,11 @@ def db_secret(name: str = 'db-reader') -> dict[str, Any]:
         'stringData': {'username': 'metrics_reader', 'password': DB_PASSWORD},
         'data': {'password': 'UzNjcjN0LWRiLXA0c3MtZDAtbm90LWxlYWs='},
     }
+
+
+def es_secret(name: str = 'es-kpi') -> dict[str, Any]:
+    """The Elasticsearch API key of `spec.kpi.apiKeySecret` (key `api-key`)."""
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': name}, 'stringData': {'api-key': ES_API_KEY}}
 
 
 def claim(name: str = 'metrics-data') -> dict[str, Any]:
