@@ -23,8 +23,15 @@ SPEC = {
     'database': {'host': 'aap-controller-postgres-15', 'credentialsSecret': {'name': 'metrics-db-reader'}},
     'storage': {'type': 'directory', 'directory': {'size': '5Gi'}},
 }
+# The optional features reach the resource unchanged (validated below by schema, CEL and the operator).
+SPEC_KPI_SOURCES = {
+    **SPEC,
+    'kpi': {'url': 'https://opensearch:9200', 'apiKeySecret': {'name': 'kpi'}, 'caConfigMap': {'name': 'kpi-ca'}},
+    'report': {'additionalSources': [{'claimName': 'controller-b', 'path': 'metrics'}]},
+}
 MODES: dict[str, dict[str, Any]] = {
     'default': {},
+    'collection-kpi-sources': {'collection': {'enabled': True, 'spec': SPEC_KPI_SOURCES}},
     'cluster-wide': {'clusterWide': True},
     'collection': {'collection': {'enabled': True, 'spec': SPEC}},
     'service-monitor': {'metrics': {'serviceMonitor': {'enabled': True}}},
@@ -244,6 +251,8 @@ def test_collection_from_values(rendered: dict) -> None:
     mc = one(rendered['collection'], 'MetricsCollection')
     assert mc['apiVersion'] == 'metrics.aap.dev/v1alpha1' and mc['metadata']['name'] == 'controller'
     assert mc['spec'] == {**SPEC, 'serviceAccountName': 'metrics-utility-worker'}
+    mc = one(rendered['collection-kpi-sources'], 'MetricsCollection')
+    assert mc['spec'] == {**SPEC_KPI_SOURCES, 'serviceAccountName': 'metrics-utility-worker'}
 
 
 def test_collection_keeps_an_explicit_service_account(helm: Helm, chart: Path) -> None:
