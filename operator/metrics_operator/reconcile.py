@@ -91,7 +91,7 @@ async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, An
 
 
 async def _missing_references(
-    client: kube.Client, name: str, namespace: str, full: Mapping[str, Any]
+    client: kube.Client, collection: str, namespace: str, full: Mapping[str, Any]
 ) -> ReadyState | None:
     for field, name in spec.secret_refs(full):
         if await client.get(kube.path('v1', 'secrets', namespace, name), metadata_only=True) is None:
@@ -99,7 +99,7 @@ async def _missing_references(
     for field, name in spec.configmap_refs(full):
         if await client.get(kube.path('v1', 'configmaps', namespace, name), metadata_only=True) is None:
             return ReadyState('False', 'ConfigMapNotFound', f'{field}: ConfigMap {name!r} not found in {namespace}')
-    for field, claim in spec.claim_refs(name, full):
+    for field, claim in spec.claim_refs(collection, full):
         if await client.get(kube.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
             return ReadyState(
                 'False', 'ClaimNotFound', f'{field}: PersistentVolumeClaim {claim!r} not found in {namespace}'

@@ -310,6 +310,15 @@ async def test_kpi_and_report_sources_wait_for_their_references(kube_api, operat
     assert {r.verb for r in reads} == {'get'}
 
 
+async def test_source_on_the_operators_own_claim_does_not_wait_for_it(kube_api, operator, user, prerequisites):
+    sized = {'type': 'directory', 'directory': {'size': '2Gi'}}
+    sources = [{'claimName': 'controller-data', 'path': 'imported'}]
+    await user.create('metricscollections', collection(storage=sized, report={'additionalSources': sources}))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    paths = pod_env(kube_api, 'controller-report')['METRICS_UTILITY_ADDITIONAL_SHIP_PATHS']['value']
+    assert paths == '/metrics-utility/imported'  # read through the data mount, not mounted twice
+
+
 async def test_adding_kpi_patches_only_the_gather(kube_api, operator, user, prerequisites):
     await user.create('secrets', es_secret())
     await user.create('metricscollections', collection())
