@@ -85,6 +85,8 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
             'CRC_INGRESS_URL': crc.get('ingressUrl'),
             'CRC_SSO_URL': crc.get('ssoUrl'),
             'PROXY_URL': crc.get('proxyUrl'),
+            # The ConfigMap is mounted into every pod (`volumes`); this is where the worker finds it.
+            'CRC_CA_BUNDLE': _ca_file('crc', crc['caConfigMap']) if crc.get('caConfigMap') else None,
         }
     if report.get('sheets'):
         values['OPTIONAL_CCSP_REPORT_SHEETS'] = ','.join(report['sheets'])

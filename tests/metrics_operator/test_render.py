@@ -331,6 +331,22 @@ def test_the_worker_accepts_the_rendered_kpi_settings():
     assert es['api_key'].reveal() == 'k3y' and es['username'] is None
 
 
+def test_the_worker_trusts_the_mounted_crc_ca():
+    """The CA ConfigMap of `storage.crc` is mounted and the worker is told where: the ingress is verified with it."""
+    from metrics_utility.gather import settings as gather_settings
+
+    full = spec.validate('mc', SPECS['crc-vcpu'])
+    gather = by_kind('crc-vcpu')['gather']
+    secrets = {('db-reader', 'username'): 'u', ('db-reader', 'password'): DB_PASSWORD,
+               ('sa', 'client-id'): 'id', ('sa', 'client-secret'): 's3cret'}  # fmt: skip
+    env = render.settings(full) | {k: v for k, v in env_values(gather).items() if v is not None}
+    env |= {name: secrets[ref['name'], ref['key']] for name, ref in secret_refs(gather).items()}
+    ca_bundle = gather_settings.load(env, ship=True).crc['ca_bundle']
+    mounts = gather['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['volumeMounts']
+    assert ca_bundle == '/etc/metrics-utility/ca/crc/ca.crt'
+    assert any(ca_bundle.startswith(m['mountPath'] + '/') for m in mounts)
+
+
 def test_kpi_and_sources_change_the_rendered_hash():
     base = spec.validate('mc', SPECS['directory-claim'])
     with_kpi = spec.validate('mc', {**SPECS['directory-claim'], 'kpi': {'url': 'https://es:9200'}})
