@@ -162,16 +162,16 @@ async def cleanup(
     client: kube.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], logger: logging.Logger
 ) -> None:
     """Delete what the collection owns. A claim the user supplied is never touched; the operator's own claim only
-    with `storage.directory.reclaimPolicy: Delete`."""
+    with `reclaimPolicy: Delete` (of `storage.directory` or `storage.crc.state`)."""
     name, namespace = body['metadata']['name'], body['metadata']['namespace']
     for kind in names.JOB_KINDS:
         await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
     await _delete_owned(client, 'v1', 'configmaps', namespace, names.configmap_name(name), body)
-    full = spec.with_defaults(raw_spec)
-    directory = (full.get('storage') or {}).get('directory') or {}
-    if directory.get('size') and not directory.get('claimName'):
+    found = spec.claim_block(spec.with_defaults(raw_spec))
+    block = found[1] if found else {}
+    if block.get('size') and not block.get('claimName'):
         claim = names.claim_name(name)
-        if directory.get('reclaimPolicy') == 'Delete':
+        if block.get('reclaimPolicy') == 'Delete':
             url = kube.path('v1', 'persistentvolumeclaims', namespace, claim)
             current = await client.get(url)
             if current and current['metadata'].get('labels', {}).get(names.LABEL_COLLECTION) == name:

@@ -15,10 +15,23 @@ from typing import Any, Final
 
 from metrics_operator import names
 from metrics_operator.names import JobKind
-from metrics_operator.spec import backfill_settings, enabled_kinds, main_claim_name, quantity_bytes
+from metrics_operator.spec import (
+    backfill_settings,
+    claim_block,
+    enabled_kinds,
+    main_claim_name,
+    quantity_bytes,
+    storage_claim_name,
+)
 
 DATA_VOLUME: Final = 'data'
+STATE_VOLUME: Final = 'state'
 TMP_VOLUME: Final = 'tmp'
+# Where crc's state claim is mounted: console.redhat.com cannot be read back, so the watermarks (and a backfill's
+# completion markers, beside them) live in a file on it.
+STATE_DIR: Final = '/var/lib/metrics-utility'
+STATE_PATH: Final = f'{STATE_DIR}/watermarks.json'
+STATE_MOUNT: Final = (STATE_VOLUME, STATE_DIR)
 CA_DIR: Final = '/etc/metrics-utility/ca'
 SOURCES_DIR: Final = '/sources'
 
@@ -85,6 +98,10 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
             'CRC_INGRESS_URL': crc.get('ingressUrl'),
             'CRC_SSO_URL': crc.get('ssoUrl'),
             'PROXY_URL': crc.get('proxyUrl'),
+            # The ConfigMap is mounted into every pod (`volumes`); this is where the worker finds it.
+            'CRC_CA_BUNDLE': _ca_file('crc', crc['caConfigMap']) if crc.get('caConfigMap') else None,
+            # Shared settings are fine: every crc pod is a gather (reports need readable storage) and mounts the claim.
+            'STATE_PATH': STATE_PATH,
         }
     if report.get('sheets'):
         values['OPTIONAL_CCSP_REPORT_SHEETS'] = ','.join(report['sheets'])
@@ -214,15 +231,16 @@ def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
 
 
 def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(pod volumes, container mounts): a writable /tmp for the read-only root, the data claim, CA bundles, and the
-    report's additional source claims."""
+    """(pod volumes, container mounts): a writable /tmp for the read-only root, the storage claim (directory data or
+    crc watermarks), CA bundles, and the report's additional source claims."""
     vols: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'emptyDir': {}}]
     mounts: list[dict[str, Any]] = [{'name': TMP_VOLUME, 'mountPath': '/tmp'}]
     storage = full['storage']
-    if storage['type'] == 'directory':
-        claim = storage['directory'].get('claimName') or names.claim_name(name)
-        vols.append({'name': DATA_VOLUME, 'persistentVolumeClaim': {'claimName': claim}})
-        mounts.append({'name': DATA_VOLUME, 'mountPath': storage['directory']['path']})
+    claim = storage_claim_name(name, full)
+    if claim is not None:
+        volume, path = (DATA_VOLUME, storage['directory']['path']) if storage['type'] == 'directory' else STATE_MOUNT
+        vols.append({'name': volume, 'persistentVolumeClaim': {'claimName': claim}})
+        mounts.append({'name': volume, 'mountPath': path})
     cas = []
     if kind == 'vcpu' and full['vcpu'].get('caConfigMap'):
         cas.append(('prometheus', full['vcpu']['caConfigMap']['name']))
@@ -326,17 +344,18 @@ def configmap(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, A
 
 
 def claim(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The claim the operator creates for `storage.directory.size`; None when the user supplies one."""
-    storage = full['storage']
-    if storage['type'] != 'directory' or storage['directory'].get('claimName'):
+    """The claim the operator creates for `storage.directory.size` or `storage.crc.state.size`; None when the user
+    supplies one (or S3 needs none)."""
+    found = claim_block(full)
+    if found is None or found[1].get('claimName'):
         return None
-    directory = storage['directory']
+    block = found[1]
     spec: dict[str, Any] = {
-        'accessModes': [directory.get('accessMode', 'ReadWriteOnce')],
-        'resources': {'requests': {'storage': directory['size']}},
+        'accessModes': [block.get('accessMode', 'ReadWriteOnce')],
+        'resources': {'requests': {'storage': block['size']}},
     }
-    if directory.get('storageClassName'):
-        spec['storageClassName'] = directory['storageClassName']
+    if block.get('storageClassName'):
+        spec['storageClassName'] = block['storageClassName']
     return {
         'apiVersion': 'v1',
         'kind': 'PersistentVolumeClaim',

@@ -76,6 +76,13 @@ QUANTITY_RE: Final = re.compile(r'^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
 _UNITS: Final = {None: 1, 'k': 10**3, 'M': 10**6, 'G': 10**9, 'T': 10**12, 'P': 10**15, 'E': 10**18,
                  'Ki': 2**10, 'Mi': 2**20, 'Gi': 2**30, 'Ti': 2**40, 'Pi': 2**50, 'Ei': 2**60}  # fmt: skip
 STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPolicy': 'Retain'}, 's3': {}, 'crc': {}}
+# Storage blocks that name or size a claim: the directory target itself, and the watermark volume of console.redhat.com
+# (put-only: the worker keeps its watermarks in METRICS_UTILITY_STATE_PATH, a file on this claim).
+CLAIM_BLOCKS: Final = {'directory': 'directory', 'crc': 'crc.state'}
+ACCESS_MODES: Final = ('ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany')
+RECLAIM_POLICIES: Final = ('Retain', 'Delete')
+# Defaults of optional nested blocks, applied only when the block is given (as the API server does).
+BLOCK_DEFAULTS: Final = {**SECRET_KEY_DEFAULTS, 'storage.crc.state': {'reclaimPolicy': 'Retain'}}
 # spec.kpi (docs/scale.md) and spec.report.additionalSources (docs/reports.md). Sources are joined with ';' into
 # METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, so no part may contain one; sub paths stay inside their claim.
 KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
@@ -119,7 +126,7 @@ def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
         for kind, defaults in STORAGE_DEFAULTS.items():
             if isinstance(storage.get(kind), Mapping):
                 storage[kind] = _merge(defaults, storage[kind])
-    for path, defaults in SECRET_KEY_DEFAULTS.items():
+    for path, defaults in BLOCK_DEFAULTS.items():
         ref = _get(result, path)
         if isinstance(ref, dict):
             for key, value in defaults.items():
@@ -297,10 +304,6 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             raise SpecError(f'spec.storage.{other}', f'exactly the block matching storage.type ({kind}) must be set')
     block = storage[kind]
     if kind == 'directory':
-        if bool(block.get('claimName')) == bool(block.get('size')):
-            raise SpecError('spec.storage.directory', 'set either claimName (existing claim) or size (new claim)')
-        if block.get('storageClassName') and not block.get('size'):
-            raise SpecError('spec.storage.directory.storageClassName', 'only applies with size')
         if not str(block.get('path', '')).startswith('/'):
             raise SpecError('spec.storage.directory.path', 'must be an absolute path')
     elif kind == 's3':
@@ -319,8 +322,28 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             'spec.storage.crc.serviceAccountSecret',
             ('clientIdKey', 'clientSecretKey'),
         )
+        if not isinstance(block.get('state'), Mapping):
+            raise SpecError('spec.storage.crc.state', 'is required: claimName or size of a volume for the watermarks '
+                            '(console.redhat.com cannot be read back)')  # fmt: skip
         if full['report']['enabled']:
             raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
+    _validate_claim(full)
+
+
+def _validate_claim(full: Mapping[str, Any]) -> None:
+    """The claim rules of `storage.directory` and `storage.crc.state`: an existing claim or a size for a new one."""
+    found = claim_block(full)
+    if found is None:
+        return
+    field, block = found
+    if bool(block.get('claimName')) == bool(block.get('size')):
+        raise SpecError(field, 'set either claimName (existing claim) or size (new claim)')
+    if block.get('storageClassName') and not block.get('size'):
+        raise SpecError(f'{field}.storageClassName', 'only applies with size')
+    if block.get('accessMode', ACCESS_MODES[0]) not in ACCESS_MODES:
+        raise SpecError(f'{field}.accessMode', f'must be one of {ACCESS_MODES}')
+    if block.get('reclaimPolicy', RECLAIM_POLICIES[0]) not in RECLAIM_POLICIES:
+        raise SpecError(f'{field}.reclaimPolicy', f'must be one of {RECLAIM_POLICIES}')
 
 
 def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -348,19 +371,34 @@ def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
     return refs
 
 
+def claim_block(full: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """(field, block) of the storage claim: `storage.directory` or `storage.crc.state`; None for S3.
+
+    Tolerates a spec that never validated: deleting such a collection still looks for the operator's claim."""
+    storage = full.get('storage')
+    path = CLAIM_BLOCKS.get(storage.get('type')) if isinstance(storage, Mapping) else None
+    block = _get(storage, path) if path else None
+    return (f'spec.storage.{path}', block) if isinstance(block, Mapping) else None
+
+
+def storage_claim_name(name: str, full: Mapping[str, Any]) -> str | None:
+    """The claim every gather pod mounts: the user's or `<name>-data`, which the operator creates."""
+    found = claim_block(full)
+    return (found[1].get('claimName') or names.claim_name(name)) if found else None
+
+
 def main_claim_name(name: str, full: Mapping[str, Any]) -> str | None:
-    """The claim of directory storage: the user's or the one the operator creates."""
-    storage = full['storage']
-    return (storage['directory'].get('claimName') or names.claim_name(name)) if storage['type'] == 'directory' else None
+    """The claim of directory storage (the one report sources can share); crc's state claim holds no packages."""
+    return storage_claim_name(name, full) if full['storage']['type'] == 'directory' else None
 
 
 def claim_refs(name: str, full: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, claim) pairs the user supplied (never created or deleted by the operator): storage and sources.
 
     A source on the main claim is left out: that claim is the user's (listed first) or the operator's own."""
-    storage, refs, main = full['storage'], [], main_claim_name(name, full)
-    if storage['type'] == 'directory' and storage['directory'].get('claimName'):
-        refs.append(('spec.storage.directory.claimName', storage['directory']['claimName']))
+    found, refs, main = claim_block(full), [], main_claim_name(name, full)
+    if found is not None and found[1].get('claimName'):
+        refs.append((f'{found[0]}.claimName', found[1]['claimName']))
     if full['report']['enabled']:
         for index, source in enumerate(full['report'].get('additionalSources') or []):
             if source.get('claimName', main) != main:

@@ -20,7 +20,7 @@ from testsupport.helm import Helm
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import claim, collection, db_secret, es_secret
+from testsupport.operator_samples import claim, collection, crc_secret, crc_storage, db_secret, es_secret
 from testsupport.rbac import Authorizer, describe
 
 pytestmark = pytest.mark.integration
@@ -111,12 +111,16 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     await user.create('metricscollections', collection('broken', gather={'schedule': 'every hour'}), ns)
     await eventually(_condition(kube_api, ns, 'broken', 'Ready', 'False'), what='InvalidSpec')
 
-    # A claim the operator creates, deleted with the collection (reclaimPolicy Delete).
+    # Claims the operator creates, deleted with the collection (reclaimPolicy Delete): directory data, crc watermarks.
+    await user.create('secrets', crc_secret(), ns)
     sized = {'type': 'directory', 'directory': {'size': '1Gi', 'reclaimPolicy': 'Delete'}}
-    await user.create('metricscollections', collection('sized', storage=sized), ns)
-    await eventually(_condition(kube_api, ns, 'sized', 'Ready', 'True'), what='sized Ready')
-    await user.delete(mc_path('sized', ns))
-    await eventually(gone('sized'), what='sized deleted')
+    crc = crc_storage({'size': '1Gi', 'reclaimPolicy': 'Delete'})
+    for name, storage in (('sized', sized), ('crc', crc)):
+        await user.create('metricscollections', collection(name, storage=storage, report={'enabled': False}), ns)
+        await eventually(_condition(kube_api, ns, name, 'Ready', 'True'), what=f'{name} Ready')
+        await user.delete(mc_path(name, ns))
+        await eventually(gone(name), what=f'{name} deleted')
+        assert kube_api.get_object('persistentvolumeclaims', ns, f'{name}-data') is None
 
     # A backfill request: one Indexed Job, created once.
     await user.merge_patch(

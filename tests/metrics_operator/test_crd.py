@@ -11,7 +11,7 @@ from jsonpath_ng.ext import parse as jsonpath
 
 from metrics_operator import names, spec
 from testsupport.crd_rules import cel_failures, schema_errors
-from testsupport.operator_samples import collection
+from testsupport.operator_samples import collection, crc_storage
 
 pytestmark = pytest.mark.unit
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / 'deploy' / 'examples').glob('*.yaml'))
@@ -51,9 +51,14 @@ GOOD = [
     collection(),
     collection(storage={'type': 'directory', 'directory': {'size': '5Gi', 'storageClassName': 'fast'}}),
     collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': 'https://s3.example.com'}}),
+    collection(report={'enabled': False}, storage=crc_storage({'claimName': 'crc-state'})),
+    collection(report={'enabled': False}, storage=crc_storage({'size': '1Gi'})),
     collection(
         report={'enabled': False},
-        storage={'type': 'crc', 'crc': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}}},
+        vcpu={'enabled': True, 'clusterName': 'c1'},
+        storage=crc_storage(
+            {'size': '500Mi', 'storageClassName': 'fast', 'accessMode': 'ReadWriteMany', 'reclaimPolicy': 'Delete'}
+        ),
     ),
     collection(vcpu={'enabled': True, 'clusterName': 'c1'}, timeZone='Europe/Berlin'),
     collection('x' * 45),
@@ -100,12 +105,26 @@ BAD = {
         'spec.database.credentialsSecret.name',
         'not be empty',
     ),
-    'report on crc': (
-        collection(
-            storage={'type': 'crc', 'crc': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 's'}}}
-        ),
-        'spec.report.enabled',
-        'directory or s3',
+    'report on crc': (collection(storage=crc_storage({'size': '1Gi'})), 'spec.report.enabled', 'directory or s3'),
+    'crc without a state volume': (
+        collection(report={'enabled': False}, storage=crc_storage()),
+        'spec.storage.crc.state',
+        'state',
+    ),
+    'crc state claim and size': (
+        collection(report={'enabled': False}, storage=crc_storage({'claimName': 'c', 'size': '1Gi'})),
+        'spec.storage.crc.state',
+        'either claimName',
+    ),
+    'crc state class without size': (
+        collection(report={'enabled': False}, storage=crc_storage({'claimName': 'c', 'storageClassName': 'x'})),
+        'spec.storage.crc.state.storageClassName',
+        'storageClassName only applies',
+    ),
+    'crc state reclaim policy unknown': (
+        collection(report={'enabled': False}, storage=crc_storage({'size': '1Gi', 'reclaimPolicy': 'Recycle'})),
+        'spec.storage.crc.state',
+        'reclaimPolicy',
     ),
     'vcpu without cluster': (collection(vcpu={'enabled': True}), 'spec.vcpu.clusterName', 'clusterName'),
     'retention shorter than a report month': (
@@ -230,6 +249,9 @@ def test_operator_defaults_equal_the_crd_defaults(crd_schema):
     assert _schema_defaults(storage['directory']) == spec.STORAGE_DEFAULTS['directory'] | {
         'accessMode': 'ReadWriteOnce'
     }
+    state = storage['crc']['properties']['state']
+    assert _schema_defaults(state) == spec.BLOCK_DEFAULTS['storage.crc.state'] | {'accessMode': 'ReadWriteOnce'}
+    assert state['x-kubernetes-validations'] == storage['directory']['x-kubernetes-validations']  # same claim rules
     db_ref = crd_schema['properties']['spec']['properties']['database']['properties']['credentialsSecret']
     assert _schema_defaults(db_ref) == spec.SECRET_KEY_DEFAULTS['database.credentialsSecret']
     assert kpi.pop('caConfigMap') == {'key': 'ca.crt'}

@@ -10,7 +10,16 @@ import pytest
 from metrics_operator import names
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import eventually
-from testsupport.operator_samples import DB_PASSWORD, ES_API_KEY, claim, collection, db_secret, es_secret
+from testsupport.operator_samples import (
+    DB_PASSWORD,
+    ES_API_KEY,
+    claim,
+    collection,
+    crc_secret,
+    crc_storage,
+    db_secret,
+    es_secret,
+)
 
 pytestmark = pytest.mark.integration
 NS = 'default'
@@ -131,6 +140,62 @@ async def test_operator_created_claim_is_retained_by_default(kube_api, operator,
     await user.delete(mc_path('controller'))
     await eventually(lambda: kube_api.get_object('metricscollections', NS, 'controller') is None, what='CR gone')
     assert kube_api.get_object('persistentvolumeclaims', NS, 'controller-data') is not None
+
+
+def pod_spec(kube_api, cronjob: str) -> dict:
+    return kube_api.get_object('cronjobs', NS, cronjob)['spec']['jobTemplate']['spec']['template']['spec']
+
+
+@pytest.mark.parametrize('policy', ['Retain', 'Delete'])
+async def test_crc_state_claim_is_created_mounted_and_reclaimed_by_policy(kube_api, operator, user, policy):
+    """console.redhat.com cannot be read back: the operator creates the watermark claim, every CronJob mounts it, and
+    deleting the collection removes the claim only with `reclaimPolicy: Delete`."""
+    await user.create('secrets', db_secret())
+    await user.create('secrets', crc_secret())
+    state = {'size': '1Gi'} | ({'reclaimPolicy': policy} if policy == 'Delete' else {})
+    mc = collection(
+        report={'enabled': False}, vcpu={'enabled': True, 'clusterName': 'prod'}, storage=crc_storage(state)
+    )
+    await user.create('metricscollections', mc)
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True', 'Reconciled'), what='Ready')
+    pvc = kube_api.get_object('persistentvolumeclaims', NS, 'controller-data')
+    assert pvc['spec']['resources']['requests']['storage'] == '1Gi'
+    assert 'ownerReferences' not in pvc['metadata']  # garbage collection must never take the watermarks
+    for cronjob in ('controller-gather', 'controller-vcpu'):
+        pod = pod_spec(kube_api, cronjob)
+        assert {'name': 'state', 'persistentVolumeClaim': {'claimName': 'controller-data'}} in pod['volumes']
+        assert {'name': 'state', 'mountPath': '/var/lib/metrics-utility'} in pod['containers'][0]['volumeMounts']
+    settings = kube_api.get_object('configmaps', NS, 'controller-settings')['data']
+    assert settings['METRICS_UTILITY_STATE_PATH'] == '/var/lib/metrics-utility/watermarks.json'
+
+    # Resuming writes nothing: the claim exists, every rendered hash is unchanged.
+    before = len(kube_api.requests_log)
+    await operator.restart()
+    await eventually(lambda: operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 1)
+    after = [r for r in kube_api.requests_log[before:] if r.user_agent.startswith('metrics-operator')]
+    assert [r for r in after if r.verb in ('create', 'patch', 'delete')] == []
+
+    await user.delete(mc_path('controller'))
+    await eventually(lambda: kube_api.get_object('metricscollections', NS, 'controller') is None, what='CR gone')
+    kept = kube_api.get_object('persistentvolumeclaims', NS, 'controller-data') is not None
+    assert kept == (policy == 'Retain')
+    assert len(writes(kube_api, 'persistentvolumeclaims', ('delete',))) == (1 if policy == 'Delete' else 0)
+
+
+async def test_missing_crc_state_claim_names_the_field(kube_api, operator, user):
+    await user.create('secrets', db_secret())
+    await user.create('secrets', crc_secret())
+    storage = crc_storage({'claimName': 'crc-state'})
+    await user.create('metricscollections', collection(report={'enabled': False}, storage=storage))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'ClaimNotFound'), what='ClaimNotFound')
+    message = conditions(mc)['Ready']['message']
+    assert message.startswith("spec.storage.crc.state.claimName: PersistentVolumeClaim 'crc-state' not found")
+    assert kube_api.stored('cronjobs', NS) == [] and kube_api.stored('persistentvolumeclaims', NS) == []
+    await user.create('persistentvolumeclaims', claim('crc-state'))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready after the claim appears')
+    volumes = pod_spec(kube_api, 'controller-gather')['volumes']
+    assert {'name': 'state', 'persistentVolumeClaim': {'claimName': 'crc-state'}} in volumes
+    assert not writes(kube_api, 'persistentvolumeclaims')  # the user's claim: never created nor deleted
 
 
 GATHER_OK = {

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 
 from metrics_operator import names, render, spec
-from testsupport.operator_samples import DB_PASSWORD, collection
+from testsupport.operator_samples import DB_PASSWORD, collection, crc_storage
 
 pytestmark = pytest.mark.unit
 K8S_VERSION = '1.33.0'
@@ -30,14 +30,7 @@ SPECS = {
     'crc-vcpu': collection(
         report={'enabled': False},
         vcpu={'enabled': True, 'clusterName': 'c', 'caConfigMap': {'name': 'ca'}},
-        storage={
-            'type': 'crc',
-            'crc': {
-                'billingAccountId': '123456789012',
-                'serviceAccountSecret': {'name': 'sa'},
-                'caConfigMap': {'name': 'ca2'},
-            },
-        },
+        storage=crc_storage({'claimName': 'crc-state'}, caConfigMap={'name': 'ca2'}),
     )['spec'],
 }
 
@@ -55,6 +48,12 @@ SPECS['kpi-sources'] = collection(
     vcpu={'enabled': True, 'clusterName': 'c'},
     backfill={'since': '2024-01-01', 'until': '2024-02-01'},
 )['spec']  # fmt: skip
+SPECS['crc-state-size'] = collection(
+    report={'enabled': False},
+    vcpu={'enabled': True, 'clusterName': 'c'},
+    backfill={'since': '2024-01-01', 'until': '2024-02-01'},
+    storage=crc_storage({'size': '1Gi', 'storageClassName': 'fast', 'accessMode': 'ReadWriteMany'}),
+)['spec']
 SPECS['kpi-basic-s3-sources'] = collection(
     kpi={'url': 'https://es.example:9200', 'credentialsSecret': {'name': 'es-basic'}},
     report={'additionalSources': [{'s3': 's3://aap-east/controller-c'}, {'s3': 's3://aap-west'}]},
@@ -75,6 +74,16 @@ def secret_refs(obj: dict) -> dict[str, dict]:
     return {
         e['name']: e['valueFrom']['secretKeyRef'] for e in pod_spec(obj)['containers'][0]['env'] if 'valueFrom' in e
     }
+
+
+SECRET_VALUES = {('db-reader', 'username'): 'u', ('db-reader', 'password'): DB_PASSWORD, ('es-key', 'api-key'): 'k3y',
+                 ('sa', 'client-id'): 'id', ('sa', 'client-secret'): 's3cret'}  # fmt: skip
+
+
+def pod_environment(key: str, obj: dict) -> dict[str, str]:
+    """A pod's environment as the kubelet builds it: the settings ConfigMap, then values, then Secret keys."""
+    env = render.settings(spec.validate('mc', SPECS[key])) | {k: v for k, v in env_values(obj).items() if v is not None}
+    return env | {name: SECRET_VALUES[ref['name'], ref['key']] for name, ref in secret_refs(obj).items()}
 
 
 def by_kind(key: str) -> dict[str, dict]:
@@ -320,15 +329,50 @@ def test_the_worker_accepts_the_rendered_kpi_settings():
     """The gather pod's environment as the kubelet builds it (ConfigMap, values, Secret keys) parses cleanly."""
     from metrics_utility.gather import settings as gather_settings
 
-    full = spec.validate('mc', SPECS['kpi-sources'])
-    gather = by_kind('kpi-sources')['gather']
-    secrets = {('db-reader', 'username'): 'u', ('db-reader', 'password'): DB_PASSWORD, ('es-key', 'api-key'): 'k3y'}
-    env = render.settings(full) | {k: v for k, v in env_values(gather).items() if v is not None}
-    env |= {name: secrets[ref['name'], ref['key']] for name, ref in secret_refs(gather).items()}
-    es = gather_settings.load(env, ship=True).elasticsearch
+    es = gather_settings.load(pod_environment('kpi-sources', by_kind('kpi-sources')['gather']), ship=True).elasticsearch
     assert (es['url'], es['index']) == ('https://es.example:9200', 'aap-kpi')
     assert es['ca_bundle'] == '/etc/metrics-utility/ca/kpi/tls.crt'  # the file in the mounted ConfigMap
     assert es['api_key'].reveal() == 'k3y' and es['username'] is None
+
+
+def test_the_worker_trusts_the_mounted_crc_ca():
+    """The CA ConfigMap of `storage.crc` is mounted and the worker is told where: the ingress is verified with it."""
+    from metrics_utility.gather import settings as gather_settings
+
+    gather = by_kind('crc-vcpu')['gather']
+    ca_bundle = gather_settings.load(pod_environment('crc-vcpu', gather), ship=True).crc['ca_bundle']
+    mounts = gather['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['volumeMounts']
+    assert ca_bundle == '/etc/metrics-utility/ca/crc/ca.crt'
+    assert any(ca_bundle.startswith(m['mountPath'] + '/') for m in mounts)
+
+
+@pytest.mark.parametrize('key', ['crc-vcpu', 'crc-state-size'])
+def test_every_crc_pod_keeps_its_watermarks_on_the_state_claim(key):
+    """console.redhat.com cannot be read back: each pod that gathers against it (the ConfigMap's STATE_PATH reaches
+    them all) finds the watermark file on the mounted state claim, and the worker accepts its settings."""
+    from metrics_utility.gather import settings as gather_settings
+
+    claim = 'crc-state' if key == 'crc-vcpu' else 'mc-data'
+    kinds = by_kind(key)
+    assert set(kinds) == ({'gather', 'vcpu'} if key == 'crc-vcpu' else {'gather', 'vcpu', 'backfill'})
+    for kind, obj in kinds.items():
+        pod = pod_spec(obj)
+        assert {'name': 'state', 'persistentVolumeClaim': {'claimName': claim}} in pod['volumes'], kind
+        assert {'name': 'state', 'mountPath': '/var/lib/metrics-utility'} in pod['containers'][0]['volumeMounts']
+        state_path = gather_settings.load(pod_environment(key, obj), ship=True).state_path
+        assert str(state_path) == '/var/lib/metrics-utility/watermarks.json', kind
+
+
+def test_crc_state_claim_created_for_a_size_only():
+    assert not [o for o in rendered('crc-vcpu') if o['kind'] == 'PersistentVolumeClaim']
+    (pvc,) = [o for o in rendered('crc-state-size') if o['kind'] == 'PersistentVolumeClaim']
+    assert pvc['metadata']['name'] == 'mc-data' and pvc['metadata']['labels'][names.LABEL_COLLECTION] == 'mc'
+    assert pvc['spec'] == {'accessModes': ['ReadWriteMany'], 'resources': {'requests': {'storage': '1Gi'}},
+                           'storageClassName': 'fast'}  # fmt: skip
+    # Directory and S3 collections never get a state path: their watermarks live with the data.
+    for key in ('directory-claim', 's3'):
+        assert 'METRICS_UTILITY_STATE_PATH' not in render.settings(spec.validate('mc', SPECS[key]))
+        assert not any(v['name'] == 'state' for v in pod_spec(by_kind(key)['gather'])['volumes'])
 
 
 def test_kpi_and_sources_change_the_rendered_hash():

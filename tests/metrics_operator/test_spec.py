@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metrics_operator import spec
-from testsupport.operator_samples import collection
+from testsupport.operator_samples import collection, crc_storage
 
 pytestmark = pytest.mark.unit
 S3 = {'type': 's3', 's3': {'bucket': 'main', 'endpoint': 'https://s3.example.com', 'prefix': '/cluster-a/'}}
@@ -83,3 +83,34 @@ def test_references_checked_before_writing():
     assert (
         spec.with_defaults({'kpi': {**KPI, 'apiKeySecret': {'name': 'k'}}})['kpi']['apiKeySecret']['key'] == 'api-key'
     )
+
+
+def test_crc_needs_a_state_volume_even_under_an_old_crd():
+    """An older CRD lets a crc collection without `state` through; its gathers could never run, so it is refused."""
+    error = rejected(report={'enabled': False}, storage=crc_storage(None))
+    assert error.field == 'spec.storage.crc.state' and 'watermarks' in error.message
+    assert rejected(report={'enabled': False}, storage=crc_storage({'size': '1Gi', 'accessMode': 'Shared'})).field == (
+        'spec.storage.crc.state.accessMode'
+    )
+    # Defaults reach a given state block only; none is invented.
+    assert 'state' not in spec.with_defaults({'storage': crc_storage(None)})['storage']['crc']
+    assert (
+        spec.with_defaults({'storage': crc_storage({'size': '1Gi'})})['storage']['crc']['state']['reclaimPolicy']
+        == 'Retain'
+    )
+
+
+def test_crc_state_claim_is_checked_unless_the_operator_creates_it():
+    named = spec.validate(
+        'alpha', collection('alpha', report={'enabled': False}, storage=crc_storage({'claimName': 's'}))['spec']
+    )
+    assert spec.claim_refs('alpha', named) == [('spec.storage.crc.state.claimName', 's')]
+    assert spec.storage_claim_name('alpha', named) == 's'
+    sized = spec.validate(
+        'alpha', collection('alpha', report={'enabled': False}, storage=crc_storage({'size': '1Gi'}))['spec']
+    )
+    assert spec.claim_refs('alpha', sized) == []
+    assert spec.storage_claim_name('alpha', sized) == 'alpha-data'
+    # It holds no packages: report sources never treat it as the main storage.
+    assert spec.main_claim_name('alpha', sized) is None
+    assert spec.storage_claim_name('alpha', spec.validate('alpha', collection('alpha', storage=S3)['spec'])) is None

@@ -27,6 +27,18 @@ def collection(name: str = 'controller', **spec: Any) -> dict[str, Any]:
     }
 
 
+def crc_storage(state: dict[str, Any] | None = None, **crc: Any) -> dict[str, Any]:
+    """`spec.storage` for console.redhat.com; `state` (the watermark volume, required) is left out when None."""
+    block = {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}, **crc}
+    return {'type': 'crc', 'crc': block | ({'state': state} if state is not None else {})}
+
+
+def crc_secret(name: str = 'sa') -> dict[str, Any]:
+    """The service account of `storage.crc.serviceAccountSecret` (keys `client-id`, `client-secret`)."""
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': name},
+            'stringData': {'client-id': 'metrics', 'client-secret': 'crc-client-secret'}}  # fmt: skip
+
+
 def db_secret(name: str = 'db-reader') -> dict[str, Any]:
     return {
         'apiVersion': 'v1',

@@ -18,6 +18,7 @@ import pytest
 import trustme
 
 from metrics_utility.demo.generator import SECRET_SETTINGS
+from metrics_utility.gather.runner import GatherRequest
 from testsupport.console import SSOResponder
 from testsupport.https_servers import HTTPSServer, Recorded, Reply, form_parts
 from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
@@ -144,3 +145,25 @@ def test_failures_then_rerun_upload_every_summary_exactly_once(controller_db, tm
     texts = [gzip.decompress(blob) for blob in ingress.accepted] + [(printed.out + printed.err).encode()]
     for secret in [CLIENT_SECRET, TOKEN_PREFIX, controller_db.reader_password, *SECRET_SETTINGS.values()]:
         assert not any(secret.encode() in text for text in texts), secret[:6]
+
+
+def test_a_snapshot_run_under_its_own_lock_leaves_the_watermarks_alone(controller_db, tmp_path, monkeypatch, console):
+    """The operator's vCPU pod shares METRICS_UTILITY_STATE_PATH with the gather pod but holds another lock, so it must
+    never write the file (a read-modify-write there could undo a gather's advance). Snapshot collectors do not move
+    watermarks: `total_workers_vcpu` is one, like `main_host` used here (no Prometheus needed)."""
+    assert 'total_workers_vcpu' in GatherRequest(collectors=[]).snapshot_keys
+    sso, upload, ingress, bundle = console
+    env = console_env(controller_db, tmp_path, sso, upload, bundle)
+    state = tmp_path / 'state' / 'watermarks.json'
+    assert gather(monkeypatch, env, '--ship', '--until', UNTIL) == 0
+    before, written = state.read_bytes(), state.stat()
+    snapshot = env | {
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_host',
+        'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
+        'METRICS_UTILITY_COLLECTOR_LOCK_SUFFIX': 'vcpu',
+    }
+    uploads = len(ingress.accepted)
+    assert gather(monkeypatch, snapshot, '--ship', '--until', UNTIL) == 0
+    assert len(ingress.accepted) == uploads + 1  # the snapshot was shipped, the watermark file not rewritten
+    after = state.stat()
+    assert state.read_bytes() == before and (after.st_ino, after.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
