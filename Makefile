@@ -31,17 +31,17 @@ demo: $(STAMP) postgres
 	$(BIN)/metrics-utility demo
 
 test: $(STAMP) postgres prometheus
-	$(BIN)/ruff check worker operator tests bench
-	$(BIN)/ruff format --check worker operator tests bench
+	$(BIN)/ruff check worker operator tests bench scripts
+	$(BIN)/ruff format --check worker operator tests bench scripts
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check worker operator tests bench
-	$(BIN)/ruff format --check worker operator tests bench
+	$(BIN)/ruff check worker operator tests bench scripts
+	$(BIN)/ruff format --check worker operator tests bench scripts
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix worker operator tests bench
-	$(BIN)/ruff format worker operator tests bench
+	$(BIN)/ruff check --fix worker operator tests bench scripts
+	$(BIN)/ruff format worker operator tests bench scripts
 
 bench: $(STAMP) postgres
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
