@@ -222,6 +222,8 @@ def _validate_kpi(kpi: Any) -> None:
         raise SpecError('spec.kpi', 'must be an object with url, index and credentialsSecret or apiKeySecret')
     if not isinstance(kpi.get('url'), str) or not kpi['url'].startswith('https://'):
         raise SpecError('spec.kpi.url', 'must be an https:// URL such as https://es.example:9200')
+    if '@' in kpi['url'].removeprefix('https://').split('/', 1)[0]:
+        raise SpecError('spec.kpi.url', 'must not hold user:password@: use credentialsSecret or apiKeySecret')
     if 'index' in kpi and not (isinstance(kpi['index'], str) and KPI_INDEX_RE.match(kpi['index'])):
         raise SpecError('spec.kpi.index', 'must be a lowercase index name (a-z, 0-9, ".", "_", "-", "+")')
     if 'credentialsSecret' in kpi and 'apiKeySecret' in kpi:

@@ -19,7 +19,8 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "stored_bytes": int, "stored_objects": int,            # what the storage holds after retention
      "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
                    "blocked_bytes"},                        # the limits applied and what they did
-     "volume": {"bytes": int, "free_bytes": int}}           # the filesystem of a directory target
+     "volume": {"bytes": int, "free_bytes": int},           # the filesystem of a directory target
+     "kpi": {"documents": int, "error": str | null}}        # the KPI sink: documents indexed, why it failed
 
 Every field except `ok` is optional. A missing, truncated or non-JSON message is not an error: the operator then
 relies on the Job's conditions alone.
@@ -51,6 +52,14 @@ class MonthUsage:
 
 
 @dataclass(frozen=True)
+class Kpi:
+    """What the gather's KPI sink did; a failure there never fails the gather, so it is only visible here."""
+
+    documents: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Summary:
     ok: bool
     command: str | None = None
@@ -69,6 +78,7 @@ class Summary:
     quantity: int | None = None
     period: str | None = None
     usage: MonthUsage | None = None
+    kpi: Kpi | None = None
 
 
 RETENTION_FIELDS: Final = ('max_age_days', 'max_bytes', 'deleted_objects', 'deleted_bytes', 'blocked_objects',
@@ -100,6 +110,17 @@ def _usage(value: Any) -> MonthUsage | None:
     return MonthUsage(month=month, unique_managed_nodes=nodes, job_runs=runs)
 
 
+def _kpi(value: Any) -> Kpi | None:
+    if not isinstance(value, dict) or _int(value.get('documents')) is None:
+        return None
+    error = value.get('error')
+    return Kpi(documents=value['documents'], error=_flat(error) if isinstance(error, str) and error else None)
+
+
+def _flat(text: str) -> str:
+    return ' '.join(text.split())[:MAX_ERROR]
+
+
 def parse(message: str | None) -> Summary | None:
     """The summary in a termination message, or None when there is none worth trusting."""
     if not message or len(message.encode()) > MAX_BYTES:
@@ -125,7 +146,7 @@ def parse(message: str | None) -> Summary | None:
         target=_str(data.get('target')),
         report=_str(data.get('report')),
         vcpu=float(vcpu) if isinstance(vcpu, int | float) and not isinstance(vcpu, bool) else None,
-        error=' '.join(data['error'].split())[:MAX_ERROR] if isinstance(data.get('error'), str) else None,
+        error=_flat(data['error']) if isinstance(data.get('error'), str) else None,
         stored_bytes=_int(data.get('stored_bytes')),
         stored_objects=_int(data.get('stored_objects')),
         retention=_ints(data.get('retention'), RETENTION_FIELDS),
@@ -133,6 +154,7 @@ def parse(message: str | None) -> Summary | None:
         quantity=_int(data.get('quantity')),
         period=_str(data.get('period'), 32),
         usage=_usage(data.get('usage')),
+        kpi=_kpi(data.get('kpi')),
     )
 
 

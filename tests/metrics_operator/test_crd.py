@@ -143,6 +143,7 @@ BAD = {
         'backfill.until must be after',
     ),
     'kpi over plain http': (collection(kpi={'url': 'http://es:9200'}), 'spec.kpi.url', 'https'),
+    'kpi url with credentials': (collection(kpi={'url': 'https://elastic:pw@es:9200'}), 'spec.kpi.url', 'kpi.url'),
     'kpi index not lowercase': (collection(kpi={**KPI, 'index': 'KPI'}), 'spec.kpi.index', 'kpi.index'),
     'kpi with two kinds of credentials': (
         collection(kpi={**KPI, 'credentialsSecret': {'name': 'a'}, 'apiKeySecret': {'name': 'b'}}),
@@ -288,9 +289,10 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
     from metrics_operator import status, summary
 
     usage = summary.MonthUsage('2026-03', 17, 5)
+    kpi = summary.Kpi(0, 'HTTP 401')
     jobs = [
         status.JobRecord('g-1', 'gather', 'succeeded', finished='2026-03-02T04:01:00Z',
-                         summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage)),
+                         summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi)),
         status.JobRecord('r-1', 'report', 'succeeded', finished='2026-03-02T04:02:00Z',
                          summary=summary.Summary(ok=True, quantity=42, period='2026-02')),
         status.JobRecord('r-0', 'report', 'failed', finished='2026-03-01T04:02:00Z'),
@@ -298,4 +300,5 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
     ready = status.ReadyState('True', 'Reconciled', 'ok')
     st, _ = status.compose({}, ready, jobs, generation=1, enabled=['gather', 'report'], now='2026-03-02T05:00:00Z')
     assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42
+    assert st['gather']['kpi'] == {'documents': 0, 'error': 'HTTP 401'}
     assert _undeclared(st, crd_schema['properties']['status']) == []

@@ -214,3 +214,13 @@ def test_backfill_progress_from_indexes():
                            backfill_jobs=[backfill_job(completed='0-3', phase='Complete')])  # fmt: skip
     assert conds(st)['BackfillSucceeded']['status'] == 'True'
     assert status.job_record(backfill_job(), None) is None  # never folded into status.gather
+
+
+def test_kpi_failure_is_shown_until_a_clean_run():
+    failing = json.dumps({'ok': True, 'kpi': {'documents': 0, 'error': 'es.example:9200: HTTP 401\n  unauthorized'}})
+    st, _ = compose({}, [job('g-1', message=failing)])
+    assert st['gather']['kpi'] == {'documents': 0, 'error': 'es.example:9200: HTTP 401 unauthorized'}
+    assert conds(st)['GatherSucceeded']['status'] == 'True'  # the sink never fails the gather
+    clean = json.dumps({'ok': True, 'kpi': {'documents': 12, 'error': None}})
+    st, _ = compose(st, [job('g-2', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z', message=clean)])
+    assert st['gather']['kpi'] == {'documents': 12}

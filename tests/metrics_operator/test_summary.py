@@ -92,3 +92,10 @@ def test_report_quantity_period_and_month_usage_are_read():
     assert parsed.usage == summary.MonthUsage('2026-03', 17, 5)
     broken = summary.parse(json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}}))
     assert broken is not None and broken.quantity is None and broken.usage is None
+
+
+def test_kpi_block_is_read():
+    parsed = summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 3, 'error': 'HTTP 503\n from es'}}))
+    assert parsed is not None and parsed.kpi == summary.Kpi(3, 'HTTP 503 from es')
+    assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 'x'}})).kpi is None
+    assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 2, 'error': ''}})).kpi == summary.Kpi(2)

@@ -257,3 +257,11 @@ def test_kpi_settings_are_checked(controller_db, tmp_path, capsys):
     assert (
         'ELASTICSEARCH_URL' in err and 'ELASTICSEARCH_PASSWORD: set both' in err and 'RETENTION_MAX_AGE_DAYS=0' in err
     )
+
+
+def test_kpi_url_with_credentials_is_refused_without_echoing_them(controller_db, tmp_path, capsys):
+    env = directory_env(controller_db, tmp_path, METRICS_UTILITY_ELASTICSEARCH_URL=f'https://elastic:{API_KEY}@es:9200')
+    assert gather(env, '--ship') == 2
+    captured = capsys.readouterr()
+    assert 'ELASTICSEARCH_URL holds credentials' in captured.err
+    assert API_KEY not in captured.err + captured.out

@@ -98,6 +98,9 @@ def test_credentials_tls_and_secrets(tls_ca, ca_bundle, retry, caplog):
         StorageElasticsearch('https://es.example:9200', 'KPI')
     with pytest.raises(StorageError, match='either api_key or username'):
         StorageElasticsearch('https://es.example:9200', 'kpi', api_key='k', username='u', password='p')
+    with pytest.raises(StorageError, match='must not hold credentials') as caught:
+        StorageElasticsearch(f'https://elastic:{PASSWORD}@es.example:9200', 'kpi')
+    assert PASSWORD not in str(caught.value)
 
 
 def test_put_only(es_server, ca_bundle, retry):

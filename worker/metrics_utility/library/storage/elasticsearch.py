@@ -68,6 +68,9 @@ class StorageElasticsearch(PutOnlyStorage):
             raise StorageError('StorageElasticsearch: username and password go together')
         has_credentials = bool(api_key or password)
         parts = urlsplit(url or '')
+        if '@' in parts.netloc:  # the URL is shown in logs and errors: credentials must not be in it
+            raise StorageError('Elasticsearch url must not hold credentials (user:password@host): give username and '
+                               'password, or api_key')  # fmt: skip
         if has_credentials:
             require_https(url, 'Elasticsearch url')
         elif parts.scheme not in ('http', 'https') or not parts.hostname:
