@@ -212,8 +212,10 @@ def _scale_settings(env: Mapping[str, str], s: GatherSettings, problems: list[st
     }
     if '@' in url.split('://', 1)[-1].split('/', 1)[0]:  # user:password@host: never echo it
         s.elasticsearch['url'] = ''
-        problems.append(f'{PREFIX}ELASTICSEARCH_URL holds credentials (user:password@host): give them in '
-                        f'{PREFIX}ELASTICSEARCH_USERNAME/PASSWORD or {PREFIX}ELASTICSEARCH_API_KEY instead')
+        problems.append(
+            f'{PREFIX}ELASTICSEARCH_URL holds credentials (user:password@host): give them in '
+            f'{PREFIX}ELASTICSEARCH_USERNAME/PASSWORD or {PREFIX}ELASTICSEARCH_API_KEY instead'
+        )
     elif not url.startswith(('https://', 'http://')):
         problems.append(f'{PREFIX}ELASTICSEARCH_URL={url!r}: expected https://host:9200')
     if s.elasticsearch['api_key'] and (s.elasticsearch['username'] or s.elasticsearch['password']):
