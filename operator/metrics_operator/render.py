@@ -7,6 +7,7 @@ Secrets never appear in the output: pods get `secretKeyRef`s only.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import Any, Final
 from metrics_operator import names
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
+    PLACEMENT_FIELDS,
     backfill_settings,
     claim_block,
     enabled_kinds,
@@ -281,7 +283,10 @@ def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mou
 
 
 def pod_template(name: str, kind: JobKind, full: Mapping[str, Any], image: str) -> dict[str, Any]:
-    """OpenShift restricted-v2 compatible: no fixed UID/GID/fsGroup, so the SCC can assign them."""
+    """OpenShift restricted-v2 compatible: no fixed UID/GID/fsGroup, so the SCC can assign them.
+
+    Shared by every pod kind (the backfill Job's too), so `spec.nodeSelector`, `tolerations`, `affinity` and
+    `priorityClassName` reach them all."""
     vols, mounts = volumes(name, kind, full)
     spec: dict[str, Any] = {
         'restartPolicy': 'Never',
@@ -294,6 +299,8 @@ def pod_template(name: str, kind: JobKind, full: Mapping[str, Any], image: str) 
         spec['serviceAccountName'] = full['serviceAccountName']
     if full.get('imagePullSecrets'):
         spec['imagePullSecrets'] = [{'name': n} for n in full['imagePullSecrets']]
+    # Placement only when set: an unchanged spec keeps its rendered hash (no patch of existing CronJobs).
+    spec |= {key: copy.deepcopy(full[key]) for key in PLACEMENT_FIELDS if full.get(key)}
     return {'metadata': {'labels': names.labels(name, kind)}, 'spec': spec}
 
 

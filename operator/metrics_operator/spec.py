@@ -88,6 +88,9 @@ BLOCK_DEFAULTS: Final = {**SECRET_KEY_DEFAULTS, 'storage.crc.state': {'reclaimPo
 KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
 S3_SOURCE_RE: Final = re.compile(r'^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^;/]+)*$')
 SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$')
+# Pod placement, copied into every pod the operator creates; the API server validates their content with the pod.
+PLACEMENT_FIELDS: Final = ('nodeSelector', 'tolerations', 'affinity', 'priorityClassName')
+DNS_SUBDOMAIN_RE: Final = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 
 
 class SpecError(ValueError):
@@ -161,6 +164,7 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     _validate_kpi(full.get('kpi'))
     _validate_retention(full)
     _validate_backfill(full)
+    _validate_placement(full)
     return full
 
 
@@ -203,6 +207,29 @@ def _validate_backfill(full: Mapping[str, Any]) -> None:
         value = backfill.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100):
             raise SpecError(f'spec.backfill.{key}', 'must be a whole number from 1 to 100')
+
+
+def _validate_placement(full: Mapping[str, Any]) -> None:
+    """Types only (an older CRD may let anything through); the API server checks the content with each pod."""
+    selector = full.get('nodeSelector')
+    if selector is not None and not (
+        isinstance(selector, Mapping) and all(isinstance(v, str) for v in (*selector, *selector.values()))
+    ):
+        raise SpecError('spec.nodeSelector', 'must be a map of node label names to string values')
+    tolerations = full.get('tolerations')
+    if tolerations is not None and not isinstance(tolerations, list):
+        raise SpecError('spec.tolerations', 'must be a list of tolerations (key, operator, value, effect)')
+    for index, toleration in enumerate(tolerations or []):
+        if not isinstance(toleration, Mapping):
+            raise SpecError(f'spec.tolerations[{index}]', 'must be a toleration object (key, operator, value, effect)')
+    affinity = full.get('affinity')
+    if affinity is not None and not isinstance(affinity, Mapping):
+        raise SpecError('spec.affinity', 'must be an object (nodeAffinity, podAffinity, podAntiAffinity)')
+    priority = full.get('priorityClassName')
+    if priority is not None and not (
+        isinstance(priority, str) and len(priority) <= 253 and DNS_SUBDOMAIN_RE.match(priority)
+    ):
+        raise SpecError('spec.priorityClassName', 'must name a PriorityClass (a lowercase DNS subdomain)')
 
 
 def backfill_settings(full: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -46,6 +46,10 @@ def test_examples_are_valid(crd_schema, path):
 
 S3 = {'type': 's3', 's3': {'bucket': 'main', 'endpoint': 'https://s3.example.com', 'prefix': 'a'}}
 KPI = {'url': 'https://es.example:9200'}
+TOLERATION = {'key': 'dedicated', 'operator': 'Equal', 'value': 'aap', 'effect': 'NoExecute', 'tolerationSeconds': 30}
+SAME_NODE = {'podAffinity': {'requiredDuringSchedulingIgnoredDuringExecution': [
+    {'labelSelector': {'matchLabels': {names.LABEL_COLLECTION: 'controller'}}, 'topologyKey': 'kubernetes.io/hostname'}
+]}}  # fmt: skip
 
 GOOD = [
     collection(),
@@ -72,6 +76,8 @@ GOOD = [
     collection(report={'additionalSources': [{'claimName': 'b'}, {'claimName': 'b', 'path': 'east/c_1'}]}),
     collection(report={'additionalSources': [{'claimName': 'metrics-data', 'path': 'copied'}]}),
     collection(storage=S3, report={'additionalSources': [{'s3': 's3://other'}, {'s3': 's3://main/b'}]}),
+    collection(nodeSelector={'kubernetes.io/hostname': 'w1'}, tolerations=[{'operator': 'Exists'}], affinity={}),
+    collection(tolerations=[TOLERATION], affinity=SAME_NODE, priorityClassName='system.aap-batch'),
 ]
 
 
@@ -206,6 +212,17 @@ BAD = {
         'spec.backfill.since',
         'since',
     ),
+    'node selector value not a string': (collection(nodeSelector={'disk': 1}), 'spec.nodeSelector', 'nodeSelector'),
+    'node selector a list': (collection(nodeSelector=['disk=ssd']), 'spec.nodeSelector', 'nodeSelector'),
+    'tolerations not a list': (collection(tolerations={'key': 'a'}), 'spec.tolerations', 'tolerations'),
+    'toleration not an object': (collection(tolerations=['dedicated']), 'spec.tolerations[0]', 'tolerations'),
+    'affinity not an object': (collection(affinity=['node-1']), 'spec.affinity', 'affinity'),
+    'priority class not a dns name': (
+        collection(priorityClassName='High_Priority'),
+        'spec.priorityClassName',
+        'priorityClassName',
+    ),
+    'priority class not a string': (collection(priorityClassName=1000), 'spec.priorityClassName', 'priorityClassName'),
 }
 
 

@@ -400,6 +400,25 @@ async def test_adding_kpi_patches_only_the_gather(kube_api, operator, user, prer
     assert kube_api.get_object('cronjobs', NS, 'controller-report')['metadata']['resourceVersion'] == report_before
 
 
+async def test_tolerations_patch_every_cronjob_and_a_bad_selector_is_invalid(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(vcpu={'enabled': True, 'clusterName': 'prod'}))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    tolerations = [{'key': 'dedicated', 'operator': 'Equal', 'value': 'aap', 'effect': 'NoSchedule'}]
+
+    await user.merge_patch(mc_path('controller'), {'spec': {'tolerations': tolerations}})
+    wanted = [names.cronjob_name('controller', kind) for kind in names.JOB_KINDS]
+    await eventually(
+        lambda: all(pod_spec(kube_api, cj).get('tolerations') == tolerations for cj in wanted), what='tolerations'
+    )
+    assert sorted(r.name for r in writes(kube_api, 'cronjobs', ('patch',))) == sorted(wanted)
+    assert not writes(kube_api, 'configmaps', ('patch',))
+
+    # An older CRD without the schema lets a wrong type through: the operator names the field.
+    await user.merge_patch(mc_path('controller'), {'spec': {'nodeSelector': {'disk': 1}}})
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')
+    assert conditions(mc)['Ready']['message'].startswith('spec.nodeSelector: ')
+
+
 async def test_invalid_source_names_the_field(kube_api, operator, user, prerequisites):
     await user.create('metricscollections', collection(report={'additionalSources': [{'s3': 's3://other/a'}]}))
     mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import kubernetes_validate
@@ -59,6 +60,41 @@ SPECS['kpi-basic-s3-sources'] = collection(
     report={'additionalSources': [{'s3': 's3://aap-east/controller-c'}, {'s3': 's3://aap-west'}]},
     storage={'type': 's3', 's3': {'bucket': 'b', 'endpoint': 'https://s3', 'credentialsSecret': {'name': 's3'}}},
 )['spec']
+
+# Pod placement (every pod kind: gather, report, vCPU and the backfill Job).
+PLACEMENT = {
+    'nodeSelector': {'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/worker': ''},
+    'tolerations': [
+        {'key': 'dedicated', 'operator': 'Equal', 'value': 'aap', 'effect': 'NoSchedule'},
+        {'key': 'node.kubernetes.io/unreachable', 'operator': 'Exists', 'effect': 'NoExecute', 'tolerationSeconds': 60},
+    ],
+    'affinity': {
+        'nodeAffinity': {
+            'requiredDuringSchedulingIgnoredDuringExecution': {
+                'nodeSelectorTerms': [
+                    {'matchExpressions': [{'key': 'kubernetes.io/hostname', 'operator': 'In', 'values': ['w1']}]}
+                ]
+            }
+        }
+    },
+    'priorityClassName': 'aap-batch',
+}
+SPECS['placement'] = collection(
+    vcpu={'enabled': True, 'clusterName': 'c'}, backfill={'since': '2024-01-01', 'until': '2024-02-01'}, **PLACEMENT
+)['spec']
+# Digests of everything rendered for the other samples, taken before placement existed: a spec without the new
+# fields must render byte-identical objects, or every existing collection's CronJobs are patched on upgrade.
+# Update deliberately when rendering changes on purpose.
+RENDERED_DIGESTS = {
+    'directory-claim': '587f0f522f8acd6e',
+    'directory-size': 'c8cdb1882ee9de97',
+    's3': 'cfb05c43dece698e',
+    'crc-vcpu': 'ee1b2d70a1c11ff1',
+    'retention-backfill': '6512fca58f35a822',
+    'kpi-sources': '0bdedabe1df040bf',
+    'crc-state-size': 'cd3981d816a5dd50',
+    'kpi-basic-s3-sources': '25236cfcf094c6d3',
+}
 
 
 def pod_spec(obj: dict) -> dict:
@@ -389,3 +425,38 @@ def test_kpi_and_sources_change_the_rendered_hash():
     assert digest(with_kpi, 'gather') != digest(base, 'gather') and digest(with_kpi, 'report') == digest(base, 'report')
     assert digest(with_sources, 'report') != digest(base, 'report')
     assert digest(with_sources, 'gather') == digest(base, 'gather')
+
+
+def test_placement_reaches_every_pod_kind_including_the_backfill():
+    pods = by_kind('placement')
+    assert set(pods) == {'gather', 'report', 'vcpu', 'backfill'}
+    for kind, obj in pods.items():
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        pod = pod_spec(obj)
+        assert {key: pod.get(key) for key in PLACEMENT} == PLACEMENT, kind
+
+
+@pytest.mark.parametrize('key', RENDERED_DIGESTS)
+def test_specs_without_placement_render_as_before(key):
+    assert hashlib.sha256(json.dumps(rendered(key), sort_keys=True).encode()).hexdigest()[:16] == RENDERED_DIGESTS[key]
+    for obj in by_kind(key).values():
+        assert not set(spec.PLACEMENT_FIELDS) & set(pod_spec(obj))
+    # Empty values are left out too, and so keep the hash.
+    empty = {**SPECS[key], 'nodeSelector': {}, 'tolerations': [], 'affinity': {}}
+    full = spec.validate('mc', empty)
+    assert render.desired('mc', 'ns', full, IMAGE) == render.desired('mc', 'ns', spec.validate('mc', SPECS[key]), IMAGE)
+
+
+def test_placement_changes_the_hash_of_every_cronjob():
+    base = spec.validate('mc', SPECS['crc-vcpu'])
+    tolerated = spec.validate('mc', {**SPECS['crc-vcpu'], 'tolerations': PLACEMENT['tolerations']})
+    before = {o['metadata']['name']: o['metadata']['annotations'] for o in render.desired('mc', 'ns', base, IMAGE)}
+    after = {o['metadata']['name']: o['metadata']['annotations'] for o in render.desired('mc', 'ns', tolerated, IMAGE)}
+    assert [n for n in after if after[n] != before[n]] == ['mc-gather', 'mc-vcpu']  # the ConfigMap is unchanged
+
+
+def test_a_misspelt_affinity_fails_kubernetes_validation():
+    """The CRD keeps `affinity` open; the pod schema (the API server, here kubernetes-validate) refuses a typo."""
+    full = spec.validate('mc', {**SPECS['directory-claim'], 'affinity': {'nodeAfinity': {}}})
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(render.cronjob('mc', 'ns', 'gather', full, IMAGE), K8S_VERSION, strict=True)
