@@ -158,9 +158,12 @@ class PostgresCluster:
                 )
 
     def _pg(self, tool: str, *args: str) -> None:
+        # As root, drop to the server user *and its group*: `user=` alone keeps gid 0, and a root-owned folder's
+        # group bits (often none) then apply instead of the `other` bits that `_check_reachable` checked.
+        account = pwd.getpwnam(self.user) if self.user else None
         result = subprocess.run(
-            [str(self.bin_dir / tool), *args], user=self.user, capture_output=True, text=True, check=False,
-            cwd=self.base_dir,
+            [str(self.bin_dir / tool), *args], user=self.user, group=account.pw_gid if account else None,
+            extra_groups=[] if account else None, capture_output=True, text=True, check=False, cwd=self.base_dir,
         )  # fmt: skip
         if result.returncode != 0:
             log = self.log_file.read_text(errors='replace')[-2000:] if self.log_file.exists() else ''
