@@ -35,19 +35,19 @@ START = datetime(2024, 3, 4, tzinfo=UTC)
 
 def env_for(db, ship: Path, collectors: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith('METRICS_UTILITY_')}
-    return base | {
-        'METRICS_UTILITY_DB_HOST': '127.0.0.1',
-        'METRICS_UTILITY_DB_PORT': str(db.cluster.port),
-        'METRICS_UTILITY_DB_NAME': db.dbname,
-        'METRICS_UTILITY_DB_USER': db.reader,
-        'METRICS_UTILITY_DB_PASSWORD': db.reader_password,
-        'METRICS_UTILITY_DB_SSLMODE': 'disable',
-        'METRICS_UTILITY_SHIP_TARGET': 'directory',
-        'METRICS_UTILITY_SHIP_PATH': str(ship),
-        'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'false' if 'job_host_summary' in collectors else 'true',
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': collectors,
-        'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS': '3650',
-    }
+    return (
+        base
+        | db.reader_env()
+        | {
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(ship),
+            'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'false'
+            if 'job_host_summary' in collectors
+            else 'true',
+            'METRICS_UTILITY_OPTIONAL_COLLECTORS': collectors,
+            'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS': '3650',
+        }
+    )
 
 
 def run(db, ship: Path, since: datetime, until: datetime, shards: int, collectors: str) -> tuple[float, float]:

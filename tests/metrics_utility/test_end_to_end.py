@@ -18,8 +18,6 @@ from openpyxl import load_workbook
 
 from metrics_utility.cli import main
 
-from .commands.conftest import db_env
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FEB = ('2024-02-01', '2024-03-01')
@@ -40,7 +38,7 @@ def report(controller_db, tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     try:
         _env(monkeypatch, {
-            **db_env(controller_db),
+            **controller_db.reader_env(),
             'METRICS_UTILITY_SHIP_TARGET': 'directory',
             'METRICS_UTILITY_SHIP_PATH': str(ship),
             'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit',

@@ -34,7 +34,6 @@ from metrics_utility.library.reports.installations import TOTAL
 from metrics_utility.library.storage import StorageDirectory
 from metrics_utility.library.storage.multi import MultiStorage
 
-from .commands.conftest import db_env
 from .test_end_to_end import FEB, REACHABLE, _identities, _table
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -69,7 +68,7 @@ def _gather(db: ControllerDatabase, ship: Path) -> None:
     try:
         for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
             monkeypatch.delenv(key)
-        for key, value in {**db_env(db), 'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        for key, value in {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory',
                            'METRICS_UTILITY_SHIP_PATH': str(ship),
                            'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent'}.items():  # fmt: skip
             monkeypatch.setenv(key, value)

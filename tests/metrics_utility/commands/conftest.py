@@ -8,20 +8,6 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
-from metrics_utility.demo.database import ControllerDatabase
-
-
-def db_env(db: ControllerDatabase) -> dict[str, str]:
-    """The METRICS_UTILITY_DB_* variables of the SELECT-only role."""
-    return {
-        'METRICS_UTILITY_DB_HOST': '127.0.0.1',
-        'METRICS_UTILITY_DB_PORT': str(db.cluster.port),
-        'METRICS_UTILITY_DB_NAME': db.dbname,
-        'METRICS_UTILITY_DB_USER': db.reader,
-        'METRICS_UTILITY_DB_PASSWORD': db.reader_password,
-        'METRICS_UTILITY_DB_SSLMODE': 'disable',
-    }
-
 
 def shipped_ids(tarballs: list[Path], member: str = './job_host_summary.csv') -> Counter:
     """How often each row id occurs across the given packages' CSV parts."""

@@ -23,7 +23,7 @@ from metrics_utility.demo.generator import SECRET_SETTINGS
 from metrics_utility.library.lock import advisory_lock
 from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
 
-from .conftest import db_env, shipped_ids
+from .conftest import shipped_ids
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def gather(monkeypatch, env: dict[str, str], *args: str) -> int:
 
 
 def directory_env(db, ship_path: Path, **extra: str) -> dict[str, str]:
-    return {**db_env(db), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+    return {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
             **extra}  # fmt: skip
 
 
@@ -109,7 +109,7 @@ def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
 
 def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path, monkeypatch, capsys, s3_server,
                                                         bucket, faulty_s3):  # fmt: skip
-    env = {**db_env(controller_db), 'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'billing',
+    env = {**controller_db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'billing',
            'METRICS_UTILITY_BUCKET_NAME': bucket, 'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
            'METRICS_UTILITY_BUCKET_REGION': 'us-east-1', 'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
            'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}  # fmt: skip
@@ -153,7 +153,7 @@ def test_concurrent_gather_is_refused(controller_db, tmp_path, monkeypatch, caps
 
 
 def test_bad_configuration_lists_every_problem(controller_db, tmp_path, monkeypatch, capsys):
-    env = {**db_env(controller_db), 'METRICS_UTILITY_SHIP_TARGET': 'ftp'}
+    env = {**controller_db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'ftp'}
     env['METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS'] = '0'
     code = gather(monkeypatch, env, '--ship', '--since', 'yesterday', '--until', '42')
     err = capsys.readouterr().err

@@ -23,7 +23,6 @@ from testsupport.console import SSOResponder
 from testsupport.https_servers import HTTPSServer, Recorded, Reply, form_parts
 from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
 
-from .conftest import db_env
 from .test_gather import UNTIL, gather, truth
 
 pytestmark = pytest.mark.integration
@@ -78,7 +77,7 @@ def console(tmp_path):
 
 def console_env(db, tmp_path, sso, upload, bundle) -> dict[str, str]:
     return {
-        **db_env(db),
+        **db.reader_env(),
         'METRICS_UTILITY_SHIP_TARGET': 'crc',
         'METRICS_UTILITY_BILLING_PROVIDER': 'aws',
         'METRICS_UTILITY_BILLING_ACCOUNT_ID': '123456789012',

@@ -68,6 +68,17 @@ class ControllerDatabase:
     def connect_reader(self, **kwargs) -> psycopg.Connection:
         return psycopg.connect(self.reader_conninfo(), **kwargs)
 
+    def reader_env(self) -> dict[str, str]:
+        """The `METRICS_UTILITY_DB_*` variables of the SELECT-only role, for running the worker's commands."""
+        return {
+            'METRICS_UTILITY_DB_HOST': '127.0.0.1',
+            'METRICS_UTILITY_DB_PORT': str(self.cluster.port),
+            'METRICS_UTILITY_DB_NAME': self.dbname,
+            'METRICS_UTILITY_DB_USER': self.reader,
+            'METRICS_UTILITY_DB_PASSWORD': self.reader_password,
+            'METRICS_UTILITY_DB_SSLMODE': 'disable',
+        }
+
 
 def create_database(cluster: PostgresCluster, dbname: str = 'awx', **kwargs) -> ControllerDatabase:
     """Create the roles and an empty database holding the controller schema (no data, no keys yet)."""

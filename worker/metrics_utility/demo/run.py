@@ -33,12 +33,7 @@ class DemoOptions:
 def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
     """Ship the generated days to a local directory with the real gather command (SELECT-only role)."""
     env = {
-        'METRICS_UTILITY_DB_HOST': '127.0.0.1',
-        'METRICS_UTILITY_DB_PORT': str(db.cluster.port),
-        'METRICS_UTILITY_DB_NAME': db.dbname,
-        'METRICS_UTILITY_DB_USER': db.reader,
-        'METRICS_UTILITY_DB_PASSWORD': db.reader_password,
-        'METRICS_UTILITY_DB_SSLMODE': 'disable',
+        **db.reader_env(),
         'METRICS_UTILITY_SHIP_TARGET': 'directory',
         'METRICS_UTILITY_SHIP_PATH': str(ship_path),
         'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit,main_hostmetric',
