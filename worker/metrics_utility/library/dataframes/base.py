@@ -145,14 +145,15 @@ def union_lists(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
     multi = distinct[several]
     if multi.empty:
         return single
-    parsed = {v: _as_list(v) for v in multi[column].unique()}
+    parsed = {v: json_list(v) for v in multi[column].unique()}
     exploded = multi.assign(_v=multi[column].map(parsed)).explode('_v').dropna(subset=['_v'])
     exploded = exploded.drop_duplicates([*keys, '_v']).sort_values('_v', kind='stable')
     merged = exploded.groupby(keys, sort=False)['_v'].agg(lambda s: json.dumps(list(s), ensure_ascii=False))
     return pd.concat([single, merged])
 
 
-def _as_list(value: object) -> list[str]:
+def json_list(value: object) -> list[str]:
+    """The items of a JSON list kept in a text cell (a scalar or non-JSON text is one item; empty: none)."""
     if not isinstance(value, str) or not value:
         return []
     try:

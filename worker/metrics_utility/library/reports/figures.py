@@ -16,6 +16,8 @@ import json
 
 import pandas as pd
 
+from metrics_utility.library.dataframes.base import json_list
+
 JOB = ['install_uuid', 'job_remote_id']
 PAIR = ['host_name', 'install_uuid', 'job_remote_id']
 
@@ -124,7 +126,7 @@ def indirect_nodes(indirect: pd.DataFrame, direct_names: set[str]) -> pd.DataFra
         organizations=('organization_name', 'nunique'),
         canonical_facts=('canonical_facts', lambda s: _merge_json(s)),
         facts=('facts', lambda s: _merge_json(s)),
-        events=('events', lambda s: ', '.join(sorted({e for v in s for e in _json_list(v)}))),
+        events=('events', lambda s: ', '.join(sorted({e for v in s for e in json_list(v)}))),
     )  # fmt: skip
     nodes = nodes.merge(extra, left_on='host_name', right_index=True, how='left')
     nodes['node_types'] = nodes['host_name'].map(lambda h: 'DIRECT, INDIRECT' if h in direct_names else 'INDIRECT')
@@ -148,7 +150,7 @@ def infrastructure(indirect: pd.DataFrame) -> pd.DataFrame:
 def scope(inventory: pd.DataFrame) -> pd.DataFrame:
     out = inventory.copy()
     for column in ('organizations', 'inventories'):
-        out[column] = out[column].map(lambda v: ', '.join(_json_list(v)))
+        out[column] = out[column].map(lambda v: ', '.join(json_list(v)))
     return out.sort_values('host_name', kind='stable', ignore_index=True)
 
 
@@ -172,16 +174,6 @@ def trend(direct: pd.DataFrame, unit: str) -> pd.DataFrame:
         _count_distinct(frame, ['period'], JOB, 'job_runs'),
     ], axis=1).reset_index()  # fmt: skip
     return out.sort_values('period', ignore_index=True)
-
-
-def _json_list(value: object) -> list[str]:
-    if not isinstance(value, str) or not value:
-        return []
-    try:
-        items = json.loads(value)
-    except ValueError:
-        return [value]
-    return [str(i) for i in items] if isinstance(items, list) else [str(items)]
 
 
 def _json_dict(value: object) -> dict:
