@@ -122,14 +122,7 @@ def identity(host_name: pd.Series, ansible_host: pd.Series) -> pd.Series:
 
 def json_list_union(values: pd.Series) -> str:
     """Union of JSON lists (as text) → sorted JSON list text."""
-    merged: set[str] = set()
-    for value in values:
-        if isinstance(value, str) and value:
-            try:
-                items = json.loads(value)
-            except ValueError:
-                items = [value]
-            merged.update(str(i) for i in (items if isinstance(items, list) else [items]))
+    merged = {item for value in values for item in json_list(value)}
     return json.dumps(sorted(merged), ensure_ascii=False)
 
 
