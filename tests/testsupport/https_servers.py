@@ -20,6 +20,8 @@ from typing import Any
 
 import trustme
 
+from .serving import ServedInThread
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -124,7 +126,7 @@ class _TLSServer(ThreadingHTTPServer):
         pass
 
 
-class HTTPSServer:
+class HTTPSServer(ServedInThread):
     """An HTTPS server on 127.0.0.1 with a free port.
 
     Replies come first from `script(...)` (in order), then from `responder` (default: 200 with an empty body).
@@ -142,10 +144,7 @@ class HTTPSServer:
         self.tls_failures: list[str] = []
         self._scripted: collections.deque[Reply] = collections.deque()
         self._changed = threading.Condition()
-        self._server = _TLSServer(self, context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='https-server', daemon=True
-        )
+        self._serve(_TLSServer(self, context), 'https-server')
 
     @property
     def port(self) -> int:
@@ -181,21 +180,6 @@ class HTTPSServer:
                     return False
                 self._changed.wait(remaining)
         return True
-
-    def start(self) -> HTTPSServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> HTTPSServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def form_parts(request: Recorded) -> list[Message]:

@@ -18,16 +18,16 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import requests
+
+from .serving import ServedInThread
 
 __all__ = [
     'BearerTLSProxy',
@@ -261,7 +261,7 @@ class _ProxyServer(http.server.ThreadingHTTPServer):
     forbidden_tokens: tuple[str, ...]
 
 
-class BearerTLSProxy:
+class BearerTLSProxy(ServedInThread):
     """HTTPS reverse proxy on 127.0.0.1 that requires a bearer token; a context manager.
 
     `tokens` are accepted (forwarded to `upstream`), `forbidden_tokens` get 403, anything else 401. The server
@@ -271,24 +271,13 @@ class BearerTLSProxy:
     def __init__(self, upstream: str, ca: object, tokens: Iterable[str], forbidden_tokens: Iterable[str] = ()) -> None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert('127.0.0.1', 'localhost').configure_cert(context)  # type: ignore[attr-defined]
-        self.server = _ProxyServer(('127.0.0.1', 0), _ProxyHandler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.server.upstream = upstream.rstrip('/')
-        self.server.tokens = tuple(tokens)
-        self.server.forbidden_tokens = tuple(forbidden_tokens)
-        self.thread = threading.Thread(target=self.server.serve_forever, name='bearer-tls-proxy', daemon=True)
+        server = _ProxyServer(('127.0.0.1', 0), _ProxyHandler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.upstream = upstream.rstrip('/')
+        server.tokens = tuple(tokens)
+        server.forbidden_tokens = tuple(forbidden_tokens)
+        self._serve(server, 'bearer-tls-proxy')
 
     @property
     def url(self) -> str:
-        return f'https://127.0.0.1:{self.server.server_address[1]}'
-
-    def __enter__(self) -> BearerTLSProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        return f'https://127.0.0.1:{self._server.server_address[1]}'

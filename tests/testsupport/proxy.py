@@ -12,6 +12,8 @@ import socketserver
 import threading
 from dataclasses import dataclass
 
+from .serving import ServedInThread
+
 
 @dataclass(frozen=True)
 class Tunnel:
@@ -66,16 +68,13 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         pass
 
 
-class ConnectProxy:
+class ConnectProxy(ServedInThread):
     """A CONNECT proxy on 127.0.0.1 with a free port; `tunnels` lists what it was asked to reach, in order."""
 
     def __init__(self) -> None:
         self.tunnels: list[Tunnel] = []
         self._lock = threading.Lock()
-        self._server = _ProxyServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='connect-proxy', daemon=True
-        )
+        self._serve(_ProxyServer(self), 'connect-proxy')
 
     @property
     def url(self) -> str:
@@ -88,12 +87,3 @@ class ConnectProxy:
     def targets(self) -> list[str]:
         with self._lock:
             return [t.target for t in self.tunnels]
-
-    def start(self) -> ConnectProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

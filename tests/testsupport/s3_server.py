@@ -19,6 +19,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from .https_servers import read_body
+from .serving import ServedInThread
 
 # Credentials the test S3 accepts (moto accepts any); tests scan their output for the secret.
 ACCESS_KEY = 'AKIATESTACCESSKEY0001'
@@ -119,7 +120,7 @@ class _ProxyServer(ThreadingHTTPServer):
         super().__init__(('127.0.0.1', 0), _Handler)
 
 
-class FaultyS3Proxy:
+class FaultyS3Proxy(ServedInThread):
     """A reverse proxy in front of an S3 endpoint that fails chosen requests with 500 InternalError.
 
     `fail(n, when=...)` fails the next `n` requests for which `when(method, path)` holds; `fail(None, …)` fails
@@ -134,10 +135,7 @@ class FaultyS3Proxy:
         self._failures: int | None = 0
         self._when: Predicate = lambda method, path: True
         self._lock = threading.Lock()
-        self._server = _ProxyServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={'poll_interval': 0.02}, name='faulty-s3', daemon=True
-        )
+        self._serve(_ProxyServer(self), 'faulty-s3')
 
     @property
     def endpoint(self) -> str:
@@ -159,12 +157,3 @@ class FaultyS3Proxy:
     def _saw(self, seen: Seen) -> None:
         with self._lock:
             self.seen.append(seen)
-
-    def start(self) -> FaultyS3Proxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
