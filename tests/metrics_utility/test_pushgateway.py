@@ -152,9 +152,9 @@ def test_build_report_pushes_the_billed_quantity_with_basic_auth(pushgw, tmp_pat
 
 def test_a_failed_push_warns_and_the_run_still_succeeds(pushgw, tmp_path, capsys, caplog):
     pushgw.status = 500
-    url = pushgw.url.replace('http://', f'http://user:{PASSWORD}@')
     env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', **push_env(url)}  # fmt: skip
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'user',
+           'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD, **push_env(pushgw.url)}  # fmt: skip
     with caplog.at_level(logging.WARNING, logger='metrics_utility.pushgateway'):
         code = build_report.run(_parser().parse_args(['build-report', '--month', '2024-02']), env=env,
                                 now=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip

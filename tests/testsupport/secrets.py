@@ -40,3 +40,57 @@ def exception_texts(exc: BaseException) -> list[str]:
         out += [str(current), repr(current)]
         current = current.__cause__ or current.__context__
     return out
+
+
+# One scanner for every encoding a secret may leak in (issue 17, class 6). Written independently of
+# metrics_utility.library.secret on purpose: the test must not share the code it checks.
+PARTIAL = 10  # a run of this many characters of any form counts as a leak (a truncated echo)
+
+
+def _b64(data: bytes) -> list[str]:
+    import base64
+
+    std = base64.b64encode(data).decode()
+    url = base64.urlsafe_b64encode(data).decode()
+    return [std, std.rstrip('='), url, url.rstrip('=')]
+
+
+def secret_forms(secret: str, user: str | None = None) -> list[str]:
+    """Every text a leak of `secret` may take: plain, URL-encoded (quote / quote_plus, upper- and lower-case hex),
+    form-encoded, JSON-escaped, base64 of the secret and of `user:secret` (standard and URL-safe, padded or not),
+    and base64 of the secret at each byte offset of a longer base64 text."""
+    import json
+    import re
+    from urllib.parse import quote, quote_plus, urlencode
+
+    def lower_hex(text: str) -> str:
+        return re.sub(r'%[0-9A-F]{2}', lambda m: m.group(0).lower(), text)
+
+    forms = [secret, quote(secret, safe=''), quote(secret), quote_plus(secret), urlencode({'k': secret})[2:]]
+    forms += [lower_hex(f) for f in forms]
+    forms += [json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
+    forms += [json.dumps(secret)[1:-1].replace('/', '\\/')]
+    forms += _b64(secret.encode())
+    for offset in (1, 2):  # inside a longer base64 text: drop the groups that mix in the neighbouring bytes
+        forms += [f[4:-4] for f in _b64(b'\0' * offset + secret.encode())[::2]]
+    if user is not None:
+        forms += _b64(f'{user}:{secret}'.encode())
+    return list(dict.fromkeys(forms))
+
+
+def leaks(text: str, secret: str, user: str | None = None) -> list[str]:
+    """The forms of `secret` found in `text`, whole or as a run of PARTIAL characters (a cut-off copy)."""
+    found = []
+    for form in secret_forms(secret, user):
+        pieces = [form] if len(form) <= PARTIAL else [form[i : i + PARTIAL] for i in range(len(form) - PARTIAL + 1)]
+        if any(piece in text for piece in pieces):
+            found.append(form)
+    return found
+
+
+def assert_no_secret(texts: str | Iterable[str], *secrets: str, user: str | None = None) -> None:
+    """Fail, naming the encoding but never the secret, when any form of any secret occurs in any text."""
+    blob = texts if isinstance(texts, str) else '\n'.join(texts)
+    for secret in secrets:
+        found = leaks(blob, secret, user)
+        assert not found, f'a secret ({secret[:3]}…) leaked in {len(found)} form(s), e.g. one of {len(found[0])} chars'
