@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import pytest
@@ -56,9 +57,9 @@ def _b64(data: bytes) -> list[str]:
 
 
 def secret_forms(secret: str, user: str | None = None) -> list[str]:
-    """Every text a leak of `secret` may take: plain, URL-encoded (quote / quote_plus, upper- and lower-case hex),
+    """Every text a leak of `secret` may take: plain, URL-encoded (quote / quote_plus / twice, any hex case),
     form-encoded, JSON-escaped, base64 of the secret and of `user:secret` (standard and URL-safe, padded or not),
-    and base64 of the secret at each byte offset of a longer base64 text."""
+    and base64 of the secret at each byte offset of a longer base64 text; base64 of UTF-8 and of Latin-1 bytes."""
     import json
     import re
     from urllib.parse import quote, quote_plus, urlencode
@@ -67,6 +68,7 @@ def secret_forms(secret: str, user: str | None = None) -> list[str]:
         return re.sub(r'%[0-9A-F]{2}', lambda m: m.group(0).lower(), text)
 
     forms = [secret, quote(secret, safe=''), quote(secret), quote_plus(secret), urlencode({'k': secret})[2:]]
+    forms += [quote(quote_plus(secret), safe='')]  # URL-encoded twice (an echo inside a redirect URL)
     forms += [lower_hex(f) for f in forms]
     forms += [json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
     forms += [json.dumps(secret)[1:-1].replace('/', '\\/')]
@@ -75,6 +77,9 @@ def secret_forms(secret: str, user: str | None = None) -> list[str]:
         forms += [f[4:-4] for f in _b64(b'\0' * offset + secret.encode())[::2]]
     if user is not None:
         forms += _b64(f'{user}:{secret}'.encode())
+    for text in [secret] + ([f'{user}:{secret}'] if user is not None else []):  # requests sends basic auth as Latin-1
+        with contextlib.suppress(UnicodeEncodeError):
+            forms += _b64(text.encode('latin-1'))
     return list(dict.fromkeys(forms))
 
 
@@ -94,3 +99,17 @@ def assert_no_secret(texts: str | Iterable[str], *secrets: str, user: str | None
     for secret in secrets:
         found = leaks(blob, secret, user)
         assert not found, f'a secret ({secret[:3]}…) leaked in {len(found)} form(s), e.g. one of {len(found[0])} chars'
+
+
+class Echo:
+    """A hostile server's responder: answers `status` with what the client sent (its body, or one header line),
+    passed through `encode` (a server may echo in JSON, percent-encoded, base64, …)."""
+
+    def __init__(self, status: int, part: str = 'body', encode=lambda text: text, before: str = 'you sent: ') -> None:
+        self.status, self.part, self.encode, self.before = status, part, encode, before
+
+    def __call__(self, request):
+        from .https_servers import Reply
+
+        sent = request.body.decode() if self.part == 'body' else f'{self.part}: {request.headers.get(self.part, "")}'
+        return Reply(self.status, self.before + self.encode(sent))

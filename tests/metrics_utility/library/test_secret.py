@@ -38,6 +38,7 @@ ENCODED = {
     'quote keeping slashes': (f'echo {quote(SECRET)} end', 'echo *** end'),
     'quote_plus': (f'echo {quote_plus(SECRET)} end', 'echo *** end'),
     'quote_plus, lower-case hex': (f'echo {lower_hex(quote_plus(SECRET))} end', 'echo *** end'),
+    'URL-encoded twice': (f'next={quote(quote_plus(SECRET), safe="")} end', 'next=*** end'),
     'mixed-case hex': (f'echo {quote(SECRET, safe="").replace("%2F", "%2f")} end', 'echo *** end'),
     'form body echoed': (
         urlencode({'grant_type': 'client_credentials', 'client_id': USER, 'client_secret': SECRET}),

@@ -3,10 +3,11 @@
 Foreign text (server bodies, library exception messages, third-party debug logs) may echo a credential back in any
 encoding, so a `Redactor` replaces each known secret in every form a server or library is likely to produce:
 
-- plain, URL-encoded (`quote` and `quote_plus`, upper- or lower-case hex, fully or partly encoded) and JSON-escaped
-  (`\\u00XX`, `\\/`, `\\"`) — matched character by character, so any mix of these is caught;
-- base64 of the secret and of `user:secret` (HTTP basic auth), standard and URL-safe alphabets, with or without
-  padding, and also where the secret sits at any offset inside a longer base64 text;
+- plain, URL-encoded (`quote` and `quote_plus`, upper- or lower-case hex, fully or partly, once or twice) and
+  JSON-escaped (`\\u00XX`, `\\/`, `\\"`) — matched character by character, so any mix of these is caught;
+- base64 of the secret and of `user:secret` (HTTP basic auth), of their UTF-8 and Latin-1 bytes (requests sends
+  basic auth as Latin-1), standard and URL-safe alphabets, with or without padding, and also where the secret sits at
+  any offset inside a longer base64 text;
 - a prefix of the secret cut at the end of a text, or a suffix at its start (a server that truncated its echo).
 
 On top of the known secrets, `scrub` removes the *shapes* of credentials whatever their value: `Authorization:`
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import re
@@ -78,15 +80,15 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r'(?i)\b((?:proxy-)?authorization["\']?\s*[:=]\s*(?:b?["\'])?\s*'
-            r'(?:(?:basic|bearer|apikey|token|negotiate|digest|aws4-hmac-sha256)\s+)?)[^\s"\',;}\]]+'
+            r'(?:(?:basic|bearer|apikey|token|negotiate|digest|aws4-hmac-sha256)\s+)?)[^\s"\',;()<>{}\[\]]+'
         ),
         r'\1' + MASK,
     ),
     # AWS signature credential scope (access key id) in headers and presigned URLs.
     (re.compile(r'(?i)\b((?:x-amz-)?credential=)[^/%\s,&"\']+'), r'\1' + MASK),
-    (re.compile(r'(?i)\b(x-amz-security-token["\']?\s*[:=]\s*(?:b?["\'])?)[^\s"\',&}]+'), r'\1' + MASK),
+    (re.compile(r'(?i)\b(x-amz-security-token["\']?\s*[:=]\s*(?:b?["\'])?)[^\s"\',&;()<>{}\[\]]+'), r'\1' + MASK),
     # form fields: client_secret=…&password=… (also DB_PASSWORD=… in an echoed environment)
-    (re.compile(rf'(?i)(?<![a-z0-9])((?:{_CREDENTIAL_NAMES})=)[^&\s"\']+'), r'\1' + MASK),
+    (re.compile(rf'(?i)(?<![a-z0-9])((?:{_CREDENTIAL_NAMES})=)[^&\s"\',;()<>{{}}\[\]]+'), r'\1' + MASK),
     # JSON / Python dict entries: "client_secret": "…"
     (re.compile(rf'(?i)(["\'](?:{_CREDENTIAL_NAMES})["\']\s*:\s*b?["\'])[^"\']+'), r'\1' + MASK),
     # user:password@ and token@ in URLs
@@ -125,11 +127,12 @@ def _any_case_hex(digits: str) -> str:
 def _char_forms(char: str) -> str:
     """A regex for one character of a secret: literal, percent-encoded (any case), `+` for space, JSON-escaped."""
     forms = {re.escape(char), re.escape(json.dumps(char)[1:-1])}
-    forms.add('%'.join([''] + [_any_case_hex(f'{b:02x}') for b in char.encode('utf-8')]))
+    utf8 = [_any_case_hex(f'{b:02x}') for b in char.encode('utf-8')]
+    forms |= {''.join(f'%{h}' for h in utf8), ''.join(f'%25{h}' for h in utf8)}  # encoded once, or twice
     if ord(char) < 0x10000:
         forms.add(r'\\u' + _any_case_hex(f'{ord(char):04x}'))
     if char == ' ':
-        forms.add(r'\+')
+        forms |= {r'\+', '%2[Bb]'}  # quote_plus, and quote_plus encoded once more
     if char == '/':
         forms.add(r'\\/')
     return '(?:' + '|'.join(sorted(forms, key=len, reverse=True)) + ')'
@@ -148,6 +151,14 @@ def _base64_forms(data: bytes) -> set[str]:
         if len(fragment) >= MIN_BASE64:
             forms.add(fragment)
     return forms | {f.replace('+', '-').replace('/', '_') for f in forms}
+
+
+def _encodings(text: str) -> set[bytes]:
+    """UTF-8, and Latin-1 where it differs: requests encodes basic-auth credentials as Latin-1."""
+    out = {text.encode('utf-8')}
+    with contextlib.suppress(UnicodeEncodeError):
+        out.add(text.encode('latin-1'))
+    return out
 
 
 class Redactor:
@@ -169,11 +180,11 @@ class Redactor:
             return
         if self._shared and self is not _KNOWN:
             _KNOWN.add(value, user=user)
-        forms = _base64_forms(f'{user}:{value}'.encode()) if user else set()
+        forms = {f for data in _encodings(f'{user}:{value}') for f in _base64_forms(data)} if user else set()
         with self._lock:
             if len(value) >= MIN_LENGTH and value not in self._secrets:
                 self._secrets.add(value)
-                forms |= _base64_forms(value.encode('utf-8'))
+                forms |= {f for data in _encodings(value) for f in _base64_forms(data)}
                 self._pattern = None
             if not forms <= self._literals:
                 self._literals |= forms
