@@ -372,7 +372,6 @@ def test_urls_holding_credentials_are_refused_by_crd_and_operator(crd_schema, ob
     assert 'Pw-0005' not in str(exc.value) and 'Tok-0005' not in str(exc.value)
 
 
-@pytest.mark.hostile
 @pytest.mark.parametrize('url', ['https://s3.local/b@2', 'https://s3.local/?owner=a@b'], ids=['path', 'query'])
 def test_an_at_sign_after_the_host_is_not_a_credential(crd_schema, url):
     obj = collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': url}})

@@ -58,8 +58,9 @@ def _b64(data: bytes) -> list[str]:
 
 def secret_forms(secret: str, user: str | None = None) -> list[str]:
     """Every text a leak of `secret` may take: plain, URL-encoded (quote / quote_plus / twice, any hex case),
-    form-encoded, JSON-escaped, base64 of the secret and of `user:secret` (standard and URL-safe, padded or not),
-    and base64 of the secret at each byte offset of a longer base64 text; base64 of UTF-8 and of Latin-1 bytes."""
+    form-encoded, JSON-escaped, in a Python (bytes) repr, base64 of the secret and of `user:secret` (standard and
+    URL-safe, padded or not, of UTF-8 and of Latin-1 bytes), and base64 of the secret at each byte offset of a
+    longer base64 text."""
     import json
     import re
     from urllib.parse import quote, quote_plus, urlencode
@@ -72,6 +73,9 @@ def secret_forms(secret: str, user: str | None = None) -> list[str]:
     forms += [lower_hex(f) for f in forms]
     forms += [json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
     forms += [json.dumps(secret)[1:-1].replace('/', '\\/')]
+    forms += [repr(secret)[1:-1], repr(secret.encode())[2:-1]]  # Python reprs of the text and of its bytes
+    with contextlib.suppress(UnicodeEncodeError):
+        forms += [repr(secret.encode('latin-1'))[2:-1]]
     forms += _b64(secret.encode())
     for offset in (1, 2):  # inside a longer base64 text: drop the groups that mix in the neighbouring bytes
         forms += [f[4:-4] for f in _b64(b'\0' * offset + secret.encode())[::2]]

@@ -4,7 +4,8 @@ Foreign text (server bodies, library exception messages, third-party debug logs)
 encoding, so a `Redactor` replaces each known secret in every form a server or library is likely to produce:
 
 - plain, URL-encoded (`quote` and `quote_plus`, upper- or lower-case hex, fully or partly, once or twice) and
-  JSON-escaped (`\\u00XX`, `\\/`, `\\"`) — matched character by character, so any mix of these is caught;
+  JSON-escaped (`\\u00XX`, `\\/`, `\\"`) or in a Python bytes repr (`\\xNN`) — matched character by character, so
+  any mix of these is caught;
 - base64 of the secret and of `user:secret` (HTTP basic auth), of their UTF-8 and Latin-1 bytes (requests sends
   basic auth as Latin-1), standard and URL-safe alphabets, with or without padding, and also where the secret sits at
   any offset inside a longer base64 text;
@@ -131,6 +132,10 @@ def _char_forms(char: str) -> str:
     forms |= {''.join(f'%{h}' for h in utf8), ''.join(f'%25{h}' for h in utf8)}  # encoded once, or twice
     if ord(char) < 0x10000:
         forms.add(r'\\u' + _any_case_hex(f'{ord(char):04x}'))
+    if not 0x20 <= ord(char) <= 0x7E:  # Python reprs of bytes (UTF-8 or Latin-1) and of unprintable characters
+        forms.add(''.join(r'\\x' + h for h in utf8))
+        if ord(char) < 0x100:
+            forms.add(r'\\x' + _any_case_hex(f'{ord(char):02x}'))
     if char == ' ':
         forms |= {r'\+', '%2[Bb]'}  # quote_plus, and quote_plus encoded once more
     if char == '/':
@@ -213,7 +218,7 @@ class Redactor:
             if self._pattern is None and (self._secrets or self._literals):
                 literals = [re.escape(f) for f in sorted(self._literals, key=len, reverse=True)]
                 secrets = [''.join(map(_char_forms, s)) for s in sorted(self._secrets, key=len, reverse=True)]
-                self._pattern = re.compile('|'.join(literals + secrets))
+                self._pattern = re.compile('|'.join(secrets + literals))  # a base64 secret whole, padding too
             return self._pattern
 
     def __call__(self, text: str) -> str:

@@ -42,7 +42,11 @@ def b64(text: str) -> str:
 TOKEN_ECHOES = {
     'form body as sent': (400, lambda t: t, f'you sent: {FORM}***'),
     'form body, lower-case hex': (401, lower_hex, f'you sent: {FORM}***'),
-    'form body URL-decoded': (401, unquote_plus, f'you sent: {FORM}***'),
+    'form body URL-decoded, as a Python bytes repr': (
+        401,
+        lambda t: repr(unquote_plus(t).encode()),
+        f"you sent: b'{FORM}***'",
+    ),
     'form body URL-encoded again': (
         403,
         lambda t: quote(t, safe=''),
@@ -107,17 +111,17 @@ ES_ECHOES = {
         lambda t: repr({'Authorization': t.split(': ', 1)[1].encode()}),
         "{'Authorization': b'Basic ***'}",
     ),
-    'basic header decoded': (BASIC, decoded_basic, f'{ES_USER}:***'),
+    'basic header decoded, as a Python bytes repr': (
+        BASIC,
+        lambda t: repr(base64.b64decode(t.rsplit(' ', 1)[1])),
+        f"b'{ES_USER}:***'",
+    ),
     'basic header decoded, percent-encoded': (BASIC, lambda t: quote(decoded_basic(t), safe=''), f'{ES_USER}%3A***'),
     'basic header decoded, JSON-escaped': (BASIC, lambda t: json.dumps(decoded_basic(t)), f'"{ES_USER}:***"'),
     'basic header base64 without padding': (BASIC, lambda t: t.rstrip('='), 'Authorization: Basic ***'),
-    'api key header as sent': (APIKEY, lambda t: t, 'Authorization: ApiKey ***'),
+    'api key header without base64 padding': (APIKEY, lambda t: t.rstrip('='), 'Authorization: ApiKey ***'),
     'api key decoded to id:key': (APIKEY, decoded_basic, 'VuaCfGcBCdbkQm-e5aOx:***'),
-    'api key lower-cased header name': (
-        APIKEY,
-        lambda t: t.replace('Authorization', 'authorization'),
-        'authorization: ApiKey ***',
-    ),
+    'api key header percent-encoded': (APIKEY, lambda t: quote(t, safe=''), 'Authorization%3A%20ApiKey%20***'),
 }
 
 
