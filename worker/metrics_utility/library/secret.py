@@ -180,8 +180,8 @@ class Redactor:
 
     def add(self, secret: str | Secret | None, *, user: str | None = None) -> None:
         """Know `secret`; with `user`, also the base64 of `user:secret` (an HTTP basic-auth header)."""
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value:
+        value = (secret.reveal() if isinstance(secret, Secret) else secret) or ''
+        if not value and not user:  # an empty password with a user is still `user:` in basic auth (Segment)
             return
         if self._shared and self is not _KNOWN:
             _KNOWN.add(value, user=user)

@@ -143,3 +143,28 @@ def test_elasticsearch_echoing_the_authorization_header_never_leaks_it(
     outputs = [*exception_texts(caught.value), *logged(caplog), caplog.text, es.describe()]
     assert_no_secret(outputs, ES_PASSWORD, user=ES_USER)
     assert_no_secret(outputs, ES_API_KEY, 'ui2lp2axTNmsyakw9tvNnw')
+
+
+WRITE_KEY = 'segment/write+key=dø-not~leak-0006'
+SEGMENT_ECHOES = {
+    'basic auth header as sent': (lambda t: t, 'Authorization: Basic ***'),
+    'basic auth decoded, percent-encoded': (lambda t: quote(decoded_basic(t), safe=''), '***%3A'),
+    'basic auth decoded, in JSON': (lambda t: json.dumps({'key': decoded_basic(t)}), '{"key": "***:"}'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('encode, shown', SEGMENT_ECHOES.values(), ids=list(SEGMENT_ECHOES))
+def test_segment_echoing_the_write_key_never_leaks_it(tls_ca, ca_bundle, retry, caplog, encode, shown):
+    from metrics_utility.library.storage.segment import StorageSegment
+
+    with HTTPSServer(tls_ca, Echo(400, 'Authorization', encode)) as server:
+        url = server.url('/v1/batch')
+        segment = StorageSegment(write_key=WRITE_KEY, url=url, verify_cert_path=ca_bundle, retry=retry)
+        with pytest.raises(StorageError) as caught:
+            segment.put('anonymized/x.json', dict={'a': 1})
+    assert str(caught.value) == (
+        f'{url} answered HTTP 400 for batch 1: you sent: {shown}; 0 of 1 batches were sent; sending '
+        'anonymized/x.json again is safe (Segment drops duplicates)'
+    )
+    assert_no_secret([*exception_texts(caught.value), *logged(caplog), caplog.text, segment.describe()], WRITE_KEY)
