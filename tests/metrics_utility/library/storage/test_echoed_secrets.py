@@ -168,3 +168,34 @@ def test_segment_echoing_the_write_key_never_leaks_it(tls_ca, ca_bundle, retry, 
         'anonymized/x.json again is safe (Segment drops duplicates)'
     )
     assert_no_secret([*exception_texts(caught.value), *logged(caplog), caplog.text, segment.describe()], WRITE_KEY)
+
+
+# console.redhat.com's ingress echoing the bearer token it was sent (the token SSO issued: bearer-token-…-1).
+INGRESS_ECHOES = {
+    # 'Authorization: Bearer ' is 22 bytes: the token starts 2 bits into character 29, which stays
+    'whole header line in base64': (lambda t: b64(t), 'QXV0aG9yaXphdGlvbjogQmVhcmVyIG***'),
+    'token alone in base64': (lambda t: b64(t.rsplit(' ', 1)[1]), '***'),
+    'token in base64url without padding': (
+        lambda t: base64.urlsafe_b64encode(t.rsplit(' ', 1)[1].encode()).decode().rstrip('='),
+        '***',
+    ),
+    'token cut by the server after 20 characters': (lambda t: t.rsplit(' ', 1)[1][:20], '***'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('encode, shown', INGRESS_ECHOES.values(), ids=list(INGRESS_ECHOES))
+def test_ingress_echoing_the_bearer_token_never_leaks_it(tls_ca, sso_server, ca_bundle, retry, caplog, encode, shown):
+    from testsupport.secrets import CLIENT_SECRET as SSO_SECRET
+    from testsupport.secrets import TOKEN_PREFIX
+
+    with HTTPSServer(tls_ca, Echo(400, 'Authorization', encode)) as ingress:
+        url = ingress.url('/upload')
+        crc = StorageCRC(CLIENT_ID, SSO_SECRET, ingress_url=url, sso_url=sso_server.url('/token'),
+                         verify_cert_path=ca_bundle, retry=retry)  # fmt: skip
+        with pytest.raises(StorageError) as caught:
+            crc.put(NAME, fileobj=io.BytesIO(b'tarball'))
+        assert ingress.requests[0].headers['Authorization'] == f'Bearer {TOKEN_PREFIX}1'
+    assert str(caught.value) == f'{url} refused {NAME}: HTTP 400 Bad Request: you sent: {shown}'
+    outputs = [*exception_texts(caught.value), *logged(caplog), caplog.text, crc.describe()]
+    assert_no_secret(outputs, f'{TOKEN_PREFIX}1', SSO_SECRET)
