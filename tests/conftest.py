@@ -107,3 +107,14 @@ def faulty_s3(s3_server: S3Server) -> Iterator[FaultyS3Proxy]:
     proxy = FaultyS3Proxy(s3_server.endpoint).start()
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> Iterator[None]:
+    """Each test starts with an empty process-wide redactor (library.secret), so one test's secrets never redact
+    another test's expected text."""
+    from metrics_utility.library import secret
+
+    secret.forget_all()
+    yield
+    secret.forget_all()

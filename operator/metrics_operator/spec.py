@@ -162,6 +162,7 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     _validate_storage(full)
     _validate_sources(name, full)
     _validate_kpi(full.get('kpi'))
+    _refuse_url_credentials(full)
     _validate_retention(full)
     _validate_backfill(full)
     _validate_placement(full)
@@ -262,6 +263,27 @@ def _validate_kpi(kpi: Any) -> None:
     ca = kpi.get('caConfigMap')
     if ca is not None and (not isinstance(ca, Mapping) or not ca.get('name')):
         raise SpecError('spec.kpi.caConfigMap.name', 'is required (name of a ConfigMap in the same namespace)')
+
+
+# URLs the operator writes into the ConfigMap (the worker logs them): credentials there would leak; the CRD's CEL rule
+# and this check name the field and never repeat the URL. spec.kpi.url is checked in _validate_kpi.
+URL_FIELDS: Final = {
+    'storage.s3.endpoint': 'use credentialsSecret',
+    'storage.crc.ingressUrl': 'use serviceAccountSecret',
+    'storage.crc.ssoUrl': 'use serviceAccountSecret',
+    'storage.crc.proxyUrl': 'use a proxy without credentials',
+    'vcpu.prometheusUrl': 'the worker uses its service-account token',
+}
+USERINFO_RE: Final = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@')
+
+
+def _refuse_url_credentials(full: Mapping[str, Any]) -> None:
+    for path, instead in URL_FIELDS.items():
+        value = _get(full, path)
+        if isinstance(value, str) and USERINFO_RE.match(value):
+            raise SpecError(
+                f'spec.{path}', f'must not hold user:password@ (it would reach the ConfigMap and logs): {instead}'
+            )
 
 
 def _validate_sources(name: str, full: Mapping[str, Any]) -> None:

@@ -103,8 +103,8 @@ def _key(time: str | None) -> datetime:
 def failure_message(job: JobRecord) -> str:
     if job.summary is not None and job.summary.error:
         return job.summary.error
-    if job.reason or job.message:
-        return ': '.join(part for part in (job.reason, job.message) if part)
+    if job.reason or job.message:  # the Job's own condition: scrubbed like the summary before status and Events
+        return summary.scrub(': '.join(part for part in (job.reason, job.message) if part))
     return 'the Job failed'
 
 

@@ -32,6 +32,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from metrics_utility.library.secret import scrub
+
 MAX_BYTES: Final = 4096
 MAX_ERROR: Final = 1024
 
@@ -118,7 +120,8 @@ def _kpi(value: Any) -> Kpi | None:
 
 
 def _flat(text: str) -> str:
-    return ' '.join(text.split())[:MAX_ERROR]
+    """One line, credential shapes scrubbed (the worker redacted it; this is the second lock), then shortened."""
+    return scrub(' '.join(text.split()))[:MAX_ERROR]
 
 
 def parse(message: str | None) -> Summary | None:

@@ -319,3 +319,61 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
     assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42
     assert st['gather']['kpi'] == {'documents': 0, 'error': 'HTTP 401'}
     assert _undeclared(st, crd_schema['properties']['status']) == []
+
+
+def _crc(**urls) -> dict:
+    return crc_storage({'claimName': 'crc-state'}, **urls)
+
+
+# URLs the operator writes into the ConfigMap: user:password@ is refused by the CRD and by spec.py, naming the field
+# and never repeating the URL (a condition and an Event would otherwise carry the password).
+URL_CREDENTIALS = {
+    's3 endpoint': (
+        collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': 'https://minio:Pw-0005@s3.local'}}),
+        'spec.storage.s3.endpoint',
+        'use credentialsSecret',
+    ),
+    's3 endpoint, token only': (
+        collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': 'http://Tok-0005@127.0.0.1:9000'}}),
+        'spec.storage.s3.endpoint',
+        'use credentialsSecret',
+    ),
+    'crc ingress': (
+        collection(report={'enabled': False}, storage=_crc(ingressUrl='https://u:Pw-0005@console.example/up')),
+        'spec.storage.crc.ingressUrl',
+        'use serviceAccountSecret',
+    ),
+    'crc sso': (
+        collection(report={'enabled': False}, storage=_crc(ssoUrl='https://u:Pw-0005@sso.example/token')),
+        'spec.storage.crc.ssoUrl',
+        'use serviceAccountSecret',
+    ),
+    'crc proxy': (
+        collection(report={'enabled': False}, storage=_crc(proxyUrl='http://proxy:Pw-0005@10.0.0.1:3128')),
+        'spec.storage.crc.proxyUrl',
+        'use a proxy without credentials',
+    ),
+    'prometheus': (
+        collection(vcpu={'enabled': True, 'clusterName': 'c', 'prometheusUrl': 'https://sa:Pw-0005@prom:9091'}),
+        'spec.vcpu.prometheusUrl',
+        'the worker uses its service-account token',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('obj, field, instead', URL_CREDENTIALS.values(), ids=list(URL_CREDENTIALS))
+def test_urls_holding_credentials_are_refused_by_crd_and_operator(crd_schema, obj, field, instead):
+    message = f'must not hold user:password@ (it would reach the ConfigMap and logs): {instead}'
+    assert problems(crd_schema, obj) == [f'.{field}: {field.removeprefix("spec.")} {message}']
+    with pytest.raises(spec.SpecError) as exc:
+        spec.validate(obj['metadata']['name'], obj['spec'])
+    assert (exc.value.field, exc.value.message) == (field, message)
+    assert 'Pw-0005' not in str(exc.value) and 'Tok-0005' not in str(exc.value)
+
+
+@pytest.mark.parametrize('url', ['https://s3.local/b@2', 'https://s3.local/?owner=a@b'], ids=['path', 'query'])
+def test_an_at_sign_after_the_host_is_not_a_credential(crd_schema, url):
+    obj = collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': url}})
+    assert problems(crd_schema, obj) == []
+    spec.validate(obj['metadata']['name'], obj['spec'])

@@ -487,3 +487,19 @@ async def test_stored_bytes_and_storage_nearly_full(kube_api, operator, user, pr
     await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(fuller), at=T0 + timedelta(hours=1))
     mc = await eventually(cond_is(kube_api, 'controller', 'StorageNearlyFull', 'True', 'LimitNearlyReached'))
     assert mc['status']['storage']['storedBytes'] == 960
+
+
+@pytest.mark.hostile
+async def test_an_s3_endpoint_holding_credentials_is_refused_and_never_written(kube_api, operator, user,
+                                                                               prerequisites):  # fmt: skip
+    s3 = {'bucket': 'bkt', 'endpoint': 'https://minio:Pw-0009-do-not-leak@s3.local:9000'}
+    await user.create('metricscollections', collection(storage={'type': 's3', 's3': s3}))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')
+    assert conditions(mc)['Ready']['message'] == (
+        'spec.storage.s3.endpoint: must not hold user:password@ (it would reach the ConfigMap and logs): '
+        'use credentialsSecret'
+    )
+    assert kube_api.stored('configmaps', NS) == [] and kube_api.stored('cronjobs', NS) == []
+    events = await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'InvalidSpec'])
+    shown = json.dumps({'status': mc['status'], 'events': [e.get('message') for e in events]})
+    assert 'Pw-0009' not in shown and 'minio:' not in shown

@@ -224,3 +224,51 @@ def test_kpi_failure_is_shown_until_a_clean_run():
     clean = json.dumps({'ok': True, 'kpi': {'documents': 12, 'error': None}})
     st, _ = compose(st, [job('g-2', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z', message=clean)])
     assert st['gather']['kpi'] == {'documents': 12}
+
+
+# Credentials a worker (an older one, or a server's echo it could not know) left in its summary, or that a Job's
+# condition carries: status.lastError, the Degraded condition and the Event all show them scrubbed.
+LEAKY = {
+    'basic auth header in the summary error': (
+        {'error': 'upload failed: server echoed Authorization: Basic dXNlcjpodW50ZXIy'},
+        'upload failed: server echoed Authorization: Basic ***',
+    ),
+    'bearer token in the summary error': (
+        {'error': "proxy said {'Authorization': 'Bearer eyJhbGciOi.eyJzdWIi.c2ln'}"},
+        "proxy said {'Authorization': 'Bearer ***'}",
+    ),
+    'form-encoded client secret': (
+        {'error': 'SSO said grant_type=client_credentials&client_secret=hunter2hunter2'},
+        'SSO said grant_type=client_credentials&client_secret=***',
+    ),
+    'URL with user and password': (
+        {'error': 'cannot reach http://minio:hunter2hunter2@s3.local:9000'},
+        'cannot reach http://minio:***@s3.local:9000',
+    ),
+    'secret shape straddles the 1024-character cut': (
+        {'error': 'x' * 1010 + ' password=hunter2hunter2'},
+        'x' * 1010 + ' password=***',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('data, expected', LEAKY.values(), ids=list(LEAKY))
+def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
+    parsed = summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
+    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
+    st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
+    assert st['gather']['lastError'] == expected
+    degraded = next(c for c in st['conditions'] if c['type'] == 'Degraded')
+    assert degraded['message'] == f'gather: {expected}'
+    assert [f.message for f in failures] == [expected]
+    assert 'hunter2' not in json.dumps(st) and 'aHVudGVyMg' not in json.dumps(st)
+
+
+@pytest.mark.hostile
+def test_a_job_condition_message_is_scrubbed_too():
+    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, reason='BackoffLimitExceeded',
+                              message='pulling http://robot:hunter2hunter2@registry.local/worker failed')  # fmt: skip
+    st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
+    expected = 'BackoffLimitExceeded: pulling http://robot:***@registry.local/worker failed'
+    assert st['gather']['lastError'] == expected and [f.message for f in failures] == [expected]

@@ -152,9 +152,9 @@ def test_build_report_pushes_the_billed_quantity_with_basic_auth(pushgw, tmp_pat
 
 def test_a_failed_push_warns_and_the_run_still_succeeds(pushgw, tmp_path, capsys, caplog):
     pushgw.status = 500
-    url = pushgw.url.replace('http://', f'http://user:{PASSWORD}@')
     env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', **push_env(url)}  # fmt: skip
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'user',
+           'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD, **push_env(pushgw.url)}  # fmt: skip
     with caplog.at_level(logging.WARNING, logger='metrics_utility.pushgateway'):
         code = build_report.run(_parser().parse_args(['build-report', '--month', '2024-02']), env=env,
                                 now=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip
@@ -170,3 +170,31 @@ def test_unreachable_or_unset_pushgateway_is_harmless(caplog):
     with caplog.at_level(logging.WARNING, logger='metrics_utility.pushgateway'):
         assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_env('http://127.0.0.1:9')) is False
     assert 'could not push' in caplog.text
+
+
+# A URL holding credentials is refused (a warning, nothing pushed): the password never reaches a log line, and a
+# warning is the answer to every Pushgateway problem because telemetry never fails a run.
+URL_CREDENTIALS = {
+    'user and password': 'http://user:{password}@{host}',
+    'percent-encoded password': 'http://user:{quoted}@{host}',
+    'token only': 'http://{password}@{host}',
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('template', URL_CREDENTIALS.values(), ids=list(URL_CREDENTIALS))
+def test_a_url_holding_credentials_is_refused_and_never_logged(pushgw, caplog, template):
+    from urllib.parse import quote
+
+    from testsupport.secrets import assert_no_secret
+
+    url = template.format(password=PASSWORD, quoted=quote(PASSWORD + '/+', safe=''),
+                          host=pushgw.url.removeprefix('http://'))  # fmt: skip
+    with caplog.at_level(logging.DEBUG):
+        assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_env(url)) is False
+    assert pushgw.pushes == []
+    assert [r.getMessage() for r in caplog.records if r.name == 'metrics_utility.pushgateway'] == [
+        'METRICS_UTILITY_PUSHGATEWAY_URL holds credentials (user:password@host), which would reach logs and '
+        'ConfigMaps: give them in METRICS_UTILITY_PUSHGATEWAY_USERNAME/PASSWORD instead; nothing pushed'
+    ]
+    assert_no_secret(caplog.text, PASSWORD, PASSWORD + '/+')

@@ -3,7 +3,8 @@
 Off unless `METRICS_UTILITY_PUSHGATEWAY_URL` is set. One group per (job, instance, kind): `kind` is `gather` or
 `report`, so the two commands never overwrite each other. Pushes use POST (`pushadd`): a metric replaces only its
 own name in the group, so a failed run keeps the figures and `last_success` of the last good one. A failed push is
-a warning, never a failed run. Only figures are pushed; credentials stay in the HTTP handler and out of logs.
+a warning, never a failed run. Only figures are pushed; credentials stay in the HTTP handler and out of logs, and a
+URL holding `user:password@` is refused (nothing pushed, a warning) so it never reaches a log line.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 from prometheus_client.exposition import basic_auth_handler, default_handler
+
+from metrics_utility.library import secret
 
 PREFIX = 'METRICS_UTILITY_PUSHGATEWAY_'
 log = logging.getLogger('metrics_utility.pushgateway')
@@ -55,23 +57,15 @@ class PushSettings:
             log.warning('%sTIMEOUT is not a number of seconds; using 10', PREFIX)
             timeout = 10.0
         username, password = env.get(f'{PREFIX}USERNAME') or None, env.get(f'{PREFIX}PASSWORD') or None
-        parts = urlsplit(url)
-        if '@' in parts.netloc:  # user:password@host: credentials go to basic auth, never into the request line
-            username, password = (
-                username or unquote(parts.username or '') or None,
-                password or unquote(parts.password or ''),
-            )
-            url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit('@', 1)[1]))
+        secret.register(password, user=username)
+        refused = secret.url_credentials_problem(
+            f'{PREFIX}URL', url, f'give them in {PREFIX}USERNAME/PASSWORD instead; nothing pushed'
+        )
+        if refused:  # a warning, as for every Pushgateway problem: telemetry never fails the run
+            log.warning('%s', refused)
+            return None
         return cls(url=url, job=env.get(f'{PREFIX}JOB', '').strip() or cls.job, grouping=grouping,
                    username=username, password=password, timeout=timeout)  # fmt: skip
-
-
-def redact(url: str) -> str:
-    """The URL without user information (a password in the URL must not reach a log)."""
-    parts = urlsplit(url)
-    if '@' not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc='***@' + parts.netloc.rsplit('@', 1)[1]))
 
 
 def _timestamp(value: Any) -> float | None:
@@ -144,8 +138,7 @@ def push_run(kind: str, summary: Mapping[str, Any], duration: float, env: Mappin
         )
     except Exception as exc:  # a Pushgateway outage must not fail a gather or a report
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if settings.password:
-            message = message.replace(settings.password, '***')
-        log.warning('could not push the run metrics to %s: %s', redact(settings.url), message)
+        message = secret.Redactor(settings.password, user=settings.username)(message)
+        log.warning('could not push the run metrics to %s: %s', settings.url, message)
         return False
     return True

@@ -79,3 +79,24 @@ def test_ship_target_only_needed_when_shipping():
 def test_an_empty_optional_list_means_no_optional_collectors():
     assert load({**BASE, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}, ship=True).collectors == ['job_host_summary']
     assert load(BASE, ship=True).collectors == ['job_host_summary', 'main_jobevent']  # unset: the default
+
+
+# requests honours HTTPS_PROXY itself (METRICS_UTILITY_PROXY_URL refuses credentials): the proxy password it may
+# carry, plain or percent-encoded in the URL, is known to the log and summary redaction once settings are read.
+PROXY_PASSWORDS = {
+    'plain': ('HTTPS_PROXY', 'http://corp:proxy-pass-0008@10.0.0.1:3128', 'proxy-pass-0008'),
+    'percent-encoded': ('https_proxy', 'http://corp:p%40ss%2Fword-0008@10.0.0.1:3128', 'p@ss/word-0008'),
+    'all_proxy': ('ALL_PROXY', 'socks5h://corp:socks-pass-0008@10.0.0.1:1080', 'socks-pass-0008'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('name, url, password', PROXY_PASSWORDS.values(), ids=list(PROXY_PASSWORDS))
+def test_proxy_passwords_from_the_environment_are_redacted(name, url, password):
+    from urllib.parse import quote
+
+    from metrics_utility.library import secret
+
+    load({**BASE, name: url}, ship=True)
+    text = f'cannot use proxy {url}: {password} / {quote(password, safe="")}'
+    assert secret.redact(text) == f'cannot use proxy {url.split("//")[0]}//corp:***@{url.split("@")[1]}: *** / ***'

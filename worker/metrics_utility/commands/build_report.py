@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from metrics_utility import pushgateway
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
-from metrics_utility.library import instants
+from metrics_utility.library import instants, secret
 
 PROG = 'metrics-utility build-report'
 
@@ -114,6 +114,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.settings.sources import additional_sources
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
+    secret.install_log_redaction(logging.getLogger().handlers)  # botocore's signed headers never reach the log
     env = dict(os.environ) if env is None else env
     now = now or instants.now()
     problems: list[str] = []
@@ -157,10 +158,10 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             if result.path is not None:
                 storage.put(name, filename=result.path)
     except ConfigError as exc:
-        print(f'{PROG}: {exc}', file=sys.stderr)
+        print(f'{PROG}: {secret.redact(str(exc))}', file=sys.stderr)
         return outcome(2, str(exc))
     except StorageError as exc:
-        print(f'{PROG}: storage failed: {exc}', file=sys.stderr)
+        print(f'{PROG}: storage failed: {secret.redact(str(exc))}', file=sys.stderr)
         return outcome(1, f'storage failed: {exc}')
     summary = {'report': name if result.path else None, 'type': options.report_type, 'since': since.isoformat(),
                'until': (until - timedelta(days=1)).isoformat(), 'quantity': result.quantity,

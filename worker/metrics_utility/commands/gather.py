@@ -22,7 +22,7 @@ from metrics_utility.gather import backfill, runner, settings, steps, summary, t
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
 from metrics_utility.gather.when import WhenError, parse_when
-from metrics_utility.library import instants
+from metrics_utility.library import instants, secret
 from metrics_utility.library.collectors import CollectorError
 from metrics_utility.library.lock import LockHeldError
 from metrics_utility.library.storage import StorageError
@@ -70,6 +70,7 @@ def _setup_logging(verbose: bool) -> bool:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.propagate = False
+    secret.install_log_redaction([handler])  # every record redacted; botocore/urllib3 debug capped (headers, keys)
     return tty
 
 
@@ -77,7 +78,7 @@ def _fail(result: summary.RunSummary, path: str | None, message: str, code: int)
     result.ok = False
     result.error = message
     summary.write(result, path)
-    sys.stderr.write(f'metrics-utility gather: {message}\n')
+    sys.stderr.write(f'metrics-utility gather: {secret.redact(message)}\n')
     return code
 
 
@@ -178,7 +179,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         result.rows, result.bytes, where,
     )  # fmt: skip
     if not result.ok:
-        sys.stderr.write(f'metrics-utility gather: {result.error}\n')
+        sys.stderr.write(f'metrics-utility gather: {secret.redact(result.error)}\n')
         return 1
     return 0
 

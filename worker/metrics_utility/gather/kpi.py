@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from metrics_utility.library import instants
+from metrics_utility.library import instants, secret
 from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.library.storage import StorageError
 from metrics_utility.library.storage.elasticsearch import StorageElasticsearch, document_id
@@ -98,8 +98,9 @@ class KpiSink:
         try:
             self.documents += self.target.index_documents(docs)
         except StorageError as exc:
-            self.error = self.error or str(exc)
-            log.warning('KPI documents for %s not indexed (the gather itself is not affected): %s', what, exc)
+            reason = secret.redact(str(exc))  # the status copies it: redacted before anything cuts it
+            self.error = self.error or reason
+            log.warning('KPI documents for %s not indexed (the gather itself is not affected): %s', what, reason)
 
     def confirmed(self, key: str, window: Window, shipped: list[PackagedFile], target: str | None = None) -> None:
         timestamp = self.now().isoformat()

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
+from metrics_utility.library import secret
 from metrics_utility.library.secret import Secret
 from metrics_utility.settings.common import ConfigError, ShipSettings, ship_settings
 
@@ -158,6 +160,11 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
             'proxy_url': _get(env, 'PROXY_URL'),
             'ca_bundle': _get(env, 'CRC_CA_BUNDLE'),
         }
+        _refuse_url_credentials(s.crc, problems, {
+            'ingress_url': ('CRC_INGRESS_URL', f'the service account goes in {PREFIX}SERVICE_ACCOUNT_ID/SECRET'),
+            'sso_url': ('CRC_SSO_URL', f'the service account goes in {PREFIX}SERVICE_ACCOUNT_ID/SECRET'),
+            'proxy_url': ('PROXY_URL', 'set HTTPS_PROXY from a Secret instead (its password is redacted too)'),
+        })  # fmt: skip
         if s.crc['billing_provider'] != 'aws':
             problems.append(f'{PREFIX}BILLING_PROVIDER={s.crc["billing_provider"]!r}: expected aws')
         account = s.crc['billing_account_id'] or ''
@@ -178,15 +185,36 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
             'token_file': _get(env, 'PROMETHEUS_TOKEN_FILE') or _service_account_token(),
             'ca_bundle': _get(env, 'PROMETHEUS_CA'),
         }
+        _refuse_url_credentials(s.vcpu, problems, {
+            'prometheus_url': ('PROMETHEUS_URL', f'give a bearer token in {PREFIX}PROMETHEUS_TOKEN_FILE instead'),
+        })  # fmt: skip
         if not s.vcpu['cluster_name']:
             problems.append(f'{PREFIX}CLUSTER_NAME is not set: required when total_workers_vcpu is collected')
 
+    for name in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'):
+        _register_proxy_password(env.get(name))
     s.compression = _get(env, 'COMPRESSION')
     s.package_max_bytes = _int(env, 'PACKAGE_MAX_BYTES', problems, None, 1 << 16, 1 << 34)
     _scale_settings(env, s, problems)
     if problems:
         raise SettingsError(problems)
     return s
+
+
+def _refuse_url_credentials(values: dict, problems: list[str], fields: dict[str, tuple[str, str]]) -> None:
+    """URLs must not hold `user:password@` (they are logged and come from ConfigMaps); the URL is never echoed."""
+    for key, (name, instead) in fields.items():
+        if problem := secret.url_credentials_problem(PREFIX + name, values.get(key), instead):
+            problems.append(problem)
+            values[key] = None
+
+
+def _register_proxy_password(url: str | None) -> None:
+    """requests honours HTTPS_PROXY itself; its password (plain and percent-decoded) must not reach a log."""
+    if url and secret.url_has_credentials(url):
+        userinfo = url.split('://', 1)[-1].split('@', 1)[0]
+        user, _, password = userinfo.partition(':')
+        secret.register(password, unquote(password), user=unquote(user))
 
 
 def _scale_settings(env: Mapping[str, str], s: GatherSettings, problems: list[str]) -> None:

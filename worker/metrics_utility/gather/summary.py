@@ -15,7 +15,8 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
      "kpi": {"documents": int, "error": str | null},
      "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
 
-`collectors` is dropped first, then the error is shortened, when the document would exceed the limit.
+`collectors` is dropped first, then the error is shortened, when the document would exceed the limit. Every string
+is redacted (`library.secret`: known secrets in any encoding, credential shapes) before anything is shortened.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from metrics_utility.library import secret
 
 MAX_BYTES = 4096
 
@@ -92,8 +95,8 @@ class RunSummary:
         }
 
     def render(self, limit: int = MAX_BYTES) -> str:
-        """Compact JSON within `limit` bytes."""
-        data = self.to_json()
+        """Compact JSON within `limit` bytes, redacted before it is shortened."""
+        data = secret.redact_tree(self.to_json())
         text = json.dumps(data, separators=(',', ':'))
         for optional in ('collectors', 'backfill', 'kpi'):
             if len(text.encode()) > limit:
@@ -115,6 +118,7 @@ def write_json(data: dict[str, Any], path: str | Path | None) -> None:
     """Another command's summary in the same contract (`command`, `ok`, `error`, …), kept within MAX_BYTES."""
     if path is None:
         return
+    data = secret.redact_tree(data)
     if isinstance(data.get('error'), str) and len(data['error']) > MAX_BYTES // 2:
         data = {**data, 'error': data['error'][: MAX_BYTES // 2] + '…'}
     write_text(json.dumps(data, separators=(',', ':')), path)

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metrics_utility.library import secret
+
 PREFIX = 'METRICS_UTILITY_'
 
 
@@ -78,17 +80,28 @@ def ship_settings(env: Mapping[str, str], targets: tuple[str, ...], problems: li
             problems.append(f'{PREFIX}SHIP_PATH={path!r} is not an existing directory')
     elif target == 's3':
         bucket, endpoint = text(env, 'BUCKET_NAME'), text(env, 'BUCKET_ENDPOINT')
-        access, secret = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
+        access, secret_key = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
+        secret.register(access, secret_key)  # logs and the run summary hide both (botocore logs the key id)
         if not bucket:
             problems.append(f'{PREFIX}BUCKET_NAME is not set; expected the S3 bucket name')
         if not endpoint:
             problems.append(
                 f'{PREFIX}BUCKET_ENDPOINT is not set; expected a URL like https://s3.us-east-1.amazonaws.com'
             )
+        elif problem := endpoint_credentials(endpoint):
+            problems.append(problem)
+            endpoint = ''
         elif not endpoint.startswith(('http://', 'https://')):
             problems.append(f'{PREFIX}BUCKET_ENDPOINT={endpoint!r} is not a URL; expected http(s)://host[:port]')
-        if bool(access) != bool(secret):
+        if bool(access) != bool(secret_key):
             problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
                             'neither, for the implicit AWS credentials)')  # fmt: skip
-        s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret or None)
+        s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret_key or None)
     return ShipSettings(target, path, s3)
+
+
+def endpoint_credentials(endpoint: str) -> str | None:
+    """The problem of an S3 endpoint holding `user:password@` (never echoed), or None."""
+    return secret.url_credentials_problem(
+        f'{PREFIX}BUCKET_ENDPOINT', endpoint, f'give the keys in {PREFIX}BUCKET_ACCESS_KEY/SECRET_KEY instead'
+    )

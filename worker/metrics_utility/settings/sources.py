@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import PREFIX, S3Settings, ShipSettings, text
+from .common import PREFIX, S3Settings, ShipSettings, endpoint_credentials, text
 
 if TYPE_CHECKING:
     from metrics_utility.library.storage import Storage
@@ -72,6 +72,9 @@ def _parse(env: Mapping[str, str], spec: str, origin: str, problems: list[str]) 
         endpoint = text(env, 'BUCKET_ENDPOINT')
         if not bucket:
             problems.append(f'{origin} {spec!r} names no bucket; expected s3://bucket/prefix')
+            return None
+        if problem := endpoint_credentials(endpoint):
+            problems.append(problem)
             return None
         if not endpoint.startswith(('http://', 'https://')):
             problems.append(f'{origin} {spec!r} needs {PREFIX}BUCKET_ENDPOINT (http(s)://host[:port]) to reach S3')

@@ -168,3 +168,24 @@ def test_bad_settings_are_named(kwargs, message):
 def test_names_cannot_escape_the_prefix(s3_server: S3Server, bucket: str):
     with pytest.raises(StorageError, match='invalid object name'):
         storage(s3_server.endpoint, bucket, prefix='ship').put('../other/x.json', dict={})
+
+
+# describe() and every error name the endpoint: one holding credentials is refused without repeating it.
+ENDPOINT_CREDENTIALS = {
+    'user and secret key': f'https://{ACCESS_KEY}:{SECRET_KEY}@s3.example.com',
+    'percent-encoded secret key': f'https://{ACCESS_KEY}:{SECRET_KEY.replace("-", "%2D")}@s3.example.com',
+    'access key only': f'http://{ACCESS_KEY}@127.0.0.1:9000',
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('endpoint', ENDPOINT_CREDENTIALS.values(), ids=list(ENDPOINT_CREDENTIALS))
+def test_an_endpoint_holding_credentials_is_refused_without_echo(endpoint):
+    from testsupport.secrets import assert_no_secret
+
+    with pytest.raises(StorageError) as caught:
+        StorageS3('b', endpoint=endpoint)
+    assert str(caught.value) == (
+        'S3 endpoint must not hold credentials (user:password@host): give access_key and secret_key'
+    )
+    assert_no_secret(exception_texts(caught.value), SECRET_KEY, ACCESS_KEY)

@@ -87,8 +87,9 @@ class StorageElasticsearch(PutOnlyStorage):
             verify_cert_path=verify_cert_path,
             timeout=timeout,
             retry=retry,
-            redact=Redactor(password, api_key),
+            redact=Redactor(password, user=username),
         )
+        self.client.redact.add_api_key(api_key)
 
     def describe(self) -> str:
         return f'Elasticsearch {self.url}/{self.index}{self.client.describe_proxy()}'

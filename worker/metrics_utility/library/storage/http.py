@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
+
+from metrics_utility.library.secret import Redactor
 
 from .base import StorageError
 
@@ -72,28 +74,6 @@ class RetryPolicy:
             return max(0.0, min(retry_after, self.max_delay))
         ceiling = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
         return ceiling * (0.5 + 0.5 * self.random())
-
-
-class Redactor:
-    """Replaces known secrets with `***` in any text that may reach a log or an exception.
-
-    Foreign text (server bodies, library exception messages) is passed through it before we show it, because we
-    cannot prove it never echoes a header or a form field back.
-    """
-
-    def __init__(self, *secrets: str | None) -> None:
-        self._secrets: set[str] = set()
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:  # a 1-3 character "secret" would mangle every message
-            self._secrets.add(secret)
-
-    def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, '***')
-        return text
 
 
 def redact_url(url: str) -> str:
@@ -200,7 +180,9 @@ class HTTPClient:
         self.retry = retry or RetryPolicy()
         self.redact = redact or Redactor()
         if proxy_url:
-            self.redact.add(urlsplit(proxy_url).password)
+            parts = urlsplit(proxy_url)
+            self.redact.add(parts.password, user=parts.username)
+            self.redact.add(unquote(parts.password or ''), user=unquote(parts.username or ''))
         self.session = requests.Session()
         self.session.headers['User-Agent'] = user_agent or _user_agent()
 
@@ -310,5 +292,4 @@ def excerpt(response: requests.Response, redact: Redactor, limit: int = 300) -> 
         text = response.text.strip()
     except (requests.exceptions.RequestException, UnicodeDecodeError):
         return ''
-    text = ' '.join(text.split())
-    return redact(text[:limit] + ('…' if len(text) > limit else ''))
+    return redact.excerpt(' '.join(text.split()), limit)  # redact first: a cut must not leave half a secret

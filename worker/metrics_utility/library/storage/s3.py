@@ -21,8 +21,9 @@ from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
+from metrics_utility.library.secret import Redactor, url_has_credentials
+
 from .base import Storage, StorageError, check_name, literal_prefix, matches, payload
-from .http import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ class StorageS3(Storage):
                 f'StorageS3 got {given} without {missing}: give both (METRICS_UTILITY_BUCKET_ACCESS_KEY and '
                 'METRICS_UTILITY_BUCKET_SECRET_KEY) or neither to use the implicit AWS credentials chain'
             )
+        if endpoint and url_has_credentials(endpoint):  # describe() and every error show the endpoint
+            raise StorageError('S3 endpoint must not hold credentials (user:password@host): give access_key and '
+                               'secret_key')  # fmt: skip
         if endpoint and not endpoint.startswith(('http://', 'https://')):
             raise StorageError(f'S3 endpoint {endpoint!r} is not a URL: expected e.g. https://s3.example.com')
         self.bucket = bucket

@@ -126,6 +126,7 @@ class StorageSegment(PutOnlyStorage):
             retry=retry,
             redact=Redactor(write_key),
         )
+        self.client.redact.add('', user=write_key)  # basic auth as write_key:, in base64
 
     def describe(self) -> str:
         return f'Segment {self.url}{self.client.describe_proxy()}'

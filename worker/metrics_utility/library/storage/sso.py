@@ -51,7 +51,7 @@ class ServiceAccountToken:
         self._token: str | None = None
         self._refresh_at = 0.0
         self._lock = threading.Lock()
-        client.redact.add(client_secret)
+        client.redact.add(client_secret, user=client_id)  # also as HTTP basic auth (client_secret_basic)
 
     def get(self) -> str:
         with self._lock:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from metrics_utility.library.secret import Secret
+from metrics_utility.library.secret import Redactor, Secret, shorten
 
 from ..base import CollectorError, CollectorParameterError
 
@@ -270,7 +270,7 @@ class PrometheusClient:
         body = self._json(response)
         if status != 200:
             detail = body.get('error') if isinstance(body, dict) else None
-            text = str(detail) if detail else self._redact(response.text[:200].strip())
+            text = shorten(self._redact(str(detail) if detail else response.text.strip()), 200)
             raise PrometheusHTTPError(
                 f'{where} answered HTTP {status} {response.reason} to query {promql!r}: {text or "(no body)"}',
                 url=shown,
@@ -313,10 +313,8 @@ class PrometheusClient:
             return None
 
     def _redact(self, text: str) -> str:
-        """Belt and braces: a misbehaving proxy could echo the Authorization header back."""
-        if self.token is not None and self.token.reveal():
-            text = text.replace(self.token.reveal(), '***')
-        return text
+        """Belt and braces: a misbehaving proxy could echo the Authorization header back (in any encoding)."""
+        return Redactor(self.token)(text)
 
 
 def _ts(value: float) -> str:

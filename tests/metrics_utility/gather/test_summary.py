@@ -1,0 +1,64 @@
+"""The run summary (termination message, summary file) is redacted before anything in it is shortened."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from metrics_utility.gather import summary
+from metrics_utility.library import secret
+from testsupport.secrets import assert_no_secret
+
+SECRET = 'db/pass+word=dø-not~leak 0003'
+
+
+def rendered_error(error: str) -> str:
+    result = summary.RunSummary(ok=False, error=error)
+    text = result.render()
+    assert len(text.encode()) <= summary.MAX_BYTES
+    return json.loads(text)['error']
+
+
+# id: (error, the error as rendered); the secret is registered (as settings do) before rendering
+ERRORS = {
+    'plain': (f'connection failed: password {SECRET} rejected', 'connection failed: password *** rejected'),
+    'form-encoded': (f'server said password={quote_plus(SECRET)}&x=1', 'server said password=***&x=1'),
+    'JSON-escaped': (f'server said {json.dumps({"pw": SECRET})}', 'server said {"pw": "***"}'),
+    # about 6000 characters are halved to fit 4 KiB: unredacted, the cut at 3008 would fall 18 characters into it
+    'straddles the halving cut': ('e' * 2990 + SECRET + 'f' * 3000, 'e' * 2990 + '***ff…'),
+    'credential shape without a known secret': (
+        'GET http://admin:hunter2@db.example/ failed',
+        'GET http://admin:***@db.example/ failed',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('error, expected', ERRORS.values(), ids=list(ERRORS))
+def test_the_rendered_summary_is_redacted_before_it_is_shortened(error, expected):
+    secret.register(SECRET)
+    shown = rendered_error(error)
+    assert shown == expected
+    assert_no_secret(shown, SECRET, 'hunter2')
+
+
+@pytest.mark.hostile
+def test_collector_and_kpi_errors_are_redacted_too():
+    secret.register(SECRET, user='elastic')
+    result = summary.RunSummary(ok=True, kpi={'documents': 0, 'error': f'echo {quote_plus(SECRET)}'})
+    result.outcome('job_host_summary').error = f'{SECRET[:20]}'  # a prefix cut off by somebody else
+    data = json.loads(result.render())
+    assert data['kpi'] == {'documents': 0, 'error': 'echo ***'}
+    assert data['collectors']['job_host_summary']['error'] == '***'
+
+
+@pytest.mark.hostile
+def test_another_commands_summary_is_redacted_before_its_cut(tmp_path):
+    secret.register(SECRET)
+    half = summary.MAX_BYTES // 2
+    path = tmp_path / 'summary.json'
+    # unredacted, the cut at MAX_BYTES // 2 would fall 15 characters into the secret
+    summary.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * (half - 15) + SECRET + 'tail'}, path)
+    assert json.loads(path.read_text())['error'] == 'r' * (half - 15) + '***tail'
