@@ -54,7 +54,8 @@ def test_corrupt_tarball_is_a_problem_not_a_failure(tmp_path):
     packages = list(extractor.read_day(day))
     assert [p.name for p in packages] == [good.name]
     assert [(p.day, p.name) for p in extractor.problems] == [(day, bad.name)]
-    assert 'truncated' in extractor.problems[0].message
+    assert extractor.problems[0].message.startswith('truncated .tar.gz (EOFError: ')
+    assert extractor.problems[0].message.endswith('; none of its rows are used')
 
 
 def test_signature_changes_when_a_package_is_rewritten(tmp_path):
