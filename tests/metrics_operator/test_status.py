@@ -224,3 +224,14 @@ def test_kpi_failure_is_shown_until_a_clean_run():
     clean = json.dumps({'ok': True, 'kpi': {'documents': 12, 'error': None}})
     st, _ = compose(st, [job('g-2', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z', message=clean)])
     assert st['gather']['kpi'] == {'documents': 12}
+
+
+def test_report_problems_are_shown_until_a_clean_report():
+    line = '2024-02-02 u-0-job_host_summary.tar.gz: job_host_summary.csv: sha256 does not match package_info.json'
+    tampered = json.dumps({'ok': True, 'quantity': 3, 'problem_count': 2, 'problems': [line, 'another']})
+    st, _ = compose({}, [job('r-1', kind='report', message=tampered)])
+    assert (st['report']['problems'], st['report']['firstProblem'], st['report']['billedQuantity']) == (2, line, 3)
+    clean = json.dumps({'ok': True, 'quantity': 6, 'problem_count': 0, 'problems': []})
+    st, _ = compose(st, [job('r-2', kind='report', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z',
+                             message=clean)])  # fmt: skip
+    assert st['report']['problems'] == 0 and 'firstProblem' not in st['report']

@@ -175,4 +175,31 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         report=summary['report'],
         quantity=result.quantity,
         period=month or summary['since'] + '--' + summary['until'],
+        problem_count=len(result.problems),
+        problems=summary_problems(result.problems),
     )
+
+
+SUMMARY_PROBLEMS = 5
+SUMMARY_PROBLEM_BYTES = 300
+
+
+def summary_problems(problems: list) -> list[str]:
+    """The first problems as short lines (`<day> <package>: <message>`) for the run summary: at most
+    SUMMARY_PROBLEMS of SUMMARY_PROBLEM_BYTES each as JSON (≤ 1.5 KiB), so the 4 KiB summary always holds them; the
+    full list is on stderr and the workbook's status sheet, the count in `problem_count`."""
+    return [_short(f'{p.day} {p.name}: {p.message}') for p in problems[:SUMMARY_PROBLEMS]]
+
+
+def _short(line: str) -> str:
+    """`line`, cut (with '…') so that its JSON form (escapes included) fits SUMMARY_PROBLEM_BYTES."""
+    if len(json.dumps(line)) <= SUMMARY_PROBLEM_BYTES:
+        return line
+    low, high = 0, min(len(line), SUMMARY_PROBLEM_BYTES)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(line[:middle] + '…')) <= SUMMARY_PROBLEM_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return line[:low] + '…'
