@@ -26,7 +26,8 @@ MAX_BYTES = 1 << 30
 
 
 class TarballError(Exception):
-    """The tarball is corrupt, truncated or unsafe; the message says which and why."""
+    """The tarball is corrupt, truncated, unsafe or does not match its own checksums; the message lists the
+    verifier's findings."""
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Package:
 def read_package(
     path: Path, name: str, keys: frozenset[str] | None = None, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES
 ) -> Package:
-    """Verify the package, then read the CSVs for `keys` (None = all known keys), config.json and the status CSV."""
+    """Verify the package, then parse its CSVs of `keys` (None = every known key, the status CSV included)."""
     wanted = {f'{stem}.csv': stem for stem in SCHEMAS if keys is None or stem in keys}
     try:
         contents = verified_package(path, max_members=max_files, max_bytes=max_bytes, keep=wanted)
