@@ -3,7 +3,8 @@
 Flags and variables follow metrics-utility (reference §3.2, §4.5): `--month` (default: the previous month),
 `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
 with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
-(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables.
+(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables. Packages the report
+could not verify or read are not failures: they are listed (stderr, the status sheet, the summary's `problems`).
 """
 
 from __future__ import annotations
