@@ -384,3 +384,24 @@ def test_json_config_of_the_period_is_read_verified(tmp_path: Path) -> None:
 
     assert read_config(target) == {}
     assert json.loads(member(target, 'manifest.json'))  # the package is otherwise intact
+
+
+@pytest.mark.parametrize(('kind', 'sheets'), [('CCSPv2', ('ccsp_summary', 'managed_nodes')), ('CCSP', ())],
+                         ids=['ccspv2-default-like', 'ccsp-v1'])  # fmt: skip
+def test_without_the_status_sheet_problems_get_their_own_sheet(tmp_path: Path, kind: str, sheets: tuple) -> None:
+    target = period(tmp_path / 'ship', tmp_path / 'work')
+    rename_host(target)
+    options = ReportOptions(kind, date(2024, 2, 1), date(2024, 3, 1), '2024-02', sheets=sheets,
+                            generated=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip
+    result = build(StorageDirectory(tmp_path / 'ship'), options, tmp_path / 'report.xlsx')
+    assert result.quantity == UNTAMPERED
+    rows = list(load_workbook(tmp_path / 'report.xlsx')['Problems'].iter_rows(values_only=True))
+    message = f'{CSV}: sha256 does not match package_info.json; none of its rows are used'
+    assert [list(row[:3]) for row in rows[1:]] == [['Day', 'Package', 'Problem'], ['2024-02-02', target.name, message]]
+
+
+def test_a_clean_period_has_no_problems_sheet(tmp_path: Path) -> None:
+    period(tmp_path / 'ship', tmp_path / 'work')
+    options = ReportOptions('CCSPv2', date(2024, 2, 1), date(2024, 3, 1), '2024-02', sheets=('ccsp_summary',))
+    build(StorageDirectory(tmp_path / 'ship'), options, tmp_path / 'report.xlsx')
+    assert 'Problems' not in load_workbook(tmp_path / 'report.xlsx').sheetnames
