@@ -405,3 +405,24 @@ def test_a_clean_period_has_no_problems_sheet(tmp_path: Path) -> None:
     options = ReportOptions('CCSPv2', date(2024, 2, 1), date(2024, 3, 1), '2024-02', sheets=('ccsp_summary',))
     build(StorageDirectory(tmp_path / 'ship'), options, tmp_path / 'report.xlsx')
     assert 'Problems' not in load_workbook(tmp_path / 'report.xlsx').sheetnames
+
+
+def test_rollups_of_the_unverified_reader_are_rebuilt(tmp_path: Path) -> None:
+    """Daily rollups written before verification existed (format 1) may hold a tampered package's rows: they are
+    read again, not trusted, although they record the package as it is now (name, size, mtime)."""
+    base = tmp_path / 'ship'
+    target = period(base, tmp_path / 'work')
+    assert build(StorageDirectory(base), options(), tmp_path / 'first.xlsx').quantity == UNTAMPERED + 3
+    rename_host(target)
+    stat = target.stat()
+    for path in (base / 'rollups').glob('2024/02/*/manifest.json'):  # as the unverified reader left them
+        manifest = json.loads(path.read_text())
+        for source in manifest['sources']:
+            if source['name'].endswith(target.name):
+                source.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        path.write_text(json.dumps(manifest | {'version': 1}))
+    result = build(StorageDirectory(base), options(), tmp_path / 'second.xlsx')
+    assert result.quantity == UNTAMPERED and result.days_rebuilt == 3
+    assert [p.message for p in result.problems] == [
+        f'{CSV}: sha256 does not match package_info.json; none of its rows are used'
+    ]
