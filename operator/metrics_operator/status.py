@@ -120,7 +120,10 @@ def fold_block(kind: JobKind, previous: Mapping[str, Any] | None, jobs: Iterable
     for job in finished:
         if job.outcome == 'succeeded' and _key(job.finished) > _key(block.get('lastSuccessTime')):
             block['lastSuccessTime'] = job.finished
-            block.update(_success_figures(kind, job))
+            figures = _success_figures(kind, job)
+            if 'problems' in figures and 'firstProblem' not in figures:
+                block.pop('firstProblem', None)  # a clean report clears the last one's problem
+            block.update(figures)
         if job.outcome == 'failed' and _key(job.finished) > _key(block.get('lastFailureTime')):
             block['lastFailureTime'] = job.finished
             block['lastError'] = failure_message(job)
@@ -156,6 +159,10 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
         figures['billedQuantity'] = s.quantity
     if kind == 'report' and s.period:
         figures['lastPeriod'] = s.period
+    if kind == 'report' and s.problems is not None:
+        figures['problems'] = s.problems
+        if s.first_problem:
+            figures['firstProblem'] = s.first_problem
     if kind == 'gather' and s.usage is not None:
         u = s.usage
         figures['usage'] = {'month': u.month, 'uniqueManagedNodes': u.unique_managed_nodes, 'jobRuns': u.job_runs}

@@ -11,6 +11,8 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "report": str | null,                   # build-report: the report's object name
      "quantity": int | null,                 # build-report: billed managed nodes of the report's period
      "period": str | null,                   # build-report: "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
+     "problem_count": int,                   # build-report: packages/files not used (tampered, unreadable, …)
+     "problems": [str],                      # build-report: the first few of them, "<day> <package>: <message>"
      "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int} | null,
                                              # gather: month-to-date usage from the daily rollups (opt-in)
      "vcpu": number | null,                  # vCPU gather: the value shipped
@@ -36,6 +38,7 @@ from metrics_utility.library.secret import scrub
 
 MAX_BYTES: Final = 4096
 MAX_ERROR: Final = 1024
+MAX_PROBLEM: Final = 300
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class Summary:
     period: str | None = None
     usage: MonthUsage | None = None
     kpi: Kpi | None = None
+    problems: int | None = None  # build-report: how many problems the report listed
+    first_problem: str | None = None
 
 
 RETENTION_FIELDS: Final = ('max_age_days', 'max_bytes', 'deleted_objects', 'deleted_bytes', 'blocked_objects',
@@ -158,7 +163,14 @@ def parse(message: str | None) -> Summary | None:
         period=_str(data.get('period'), 32),
         usage=_usage(data.get('usage')),
         kpi=_kpi(data.get('kpi')),
+        problems=_int(data.get('problem_count')),
+        first_problem=_first_problem(data.get('problems')),
     )
+
+
+def _first_problem(value: Any) -> str | None:
+    first = value[0] if isinstance(value, list) and value else None
+    return _flat(first)[:MAX_PROBLEM] if isinstance(first, str) and first.strip() else None
 
 
 def _volume(value: Any) -> dict[str, int] | None:

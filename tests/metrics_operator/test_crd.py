@@ -311,13 +311,15 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
         status.JobRecord('g-1', 'gather', 'succeeded', finished='2026-03-02T04:01:00Z',
                          summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi)),
         status.JobRecord('r-1', 'report', 'succeeded', finished='2026-03-02T04:02:00Z',
-                         summary=summary.Summary(ok=True, quantity=42, period='2026-02')),
+                         summary=summary.Summary(ok=True, quantity=42, period='2026-02', problems=1,
+                                                 first_problem='2026-02-03 p.tar.gz: manifest.json is missing')),
         status.JobRecord('r-0', 'report', 'failed', finished='2026-03-01T04:02:00Z'),
     ]  # fmt: skip
     ready = status.ReadyState('True', 'Reconciled', 'ok')
     st, _ = status.compose({}, ready, jobs, generation=1, enabled=['gather', 'report'], now='2026-03-02T05:00:00Z')
     assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42
     assert st['gather']['kpi'] == {'documents': 0, 'error': 'HTTP 401'}
+    assert st['report']['problems'] == 1 and st['report']['firstProblem'].endswith('manifest.json is missing')
     assert _undeclared(st, crd_schema['properties']['status']) == []
 
 

@@ -272,3 +272,14 @@ def test_a_job_condition_message_is_scrubbed_too():
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     expected = 'BackoffLimitExceeded: pulling http://robot:***@registry.local/worker failed'
     assert st['gather']['lastError'] == expected and [f.message for f in failures] == [expected]
+
+
+def test_report_problems_are_shown_until_a_clean_report():
+    line = '2024-02-02 u-0-job_host_summary.tar.gz: job_host_summary.csv: sha256 does not match package_info.json'
+    tampered = json.dumps({'ok': True, 'quantity': 3, 'problem_count': 2, 'problems': [line, 'another']})
+    st, _ = compose({}, [job('r-1', kind='report', message=tampered)])
+    assert (st['report']['problems'], st['report']['firstProblem'], st['report']['billedQuantity']) == (2, line, 3)
+    clean = json.dumps({'ok': True, 'quantity': 6, 'problem_count': 0, 'problems': []})
+    st, _ = compose(st, [job('r-2', kind='report', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z',
+                             message=clean)])  # fmt: skip
+    assert st['report']['problems'] == 0 and 'firstProblem' not in st['report']

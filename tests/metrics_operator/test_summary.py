@@ -99,3 +99,28 @@ def test_kpi_block_is_read():
     assert parsed is not None and parsed.kpi == summary.Kpi(3, 'HTTP 503 from es')
     assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 'x'}})).kpi is None
     assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 2, 'error': ''}})).kpi == summary.Kpi(2)
+
+
+PROBLEM = '2024-02-02 u-0-job_host_summary.tar.gz: job_host_summary.csv: sha256 does not match package_info.json'
+SUMMARY_PROBLEMS = [
+    ('listed', {'problem_count': 3, 'problems': [PROBLEM, 'second']}, (3, PROBLEM)),
+    ('clean', {'problem_count': 0, 'problems': []}, (0, None)),
+    ('absent', {}, (None, None)),
+    ('count-negative', {'problem_count': -1, 'problems': [PROBLEM]}, (None, PROBLEM)),
+    ('count-bool', {'problem_count': True}, (None, None)),
+    ('count-text', {'problem_count': '3'}, (None, None)),
+    ('problems-not-list', {'problem_count': 1, 'problems': PROBLEM}, (1, None)),
+    ('first-not-text', {'problem_count': 1, 'problems': [{'day': 1}]}, (1, None)),
+    ('first-blank', {'problem_count': 1, 'problems': ['  \n ']}, (1, None)),
+    ('first-multiline', {'problem_count': 1, 'problems': ['a\n  b\tc']}, (1, 'a b c')),
+    ('first-long', {'problem_count': 1, 'problems': ['x' * 2000]}, (1, 'x' * 300)),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('fields', 'expected'), [c[1:] for c in SUMMARY_PROBLEMS], ids=[c[0] for c in SUMMARY_PROBLEMS]
+)
+def test_report_problems_are_a_count_and_one_short_line(fields, expected):
+    s = summary.parse(json.dumps({'ok': True, 'command': 'build-report', **fields}))
+    assert (s.problems, s.first_problem) == expected

@@ -1,13 +1,15 @@
 """The build-report command in-process: periods, overwrite rules, corrupt and empty months, bad input."""
 
 import json
+import tarfile
 from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
 
 from metrics_utility.cli import _parser
-from metrics_utility.commands.build_report import run
+from metrics_utility.commands.build_report import PROG, run
+from testsupport import packages
 from testsupport.report_data import synthetic
 
 pytestmark = pytest.mark.unit
@@ -115,3 +117,103 @@ def test_bad_additional_sources_exit_2_naming_them(tmp_path, capsys):
     code, _, err = _run(['build-report'], env, capsys)
     assert code == 2
     assert 'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS' in err and 'nope' in err and 'BUCKET_ENDPOINT' in err
+
+
+# -- a report trusts nothing it did not verify (issue 17, class 3) -------------------------------------------------
+
+CSV = 'job_host_summary.csv'
+
+
+def _period(base, work, days=3):
+    """`days` days of real (verifiable) packages from Feb 1; day i bills hosts h<i>-0 … h<i>-<i> (i + 1 hosts)."""
+    paths = []
+    for i in range(days):
+        day = date(2024, 2, 1 + i)
+        paths.append(packages.ship(base, day, packages.jhs_rows(day, [f'h{i}-{n}' for n in range(i + 1)], job=i + 1),
+                                   work=work))  # fmt: skip
+    return paths
+
+
+def _symlink(path):
+    info = tarfile.TarInfo(f'./{CSV}')
+    info.type, info.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    packages.add(path, info, first=True)
+
+
+def _sealed(change):
+    def tamper(path):
+        change(path)
+        packages.reseal(path)
+
+    return tamper
+
+
+CLI_CASES = [
+    (
+        'csv-edited',
+        lambda p: packages.edit(p, CSV, lambda c: c.replace(b',h1-0,', b',zz-0,')),
+        f'{CSV}: sha256 does not match package_info.json; none of its rows are used',
+    ),
+    (
+        'config-nested',
+        _sealed(lambda p: packages.edit(p, 'config.json', lambda _: b'{"a":' * 100_000 + b'}' * 100_000)),
+        'config.json is not JSON (nested too deeply); none of its rows are used',
+    ),
+    (
+        'lacks-host_name',
+        _sealed(lambda p: packages.edit(p, CSV, lambda c: c.replace(b'host_name', b'host', 1))),
+        f"{CSV} lacks required column(s) 'host_name'; its rows are not used",
+    ),
+    (
+        'truncated',
+        lambda p: p.write_bytes(p.read_bytes()[:300]),
+        'truncated .tar.gz (EOFError: Compressed file ended before the end-of-stream marker was reached); '
+        'none of its rows are used',
+    ),
+    ('symlink', _symlink, f"member './{CSV}' is a link or special file; none of its rows are used"),
+    (
+        'not-gzip',
+        lambda p: p.write_bytes(b'\x1f\x8b but not really'),
+        'not a readable .tar.gz (BadGzipFile: Unknown compression method); none of its rows are used',
+    ),
+    (
+        'manifest-missing',
+        _sealed(lambda p: packages.drop(p, 'manifest.json')),
+        'manifest.json is missing; none of its rows are used',
+    ),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('tamper', 'message'), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_a_tampered_package_is_listed_in_the_summary_and_not_billed(tmp_path, capsys, tamper, message):
+    base = tmp_path / 'ship'
+    target = _period(base, tmp_path / 'work')[1]
+    tamper(target)
+    summary = tmp_path / 'termination-log'
+    code, out, err = _run(['build-report', '--summary-file', str(summary)], _env(base), capsys)
+    written = json.loads(summary.read_text())
+    assert code == 0 and written['ok'] is True
+    assert written['quantity'] == 1 + 3  # days 1 and 3; day 2's two hosts are not billed
+    assert written['problem_count'] == 1 and written['problems'] == [f'2024-02-02 {target.name}: {message}']
+    assert f'{PROG}: warning: 2024-02-02 {target.name}: {message}\n' in err
+    assert '"problems": 1' in out
+
+
+@pytest.mark.hostile
+def test_many_long_problems_keep_the_summary_within_4_kib(tmp_path, capsys):
+    base = tmp_path / 'ship'
+    paths = _period(base, tmp_path / 'work', days=12)
+    for path in paths[1:]:
+        info = tarfile.TarInfo('./' + 'é' * 300 + '.csv')
+        info.size = 1
+        packages.add(path, info, b'x', first=True)
+    summary = tmp_path / 'termination-log'
+    code, _, err = _run(['build-report', '--summary-file', str(summary)], _env(base), capsys)
+    text = summary.read_text()
+    written = json.loads(text)
+    assert code == 0 and len(text.encode()) <= 4096
+    assert written['quantity'] == 1 and written['problem_count'] == 11 and len(written['problems']) == 5
+    assert all(len(json.dumps(line)) <= 300 and line.endswith('…') for line in written['problems'])
+    assert written['problems'][0].startswith(f'2024-02-02 {paths[1].name}: member ')
+    assert err.count(f'{PROG}: warning: ') == 11

@@ -3,7 +3,8 @@
 Flags and variables follow metrics-utility (reference §3.2, §4.5): `--month` (default: the previous month),
 `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
 with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
-(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables.
+(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables. Packages the report
+could not verify or read are not failures: they are listed (stderr, the status sheet, the summary's `problems`).
 """
 
 from __future__ import annotations
@@ -176,4 +177,31 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         report=summary['report'],
         quantity=result.quantity,
         period=month or summary['since'] + '--' + summary['until'],
+        problem_count=len(result.problems),
+        problems=summary_problems(result.problems),
     )
+
+
+SUMMARY_PROBLEMS = 5
+SUMMARY_PROBLEM_BYTES = 300
+
+
+def summary_problems(problems: list) -> list[str]:
+    """The first problems as short lines (`<day> <package>: <message>`) for the run summary: at most
+    SUMMARY_PROBLEMS of SUMMARY_PROBLEM_BYTES each as JSON (≤ 1.5 KiB), so the 4 KiB summary always holds them; the
+    full list is on stderr and the workbook's status sheet, the count in `problem_count`."""
+    return [_short(f'{p.day} {p.name}: {p.message}') for p in problems[:SUMMARY_PROBLEMS]]
+
+
+def _short(line: str) -> str:
+    """`line`, cut (with '…') so that its JSON form (escapes included) fits SUMMARY_PROBLEM_BYTES."""
+    if len(json.dumps(line)) <= SUMMARY_PROBLEM_BYTES:
+        return line
+    low, high = 0, min(len(line), SUMMARY_PROBLEM_BYTES)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(line[:middle] + '…')) <= SUMMARY_PROBLEM_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return line[:low] + '…'

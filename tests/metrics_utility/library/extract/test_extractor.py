@@ -1,5 +1,8 @@
 """The extractor over a storage: day listing, key filtering, historical names, problems kept, not raised."""
 
+import gzip
+import io
+import tarfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -54,7 +57,8 @@ def test_corrupt_tarball_is_a_problem_not_a_failure(tmp_path):
     packages = list(extractor.read_day(day))
     assert [p.name for p in packages] == [good.name]
     assert [(p.day, p.name) for p in extractor.problems] == [(day, bad.name)]
-    assert 'truncated' in extractor.problems[0].message
+    assert extractor.problems[0].message.startswith('truncated .tar.gz (EOFError: ')
+    assert extractor.problems[0].message.endswith('; none of its rows are used')
 
 
 def test_signature_changes_when_a_package_is_rewritten(tmp_path):
@@ -65,3 +69,33 @@ def test_signature_changes_when_a_package_is_rewritten(tmp_path):
     _write(tmp_path, day, 'job_host_summary', 30)
     assert path.exists()
     assert extractor.signature(extractor.tarballs(day)) != before
+
+
+def _bomb(path, members):
+    """A package of `members` (name, size) members of zeros: kilobytes compressed, megabytes inflated."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w') as tar:
+        for name, size in members:
+            info = tarfile.TarInfo(f'./{name}')
+            info.size = size
+            tar.addfile(info, io.BytesIO(bytes(size)))
+    path.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
+
+
+BOMBS = [
+    ('one-member-over-the-budget', [('job_host_summary.csv', 24 << 20)], 'job_host_summary.csv: over the size limit'),
+    ('members-adding-up-over-the-budget', [('job_host_summary.csv', 6 << 20), ('main_host.csv', 6 << 20),
+                                           ('main_jobevent.csv', 6 << 20)], 'main_jobevent.csv: over the size limit'),
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('members', 'message'), [c[1:] for c in BOMBS], ids=[c[0] for c in BOMBS])
+def test_a_gzip_bomb_stops_at_the_byte_budget(tmp_path, members, message):
+    day = date(2024, 2, 29)
+    path = _write(tmp_path, day, 'job_host_summary', 1)
+    _bomb(path, members)
+    assert path.stat().st_size < 64 << 10  # kilobytes that would inflate to megabytes
+    extractor = Extractor(StorageDirectory(tmp_path), max_bytes=16 << 20)
+    assert list(extractor.read_day(day)) == []
+    assert [(p.name, p.message) for p in extractor.problems] == [(path.name, f'{message}; none of its rows are used')]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from metrics_utility.library.extract import Package, TarballError, read_package
+from testsupport.packages import edit
 from testsupport.report_data import pg_ts, write_tarball
 
 pytestmark = pytest.mark.unit
@@ -53,19 +54,31 @@ def test_a_bad_value_becomes_null_and_is_reported(tmp_path):
     assert any("column 'modified'" in w for w in package.warnings)
 
 
-def test_a_missing_column_reads_as_nulls(tmp_path):
-    data = b'id,host_name,ok\n1,web01,2\n'
-    path = _tar(tmp_path, [('./job_host_summary.csv', data)])
-    table = read_package(path, 'x').tables['job_host_summary']
+def test_a_missing_optional_column_reads_as_nulls(tmp_path):
+    data = b'id,created,host_name,job_remote_id,ok,dark,failures,skipped\n1,,web01,9,2,0,0,0\n'
+    path = write_tarball(tmp_path, key='job_host_summary', rows=[], since=DAY, until=DAY + timedelta(days=1))
+    edit(path, 'job_host_summary.csv', lambda _: data)
+    package = read_package(path, 'x')
+    table = package.tables['job_host_summary']
     assert table.column('job_created').to_pylist() == [None]
     assert table.column('ok').to_pylist() == [2]
+    assert package.warnings == []
+
+
+def test_a_missing_required_column_leaves_the_file_out(tmp_path):
+    path = write_tarball(tmp_path, key='job_host_summary', rows=[_jhs()], since=DAY, until=DAY + timedelta(days=1))
+    edit(path, 'job_host_summary.csv', lambda content: content.replace(b'host_name', b'name', 1))
+    package = read_package(path, 'x')
+    assert 'job_host_summary' not in package.tables
+    assert package.warnings == ["job_host_summary.csv lacks required column(s) 'host_name'; its rows are not used"]
+    assert package.tables['data_collection_status'].num_rows == 1
 
 
 def test_truncated_tarball_is_refused(tmp_path):
     path = write_tarball(tmp_path, key='job_host_summary', rows=[_jhs(id=i) for i in range(2000)], since=DAY,
                          until=DAY + timedelta(days=1))  # fmt: skip
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(TarballError, match='corrupt or truncated'):
+    with pytest.raises(TarballError, match=r'^truncated \.tar\.gz \(EOFError: '):
         read_package(path, path.name)
 
 
@@ -91,7 +104,7 @@ def _tar(tmp_path, members, extra=None):
 @pytest.mark.parametrize('name', ['../job_host_summary.csv', '/etc/job_host_summary.csv', 'a/../../x.csv'])
 def test_path_traversal_is_refused(tmp_path, name):
     path = _tar(tmp_path, [(name, b'id\n1\n')])
-    with pytest.raises(TarballError, match='escapes'):
+    with pytest.raises(TarballError, match=f'^member {name!r} is not a plain file name$'):
         read_package(path, 'evil')
 
 
@@ -104,15 +117,15 @@ def test_links_and_devices_are_refused(tmp_path, kind):
         tar.addfile(info)
 
     path = _tar(tmp_path, [], add)
-    with pytest.raises(TarballError, match='link or device'):
+    with pytest.raises(TarballError, match=r"^member '\./main_host\.csv' is a link or special file$"):
         read_package(path, 'evil')
 
 
 def test_size_and_file_count_limits(tmp_path):
     path = _tar(tmp_path, [(f'./f{i}.json', b'{}') for i in range(5)])
-    with pytest.raises(TarballError, match='more than 4 files'):
+    with pytest.raises(TarballError, match=r'^more than 4 members$'):
         read_package(path, 'many', max_files=4)
-    path = _tar(tmp_path, [('./job_host_summary.csv', b'id\n' + b'1\n' * 100)])
-    with pytest.raises(TarballError, match='more than 50 bytes'):
+    path = write_tarball(tmp_path, key='job_host_summary', rows=[_jhs()], since=DAY, until=DAY + timedelta(days=1))
+    with pytest.raises(TarballError, match=r'^job_host_summary\.csv: over the size limit$'):
         read_package(path, 'big', max_bytes=50)
     assert isinstance(read_package(path, 'fine'), Package)

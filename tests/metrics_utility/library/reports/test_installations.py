@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -14,7 +14,7 @@ from metrics_utility.library.reports import ReportOptions
 from metrics_utility.library.reports.installations import TOTAL, by_installation, with_sheet
 from metrics_utility.library.reports.options import DEFAULT_SHEETS
 from metrics_utility.library.storage import StorageDirectory
-from testsupport.report_data import synthetic
+from testsupport.report_data import synthetic, write_tarball
 
 pytestmark = pytest.mark.unit
 T = datetime(2024, 2, 28, 10, tzinfo=UTC)
@@ -79,10 +79,14 @@ def test_config_of_a_broken_or_hostile_package_is_empty(tmp_path):
         info.type, info.linkname = tarfile.SYMTYPE, '/etc/passwd'
         tar.addfile(info)
     assert read_config(linked) == {}
-    good = tmp_path / 'good.tar.gz'
-    with tarfile.open(good, 'w:gz') as tar:
+    lone = tmp_path / 'lone.tar.gz'  # a config.json alone is no package: manifest and status are missing
+    with tarfile.open(lone, 'w:gz') as tar:
         data = b'{"install_uuid": "u", "controller_url_base": "https://c"}'
         info = tarfile.TarInfo('./config.json')
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
+    assert read_config(lone) == {}
+    day = datetime(2024, 2, 28, tzinfo=UTC)
+    good = write_tarball(tmp_path, key='job_host_summary', rows=[], since=day, until=day + timedelta(days=1),
+                         config={'install_uuid': 'u', 'controller_url_base': 'https://c'})  # fmt: skip
     assert read_config(good)['controller_url_base'] == 'https://c'

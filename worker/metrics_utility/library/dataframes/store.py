@@ -40,7 +40,7 @@ from .job_host_summary import JobHostSummaryUsage
 
 log = logging.getLogger(__name__)
 
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2  # 2: packages are verified before use, so days rolled up by the unverified reader are read again
 MIN_PARALLEL_DAYS = 6
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {

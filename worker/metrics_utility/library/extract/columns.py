@@ -1,11 +1,16 @@
 """The CSV columns of each collector and their Arrow types (reference §6.2), and a tolerant CSV reader.
 
 Reading with explicit types keeps values exact (ids stay integers, `+00` offsets become UTC timestamps, `t`/`f`
-become booleans) and independent of what a file happens to contain. A column missing from an older collector
-version reads as nulls; a value that does not parse becomes null and is reported, instead of failing the file.
+become booleans) and independent of what a file happens to contain. An optional column missing from an older
+collector version reads as nulls; a value that does not parse becomes null and is reported, instead of failing the
+file. A file lacking one of its key's `REQUIRED` columns (identity and billing facts: reading them as nulls would
+silently bill nothing) is not read at all; the caller lists it as a problem.
 """
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,6 +58,17 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
 # main_host_daily has the same columns as the main_host snapshot.
 SCHEMAS['main_host_daily'] = SCHEMAS['main_host']
 DATA_KEYS = frozenset(SCHEMAS) - {'data_collection_status'}
+# Columns every version of each collector wrote and the rollups cannot do without: who was automated (host names),
+# by which job, when, and whether the host was reached. The one place that says so (docs/reports.md).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    'job_host_summary': ('id', 'created', 'host_name', 'job_remote_id', 'ok', 'dark', 'failures', 'skipped'),
+    'main_jobevent': ('job_remote_id', 'host_name', 'event', 'task_action'),
+    'main_host': ('host_name',),
+    'main_host_daily': ('host_name',),
+    'main_indirectmanagednodeaudit': ('created', 'host_name', 'job_remote_id'),
+    'main_hostmetric': ('hostname',),
+    'data_collection_status': ('since', 'until', 'file_name', 'status'),
+}
 
 
 def schema(key: str) -> pa.Schema:
@@ -62,6 +78,20 @@ def schema(key: str) -> pa.Schema:
 def empty(key: str) -> pa.Table:
     """A table with the key's columns and no rows (empty inputs keep their fields)."""
     return schema(key).empty_table()
+
+
+def missing_columns(data: bytes, key: str) -> list[str]:
+    """The key's required columns absent from the CSV header (the file's first record); none for an empty file."""
+    if not data.strip():
+        return []
+    end = data.find(b'\n')
+    first = data if end < 0 else data[:end]
+    try:
+        header = next(csv.reader(io.StringIO(first.decode('utf-8-sig', errors='replace'))), [])
+    except csv.Error:
+        header = []
+    present = set(header)
+    return [name for name in REQUIRED[key] if name not in present]
 
 
 def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Table:

@@ -1,8 +1,10 @@
 """Read the packages of a date range from any Storage, one day at a time.
 
 Each day lists `data/YYYY/MM/DD/*.tar.gz` (the layout every target shares), so memory holds at most one package's
-tables at a time. Problems (corrupt, truncated or unsafe tarballs, unparseable values) are collected in
-`problems` and shown on the report's data collection status sheet; they never stop the report.
+tables at a time. Every package is verified before any of its rows is used (`tarball.read_package`). Problems
+(corrupt, truncated, unsafe or tampered tarballs, CSVs lacking required columns, unparseable values) are collected
+in `problems` and shown on the report's data collection status sheet, in the run summary and the operator's status;
+they never stop the report.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from metrics_utility.library.storage import Storage, StorageDirectory, StorageError
 
 from .names import parse
-from .tarball import Package, TarballError, read_package
+from .tarball import MAX_BYTES, Package, TarballError, read_package
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,9 @@ def days(since: date, until: date) -> Iterator[date]:
 class Extractor:
     """Lists and reads one storage's packages; keeps every problem met on the way."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, max_bytes: int = MAX_BYTES) -> None:
         self.storage = storage
+        self.max_bytes = max_bytes  # inflated bytes read from one package at most (a gzip bomb stops there)
         self.problems: list[Problem] = []
 
     def tarballs(self, day: date) -> list[str]:
@@ -87,10 +90,10 @@ class Extractor:
                 continue
             try:
                 with self.storage.get(name) as path:
-                    package = read_package(path, parsed.name, keys)
+                    package = read_package(path, parsed.name, keys, max_bytes=self.max_bytes)
             except TarballError as exc:
                 log.warning('skipping %s: %s', name, exc)
-                self.problems.append(Problem(day, parsed.name, str(exc)))
+                self.problems.append(Problem(day, parsed.name, f'{exc}; none of its rows are used'))
                 continue
             except StorageError as exc:
                 self.problems.append(Problem(day, parsed.name, f'cannot read from storage: {exc}'))

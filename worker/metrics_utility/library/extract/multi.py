@@ -8,23 +8,21 @@ source never invalidates another installation's rollups, and the per-installatio
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import tarfile
-import zlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
+from metrics_utility.library.package.verify import PackageVerificationError
+from metrics_utility.library.package.verify import read_package as verified_package
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.storage.multi import SHARED_AREA, stat_of
 
 from .extractor import day_prefix, days
 from .names import parse
 
-MAX_CONFIG_BYTES = 1 << 20
 _SAFE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,99}')
 
 
@@ -97,20 +95,12 @@ class Controller:
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    """`config.json` of a package, reading no further than that member (it comes first in our packages)."""
+    """`config.json` of a package that passes verification, else {} (its problem is on the status sheet already)."""
     try:
-        with tarfile.open(path, mode='r|gz') as tar:
-            for member in tar:
-                if member.name.lstrip('./') != 'config.json':
-                    continue
-                if not member.isfile() or member.size > MAX_CONFIG_BYTES:
-                    return {}
-                handle = tar.extractfile(member)
-                value = json.loads(handle.read()) if handle is not None else {}
-                return value if isinstance(value, dict) else {}
-    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError):
+        config = verified_package(path).config
+    except PackageVerificationError:
         return {}
-    return {}
+    return config if isinstance(config, dict) else {}
 
 
 def controllers(storage: Storage, since: date, until: date) -> dict[str, Controller]:

@@ -2,13 +2,18 @@
 
 The tarball is read in one sequential pass (nothing is extracted by tarfile itself): only regular files with plain
 names (`./<name>`) are accepted, links and device files are refused, and member count and total bytes are capped,
-counting the bytes actually read rather than trusting headers. Each member streams through sha256 and CSV row
-counting; metadata members are kept in memory, data members are written to `extract_to` when asked for and
-dropped otherwise. Packages from metrics-utility (no `package_info.json`) are read too, with `verified=False`.
+counting the bytes actually read rather than trusting headers (a header announcing more than the budget is refused
+before any byte of it is inflated). Each member streams through sha256 and CSV row counting; metadata members are
+kept in memory, data members are written to `extract_to` or kept in memory (`keep`, for readers that parse them
+once the whole package is verified) when asked for and dropped otherwise. Packages from metrics-utility (no
+`package_info.json`) are read too, with `verified=False`. Nothing in a package, however malformed (JSON nested
+100,000 levels deep, a corrupt deflate stream, an oversized CSV field), escapes as anything but a
+PackageVerificationError.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import tarfile
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from .digest import Digest
 from .manifest import CONFIG_FILE, MANIFEST_FILE, PACKAGE_INFO_FILE
@@ -57,6 +62,7 @@ class PackageContents:
     status: list[dict[str, str]]
     info: dict[str, Any] | None
     files: dict[str, Path] = field(default_factory=dict)
+    data: dict[str, bytes] = field(default_factory=dict)  # the members named in `keep`
 
     @property
     def verified(self) -> bool:
@@ -69,8 +75,8 @@ class PackageContents:
 
 
 def _read_member(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, budget: int, keep: bool, target: Path | None
-) -> tuple[Digest, bytes]:
+    tar: tarfile.TarFile, member: tarfile.TarInfo, budget: int, keep: bool, target: Path | None, limit: int
+) -> tuple[Digest, bytearray]:
     digest = Digest(csv=member.name.endswith('.csv'))
     source = tar.extractfile(member)
     assert source is not None  # regular files only
@@ -82,7 +88,7 @@ def _read_member(
             if digest.size > budget:
                 raise OverflowError
             if keep:
-                if len(kept) + len(chunk) > METADATA_LIMIT:
+                if len(kept) + len(chunk) > limit:
                     raise OverflowError
                 kept += chunk
             if out is not None:
@@ -90,7 +96,7 @@ def _read_member(
     finally:
         if out is not None:
             out.close()
-    return digest, bytes(kept)
+    return digest, kept  # no copy: a kept data member may be hundreds of MiB
 
 
 def read_package(
@@ -100,18 +106,21 @@ def read_package(
     names: Collection[str] | None = None,
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_BYTES,
+    keep: Collection[str] = (),
 ) -> PackageContents:
     """Read and verify the package at `path`; raise PackageVerificationError listing every problem.
 
     With `extract_to` (an existing directory), data members — only those in `names` when given — are written there
     under their member names (replacing files of the same name), and `files` maps each name to its path. When
-    verification fails, the files written so far are removed.
+    verification fails, the files written so far are removed. Members named in `keep` are held in memory and returned
+    in `data` (within `max_bytes`), so a reader parses them only after every check passed.
     """
     path = Path(path)
     directory = Path(extract_to) if extract_to is not None else None
     members: dict[str, Member] = {}
     metadata: dict[str, bytes] = {}
     files: dict[str, Path] = {}
+    kept: dict[str, bytes] = {}
     problems: list[str] = []
     total = 0
     try:
@@ -132,18 +141,26 @@ def read_package(
                 target = directory / name if wanted else None
                 if target is not None:
                     files[name] = target
+                if member.size > max_bytes - total:  # a header announcing a bomb: refused before inflating it
+                    raise PackageVerificationError(path, [f'{name}: over the size limit'])
+                held = name in _METADATA or name in keep
+                limit = METADATA_LIMIT if name in _METADATA else max_bytes
                 try:
-                    digest, data = _read_member(tar, member, max_bytes - total, name in _METADATA, target)
+                    digest, data = _read_member(tar, member, max_bytes - total, held, target, limit)
                 except OverflowError:
                     raise PackageVerificationError(path, [f'{name}: over the size limit']) from None
                 total += digest.size
                 if name in _METADATA:
                     metadata[name] = data
+                if name in keep:
+                    kept[name] = data
                 rows = digest.rows if name.endswith('.csv') else None
                 members[name] = Member(name, digest.size, digest.sha256, rows)
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, isal_zlib.error) as exc:
         _remove(files)
-        raise PackageVerificationError(path, [f'not a readable .tar.gz ({type(exc).__name__}: {exc})']) from exc
+        truncated = isinstance(exc, EOFError) or 'unexpected end of data' in str(exc)
+        kind = 'truncated' if truncated else 'not a readable'
+        raise PackageVerificationError(path, [f'{kind} .tar.gz ({type(exc).__name__}: {exc})']) from exc
     except PackageVerificationError:
         _remove(files)
         raise
@@ -156,7 +173,9 @@ def read_package(
             return json.loads(metadata[name])
         except ValueError as exc:
             problems.append(f'{name} is not JSON ({exc})')
-            return None
+        except RecursionError:
+            problems.append(f'{name} is not JSON (nested too deeply)')
+        return None
 
     manifest, config = load_json(MANIFEST_FILE), load_json(CONFIG_FILE)
     info = load_json(PACKAGE_INFO_FILE) if PACKAGE_INFO_FILE in metadata else None
@@ -168,18 +187,22 @@ def read_package(
             status = parse_status_csv(metadata[STATUS_FILE])
         except ValueError as exc:
             problems.append(str(exc))
+        except csv.Error as exc:
+            problems.append(f'{STATUS_FILE} is not CSV ({exc})')
+    if config is not None and not isinstance(config, dict):
+        problems.append(f'{CONFIG_FILE} is not an object')
     if manifest is not None and not isinstance(manifest, dict):
         problems.append(f'{MANIFEST_FILE} is not an object')
     elif manifest is not None:
         problems += [
             f'{MANIFEST_FILE} lists {name}, which is not in the package' for name in manifest if name not in members
         ]
-    if info is not None:
-        problems += _check_info(info, members, manifest if isinstance(manifest, dict) else {})
+    if info is not None:  # listings are checked against a readable manifest only (its own problem is listed)
+        problems += _check_info(info, members, manifest if isinstance(manifest, dict) else None)
     if problems:
         _remove(files)
         raise PackageVerificationError(path, problems)
-    return PackageContents(path, members, manifest, config, status, info, files)
+    return PackageContents(path, members, manifest, config, status, info, files, kept)
 
 
 def _remove(files: dict[str, Path]) -> None:
@@ -188,7 +211,7 @@ def _remove(files: dict[str, Path]) -> None:
         extracted.unlink(missing_ok=True)
 
 
-def _check_info(info: Any, members: dict[str, Member], manifest: dict[str, Any]) -> list[str]:
+def _check_info(info: Any, members: dict[str, Member], manifest: dict[str, Any] | None) -> list[str]:
     if not isinstance(info, dict) or not isinstance(info.get('files'), dict):
         return [f'{PACKAGE_INFO_FILE} has no "files" object']
     problems = []
@@ -206,7 +229,7 @@ def _check_info(info: Any, members: dict[str, Member], manifest: dict[str, Any])
             problems.append(f'{name}: sha256 does not match {PACKAGE_INFO_FILE}')
         if 'rows' in entry and entry['rows'] != member.rows:
             problems.append(f'{name}: {member.rows} rows, {PACKAGE_INFO_FILE} says {entry["rows"]}')
-        if name != MANIFEST_FILE and name not in manifest:
+        if manifest is not None and name != MANIFEST_FILE and name not in manifest:
             problems.append(f'{name} is not listed in {MANIFEST_FILE}')
     problems += [
         f'{PACKAGE_INFO_FILE} describes {name}, which is not in the package' for name in listed if name not in members

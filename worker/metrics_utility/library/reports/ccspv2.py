@@ -133,6 +133,8 @@ class ReportCCSPv2:
             sheets.organization_tabs(wb, f.org_nodes(), f.experimental)
         if o.wants('data_collection_status'):
             sheets.collection_status(wb, f.frames['gaps'], f.frames['collections'], f.problems)
+        elif f.problems:  # without the status sheet (always in CCSP v1) the problems get one of their own
+            sheets.problems_sheet(wb, f.problems)
         return wb
 
     def summary(self, wb: Workbook) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from . import figures, status
 from .xlsx import DATETIME, GREEN, INTEGER, RED, YELLOW, Column, cell, header_row, table_rows, widths, write_table
@@ -135,9 +136,7 @@ def collection_status(wb: Workbook, found: pd.DataFrame, rows: pd.DataFrame, pro
     if not problems:
         ws.append(['None: every package was read.'])
     else:
-        ws.append(header_row(ws, ['Day', 'Package', 'Problem']))
-        for p in problems:
-            ws.append([p.day.isoformat(), p.name, p.message])
+        problem_rows(ws, problems)
     ws.append([])
     ws.append([cell(ws, 'Collections', bold=True, size=12)])
     ws.append(header_row(ws, [c.header for c in raw_columns] + ['Time since previous collection']))
@@ -180,3 +179,17 @@ def usage_trend(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
             for _ in range(14 - written):
                 ws.append([])
             row += 14 - written
+
+
+def problem_rows(ws: WriteOnlyWorksheet, problems: Sequence) -> None:
+    ws.append(header_row(ws, ['Day', 'Package', 'Problem']))
+    for p in problems:
+        ws.append([p.day.isoformat(), p.name, p.message])
+
+
+def problems_sheet(wb: Workbook, problems: Sequence) -> None:
+    """The problems alone, for a report without the status sheet: a package left out is never silent."""
+    ws = wb.create_sheet('Problems')
+    widths(ws, [Column('Day', '', width=12), Column('Package', '', width=60), Column('Problem', '', width=100)])
+    ws.append([cell(ws, 'Problems reading the data: these packages or files were not used', bold=True, size=12)])
+    problem_rows(ws, problems)
