@@ -58,7 +58,10 @@ def additional_sources(env: Mapping[str, str], flags: Sequence[str] | None, prob
 
 def _key(ship: ShipSettings) -> tuple[str, str, str]:
     if ship.target == 'directory':
-        return ('directory', str(Path(ship.path).resolve()), '')
+        try:
+            return ('directory', str(Path(ship.path).resolve()), '')
+        except (OSError, ValueError):  # a name the OS refuses (NUL byte, too long) is reported by the settings
+            return ('directory', ship.path, '')
     bucket = ship.s3.bucket if ship.s3 else ''
     return (ship.target, bucket, ship.path.strip('/'))
 
