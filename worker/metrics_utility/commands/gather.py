@@ -122,8 +122,9 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) is not None else None
     except backfill.ShardError as exc:
         problems.append(str(exc))
-    if config is not None and (since is not None or until is not None):
-        try:  # before any connection: a window that cannot be gathered is the user's to fix (exit 2)
+    if config is not None and (since is not None or until is not None) and getattr(args, 'shard', None) is None:
+        try:  # before any connection: a window that cannot be gathered is the user's to fix (exit 2); a sharded
+            # backfill has its own window rules (backfill.check_window)
             interval.check_window(since, until, now, config.max_days)
         except IntervalError as exc:
             problems.append(str(exc))

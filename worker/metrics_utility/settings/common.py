@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PREFIX = 'METRICS_UTILITY_'
-SHOWN_CHARS = 60  # a value longer than this is cut in messages: one readable line, never a wall of text
+SHOWN_CHARS = 200  # a value longer than this is cut in messages: one readable line, never a wall of text
 _BUCKET = re.compile(r'[a-zA-Z0-9.\-_]{1,255}')  # what botocore accepts (its own error is a page of regexes)
 _WHOLE = re.compile(r'[+-]?[0-9]{1,30}')  # ASCII digits only: int() would also take '٣', '1_000' and ' 12 '
 
