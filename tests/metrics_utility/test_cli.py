@@ -87,9 +87,6 @@ CASES = [
                'main_jobevent_service, unified_jobs, execution_environments, total_workers_vcpu')),
     ('gather-nul-in-variable', ['gather'], {P + 'DB_NAME': 'awx\x00'}, 2,
      config(G, f'{P}DB_NAME contains a NUL byte; remove it')),
-    ('gather-days-infinite', ['gather'], {P + 'MAX_GATHER_PERIOD_DAYS': 'inf'}, 2,
-     config(G, f"{P}MAX_GATHER_PERIOD_DAYS='inf': expected a whole number from 1 to 3650")),
-    ('gather-s3-endpoint-unusable', ['gather', '--ship'], S3_BAD, 2, None),
     ('gather-unknown-flag', ['gather', '--bogus'], {}, 2, usage(G, 'unrecognized arguments: --bogus')),
     ('gather-missing-value', ['gather', '--since'], {}, 2, usage(G, 'argument --since: expected one argument')),
     ('gather-ship-and-dry-run', ['gather', '--ship', '--dry-run'], {}, 2,
@@ -106,8 +103,6 @@ CASES = [
      config(B, f"--month='0000-01' is out of range; expected a month from 1970-01 to this month ({THIS_MONTH})")),
     ('report-month-9999-12', ['build-report', '--month', '9999-12'], {}, 2,
      config(B, f"--month='9999-12' is out of range; expected a month from 1970-01 to this month ({THIS_MONTH})")),
-    ('report-month-13', ['build-report', '--month', '2026-13'], {}, 2,
-     config(B, "--month='2026-13' is not a month; expected YYYY-MM, e.g. 2024-02")),
     ('report-month-arabic-indic', ['build-report', '--month', '٢٠٢٤-٠١'], {}, 2,
      config(B, "--month='٢٠٢٤-٠١' is not a month; expected YYYY-MM, e.g. 2024-02")),
     ('report-month-empty', ['build-report', '--month', ''], {}, 2,
@@ -117,16 +112,12 @@ CASES = [
     ('report-since-before-1970', ['build-report', '--since', '0001-01-01'], {}, 2,
      config(B, '--since 0001-01-01 is before 1970-01-01; a report covers 1970-01-01 to today')),
     ('report-since-30000mo', ['build-report', '--since', '30000mo'], {}, 2, config(B, f"--since='30000mo' {OUT}")),
-    ('report-since-after-until', ['build-report', '--since', '2024-02-02', '--until', '2024-02-01'], {}, 2,
-     config(B, '--since 2024-02-02 is after --until 2024-02-01')),
     ('report-ephemeral-huge', ['build-report', '--type', 'RENEWAL_GUIDANCE', '--since', '3d', '--ephemeral',
                                '9' * 5000 + 'd'], {}, 2,
      config(B, f"--ephemeral='{'9' * 200}'… (5001 characters); expected Nd or Nmonths from 1d to 3650d (a month "
                'counts as 30 days; e.g. 30d, 2months)')),
     ('report-type-empty', ['build-report', '--type', ''], {}, 2,
      config(B, '--type is empty; expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE')),
-    ('report-price-1e309', ['build-report'], {P + 'PRICE_PER_NODE': '1e309'}, 2,
-     config(B, f"{P}PRICE_PER_NODE='1e309'; expected a non-negative number such as 11 or 11.50")),
     ('report-iterations-superscript', ['build-report'], {'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '²'}, 2,
      config(B, "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 1 to 1000")),
     ('report-ship-path-nul', ['build-report'], {P + 'SHIP_PATH': 'a\x00b'}, 2,
@@ -134,7 +125,7 @@ CASES = [
       'is not an existing directory\n',
       f"invalid configuration: {P}SHIP_PATH contains a NUL byte; remove it; {P}SHIP_PATH='a\\x00b' is not an "
       'existing directory')),
-    ('report-s3-endpoint-unusable', ['build-report'], S3_BAD, 2, None),
+    ('report-s3-endpoint-unusable', ['build-report'], S3_BAD, 2, None),  # was exit 1, 'storage failed'
     ('report-unknown-flag', ['build-report', '--bogus'], {}, 2, usage(B, 'unrecognized arguments: --bogus')),
     ('report-legacy-name', ['build_report', '--month'], {}, 2,
      usage('metrics-utility build_report', 'argument --month: expected one argument')),
@@ -155,11 +146,9 @@ def test_hostile_command_lines_get_one_message_an_exit_code_and_a_summary(tmp_pa
     summary_file = tmp_path / 'termination-log'
     with_summary = [*argv, f'--summary-file={summary_file}'] if argv else argv
     got, _, err = run_main(with_summary, env, capsys)
-    if expected is None:  # storage set-up errors name the temporary ship path
+    if expected is None:  # a storage that cannot be set up names the temporary ship path
         message = S3_SETUP.format(ship=str(tmp_path / 'ship').strip('/'))
-        prog = G if argv[0] == 'gather' else B
-        expected = (f'{G}: cannot set up s3: {message}\n', f'cannot set up s3: {message}') if prog == G else (
-            f'{B}: {message}\n', message)  # fmt: skip
+        expected = (f'{B}: {message}\n', message)
     stderr, error = expected
     assert (got, err) == (code, stderr)
     if error is None:  # no command: nothing says which summary to write

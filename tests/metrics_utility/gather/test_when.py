@@ -78,15 +78,10 @@ OUT_OF_RANGE = 'is out of range: it reaches before the year 0001'
         ('٣d', f"--since='٣d' is not a date; {EXPECTED} (ASCII digits only)"),
         ('', f'--since is empty; {EXPECTED}'),
         (' \t ', f'--since is empty; {EXPECTED}'),
-        ('nan', f"--since='nan' is not a date; {EXPECTED}"),
-        ('1e3d', f"--since='1e3d' is not a date; {EXPECTED}"),
-        ('2024-01-01\x00', f"--since='2024-01-01\\x00' is not a date; {EXPECTED}"),
-        ('2024-01-01T00:00+25:00', f"--since='2024-01-01T00:00+25:00' is not a date; {EXPECTED}"),
-        ('2024-13-01', f"--since='2024-13-01' is not a date; {EXPECTED}"),
     ],
     ids=['99999999d', '30000mo', 'max-minutes', 'minutes-overflow', '5000-digits', 'year-0', 'year-10000',
          'offset-into-year-10000', 'offset-before-year-1', 'negative', '0d', 'arabic-indic-digit', 'empty',
-         'whitespace', 'nan', 'exponent', 'nul-byte', 'offset-25h', 'month-13'],
+         'whitespace'],
 )  # fmt: skip
 def test_hostile_values_get_one_message_naming_the_option(text, message):
     if message is None:
