@@ -58,6 +58,8 @@ TYPES = 'expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE'
     ('env', 'flags', 'problem'),
     [
         ({P + 'PRICE_PER_NODE': '1_000'}, {}, f"{P}PRICE_PER_NODE='1_000'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '1e3'}, {}, f"{P}PRICE_PER_NODE='1e3'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '+5'}, {}, f"{P}PRICE_PER_NODE='+5'; {PRICE}"),
         ({P + 'PRICE_PER_NODE': '١١'}, {}, f"{P}PRICE_PER_NODE='١١'; {PRICE}"),
         ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '²'}, {},
          "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 1 to 1000"),
@@ -76,7 +78,7 @@ TYPES = 'expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE'
         ({P + 'SHIP_PATH': '/x' * 3000}, {},
          f"{P}SHIP_PATH='{'/x' * 100}'… (6000 characters) is not an existing directory"),
     ],
-    ids=['price-underscore', 'price-arabic-indic',
+    ids=['price-underscore', 'price-exponent', 'price-sign', 'price-arabic-indic',
          'iterations-superscript', 'iterations-5000-digits', 'iterations-0', 'flag-type-empty',
          'flag-type-unknown', 'flag-sheets-empty', 'flag-sheets-bogus', 'nul-in-header',
          'ship-path-too-long'],
