@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from metrics_operator import summary as operator_summary
 from metrics_utility.cli import main
+from metrics_utility.commands import build_report as report_command
+from metrics_utility.commands import gather as gather_command
 from metrics_utility.gather.settings import KNOWN_COLLECTORS
 from metrics_utility.library import instants
 
@@ -359,3 +361,23 @@ def test_property_build_report_answers_any_arguments_and_environment(tmp_path_fa
     root = tmp_path_factory.mktemp('report')
     argv, env = data.draw(report_runs(root))
     check_one_answer('build-report', argv, env, root / 'termination-log', capsys)
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('command', ['gather', 'build-report'])
+def test_a_bug_is_one_line_and_a_summary_and_its_text_never_leaks(tmp_path, capsys, monkeypatch, command):
+    """The last guard of main(): an exception nobody handled names its type and place, not its text (which may
+    hold a secret), exits 1 and still writes the summary."""
+    module = gather_command if command == 'gather' else report_command
+
+    def broken(args, env=None):
+        raise KeyError('s3cr3t-password')
+
+    monkeypatch.setattr(module, 'run', broken)
+    summary_file = tmp_path / 'termination-log'
+    code, _, err = run_main([command, f'--summary-file={summary_file}'], base_env(tmp_path), capsys)
+    line = broken.__code__.co_firstlineno + 1
+    message = f'internal error (KeyError at test_cli.py:{line}); please report it'
+    assert (code, err) == (1, f'metrics-utility {command}: {message}\n')
+    written = json.loads(summary_file.read_text())
+    assert (written['command'], written['ok'], written['error']) == (command, False, message)

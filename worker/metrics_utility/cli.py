@@ -57,15 +57,20 @@ def _intent(argv: list[str]) -> tuple[str | None, str | None]:
     return command, path
 
 
-def _usage_error(error: UsageError, argv: list[str], env: Mapping[str, str] | None) -> int:
-    command, path = _intent(argv)
-    prog = error.prog if error.prog != PROG or command not in _COMMAND_NAMES.values() else f'{PROG} {command}'
-    message = f'{error.message} (see {prog} --help)'
-    sys.stderr.write(f'{prog}: {message}\n')
+def _failed(command: str | None, message: str, path: str | None) -> None:
+    """The run summary of a run that ended before its command could write one (operator contract)."""
     if command == 'gather':
         summary.write(summary.RunSummary(ok=False, error=message), path)
     elif command == 'build-report':
         summary.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
+
+
+def _usage_error(error: UsageError, argv: list[str]) -> int:
+    command, path = _intent(argv)
+    prog = error.prog if error.prog != PROG or command not in _COMMAND_NAMES.values() else f'{PROG} {command}'
+    message = f'{error.message} (see {prog} --help)'
+    sys.stderr.write(f'{prog}: {message}\n')
+    _failed(command, message, path)
     return 2
 
 
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     try:
         args = _parser().parse_args(argv)
     except UsageError as error:
-        return _usage_error(error, argv, env)
+        return _usage_error(error, argv)
     except SystemExit as done:  # --help and --version print and exit 0
         return done.code if isinstance(done.code, int) else 0
     if args.command == 'demo':
@@ -119,11 +124,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         command = _COMMAND_NAMES.get(args.command, args.command)
         message = f'internal error ({type(exc).__name__} at {_where(exc)}); please report it'
         sys.stderr.write(f'{PROG} {command}: {message}\n')
-        path = getattr(args, 'summary_file', None)
-        if command == 'gather':
-            summary.write(summary.RunSummary(ok=False, error=message), path)
-        elif command == 'build-report':
-            summary.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
+        _failed(command, message, getattr(args, 'summary_file', None))
         return 1
 
 
