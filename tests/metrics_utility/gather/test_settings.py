@@ -1,6 +1,8 @@
 """Gather settings: metrics-utility's variables, every problem reported at once, secrets hidden."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metrics_utility.gather.settings import SettingsError, load
 
@@ -146,3 +148,26 @@ def test_flags_replace_their_variables_with_the_same_check():
              'RETENTION_MAX_BYTES': ('--retention-max-bytes', '+1024')}  # fmt: skip
     assert load(env, ship=False, flags=flags).retention == {'max_age_days': 30, 'max_bytes': 1024,
                                                             'upload_state': None}  # fmt: skip
+
+
+@given(value=st.one_of(st.text(max_size=8), st.integers(min_value=-(10**20), max_value=10**20).map(str),
+                       st.sampled_from(['1e3', '٣', '1_0', ' 7 ', '+7', 'inf', '9' * 5000])))  # fmt: skip
+@pytest.mark.parametrize(('suffix', 'flag'), [('RETENTION_MAX_AGE_DAYS', '--retention-max-age-days'),
+                                              ('RETENTION_MAX_BYTES', '--retention-max-bytes')])  # fmt: skip
+def test_a_flag_gets_exactly_the_check_of_its_variable(suffix, flag, value):
+    """Same accepted values, same problem text (but for the name); only an empty flag differs: the variable set
+    empty means 'not set' (as Kubernetes renders it), the flag given empty is an error."""
+
+    def outcome(**kwargs):
+        try:
+            return load(kwargs.get('env', {}), ship=False, flags=kwargs.get('flags')).retention, None
+        except SettingsError as exc:
+            return None, exc.problems
+
+    by_variable = outcome(env={P + suffix: value})
+    by_flag = outcome(flags={suffix: (flag, value)})
+    if not value.strip():
+        assert by_variable[1] is None and by_flag[1] is not None
+        return
+    assert by_flag[0] == by_variable[0]
+    assert by_flag[1] == (None if by_variable[1] is None else [p.replace(P + suffix, flag) for p in by_variable[1]])
