@@ -87,6 +87,10 @@ CASES = [
      config(G, '--collectors names no collector: expected some of job_host_summary, job_host_summary_service, '
                'main_host, main_host_daily, main_hostmetric, main_indirectmanagednodeaudit, main_jobevent, '
                'main_jobevent_service, unified_jobs, execution_environments, total_workers_vcpu')),
+    ('gather-output-empty', ['gather', '--output', ' '], {}, 2,
+     config(G, '--output is empty; expected the directory that keeps the packages of a dry run')),
+    ('gather-summary-file-empty', ['gather', '--summary-file='], {}, 2,  # the test's own --summary-file follows
+     usage(G, "argument --summary-file: is empty; expected a file path, or '-' for stdout")),
     ('gather-nul-in-variable', ['gather'], {P + 'DB_NAME': 'awx\x00'}, 2,
      config(G, f'{P}DB_NAME contains a NUL byte; remove it')),
     ('gather-unknown-flag', ['gather', '--bogus'], {}, 2, usage(G, 'unrecognized arguments: --bogus')),
@@ -381,3 +385,10 @@ def test_a_bug_is_one_line_and_a_summary_and_its_text_never_leaks(tmp_path, caps
     assert (code, err) == (1, f'metrics-utility {command}: {message}\n')
     written = json.loads(summary_file.read_text())
     assert (written['command'], written['ok'], written['error']) == (command, False, message)
+
+
+@pytest.mark.hostile
+def test_an_empty_summary_path_is_refused_in_one_line(tmp_path, capsys):
+    """Not two messages (the refusal, then a failed write of its summary to '')."""
+    code, _, err = run_main(['gather', '--summary-file='], base_env(tmp_path), capsys)
+    assert (code, err) == (2, usage(G, "argument --summary-file: is empty; expected a file path, or '-' for stdout")[0])

@@ -59,6 +59,8 @@ def _intent(argv: list[str]) -> tuple[str | None, str | None]:
 
 def _failed(command: str | None, message: str, path: str | None) -> None:
     """The run summary of a run that ended before its command could write one (operator contract)."""
+    if not path or not path.strip():
+        return
     if command == 'gather':
         summary.write(summary.RunSummary(ok=False, error=message), path)
     elif command == 'build-report':

@@ -18,6 +18,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from metrics_utility import pushgateway
+from metrics_utility.commands import summary_path
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants
@@ -45,7 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--also-from', action='append', metavar='DIR_OR_S3_URI',
                             help='also read packages from this directory or s3://bucket/prefix (repeatable, read-only; '
                             'replaces METRICS_UTILITY_ADDITIONAL_SHIP_PATHS)')  # fmt: skip
-        parser.add_argument('--summary-file', help="write the run's JSON summary here (the operator reads it)")
+        parser.add_argument('--summary-file', type=summary_path,
+                            help="write the run's JSON summary here (the operator reads it)")  # fmt: skip
         parser.add_argument('--verbose', action='store_true', help='debug logging')
         parser.set_defaults(func=run)
 

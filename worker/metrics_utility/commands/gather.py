@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from metrics_utility import pushgateway
+from metrics_utility.commands import summary_path
 from metrics_utility.gather import backfill, interval, runner, settings, steps, summary, targets, usage
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
@@ -45,8 +46,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         p.add_argument('--since', help='start (included): ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
         p.add_argument('--until', help='end (excluded), default now: ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
         p.add_argument('--collectors', help='comma-separated collector keys (overrides the environment)')
-        p.add_argument('--summary-file', help="write the run's JSON summary here ('-' for stdout)")
-        p.add_argument('--output', type=Path, help='dry run: keep the packages here (default: a new temp folder)')
+        p.add_argument('--summary-file', type=summary_path, help="write the run's JSON summary here ('-' for stdout)")
+        p.add_argument('--output', help='dry run: keep the packages here (default: a new temp folder)')
         p.add_argument('--verbose', action='store_true', help='debug logging')
         p.add_argument('--shard', help='sharded backfill: ship slice p of --since..--until when p mod n == i; i/n, or '
                        'n with the index from JOB_COMPLETION_INDEX (docs/scale.md)')  # fmt: skip
@@ -117,6 +118,8 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
     except settings.SettingsError as exc:
         problems.extend(exc.problems)
         config = None
+    if args.output is not None and not args.output.strip():
+        problems.append('--output is empty; expected the directory that keeps the packages of a dry run')
     shard = None
     try:
         shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) is not None else None
@@ -138,7 +141,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         return _fail(result, args.summary_file, f'cannot set up {config.ship_target}: {_reason(exc)}', 2)
     keep = None
     if not args.ship:
-        keep = args.output or Path(tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
+        keep = Path(args.output if args.output is not None else tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
     result.target = config.ship_target if args.ship else None
     request = runner.GatherRequest(
         collectors=config.collectors, since=since, until=until, max_days=config.max_days, ship=args.ship,
