@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics_utility.gather.interval import IntervalError, Window, daily_slices, plan
+from metrics_utility.gather.interval import IntervalError, Window, check_window, daily_slices, plan
 from metrics_utility.gather.state import Watermarks
 
 pytestmark = pytest.mark.unit
@@ -85,3 +85,27 @@ def test_put_only_targets_never_get_an_uploaded_slice_again():
     (skipped,) = plan(['job_host_summary'], [], marks, NOW, since=since, skip_shipped=True)
     assert skipped.windows[0].since == datetime(2024, 3, 1, tzinfo=UTC)
     assert 'already uploaded' in skipped.notes[0]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('since', 'until', 'max_days', 'message'),
+    [
+        (None, datetime(1, 1, 2, tzinfo=UTC), 28,
+         '--until 0001-01-02T00:00:00+00:00 is too early: the look-back horizon of 28 days reaches before the '
+         'year 0001'),
+        (datetime(2024, 3, 2, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC), 28,
+         '--since 2024-03-02T00:00:00+00:00 is not before --until 2024-03-01T00:00:00+00:00'),
+        (datetime(2099, 1, 1, tzinfo=UTC), None, 28,
+         '--since 2099-01-01T00:00:00+00:00 is not before --until 2024-03-02T10:07:00+00:00'),
+        (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC), 3650,
+         '--since 0001-01-01T00:00:00+00:00 .. --until 2024-03-02T10:07:00+00:00 spans 738946d 10h 7m, more than the '
+         'look-back horizon of 3650 days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); gather in several runs or raise '
+         'the horizon'),
+    ],
+    ids=['until-year-1', 'since-after-until', 'since-in-the-future', 'year-1-to-9999'],
+)  # fmt: skip
+def test_windows_that_cannot_be_gathered_are_refused_before_any_connection(since, until, max_days, message):
+    with pytest.raises(IntervalError) as info:
+        check_window(since, until, NOW, max_days)
+    assert str(info.value) == message

@@ -58,3 +58,12 @@ def test_empty_window_has_no_slices():
 def test_bad_windows_are_refused(since, until, message):
     with pytest.raises(ValueError, match=message):
         daily_slices(since, until)
+
+
+@pytest.mark.hostile
+def test_the_last_representable_day_is_one_slice_without_a_next_midnight():
+    """No midnight follows 9999-12-31; its slice ends at `until` instead of overflowing."""
+    assert daily_slices(d(9999, 12, 30, 5), d(9999, 12, 31, 23, 59, 59)) == [
+        (d(9999, 12, 30, 5), d(9999, 12, 31)),
+        (d(9999, 12, 31), d(9999, 12, 31, 23, 59, 59)),
+    ]

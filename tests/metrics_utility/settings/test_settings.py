@@ -2,6 +2,7 @@
 
 import pytest
 
+from metrics_utility.library.reports.options import VALID_SHEETS
 from metrics_utility.settings.common import ConfigError, ship_settings
 from metrics_utility.settings.report import report_settings
 
@@ -45,3 +46,54 @@ def test_missing_target_and_bad_iterations(tmp_path):
     assert any('SHIP_TARGET is not set' in p for p in problems)
     assert any('REPORT_TYPE is not set' in p for p in problems)
     assert any('ITERATIONS' in p for p in problems)
+
+
+P = 'METRICS_UTILITY_'
+PRICE = 'expected a non-negative number such as 11 or 11.50'
+TYPES = 'expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE'
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('env', 'flags', 'problem'),
+    [
+        ({P + 'PRICE_PER_NODE': '1_000'}, {}, f"{P}PRICE_PER_NODE='1_000'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '1e3'}, {}, f"{P}PRICE_PER_NODE='1e3'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '+5'}, {}, f"{P}PRICE_PER_NODE='+5'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '١١'}, {}, f"{P}PRICE_PER_NODE='١١'; {PRICE}"),
+        ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '²'}, {},
+         "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 1 to 1000"),
+        ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '9' * 5000}, {},
+         f"REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='{'9' * 200}'… (5000 characters); expected a whole number from 1 "
+         'to 1000'),
+        ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '0'}, {},
+         'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS=0; expected a whole number from 1 to 1000'),
+        ({}, {'report_type': ''}, f'--type is empty; {TYPES}'),
+        ({}, {'report_type': 'CCSPv3'}, f"--type='CCSPv3' is not a report type; {TYPES} (case-sensitive)"),
+        ({}, {'sheets': ' , '}, '--sheets names no sheet; expected a comma list of sheet names or "all"'),
+        ({}, {'sheets': 'ccsp_summary,bogus'},
+         f"--sheets has 'bogus', not valid for CCSPv2; expected some of: {', '.join(VALID_SHEETS['CCSPv2'])} "
+         '(or "all")'),
+        ({P + 'REPORT_SKU': 'MCT\x003'}, {}, f'{P}REPORT_SKU contains a NUL byte; remove it'),
+        ({P + 'SHIP_PATH': '/x' * 3000}, {},
+         f"{P}SHIP_PATH='{'/x' * 100}'… (6000 characters) is not an existing directory"),
+    ],
+    ids=['price-underscore', 'price-exponent', 'price-sign', 'price-arabic-indic',
+         'iterations-superscript', 'iterations-5000-digits', 'iterations-0', 'flag-type-empty',
+         'flag-type-unknown', 'flag-sheets-empty', 'flag-sheets-bogus', 'nul-in-header',
+         'ship-path-too-long'],
+)  # fmt: skip
+def test_hostile_report_values_are_one_problem_naming_the_variable_or_flag(tmp_path, env, flags, problem):
+    base = {P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path), P + 'REPORT_TYPE': 'CCSPv2'}
+    problems: list[str] = []
+    report_settings({**base, **env}, problems, **flags)
+    assert problems == [problem]
+
+
+@pytest.mark.hostile
+def test_an_s3_bucket_name_botocore_refuses_is_one_readable_problem():
+    problems: list[str] = []
+    ship_settings({P + 'SHIP_TARGET': 's3', P + 'BUCKET_NAME': 'b' * 300, P + 'BUCKET_ENDPOINT': 'http://127.0.0.1:1'},
+                  ('directory', 's3'), problems)  # fmt: skip
+    assert problems == [f"{P}BUCKET_NAME='{'b' * 200}'… (300 characters) is not a bucket name; expected up to 255 "
+                        'letters, digits, dots, hyphens and underscores']  # fmt: skip

@@ -19,11 +19,15 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from metrics_utility import pushgateway
+from metrics_utility.commands import summary_path
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
+from metrics_utility.settings.common import shown
 
 PROG = 'metrics-utility build-report'
+FIRST_DAY = date(1970, 1, 1)  # no controller holds older data; pandas' dates end in 1677 and 2262 anyway
+MAX_EPHEMERAL_DAYS = 3650
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,12 +47,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--also-from', action='append', metavar='DIR_OR_S3_URI',
                             help='also read packages from this directory or s3://bucket/prefix (repeatable, read-only; '
                             'replaces METRICS_UTILITY_ADDITIONAL_SHIP_PATHS)')  # fmt: skip
-        parser.add_argument('--summary-file', help="write the run's JSON summary here (the operator reads it)")
+        parser.add_argument('--summary-file', type=summary_path,
+                            help="write the run's JSON summary here (the operator reads it)")  # fmt: skip
         parser.add_argument('--verbose', action='store_true', help='debug logging')
         parser.set_defaults(func=run)
 
 
-_RELATIVE = re.compile(r'^(\d+)\s*(d|day|days|mo|mon|month|months)$')
+_RELATIVE = re.compile(r'([0-9]{1,6})\s*(d|day|days|mo|mon|month|months)')
 
 
 def parse_day(value: str, flag: str, problems: list[str], today: date) -> date | None:
@@ -61,41 +66,55 @@ def parse_day(value: str, flag: str, problems: list[str], today: date) -> date |
 
 
 def parse_ephemeral(value: str, problems: list[str]) -> int | None:
-    match = _RELATIVE.match(value.strip())
-    if not match or int(match.group(1)) < 1:
-        problems.append(f'--ephemeral={value!r}; expected Nd or Nmonths with N ≥ 1 (e.g. 30d, 2months)')
+    match = _RELATIVE.fullmatch(value.strip())
+    days = (int(match[1]) * (1 if match[2].startswith('d') else 30)) if match else 0
+    if not 1 <= days <= MAX_EPHEMERAL_DAYS:
+        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 1d to {MAX_EPHEMERAL_DAYS}d '
+                        '(a month counts as 30 days; e.g. 30d, 2months)')  # fmt: skip
         return None
-    n = int(match.group(1))
-    return n if match.group(2).startswith('d') else n * 30
+    return days
 
 
 def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[str], today: date
                    ) -> tuple[date, date, str | None] | None:  # fmt: skip
-    """(since, until exclusive, month label) from --month / --since / --until."""
-    if args.until and not args.since:
+    """(since, until exclusive, month label) from --month / --since / --until.
+
+    A period lies between 1970-01-01 and today: a flag given empty is an error, never "not given"."""
+    given = {flag: value is not None for flag, value in (('--since', args.since), ('--until', args.until),
+                                                         ('--month', args.month))}  # fmt: skip
+    if given['--until'] and not given['--since']:
         problems.append('--until requires --since')
-    if args.month and (args.since or args.until):
+    if given['--month'] and (given['--since'] or given['--until']):
         problems.append('--month cannot be combined with --since/--until')
     if kind == 'RENEWAL_GUIDANCE':
-        if not args.since:
+        if not given['--since']:
             problems.append('RENEWAL_GUIDANCE requires --since')
-        if args.until or args.month:
+        if given['--until'] or given['--month']:
             problems.append('RENEWAL_GUIDANCE takes --since only (it runs until today)')
-    elif args.ephemeral:
+    elif args.ephemeral is not None:
         problems.append('--ephemeral applies to RENEWAL_GUIDANCE only')
-    if args.since:
+    if given['--since']:
         since = parse_day(args.since, '--since', problems, today)
-        last = parse_day(args.until, '--until', problems, today) if args.until else today
+        last = parse_day(args.until, '--until', problems, today) if given['--until'] else today
         if since is None or last is None:
             return None
+        if since < FIRST_DAY:
+            problems.append(f'--since {since} is before {FIRST_DAY}; a report covers 1970-01-01 to today')
+        if last > today:
+            problems.append(f'--until {last} is after today ({today}); a report covers days that have begun')
         if since > last:
             problems.append(f'--since {since} is after --until {last}')
+        if since < FIRST_DAY or last > today or since > last:
             return None
         return since, last + timedelta(days=1), None
-    if args.month:
-        match = re.fullmatch(r'(\d{4})-(\d{2})', args.month.strip())
+    if given['--month']:
+        match = re.fullmatch(r'([0-9]{4})-([0-9]{2})', args.month.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            problems.append(f'--month={args.month!r} is not a month; expected YYYY-MM, e.g. 2024-02')
+            problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2024-02')
+            return None
+        if not f'{FIRST_DAY:%Y-%m}' <= args.month.strip() <= f'{today:%Y-%m}':
+            problems.append(f'--month={shown(args.month)} is out of range; expected a month from '
+                            f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})')  # fmt: skip
             return None
         first = date(int(match.group(1)), int(match.group(2)), 1)
     else:
@@ -122,7 +141,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     settings = report_settings(env, problems, report_type=args.report_type, sheets=args.sheets)
     kind = settings.report_type if settings else (args.report_type or env.get('METRICS_UTILITY_REPORT_TYPE'))
     period = resolve_period(args, kind, problems, now.date())
-    ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral else None
+    ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral is not None else None
     extra = additional_sources(env, getattr(args, 'also_from', None), problems, settings.ship if settings else None)
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
@@ -145,10 +164,14 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         organization_filter=settings.organization_filter, deduplicator=settings.deduplicator,
         ephemeral_days=ephemeral, generated=now, **settings.header,
     )  # fmt: skip
-    try:
+    try:  # a storage that cannot even be set up is a configuration problem (exit 2), as in gather
         storage = settings.ship.storage()
         if extra:  # several storages: packages read from all, everything written to the main one
             storage = MultiStorage(storage, [source.storage() for source in extra])
+    except (ConfigError, StorageError, ValueError) as exc:
+        print(f'{PROG}: {exc}', file=sys.stderr)
+        return outcome(2, str(exc))
+    try:
         name = report_name(options)
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')

@@ -18,7 +18,8 @@ from pathlib import Path
 import psycopg
 
 from metrics_utility import pushgateway
-from metrics_utility.gather import backfill, runner, settings, steps, summary, targets, usage
+from metrics_utility.commands import summary_path
+from metrics_utility.gather import backfill, interval, runner, settings, steps, summary, targets, usage
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
 from metrics_utility.gather.when import WhenError, parse_when
@@ -45,13 +46,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         p.add_argument('--since', help='start (included): ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
         p.add_argument('--until', help='end (excluded), default now: ISO date/datetime (UTC) or 10m, 2h, 3d, 1mo')
         p.add_argument('--collectors', help='comma-separated collector keys (overrides the environment)')
-        p.add_argument('--summary-file', help="write the run's JSON summary here ('-' for stdout)")
-        p.add_argument('--output', type=Path, help='dry run: keep the packages here (default: a new temp folder)')
+        p.add_argument('--summary-file', type=summary_path, help="write the run's JSON summary here ('-' for stdout)")
+        p.add_argument('--output', help='dry run: keep the packages here (default: a new temp folder)')
         p.add_argument('--verbose', action='store_true', help='debug logging')
         p.add_argument('--shard', help='sharded backfill: ship slice p of --since..--until when p mod n == i; i/n, or '
                        'n with the index from JOB_COMPLETION_INDEX (docs/scale.md)')  # fmt: skip
-        p.add_argument('--retention-max-age-days', type=int, help='delete stored windows older than this many days')
-        p.add_argument('--retention-max-bytes', type=int, help='delete the oldest stored windows above this total')
+        # No argparse type=: a flag gets exactly the check (and message) of the variable it replaces.
+        p.add_argument('--retention-max-age-days', help='delete stored windows older than this many days')
+        p.add_argument('--retention-max-bytes', help='delete the oldest stored windows above this total')
         p.set_defaults(func=run)
 
 
@@ -91,44 +93,56 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     return code
 
 
+# Flags that replace a METRICS_UTILITY_* variable: (variable suffix, attribute of the parsed arguments).
+FLAG_VARIABLES = {'--retention-max-age-days': ('RETENTION_MAX_AGE_DAYS', 'retention_max_age_days'),
+                  '--retention-max-bytes': ('RETENTION_MAX_BYTES', 'retention_max_bytes')}  # fmt: skip
+
+
 def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSummary) -> int:
     tty = _setup_logging(args.verbose)
     problems = []
+    now = instants.now()
     since = until = None
-    try:
-        since = parse_when(args.since, option='--since') if args.since else None
+    try:  # an empty value is an error, not "not given"
+        since = parse_when(args.since, now, option='--since') if args.since is not None else None
     except WhenError as exc:
         problems.append(str(exc))
     try:
-        until = parse_when(args.until, option='--until') if args.until else None
+        until = parse_when(args.until, now, option='--until') if args.until is not None else None
     except WhenError as exc:
         problems.append(str(exc))
-    chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors else None
+    chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors is not None else None
+    flags = {suffix: (flag, value) for flag, (suffix, attr) in FLAG_VARIABLES.items()
+             if (value := getattr(args, attr, None)) is not None}  # fmt: skip
     try:
-        config = settings.load(env, ship=args.ship, collectors=chosen)
+        config = settings.load(env, ship=args.ship, collectors=chosen, flags=flags)
     except settings.SettingsError as exc:
         problems.extend(exc.problems)
         config = None
+    if args.output is not None and not args.output.strip():
+        problems.append('--output is empty; expected the directory that keeps the packages of a dry run')
     shard = None
     try:
-        shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) else None
+        shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) is not None else None
     except backfill.ShardError as exc:
         problems.append(str(exc))
-    if config is not None:
-        for name in ('max_age_days', 'max_bytes'):
-            if (value := getattr(args, f'retention_{name}', None)) is not None:
-                config.retention[name] = value
+    if config is not None and (since is not None or until is not None) and getattr(args, 'shard', None) is None:
+        try:  # before any connection: a window that cannot be gathered is the user's to fix (exit 2); a sharded
+            # backfill has its own window rules (backfill.check_window)
+            interval.check_window(since, until, now, config.max_days)
+        except IntervalError as exc:
+            problems.append(str(exc))
     if problems or config is None:
         return _fail(result, args.summary_file, 'invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems), 2)
 
     try:
         storage = targets.storage_for(config) if args.ship else None
         state = targets.state_store_for(config, storage) if args.ship else None
-    except (StorageError, ValueError) as exc:
-        return _fail(result, args.summary_file, f'cannot set up {config.ship_target}: {exc}', 2)
+    except (StorageError, ValueError, OSError) as exc:
+        return _fail(result, args.summary_file, f'cannot set up {config.ship_target}: {_reason(exc)}', 2)
     keep = None
     if not args.ship:
-        keep = args.output or Path(tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
+        keep = Path(args.output if args.output is not None else tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
     result.target = config.ship_target if args.ship else None
     request = runner.GatherRequest(
         collectors=config.collectors, since=since, until=until, max_days=config.max_days, ship=args.ship,
@@ -182,6 +196,14 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         sys.stderr.write(f'metrics-utility gather: {secret.redact(result.error)}\n')
         return 1
     return 0
+
+
+def _reason(exc: Exception) -> str:
+    """One line for an error: its first line, or the OS's words (a path the OS refuses, e.g. too long)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 500 else text[:500] + '…'
 
 
 def _collector_params(config: settings.GatherSettings) -> dict[str, dict]:

@@ -60,6 +60,33 @@ def resolve_until(until: datetime | None, now: datetime) -> tuple[datetime, list
     return until, []
 
 
+def horizon_of(end: datetime, max_days: int) -> datetime:
+    """`end - max_days`: the oldest instant a run may collect (an IntervalError when it is before the year 1)."""
+    try:
+        return end - timedelta(days=max_days)
+    except OverflowError:
+        raise IntervalError(
+            f'--until {end.isoformat()} is too early: the look-back horizon of {max_days} days reaches before the '
+            'year 0001'
+        ) from None
+
+
+def check_window(since: datetime | None, until: datetime | None, now: datetime, max_days: int) -> None:
+    """Raise IntervalError when [since, until) cannot be gathered: checked before any connection is made."""
+    end, _ = resolve_until(until, now)
+    horizon = horizon_of(end, max_days)
+    if since is None:
+        return
+    if since >= end:
+        raise IntervalError(f'--since {since.isoformat()} is not before --until {end.isoformat()}')
+    if since < horizon:
+        raise IntervalError(
+            f'--since {since.isoformat()} .. --until {end.isoformat()} spans {format_duration(end - since)}, more '
+            f'than the look-back horizon of {max_days} days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); '
+            'gather in several runs or raise the horizon'
+        )
+
+
 def plan(
     daily_keys: list[str],
     snapshot_keys: list[str],
@@ -76,17 +103,9 @@ def plan(
     out the slices that end at or before the collector's watermark.
     """
     end, notes = resolve_until(until, now)
-    horizon = end - timedelta(days=max_days)
+    check_window(since, until, now, max_days)
+    horizon = horizon_of(end, max_days)
     plans: list[CollectorPlan] = []
-    if since is not None:
-        if since >= end:
-            raise IntervalError(f'--since {since.isoformat()} is not before --until {end.isoformat()}')
-        if since < horizon:
-            raise IntervalError(
-                f'--since {since.isoformat()} .. --until {end.isoformat()} spans {format_duration(end - since)}, more '
-                f'than the look-back horizon of {max_days} days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); '
-                'gather in several runs or raise the horizon'
-            )
     for key in daily_keys:
         mark = watermarks.get(key)
         if since is not None:

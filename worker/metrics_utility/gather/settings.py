@@ -13,8 +13,18 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from metrics_utility.library import secret
+from metrics_utility.library.package import parse_compression
 from metrics_utility.library.secret import Secret
-from metrics_utility.settings.common import ConfigError, ShipSettings, ship_settings
+from metrics_utility.settings.common import (
+    ConfigError,
+    ShipSettings,
+    nul_problems,
+    ship_settings,
+    shown,
+    shown_name,
+    shown_number,
+    whole_number,
+)
 
 TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
@@ -75,21 +85,23 @@ def _flag(env: Mapping[str, str], name: str, problems: list[str], default: bool 
         return True
     if value in ('0', 'false', 'no', 'off'):
         return False
-    problems.append(f'{PREFIX}{name}={raw!r}: expected true or false')
+    problems.append(f'{PREFIX}{name}={shown(raw)}: expected true or false')
     return default
 
 
-def _int(env: Mapping[str, str], name: str, problems: list[str], default: int | None, low: int, high: int):
-    raw = env.get(PREFIX + name)
-    if raw is None or raw.strip() == '':
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(f'{PREFIX}{name}={raw!r}: expected a whole number from {low} to {high}')
-        return default
-    if not low <= value <= high:
-        problems.append(f'{PREFIX}{name}={value}: expected a whole number from {low} to {high}')
+def _int(env: Mapping[str, str], name: str, problems: list[str], default: int | None, low: int, high: int,
+         flags: Mapping[str, tuple[str, str]] | None = None) -> int | None:  # fmt: skip
+    """The variable `name` as a whole number in [low, high]; `flags` (variable suffix → (flag, value)) give a
+    command-line value that replaces the variable and passes exactly the same check (an empty flag is an error)."""
+    if flags and name in flags:
+        label, raw = flags[name]
+    else:
+        label, raw = PREFIX + name, env.get(PREFIX + name)
+        if raw is None or raw.strip() == '':
+            return default
+    value = whole_number(raw, low, high)
+    if value is None:
+        problems.append(f'{label}={shown_number(raw)}: expected a whole number from {low} to {high}')
         return default
     return value
 
@@ -99,9 +111,15 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value is not None and value.strip() != '' else None
 
 
-def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = None) -> GatherSettings:
-    """Read and check the gather variables; raise SettingsError listing every problem."""
-    problems: list[str] = []
+def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = None,
+         flags: Mapping[str, tuple[str, str]] | None = None) -> GatherSettings:  # fmt: skip
+    """Read and check the gather variables; raise SettingsError listing every problem.
+
+    `collectors` (from --collectors) replaces the collector variables; `flags` maps a variable suffix to the
+    (flag, value) that replaces it, e.g. {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '-5')}.
+    """
+    problems: list[str] = nul_problems({k: v for k, v in env.items() if k.startswith(PREFIX)})
+    problems += nul_problems({flag: value for flag, value in (flags or {}).values()})
     s = GatherSettings()
 
     if ship or _get(env, 'SHIP_TARGET'):
@@ -117,8 +135,11 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
         wanted = list(dict.fromkeys(collectors))
     unknown = [c for c in wanted if c not in KNOWN_COLLECTORS]
     if unknown:
-        problems.append(f'unknown collector(s) {", ".join(unknown)}: expected some of {", ".join(KNOWN_COLLECTORS)}')
-    if not wanted:
+        problems.append(f'unknown collector(s) {", ".join(map(shown_name, unknown))}: expected some of '
+                        f'{", ".join(KNOWN_COLLECTORS)}')  # fmt: skip
+    if not wanted and collectors is not None:
+        problems.append(f'--collectors names no collector: expected some of {", ".join(KNOWN_COLLECTORS)}')
+    elif not wanted:
         problems.append('no collector selected: enable job_host_summary or list some in '
                         f'{PREFIX}OPTIONAL_COLLECTORS')  # fmt: skip
     s.collectors = [c for c in wanted if c in KNOWN_COLLECTORS]
@@ -142,8 +163,13 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
         'password': Secret(_get(env, 'DB_PASSWORD') or ''),
         'sslmode': _get(env, 'DB_SSLMODE') or 'prefer',
     }
+    for host in s.db['host'].split(','):  # libpq: comma-separated hosts; '/…' is a socket directory
+        if not host.startswith('/') and (len(host) > 253 or any(len(label) > 63 for label in host.split('.'))):
+            problems.append(f'{PREFIX}DB_HOST={shown(s.db["host"])}: expected host names (labels of at most 63 '
+                            'characters, 253 in all), IP addresses or a socket directory')  # fmt: skip
+            break
     if s.db['sslmode'] not in ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'):
-        problems.append(f'{PREFIX}DB_SSLMODE={s.db["sslmode"]!r}: expected disable, allow, prefer, require, '
+        problems.append(f'{PREFIX}DB_SSLMODE={shown(s.db["sslmode"])}: expected disable, allow, prefer, require, '
                         'verify-ca or verify-full')  # fmt: skip
 
     if s.ship_target == 'crc':
@@ -166,9 +192,9 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
             'proxy_url': ('PROXY_URL', 'set HTTPS_PROXY from a Secret instead (its password is redacted too)'),
         })  # fmt: skip
         if s.crc['billing_provider'] != 'aws':
-            problems.append(f'{PREFIX}BILLING_PROVIDER={s.crc["billing_provider"]!r}: expected aws')
+            problems.append(f'{PREFIX}BILLING_PROVIDER={shown(s.crc["billing_provider"] or "")}: expected aws')
         account = s.crc['billing_account_id'] or ''
-        if not (account.isdigit() and len(account) == 12):
+        if not (account.isascii() and account.isdigit() and len(account) == 12):
             problems.append(f'{PREFIX}BILLING_ACCOUNT_ID: expected the 12-digit AWS account id')
         mutual = s.crc['client_cert'] or s.crc['client_key']
         if mutual and not (s.crc['client_cert'] and s.crc['client_key']):
@@ -194,8 +220,15 @@ def load(env: Mapping[str, str], *, ship: bool, collectors: list[str] | None = N
     for name in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'):
         _register_proxy_password(env.get(name))
     s.compression = _get(env, 'COMPRESSION')
+    if s.compression is not None:
+        try:
+            parse_compression(s.compression)
+        except ValueError:
+            problems.append(f"{PREFIX}COMPRESSION={shown(s.compression)}: expected 'isal-0'..'isal-3' or "
+                            "'gzip-0'..'gzip-9'")  # fmt: skip
     s.package_max_bytes = _int(env, 'PACKAGE_MAX_BYTES', problems, None, 1 << 16, 1 << 34)
-    _scale_settings(env, s, problems)
+    _flag(env, 'MONTH_USAGE', problems)  # read by gather.usage after shipping; a typo must not pass silently
+    _scale_settings(env, s, problems, flags or {})
     if problems:
         raise SettingsError(problems)
     return s
@@ -217,15 +250,16 @@ def _register_proxy_password(url: str | None) -> None:
         secret.register(password, unquote(password), user=unquote(user))
 
 
-def _scale_settings(env: Mapping[str, str], s: GatherSettings, problems: list[str]) -> None:
-    """Retention limits and the Elasticsearch KPI sink (docs/scale.md)."""
+def _scale_settings(env: Mapping[str, str], s: GatherSettings, problems: list[str],
+                    flags: Mapping[str, tuple[str, str]]) -> None:  # fmt: skip
+    """Retention limits (variables or their flags) and the Elasticsearch KPI sink (docs/scale.md)."""
     s.retention = {
-        'max_age_days': _int(env, 'RETENTION_MAX_AGE_DAYS', problems, None, 1, 36500),
-        'max_bytes': _int(env, 'RETENTION_MAX_BYTES', problems, None, 0, 1 << 62),
+        'max_age_days': _int(env, 'RETENTION_MAX_AGE_DAYS', problems, None, 1, 36500, flags),
+        'max_bytes': _int(env, 'RETENTION_MAX_BYTES', problems, None, 0, 1 << 62, flags),
         'upload_state': _get(env, 'RETENTION_UPLOAD_STATE'),
     }
     if s.retention['upload_state'] and not s.retention['upload_state'].startswith('state/'):
-        problems.append(f'{PREFIX}RETENTION_UPLOAD_STATE={s.retention["upload_state"]!r}: expected an object name '
+        problems.append(f'{PREFIX}RETENTION_UPLOAD_STATE={shown(s.retention["upload_state"])}: expected an object name '
                         'under state/ (e.g. state/uploaded.json)')  # fmt: skip
     url = _get(env, 'ELASTICSEARCH_URL')
     if url is None:

@@ -134,5 +134,6 @@ def write_text(text: str, path: str | Path) -> None:
             out.flush()
             if Path(path).is_file():
                 os.fsync(out.fileno())
-    except OSError as exc:
-        sys.stderr.write(f'metrics-utility: could not write the run summary to {path}: {exc.strerror}\n')
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        sys.stderr.write(f'metrics-utility: could not write the run summary to {path!r}: {reason}\n')

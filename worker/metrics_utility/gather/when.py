@@ -8,7 +8,9 @@ Accepted (case-insensitive):
 - `2d`, `2day(s)` → midnight UTC at the start of the day, 1 day ago (`1d` is today 00:00, as metrics-utility);
 - `1mo`, `1mon`, `1month(s)` → midnight UTC at the start of that day one month ago (day clamped to the month's
   length).
-A bare number is rejected: it is ambiguous.
+A bare number is rejected: it is ambiguous. So are `0d` (the day count starts at 1), negative counts, non-ASCII
+digits, and anything outside the years 0001..9999 (e.g. `99999999d`, `10000-01-01`, or
+`9999-12-31T23:59:59-01:00`, which is in the year 10000 in UTC): each gets one message naming the option.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from metrics_utility.library import instants
+from metrics_utility.settings.common import shown
 
-_RELATIVE = re.compile(
-    r'^(?P<n>\d+)\s*(?P<unit>m|min|mins|minutes?|h|hours?|d|days?|mo|mon|months?)$', re.IGNORECASE
-)  # fmt: skip
+_UNITS = r'(?P<unit>m|min|mins|minutes?|h|hours?|d|days?|mo|mon|months?)'
+_RELATIVE = re.compile(r'(?P<n>[0-9]+)\s*' + _UNITS, re.IGNORECASE)
+_NEGATIVE = re.compile(r'-\s*[0-9]+\s*' + _UNITS, re.IGNORECASE)
+_ISO_YEAR = re.compile(r'([0-9]+)-')  # the year of a value that looks like an ISO date
+MAX_COUNT_DIGITS = 9  # more reaches beyond the year 1 in any unit; int() of thousands of digits is refused anyway
+EXPECTED = ('expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) or a relative form such as 10m, '
+            '2h, 3d or 1mo')  # fmt: skip
 
 
 class WhenError(ValueError):
@@ -32,28 +39,49 @@ def parse_when(text: str, now: datetime | None = None, option: str = '--since') 
     """The UTC instant that `text` names, relative forms counted back from `now` (default: the current time)."""
     now = instants.now() if now is None else now
     value = text.strip()
-    match = _RELATIVE.match(value)
+    if not value:
+        raise WhenError(f'{option} is empty; {EXPECTED}')
+    if not value.isascii():
+        raise WhenError(f'{option}={shown(text)} is not a date; {EXPECTED} (ASCII digits only)')
+    match = _RELATIVE.fullmatch(value)
     if match:
-        n, unit = int(match['n']), match['unit'].lower()
+        return _relative(match['n'], match['unit'].lower(), now, option, text)
+    if _NEGATIVE.fullmatch(value):
+        raise WhenError(f'{option}={shown(text)} is negative; relative forms count back from now, e.g. 3d')
+    if re.fullmatch(r'[0-9]+', value):
+        raise WhenError(f'{option}={shown(text)} is a bare number; add a unit (10m, 2h, 3d, 1mo) or give an ISO date')
+    try:
+        parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except ValueError:
+        year = _ISO_YEAR.match(value)
+        if year and not 1 <= int(year[1][:6]) <= 9999:
+            raise WhenError(f'{option}={shown(text)} is out of range; years run from 0001 to 9999') from None
+        raise WhenError(f'{option}={shown(text)} is not a date; {EXPECTED}') from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-02:00 is in the year 10000 in UTC
+        raise WhenError(f'{option}={shown(text)} is out of range in UTC; years run from 0001 to 9999') from None
+
+
+def _relative(digits: str, unit: str, now: datetime, option: str, text: str) -> datetime:
+    """`digits` units back from `now`, each unit's start as documented above."""
+    if unit.startswith('d') and not digits.strip('0'):
+        raise WhenError(f'{option}={shown(text)}: days count from 1 (1d is today 00:00 UTC, 2d yesterday 00:00)')
+    try:
+        if len(digits.lstrip('0')) > MAX_COUNT_DIGITS:
+            raise OverflowError
+        n = int(digits)
         if unit.startswith('mo'):
             return _months_back(instants.this_day(now), n)
         if unit.startswith('m'):
             return instants.minutes_ago(n, relative_to=now)
         if unit.startswith('h'):
             return instants.hours_ago(n, relative_to=now)
-        return instants.days_ago(max(n - 1, 0), relative_to=now)
-    if re.fullmatch(r'\d+', value):
-        raise WhenError(f'{option}={text!r} is a bare number; add a unit (10m, 2h, 3d, 1mo) or give an ISO date')
-    try:
-        parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
-    except ValueError:
-        raise WhenError(
-            f'{option}={text!r} is not a date; expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) '
-            'or a relative form such as 10m, 2h, 3d or 1mo'
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return instants.days_ago(n - 1, relative_to=now)
+    except (OverflowError, ValueError):
+        raise WhenError(f'{option}={shown(text)} is out of range: it reaches before the year 0001') from None
 
 
 def _months_back(day: datetime, n: int) -> datetime:

@@ -5,6 +5,7 @@ reference instant, `last_<unit>` the start of the unit before it, and `<unit>s_a
 units before the current one. The reference instant is `relative_to` when given (it must be timezone-aware; it is
 converted to UTC) and the current time otherwise. Weeks start on Monday. Because month results are always the first
 of a month, month arithmetic never lands on a day that does not exist (31 March minus one month is 1 February).
+A count that would leave the years 1..9999 raises OverflowError naming the count (negative counts go forward).
 
 Windows built from these values follow the project's contract: `since` included, `until` excluded.
 """
@@ -62,6 +63,14 @@ def _count(n: int) -> int:
     return n
 
 
+def _back(start: datetime, n: int, unit: str) -> datetime:
+    """`start` minus `n` units; OverflowError with a message that names the count when leaving years 1..9999."""
+    try:
+        return start - timedelta(**{unit: _count(n)})
+    except OverflowError:
+        raise OverflowError(f'{n} {unit} from {start.date().isoformat()} leaves the supported years 1..9999') from None
+
+
 def this_minute(relative_to: datetime | None = None) -> datetime:
     """Start of the minute containing the reference instant."""
     return _reference(relative_to).replace(second=0, microsecond=0)
@@ -90,22 +99,22 @@ def this_month(relative_to: datetime | None = None) -> datetime:
 
 def minutes_ago(n: int, relative_to: datetime | None = None) -> datetime:
     """Start of the minute `n` minutes before the current minute."""
-    return this_minute(relative_to) - timedelta(minutes=_count(n))
+    return _back(this_minute(relative_to), n, 'minutes')
 
 
 def hours_ago(n: int, relative_to: datetime | None = None) -> datetime:
     """Start of the hour `n` hours before the current hour."""
-    return this_hour(relative_to) - timedelta(hours=_count(n))
+    return _back(this_hour(relative_to), n, 'hours')
 
 
 def days_ago(n: int, relative_to: datetime | None = None) -> datetime:
     """Midnight UTC `n` days before the current day."""
-    return this_day(relative_to) - timedelta(days=_count(n))
+    return _back(this_day(relative_to), n, 'days')
 
 
 def weeks_ago(n: int, relative_to: datetime | None = None) -> datetime:
     """Monday 00:00 UTC `n` weeks before the current week."""
-    return this_week(relative_to) - timedelta(weeks=_count(n))
+    return _back(this_week(relative_to), n, 'weeks')
 
 
 def months_ago(n: int, relative_to: datetime | None = None) -> datetime:

@@ -7,7 +7,7 @@ slice runs from `since` to the next UTC midnight, then whole days follow, and th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 Window = tuple[datetime, datetime]
 
@@ -31,8 +31,8 @@ def daily_slices(since: datetime, until: datetime) -> list[Window]:
         raise ValueError(f'since ({start.isoformat()}) must not be after until ({end.isoformat()})')
     slices: list[Window] = []
     while start < end:
-        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        stop = min(midnight, end)
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        stop = end if day.date() == date.max else min(day + timedelta(days=1), end)  # no midnight after 9999-12-31
         slices.append((start, stop))
         start = stop
     return slices

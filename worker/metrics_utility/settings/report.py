@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,7 +10,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
 from metrics_utility.library.reports.options import DEFAULT_SHEETS, REPORT_TYPES, VALID_SHEETS
 
-from .common import PREFIX, ShipSettings, ship_settings, text
+from .common import (
+    PREFIX,
+    ShipSettings,
+    nul_problems,
+    ship_settings,
+    shown,
+    shown_number,
+    text,
+    whole_number,
+)
 
 HEADER_FIELDS = {  # ReportOptions field → variable suffix
     'sku': 'REPORT_SKU', 'sku_description': 'REPORT_SKU_DESCRIPTION', 'h1_heading': 'REPORT_H1_HEADING',
@@ -20,6 +30,9 @@ HEADER_FIELDS = {  # ReportOptions field → variable suffix
     'end_user_country': 'REPORT_END_USER_COUNTRY',
 }  # fmt: skip
 BUILD_TARGETS = ('directory', 's3')
+ITERATIONS = 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS'  # no METRICS_UTILITY_ prefix, as in metrics-utility
+MAX_ITERATIONS = 1000
+_PRICE = re.compile(r'[0-9]{1,15}(\.[0-9]{0,20})?|\.[0-9]{1,20}')  # ASCII decimal; no exponent, sign, NaN, '_'
 
 
 @dataclass(frozen=True)
@@ -36,36 +49,44 @@ class ReportSettings:
 
 def report_settings(env: Mapping[str, str], problems: list[str], *, report_type: str | None = None,
                     sheets: str | None = None) -> ReportSettings | None:  # fmt: skip
-    """Parse every report variable; `report_type`/`sheets` (CLI flags) override the variables."""
+    """Parse every report variable; `report_type`/`sheets` (CLI flags) override the variables and pass the same
+    checks, each message naming the flag when the value came from one (a flag given empty is an error)."""
+    problems += nul_problems({k: v for k, v in env.items() if k.startswith(PREFIX) or k == ITERATIONS})
+    problems += nul_problems({f: v for f, v in (('--type', report_type), ('--sheets', sheets)) if v is not None})
     ship = ship_settings(env, BUILD_TARGETS, problems, path_must_exist=True)
-    kind = report_type or text(env, 'REPORT_TYPE')
+    type_label = '--type' if report_type is not None else f'{PREFIX}REPORT_TYPE'
+    kind = report_type.strip() if report_type is not None else text(env, 'REPORT_TYPE')
     if not kind:
-        problems.append(f'{PREFIX}REPORT_TYPE is not set (nor --type); expected one of: {", ".join(REPORT_TYPES)}')
+        missing = '--type is empty' if report_type is not None else f'{PREFIX}REPORT_TYPE is not set (nor --type)'
+        problems.append(f'{missing}; expected one of: {", ".join(REPORT_TYPES)}')
     elif kind not in REPORT_TYPES:
-        problems.append(f'{PREFIX}REPORT_TYPE={kind!r} is not a report type; expected one of: '
+        problems.append(f'{type_label}={shown(kind)} is not a report type; expected one of: '
                         f'{", ".join(REPORT_TYPES)} (case-sensitive)')  # fmt: skip
         kind = ''
+    sheets_label = '--sheets' if sheets is not None else f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS'
     raw_sheets = sheets if sheets is not None else text(env, 'OPTIONAL_CCSP_REPORT_SHEETS')
     chosen = tuple(s.strip() for s in raw_sheets.split(',') if s.strip()) if raw_sheets else DEFAULT_SHEETS
+    if sheets is not None and not sheets.replace(',', '').strip():
+        problems.append('--sheets names no sheet; expected a comma list of sheet names or "all"')
     if kind in ('CCSP', 'CCSPv2'):
         if chosen == ('all',):
             chosen = VALID_SHEETS[kind]
         bad = [s for s in chosen if s not in VALID_SHEETS[kind]]
         if bad:
-            problems.append(f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS has {", ".join(map(repr, bad))}, not valid for '
+            problems.append(f'{sheets_label} has {", ".join(map(shown, bad))}, not valid for '
                             f'{kind}; expected some of: {", ".join(VALID_SHEETS[kind])} (or "all")')  # fmt: skip
     default_dedup = 'renewal' if kind == 'RENEWAL_GUIDANCE' else 'ccsp'
     dedup = text(env, 'DEDUPLICATOR') or default_dedup
     allowed = RENEWAL_MODES if kind == 'RENEWAL_GUIDANCE' else CCSP_MODES
     if dedup not in allowed:
-        problems.append(f'{PREFIX}DEDUPLICATOR={dedup!r} does not apply to {kind or "this report"}; expected one '
+        problems.append(f'{PREFIX}DEDUPLICATOR={shown(dedup)} does not apply to {kind or "this report"}; expected one '
                         f'of: {", ".join(allowed)}')  # fmt: skip
-    iterations_text = env.get('REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS', '3').strip() or '3'
-    iterations = 3
-    if not iterations_text.isdigit() or int(iterations_text) < 1:
-        problems.append(f'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS={iterations_text!r}; expected a whole number ≥ 1')
-    else:
-        iterations = int(iterations_text)
+    iterations_text = env.get(ITERATIONS, '3').strip() or '3'
+    iterations = whole_number(iterations_text, 1, MAX_ITERATIONS)
+    if iterations is None:
+        problems.append(f'{ITERATIONS}={shown_number(iterations_text)}; expected a whole number from 1 to '
+                        f'{MAX_ITERATIONS}')  # fmt: skip
+        iterations = 3
     orgs_text = text(env, 'ORGANIZATION_FILTER')
     orgs = tuple(o.strip() for o in orgs_text.rstrip(';').split(';') if o.strip()) if orgs_text else ()
     if kind != 'CCSPv2':
@@ -73,12 +94,14 @@ def report_settings(env: Mapping[str, str], problems: list[str], *, report_type:
     price_text = text(env, 'PRICE_PER_NODE') or '0'
     price = 0.0
     try:  # decimal half-up: '11.555' is 11.56, not float rounding's 11.55
-        exact = Decimal(price_text)
-        if not exact.is_finite() or exact < 0:
+        if not _PRICE.fullmatch(price_text):
             raise ValueError
+        exact = Decimal(price_text)
         price = float(exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))
     except (ValueError, ArithmeticError):
-        problems.append(f'{PREFIX}PRICE_PER_NODE={price_text!r}; expected a non-negative number such as 11 or 11.50')
+        problems.append(
+            f'{PREFIX}PRICE_PER_NODE={shown(price_text)}; expected a non-negative number such as 11 or 11.50'
+        )
         price = 0.0
     header = {name: text(env, suffix) for name, suffix in HEADER_FIELDS.items()}
     if ship is None or not kind:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import PREFIX, S3Settings, ShipSettings, endpoint_credentials, text
+from .common import PREFIX, S3Settings, ShipSettings, endpoint_credentials, is_directory, shown, text
 
 if TYPE_CHECKING:
     from metrics_utility.library.storage import Storage
@@ -49,7 +49,7 @@ def additional_sources(env: Mapping[str, str], flags: Sequence[str] | None, prob
         if source is None:
             continue
         if _key(source.ship) in seen:
-            problems.append(f'{origin} {spec!r} is the main storage or given twice; list each other source once')
+            problems.append(f'{origin} {shown(spec)} is the main storage or given twice; list each other source once')
             continue
         seen.add(_key(source.ship))
         sources.append(source)
@@ -58,7 +58,10 @@ def additional_sources(env: Mapping[str, str], flags: Sequence[str] | None, prob
 
 def _key(ship: ShipSettings) -> tuple[str, str, str]:
     if ship.target == 'directory':
-        return ('directory', str(Path(ship.path).resolve()), '')
+        try:
+            return ('directory', str(Path(ship.path).resolve()), '')
+        except (OSError, ValueError):  # a name the OS refuses (NUL byte, too long) is reported by the settings
+            return ('directory', ship.path, '')
     bucket = ship.s3.bucket if ship.s3 else ''
     return (ship.target, bucket, ship.path.strip('/'))
 
@@ -71,21 +74,21 @@ def _parse(env: Mapping[str, str], spec: str, origin: str, problems: list[str]) 
         bucket, _, prefix = spec[5:].partition('/')
         endpoint = text(env, 'BUCKET_ENDPOINT')
         if not bucket:
-            problems.append(f'{origin} {spec!r} names no bucket; expected s3://bucket/prefix')
+            problems.append(f'{origin} {shown(spec)} names no bucket; expected s3://bucket/prefix')
             return None
         if problem := endpoint_credentials(endpoint):
             problems.append(problem)
             return None
         if not endpoint.startswith(('http://', 'https://')):
-            problems.append(f'{origin} {spec!r} needs {PREFIX}BUCKET_ENDPOINT (http(s)://host[:port]) to reach S3')
+            problems.append(f'{origin} {shown(spec)} needs {PREFIX}BUCKET_ENDPOINT (http(s)://host[:port]) to reach S3')
             return None
         access, secret = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
         s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret or None)
         return Source(spec, ShipSettings('s3', prefix.strip('/'), s3))
     if '://' in spec:
-        problems.append(f'{origin} {spec!r} is not supported; expected a directory or s3://bucket/prefix')
+        problems.append(f'{origin} {shown(spec)} is not supported; expected a directory or s3://bucket/prefix')
         return None
-    if not Path(spec).is_dir():
-        problems.append(f'{origin} {spec!r} is not an existing directory')
+    if not is_directory(spec):
+        problems.append(f'{origin} {shown(spec)} is not an existing directory')
         return None
     return Source(spec, ShipSettings('directory', spec))
