@@ -132,9 +132,10 @@ _STYLES: dict[tuple, Any] = {}
 # spreadsheet input methods turn into them.
 FORMULA_LEADS = ('=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20')
 # Written as `_xHHHH_`: C0 controls but tab and line feed (XML has no other C0 character; a raw CR would read back
-# as LF), DEL and C1 controls (invisible), lone surrogates and U+FFFE/U+FFFF (not encodable or not XML), and the `_`
-# of a literal `_xHHHH_` (as `_x005F_`), so the escape stays reversible.
-_ESCAPED = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]|_(?=[xX][0-9A-Fa-f]{4}_)')
+# as LF), lone surrogates and U+FFFE/U+FFFF (not encodable or not XML), and the `_` of a literal `_xHHHH_` (as
+# `_x005F_`), so the escape stays reversible. DEL and C1 controls are valid XML and written as themselves: LibreOffice
+# decodes `_x007F_` to nothing but text (checked with 7.4), so escaping them would show another name than Excel.
+_ESCAPED = re.compile('[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]|_(?=[xX][0-9A-Fa-f]{4}_)')
 MAX_TEXT = 32767  # Excel's limit of characters in a cell
 
 
@@ -220,7 +221,6 @@ def write_table(ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.Dat
 
 # -- large tables: rows rendered as SpreadsheetML text -----------------------------------------------------------------
 
-_PLAIN_TEXT = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]|_[xX]')  # left to `cell`
 _ROWS_PER_CHUNK = 2000
 
 
@@ -277,7 +277,7 @@ def _render_column(ws: WriteOnlyWorksheet, index: int, column: Column, frame: pd
             out.append(f'<c r="{letter}{row}"{style} t="n"></c>' if style else '')
         elif kind is str and value and not (
             formula_like(value) or value in ERROR_CODES or value != value.strip() or len(value) > MAX_TEXT
-            or _PLAIN_TEXT.search(value)
+            or _ESCAPED.search(value)
         ):  # fmt: skip
             text = value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
             out.append(f'<c r="{letter}{row}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
