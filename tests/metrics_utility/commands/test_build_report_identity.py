@@ -153,3 +153,31 @@ def test_content_sheets_count_nodes_only_through_reachable_summaries(tmp_path, c
     quantity, _, wb = _build(tmp_path, capsys, jhs, jev)
     assert quantity == 1
     assert [list(r) for r in wb['Usage by modules'].iter_rows(min_row=2, values_only=True)] == rows
+
+
+RENEWAL = [  # (hostname, ansible_host, serial) of host metric rows → Managed nodes (Host name, Host names) rows
+    ('null-token-hostnames', [('NA', None, 'NA'), ('null', None, 'NA'), ('None', None, 'NA'), ('nan', None, 'NA')],
+     [('NA', 'NA'), ('None', 'None'), ('nan', 'nan'), ('null', 'null')]),
+    ('null-token-ansible-host', [('web01', 'NA', None), ('web02', 'NA', None), ('web03', '', None)],
+     [('web02', 'web01, web02'), ('web03', 'web03')]),  # 'NA' shared: one machine, latest name
+    ('hostile-hostnames', [('=1+1', None, None), ('web\x0701', None, None), ('web01', None, None)],
+     [('=1+1', '=1+1'), ('web_x0007_01', 'web_x0007_01'), ('web01', 'web01')]),  # sorted by the exact names
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('hosts', 'nodes'), [c[1:] for c in RENEWAL], ids=[c[0] for c in RENEWAL])
+def test_renewal_guidance_keeps_every_hostname(tmp_path, capsys, hosts, nodes):
+    rows = [{'hostname': h, 'ansible_host_variable': a, 'ansible_product_serial': s, 'deleted': 'f',
+             'first_automation': pg_ts(SINCE), 'last_automation': pg_ts(SINCE + timedelta(hours=i)),
+             'automated_counter': 1} for i, (h, a, s) in enumerate(hosts)]  # fmt: skip
+    write_tarball(tmp_path, key='main_hostmetric', rows=rows, since=SINCE, until=SINCE + timedelta(days=1))
+    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+           'METRICS_UTILITY_REPORT_TYPE': 'RENEWAL_GUIDANCE'}  # fmt: skip
+    code = run(_parser().parse_args(['build-report', '--since', '2024-02-01']), env=env, now=NOW)
+    assert code == 0, capsys.readouterr().err
+    (path,) = tmp_path.glob('reports/*/*/RENEWAL_GUIDANCE-*.xlsx')
+    wb = load_workbook(path)
+    assert wb['Usage Reporting']['B6'].value == len(nodes)
+    assert [(r[0], r[10]) for r in wb['Managed nodes'].iter_rows(min_row=2, values_only=True)] == nodes
+    assert _formulas(path) == {}
