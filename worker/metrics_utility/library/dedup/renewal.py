@@ -100,7 +100,7 @@ def deduplicate(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
             'deleted_counter': int(g['deleted_counter'].fillna(0).sum()), 'last_deleted': g['last_deleted'].max(),
             'deleted': bool(g['deleted'].all()), 'records_total': len(g), 'records_active': int((~g['deleted']).sum()),
             'records_deleted': int(g['deleted'].sum()), 'hostnames': _join(g['hostname'], _identity),
-            'ansible_hosts': _join(g['ansible_host_variable'], _identity), 'serials': _join(g['ansible_product_serial']),
-            'machine_ids': _join(g['ansible_machine_id']),
+            'ansible_hosts': _join(g['ansible_host_variable'], _identity),
+            'serials': _join(g['ansible_product_serial']), 'machine_ids': _join(g['ansible_machine_id']),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=columns).sort_values('host_name', kind='stable', ignore_index=True)
