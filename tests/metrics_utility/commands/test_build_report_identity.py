@@ -116,8 +116,14 @@ HOSTILE = [  # (identity, expected cell text)
 def test_hostile_texts_never_become_formulas_and_never_stop_the_report(tmp_path, capsys):
     summaries = [_summary(i, name, job=i, org=name, template=name) for i, (name, _) in enumerate(HOSTILE, 1)]
     events = [_event(i, name, name.replace('\x00', '') or 'ping', job=i) for i, (name, _) in enumerate(HOSTILE, 1)]
-    header = {'company_name': '=HYPERLINK("http://evil.example","Pay here")', 'po_number': '+1-555\x07',
-              'email': '@SUM(1+1)*cmd|x', 'end_user_company_name': '-2+3', 'h1_heading': 'CCSP\x1b[31m'}  # fmt: skip
+    header = {
+        'company_name': '=HYPERLINK("http://evil.example","Pay here")',
+        'po_number': '+1-555\x07',
+        'email': '@SUM(1+1)*cmd|x',
+        'end_user_company_name': '-2+3',
+        'h1_heading': 'CCSP\x1b[31m',
+        'end_user_city': 'Z\udcfcrich',
+    }  # fmt: skip  (os.environ decodes bytes that are not UTF-8 so)
     quantity, path, wb = _build(tmp_path, capsys, summaries, events, **header)
     assert quantity == len(HOSTILE)  # web\x0701, web01, web\x0001 and web_x0007_01: four identities
     expected = sorted(HOSTILE)
@@ -125,9 +131,9 @@ def test_hostile_texts_never_become_formulas_and_never_stop_the_report(tmp_path,
     assert _column(wb['Usage by organizations']) == [(shown, 's') for _, shown in expected]
     assert _column(wb['Jobs'], 1) == [(shown, 's') for _, shown in expected]
     ws = wb['Usage Reporting']
-    assert [(ws[c].value, ws[c].data_type) for c in ('B2', 'F4', 'B3', 'A8', 'A1')] == [
+    assert [(ws[c].value, ws[c].data_type) for c in ('B2', 'F4', 'B3', 'A8', 'A1', 'C8')] == [
         ('=HYPERLINK("http://evil.example","Pay here")', 's'), ('+1-555_x0007_', 's'), ('@SUM(1+1)*cmd|x', 's'),
-        ('-2+3', 's'), ('CCSP_x001B_[31m', 's')]  # fmt: skip
+        ('-2+3', 's'), ('CCSP_x001B_[31m', 's'), ('Z_xDCFC_rich', 's')]  # fmt: skip
     assert ws['B2'].quotePrefix and ws['F4'].quotePrefix and not ws['A1'].quotePrefix
     assert (ws['J2'].value, ws['J8'].value, ws['G8'].value) == ('=SUM(J8:J13)', '=G8*I8', len(HOSTILE))
     assert len([s for s in wb.sheetnames if s not in ('Usage Reporting', 'Jobs', 'Managed nodes',

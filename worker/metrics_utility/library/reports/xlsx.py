@@ -14,8 +14,8 @@ The workbook is data, never code (docs/reports.md, "Text in the workbook"). Ever
 templates, modules, header variables — is written as an explicit string cell (`t="inlineStr"`, never `<f>` or an
 error cell), whatever it starts with; text starting like a formula (OWASP's `=` `+` `-` `@` tab CR, and their
 full-width forms) also gets Excel's quote-prefix style, so editing the cell keeps it text. Characters XML cannot
-carry or that are invisible controls are written as the OOXML escape `_xHHHH_` (`escape_text`), reversibly. Only
-`formula()` writes a formula: the report's own totals.
+carry are written as the OOXML escape `_xHHHH_` (`escape_text`), reversibly. Only `formula()` writes a formula: the
+report's own totals.
 """
 
 from __future__ import annotations
