@@ -8,7 +8,6 @@ figures from the rows kept in `SyntheticData`, independently of the code under t
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import random
@@ -18,6 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+
+from metrics_utility.library.extract.columns import SCHEMAS
 
 JOB_HOST_SUMMARY = [
     'id', 'created', 'modified', 'host_name', 'host_remote_id', 'ansible_host_variable',
@@ -76,13 +79,25 @@ def stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime('%Y-%m-%d-%H%M%S+0000')
 
 
+# Columns PostgreSQL exports as text: there an empty string is written `""`, unlike NULL (an unquoted empty field).
+TEXT_COLUMNS = frozenset(n for schema in SCHEMAS.values() for n, t in schema.items() if t == pa.string())
+
+
+def pg_field(value: Any, text: bool = True) -> str:
+    """One field as PostgreSQL's COPY CSV writes it: NULL as nothing, quoted when empty (text), or holding `,` `"` or
+    a line break. Tests pass '' for a NULL non-text value (`pg_ts(None)`): that stays NULL."""
+    if value is None or (value == '' and not text):
+        return ''
+    value = str(value)
+    if value == '' or any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
 def csv_bytes(columns: list[str], rows: Iterable[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n')
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(['' if row.get(c) is None else row[c] for c in columns])
-    return out.getvalue().encode('utf-8')
+    lines = [','.join(columns)]
+    lines += [','.join(pg_field(row.get(c), c in TEXT_COLUMNS) for c in columns) for row in rows]
+    return ('\n'.join(lines) + '\n').encode('utf-8')
 
 
 def tarball_name(install_uuid: str, since: datetime, until: datetime, index: int, key: str | None) -> str:

@@ -56,7 +56,7 @@ def _metrics():
 def test_renewal_modes_group_as_defined():
     frame = _metrics()
     assert len(set(group_ids(frame, 'renewal'))) == 3  # a+b (ansible_host), c+d (serial), e
-    assert len(set(group_ids(frame, 'renewal-hostname'))) == 4  # a+b share ansible_host; 'NA' is missing
+    assert len(set(group_ids(frame, 'renewal-hostname'))) == 4  # a+b share ansible_host; c is 'NA', d and e by name
     assert len(set(group_ids(frame, 'renewal-experimental'))) == 4  # c+d share S2/m2
 
 

@@ -114,10 +114,21 @@ def drop_redelivered(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return pd.concat([frame[with_id].drop_duplicates(key), frame[~with_id]], ignore_index=True)
 
 
+BLANK = r'[ \t\r\n]*'  # a text made only of these names nothing
+
+
+def blank(text: pd.Series) -> pd.Series:
+    """True where the value is missing or only spaces, tabs and line breaks."""
+    return text.isna() | text.astype('str').str.fullmatch(BLANK).fillna(True).astype(bool)
+
+
 def identity(host_name: pd.Series, ansible_host: pd.Series) -> pd.Series:
-    """The counted identity: the top-level `ansible_host` when set, else the inventory host name."""
-    ansible = ansible_host.astype('str').str.strip()
-    return ansible.where(ansible_host.notna() & (ansible != ''), host_name)
+    """The counted identity: the top-level `ansible_host` when set and not blank, else the inventory host name.
+
+    Both are the exact strings the collector exported, never trimmed: ` web1` and `web1` are two identities (a
+    trimmed name could merge two machines or split nothing; docs/reports.md).
+    """
+    return ansible_host.where(~blank(ansible_host), host_name)
 
 
 def json_list_union(values: pd.Series) -> str:

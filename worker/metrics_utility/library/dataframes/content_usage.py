@@ -2,7 +2,9 @@
 
 Events are counted for (job, host) pairs that have a job host summary in the same day partition (the event
 collector scopes events by those summaries); their host name is mapped to the summary's identity, and they take the
-job's organization so the organization filter applies to them too.
+job's organization so the organization filter applies to them too. `reachable` says whether the pair had a reachable
+summary: only those make a managed node on a content row (the billing contract), while task runs and durations
+count every result event of the pair.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import ClassVar
 
 import pandas as pd
 
-from .base import NO_ORGANIZATION, Rollup, drop_redelivered
+from .base import NO_ORGANIZATION, Rollup, blank, drop_redelivered
 
 NO_COLLECTION = 'No collection used'
 NO_ROLE = 'No role used'
 FQCN = re.compile(r'^(\w+)\.(\w+)\.(\w+)(\.\w+)*$')
 INDEX = ['day', 'install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name', 'collection_name',
-         'role_name']  # fmt: skip
+         'role_name', 'reachable']  # fmt: skip
 
 
 def collection_of(module: pd.Series) -> pd.Series:
@@ -32,8 +34,8 @@ def collection_of(module: pd.Series) -> pd.Series:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    stripped = series.astype('str').str.strip()
-    return stripped.where(series.notna() & (stripped != ''))
+    """The exact value where it is not blank (a blank `resolved_action` falls back to `task_action`), else NA."""
+    return series.where(~blank(series))
 
 
 class ContentUsage(Rollup):
@@ -42,7 +44,7 @@ class ContentUsage(Rollup):
     index: ClassVar[list[str]] = INDEX
     fields: ClassVar[dict[str, str]] = {
         'day': 'datetime64[us]', 'install_uuid': 'str', 'organization_name': 'str', 'job_remote_id': 'Int64',
-        'host_name': 'str', 'module_name': 'str', 'collection_name': 'str', 'role_name': 'str',
+        'host_name': 'str', 'module_name': 'str', 'collection_name': 'str', 'role_name': 'str', 'reachable': 'bool',
         'task_runs': 'int64', 'duration': 'float64',
     }  # fmt: skip
     dedupe_on: ClassVar[list[str] | None] = ['install_uuid', 'id']
@@ -69,7 +71,7 @@ class ContentUsage(Rollup):
         frame = pd.concat(self._raw, ignore_index=True) if self._raw else self.empty_raw()
         self._raw = []
         frame = drop_redelivered(frame, ['install_uuid', 'id'])
-        merged = frame.drop(columns=['host_name', 'organization_name'], errors='ignore').merge(
+        merged = frame.drop(columns=['host_name', 'organization_name', 'reachable'], errors='ignore').merge(
             pairs, on=['install_uuid', 'job_remote_id', 'original_host_name'], how='inner'
         )
         self.unmatched = len(frame) - len(merged)

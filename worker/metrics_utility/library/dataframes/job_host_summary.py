@@ -1,7 +1,8 @@
 """Direct usage from job host summaries: one row per (day, job, host identity, inventory name).
 
 Only reachable results count (`ok + failures + skipped + ignored + rescued > 0`); unreachable-only rows are kept
-aside in `pairs` so event rows of every (job, host) with a summary can still be mapped to their identity.
+aside in `pairs` so event rows of every (job, host) with a summary can still be mapped to their identity, with
+`reachable` telling the content rollup whether that pair may count as a managed node.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class JobHostSummaryUsage(Rollup):
     def __init__(self) -> None:
         super().__init__()
         self.pairs = pd.DataFrame({c: pd.Series(dtype='str') for c in PAIR_COLUMNS}).astype({'job_remote_id': 'Int64'})
+        self.pairs['reachable'] = pd.Series(dtype='bool')
 
     def empty_raw(self) -> pd.DataFrame:
         frame = self.empty()
@@ -57,7 +59,12 @@ class JobHostSummaryUsage(Rollup):
         frame = pd.concat(self._raw, ignore_index=True) if self._raw else self.empty_raw()
         self._raw = []
         frame = drop_redelivered(frame, ['install_uuid', 'id'])
-        self.pairs = frame[PAIR_COLUMNS].drop_duplicates(ignore_index=True)
+        self.pairs = (
+            frame[[*PAIR_COLUMNS, 'reachable']]
+            .groupby(PAIR_COLUMNS, sort=False, dropna=False)['reachable']
+            .any()
+            .reset_index()
+        )
         self.data = self._conform(self.aggregate(frame[frame['reachable']]))
         return self.data
 

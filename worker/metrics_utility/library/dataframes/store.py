@@ -40,7 +40,8 @@ from .job_host_summary import JobHostSummaryUsage
 
 log = logging.getLogger(__name__)
 
-ROLLUP_VERSION = 2  # 2: packages are verified before use, so days rolled up by the unverified reader are read again
+ROLLUP_VERSION = 3  # 2: exact NULL/'' reading (hosts named NA kept), content rows carry `reachable`; 3: packages are
+# verified before use, so days rolled up by the unverified reader are read again
 MIN_PARALLEL_DAYS = 6
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
@@ -54,7 +55,7 @@ COMPACT_COLUMNS: dict[str, list[str]] = {
     'job_host_summary': ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name',
                          'task_runs', 'first_automation', 'last_automation', 'job_created'],
     'main_jobevent': ['install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name',
-                      'collection_name', 'role_name', 'task_runs', 'duration'],
+                      'collection_name', 'role_name', 'reachable', 'task_runs', 'duration'],
 }  # fmt: skip
 
 

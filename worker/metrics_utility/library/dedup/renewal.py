@@ -3,10 +3,14 @@
 `renewal`: rows sharing a hostname, ansible_host, product serial or machine id are one machine (transitively:
 a chain of shared keys merges, where metrics-utility stops after REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS hops).
 `renewal-hostname`: group by ansible_host, else hostname. `renewal-experimental`: hostname groups, then groups
-sharing a compound `serial/machine_id` merge. 'NA' and '' count as missing.
+sharing a compound `serial/machine_id` merge. A serial or machine id of 'NA' (Ansible's "not available" fact
+value), 'None', 'nan' or blank counts as missing; a hostname or ansible_host is any non-blank string, exactly
+(a host may be named `NA`: docs/reports.md, "Identities are exact strings").
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -15,10 +19,19 @@ _MISSING = {'', 'NA', 'None', 'nan'}
 
 
 def _value(v: object) -> str | None:
+    """A serial or machine id fact, or None when the fact says it is not known."""
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return None
     text = str(v).strip()
     return None if text in _MISSING else text
+
+
+def _identity(v: object) -> str | None:
+    """A hostname or ansible_host: the exact string, or None when missing or blank."""
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+        return None
+    text = str(v)
+    return text if text.strip() else None
 
 
 class _Groups:
@@ -43,8 +56,8 @@ def group_ids(frame: pd.DataFrame, mode: str) -> list[int]:
         raise ValueError(f'unknown renewal deduplicator {mode!r}; expected one of {", ".join(RENEWAL_MODES)}')
     n = len(frame)
     groups = _Groups(n)
-    hostname = [_value(v) for v in frame['hostname']]
-    ansible = [_value(v) for v in frame['ansible_host_variable']]
+    hostname = [_identity(v) for v in frame['hostname']]
+    ansible = [_identity(v) for v in frame['ansible_host_variable']]
     serial = [_value(v) for v in frame['ansible_product_serial']]
     machine = [_value(v) for v in frame['ansible_machine_id']]
     if mode == 'renewal':
@@ -64,8 +77,8 @@ def group_ids(frame: pd.DataFrame, mode: str) -> list[int]:
     return [groups.find(i) for i in range(n)]
 
 
-def _join(values: pd.Series) -> str:
-    return ', '.join(sorted({v for v in (_value(x) for x in values) if v}))
+def _join(values: pd.Series, value: Callable[[object], str | None] = _value) -> str:
+    return ', '.join(sorted({v for v in (value(x) for x in values) if v}))
 
 
 def deduplicate(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
@@ -86,8 +99,8 @@ def deduplicate(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
             'automated_counter': int(g['automated_counter'].fillna(0).sum()),
             'deleted_counter': int(g['deleted_counter'].fillna(0).sum()), 'last_deleted': g['last_deleted'].max(),
             'deleted': bool(g['deleted'].all()), 'records_total': len(g), 'records_active': int((~g['deleted']).sum()),
-            'records_deleted': int(g['deleted'].sum()), 'hostnames': _join(g['hostname']),
-            'ansible_hosts': _join(g['ansible_host_variable']), 'serials': _join(g['ansible_product_serial']),
-            'machine_ids': _join(g['ansible_machine_id']),
+            'records_deleted': int(g['deleted'].sum()), 'hostnames': _join(g['hostname'], _identity),
+            'ansible_hosts': _join(g['ansible_host_variable'], _identity),
+            'serials': _join(g['ansible_product_serial']), 'machine_ids': _join(g['ansible_machine_id']),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=columns).sort_values('host_name', kind='stable', ignore_index=True)

@@ -5,6 +5,11 @@ become booleans) and independent of what a file happens to contain. An optional 
 collector version reads as nulls; a value that does not parse becomes null and is reported, instead of failing the
 file. A file lacking one of its key's `REQUIRED` columns (identity and billing facts: reading them as nulls would
 silently bill nothing) is not read at all; the caller lists it as a problem.
+
+NULL is read exactly as PostgreSQL's `COPY … CSV` writes it (`NULL_FORMAT`): an unquoted empty field is NULL, a
+quoted empty field (`""`) is the empty string, and every other text — `NA`, `null`, `nan`, `#N/A`, `None`… — is
+itself. The readers' default null tokens (pyarrow's and pandas') would turn such host names into missing values,
+and a host named `NA` would silently not be billed.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+# PostgreSQL COPY CSV: NULL is an unquoted empty field; '' is written quoted ("") and stays a string.
+NULL_FORMAT = {'null_values': [''], 'strings_can_be_null': True, 'quoted_strings_can_be_null': False}
+
+
 def schema(key: str) -> pa.Schema:
     return pa.schema([pa.field(name, typ) for name, typ in SCHEMAS[key].items()])
 
@@ -102,7 +111,7 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     """
     types = SCHEMAS[key]
     read = pacsv.ReadOptions(block_size=16 << 20)
-    kwargs = {'include_columns': list(types), 'include_missing_columns': True, 'strings_can_be_null': True,
+    kwargs = {'include_columns': list(types), 'include_missing_columns': True, **NULL_FORMAT,
               'true_values': ['t', 'true', 'True'], 'false_values': ['f', 'false', 'False']}  # fmt: skip
     if not data.strip():
         return empty(key)

@@ -34,7 +34,7 @@ from .options import ReportOptions
 
 log = logging.getLogger(__name__)
 
-FIGURES_VERSION = 1  # bump whenever a figure's definition or frame layout changes
+FIGURES_VERSION = 2  # bump whenever a figure's definition or frame layout changes (2: reachable content nodes)
 PREFIX = 'rollups/figures'
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from openpyxl import Workbook
 
 from .ccspv2 import ReportCCSPv2
-from .xlsx import BLACK, BLUE, DARK_GREEN, PRICE, Column, cell, widths
+from .xlsx import BLACK, BLUE, DARK_GREEN, PRICE, Column, cell, formula, widths
 
 ORG_HEADERS = ['Organization name (i.e. company name)',
                "Please Mark With An 'X' If The Usage Is Internal To Your Company", 'Red Hat SKU Quantity Consumed',
@@ -51,8 +51,10 @@ class ReportCCSP(ReportCCSPv2):
         for org, qty in zip(per_org['organization_name'], per_org['unique_nodes'], strict=True):
             ws.append([cell(ws, org, border=True), cell(ws, '', border=True), cell(ws, int(qty), border=True),
                        cell(ws, o.price_per_node, fmt=PRICE, border=True),
-                       cell(ws, f'=C{row}*D{row}', fmt=PRICE, border=True)])  # fmt: skip
+                       formula(ws, f'=C{row}*D{row}', fmt=PRICE, border=True)])  # fmt: skip
             row += 1
-        total = f'=SUM(E{first}:E{row - 1})' if row > first else 0
-        ws.append([cell(ws, 'Sum of monthly payment', bold=True), None, None, None,
-                   cell(ws, total, fmt=PRICE, bold=True)])  # fmt: skip
+        if row > first:
+            total = formula(ws, f'=SUM(E{first}:E{row - 1})', fmt=PRICE, bold=True)
+        else:
+            total = cell(ws, 0, fmt=PRICE, bold=True)
+        ws.append([cell(ws, 'Sum of monthly payment', bold=True), None, None, None, total])

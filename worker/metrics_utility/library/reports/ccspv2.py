@@ -16,7 +16,7 @@ from metrics_utility.library.extract import Problem
 from . import figures, installations, sheets, status
 from .data import ReportData
 from .options import ReportOptions
-from .xlsx import BLUE, GREEN, PRICE, Column, cell, new_workbook, widths
+from .xlsx import BLUE, GREEN, PRICE, Column, cell, formula, new_workbook, widths
 
 SUMMARY_HEADERS = [
     'End User Company Name',
@@ -148,7 +148,7 @@ class ReportCCSPv2:
         ws.append([cell(ws, o.h1_heading, bold=True, size=12), *[None] * 6,
                    cell(ws, f'Updated: {o.generated:%b %d, %Y}', bold=True)])  # fmt: skip
         ws.append([label('CCSP Company Name'), value(o.company_name), *[None] * 6, label('Grand total'),
-                   cell(ws, f'=SUM(J{FIRST_DATA_ROW}:J{last})', fmt=PRICE, bold=True, color='FF0000')])  # fmt: skip
+                   formula(ws, f'=SUM(J{FIRST_DATA_ROW}:J{last})', fmt=PRICE, bold=True, color='FF0000')])  # fmt: skip
         ws.append([label('CCSP Email'), value(o.email)])
         ws.append([label('CCSP RHN Login'), value(o.rhn_login), None, None, label('PO Number'), value(o.po_number)])
         ws.append([label('Report Period'), value(o.period_label)])
@@ -158,7 +158,7 @@ class ReportCCSPv2:
         data = [o.end_user_company_name, '', o.end_user_city, o.end_user_state, o.end_user_country, o.sku,
                 self.figures.quantity, o.sku_description, o.price_per_node]  # fmt: skip
         ws.append([*(cell(ws, v, border=True) for v in data[:8]), cell(ws, data[8], fmt=PRICE, border=True),
-                   cell(ws, f'=G{row}*I{row}', fmt=PRICE, border=True), cell(ws, '', border=True)])  # fmt: skip
+                   formula(ws, f'=G{row}*I{row}', fmt=PRICE, border=True), cell(ws, '', border=True)])  # fmt: skip
         for _ in range(BLANK_ROWS):
             ws.append([*(cell(ws, None, border=True) for _ in range(8)), cell(ws, None, fmt=PRICE, border=True),
                        cell(ws, None, fmt=PRICE, border=True), cell(ws, None, border=True)])  # fmt: skip

@@ -102,17 +102,20 @@ def organizations(direct: pd.DataFrame, indirect: pd.DataFrame | None) -> pd.Dat
 
 
 def content(events: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """Per module / collection / role name: unique and non-unique nodes, task runs, duration."""
+    """Per module / collection / role name: unique and non-unique nodes, task runs, duration.
+
+    Nodes follow the managed-node rule: a host counts on a row only through a (job, host) pair with a reachable
+    summary (`reachable`); task runs and durations count every result event of the pair.
+    """
     if events.empty:
         return pd.DataFrame(columns=[dimension, 'unique_nodes', 'non_unique_nodes', 'task_runs', 'duration'])
-    grouped = events.groupby(dimension, sort=False, observed=True)
-    sums = grouped.agg(unique_nodes=('host_name', 'nunique'), task_runs=('task_runs', 'sum'),
-                       duration=('duration', 'sum'))  # fmt: skip
-    out = pd.concat([
-        sums,
-        _count_distinct(events, [dimension], PAIR, 'non_unique_nodes'),
-    ], axis=1).reset_index()  # fmt: skip
-    out = _plain(out)
+    sums = events.groupby(dimension, sort=False, observed=True).agg(task_runs=('task_runs', 'sum'),
+                                                                    duration=('duration', 'sum'))  # fmt: skip
+    nodes = events[events['reachable'].astype(bool)] if 'reachable' in events else events
+    unique = nodes.groupby(dimension, sort=False, observed=True)['host_name'].nunique().rename('unique_nodes')
+    out = pd.concat([unique, sums, _count_distinct(nodes, [dimension], PAIR, 'non_unique_nodes')], axis=1)
+    out[['unique_nodes', 'non_unique_nodes']] = out[['unique_nodes', 'non_unique_nodes']].fillna(0).astype('int64')
+    out = _plain(out.rename_axis(dimension).reset_index())
     out['duration'] = out['duration'].round(3)
     return out.sort_values(['task_runs', dimension], ascending=[False, True], kind='stable', ignore_index=True)
 

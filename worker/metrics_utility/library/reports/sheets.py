@@ -84,7 +84,7 @@ def content(wb: Workbook, sheet: str, frame: pd.DataFrame) -> None:
     table_sheet(wb, title, columns, frame)
 
 
-_BAD = re.compile(r'[\[\]:*?/\\]')
+_BAD = re.compile(r'[\[\]:*?/\\\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')  # and what XML cannot hold
 
 
 def organization_tab_names(organizations: Sequence[str], taken: set[str]) -> dict[str, str]:

@@ -9,6 +9,13 @@ text directly — the same `<c>` elements openpyxl writes (style ids from the wo
 Excel serial dates via openpyxl's own `to_excel`, numbers as `%.16g`) — and spliced into the sheet openpyxl wrote.
 Any value outside the common cases (formula-like or error-like text, control characters, padding spaces, booleans,
 other types) is rendered by openpyxl itself, cell by cell, so the workbook is the same either way.
+
+The workbook is data, never code (docs/reports.md, "Text in the workbook"). Every text — host names, organizations,
+templates, modules, header variables — is written as an explicit string cell (`t="inlineStr"`, never `<f>` or an
+error cell), whatever it starts with; text starting like a formula (OWASP's `=` `+` `-` `@` tab CR, and their
+full-width forms) also gets Excel's quote-prefix style, so editing the cell keeps it text. Characters XML cannot
+carry are written as the OOXML escape `_xHHHH_` (`escape_text`), reversibly. Only `formula()` writes a formula: the
+report's own totals.
 """
 
 from __future__ import annotations
@@ -54,9 +61,26 @@ def font(**kw: Any) -> Font:
     return Font(name=FONT, size=kw.pop('size', 10), **kw)
 
 
+class TextWorksheet(WriteOnlyWorksheet):
+    """A write-only sheet where a plain `str` appended is always a text cell (openpyxl would make `=…` a formula,
+    `#N/A` an error, and refuse control characters)."""
+
+    def _values_to_row(self, values: Iterable[Any], row_idx: int) -> Iterator[Any]:
+        return super()._values_to_row((text_cell(self, v) if isinstance(v, str) else v for v in values), row_idx)
+
+
+class ReportWorkbook(Workbook):
+    """A write-only workbook whose sheets are `TextWorksheet`s."""
+
+    def create_sheet(self, title: str | None = None, index: int | None = None) -> TextWorksheet:
+        sheet = TextWorksheet(parent=self, title=title)
+        self._add_sheet(sheet=sheet, index=index)
+        return sheet
+
+
 def new_workbook() -> Workbook:
     """A write-only workbook whose default font is Arial 10 (so unstyled cells are Arial too)."""
-    workbook = Workbook(write_only=True)
+    workbook = ReportWorkbook(write_only=True)
     workbook._fonts = IndexedList([font(family=2)])
     for key in [k for k in _STYLES if k[0] == id(workbook)]:  # a recycled id must not reuse stale style indexes
         del _STYLES[key]
@@ -65,10 +89,14 @@ def new_workbook() -> Workbook:
 
 def cell(ws: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, fill: PatternFill | None = None,
          bold: bool = False, color: str | None = None, size: int = 10, wrap: bool = False,
-         border: bool = False) -> WriteOnlyCell:  # fmt: skip
-    """A styled cell. Styles are registered once per workbook and combination, then copied (building Font objects
-    per cell cost ~0.1 ms each: half the report time on large sheets)."""
-    c = WriteOnlyCell(ws, excel_value(value))
+         border: bool = False, code: bool = False) -> WriteOnlyCell:  # fmt: skip
+    """A styled cell; text is always a string cell (`text_cell`) unless `code` (use `formula`).
+
+    Styles are registered once per workbook and combination, then copied (building Font objects per cell cost
+    ~0.1 ms each: half the report time on large sheets)."""
+    value = excel_value(value)
+    text = isinstance(value, str) and not code
+    c = WriteOnlyCell(ws, None if text else value)
     key = (id(ws.parent), fmt, None if fill is None else fill.fgColor.rgb, bold, color, size, wrap, border)
     style = _STYLES.get(key)
     if style is None:
@@ -84,10 +112,58 @@ def cell(ws: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, fill: Pa
         _STYLES[key] = copy(c._style)
     else:
         c._style = copy(style)
+    if text:
+        _as_text(c, value)
     return c
 
 
+def formula(ws: WriteOnlyWorksheet, expression: str, **style: Any) -> WriteOnlyCell:
+    """A formula cell: only for the report's own expressions (`=SUM(J8:J13)`), never for data."""
+    if not expression.startswith('='):
+        raise ValueError(f'not a formula: {expression!r}')
+    return cell(ws, expression, code=True, **style)
+
+
 _STYLES: dict[tuple, Any] = {}
+
+# -- text that stays text ----------------------------------------------------------------------------------------------
+
+# What starts a formula when a cell is typed or a CSV opened (OWASP CSV injection), plus the full-width forms that
+# spreadsheet input methods turn into them.
+FORMULA_LEADS = ('=', '+', '-', '@', '\t', '\r', '\uff1d', '\uff0b', '\uff0d', '\uff20')
+# Written as `_xHHHH_`: C0 controls but tab and line feed (XML has no other C0 character; a raw CR would read back
+# as LF), lone surrogates and U+FFFE/U+FFFF (not encodable or not XML), and the `_` of a literal `_xHHHH_` (as
+# `_x005F_`), so the escape stays reversible. DEL and C1 controls are valid XML and written as themselves: LibreOffice
+# decodes `_x007F_` to nothing but text (checked with 7.4), so escaping them would show another name than Excel.
+_ESCAPED = re.compile('[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]|_(?=[xX][0-9A-Fa-f]{4}_)')
+MAX_TEXT = 32767  # Excel's limit of characters in a cell
+
+
+def escape_text(text: str) -> str:
+    """`text` with every character in `_ESCAPED` as the OOXML escape `_xHHHH_` (ECMA-376 ST_Xstring).
+
+    Deterministic and reversible (`openpyxl.utils.escape.unescape` gives the text back), so two names differing only
+    by a control character stay two different cells. Excel and LibreOffice decode the escape when they read it.
+    """
+    return _ESCAPED.sub(lambda m: f'_x{ord(m.group()):04X}_', text)
+
+
+def formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_LEADS)
+
+
+def text_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    """An unstyled string cell holding `text` exactly (escaped where XML cannot hold it)."""
+    c = WriteOnlyCell(ws, None)
+    _as_text(c, text)
+    return c
+
+
+def _as_text(c: WriteOnlyCell, text: str) -> None:
+    c._value = escape_text(text)[:MAX_TEXT]
+    c.data_type = 's'
+    if formula_like(text):
+        c.quotePrefix = True
 
 
 def excel_value(value: Any) -> Any:
@@ -145,7 +221,6 @@ def write_table(ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.Dat
 
 # -- large tables: rows rendered as SpreadsheetML text -----------------------------------------------------------------
 
-_PLAIN_TEXT = re.compile(r'[\x00-\x08\x0b-\x1f\r]')  # control characters: left to openpyxl (it refuses most)
 _ROWS_PER_CHUNK = 2000
 
 
@@ -201,8 +276,8 @@ def _render_column(ws: WriteOnlyWorksheet, index: int, column: Column, frame: pd
         if value is None:
             out.append(f'<c r="{letter}{row}"{style} t="n"></c>' if style else '')
         elif kind is str and value and not (
-            value.startswith('=') or value in ERROR_CODES or value != value.strip() or len(value) > 32767
-            or _PLAIN_TEXT.search(value)
+            formula_like(value) or value in ERROR_CODES or value != value.strip() or len(value) > MAX_TEXT
+            or _ESCAPED.search(value)
         ):  # fmt: skip
             text = value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
             out.append(f'<c r="{letter}{row}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
@@ -233,7 +308,12 @@ def _excel_serials(series: pd.Series, epoch: datetime) -> list[str | None]:
 
 def _openpyxl_cell(ws: WriteOnlyWorksheet, value: Any, fmt: str | None, row: int, column: int) -> str:
     """One cell exactly as openpyxl's write-only writer renders it (the uncommon cases)."""
-    c = WriteOnlyCell(ws, value) if fmt is None else cell(ws, value, fmt=fmt)
+    if fmt is not None:
+        c = cell(ws, value, fmt=fmt)
+    elif isinstance(value, str):
+        c = text_cell(ws, value)
+    else:
+        c = WriteOnlyCell(ws, value)
     c.row, c.column = row, column
     buffer = io.BytesIO()
     with xmlfile(buffer) as xf:
