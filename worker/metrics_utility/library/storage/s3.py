@@ -226,6 +226,34 @@ class StorageS3(Storage):
             raise self._error('list', prefix or '*', exc) from None
         return dict(sorted(sizes.items()))
 
+    def read_tagged(self, name: str) -> tuple[bytes, str] | None:
+        """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
+        try:
+            reply = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
+            return reply['Body'].read(), reply['ETag']
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise self._error('download', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('download', name, exc) from None
+
+    def put_if_unchanged(self, name: str, data: bytes, etag: str | None) -> bool:
+        """Compare-and-swap: store `data` only if the object still has `etag` (None: only if it does not exist).
+        False when another writer changed it first (S3 conditional writes: If-Match / If-None-Match, HTTP 412)."""
+        condition = {'IfMatch': etag} if etag is not None else {'IfNoneMatch': '*'}
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, **condition)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get('Error', {}).get('Code')
+            status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
+            if code in ('PreconditionFailed', 'ConditionalRequestConflict') or status in (409, 412):
+                return False
+            raise self._error('upload', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('upload', name, exc) from None
+        return True
+
 
 def _client_error(exc: BaseException) -> botocore.exceptions.ClientError | None:
     """The ClientError behind `exc` (boto3's S3UploadFailedError wraps one)."""
