@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import tempfile
 import threading
 import time
@@ -73,6 +74,11 @@ class Watermarks:
             self.install_uuid = other.install_uuid
             changed = True
         return changed
+
+    def adopt(self, stored: Watermarks) -> None:
+        """Become the merged document just saved (it holds every mark of ours)."""
+        self.shipped_until = dict(stored.shipped_until)
+        self.install_uuid = stored.install_uuid
 
     def check_not_ahead(self, now: datetime, where: str) -> None:
         """A mark later than now would stop its collector for good (every window would start after `until`)."""
@@ -268,14 +274,14 @@ class StorageStateStore:
                     self.storage.put(self.name, dict=stored.to_json())
                 except StorageError as exc:
                     raise StateError(f'cannot save watermarks to {self.describe()}: {exc}') from exc
-            marks.absorb(stored)
+            marks.adopt(stored)
 
     def _save_cas(self, marks: Watermarks) -> None:
-        for _ in range(CAS_ATTEMPTS):
+        for attempt in range(CAS_ATTEMPTS):
             tagged = self._read()
             stored = Watermarks() if tagged is None else Watermarks.parse(tagged[0], self.describe())
             if not stored.absorb(marks):
-                marks.absorb(stored)
+                marks.adopt(stored)
                 return
             data = json.dumps(stored.to_json(), indent=2).encode()
             try:
@@ -283,8 +289,9 @@ class StorageStateStore:
             except StorageError as exc:
                 raise StateError(f'cannot save watermarks to {self.describe()}: {exc}') from exc
             if stored_now:
-                marks.absorb(stored)
+                marks.adopt(stored)
                 return
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # another writer won: spread the retries
         raise StateError(f'cannot save watermarks to {self.describe()}: it changed under every one of '
                          f'{CAS_ATTEMPTS} attempts (other writers keep replacing it)')  # fmt: skip
 
@@ -331,7 +338,7 @@ class FileStateStore:
             stored = self.load()
             if stored.absorb(marks):
                 self._write(stored)
-            marks.absorb(stored)
+            marks.adopt(stored)
 
     def _write(self, marks: Watermarks) -> None:
         try:
