@@ -5,6 +5,10 @@ next one starts (temporary disk stays small). A window whose collection, packagi
 collector for this run (its watermark stays at the last confirmed window, so the next run retries the same window
 and nothing is skipped); other collectors go on. Object names are deterministic, so a retried window overwrites
 what a crashed run may have shipped instead of duplicating it.
+
+Concurrency: the advisory lock (on a session of its own) excludes gathers of the same lock name. Gathers of one
+target under different names take turns per window on the state's location lock: a window that moves a watermark is
+claimed (the state re-read, what another gather shipped meanwhile left out), shipped and recorded under it.
 """
 
 from __future__ import annotations

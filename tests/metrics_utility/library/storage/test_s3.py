@@ -168,3 +168,15 @@ def test_bad_settings_are_named(kwargs, message):
 def test_names_cannot_escape_the_prefix(s3_server: S3Server, bucket: str):
     with pytest.raises(StorageError, match='invalid object name'):
         storage(s3_server.endpoint, bucket, prefix='ship').put('../other/x.json', dict={})
+
+
+def test_put_if_unchanged_is_a_compare_and_swap(s3_server: S3Server, bucket: str):
+    s3 = storage(s3_server.endpoint, bucket, prefix='billing')
+    assert s3.read_tagged('state/w.json') is None
+    assert s3.put_if_unchanged('state/w.json', b'first', None)  # created
+    assert not s3.put_if_unchanged('state/w.json', b'again', None)  # exists: If-None-Match refuses
+    content, tag = s3.read_tagged('state/w.json')
+    assert content == b'first'
+    assert s3.put_if_unchanged('state/w.json', b'second', tag)
+    assert not s3.put_if_unchanged('state/w.json', b'stale', tag)  # changed since `tag` was read
+    assert s3.read_tagged('state/w.json')[0] == b'second'
