@@ -198,3 +198,22 @@ def test_a_lock_path_that_cannot_be_a_file_is_one_clear_error(tmp_path):
     with pytest.raises(StateError) as info:
         FileStateStore(path).save(Watermarks({'a': T1}))
     assert str(info.value) == f'cannot lock the watermark document {path}: Is a directory'
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('kind', ['storage', 'file'])
+@pytest.mark.parametrize('obstacle', ['directory', 'dangling-link'])
+def test_a_document_path_that_is_no_file_is_one_clear_error(kind, obstacle, tmp_path):
+    """Not mistaken for a missing document (that would restart from the look-back horizon)."""
+    path = tmp_path / 'state' / 'watermarks.json'
+    path.parent.mkdir()
+    if obstacle == 'directory':
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / 'gone')
+    store = StorageStateStore(StorageDirectory(tmp_path)) if kind == 'storage' else FileStateStore(path)
+    with pytest.raises(StateError) as info:
+        store.load()
+    where = f'directory {tmp_path}/state/watermarks.json' if kind == 'storage' else str(path)
+    reason = 'Is a directory' if (kind, obstacle) == ('file', 'directory') else 'not a regular file'
+    assert str(info.value) == f'cannot read watermarks from {where}: {reason}'

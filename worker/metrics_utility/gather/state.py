@@ -247,10 +247,8 @@ class StorageStateStore:
         self.storage = storage
         self.name = name
         base = getattr(storage, 'base_path', None)
-        self._lock = None
-        if base is not None:
-            path = Path(base) / name
-            self._lock = LocationLock(lock_path(path), self.describe(), lock_timeout)
+        self._path = None if base is None else Path(base) / name
+        self._lock = None if self._path is None else LocationLock(lock_path(self._path), self.describe(), lock_timeout)
 
     def describe(self) -> str:
         return f'{self.storage.describe()}/{self.name}'
@@ -300,6 +298,8 @@ class StorageStateStore:
             if hasattr(self.storage, 'read_tagged'):
                 return self.storage.read_tagged(self.name)
             if not self.storage.exists(self.name):
+                if self._path is not None and os.path.lexists(self._path):  # a directory or a dangling link
+                    raise StateError(f'cannot read watermarks from {self.describe()}: not a regular file')
                 return None
             with self.storage.get(self.name) as path, open(path, 'rb') as stream:
                 return stream.read(MAX_DOCUMENT_BYTES + 1), None
@@ -327,6 +327,8 @@ class FileStateStore:
             with open(self.path, 'rb') as stream:
                 raw = stream.read(MAX_DOCUMENT_BYTES + 1)
         except FileNotFoundError:
+            if os.path.lexists(self.path):  # a dangling link: not a missing document
+                raise StateError(f'cannot read watermarks from {self.path}: not a regular file') from None
             return Watermarks()
         except OSError as exc:
             raise StateError(f'cannot read watermarks from {self.path}: {exc.strerror}') from exc
