@@ -117,6 +117,7 @@ CASES = [
     pytest.param(Case('crc', Run(LATE, JHS), Run(LATE, JHS)), id='crc-one-collector-same-until'),
     pytest.param(Case('crc', Run(LATE, BOTH), Run(EARLY, EVENTS)), id='crc-overlapping-collectors'),
     pytest.param(Case('s3', Run(LATE, JHS), Run(LATE, EVENTS)), id='s3-different-collectors'),
+    pytest.param(Case('s3', Run(EARLY, JHS), Run(LATE, JHS)), id='s3-one-collector-different-until'),
 ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics_utility.gather.state import FileStateStore, StateError, StorageStateStore, Watermarks
+from metrics_utility.gather.state import FileStateStore, S3Lease, StateError, StorageStateStore, Watermarks
 from metrics_utility.library.storage import StorageDirectory
 
 pytestmark = pytest.mark.unit
@@ -217,3 +217,33 @@ def test_a_document_path_that_is_no_file_is_one_clear_error(kind, obstacle, tmp_
     where = f'directory {tmp_path}/state/watermarks.json' if kind == 'storage' else str(path)
     reason = 'Is a directory' if (kind, obstacle) == ('file', 'directory') else 'not a regular file'
     assert str(info.value) == f'cannot read watermarks from {where}: {reason}'
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('holder', ['killed', 'alive'])
+def test_an_s3_lease_of_a_dead_holder_runs_out_and_a_live_one_holds(holder, s3_server, bucket):
+    from metrics_utility.library.storage import StorageS3
+    from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+
+    s3 = StorageS3(bucket, s3_server.endpoint, 'us-east-1', ACCESS_KEY, SECRET_KEY, prefix='billing')
+    name = 'state/.watermarks.json.lock'
+
+    def lease():  # a holder of its own each time (another gather)
+        return S3Lease(s3, name, 'doc', timeout=6, lease=3, poll=0.1)()
+
+    if holder == 'killed':
+        assert s3.put_if_unchanged(name, b'{"holder": "a gather killed while holding it"}', None)
+        started = time.monotonic()
+        with lease():
+            waited = time.monotonic() - started
+            assert s3.age(name)[1] < 3
+        assert 1 < waited < 6  # it ran out (3 s by the server's clock, whole seconds), then was taken over
+        assert s3.age(name) is None  # removed on release
+    else:
+        with lease():
+            time.sleep(4)  # longer than the lease: the holder's renewals keep it
+            with pytest.raises(StateError) as info, lease():
+                pytest.fail('took a live lease')
+        assert str(info.value) == ('the watermark document doc stayed locked by another gather for 6s; only one gather '
+                                   'at a time can ship to one target or state path')  # fmt: skip
+        assert s3.age(name) is None

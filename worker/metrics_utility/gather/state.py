@@ -9,7 +9,8 @@ Several gathers may share one document (different lock names, the vCPU run, back
 writes what it read at the start of its run: it re-reads the document and merges (each collector keeps the later
 of both marks) under a lock keyed by the document's location, whatever the gathers' lock names: an exclusive
 `flock` on `.<document>.lock` beside a file or directory document (held by an open file, so the kernel drops it
-when the holder exits or is killed), or compare-and-swap on S3 (If-Match / If-None-Match conditional writes).
+when the holder exits or is killed); on S3 by compare-and-swap (If-Match / If-None-Match conditional writes), and
+windows are claimed under a lease object that its holder keeps rewriting (a dead holder's lease runs out).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import random
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,12 +37,16 @@ STATE_OBJECT = 'state/watermarks.json'
 FORMAT_VERSION = 1
 MAX_DOCUMENT_BYTES = 1 << 20  # a real document is a few hundred bytes; anything this big is not one
 LOCK_TIMEOUT = 1800.0  # seconds a gather waits for another one to finish its window on the same state
+LEASE_SECONDS = 60.0  # S3: a lock object not rewritten for this long is free (its holder died)
 CAS_ATTEMPTS = 20  # S3: re-read and retry when another writer changed the document in between
 FUTURE_TOLERANCE = timedelta(hours=1)  # clocks of two pods may differ a little; a mark beyond this is damage
 RECOVERY = (
     'fix it, or delete it to start again from the look-back horizon (a readable target overwrites what it already '
     'holds; console.redhat.com would receive those windows a second time)'
 )
+
+
+log = logging.getLogger('metrics_utility.gather.state')
 
 
 class StateError(RuntimeError):
@@ -240,21 +247,110 @@ class LocationLock:
         return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
+class S3Lease:
+    """Exclusive lease on one S3 state location: the object `.<document>.lock` beside it, created only if absent
+    (If-None-Match) and rewritten every `lease / 3` seconds by a thread while held. A holder that stopped rewriting
+    it for `lease` seconds by the server's clock (killed, or cut off) has lost it: the next one takes it over by
+    compare-and-swap. Re-entrant within one store object, like LocationLock.
+    """
+
+    def __init__(self, storage: Any, name: str, where: str, timeout: float = LOCK_TIMEOUT,
+                 lease: float = LEASE_SECONDS, poll: float = 0.5) -> None:  # fmt: skip
+        self.storage = storage
+        self.name = name
+        self.where = where
+        self.timeout = timeout
+        self.lease = lease
+        self.poll = poll
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._etag: str | None = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._mutex:
+            if self._depth == 0:
+                self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+
+    def _acquire(self) -> None:
+        body = json.dumps({'holder': f'{uuid.uuid4()}', 'lease_seconds': self.lease}).encode()
+        started = time.monotonic()
+        try:
+            while True:
+                tag = self.storage.put_if_unchanged(self.name, body, None)
+                if tag is None:
+                    held = self.storage.age(self.name)
+                    if held is None:
+                        continue  # released in between: try again at once
+                    if held[1] > self.lease:  # its holder stopped renewing: take it over
+                        tag = self.storage.put_if_unchanged(self.name, body, held[0])
+                if tag is not None:
+                    break
+                if time.monotonic() - started >= self.timeout:
+                    raise StateError(
+                        f'the watermark document {self.where} stayed locked by another gather for '
+                        f'{self.timeout:.0f}s; only one gather at a time can ship to one target or state path'
+                    )
+                time.sleep(self.poll)
+        except StorageError as exc:
+            raise StateError(f'cannot lock the watermark document {self.where}: {exc}') from exc
+        self._etag = tag
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, args=(body,), name='state-lease', daemon=True)
+        self._renewer.start()
+
+    def _renew(self, body: bytes) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                tag = self.storage.put_if_unchanged(self.name, body, self._etag)
+            except StorageError as exc:
+                log.warning('cannot renew the lock of %s (%s); trying again', self.where, exc)
+                continue
+            if tag is None:
+                log.error('lost the lock of %s to another gather (not renewed for %.0fs)', self.where, self.lease)
+                self._etag = None
+                return
+            self._etag = tag
+
+    def _release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+            self._renewer = None
+        if self._etag is not None:  # still ours: remove it (a lost lease belongs to its new holder)
+            with contextlib.suppress(StorageError):
+                self.storage.remove(self.name)
+            self._etag = None
+
+
 class StorageStateStore:
-    """Watermarks kept in the storage itself (directory: file lock beside it; S3: compare-and-swap)."""
+    """Watermarks kept in the storage itself (directory: file lock beside it; S3: lease object, compare-and-swap)."""
 
     def __init__(self, storage: Storage, name: str = STATE_OBJECT, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.storage = storage
         self.name = name
         base = getattr(storage, 'base_path', None)
         self._path = None if base is None else Path(base) / name
-        self._lock = None if self._path is None else LocationLock(lock_path(self._path), self.describe(), lock_timeout)
+        self._lock: LocationLock | S3Lease | None = None
+        if self._path is not None:
+            self._lock = LocationLock(lock_path(self._path), self.describe(), lock_timeout)
+        elif hasattr(storage, 'put_if_unchanged'):
+            self._lock = S3Lease(storage, lock_path(Path(name)).as_posix(), self.describe(), lock_timeout)
 
     def describe(self) -> str:
         return f'{self.storage.describe()}/{self.name}'
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
-        """Exclusive while a window is claimed, shipped and recorded (a no-op on S3, where saves are CAS)."""
+        """Exclusive while a window is claimed, shipped and recorded (S3: a lease object; saves there are CAS)."""
         return self._lock() if self._lock is not None else contextlib.nullcontext()
 
     def load(self) -> Watermarks:

@@ -180,3 +180,11 @@ def test_put_if_unchanged_is_a_compare_and_swap(s3_server: S3Server, bucket: str
     assert s3.put_if_unchanged('state/w.json', b'second', tag)
     assert not s3.put_if_unchanged('state/w.json', b'stale', tag)  # changed since `tag` was read
     assert s3.read_tagged('state/w.json')[0] == b'second'
+
+
+def test_age_is_measured_by_the_servers_clock(s3_server: S3Server, bucket: str):
+    s3 = storage(s3_server.endpoint, bucket)
+    assert s3.age('state/lease') is None
+    tag = s3.put_if_unchanged('state/lease', b'x', None)
+    etag, seconds = s3.age('state/lease')
+    assert etag == tag and 0 <= seconds < 5
