@@ -5,7 +5,7 @@ import threading
 import psycopg
 import pytest
 
-from metrics_utility.library.lock import LockHeldError, advisory_lock
+from metrics_utility.library.lock import LockHeldError, advisory_lock, detect_dead_client
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +93,25 @@ def test_bad_arguments(controller_db):
             pass
     with pytest.raises(psycopg.InterfaceError, match='closed'), advisory_lock(conn, 'x'):
         pass
+
+
+def test_the_refusal_never_suggests_another_lock_name():
+    """Another lock name used to be the suggested way out; two gathers of one target then shipped windows twice."""
+    assert str(LockHeldError('gather_automation_controller_billing_lock')) == (
+        "another run holds the lock 'gather_automation_controller_billing_lock'; wait for it to finish and try again "
+        '(do not give this run another lock name to get past it: runs of one target would then take turns on its '
+        'state instead)'
+    )
+
+
+def test_detect_dead_client_sets_keepalives_and_the_connection_check(controller_db):
+    with controller_db.connect_reader() as conn:
+        detect_dead_client(conn)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing left open
+        shown = {name: conn.execute(f'SHOW {name}').fetchone()[0] for name in
+                 ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count')}  # fmt: skip
+        assert shown == {'tcp_keepalives_idle': '10', 'tcp_keepalives_interval': '5', 'tcp_keepalives_count': '3'}
+        assert (
+            conn.info.server_version < 140000
+            or conn.execute('SHOW client_connection_check_interval').fetchone()[0] == '2s'
+        )

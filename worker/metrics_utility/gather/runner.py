@@ -5,10 +5,15 @@ next one starts (temporary disk stays small). A window whose collection, packagi
 collector for this run (its watermark stays at the last confirmed window, so the next run retries the same window
 and nothing is skipped); other collectors go on. Object names are deterministic, so a retried window overwrites
 what a crashed run may have shipped instead of duplicating it.
+
+Concurrency: the advisory lock (on a session of its own) excludes gathers of the same lock name. Gathers of one
+target under different names take turns per window on the state's location lock: a window that moves a watermark is
+claimed (the state re-read, what another gather shipped meanwhile left out), shipped and recorded under it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
@@ -24,7 +29,7 @@ from metrics_utility.library import instants
 from metrics_utility.library.collectors import REGISTRY, Collector
 from metrics_utility.library.collectors import controller as _controller  # noqa: F401 (registers the collectors)
 from metrics_utility.library.collectors.others import total_workers_vcpu as _vcpu  # noqa: F401
-from metrics_utility.library.lock import advisory_lock
+from metrics_utility.library.lock import advisory_lock, detect_dead_client
 from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.library.package.naming import day_prefix
 from metrics_utility.library.storage import Storage
@@ -55,8 +60,9 @@ class Packager(Protocol):
 
 class StateStore(Protocol):
     def load(self) -> Watermarks: ...
-    def save(self, marks: Watermarks) -> None: ...
+    def save(self, marks: Watermarks) -> None: ...  # merges into the stored document, never moves a mark back
     def describe(self) -> str: ...
+    def locked(self) -> contextlib.AbstractContextManager[None]: ...  # exclusive per state location
 
 
 @dataclass
@@ -96,12 +102,31 @@ def run(
     """Do one gather; fills and returns `summary` (ok=False with an error when anything failed)."""
     now = instants.now() if now is None else now
     summary.target = summary.target or (None if storage is None else type(storage).__name__)
+    # The advisory lock lives on a session of its own that stays idle: when this process dies (even by SIGKILL), the
+    # server sees that socket close at once and drops the lock, while a query of the working session could run on
+    # for hours before the server notices its client is gone.
     try:
-        conn = connect()
+        holder = connect()
     except psycopg.OperationalError as exc:
         raise GatherError(f'cannot connect to the controller database: {_first_line(exc)}') from None
-    with conn, advisory_lock(conn, request.lock_name), job_tempdir(base=request.workdir) as workdir:
+    with holder, advisory_lock(holder, request.lock_name):
+        detect_dead_client(holder)
+        try:
+            conn = connect()
+        except psycopg.OperationalError as exc:
+            raise GatherError(f'cannot connect to the controller database: {_first_line(exc)}') from None
+        detect_dead_client(conn)
+        with conn:
+            return _run_locked(request, conn, packager, storage, state, summary, now, progress)
+
+
+def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Packager, storage: Storage | None,
+                state: StateStore | None, summary: RunSummary, now: datetime,
+                progress: Callable[[str], None]) -> RunSummary:  # fmt: skip
+    with job_tempdir(base=request.workdir) as workdir:
         marks = state.load() if state is not None else Watermarks()
+        if state is not None:
+            marks.check_not_ahead(now, state.describe())
         config = _gather_config(conn)
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
         daily = [k for k in request.collectors if k not in request.snapshot_keys]
@@ -121,33 +146,58 @@ def run(
             outcome = summary.outcome(plan.key)
             for note in plan.notes:
                 log.warning(note)
-            for window in plan.windows:
+            for planned in plan.windows:
                 done += 1
-                progress(f'[{done}/{total}] {plan.key} {window.since:%Y-%m-%d %H:%M} .. {window.until:%Y-%m-%d %H:%M}')
-                try:
-                    shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
-                    if request.confirmed is not None and request.ship:
-                        request.confirmed(plan.key, window, shipped)
-                except Exception as exc:  # one collector's failure must not stop the others
-                    outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
-                    summary.ok = False
-                    log.error('%s: %s (its watermark stays; the next run retries this window)', plan.key, outcome.error)
-                    break
-                outcome.windows += 1
-                for item in shipped:
-                    outcome.rows += item.rows
-                    outcome.bytes += item.bytes
-                    outcome.packages += 1
-                if request.ship and plan.advances_watermark and marks.advance(plan.key, window.until):
-                    outcome.shipped_until = window.until.isoformat()
-                    if state is not None and request.save_watermarks:
-                        state.save(marks)
+                progress(f'[{done}/{total}] {plan.key} {planned.since:%Y-%m-%d %H:%M} .. '
+                         f'{planned.until:%Y-%m-%d %H:%M}')  # fmt: skip
+                records = request.ship and plan.advances_watermark and state is not None and request.save_watermarks
+                # A recorded window is claimed, shipped and recorded under the state location's lock, after
+                # re-reading the state: another gather of the same target (another lock name) may have shipped it.
+                with state.locked() if records else contextlib.nullcontext():
+                    window = planned
+                    if records:
+                        marks.absorb(state.load())
+                        window = unclaimed(planned, marks.get(plan.key), trim=put_only or request.since is None)
+                        if window is None:
+                            log.info('%s %s..%s: already shipped by another gather; skipped', plan.key,
+                                     planned.since.isoformat(), planned.until.isoformat())  # fmt: skip
+                            continue
+                    try:
+                        shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
+                        if request.confirmed is not None and request.ship:
+                            request.confirmed(plan.key, window, shipped)
+                    except Exception as exc:  # one collector's failure must not stop the others
+                        outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
+                        summary.ok = False
+                        log.error('%s: %s (its watermark stays; the next run retries this window)', plan.key,
+                                  outcome.error)  # fmt: skip
+                        break
+                    outcome.windows += 1
+                    for item in shipped:
+                        outcome.rows += item.rows
+                        outcome.bytes += item.bytes
+                        outcome.packages += 1
+                    if request.ship and plan.advances_watermark and marks.advance(plan.key, window.until):
+                        outcome.shipped_until = window.until.isoformat()
+                        if state is not None and request.save_watermarks:
+                            state.save(marks)
         failed = [k for k, o in summary.collectors.items() if o.error]
         if failed:
             summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
         if request.finish is not None:
             request.finish(summary)
     return summary
+
+
+def unclaimed(window: interval.Window, mark: datetime | None, trim: bool) -> interval.Window | None:
+    """What of `window` is still to ship given the freshly read watermark `mark`: all of it when `trim` is off (an
+    explicit window on a readable target is re-shipped on purpose, overwriting), else the part after `mark`, or
+    None when `mark` already covers it."""
+    if not trim or mark is None or mark <= window.since:
+        return window
+    if mark >= window.until:
+        return None
+    return interval.Window(mark, window.until)
 
 
 def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:

@@ -3,6 +3,12 @@
 Session-level locks are used (not transaction-level) because a gather spans many transactions. The lock key is the
 64-bit value PostgreSQL derives from the name with `hashtextextended(name, 0)`, computed by the server, so every
 client agrees on it. Taking and releasing a lock needs no write privileges: the SELECT-only role suffices.
+
+A session lock lasts as long as its server session. Hold it on a session that runs nothing else and call
+`detect_dead_client` on it: an idle backend notices at once when its client's socket closes (the process exited or
+was killed), and TCP keepalives catch a client host that vanished without closing it. A backend busy with a long
+query would only notice when the query ends (on PostgreSQL 14+ `detect_dead_client` also makes it check every few
+seconds).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ class LockHeldError(RuntimeError):
         self.waited = waited
         detail = f' after waiting {waited:.1f}s' if waited else ''
         super().__init__(
-            f'another run holds the lock {name!r}{detail}; wait for it to finish '
-            '(or give this job its own lock name) and try again'
+            f'another run holds the lock {name!r}{detail}; wait for it to finish and try again (do not give this '
+            'run another lock name to get past it: runs of one target would then take turns on its state instead)'
         )
 
 
@@ -70,6 +76,28 @@ def try_lock(conn: psycopg.Connection, name: str, shared: bool = False) -> bool:
     """Take the session lock `name` if it is free (for `shared`: not held exclusively); never waits."""
     function = 'pg_try_advisory_lock_shared' if shared else 'pg_try_advisory_lock'
     return bool(_run(conn, f'SELECT {function}(hashtextextended(%s, 0))', name))
+
+
+DEAD_CLIENT_CHECK = {
+    'tcp_keepalives_idle': '10',  # seconds; server-side keepalives, so a vanished client host is noticed as well
+    'tcp_keepalives_interval': '5',
+    'tcp_keepalives_count': '3',
+}
+CONNECTION_CHECK_INTERVAL = '2s'  # PostgreSQL 14+: a running query checks that its client is still there
+
+
+def detect_dead_client(conn: psycopg.Connection) -> None:
+    """Make the server end this session soon after its client dies, releasing its locks (user-settable settings
+    only; nothing is written, and older servers that lack a setting simply skip it)."""
+    settings = dict(DEAD_CLIENT_CHECK)
+    if conn.info.server_version >= 140000:
+        settings['client_connection_check_interval'] = CONNECTION_CHECK_INTERVAL
+    was_idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with conn.cursor() as cur:
+        for name, value in settings.items():
+            cur.execute('SELECT set_config(%s, %s, false)', (name, value))
+    if was_idle and not conn.autocommit:
+        conn.commit()
 
 
 def _run(conn: psycopg.Connection, sql: str, name: str) -> object:

@@ -189,3 +189,23 @@ def test_an_endpoint_holding_credentials_is_refused_without_echo(endpoint):
         'S3 endpoint must not hold credentials (user:password@host): give access_key and secret_key'
     )
     assert_no_secret(exception_texts(caught.value), SECRET_KEY, ACCESS_KEY)
+
+
+def test_put_if_unchanged_is_a_compare_and_swap(s3_server: S3Server, bucket: str):
+    s3 = storage(s3_server.endpoint, bucket, prefix='billing')
+    assert s3.read_tagged('state/w.json') is None
+    assert s3.put_if_unchanged('state/w.json', b'first', None)  # created
+    assert not s3.put_if_unchanged('state/w.json', b'again', None)  # exists: If-None-Match refuses
+    content, tag = s3.read_tagged('state/w.json')
+    assert content == b'first'
+    assert s3.put_if_unchanged('state/w.json', b'second', tag)
+    assert not s3.put_if_unchanged('state/w.json', b'stale', tag)  # changed since `tag` was read
+    assert s3.read_tagged('state/w.json')[0] == b'second'
+
+
+def test_age_is_measured_by_the_servers_clock(s3_server: S3Server, bucket: str):
+    s3 = storage(s3_server.endpoint, bucket)
+    assert s3.age('state/lease') is None
+    tag = s3.put_if_unchanged('state/lease', b'x', None)
+    etag, seconds = s3.age('state/lease')
+    assert etag == tag and 0 <= seconds < 5

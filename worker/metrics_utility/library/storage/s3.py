@@ -7,11 +7,13 @@ which let the checkpoint advance past lost data), and transient errors are retri
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import io
 import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -229,6 +231,50 @@ class StorageS3(Storage):
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._error('list', prefix or '*', exc) from None
         return dict(sorted(sizes.items()))
+
+    def read_tagged(self, name: str) -> tuple[bytes, str] | None:
+        """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
+        try:
+            reply = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
+            return reply['Body'].read(), reply['ETag']
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise self._error('download', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('download', name, exc) from None
+
+    def put_if_unchanged(self, name: str, data: bytes, etag: str | None) -> str | None:
+        """Compare-and-swap: store `data` only if the object still has `etag` (None: only if it does not exist).
+        Returns the new ETag, or None when another writer changed it first (S3 conditional writes: If-Match /
+        If-None-Match, HTTP 412)."""
+        condition = {'IfMatch': etag} if etag is not None else {'IfNoneMatch': '*'}
+        try:
+            reply = self._client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, **condition)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get('Error', {}).get('Code')
+            status = exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
+            if code in ('PreconditionFailed', 'ConditionalRequestConflict') or status in (409, 412):
+                return None
+            raise self._error('upload', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('upload', name, exc) from None
+        return reply['ETag']
+
+    def age(self, name: str) -> tuple[str, float] | None:
+        """An object's ETag and seconds since it was last written, both by the server's clock (Last-Modified against
+        the reply's Date), so the clocks of the pods never matter; None when it does not exist."""
+        try:
+            reply = self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise self._error('look up', name, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error('look up', name, exc) from None
+        date = reply.get('ResponseMetadata', {}).get('HTTPHeaders', {}).get('date')
+        now = email.utils.parsedate_to_datetime(date) if date else datetime.now(UTC)
+        return reply['ETag'], (now - reply['LastModified']).total_seconds()
 
 
 def _client_error(exc: BaseException) -> botocore.exceptions.ClientError | None:
