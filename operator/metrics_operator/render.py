@@ -25,6 +25,7 @@ from metrics_operator.spec import (
     quantity_bytes,
     storage_claim_name,
 )
+from metrics_utility import contract
 
 DATA_VOLUME: Final = 'data'
 STATE_VOLUME: Final = 'state'
@@ -37,21 +38,9 @@ STATE_MOUNT: Final = (STATE_VOLUME, STATE_DIR)
 CA_DIR: Final = '/etc/metrics-utility/ca'
 SOURCES_DIR: Final = '/sources'
 
-# Report header fields: spec key → METRICS_UTILITY_* variable.
+# Report header fields (spec key → METRICS_UTILITY_* variable) and the two report settings beside them.
 REPORT_FIELDS: Final = {
-    'sku': 'REPORT_SKU',
-    'skuDescription': 'REPORT_SKU_DESCRIPTION',
-    'h1Heading': 'REPORT_H1_HEADING',
-    'companyName': 'REPORT_COMPANY_NAME',
-    'email': 'REPORT_EMAIL',
-    'rhnLogin': 'REPORT_RHN_LOGIN',
-    'companyBusinessLeader': 'REPORT_COMPANY_BUSINESS_LEADER',
-    'companyProcurementLeader': 'REPORT_COMPANY_PROCUREMENT_LEADER',
-    'poNumber': 'REPORT_PO_NUMBER',
-    'endUserCompanyName': 'REPORT_END_USER_COMPANY_NAME',
-    'endUserCity': 'REPORT_END_USER_CITY',
-    'endUserState': 'REPORT_END_USER_STATE',
-    'endUserCountry': 'REPORT_END_USER_COUNTRY',
+    **{field.spec_key: field.variable for field in contract.HEADER_FIELDS},
     'pricePerNode': 'PRICE_PER_NODE',
     'deduplicator': 'DEDUPLICATOR',
 }
@@ -172,7 +161,10 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
         retention = full['retention']
         limits = {
             'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
-            'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
+            # More than the worker's ceiling (4 EiB) is the same as the ceiling: nothing that large is ever stored.
+            'RETENTION_MAX_BYTES': min(quantity_bytes(retention['maxBytes']), contract.RETENTION_MAX_BYTES[1])
+            if 'maxBytes' in retention
+            else None,
         }
         env += _value_env(limits)
     if kind == 'gather' and full.get('kpi'):
@@ -222,7 +214,12 @@ def additional_sources(name: str, full: Mapping[str, Any]) -> tuple[list[str], l
 
 def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
     if kind == 'report':
-        return ['metrics-utility', 'build-report', f'--summary-file={names.TERMINATION_LOG}']
+        report = full['report']
+        # RENEWAL_GUIDANCE needs a start (it runs until today); the CCSP types default to the previous month.
+        since = [f'--since={report.get("since") or contract.RENEWAL_SINCE_DEFAULT}'] * (
+            report['type'] == 'RENEWAL_GUIDANCE'
+        )
+        return ['metrics-utility', 'build-report', *since, f'--summary-file={names.TERMINATION_LOG}']
     return [
         'metrics-utility',
         'gather',
