@@ -78,15 +78,31 @@ BLOCK_DEFAULTS: Final = {**SECRET_KEY_DEFAULTS, 'storage.crc.state': {'reclaimPo
 # METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, so no part may contain one; sub paths stay inside their claim.
 KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
 S3_SOURCE_RE: Final = re.compile(r'^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^;/]+)*$')
-SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$')
+SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$')
 # Pod placement, copied into every pod the operator creates; the API server validates their content with the pod.
 PLACEMENT_FIELDS: Final = ('nodeSelector', 'tolerations', 'affinity', 'priorityClassName')
 # storage.directory.path is the claim's mount point: plain names only, and never on (or above, or inside) what the
 # pod needs: /tmp (its writable scratch), the crc state volume, CA bundles, report sources, the termination log,
 # the virtualenv and the system directories. The CRD has the same list (a test keeps them equal).
-DIRECTORY_PATH_RE: Final = re.compile(r'^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+$')
+DIRECTORY_PATH_RE: Final = re.compile(r'^(/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})+$')
 RESERVED_PATHS: Final = ('/bin', '/dev', '/etc', '/lib', '/lib64', '/opt/venv', '/proc', '/run', '/sbin', '/sources',
                          '/sys', '/tmp', '/usr', '/var/lib/metrics-utility', '/var/run')  # fmt: skip
+# Text the worker reads from a variable (it trims padding and treats blank as unset) and numbers it bounds.
+TRIMMED: Final = r'^\S(.*\S)?$'
+WORKER_PATTERNS: Final = (
+    ('spec.database.host', r'^\S+$', 'must be a host name or address (no spaces)'),
+    ('spec.database.name', TRIMMED, 'must be a database name without leading or trailing spaces'),
+    ('spec.report.pricePerNode', r'^[0-9]+(\.[0-9]+)?$', "must be a non-negative number such as '11' or '11.50'"),
+    ('spec.storage.s3.bucket', r'^\S+$', 'must be a bucket name (no spaces)'),
+    ('spec.storage.s3.endpoint', r'^https?://\S+$', 'must be an http(s):// URL such as https://s3.example.com'),
+    ('spec.storage.crc.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
+    ('spec.vcpu.clusterName', TRIMMED, 'must be a cluster name without leading or trailing spaces'),
+    ('spec.vcpu.prometheusUrl', r'^https?://\S+$', 'must be an http(s):// URL of Prometheus'),
+)
+WORKER_RANGES: Final = (
+    ('spec.gather.lookbackDays', contract.MAX_GATHER_PERIOD_DAYS),
+    ('spec.retention.maxAgeDays', contract.RETENTION_MAX_AGE_DAYS),
+)
 DNS_SUBDOMAIN_RE: Final = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 
 
@@ -160,7 +176,22 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     _validate_retention(full)
     _validate_backfill(full)
     _validate_placement(full)
+    _validate_worker_values(full)
     return full
+
+
+def _validate_worker_values(full: Mapping[str, Any]) -> None:
+    """Values the worker parses, checked as the CRD checks them: without the CRD's checks (an older CRD, a server
+    without CEL) the operator is the last gate, and the worker would refuse them on every run (or, trimming padding,
+    silently use another value: a blank host becomes localhost)."""
+    for path, pattern, expected in WORKER_PATTERNS:
+        value = _get(full, path.removeprefix('spec.'))
+        if value is not None and not (isinstance(value, str) and re.match(pattern, value)):
+            raise SpecError(path, expected)
+    for path, (low, high) in WORKER_RANGES:
+        value = _get(full, path.removeprefix('spec.'))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            raise SpecError(path, f'must be a whole number from {low} to {high}')
 
 
 def _validate_collectors(collectors: Any) -> None:
