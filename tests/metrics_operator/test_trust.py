@@ -23,7 +23,8 @@ CASES = {
     'an account the settings list': ({'serviceAccountName': 'mu-worker'}, None),
     'any other image': (
         {'image': 'evil.example/miner:latest'},
-        ('ImageNotAllowed', f"spec.image: 'evil.example/miner:latest' is not an allowed worker image ({LISTED}); {IMAGE_HELP}"),
+        ('ImageNotAllowed', f"spec.image: 'evil.example/miner:latest' is not an allowed worker image ({LISTED}); "
+                            f'{IMAGE_HELP}'),
     ),
     'the worker image under another digest': (
         {'image': 'registry.example/metrics-utility@sha256:' + 'b' * 64},
