@@ -30,7 +30,7 @@ from testsupport.crd_rules import cel_failures, schema_errors
 from testsupport.operator_samples import collection, crc_storage
 from testsupport.pod_in_worker import pod_of, worker_problems
 
-pytestmark = [pytest.mark.unit, pytest.mark.hostile]
+pytestmark = [pytest.mark.unit, pytest.mark.slow, pytest.mark.hostile]
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / 'deploy' / 'crds' / 'metricscollections.metrics.aap.dev.yaml').read_text())
 SPEC_SCHEMA = CRD['spec']['versions'][0]['schema']['openAPIV3Schema']['properties']['spec']
