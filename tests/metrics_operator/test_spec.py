@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
 
 from metrics_operator import render, spec
@@ -130,6 +131,7 @@ PATH_PLAIN = ("must be an absolute path of plain names such as /metrics-utility 
               "no '..', no trailing '/')")  # fmt: skip
 ORG = "must be an organization name: not empty, no ';' (the list separator), no leading or trailing spaces"
 SPEC_COLLECTORS = contract.SPEC_COLLECTORS
+K8S_VERSION = '1.35.0'  # as tests/deploy: the schemas kubernetes-validate ships for the tests' kubectl
 
 
 def collides(path: str, reserved: str) -> str:
@@ -237,6 +239,8 @@ def worker_view(fields: dict, tmp_path: Path) -> dict[str, Pod]:
     full = spec.validate('controller', collection(**fields)['spec'])
     objects = render.desired('controller', 'ns', full, 'registry.example/worker:1')
     job = render.backfill_job('controller', 'ns', full, 'registry.example/worker:1')
+    for obj in [*objects, *([job] if job else [])]:  # what the API server checks by schema
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
     pods = {w['metadata']['name']: pod_of(w, objects[0], tmp_path / w['metadata']['name'])
             for w in [*objects[1:], *([job] if job else [])]}  # fmt: skip
     assert {name: worker_problems(pod) for name, pod in pods.items()} == {name: [] for name in pods}
