@@ -370,3 +370,40 @@ def test_every_generated_spec_is_run_by_the_worker_or_rejected_naming_a_field(pa
         if not crd and refused is not None and not operator_only:
             failures.append(f'{path}={shown}: the CRD accepts what the operator refuses: {refused}')
     assert failures == []
+
+
+PAIRS = {
+    'report type × deduplicator × sheet': [
+        {'report': {'type': kind, 'sheets': [sheet], **({'deduplicator': dedup} if dedup else {})}}
+        for kind in contract.REPORT_TYPES
+        for dedup in (None, *contract.CCSP_DEDUPLICATORS, *contract.RENEWAL_DEDUPLICATORS)
+        for sheet in contract.CCSPV2_SHEETS
+    ],
+    'storage type × report × vcpu × collectors': [
+        {'storage': storage, 'report': {'enabled': report}, 'vcpu': {'enabled': vcpu, 'clusterName': 'c'},
+         'collectors': [collector]}
+        for storage in (BASES['directory']['storage'], BASES['s3']['storage'], BASES['crc']['storage'])
+        for report in (True, False)
+        for vcpu in (True, False)
+        for collector in contract.SPEC_COLLECTORS
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize('case', PAIRS, ids=list(PAIRS))
+def test_every_combination_is_run_by_the_worker_or_rejected_naming_a_field(case, tmp_path):
+    failures, accepted = [], 0
+    for number, fields in enumerate(PAIRS[case]):
+        raw = collection(**fields)['spec']
+        crd, refused, worker = outcome('controller', raw, tmp_path / str(number))
+        accepted += refused is None
+        if refused is None and worker:
+            failures.append(f'{fields}: accepted, but the worker refuses: {worker}')
+        if crd and not all(crd_names_a_field(p) for p in crd):
+            failures.append(f'{fields}: a CRD problem names no field: {crd}')
+        if not crd and refused is not None:
+            failures.append(f'{fields}: the CRD accepts what the operator refuses: {refused}')
+        if crd and refused is None:
+            failures.append(f'{fields}: the operator accepts what the CRD refuses: {crd}')
+    assert failures == []
+    assert 0 < accepted < len(PAIRS[case])  # both outcomes occur: the combinations matter

@@ -320,3 +320,31 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
     assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42
     assert st['gather']['kpi'] == {'documents': 0, 'error': 'HTTP 401'}
     assert _undeclared(st, crd_schema['properties']['status']) == []
+
+
+def test_enums_and_lists_come_from_the_contract(crd_schema):
+    """The CRD's enums and the lists inside its CEL rules are the contract's (metrics_utility.contract) and spec.py's."""
+    from metrics_utility import contract
+
+    props = crd_schema['properties']['spec']['properties']
+    report = props['report']
+    assert props['collectors']['items']['enum'] == list(contract.SPEC_COLLECTORS)
+    assert report['properties']['type']['enum'] == list(contract.REPORT_TYPES)
+    assert report['properties']['sheets']['items']['enum'] == list(contract.CCSPV2_SHEETS)
+    dedup = report['properties']['deduplicator']['enum']
+    assert dedup == list(contract.CCSP_DEDUPLICATORS + contract.RENEWAL_DEDUPLICATORS)
+    assert report['properties']['since']['pattern'] == contract.RENEWAL_SINCE_PATTERN
+    rules = ' '.join(r['rule'] for r in report['x-kubernetes-validations'])
+    assert f'self.sheets.all(s, s in {list(contract.CCSP_SHEETS)})' in rules
+    assert f'self.deduplicator in {list(contract.RENEWAL_DEDUPLICATORS)}' in rules
+    path_rule = props['storage']['properties']['directory']['x-kubernetes-validations'][0]['rule']
+    assert f'{list(spec.RESERVED_PATHS)}.all(' in path_rule
+    backfill = ' '.join(r['rule'] for r in props['backfill']['x-kubernetes-validations'])
+    assert f"duration('{contract.MAX_GATHER_PERIOD_DAYS[1] * 24}h')" in backfill
+    assert props['gather']['properties']['lookbackDays']['maximum'] == contract.MAX_GATHER_PERIOD_DAYS[1]
+    assert props['retention']['properties']['maxAgeDays']['maximum'] == contract.RETENTION_MAX_AGE_DAYS[1]
+    for path, pattern, _ in spec.WORKER_PATTERNS:  # the operator checks what the CRD checks
+        node = crd_schema
+        for part in path.split('.'):
+            node = node['properties'][part]
+        assert node['pattern'] == pattern, path
