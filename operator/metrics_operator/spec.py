@@ -162,11 +162,11 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         why = cron.problem(schedule) if isinstance(schedule, str) else f'must be {cron.EXPECTED}'
         if why is not None:
             raise SpecError(f'spec.{kind}.schedule', why)
-    if not DURATION_RE.match(str(full['gather']['untilLag'])):
+    if not DURATION_RE.fullmatch(str(full['gather']['untilLag'])):
         raise SpecError('spec.gather.untilLag', "must be minutes like '10m'")
     _validate_report(full['report'])
     tz = full.get('timeZone')
-    if tz is not None and not TIME_ZONE_RE.match(str(tz)):
+    if tz is not None and not TIME_ZONE_RE.fullmatch(str(tz)):
         raise SpecError('spec.timeZone', 'must be an IANA time zone name such as Europe/Berlin')
     if full['vcpu']['enabled'] and not full['vcpu'].get('clusterName'):
         raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
@@ -186,7 +186,7 @@ def _validate_worker_values(full: Mapping[str, Any]) -> None:
     silently use another value: a blank host becomes localhost)."""
     for path, pattern, expected in WORKER_PATTERNS:
         value = _get(full, path.removeprefix('spec.'))
-        if value is not None and not (isinstance(value, str) and re.match(pattern, value)):
+        if value is not None and not (isinstance(value, str) and re.fullmatch(pattern, value)):
             raise SpecError(path, expected)
     for path, (low, high) in WORKER_RANGES:
         value = _get(full, path.removeprefix('spec.'))
@@ -219,7 +219,7 @@ def _validate_report(report: Mapping[str, Any]) -> None:
     since = report.get('since')
     if since is not None and kind != 'RENEWAL_GUIDANCE':
         raise SpecError('spec.report.since', 'applies to RENEWAL_GUIDANCE only (CCSP reports cover the last month)')
-    if since is not None and not (isinstance(since, str) and re.match(contract.RENEWAL_SINCE_PATTERN, since)):
+    if since is not None and not (isinstance(since, str) and re.fullmatch(contract.RENEWAL_SINCE_PATTERN, since)):
         raise SpecError(
             'spec.report.since', "must be how far back the renewal report starts: Nd or Nmonths, e.g. '12months'"
         )
@@ -263,7 +263,7 @@ def _validate_backfill(full: Mapping[str, Any]) -> None:
     instants = {}
     for key in ('since', 'until'):
         value = backfill.get(key)
-        instants[key] = backfill_instant(value) if isinstance(value, str) and DATE_RE.match(value) else None
+        instants[key] = backfill_instant(value) if isinstance(value, str) and DATE_RE.fullmatch(value) else None
         if instants[key] is None:
             raise SpecError(f'spec.backfill.{key}', 'must be a real UTC date (2024-01-31) or an RFC 3339 time')
     if instants['since'] >= instants['until']:
@@ -357,7 +357,7 @@ def _validate_sources(name: str, full: Mapping[str, Any]) -> None:
         if 'path' in source and 'claimName' not in source:
             raise SpecError(f'{item}.path', 'only applies with claimName')
         if 's3' in source:
-            if not isinstance(source['s3'], str) or not S3_SOURCE_RE.match(source['s3']):
+            if not isinstance(source['s3'], str) or not S3_SOURCE_RE.fullmatch(source['s3']):
                 raise SpecError(f'{item}.s3', 'must be s3://bucket or s3://bucket/prefix (no ";", no empty parts)')
             if storage['type'] != 's3':
                 raise SpecError(f'{item}.s3', 'needs storage.type s3 (S3 sources use its endpoint and credentials)')
@@ -367,7 +367,7 @@ def _validate_sources(name: str, full: Mapping[str, Any]) -> None:
         else:
             if not isinstance(source['claimName'], str) or not source['claimName']:
                 raise SpecError(f'{item}.claimName', 'must name a PersistentVolumeClaim in the same namespace')
-            if 'path' in source and not (isinstance(source['path'], str) and SOURCE_PATH_RE.match(source['path'])):
+            if 'path' in source and not (isinstance(source['path'], str) and SOURCE_PATH_RE.fullmatch(source['path'])):
                 raise SpecError(f'{item}.path', "must be a relative path inside the claim such as 'controller-b'")
             if source['claimName'] == main_claim and 'path' not in source:
                 raise SpecError(f'{item}.claimName', 'is the main storage; set path for another directory on its claim')
@@ -439,7 +439,7 @@ def _validate_directory_path(path: Any) -> None:
     """Where the storage claim is mounted: a plain absolute path that neither hides nor sits inside a directory the
     pod needs (the operator's own mounts, the image's system directories)."""
     field = 'spec.storage.directory.path'
-    if not isinstance(path, str) or not DIRECTORY_PATH_RE.match(path):
+    if not isinstance(path, str) or not DIRECTORY_PATH_RE.fullmatch(path):
         raise SpecError(field, "must be an absolute path of plain names such as /metrics-utility (letters, digits, "
                         "'.', '_', '-'; no '..', no trailing '/')")  # fmt: skip
     for reserved in RESERVED_PATHS:

@@ -101,6 +101,7 @@ GENERIC_STRINGS = [
     '\u00a0a',
     '../up',
     '/abs',
+    'a\n',
 ]
 SCHEDULES = [
     '@hourly',
@@ -140,6 +141,7 @@ SCHEDULES = [
     '0 0 15W * *',
     '0 0 * * 1#2',
     'TZ=UTC 0 * * * *',
+    '0 4 2 * *\n',
     '  0 4 2 * *  ',
 ]
 DATES = [
@@ -159,6 +161,7 @@ DATES = [
     '2024-01-01T00:00:00+25:00',
     '1990-01-01',
     '2024-1-1',
+    '2024-01-01\n',
 ]
 FIELD_VALUES: dict[str, list[Any]] = {
     'schedule': SCHEDULES,
@@ -186,6 +189,7 @@ FIELD_VALUES: dict[str, list[Any]] = {
         '/srv/metrics',
         '/home/metrics',
         'relative',
+        '/data\n',
     ],
     'spec.gather.untilLag': ['0m', '10m', '9999999m', '10h', 'm', '10'],
     'spec.report.since': ['12months', '365d', '0d', '1d', '12mo', '1y', '9999months'],
@@ -238,7 +242,7 @@ def candidates(path: str, node: Mapping[str, Any]) -> list[Any]:
         if 'maxLength' in node:
             values += ['x' * node['maxLength'], 'x' * (node['maxLength'] + 1)]
         if 'default' in node:
-            values.append(node['default'])
+            values += [node['default'], f'{node["default"]}\n']
     elif kind == 'array':
         items = node.get('items') or {}
         values += [[]]

@@ -323,7 +323,7 @@ def test_status_usage_and_totals_survive_pruning(crd_schema):
 
 
 def test_enums_and_lists_come_from_the_contract(crd_schema):
-    """The CRD's enums and the lists inside its CEL rules are the contract's (metrics_utility.contract) and spec.py's."""
+    """The CRD's enums and the lists inside its CEL rules are metrics_utility.contract's and spec.py's."""
     from metrics_utility import contract
 
     props = crd_schema['properties']['spec']['properties']

@@ -16,15 +16,23 @@ import jsonschema
 
 
 def _strip_k8s(schema: Any) -> Any:
-    """The CRD schema as plain JSON Schema (drop `x-kubernetes-*`, keep int-or-string as anyOf)."""
+    """The CRD schema as plain JSON Schema (drop `x-kubernetes-*`, keep int-or-string as anyOf).
+
+    A pattern's final `$` becomes `\\Z`: the API server's RE2 anchors `$` at the end of the text, Python's `re` (which
+    jsonschema uses) also just before a final newline."""
     if isinstance(schema, Mapping):
-        return {k: _strip_k8s(v) for k, v in schema.items() if not k.startswith('x-kubernetes-')}
+        kept = {k: v for k, v in schema.items() if not k.startswith('x-kubernetes-')}
+        return {k: _end_anchor(v) if k == 'pattern' and isinstance(v, str) else _strip_k8s(v) for k, v in kept.items()}
     if isinstance(schema, list):
         return [_strip_k8s(v) for v in schema]
     return schema
 
 
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], jsonschema.Draft4Validator]] = {}
+
+
+def _end_anchor(pattern: str) -> str:
+    return re.sub(r'(?<!\\)\$$', r'\\Z', pattern)
 
 
 def schema_errors(schema: Mapping[str, Any], obj: Mapping[str, Any]) -> list[str]:
