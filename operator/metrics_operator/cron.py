@@ -3,7 +3,8 @@
 Why: a schedule like `61 25 * * *` used to pass the CRD (it only counted five fields) and then failed when the
 operator wrote the CronJob, or `0 0 31 2 *` was stored and never ran. Kubernetes parses schedules with
 robfig/cron's standard parser: five fields, `*`, `?` (day fields), lists, ranges (start ≤ end), steps, month and
-weekday names (case-insensitive) and the macros below. Weekdays are 0-6 (Sunday is 0; Kubernetes refuses 7).
+weekday names (case-insensitive), the macros below and `@every <duration>` (Go durations: `90m`, `1h30m`, `1.5h`;
+the operator wants at least a minute). Weekdays are 0-6 (Sunday is 0; Kubernetes refuses 7).
 
 `problem()` is what `spec.py` reports; `pattern()` is the same grammar as one regular expression, which the CRD's
 CEL rule uses (a test keeps the CRD's copy equal and checks both agree on generated schedules). The regular
@@ -12,6 +13,7 @@ expression cannot see that a day never occurs in the chosen months (`0 0 30 2 *`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +22,9 @@ MONTH_NAMES: Final = ('jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 's
 DAY_NAMES: Final = ('sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat')
 MONTH_DAYS: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # a leap year: Feb 29 does occur
 MAX_STEP: Final = 99
+EVERY: Final = '@every '
+DURATION_PART: Final = r'([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)'
+_SECONDS: Final = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600}
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,10 @@ def _values(text: str, spec: Field) -> set[int]:
 def problem(schedule: str) -> str | None:
     """None when the CronJob controller accepts `schedule` and it runs at least once a year, else why not."""
     text = schedule.strip()
+    if text.startswith(EVERY):
+        return _every_problem(text.removeprefix(EVERY))
     if text.startswith('@'):
-        return None if text in MACROS else f'{text!r} is not a macro; expected one of {", ".join(MACROS)}'
+        return None if text in MACROS else f'{text!r} is not a macro; expected one of {", ".join(MACROS)} or @every'
     parts = text.split(' ')
     parts = [p for p in parts if p]
     if len(parts) != len(FIELDS):
@@ -100,6 +107,13 @@ def problem(schedule: str) -> str | None:
         if min(values[2]) > longest:
             return f'never runs: no chosen month has day {min(values[2])}'
     return None
+
+
+def _every_problem(duration: str) -> str | None:
+    if not re.fullmatch(f'(?:{DURATION_PART})+', duration):
+        return f'@every {duration!r} is not a duration such as 90m, 1h30m or 1.5h'
+    seconds = sum(float(n) * _SECONDS[unit] for n, unit in re.findall(DURATION_PART, duration))
+    return None if seconds >= 60 else f'@every {duration}: at least a minute (CronJobs start at most once a minute)'
 
 
 # The same grammar as a regular expression (RE2 and Python agree on this subset), for the CRD's CEL rule.
@@ -141,13 +155,13 @@ def pattern() -> str:
     """The whole schedule grammar; month and weekday names match in any case."""
     macros = '|'.join(m[1:] for m in MACROS)
     fields = ' +'.join(_field(spec) for spec in FIELDS)
-    return f'^ *(?:@(?:{macros})|(?i:{fields})) *$'
+    return f'^ *(?:@(?:{macros})|@every (?:{DURATION_PART})+|(?i:{fields})) *$'
 
 
 MESSAGE: Final = (
     'schedule must be a 5-field cron expression with every field in range (minute 0-59, hour 0-23, day of month '
     '1-31, month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT; ranges start ≤ end; steps 1-99) or a macro such as '
-    '@hourly'
+    '@hourly or @every <duration>'
 )
 
 

@@ -142,6 +142,8 @@ SCHEDULES = [
     '0 0 * * 1#2',
     'TZ=UTC 0 * * * *',
     '0 4 2 * *\n',
+    '@every 90m',
+    '@every 30s',
     '  0 4 2 * *  ',
 ]
 DATES = [
@@ -198,9 +200,9 @@ FIELD_VALUES: dict[str, list[Any]] = {
     'spec.retention.maxBytes': [0, 1, 2**62, 2**62 + 1, 2**63 - 1, -1, '20Gi', '4Ei', '5Ei', '9Ei', 'lots', '1.5Gi'],
     'spec.timeZone': ['UTC', 'Europe/Berlin', 'Etc/GMT+5', 'America/Argentina/Buenos_Aires', 'Europe/../x'],
 }
-# Rejected by the operator only: the CRD cannot see these (a regex cannot know month lengths; the API server's
-# regex engine has no Unicode classes; CEL's timestamp() has no range check in the test double).
+# Rejected by the operator only: the CRD's regular expression can neither know month lengths nor add up a duration.
 OPERATOR_ONLY = {
+    *((f'spec.{kind}.schedule', '@every 30s') for kind in ('gather', 'report', 'vcpu')),
     ('spec.gather.schedule', '0 0 30 2 *'),
     ('spec.gather.schedule', '0 0 31 4,6,9,11 *'),
     ('spec.report.schedule', '0 0 30 2 *'),

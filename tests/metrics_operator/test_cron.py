@@ -13,6 +13,7 @@ from testsupport.operator_samples import collection
 
 pytestmark = pytest.mark.unit
 CRD_MESSAGE = f'.spec.gather: {cron.MESSAGE}'
+MACROS = ', '.join(cron.MACROS)
 RANGE = 'out of range'
 
 # schedule → the operator's exact message (None: accepted), and whether the CRD's rule accepts it.
@@ -40,8 +41,16 @@ SCHEDULES = {
     'four fields': ('* * * *', f'must be {cron.EXPECTED}; got 4 field(s)', False),
     'six fields (seconds)': ('0 * * * * *', f'must be {cron.EXPECTED}; got 6 field(s)', False),
     'a TZ prefix': ('TZ=UTC 0 * * * *', f'must be {cron.EXPECTED}; got 6 field(s)', False),
-    '@every': ('@every 1h', "'@every 1h' is not a macro; expected one of " + ', '.join(cron.MACROS), False),
-    'macro in capitals': ('@HOURLY', "'@HOURLY' is not a macro; expected one of " + ', '.join(cron.MACROS), False),
+    'a macro in capitals': ('@HOURLY', f"'@HOURLY' is not a macro; expected one of {MACROS} or @every", False),
+    'an unknown macro': ('@reboot', f"'@reboot' is not a macro; expected one of {MACROS} or @every", False),
+    '@every without a duration': ('@every', f"'@every' is not a macro; expected one of {MACROS} or @every", False),
+    '@every in days (Go has no d)': ('@every 1d', "@every '1d' is not a duration such as 90m, 1h30m or 1.5h", False),
+    '@every with two spaces': ('@every  1h', "@every ' 1h' is not a duration such as 90m, 1h30m or 1.5h", False),
+    '@every negative': ('@every -1h', "@every '-1h' is not a duration such as 90m, 1h30m or 1.5h", False),
+    '@every 30 seconds (too often)': (
+        '@every 30s', '@every 30s: at least a minute (CronJobs start at most once a minute)', True),
+    '@every compound duration': ('@every 1h30m', None, True),
+    '@every fractional hours': ('@every 1.5h', None, True),
     'a word': ('monthly', f'must be {cron.EXPECTED}; got 1 field(s)', False),
     'February 30 never comes': ('0 0 30 2 *', 'never runs: no chosen month has day 30', True),
     'day 31 of 30-day months': ('0 0 31 4,6,9,11 *', 'never runs: no chosen month has day 31', True),
@@ -94,4 +103,10 @@ def test_the_crd_pattern_and_the_operator_agree_on_every_combination():
             operator_accepts = why is None or why.startswith('never runs')
             if bool(regex.match(schedule)) != operator_accepts:
                 disagreements.append((schedule, why))
+    for every in ('@every 1h', '@every 1m', '@every 59s', '@every 60s', '@every 1h1m1s', '@every 1..5h', '@every h'):
+        why = cron.problem(every)
+        if bool(regex.match(every)) != (
+            why is None or why.endswith('at least a minute (CronJobs start at most once a minute)')
+        ):
+            disagreements.append((every, why))
     assert disagreements == []
