@@ -57,7 +57,7 @@ def _value_env(values: Mapping[str, Any]) -> list[dict[str, str]]:
 def settings(full: Mapping[str, Any]) -> dict[str, str]:
     """Non-secret settings shared by every pod, as METRICS_UTILITY_* variables (the ConfigMap's data)."""
     db, storage, report = full['database'], full['storage'], full['report']
-    optional = [c for c in full['collectors'] if c != 'job_host_summary']
+    optional = [c for c in full['collectors'] if c != contract.ALWAYS_ON_COLLECTOR]
     values: dict[str, Any] = {
         'DB_HOST': db['host'],
         'DB_PORT': db['port'],
@@ -68,7 +68,7 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
         'MAX_GATHER_PERIOD_DAYS': full['gather']['lookbackDays'],
         'REPORT_TYPE': report['type'],
     }
-    if 'job_host_summary' not in full['collectors']:
+    if contract.ALWAYS_ON_COLLECTOR not in full['collectors']:
         values['DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] = 'true'
     if storage['type'] == 'directory':
         values['SHIP_PATH'] = storage['directory']['path']
@@ -146,7 +146,7 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
     if kind == 'vcpu':
         vcpu = full['vcpu']
         values = {
-            'OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+            'OPTIONAL_COLLECTORS': contract.VCPU_COLLECTOR,
             'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
             'USAGE_BASED_METERING_ENABLED': 'true',
             'COLLECTOR_LOCK_SUFFIX': 'vcpu',
