@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import kopf
 
-from metrics_operator import names
+from metrics_operator import names, trust
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class OperatorConfig:
     watch_client_timeout: int = 330
     request_timeout: float = 30.0
     events: bool = True
+    # Images and service accounts a MetricsCollection may ask for (spec.image, spec.serviceAccountName) besides
+    # `worker_image` and the namespace's default account; see `trust` and docs/install.md.
+    allowed_images: tuple[str, ...] = ()
+    allowed_service_accounts: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -41,7 +45,10 @@ class OperatorConfig:
         def flag(key: str, default: bool) -> bool:
             return get(key, str(default)).strip().lower() in {'1', 'true', 'yes', 'on'}
 
-        namespaces = tuple(n.strip() for n in get('NAMESPACES', '').split(',') if n.strip())
+        def names_list(key: str) -> tuple[str, ...]:
+            return tuple(n.strip() for n in get(key, '').split(',') if n.strip())
+
+        namespaces = names_list('NAMESPACES')
         if not namespaces and not flag('CLUSTERWIDE', False) and env.get('POD_NAMESPACE'):
             namespaces = (env['POD_NAMESPACE'],)
         return cls(
@@ -58,7 +65,13 @@ class OperatorConfig:
             watch_client_timeout=int(get('WATCH_CLIENT_TIMEOUT', str(cls.watch_client_timeout))),
             request_timeout=float(get('REQUEST_TIMEOUT', str(cls.request_timeout))),
             events=flag('EVENTS', True),
+            allowed_images=names_list('ALLOWED_IMAGES'),
+            allowed_service_accounts=names_list('ALLOWED_SERVICE_ACCOUNTS'),
         )
+
+    @property
+    def allowed(self) -> trust.Allowed:
+        return trust.Allowed(self.worker_image, self.allowed_images, self.allowed_service_accounts)
 
 
 def configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:

@@ -110,7 +110,7 @@ def register(
         lock = memo.setdefault('lock', asyncio.Lock())
         async with lock:  # the update handler and the timer's retry never reconcile one collection at once
             try:
-                ready = await reconcile.ensure(rt.client, body, raw_spec, config.worker_image, logger)
+                ready = await reconcile.ensure(rt.client, body, raw_spec, config.worker_image, logger, config.allowed)
             except kube.ApiError as exc:
                 rt.metrics.errors.labels('reconcile').inc()
                 ready = status.ReadyState('False', 'ApplyFailed', f'the API server refused a change: {exc}')

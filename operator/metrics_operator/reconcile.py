@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from metrics_operator import kube, names, render, spec
+from metrics_operator import kube, names, render, spec, trust
 from metrics_operator.status import ReadyState
 
 PLURALS = {
@@ -108,14 +108,24 @@ async def _missing_references(
 
 
 async def ensure(
-    client: kube.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], image: str, logger: logging.Logger
+    client: kube.Client,
+    body: Mapping[str, Any],
+    raw_spec: Mapping[str, Any],
+    image: str,
+    logger: logging.Logger,
+    allowed: trust.Allowed | None = None,
 ) -> ReadyState:
-    """Reconcile the children of one collection; the returned state becomes the `Ready` condition."""
+    """Reconcile the children of one collection; the returned state becomes the `Ready` condition.
+
+    `allowed` says which other images and service accounts a spec may ask for (default: none)."""
     name, namespace = body['metadata']['name'], body['metadata']['namespace']
     try:
         full = spec.validate(name, raw_spec)
     except spec.SpecError as exc:
         return ReadyState('False', 'InvalidSpec', str(exc))
+    refused = trust.refusal(full, allowed or trust.Allowed(image))
+    if refused is not None:  # before anything is written: existing CronJobs keep what was allowed
+        return ReadyState('False', refused.reason, refused.message)
     missing = await _missing_references(client, name, namespace, full)
     if missing is not None:
         return missing

@@ -25,6 +25,7 @@ from metrics_operator.spec import (
     quantity_bytes,
     storage_claim_name,
 )
+from metrics_utility import contract
 
 DATA_VOLUME: Final = 'data'
 STATE_VOLUME: Final = 'state'
@@ -37,21 +38,9 @@ STATE_MOUNT: Final = (STATE_VOLUME, STATE_DIR)
 CA_DIR: Final = '/etc/metrics-utility/ca'
 SOURCES_DIR: Final = '/sources'
 
-# Report header fields: spec key → METRICS_UTILITY_* variable.
+# Report header fields (spec key → METRICS_UTILITY_* variable) and the two report settings beside them.
 REPORT_FIELDS: Final = {
-    'sku': 'REPORT_SKU',
-    'skuDescription': 'REPORT_SKU_DESCRIPTION',
-    'h1Heading': 'REPORT_H1_HEADING',
-    'companyName': 'REPORT_COMPANY_NAME',
-    'email': 'REPORT_EMAIL',
-    'rhnLogin': 'REPORT_RHN_LOGIN',
-    'companyBusinessLeader': 'REPORT_COMPANY_BUSINESS_LEADER',
-    'companyProcurementLeader': 'REPORT_COMPANY_PROCUREMENT_LEADER',
-    'poNumber': 'REPORT_PO_NUMBER',
-    'endUserCompanyName': 'REPORT_END_USER_COMPANY_NAME',
-    'endUserCity': 'REPORT_END_USER_CITY',
-    'endUserState': 'REPORT_END_USER_STATE',
-    'endUserCountry': 'REPORT_END_USER_COUNTRY',
+    **{field.spec_key: field.variable for field in contract.HEADER_FIELDS},
     'pricePerNode': 'PRICE_PER_NODE',
     'deduplicator': 'DEDUPLICATOR',
 }
@@ -68,7 +57,7 @@ def _value_env(values: Mapping[str, Any]) -> list[dict[str, str]]:
 def settings(full: Mapping[str, Any]) -> dict[str, str]:
     """Non-secret settings shared by every pod, as METRICS_UTILITY_* variables (the ConfigMap's data)."""
     db, storage, report = full['database'], full['storage'], full['report']
-    optional = [c for c in full['collectors'] if c != 'job_host_summary']
+    optional = [c for c in full['collectors'] if c != contract.ALWAYS_ON_COLLECTOR]
     values: dict[str, Any] = {
         'DB_HOST': db['host'],
         'DB_PORT': db['port'],
@@ -79,7 +68,7 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
         'MAX_GATHER_PERIOD_DAYS': full['gather']['lookbackDays'],
         'REPORT_TYPE': report['type'],
     }
-    if 'job_host_summary' not in full['collectors']:
+    if contract.ALWAYS_ON_COLLECTOR not in full['collectors']:
         values['DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] = 'true'
     if storage['type'] == 'directory':
         values['SHIP_PATH'] = storage['directory']['path']
@@ -157,7 +146,7 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
     if kind == 'vcpu':
         vcpu = full['vcpu']
         values = {
-            'OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+            'OPTIONAL_COLLECTORS': contract.VCPU_COLLECTOR,
             'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
             'USAGE_BASED_METERING_ENABLED': 'true',
             'COLLECTOR_LOCK_SUFFIX': 'vcpu',
@@ -172,7 +161,10 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
         retention = full['retention']
         limits = {
             'RETENTION_MAX_AGE_DAYS': retention.get('maxAgeDays'),
-            'RETENTION_MAX_BYTES': quantity_bytes(retention['maxBytes']) if 'maxBytes' in retention else None,
+            # More than the worker's ceiling (4 EiB) is the same as the ceiling: nothing that large is ever stored.
+            'RETENTION_MAX_BYTES': min(quantity_bytes(retention['maxBytes']), contract.RETENTION_MAX_BYTES[1])
+            if 'maxBytes' in retention
+            else None,
         }
         env += _value_env(limits)
     if kind == 'gather' and full.get('kpi'):
@@ -222,7 +214,12 @@ def additional_sources(name: str, full: Mapping[str, Any]) -> tuple[list[str], l
 
 def command(kind: JobKind, full: Mapping[str, Any]) -> list[str]:
     if kind == 'report':
-        return ['metrics-utility', 'build-report', f'--summary-file={names.TERMINATION_LOG}']
+        report = full['report']
+        # RENEWAL_GUIDANCE needs a start (it runs until today); the CCSP types default to the previous month.
+        since = [f'--since={report.get("since") or contract.RENEWAL_SINCE_DEFAULT}'] * (
+            report['type'] == 'RENEWAL_GUIDANCE'
+        )
+        return ['metrics-utility', 'build-report', *since, f'--summary-file={names.TERMINATION_LOG}']
     return [
         'metrics-utility',
         'gather',

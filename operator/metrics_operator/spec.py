@@ -10,25 +10,16 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from metrics_operator import names
+from metrics_operator import cron, names
+from metrics_utility import contract
 
-COLLECTORS: Final = (
-    'job_host_summary',
-    'main_jobevent',
-    'main_host',
-    'main_host_daily',
-    'main_hostmetric',
-    'main_indirectmanagednodeaudit',
-    'unified_jobs',
-    'execution_environments',
-    'table_metadata',
-)
-REPORT_TYPES: Final = ('CCSP', 'CCSPv2', 'RENEWAL_GUIDANCE')
+COLLECTORS: Final = contract.SPEC_COLLECTORS
+REPORT_TYPES: Final = contract.REPORT_TYPES
 STORAGE_TYPES: Final = ('directory', 's3', 'crc')
 SSL_MODES: Final = ('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full')
-SCHEDULE_RE: Final = re.compile(r'^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\S+( +\S+){4})$')
 TIME_ZONE_RE: Final = re.compile(r'^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$')
 DURATION_RE: Final = re.compile(r'^[0-9]+m$')
 
@@ -71,7 +62,7 @@ SECRET_KEY_DEFAULTS: Final = {
 # Optional blocks without CRD defaults (spec.retention, spec.backfill; docs/scale.md). Defaults are applied here.
 REPORT_MIN_AGE_DAYS: Final = 35  # a month of data plus the monthly report's delay must survive retention
 BACKFILL_DEFAULTS: Final = {'parallelism': 2, 'activeDeadlineSeconds': 21600}
-DATE_RE: Final = re.compile(r'^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2}))?$')
+DATE_RE: Final = re.compile(r'^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2}))?$')
 QUANTITY_RE: Final = re.compile(r'^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
 _UNITS: Final = {None: 1, 'k': 10**3, 'M': 10**6, 'G': 10**9, 'T': 10**12, 'P': 10**15, 'E': 10**18,
                  'Ki': 2**10, 'Mi': 2**20, 'Gi': 2**30, 'Ti': 2**40, 'Pi': 2**50, 'Ei': 2**60}  # fmt: skip
@@ -87,9 +78,31 @@ BLOCK_DEFAULTS: Final = {**SECRET_KEY_DEFAULTS, 'storage.crc.state': {'reclaimPo
 # METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, so no part may contain one; sub paths stay inside their claim.
 KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
 S3_SOURCE_RE: Final = re.compile(r'^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^;/]+)*$')
-SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$')
+SOURCE_PATH_RE: Final = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$')
 # Pod placement, copied into every pod the operator creates; the API server validates their content with the pod.
 PLACEMENT_FIELDS: Final = ('nodeSelector', 'tolerations', 'affinity', 'priorityClassName')
+# storage.directory.path is the claim's mount point: plain names only, and never on (or above, or inside) what the
+# pod needs: /tmp (its writable scratch), the crc state volume, CA bundles, report sources, the termination log,
+# the virtualenv and the system directories. The CRD has the same list (a test keeps them equal).
+DIRECTORY_PATH_RE: Final = re.compile(r'^(/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})+$')
+RESERVED_PATHS: Final = ('/bin', '/dev', '/etc', '/lib', '/lib64', '/opt/venv', '/proc', '/run', '/sbin', '/sources',
+                         '/sys', '/tmp', '/usr', '/var/lib/metrics-utility', '/var/run')  # fmt: skip
+# Text the worker reads from a variable (it trims padding and treats blank as unset) and numbers it bounds.
+TRIMMED: Final = r'^\S(.*\S)?$'
+WORKER_PATTERNS: Final = (
+    ('spec.database.host', r'^\S+$', 'must be a host name or address (no spaces)'),
+    ('spec.database.name', TRIMMED, 'must be a database name without leading or trailing spaces'),
+    ('spec.report.pricePerNode', r'^[0-9]+(\.[0-9]+)?$', "must be a non-negative number such as '11' or '11.50'"),
+    ('spec.storage.s3.bucket', r'^\S+$', 'must be a bucket name (no spaces)'),
+    ('spec.storage.s3.endpoint', r'^https?://\S+$', 'must be an http(s):// URL such as https://s3.example.com'),
+    ('spec.storage.crc.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
+    ('spec.vcpu.clusterName', TRIMMED, 'must be a cluster name without leading or trailing spaces'),
+    ('spec.vcpu.prometheusUrl', r'^https?://\S+$', 'must be an http(s):// URL of Prometheus'),
+)
+WORKER_RANGES: Final = (
+    ('spec.gather.lookbackDays', contract.MAX_GATHER_PERIOD_DAYS),
+    ('spec.retention.maxAgeDays', contract.RETENTION_MAX_AGE_DAYS),
+)
 DNS_SUBDOMAIN_RE: Final = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 
 
@@ -143,19 +156,17 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         raise SpecError('metadata.name', f'must be at most {names.MAX_COLLECTION_NAME} characters (CronJob names ≤ 52)')
     full = with_defaults(spec)
     _validate_database(full.get('database'))
-    for collector in full['collectors']:
-        if collector not in COLLECTORS:
-            raise SpecError('spec.collectors', f'unknown collector {collector!r}; expected one of {COLLECTORS}')
+    _validate_collectors(full['collectors'])
     for kind in names.JOB_KINDS:
-        block = full[kind]
-        if not isinstance(block.get('schedule'), str) or not SCHEDULE_RE.match(block['schedule'].strip()):
-            raise SpecError(f'spec.{kind}.schedule', 'must be a cron expression of 5 fields or a macro like @hourly')
-    if not DURATION_RE.match(str(full['gather']['untilLag'])):
+        schedule = full[kind].get('schedule')
+        why = cron.problem(schedule) if isinstance(schedule, str) else f'must be {cron.EXPECTED}'
+        if why is not None:
+            raise SpecError(f'spec.{kind}.schedule', why)
+    if not DURATION_RE.fullmatch(str(full['gather']['untilLag'])):
         raise SpecError('spec.gather.untilLag', "must be minutes like '10m'")
-    if full['report']['type'] not in REPORT_TYPES:
-        raise SpecError('spec.report.type', f'must be one of {REPORT_TYPES}')
+    _validate_report(full['report'])
     tz = full.get('timeZone')
-    if tz is not None and not TIME_ZONE_RE.match(str(tz)):
+    if tz is not None and not TIME_ZONE_RE.fullmatch(str(tz)):
         raise SpecError('spec.timeZone', 'must be an IANA time zone name such as Europe/Berlin')
     if full['vcpu']['enabled'] and not full['vcpu'].get('clusterName'):
         raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
@@ -166,7 +177,58 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     _validate_retention(full)
     _validate_backfill(full)
     _validate_placement(full)
+    _validate_worker_values(full)
     return full
+
+
+def _validate_worker_values(full: Mapping[str, Any]) -> None:
+    """Values the worker parses, checked as the CRD checks them: without the CRD's checks (an older CRD, a server
+    without CEL) the operator is the last gate, and the worker would refuse them on every run (or, trimming padding,
+    silently use another value: a blank host becomes localhost)."""
+    for path, pattern, expected in WORKER_PATTERNS:
+        value = _get(full, path.removeprefix('spec.'))
+        if value is not None and not (isinstance(value, str) and re.fullmatch(pattern, value)):
+            raise SpecError(path, expected)
+    for path, (low, high) in WORKER_RANGES:
+        value = _get(full, path.removeprefix('spec.'))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+            raise SpecError(path, f'must be a whole number from {low} to {high}')
+
+
+def _validate_collectors(collectors: Any) -> None:
+    """The collector keys the worker knows (the contract's), at least one: an empty list gathers nothing."""
+    if not isinstance(collectors, list) or not collectors:
+        raise SpecError('spec.collectors', 'must list at least one collector')
+    for collector in collectors:
+        if collector not in COLLECTORS:
+            raise SpecError('spec.collectors', f'unknown collector {collector!r}; expected one of {COLLECTORS}')
+
+
+def _validate_report(report: Mapping[str, Any]) -> None:
+    """What build-report refuses for a type: other types' sheets and deduplicators, values with its separator."""
+    kind = report['type']
+    if kind not in REPORT_TYPES:
+        raise SpecError('spec.report.type', f'must be one of {REPORT_TYPES}')
+    for sheet in report.get('sheets') or []:
+        if kind != 'RENEWAL_GUIDANCE' and sheet not in contract.SHEETS[kind]:
+            raise SpecError('spec.report.sheets', f'{sheet!r} is not a {kind} sheet; expected some of '
+                            f'{contract.SHEETS[kind]}')  # fmt: skip
+    dedup = report.get('deduplicator')
+    if dedup is not None and dedup not in contract.DEDUPLICATORS[kind]:
+        raise SpecError('spec.report.deduplicator', f'{dedup!r} does not apply to {kind}; expected one of '
+                        f'{contract.DEDUPLICATORS[kind]}')  # fmt: skip
+    since = report.get('since')
+    if since is not None and kind != 'RENEWAL_GUIDANCE':
+        raise SpecError('spec.report.since', 'applies to RENEWAL_GUIDANCE only (CCSP reports cover the last month)')
+    if since is not None and not (isinstance(since, str) and re.fullmatch(contract.RENEWAL_SINCE_PATTERN, since)):
+        raise SpecError(
+            'spec.report.since', "must be how far back the renewal report starts: Nd or Nmonths, e.g. '12months'"
+        )
+    separator = contract.LIST_SEPARATORS['ORGANIZATION_FILTER']
+    for index, org in enumerate(report.get('organizationFilter') or []):
+        if not isinstance(org, str) or not org.strip() or org != org.strip() or separator in org:
+            raise SpecError(f'spec.report.organizationFilter[{index}]', f'must be an organization name: not empty, '
+                            f'no {separator!r} (the list separator), no leading or trailing spaces')  # fmt: skip
 
 
 def quantity_bytes(value: Any) -> int | None:
@@ -199,15 +261,30 @@ def _validate_backfill(full: Mapping[str, Any]) -> None:
         return
     if not isinstance(backfill, Mapping):
         raise SpecError('spec.backfill', 'must be an object with since, until and parallelism')
+    instants = {}
     for key in ('since', 'until'):
-        if not isinstance(backfill.get(key), str) or not DATE_RE.match(backfill[key]):
-            raise SpecError(f'spec.backfill.{key}', 'must be a UTC date (2024-01-31) or an RFC 3339 time')
-    if backfill['since'] >= backfill['until'] and len(backfill['since']) == len(backfill['until']):
+        value = backfill.get(key)
+        instants[key] = backfill_instant(value) if isinstance(value, str) and DATE_RE.fullmatch(value) else None
+        if instants[key] is None:
+            raise SpecError(f'spec.backfill.{key}', 'must be a real UTC date (2024-01-31) or an RFC 3339 time')
+    if instants['since'] >= instants['until']:
         raise SpecError('spec.backfill.until', 'must be after since')
+    if instants['until'] - instants['since'] > timedelta(days=contract.MAX_GATHER_PERIOD_DAYS[1]):
+        raise SpecError('spec.backfill.until', f'must be at most {contract.MAX_GATHER_PERIOD_DAYS[1]} days after '
+                        'since (the longest window a gather takes)')  # fmt: skip
     for key in ('parallelism', 'shards'):
         value = backfill.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100):
             raise SpecError(f'spec.backfill.{key}', 'must be a whole number from 1 to 100')
+
+
+def backfill_instant(value: str) -> datetime | None:
+    """The UTC instant of a backfill bound (a date is its midnight UTC); None for an impossible date or time."""
+    try:
+        parsed = datetime.fromisoformat(value.replace('Z', '+00:00') if len(value) > 10 else f'{value}T00:00:00+00:00')
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _validate_placement(full: Mapping[str, Any]) -> None:
@@ -302,7 +379,7 @@ def _validate_sources(name: str, full: Mapping[str, Any]) -> None:
         if 'path' in source and 'claimName' not in source:
             raise SpecError(f'{item}.path', 'only applies with claimName')
         if 's3' in source:
-            if not isinstance(source['s3'], str) or not S3_SOURCE_RE.match(source['s3']):
+            if not isinstance(source['s3'], str) or not S3_SOURCE_RE.fullmatch(source['s3']):
                 raise SpecError(f'{item}.s3', 'must be s3://bucket or s3://bucket/prefix (no ";", no empty parts)')
             if storage['type'] != 's3':
                 raise SpecError(f'{item}.s3', 'needs storage.type s3 (S3 sources use its endpoint and credentials)')
@@ -312,7 +389,7 @@ def _validate_sources(name: str, full: Mapping[str, Any]) -> None:
         else:
             if not isinstance(source['claimName'], str) or not source['claimName']:
                 raise SpecError(f'{item}.claimName', 'must name a PersistentVolumeClaim in the same namespace')
-            if 'path' in source and not (isinstance(source['path'], str) and SOURCE_PATH_RE.match(source['path'])):
+            if 'path' in source and not (isinstance(source['path'], str) and SOURCE_PATH_RE.fullmatch(source['path'])):
                 raise SpecError(f'{item}.path', "must be a relative path inside the claim such as 'controller-b'")
             if source['claimName'] == main_claim and 'path' not in source:
                 raise SpecError(f'{item}.claimName', 'is the main storage; set path for another directory on its claim')
@@ -355,8 +432,7 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             raise SpecError(f'spec.storage.{other}', f'exactly the block matching storage.type ({kind}) must be set')
     block = storage[kind]
     if kind == 'directory':
-        if not str(block.get('path', '')).startswith('/'):
-            raise SpecError('spec.storage.directory.path', 'must be an absolute path')
+        _validate_directory_path(block.get('path'))
     elif kind == 's3':
         for key in ('bucket', 'endpoint'):
             if not block.get(key):
@@ -379,6 +455,19 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
         if full['report']['enabled']:
             raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
     _validate_claim(full)
+
+
+def _validate_directory_path(path: Any) -> None:
+    """Where the storage claim is mounted: a plain absolute path that neither hides nor sits inside a directory the
+    pod needs (the operator's own mounts, the image's system directories)."""
+    field = 'spec.storage.directory.path'
+    if not isinstance(path, str) or not DIRECTORY_PATH_RE.fullmatch(path):
+        raise SpecError(field, "must be an absolute path of plain names such as /metrics-utility (letters, digits, "
+                        "'.', '_', '-'; no '..', no trailing '/')")  # fmt: skip
+    for reserved in RESERVED_PATHS:
+        if path == reserved or path.startswith(reserved + '/') or reserved.startswith(path + '/'):
+            raise SpecError(field, f'{path} collides with {reserved}, which the worker pod needs; choose another '
+                            'directory such as /metrics-utility')  # fmt: skip
 
 
 def _validate_claim(full: Mapping[str, Any]) -> None:

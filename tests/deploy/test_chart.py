@@ -204,6 +204,48 @@ def test_image_and_scheduling_values_reach_the_pod(helm: Helm, chart: Path) -> N
     assert env['HTTPS_PROXY'] == 'http://proxy:3128'
 
 
+# -- trust model: what a MetricsCollection may choose (docs/install.md) ------------------------------------------
+
+DIGEST = 'registry.example/mu@sha256:' + 'c' * 64
+TRUST: dict[str, tuple[Mapping[str, Any], str, str]] = {
+    'defaults: the worker account only': ({}, '', 'metrics-utility-worker'),
+    'pinned extra images': ({'worker': {'allowedImages': [DIGEST, 'registry.example/mu:2']}},
+                            f'{DIGEST},registry.example/mu:2', 'metrics-utility-worker'),
+    'a renamed worker account': ({'worker': {'serviceAccount': {'name': 'mu-jobs'}}}, '', 'mu-jobs'),
+    'extra accounts after the worker account': ({'worker': {'allowedServiceAccounts': ['reporting', 'a.b']}}, '',
+                                                'metrics-utility-worker,reporting,a.b'),
+    "the release's collection's own choices": (
+        {'collection': {'enabled': True, 'spec': {**SPEC, 'image': DIGEST, 'serviceAccountName': 'mine'}}},
+        DIGEST, 'metrics-utility-worker,mine'),
+    'listed twice, kept once': ({'worker': {'allowedImages': [DIGEST, DIGEST],
+                                            'allowedServiceAccounts': ['metrics-utility-worker']}},
+                                DIGEST, 'metrics-utility-worker'),
+    'a disabled collection allows nothing': (
+        {'collection': {'enabled': False, 'spec': {**SPEC, 'image': DIGEST, 'serviceAccountName': 'mine'}}},
+        '', 'metrics-utility-worker'),
+}  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', TRUST, ids=list(TRUST))
+def test_allowed_images_and_accounts_reach_the_operator(helm: Helm, chart: Path, case: str) -> None:
+    from metrics_operator import spec, trust
+    from metrics_operator.config import OperatorConfig
+
+    values, images, accounts = TRUST[case]
+    objects = helm.template(chart, namespace=NS, values=values)
+    env = env_of(objects)
+    assert (env['METRICS_OPERATOR_ALLOWED_IMAGES'], env['METRICS_OPERATOR_ALLOWED_SERVICE_ACCOUNTS']) == (
+        images,
+        accounts,
+    )
+    config = OperatorConfig.from_env({k: v for k, v in env.items() if isinstance(v, str)})
+    for mc in by_kind(objects, 'MetricsCollection'):  # the chart's own collection is never refused
+        assert trust.refusal(spec.validate(mc['metadata']['name'], mc['spec']), config.allowed) is None
+    foreign = spec.validate('c', {**SPEC, 'image': 'evil.example/x:1', 'serviceAccountName': 'default'})
+    assert trust.refusal(foreign, config.allowed).reason == 'ImageNotAllowed'
+
+
 # -- RBAC, service accounts, metrics ------------------------------------------------------------------------------
 
 
@@ -304,6 +346,13 @@ BAD_VALUES: list[tuple[Mapping[str, Any], str]] = [
         "at '/collection/spec/storage/type': value must be one of 'directory', 's3', 'crc'",
     ),
     ({'worker': {'clusterMonitoringView': 'true'}}, "at '/worker/clusterMonitoringView': got string, want boolean"),
+    ({'worker': {'allowedImages': 'registry.example/mu:1'}}, "at '/worker/allowedImages': got string, want array"),
+    ({'worker': {'allowedImages': ['a:1,b:2']}}, "at '/worker/allowedImages/0': 'a:1,b:2' does not match pattern"),
+    ({'worker': {'allowedImages': ['']}}, "at '/worker/allowedImages/0': minLength: got 0, want 1"),
+    (
+        {'worker': {'allowedServiceAccounts': ['Admin']}},
+        "at '/worker/allowedServiceAccounts/0': 'Admin' does not match",
+    ),
 ]
 
 

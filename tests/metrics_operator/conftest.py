@@ -56,6 +56,8 @@ def operator_requests(kube_api: StrictKubernetesEmulator) -> list[ApiRequest]:
 def operator_config() -> OperatorConfig:
     return OperatorConfig(
         worker_image='registry.example/metrics-utility:test',
+        allowed_images=('registry.example/metrics-utility:approved',),
+        allowed_service_accounts=('metrics-worker',),
         status_interval=0.2,
         retry_interval=0.3,
         metrics_port=0,

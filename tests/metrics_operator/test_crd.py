@@ -269,7 +269,8 @@ def test_operator_defaults_equal_the_crd_defaults(crd_schema):
     }
     state = storage['crc']['properties']['state']
     assert _schema_defaults(state) == spec.BLOCK_DEFAULTS['storage.crc.state'] | {'accessMode': 'ReadWriteOnce'}
-    assert state['x-kubernetes-validations'] == storage['directory']['x-kubernetes-validations']  # same claim rules
+    # Same claim rules; the directory block adds one for its mount path first.
+    assert state['x-kubernetes-validations'] == storage['directory']['x-kubernetes-validations'][1:]
     db_ref = crd_schema['properties']['spec']['properties']['database']['properties']['credentialsSecret']
     assert _schema_defaults(db_ref) == spec.SECRET_KEY_DEFAULTS['database.credentialsSecret']
     assert kpi.pop('caConfigMap') == {'key': 'ca.crt'}
@@ -379,3 +380,31 @@ def test_an_at_sign_after_the_host_is_not_a_credential(crd_schema, url):
     obj = collection(storage={'type': 's3', 's3': {'bucket': 'bkt', 'endpoint': url}})
     assert problems(crd_schema, obj) == []
     spec.validate(obj['metadata']['name'], obj['spec'])
+
+
+def test_enums_and_lists_come_from_the_contract(crd_schema):
+    """The CRD's enums and the lists inside its CEL rules are metrics_utility.contract's and spec.py's."""
+    from metrics_utility import contract
+
+    props = crd_schema['properties']['spec']['properties']
+    report = props['report']
+    assert props['collectors']['items']['enum'] == list(contract.SPEC_COLLECTORS)
+    assert report['properties']['type']['enum'] == list(contract.REPORT_TYPES)
+    assert report['properties']['sheets']['items']['enum'] == list(contract.CCSPV2_SHEETS)
+    dedup = report['properties']['deduplicator']['enum']
+    assert dedup == list(contract.CCSP_DEDUPLICATORS + contract.RENEWAL_DEDUPLICATORS)
+    assert report['properties']['since']['pattern'] == contract.RENEWAL_SINCE_PATTERN
+    rules = ' '.join(r['rule'] for r in report['x-kubernetes-validations'])
+    assert f'self.sheets.all(s, s in {list(contract.CCSP_SHEETS)})' in rules
+    assert f'self.deduplicator in {list(contract.RENEWAL_DEDUPLICATORS)}' in rules
+    path_rule = props['storage']['properties']['directory']['x-kubernetes-validations'][0]['rule']
+    assert f'{list(spec.RESERVED_PATHS)}.all(' in path_rule
+    backfill = ' '.join(r['rule'] for r in props['backfill']['x-kubernetes-validations'])
+    assert f"duration('{contract.MAX_GATHER_PERIOD_DAYS[1] * 24}h')" in backfill
+    assert props['gather']['properties']['lookbackDays']['maximum'] == contract.MAX_GATHER_PERIOD_DAYS[1]
+    assert props['retention']['properties']['maxAgeDays']['maximum'] == contract.RETENTION_MAX_AGE_DAYS[1]
+    for path, pattern, _ in spec.WORKER_PATTERNS:  # the operator checks what the CRD checks
+        node = crd_schema
+        for part in path.split('.'):
+            node = node['properties'][part]
+        assert node['pattern'] == pattern, path

@@ -250,6 +250,94 @@ async def test_invalid_spec_is_reported_without_children(kube_api, operator, use
     await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'InvalidSpec'])
 
 
+WORKER_WOULD_REFUSE = {
+    'minute 61, hour 25': (
+        {'gather': {'schedule': '61 25 * * *'}}, 'spec.gather.schedule: minute 61 is out of range 0-59'),
+    'February 30 never comes': (
+        {'report': {'schedule': '0 4 30 2 *'}}, 'spec.report.schedule: never runs: no chosen month has day 30'),
+    'no collector': ({'collectors': []}, 'spec.collectors: must list at least one collector'),
+    'storage on the pod scratch': (
+        {'storage': {'type': 'directory', 'directory': {'claimName': 'metrics-data', 'path': '/tmp'}}},
+        'spec.storage.directory.path: /tmp collides with /tmp, which the worker pod needs; choose another directory '
+        'such as /metrics-utility'),
+    'a backfill from February 30': (
+        {'backfill': {'since': '2023-02-30', 'until': '2023-03-02'}},
+        'spec.backfill.since: must be a real UTC date (2024-01-31) or an RFC 3339 time'),
+}  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', WORKER_WOULD_REFUSE, ids=list(WORKER_WOULD_REFUSE))
+async def test_a_spec_the_worker_would_refuse_is_invalid_without_children(
+    kube_api, operator, user, prerequisites, case
+):
+    """Without the CRD's checks (the emulator runs no CEL) the operator is the last gate."""
+    fields, message = WORKER_WOULD_REFUSE[case]
+    await user.create('metricscollections', collection(**fields))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')
+    assert conditions(mc)['Ready']['message'] == message
+    assert kube_api.stored('cronjobs', NS) == [] and kube_api.stored('configmaps', NS) == []
+
+
+async def test_a_renewal_report_runs_with_the_start_it_needs(kube_api, operator, user, prerequisites):
+    await user.create('metricscollections', collection(report={'type': 'RENEWAL_GUIDANCE', 'since': '24months'}))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+    report = kube_api.get_object('cronjobs', NS, 'controller-report')
+    command = report['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['command']
+    assert command == ['metrics-utility', 'build-report', '--since=24months', '--summary-file=/dev/termination-log']
+
+
+ALLOWED_IMAGES = 'registry.example/metrics-utility:test, registry.example/metrics-utility:approved'
+NOT_ALLOWED = {
+    'foreign image': (
+        {'image': 'evil.example/miner:1'},
+        'ImageNotAllowed',
+        f"spec.image: 'evil.example/miner:1' is not an allowed worker image ({ALLOWED_IMAGES}); an administrator may "
+        "add it to the operator's allowed images",
+    ),
+    'foreign service account': (
+        {'serviceAccountName': 'admin'},
+        'ServiceAccountNotAllowed',
+        "spec.serviceAccountName: 'admin' is not an allowed worker service account (allowed: metrics-worker); an "
+        "administrator may add it to the operator's allowed service accounts",
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', NOT_ALLOWED, ids=list(NOT_ALLOWED))
+async def test_a_foreign_image_or_account_is_refused_before_anything_is_written(
+    kube_api, operator, user, prerequisites, case
+):
+    fields, reason, message = NOT_ALLOWED[case]
+    await user.create('metricscollections', collection(**fields))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', reason), what=reason)
+    assert conditions(mc)['Ready']['message'] == message
+    assert kube_api.stored('cronjobs', NS) == [] and kube_api.stored('configmaps', NS) == []
+    await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == reason], what='Event')
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', NOT_ALLOWED, ids=list(NOT_ALLOWED))
+async def test_switching_to_a_foreign_image_or_account_leaves_the_cronjobs_as_they_were(
+    kube_api, operator, user, prerequisites, case
+):
+    approved = {'image': 'registry.example/metrics-utility:approved', 'serviceAccountName': 'metrics-worker'}
+    await user.create('metricscollections', collection(**approved))
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready with allowed choices')
+    before = {c['metadata']['name']: c['spec'] for c in kube_api.stored('cronjobs', NS)}
+    pods = [spec['jobTemplate']['spec']['template']['spec'] for spec in before.values()]
+    assert {(p['containers'][0]['image'], p['serviceAccountName']) for p in pods} == {tuple(approved.values())}
+    written = len(writes(kube_api, 'cronjobs'))
+
+    fields, reason, message = NOT_ALLOWED[case]
+    await user.merge_patch(mc_path('controller'), {'spec': fields})
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', reason), what=reason)
+    assert conditions(mc)['Ready']['message'] == message
+    assert {c['metadata']['name']: c['spec'] for c in kube_api.stored('cronjobs', NS)} == before
+    assert len(writes(kube_api, 'cronjobs')) == written
+
+
 async def test_missing_secret_then_created(kube_api, operator, user):
     await user.create('persistentvolumeclaims', claim())
     await user.create('metricscollections', collection())

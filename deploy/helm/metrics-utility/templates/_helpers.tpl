@@ -58,3 +58,23 @@ app.kubernetes.io/component: operator
 {{- define "metrics-utility.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+
+{{/* Images a MetricsCollection may name in spec.image besides the worker image (docs/install.md, trust model):
+worker.allowedImages, and the image of the collection this release creates (its author is the chart's). */}}
+{{- define "metrics-utility.allowedImages" -}}
+{{- $images := .Values.worker.allowedImages | default list -}}
+{{- if and .Values.collection.enabled .Values.collection.spec.image -}}
+{{- $images = append $images .Values.collection.spec.image -}}
+{{- end -}}
+{{- join "," (uniq $images) -}}
+{{- end -}}
+
+{{/* Service accounts a MetricsCollection may name in spec.serviceAccountName: the worker account, the ones in
+worker.allowedServiceAccounts, and the one the release's own collection names. */}}
+{{- define "metrics-utility.allowedServiceAccounts" -}}
+{{- $accounts := prepend (.Values.worker.allowedServiceAccounts | default list) (include "metrics-utility.workerServiceAccountName" .) -}}
+{{- if and .Values.collection.enabled .Values.collection.spec.serviceAccountName -}}
+{{- $accounts = append $accounts .Values.collection.spec.serviceAccountName -}}
+{{- end -}}
+{{- join "," (uniq $accounts) -}}
+{{- end -}}

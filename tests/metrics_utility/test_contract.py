@@ -1,0 +1,67 @@
+"""The worker agrees with `metrics_utility.contract`, the table the operator and its CRD are built from."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import metrics_utility
+from metrics_utility import contract
+from metrics_utility.gather import runner, settings
+from metrics_utility.library.collectors import REGISTRY
+from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
+from metrics_utility.library.reports import options
+from metrics_utility.settings.report import HEADER_FIELDS
+
+pytestmark = pytest.mark.unit
+WORKER = Path(metrics_utility.__file__).parent
+
+
+def test_collector_keys_and_kinds_are_the_workers():
+    import metrics_utility.library.collectors.controller
+    import metrics_utility.library.collectors.others.total_workers_vcpu  # noqa: F401
+
+    assert settings.KNOWN_COLLECTORS == contract.COLLECTOR_KEYS
+    assert set(settings.SNAPSHOT_COLLECTORS) == set(contract.SNAPSHOT_KEYS)
+    assert set(runner.GatherRequest.snapshot_keys) == set(contract.SNAPSHOT_KEYS)
+    registered = {key: factory.info.format for key, factory in REGISTRY.items() if key != 'config'}
+    assert settings.load({}, ship=False).collectors[0] == contract.ALWAYS_ON_COLLECTOR  # on unless disabled
+    assert contract.VCPU_COLLECTOR in REGISTRY
+    assert registered == {c.key: c.format for c in contract.COLLECTORS}
+
+
+def test_report_types_sheets_and_deduplicators_are_the_workers():
+    assert options.REPORT_TYPES == contract.REPORT_TYPES
+    assert options.VALID_SHEETS == contract.SHEETS
+    assert (CCSP_MODES, RENEWAL_MODES) == (contract.CCSP_DEDUPLICATORS, contract.RENEWAL_DEDUPLICATORS)
+
+
+def test_header_fields_are_the_workers():
+    assert {field.option: field.variable for field in contract.HEADER_FIELDS} == HEADER_FIELDS
+    assert {field.option for field in contract.HEADER_FIELDS} <= set(options.ReportOptions.__dataclass_fields__)
+
+
+def test_every_rendered_variable_is_read_by_the_worker():
+    """A name the operator renders but the worker never reads would be a setting without effect."""
+    source = '\n'.join(path.read_text() for path in WORKER.rglob('*.py') if path.name != 'contract.py')
+    unread = [name for name in sorted(contract.RENDERED_VARIABLES)
+              if not re.search(rf"(METRICS_UTILITY_|PREFIX \+ ')?{name}\b", source)]  # fmt: skip
+    assert unread == []
+
+
+def test_limits_are_the_workers():
+    env = {'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS': str(contract.MAX_GATHER_PERIOD_DAYS[1])}
+    assert settings.load(env, ship=False).max_days == contract.MAX_GATHER_PERIOD_DAYS[1]
+    for name, (low, high) in {'MAX_GATHER_PERIOD_DAYS': contract.MAX_GATHER_PERIOD_DAYS,
+                              'RETENTION_MAX_AGE_DAYS': contract.RETENTION_MAX_AGE_DAYS,
+                              'RETENTION_MAX_BYTES': contract.RETENTION_MAX_BYTES}.items():  # fmt: skip
+        settings.load({f'METRICS_UTILITY_{name}': str(high)}, ship=False)
+        settings.load({f'METRICS_UTILITY_{name}': str(low)}, ship=False)
+        for wrong in (low - 1, high + 1):
+            with pytest.raises(settings.SettingsError) as exc:
+                settings.load({f'METRICS_UTILITY_{name}': str(wrong)}, ship=False)
+            assert exc.value.problems == [
+                f'METRICS_UTILITY_{name}={wrong}: expected a whole number from {low} to {high}'
+            ]

@@ -1,0 +1,131 @@
+"""Feed a rendered worker pod to the worker's own argument parser and settings loaders, in-process.
+
+Why: the operator renders `METRICS_UTILITY_*` variables and command lines; the worker refuses what it cannot use with
+exit code 2 before any I/O. This runs exactly those checks of `gather` and `build-report` (the same functions, in
+the same order as `commands/gather.py` and `commands/build_report.py` call them before they touch a database or a
+storage) against the pod's environment — ConfigMap, then container env, Secret references as stand-in values —
+so a test can prove that an accepted spec runs. Volumes are emulated under `root`: every mount path becomes a
+directory there and the paths in variables and arguments are rewritten to it (the directories a report source
+names inside its claim are created too: that data is the user's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from metrics_operator import names
+from metrics_utility import cli, contract
+from metrics_utility.commands import build_report
+from metrics_utility.gather import backfill, settings
+from metrics_utility.gather.when import WhenError, parse_when
+from metrics_utility.settings.report import report_settings
+from metrics_utility.settings.sources import additional_sources
+
+SECRET_STAND_IN = 'stand-in-secret-value'
+PATH_VARIABLES = ('SHIP_PATH', 'STATE_PATH', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE')
+
+
+@dataclass(frozen=True)
+class Pod:
+    """What the worker sees: its arguments (without the program name) and its environment."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+
+def pod_of(workload: Mapping[str, Any], configmap: Mapping[str, Any], root: Path) -> Pod:
+    """The worker container of a CronJob or Job, with its volumes emulated under `root`."""
+    template = workload['spec'].get('jobTemplate', {}).get('spec', workload['spec'])['template']
+    (container,) = template['spec']['containers']
+    mounts = sorted((m['mountPath'] for m in container['volumeMounts']), key=len, reverse=True)
+    for mount in mounts:
+        (root / mount.lstrip('/')).mkdir(parents=True, exist_ok=True)
+
+    def rooted(value: str) -> str:
+        for mount in mounts:
+            if value == mount or value.startswith(mount.rstrip('/') + '/'):
+                return str(root / value.lstrip('/'))
+        return value
+
+    env = dict(configmap['data'])
+    for item in container['env']:
+        env[item['name']] = item.get('value', SECRET_STAND_IN)
+    for name in PATH_VARIABLES:
+        if contract.PREFIX + name in env and env[contract.PREFIX + name]:
+            env[contract.PREFIX + name] = rooted(env[contract.PREFIX + name])
+    sources = contract.PREFIX + 'ADDITIONAL_SHIP_PATHS'
+    if env.get(sources):
+        parts = [p if p.startswith('s3://') else rooted(p) for p in env[sources].split(';')]
+        for part in parts:
+            if not part.startswith('s3://') and part.startswith(str(root)):
+                with contextlib.suppress(OSError):  # a name no file system holds: the worker says so
+                    Path(part).mkdir(parents=True, exist_ok=True)
+        env[sources] = ';'.join(parts)
+    argv = [rooted(arg) for arg in container['command'][1:]]
+    assert container['command'][0] == 'metrics-utility'
+    assert container['terminationMessagePath'] == names.TERMINATION_LOG
+    return Pod(argv, env)
+
+
+@cache
+def _parser() -> argparse.ArgumentParser:
+    return cli._parser()
+
+
+def worker_problems(pod: Pod, now: datetime | None = None) -> list[str]:
+    """Every problem the worker reports (exit code 2) for this pod before any I/O; [] when it would start."""
+    now = now or datetime.now(tz=UTC)
+    try:
+        args = _parser().parse_args(pod.argv)
+    except SystemExit as exc:  # argparse: exit code 2 with its usage message on stderr
+        return [f'argparse refused {pod.argv} (exit {exc.code})']
+    if args.command in ('gather', 'gather_automation_controller_billing_data'):
+        return _gather_problems(args, pod.env, now)
+    if args.command in ('build-report', 'build_report'):
+        return _report_problems(args, pod.env, now)
+    return [f'unexpected command {args.command}']
+
+
+def _gather_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]:
+    """`commands.gather._run` up to the first I/O (plus the backfill window check of a shard)."""
+    problems: list[str] = []
+    since = until = None
+    for option in ('since', 'until'):
+        text = getattr(args, option)
+        try:
+            value = parse_when(text, option=f'--{option}') if text else None
+        except (WhenError, OverflowError) as exc:
+            problems.append(str(exc))
+            value = None
+        since, until = (value, until) if option == 'since' else (since, value)
+    chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors else None
+    try:
+        settings.load(env, ship=args.ship, collectors=chosen)
+    except settings.SettingsError as exc:
+        problems.extend(exc.problems)
+    if args.shard:
+        try:
+            backfill.Shard.parse(args.shard, {**env, backfill.INDEX_VARIABLE: '0'})
+            backfill.check_window(since, until, now)
+        except backfill.ShardError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _report_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]:
+    """`commands.build_report.run` up to the first I/O."""
+    problems: list[str] = []
+    config = report_settings(env, problems, report_type=args.report_type, sheets=args.sheets)
+    kind = config.report_type if config else (args.report_type or env.get(contract.PREFIX + 'REPORT_TYPE'))
+    build_report.resolve_period(args, kind, problems, now.date())
+    if args.ephemeral:
+        build_report.parse_ephemeral(args.ephemeral, problems)
+    additional_sources(env, args.also_from, problems, config.ship if config else None)
+    return problems
