@@ -90,10 +90,18 @@ RESERVED_PATHS: Final = ('/bin', '/dev', '/etc', '/lib', '/lib64', '/opt/venv', 
 # Text the worker reads from a variable (it trims padding and treats blank as unset) and numbers it bounds.
 TRIMMED: Final = r'^\S(.*\S)?$'
 WORKER_PATTERNS: Final = (
-    ('spec.database.host', r'^\S+$', 'must be a host name or address (no spaces)'),
+    (
+        'spec.database.host',
+        r'^(/\S*|[^\s./]{1,63}(\.[^\s./]{1,63})*\.?)$',
+        'must be a host name (labels of at most 63 characters), an address or a socket directory',
+    ),
     ('spec.database.name', TRIMMED, 'must be a database name without leading or trailing spaces'),
     ('spec.report.pricePerNode', r'^[0-9]+(\.[0-9]+)?$', "must be a non-negative number such as '11' or '11.50'"),
-    ('spec.storage.s3.bucket', r'^\S+$', 'must be a bucket name (no spaces)'),
+    (
+        'spec.storage.s3.bucket',
+        r'^[A-Za-z0-9._-]+$',
+        'must be a bucket name (letters, digits, dots, hyphens, underscores)',
+    ),
     ('spec.storage.s3.endpoint', r'^https?://\S+$', 'must be an http(s):// URL such as https://s3.example.com'),
     ('spec.storage.crc.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
     ('spec.vcpu.clusterName', TRIMMED, 'must be a cluster name without leading or trailing spaces'),

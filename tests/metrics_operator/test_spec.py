@@ -144,6 +144,7 @@ def directory(path: str) -> dict:
     return {'type': 'directory', 'directory': {'claimName': 'metrics-data', 'path': path}}
 
 
+HOST = 'must be a host name (labels of at most 63 characters), an address or a socket directory'
 REFUSED = {
     'a collector the worker does not know': (
         {'collectors': ['table_metadata']}, 'spec.collectors',
@@ -208,7 +209,13 @@ REFUSED = {
                              'must be a cluster name without leading or trailing spaces'),
     'a blank database host (the worker would use localhost)': (
         {'database': {'host': ' ', 'credentialsSecret': {'name': 'db'}}}, 'spec.database.host',
-        'must be a host name or address (no spaces)'),
+        HOST),
+    'a database host label longer than DNS allows': (
+        {'database': {'host': 'x' * 64 + '.example.com', 'credentialsSecret': {'name': 'db'}}}, 'spec.database.host',
+        HOST),
+    'a bucket name holding the list separator': (
+        {'storage': {'type': 's3', 's3': {'bucket': 'a;b', 'endpoint': 'https://s3.local'}}}, 'spec.storage.s3.bucket',
+        'must be a bucket name (letters, digits, dots, hyphens, underscores)'),
     'a price in exponent notation': ({'report': {'pricePerNode': '1e3'}}, 'spec.report.pricePerNode',
                                      "must be a non-negative number such as '11' or '11.50'"),
     'retention beyond the worker range': (
