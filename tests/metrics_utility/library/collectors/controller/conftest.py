@@ -119,6 +119,7 @@ def gather(tmp_path: Path) -> Callable[..., list[Path]]:
 
 HOSTILE_WINDOW = ('2024-02-28', '2024-02-29')
 HOSTILE_COLLECTORS = 'main_jobevent,main_jobevent_service,main_hostmetric,main_host'
+WINDOW_BOUNDS = (datetime(2024, 2, 28, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC))  # HOSTILE_WINDOW as instants
 
 
 @pytest.fixture(scope='session')

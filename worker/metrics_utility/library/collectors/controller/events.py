@@ -197,24 +197,47 @@ def parse_event_data(text: str | None) -> tuple[dict[str, Any] | None, bool]:
     return (value, False) if isinstance(value, dict) else (None, True)
 
 
+class _Text(str):
+    """Output text on `jsonb_text`'s work stack (anything else there is a value still to render)."""
+
+
 def jsonb_text(value: Any) -> str:
-    """`value` as PostgreSQL prints a jsonb value: keys by length then bytes, `", "` and `": "` separators."""
-    if value is None:
-        return 'null'
-    if value is True:
-        return 'true'
-    if value is False:
-        return 'false'
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, Decimal):
-        return numeric_text(value)
-    if isinstance(value, list):
-        return '[' + ', '.join(jsonb_text(v) for v in value) + ']'
-    if isinstance(value, dict):
-        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
-        return '{' + ', '.join(f'{_json_string(k)}: {jsonb_text(value[k])}' for k in keys) + '}'
-    return _json_string(str(value))
+    """`value` as PostgreSQL prints a jsonb value: keys by length then bytes, `", "` and `": "` separators.
+
+    Iterative (an explicit stack), so a document as deep as `json` reads renders without recursion."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is _Text:
+            out.append(item)
+        elif item is None:
+            out.append('null')
+        elif item is True or item is False:
+            out.append('true' if item else 'false')
+        elif isinstance(item, str):
+            out.append(_json_string(item))
+        elif isinstance(item, Decimal):
+            out.append(numeric_text(item))
+        elif isinstance(item, list):
+            stack.append(_Text(']'))
+            for index in range(len(item) - 1, -1, -1):
+                stack.append(item[index])
+                if index:
+                    stack.append(_Text(', '))
+            stack.append(_Text('['))
+        elif isinstance(item, dict):
+            keys = sorted(item, key=lambda k: (len(k.encode()), k.encode()))
+            stack.append(_Text('}'))
+            for index in range(len(keys) - 1, -1, -1):
+                stack.append(item[keys[index]])
+                stack.append(_Text(_json_string(keys[index]) + ': '))
+                if index:
+                    stack.append(_Text(', '))
+            stack.append(_Text('{'))
+        else:
+            out.append(_json_string(str(item)))
+    return ''.join(out)
 
 
 def numeric_text(value: Decimal) -> str:
@@ -294,8 +317,11 @@ class ParsedEvents:
         raw = fields.pop()
         text = None if raw == b'' else (raw[1:-1].replace(b'""', b'"') if raw[:1] == b'"' else raw)
         data, unreadable = parse_event_data(None if text is None else text.decode(self._encoding))
+        try:
+            values = self._derive(data)
+        except Exception:  # a document Python read but cannot render: NULLs, counted, never a failed export
+            values, unreadable = self._derive(None), True
         self.unreadable += unreadable
-        values = self._derive(data)
         for index, name in self._positions.items():
             fields[index] = csv_field(values[name], self._encoding)
         return b','.join(fields) + b'\n'
