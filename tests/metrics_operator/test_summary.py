@@ -99,3 +99,14 @@ def test_kpi_block_is_read():
     assert parsed is not None and parsed.kpi == summary.Kpi(3, 'HTTP 503 from es')
     assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 'x'}})).kpi is None
     assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 2, 'error': ''}})).kpi == summary.Kpi(2)
+
+
+@pytest.mark.parametrize(
+    ('value', 'expected'), [(7, 7), (0, 0), (-1, None), (True, None), ('7', None), (1.5, None)], ids=repr
+)
+def test_unreadable_rows(value, expected):
+    assert summary.parse(json.dumps({'ok': True, 'unreadable_rows': value})).unreadable_rows == expected
+
+
+def test_unreadable_rows_absent_in_older_summaries():
+    assert summary.parse('{"ok": true, "rows": 1}').unreadable_rows is None

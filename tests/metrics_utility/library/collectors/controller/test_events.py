@@ -78,7 +78,8 @@ def chosen(hostile_db) -> dict[str, int]:
             "SELECT e.id, e.job_id, date_trunc('hour', e.job_created) FROM main_jobevent e "
             'JOIN main_unifiedjob u ON u.id = e.job_id '
             'JOIN main_jobhostsummary s ON s.job_id = e.job_id AND s.host_name = e.host_name '
-            "WHERE u.finished >= %s AND u.finished < %s AND s.modified >= %s AND s.modified < %s AND e.event = 'runner_on_ok' "
+            'WHERE u.finished >= %s AND u.finished < %s AND s.modified >= %s AND s.modified < %s '
+            "AND e.event = 'runner_on_ok' "
             'ORDER BY e.id',
             (*WINDOW_BOUNDS, *WINDOW_BOUNDS),
         ).fetchall()
@@ -231,3 +232,18 @@ def test_unreadable_events_in_two_hours_across_many_parts_are_shipped_once(hosti
     assert {i: r for i, r in after.items() if i not in (chosen['a'], chosen['c'])} == {
         i: r for i, r in before.items() if i not in (chosen['a'], chosen['c'])
     }
+
+
+@pytest.mark.hostile
+@pytest.mark.integration
+def test_in_a_fallback_hour_nesting_beyond_pythons_limit_is_counted(hostile_db, chosen, set_event, tmp_path):
+    """The documented limit: the server reads 1,500 levels, Python's json does not; only in an hour that falls back
+    is such a document exported with NULLs (and counted)."""
+    deep = '{"task_action": "deep", "res": ' + '[' * 1500 + ']' * 1500 + '}'
+    set_event(chosen['a'], deep)
+    files, unreadable = export(hostile_db, tmp_path, 'main_jobevent', 'fast')
+    header = records(files)[0]
+    assert unreadable == 0 and fields(by_id(files)[chosen['a']], header)['task_action'] == b'deep'
+    set_event(chosen['b'], '{"task_action": broken}')
+    files, unreadable = export(hostile_db, tmp_path, 'main_jobevent', 'slow')
+    assert unreadable == 2 and fields(by_id(files)[chosen['a']], header)['task_action'] == b''

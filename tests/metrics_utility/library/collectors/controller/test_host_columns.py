@@ -274,6 +274,7 @@ HOSTILE_VARIABLES = [
     ('merge-key', '<<: {ansible_host: merged}\nansible_port: 22', 'merged', None, 22, False),
     ('ten-mb-of-other-variables', 'ansible_host: big\nfiller: ' + 'a' * TEN_MB, 'big', None, None, False),
     ('ten-mb-broken', 'ansible_host: [' + 'a, ' * (TEN_MB // 3), None, None, None, True),
+    ('not-a-mapping-but-cannot-hold-the-keys', '[1, 2, {broken', None, None, None, False),  # never parsed
 ]  # fmt: skip
 
 WATERMARK = '2024-02-29T00:00:00+00:00'
@@ -297,8 +298,8 @@ def host_one(hostile_db):
 @pytest.mark.integration
 @pytest.mark.parametrize(('text', 'host', 'connection', 'port', 'unreadable'), [c[1:] for c in HOSTILE_VARIABLES],
                          ids=[c[0] for c in HOSTILE_VARIABLES])  # fmt: skip
-def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_window, text, host, connection, port,
-                                                  unreadable):  # fmt: skip
+def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_window, capsys, text, host, connection,
+                                                  port, unreadable):  # fmt: skip
     """Every collector that parses host variables exports all its rows; the host's values are exactly these (NULL when
     unreadable), its rows are counted in data_collection_status.csv and the run summary, and watermarks advance."""
     host_one(text)
@@ -334,6 +335,9 @@ def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_w
     assert {key: shipped.unreadable(key) for key in counts} == counts
     assert {key: shipped.summary['collectors'][key]['unreadable'] for key in counts} == counts
     assert shipped.summary['unreadable_rows'] == sum(counts.values())
+    warning = ('job_host_summary 2024-02-28T00:00:00+00:00..2024-02-29T00:00:00+00:00: '
+               f'{len(mine)} row(s) with unreadable documents exported with NULLs')  # fmt: skip
+    assert (warning in capsys.readouterr().err) is unreadable
     assert shipped.watermarks == dict.fromkeys(
         ('job_host_summary', 'main_hostmetric', 'main_jobevent', 'main_jobevent_service'), WATERMARK
     )

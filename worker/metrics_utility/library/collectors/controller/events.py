@@ -163,7 +163,6 @@ def copy_events(db: psycopg.Connection, export: EventExport, output_dir: Path, s
 
 # One field of PostgreSQL's CSV and what ends it: quoted exactly when it holds a delimiter, quote or line break.
 _FIELD = re.compile(rb'("(?:[^"]|"")*"|[^,"\r\n]*)(,|\n|\r\n)')
-_JSON_OBJECT = re.compile(r'\A\{.*\}\Z', re.DOTALL)
 NUMERIC_MAX_INTEGER_DIGITS = 131072  # PostgreSQL numeric: beyond these the cast fails, so the document is unreadable
 NUMERIC_MAX_SCALE = 16383
 
@@ -185,13 +184,15 @@ def _number(text: str) -> Decimal:
     return value
 
 
+_JSON = json.JSONDecoder(parse_float=_number, parse_int=_number, parse_constant=_constant)
+
+
 def parse_event_data(text: str | None) -> tuple[dict[str, Any] | None, bool]:
     """(the object, unreadable) of one `event_data`, read as the fast path's cast reads it; never raises."""
     if text is None or not text.startswith('{') or not text.endswith('}'):
         return None, False
     try:
-        value = json.loads(text.replace('\\u', '\\u005cu'), parse_float=_number, parse_int=_number,
-                           parse_constant=_constant)  # fmt: skip
+        value = _JSON.decode(text.replace('\\u', '\\u005cu'))
     except Exception:  # broken syntax, RecursionError, MemoryError: NULLs, counted
         return None, True
     return (value, False) if isinstance(value, dict) else (None, True)

@@ -161,6 +161,7 @@ class SplicedRows:
         self._unreadable_keys: frozenset[bytes] = frozenset()
         self._before: re.Pattern[bytes] | None = None
         self.unreadable = 0  # rows written for hosts whose variables could not be read
+        self._split: tuple[list[Any], list[bytes]] | None = None
 
     def _render(self, hosts: HostVariables, fields: list[int], encoding: str) -> tuple[dict[bytes, bytes], frozenset]:
         parsed = hosts.parsed()
@@ -183,12 +184,14 @@ class SplicedRows:
         bad = self._unreadable_keys
         parts = b''.join(rows).split(MARK)
         if len(parts) == 2 * len(rows) + 1:
-            self.unreadable += sum(1 for key in parts[1::2] if key in bad)
+            self.unreadable += sum(map(bad.__contains__, parts[1::2]))
+            self._split = (rows, parts)  # `join` of the same batch reuses the split
         else:
             self.unreadable += sum(1 for row in rows if self._key(bytes(row)) in bad)
 
     def join(self, rows: list[Any]) -> bytes:
-        parts = b''.join(rows).split(MARK)
+        split, self._split = self._split, None
+        parts = split[1] if split is not None and split[0] is rows else b''.join(rows).split(MARK)
         if len(parts) != 2 * len(rows) + 1:
             return b''.join(self.each(rows))  # some field holds \x1e: row by row
         get, gaps = self._values.get, self._gaps

@@ -124,12 +124,15 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
     return result or None
 
 
+_JSON = json.JSONDecoder(parse_int=_int)  # built once: json.loads with arguments builds a decoder per call
+
+
 def _document(text: str) -> Any:
     """The value of a YAML or JSON document; raises whatever the parsers raise on a document they cannot read."""
     if text[0] not in '{[' and (simple := _simple_yaml(text)) is not None:
         return simple
     try:
-        return json.loads(text, parse_int=_int)
+        return _JSON.decode(text)
     except (ValueError, RecursionError):
         return yaml.load(text, Loader=_Loader)  # CSafeLoader: no arbitrary objects
 

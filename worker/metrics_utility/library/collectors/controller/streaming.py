@@ -6,7 +6,9 @@ PostgreSQL sends every row of a COPY, the header included, as one CopyData messa
 yields one message at a time, so the message boundaries are exactly the row boundaries, also for fields holding
 newlines inside quotes. A part is closed before a row that would push it past `max_file_bytes` (so a part stays
 within the limit unless one row alone is larger); every part starts with the header. A `Rewrite` may change rows on
-the way (`host_columns` splices host variables in).
+the way (`host_columns` splices host variables in). `CsvOutput` is the same output fed by several COPY statements
+with one header (`events` exports hour by hour after a failed COPY): `mark()` / `rewind()` drop what a failed COPY
+wrote, so no row is written twice.
 
 Empty results: when the query returns no rows, no file is kept and `[]` is returned (the collector contract's "no
 data"). metrics-utility kept a header-only file to prove the collector ran; here the package's
