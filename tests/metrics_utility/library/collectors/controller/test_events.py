@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service
+from metrics_utility.library.collectors.controller import streaming
 from metrics_utility.library.collectors.controller.events import ParsedEvents
 from metrics_utility.library.collectors.controller.streaming import CsvOutput, session
 
@@ -71,8 +72,9 @@ def test_parsing_in_python_gives_the_servers_bytes(controller_db, tmp_path, key)
 
 @pytest.fixture(scope='module')
 def chosen(hostile_db) -> dict[str, int]:
-    """Events in both collectors' scope for HOSTILE_WINDOW: `a` and `b` of one job (one hour partition), `c` of a job
-    created in another hour."""
+    """Events in both collectors' scope for HOSTILE_WINDOW: `a` the last one (the server sends it after the others of
+    its hour and, from the last hour partition, after every earlier hour: a failed COPY has written rows by then) and
+    `b` of the same job (same hour partition), `c` of a job created in another hour."""
     with hostile_db.connect_owner() as conn:
         rows = conn.execute(
             "SELECT e.id, e.job_id, date_trunc('hour', e.job_created) FROM main_jobevent e "
@@ -83,7 +85,7 @@ def chosen(hostile_db) -> dict[str, int]:
             'ORDER BY e.id',
             (*WINDOW_BOUNDS, *WINDOW_BOUNDS),
         ).fetchall()
-    a = rows[0]
+    a = rows[-1]
     b = next(r for r in rows if r[1] == a[1] and r[0] != a[0])
     c = next(r for r in rows if r[2] != a[2])
     return {'a': a[0], 'b': b[0], 'c': c[0]}
@@ -216,11 +218,14 @@ def test_the_fallback_renders_readable_event_data_as_the_server(hostile_db, chos
 
 @pytest.mark.hostile
 @pytest.mark.integration
+@pytest.mark.parametrize('batch_rows', [1, 3], ids=['row-by-row', 'batches-of-3'])
 @pytest.mark.parametrize('key', sorted(COLLECTORS))
 def test_unreadable_events_in_two_hours_across_many_parts_are_shipped_once(hostile_db, chosen, set_event, tmp_path,
-                                                                           key):  # fmt: skip
-    """With 2 KB parts the failed first attempt has written several parts; they are rewound, and every event is in
-    exactly one part; both hours fall back, each bad event counted once."""
+                                                                           monkeypatch, key, batch_rows):  # fmt: skip
+    """With 2 KB parts and small write batches (the tiny dataset has fewer rows than one real batch) the failed first
+    attempt, and the failed COPY of `a`'s hour, have written rows and parts before the server refused the document;
+    they are rewound, and every event is in exactly one part; both hours fall back, each bad event counted once."""
+    monkeypatch.setattr(streaming, 'BATCH_ROWS', batch_rows)
     before = by_id(export(hostile_db, tmp_path, key, 'before')[0])
     set_event(chosen['a'], '{"task_action": oops}')
     set_event(chosen['c'], '{"duration": NaN}')
