@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service
-from metrics_utility.library.collectors.controller import streaming
+from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service, streaming
 from metrics_utility.library.collectors.controller.events import ParsedEvents
 from metrics_utility.library.collectors.controller.streaming import CsvOutput, session
 
