@@ -10,7 +10,11 @@ For `job_host_summary` and `main_jobevent` over one day, this prints:
 - rows/s, MB/s and the ratio ceiling/collector (target >= 0.8), and the same ratio against the export statement
   alone (a stricter figure: the look-up then counts as our overhead). Each measurement is the best of `--repeat`.
 
-    .venv/bin/python bench/gather.py [--days 3] [--repeat 3]
+With `--unreadable-events N`, N events of the window (one per hour partition, as far as there are hours) get an
+`event_data` the server cannot read after the ceiling was measured, so `main_jobevent` runs its fallback (failed COPY,
+then hour by hour, the bad hours parsed in Python): the price of one bad document (docs/collectors.md).
+
+    .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0]
 """
 
 from __future__ import annotations
@@ -73,6 +77,16 @@ def ceiling(cluster: PostgresCluster, dbname: str, statements: list[Statement]) 
     return sum(per_statement), per_statement[-1]
 
 
+BAD_EVENTS = """
+UPDATE main_jobevent SET event_data = '{"task_action": unreadable}' WHERE id IN (
+    SELECT DISTINCT ON (date_trunc('hour', e.job_created)) e.id
+    FROM main_jobevent e JOIN main_jobhostsummary s ON s.job_id = e.job_id AND s.host_name = e.host_name
+    WHERE s.modified >= %(since)s AND s.modified < %(until)s AND e.event = 'runner_on_ok'
+    ORDER BY date_trunc('hour', e.job_created), e.id LIMIT %(count)s
+)
+"""
+
+
 def ours(conn: psycopg.Connection, factory, since: datetime, until: datetime) -> tuple[float, int, int]:
     """One collector run on `conn`: like a gather, which uses one connection for all its windows and collectors."""
     out = Path(tempfile.mkdtemp(prefix='bench-gather-'))
@@ -94,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--days', type=int, default=3)
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--unreadable-events', type=int, default=0)
     args = parser.parse_args()
     spec = DatasetSpec('medium', start=START, days=args.days, seed=11)
     since = START + timedelta(days=1)
@@ -117,6 +132,11 @@ def main() -> None:
                 statements = build_statements(conn, since, until)
                 ours(conn, factory, since, until)  # warm the caches once
                 ceil_s, export_s = min(ceiling(cluster, 'bench', statements) for _ in range(args.repeat))
+                if name == 'main_jobevent' and args.unreadable_events:
+                    with db.connect_owner() as owner:
+                        bad = owner.execute(BAD_EVENTS, {'since': since, 'until': until,
+                                                         'count': args.unreadable_events}).rowcount  # fmt: skip
+                    print(f'({bad} unreadable event(s) in the window from here on)')
                 runs = [ours(conn, factory, since, until) for _ in range(args.repeat)]
             our_s, rows, size = min(runs)
             print(f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {export_s:>9.3f} {our_s:>8.3f} '

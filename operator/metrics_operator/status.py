@@ -166,6 +166,8 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
     if kind == 'gather' and s.usage is not None:
         u = s.usage
         figures['usage'] = {'month': u.month, 'uniqueManagedNodes': u.unique_managed_nodes, 'jobRuns': u.job_runs}
+    if kind == 'gather' and s.unreadable_rows is not None:  # older workers do not report it: left as it was
+        figures['unreadableRows'] = s.unreadable_rows
     if kind == 'gather' and s.kpi is not None:  # replaced as a whole: a later clean run clears the error
         figures['kpi'] = {'documents': s.kpi.documents} | ({'error': s.kpi.error} if s.kpi.error else {})
     return figures

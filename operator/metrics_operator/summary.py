@@ -7,6 +7,8 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
      "ok": true | false,                     # the run did what it was asked
      "window": {"since": RFC3339, "until": RFC3339} | null,   # gather: the window shipped (since incl., until excl.)
      "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
+     "unreadable_rows": int,                 # gather: rows exported with NULLs (document unreadable); absent
+                                             # from older workers' summaries (then None: unknown)
      "target": "directory" | "s3" | "crc",
      "report": str | null,                   # build-report: the report's object name
      "quantity": int | null,                 # build-report: billed managed nodes of the report's period
@@ -72,6 +74,7 @@ class Summary:
     rows: int | None = None
     bytes: int | None = None
     packages: int | None = None
+    unreadable_rows: int | None = None
     target: str | None = None
     report: str | None = None
     vcpu: float | None = None
@@ -151,6 +154,7 @@ def parse(message: str | None) -> Summary | None:
         rows=_int(data.get('rows')),
         bytes=_int(data.get('bytes')),
         packages=_int(data.get('packages')),
+        unreadable_rows=_int(data.get('unreadable_rows')),
         target=_str(data.get('target')),
         report=_str(data.get('report')),
         vcpu=float(vcpu) if isinstance(vcpu, int | float) and not isinstance(vcpu, bool) else None,

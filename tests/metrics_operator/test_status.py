@@ -283,3 +283,15 @@ def test_report_problems_are_shown_until_a_clean_report():
     st, _ = compose(st, [job('r-2', kind='report', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z',
                              message=clean)])  # fmt: skip
     assert st['report']['problems'] == 0 and 'firstProblem' not in st['report']
+
+
+def test_unreadable_rows_of_the_last_gather_and_older_workers_without_them():
+    counted = json.dumps({'ok': True, 'rows': 9, 'unreadable_rows': 3})
+    st, _ = compose({}, [job('g-1', message=counted)])
+    assert st['gather']['unreadableRows'] == 3 and conds(st)['GatherSucceeded']['status'] == 'True'
+    clean = json.dumps({'ok': True, 'rows': 9, 'unreadable_rows': 0})
+    st, _ = compose(st, [job('g-2', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z', message=clean)])
+    assert st['gather']['unreadableRows'] == 0
+    older = json.dumps({'ok': True, 'rows': 9})  # a worker from before the field: unknown, the figure stays
+    st, _ = compose(st, [job('g-3', scheduled='2026-03-02T06:00:00Z', finished='2026-03-02T06:01:00Z', message=older)])
+    assert st['gather']['unreadableRows'] == 0 and st['gather']['lastJob'] == 'g-3'

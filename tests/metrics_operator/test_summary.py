@@ -124,3 +124,14 @@ SUMMARY_PROBLEMS = [
 def test_report_problems_are_a_count_and_one_short_line(fields, expected):
     s = summary.parse(json.dumps({'ok': True, 'command': 'build-report', **fields}))
     assert (s.problems, s.first_problem) == expected
+
+
+@pytest.mark.parametrize(
+    ('value', 'expected'), [(7, 7), (0, 0), (-1, None), (True, None), ('7', None), (1.5, None)], ids=repr
+)
+def test_unreadable_rows(value, expected):
+    assert summary.parse(json.dumps({'ok': True, 'unreadable_rows': value})).unreadable_rows == expected
+
+
+def test_unreadable_rows_absent_in_older_summaries():
+    assert summary.parse('{"ok": true, "rows": 1}').unreadable_rows is None

@@ -1,4 +1,5 @@
-"""The run summary (termination message, summary file) is redacted before anything in it is shortened."""
+"""The run summary: redacted before anything in it is shortened; it carries the unreadable-row counts, also when
+the per-collector block must be dropped."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from metrics_utility.gather import summary
+from metrics_utility.gather.summary import CollectorOutcome, RunSummary
 from metrics_utility.library import secret
 from testsupport.secrets import assert_no_secret
 
@@ -62,3 +64,20 @@ def test_another_commands_summary_is_redacted_before_its_cut(tmp_path):
     # unredacted, the cut at MAX_BYTES // 2 would fall 15 characters into the secret
     summary.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * (half - 15) + SECRET + 'tail'}, path)
     assert json.loads(path.read_text())['error'] == 'r' * (half - 15) + '***tail'
+
+
+def test_unreadable_rows_per_collector_and_in_total():
+    summary = RunSummary(collectors={'job_host_summary': CollectorOutcome(rows=10, unreadable=4),
+                                     'main_jobevent': CollectorOutcome(rows=90, unreadable=1),
+                                     'main_host': CollectorOutcome(rows=5)})  # fmt: skip
+    data = json.loads(summary.render())
+    assert data['unreadable_rows'] == 5
+    assert {k: v['unreadable'] for k, v in data['collectors'].items()} == {
+        'job_host_summary': 4, 'main_host': 0, 'main_jobevent': 1,
+    }  # fmt: skip
+
+
+def test_the_total_survives_when_collectors_are_dropped_for_size():
+    summary = RunSummary(collectors={f'c{i:03d}': CollectorOutcome(unreadable=1) for i in range(100)})
+    data = json.loads(summary.render())
+    assert 'collectors' not in data and data['unreadable_rows'] == 100

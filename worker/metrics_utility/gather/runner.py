@@ -51,6 +51,7 @@ class PackagedFile:
     rows: int = 0
     bytes: int = 0
     files: tuple[dict[str, Any], ...] = ()  # per data file: collector, file, rows, size, sha256, elapsed, status
+    unreadable: int = 0  # rows exported with NULLs because their stored document could not be read
 
 
 class Packager(Protocol):
@@ -175,6 +176,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
                     outcome.windows += 1
                     for item in shipped:
                         outcome.rows += item.rows
+                        outcome.unreadable += item.unreadable
                         outcome.bytes += item.bytes
                         outcome.packages += 1
                     if request.ship and plan.advances_watermark and marks.advance(plan.key, window.until):
@@ -232,6 +234,9 @@ def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, co
         _remove_stale(storage, key, window, config['install_uuid'], {item.object_name for item in shipped})
     log.info('%s %s..%s: %d package(s), %d rows in %.1fs', key, window.since.isoformat(), window.until.isoformat(),
              len(shipped), sum(i.rows for i in shipped), time.monotonic() - started)  # fmt: skip
+    if unreadable := sum(i.unreadable for i in shipped):
+        log.warning('%s %s..%s: %d row(s) with unreadable documents exported with NULLs (data_collection_status.csv '
+                    'has the count)', key, window.since.isoformat(), window.until.isoformat(), unreadable)  # fmt: skip
     return shipped
 
 

@@ -3,9 +3,9 @@
 Shape (the operator's `metrics_operator.summary` parses the same contract), at most 4 KiB of JSON:
 
     {"command": "gather", "ok": bool, "window": {"since", "until"} | null, "rows": int, "bytes": int,
-     "packages": int, "target": str | null, "vcpu": number | null, "error": str | null,
+     "packages": int, "unreadable_rows": int, "target": str | null, "vcpu": number | null, "error": str | null,
      "collectors": {key: {"windows": int, "rows": int, "bytes": int, "packages": int,
-                          "shipped_until": str | null, "error": str | null}},
+                          "shipped_until": str | null, "error": str | null, "unreadable": int}},
      # added for operating at scale (docs/scale.md); each is present only when known:
      "stored_bytes": int, "stored_objects": int,          # what the storage holds after retention
      "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
@@ -14,6 +14,10 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
      "kpi": {"documents": int, "error": str | null},
      "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
+
+`unreadable` (per collector) counts the shipped rows whose stored document (host variables, event data) could not be
+read and was exported with NULLs (docs/collectors.md); `unreadable_rows` is their sum, kept when `collectors` is
+dropped. Such rows never fail a run. Readers must treat both as 0 when absent (summaries of older workers).
 
 `collectors` is dropped first, then the error is shortened, when the document would exceed the limit. Every string
 is redacted (`library.secret`: known secrets in any encoding, credential shapes) before anything is shortened.
@@ -41,6 +45,7 @@ class CollectorOutcome:
     packages: int = 0
     shipped_until: str | None = None
     error: str | None = None
+    unreadable: int = 0  # rows whose stored document could not be read (exported with NULLs)
 
 
 @dataclass
@@ -76,6 +81,10 @@ class RunSummary:
     def packages(self) -> int:
         return sum(c.packages for c in self.collectors.values())
 
+    @property
+    def unreadable(self) -> int:
+        return sum(c.unreadable for c in self.collectors.values())
+
     def to_json(self) -> dict[str, Any]:
         return {
             'command': self.command,
@@ -84,6 +93,7 @@ class RunSummary:
             'rows': self.rows,
             'bytes': self.bytes,
             'packages': self.packages,
+            'unreadable_rows': self.unreadable,
             'target': self.target,
             'vcpu': self.vcpu,
             'error': self.error,

@@ -82,8 +82,10 @@ def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packa
                 item.path.unlink(missing_ok=True)
             raise CollectorFailedError(f'{failed[0].key} failed: {failed[0].error or failed[0].error_type}')
         rows = sum(run.rows or 0 for run in built.runs)
+        unreadable = sum(run.unreadable for run in built.runs)
         return [PackagedFile(f.path, f.object_name, rows if i == 0 else 0, f.path.stat().st_size,
-                             _file_records(built, f.index)) for i, f in enumerate(files)]  # fmt: skip
+                             _file_records(built, f.index), unreadable if i == 0 else 0)
+                for i, f in enumerate(files)]  # fmt: skip
 
     return package
 

@@ -3,6 +3,24 @@
 See `base` for the contract. Controller collectors live in `controller`, others (Prometheus vCPU) in `others`.
 """
 
-from .base import REGISTRY, Collector, CollectorError, CollectorInfo, CollectorParameterError, collector
+from .base import (
+    REGISTRY,
+    Collector,
+    CollectorError,
+    CollectorInfo,
+    CollectorParameterError,
+    Files,
+    collector,
+    unreadable_rows,
+)
 
-__all__ = ['REGISTRY', 'Collector', 'CollectorError', 'CollectorInfo', 'CollectorParameterError', 'collector']
+__all__ = [
+    'REGISTRY',
+    'Collector',
+    'CollectorError',
+    'CollectorInfo',
+    'CollectorParameterError',
+    'Files',
+    'collector',
+    'unreadable_rows',
+]

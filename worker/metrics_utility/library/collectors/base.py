@@ -6,7 +6,10 @@ the network until `.gather()`. This split lets a caller build every collector of
 parameters) before it takes any lock.
 
 `.gather()` returns a dict (format 'json'), or a list of file paths (format 'csv'); `None`, `[]` or `{}` mean "no
-data". Collectors depend only on their parameters and never write to the controller database.
+data". Collectors depend only on their parameters and never write to the controller database. A csv collector that
+reads stored documents (host variables, event data) returns `Files`, a list that also carries how many exported rows
+had a document that could not be read (exported with NULLs; recorded in `data_collection_status.csv` and the run
+summary); any other list counts as 0.
 
 Parameters the contract checks for every collector that declares them:
 - `since`, `until`: timezone-aware datetimes, `since < until` (since included, until excluded);
@@ -30,6 +33,19 @@ import psycopg
 
 Format = Literal['csv', 'json']
 Result = dict[str, Any] | list[Path] | None
+
+
+class Files(list):
+    """A csv collector's files (a plain list of paths) and `unreadable`: its rows whose documents could not be read."""
+
+    def __init__(self, paths: list[Path] = (), unreadable: int = 0) -> None:  # type: ignore[assignment]
+        super().__init__(paths)
+        self.unreadable = unreadable
+
+
+def unreadable_rows(result: Any) -> int:
+    """The `unreadable` count of a collector's result (0 for results that are not `Files`)."""
+    return result.unreadable if isinstance(result, Files) else 0
 
 
 class CollectorError(Exception):

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Literal
 
 from metrics_utility import __version__
 
-from ..collectors.base import Collector
+from ..collectors.base import Collector, unreadable_rows
 from . import naming
 from .compression import DEFAULT_COMPRESSION, Compression, parse_compression
 from .config import CONFIG_VERSION, sanitize_config
@@ -92,6 +92,7 @@ class CollectorRun:
     error_type: str | None = None
     error: str | None = None
     files: list[FileRecord] = field(default_factory=list)
+    unreadable: int = 0  # rows exported with NULLs because their stored document could not be read
 
     @property
     def ok(self) -> bool:
@@ -314,6 +315,7 @@ class Package:
         result: Any = None
         try:
             result = collector.gather()
+            run.unreadable = unreadable_rows(result)
             output = self._check_result(collector, result)
         except Exception as exc:
             if collector.format == 'csv' and isinstance(result, list | tuple):
@@ -419,7 +421,9 @@ class Package:
             here = [f for f in run.files if f.package == index]
             if here or (not run.files and index == 0):  # runs without files are recorded in package 0
                 name = here[0].name if here else f'{run.key}.{run.format}'
-                rows.append((run, StatusRow(run.started, run.since, run.until, name, run.ok, run.elapsed)))
+                first = not run.files or run.files[0].package == index
+                unreadable = run.unreadable if first else 0  # counted once: in the package of the run's first file
+                rows.append((run, StatusRow(run.started, run.since, run.until, name, run.ok, run.elapsed, unreadable)))
         return rows
 
     def _finish(self, writer: _Writer, count: int, config_bytes: bytes, config_version: str) -> PackageFile:

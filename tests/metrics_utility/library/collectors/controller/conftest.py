@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
+import json
+import os
+import tarfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,5 +110,83 @@ def gather(tmp_path: Path) -> Callable[..., list[Path]]:
 
     def run(factory: Callable, **params) -> list[Path]:
         return factory(output_dir=tmp_path / f'run{next(counter)}', **params).gather()
+
+    return run
+
+
+# A tiny dataset the hostile-input tests modify (one stored document at a time, put back after each case), and one
+# real `metrics-utility gather` of a window into a directory: what was shipped, its status rows, summary, watermarks.
+
+HOSTILE_WINDOW = ('2024-02-28', '2024-02-29')
+HOSTILE_COLLECTORS = 'main_jobevent,main_jobevent_service,main_hostmetric,main_host'
+WINDOW_BOUNDS = (datetime(2024, 2, 28, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC))  # HOSTILE_WINDOW as instants
+
+
+@pytest.fixture(scope='session')
+def hostile_db(postgres: PostgresCluster) -> ControllerDatabase:
+    """The tiny dataset with every host's variables readable (the tiny set has broken ones on purpose) and the host
+    metric of web01.example.com automated inside HOSTILE_WINDOW, so a case's counts are its own."""
+    db, _ = build(postgres, DatasetSpec('tiny', start=datetime(2024, 2, 28, tzinfo=UTC), days=2, seed=1), 'hostile')
+    with db.connect_owner() as conn:
+        conn.execute("UPDATE main_host SET variables = 'ansible_host: 10.0.0.' || id")
+        conn.execute("UPDATE main_hostmetric SET last_automation = '2024-02-28 12:00+00' "
+                     "WHERE hostname = 'web01.example.com'")  # fmt: skip
+    return db
+
+
+@dataclass
+class Shipped:
+    """One gather run: raw CSV bytes per collector (all packages), status rows per file, summary and watermarks."""
+
+    data: dict[str, list[bytes]]
+    status: dict[str, list[dict[str, str]]]
+    summary: dict
+    watermarks: dict[str, str]
+    exit_code: int
+
+    def rows(self, key: str) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = []
+        for part in self.data.get(key, []):
+            rows.extend(csv.DictReader(io.StringIO(part.decode('utf-8'), newline='')))
+        return rows
+
+    def unreadable(self, key: str) -> int:
+        return sum(int(row['unreadable_rows']) for row in self.status[f'{key}.csv'])
+
+
+@pytest.fixture
+def gather_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Shipped]:
+    """`metrics-utility gather --ship` of HOSTILE_WINDOW (directory target, SELECT-only role), read back."""
+    from metrics_utility.cli import main
+    from metrics_utility.library.package.status import parse_status_csv
+
+    counter = iter(range(1000))
+
+    def run(db: ControllerDatabase, collectors: str = HOSTILE_COLLECTORS) -> Shipped:
+        ship = tmp_path / f'ship{next(counter)}'
+        summary_file = ship.with_suffix('.json')
+        for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
+            monkeypatch.delenv(key)
+        env = {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship),
+               'METRICS_UTILITY_OPTIONAL_COLLECTORS': collectors}  # fmt: skip
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        code = main(['gather', '--ship', '--since', HOSTILE_WINDOW[0], '--until', HOSTILE_WINDOW[1],
+                     '--summary-file', str(summary_file)])  # fmt: skip
+        data: dict[str, list[bytes]] = {}
+        status: dict[str, list[dict[str, str]]] = {}
+        for path in sorted((ship / 'data').rglob('*.tar.gz')):
+            with tarfile.open(path, 'r:gz') as tar:
+                for member in tar.getmembers():
+                    content = tar.extractfile(member).read()
+                    name = member.name.removeprefix('./')
+                    if name == 'data_collection_status.csv':
+                        for row in parse_status_csv(content):
+                            status.setdefault(row['file_name'], []).append(row)
+                    elif name.endswith('.csv'):
+                        data.setdefault(name.removesuffix('.csv'), []).append(content)
+        marks_file = ship / 'state' / 'watermarks.json'
+        marks = json.loads(marks_file.read_text())['shipped_until'] if marks_file.exists() else {}
+        return Shipped(data, status, json.loads(summary_file.read_text()), marks, code)
 
     return run

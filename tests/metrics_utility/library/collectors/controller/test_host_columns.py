@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,136 @@ def test_a_small_budget_parses_while_reading(controller_db, tmp_path):
                 (file,) = copy_to_csv(conn, query, tmp_path, f'budget{budget}', params, rewrite=rewrite)
             outputs.append(file.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.unit
+def test_rows_of_unreadable_hosts_are_counted_once_per_batch_written():
+    """`tally` counts the rows referring to an unreadable host, also where another field holds \\x1e."""
+    found = {5: HostVars('10.0.0.5'), 9: HostVars(unreadable=True)}
+    rewrite = TWO.rows(Parsed(found), 'utf-8')  # type: ignore[arg-type]
+    rewrite.start(HEADER)
+    rewrite.tally([b'1,web,\x1e9,\x1e,x\n', b'2,web,\x1e5,\x1e,x\n', b'3,web,\x1e9,\x1e,x\n'])
+    assert rewrite.unreadable == 2
+    rewrite.tally([b'4,"w\x1e",\x1e9,\x1e,\x1e\n', b'5,web,\x1e,\x1e,x\n'])  # a field holds \x1e: row by row
+    assert rewrite.unreadable == 3
+    assert rewrite.join([b'1,web,\x1e9,\x1e,x\n']) == b'1,web,,,x\n'  # rewriting does not count again
+    assert rewrite.unreadable == 3
+
+
+# -- hostile host variables: one host's stored document, through a real `metrics-utility gather` ----------------------
+
+DEEP = 50_000
+LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + ''.join(
+    f'{chr(98 + i)}: &{chr(98 + i)} [{", ".join([f"*{chr(97 + i)}"] * 9)}]\n' for i in range(8)
+)
+TEN_MB = 10 * 1024 * 1024
+
+# (id, variables of host 1 `web01.example.com`, ansible_host, ansible_connection, ansible_port, unreadable)
+HOSTILE_VARIABLES = [
+    ('json-nested-50k-deep', '{"ansible_host": ' + '[' * DEEP + ']' * DEEP + '}', None, None, None, True),
+    ('json-object-30k-deep-then-key', '{"a": ' * 30_000 + '1' + '}' * 30_000 + ' ansible_', None, None, None, True),
+    ('yaml-port-5000-digits', 'ansible_host: 10.0.0.1\nansible_port: ' + '9' * 5000, '10.0.0.1', None, None, True),
+    ('json-port-5000-digits', '{"ansible_host": "h1", "ansible_port": ' + '9' * 5000 + '}', 'h1', None, None, True),
+    ('json-host-5000-digits', '{"ansible_host": ' + '7' * 5000 + '}', '7' * 5000, None, None, False),
+    ('indented-yaml-port-5000-digits', ' ansible_host: x\n ansible_port: ' + '9' * 5000, None, None, None, True),
+    ('json-port-1e999', '{"ansible_host": "h2", "ansible_port": 1e999}', 'h2', None, None, True),
+    ('billion-laughs-beside-host', LAUGHS + 'ansible_host: laughs\n', 'laughs', None, None, False),
+    ('billion-laughs-as-host', LAUGHS + 'ansible_host: *i\n', None, None, None, True),
+    ('recursive-alias-as-host', 'ansible_host: &r [*r]\nansible_connection: ssh', None, 'ssh', None, True),
+    ('python-object-tag', 'ansible_host: !!python/object/apply:os.system ["true"]', None, None, None, True),
+    ('binary-tag', 'ansible_host: !!binary aGVsbG8=\nansible_connection: local', None, 'local', None, True),
+    ('set-tag', 'ansible_host: !!set {a, b}', None, None, None, True),
+    ('top-level-json-array', '["ansible_host", "10.0.0.1"]', None, None, None, True),
+    ('top-level-json-string', '"ansible_host: 10.0.0.1"', None, None, None, True),
+    ('top-level-yaml-scalar', 'ansible_host', None, None, None, True),
+    ('json-null-document', 'null  # ansible_host', None, None, None, False),
+    ('comments-only', '---\n# ansible_host: old\n', None, None, None, False),
+    ('host-null', 'ansible_host: null\nansible_connection: ssh', None, 'ssh', None, False),
+    ('host-list', '{"ansible_host": ["10.0.0.1", "10.0.0.2"]}', None, None, None, True),
+    ('host-dict', '{"ansible_host": {"ip": "10.0.0.1"}, "ansible_port": 22}', None, None, 22, True),
+    ('host-number', '{"ansible_host": 42, "ansible_port": "2222"}', '42', None, 2222, False),
+    ('host-float', 'ansible_host: 1.5', '1.5', None, None, False),
+    ('host-bool-yes', 'ansible_host: yes', 'true', None, None, False),
+    ('connection-dict', 'ansible_host: h3\nansible_connection: {a: 1}', 'h3', None, None, True),
+    ('port-negative', 'ansible_host: h4\nansible_port: -1', 'h4', None, None, True),
+    ('port-bool', '{"ansible_host": "h5", "ansible_port": true}', 'h5', None, None, True),
+    ('port-text', 'ansible_host: h6\nansible_port: ssh', 'h6', None, None, True),
+    ('escaped-control-characters', '{"ansible_host": "a\\u0007b\\u001bc"}', 'a\x07b\x1bc', None, None, False),
+    ('raw-control-character-in-yaml', 'ansible_host: a\x07b', None, None, None, True),
+    ('escaped-nul', '{"ansible_host": "x\\u0000y"}', 'xy', None, None, False),
+    ('escaped-lone-surrogate', '{"ansible_host": "a\\ud800b", "ansible_connection": "\\udfff"}', 'a?b', '?', None,
+     False),
+    ('bad-escape', '{"ansible_host": "caf\\u00"}', None, None, None, True),
+    ('byte-order-mark', '\ufeffansible_host: bom', 'bom', None, None, False),
+    ('duplicate-keys', '{"ansible_host": "first", "ansible_host": "second"}', 'second', None, None, False),
+    ('impossible-date', 'ansible_host: 2024-02-30', None, None, None, True),
+    ('merge-key', '<<: {ansible_host: merged}\nansible_port: 22', 'merged', None, 22, False),
+    ('ten-mb-of-other-variables', 'ansible_host: big\nfiller: ' + 'a' * TEN_MB, 'big', None, None, False),
+    ('ten-mb-broken', 'ansible_host: [' + 'a, ' * (TEN_MB // 3), None, None, None, True),
+    ('not-a-mapping-but-cannot-hold-the-keys', '[1, 2, {broken', None, None, None, False),  # never parsed
+]  # fmt: skip
+
+WATERMARK = '2024-02-29T00:00:00+00:00'
+
+
+@pytest.fixture
+def host_one(hostile_db):
+    """Sets the variables of host 1 for one case and puts the original back."""
+    with hostile_db.connect_owner() as conn:
+        original = conn.execute('SELECT variables FROM main_host WHERE id = 1').fetchone()[0]
+
+    def set_variables(text: str) -> None:
+        with hostile_db.connect_owner() as conn:
+            conn.execute('UPDATE main_host SET variables = %s WHERE id = 1', (text,))
+
+    yield set_variables
+    set_variables(original)
+
+
+@pytest.mark.hostile
+@pytest.mark.integration
+@pytest.mark.parametrize(('text', 'host', 'connection', 'port', 'unreadable'), [c[1:] for c in HOSTILE_VARIABLES],
+                         ids=[c[0] for c in HOSTILE_VARIABLES])  # fmt: skip
+def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_window, capsys, text, host, connection,
+                                                  port, unreadable):  # fmt: skip
+    """Every collector that parses host variables exports all its rows; the host's values are exactly these (NULL when
+    unreadable), its rows are counted in data_collection_status.csv and the run summary, and watermarks advance."""
+    host_one(text)
+    with hostile_db.connect_owner() as conn:
+        summaries = {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM main_jobhostsummary WHERE modified >= '2024-02-28' AND modified < '2024-02-29'"
+            )
+        }
+        enabled = {r[0] for r in conn.execute('SELECT id FROM main_host WHERE enabled')}
+    shipped = gather_window(hostile_db)
+    assert shipped.exit_code == 0 and shipped.summary['ok'] is True, shipped.summary
+
+    jhs = shipped.rows('job_host_summary')
+    assert sorted(int(r['id']) for r in jhs) == sorted(summaries)
+    mine = [r for r in jhs if r['host_remote_id'] == '1']
+    assert mine and {(r['ansible_host_variable'], r['ansible_connection_variable']) for r in mine} == {
+        (host or '', connection or '')
+    }
+    metrics = [r for r in shipped.rows('main_hostmetric') if r['host_id'] == '1']
+    assert len(metrics) == 1 and (metrics[0]['ansible_host_variable'], metrics[0]['ansible_connection_variable']) == (
+        host or '', connection or '')  # fmt: skip
+    hosts = shipped.rows('main_host')
+    assert sorted(int(r['host_id']) for r in hosts) == sorted(enabled)
+    (one,) = [r for r in hosts if r['host_id'] == '1']
+    facts = json.loads(one['canonical_facts'])
+    assert (one['ansible_host_variable'] or None, facts['ansible_host'], facts['ansible_port']) == (host, host, port)
+    assert json.loads(one['facts'])['ansible_connection_variable'] == connection
+
+    counts = {'job_host_summary': len(mine) if unreadable else 0, 'main_hostmetric': int(unreadable),
+              'main_host': int(unreadable), 'main_jobevent': 0, 'main_jobevent_service': 0}  # fmt: skip
+    assert {key: shipped.unreadable(key) for key in counts} == counts
+    assert {key: shipped.summary['collectors'][key]['unreadable'] for key in counts} == counts
+    assert shipped.summary['unreadable_rows'] == sum(counts.values())
+    warning = ('job_host_summary 2024-02-28T00:00:00+00:00..2024-02-29T00:00:00+00:00: '
+               f'{len(mine)} row(s) with unreadable documents exported with NULLs')  # fmt: skip
+    assert (warning in capsys.readouterr().err) is unreadable
+    assert shipped.watermarks == dict.fromkeys(
+        ('job_host_summary', 'main_hostmetric', 'main_jobevent', 'main_jobevent_service'), WATERMARK
+    )

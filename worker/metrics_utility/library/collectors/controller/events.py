@@ -1,18 +1,45 @@
-"""What the event collectors share: the result event types and a one-parse extraction of `event_data`.
+"""What the event collectors share: the result event types, a one-parse extraction of `event_data`, and the export
+that one unreadable `event_data` cannot stop.
 
 `main_jobevent.event_data` is JSON stored as text and may hold `\\u0000` or lone surrogate escapes, which `jsonb`
 refuses. As AWX analytics does, every `\\u` is rewritten to `\\u005cu` (an escaped backslash followed by `u`) before
 the cast, so those escapes arrive as literal text instead of aborting the query. The cast happens **once per row**,
 inside `jsonb_to_record` in a LATERAL join, which returns all the wanted keys from that single parse
 (metrics-utility casts once per key: four parses per row, ~3x the server CPU, see performance-baselines §3.2).
+Text that does not look like a JSON object (not `{...}`) yields NULLs (no event data, not counted).
 
-Text that does not look like a JSON object (not `{...}`) yields NULLs instead of failing the whole collector.
-The rewrite only changes values containing `\\u` escapes; module, role and duration values are plain ASCII.
+**Unreadable event data.** Text that looks like `{...}` but is not JSON the server can read (broken syntax, nesting
+beyond its stack, a number beyond `numeric`) makes the cast raise, which would abort the whole COPY. The database is
+read-only (no function may be created) and PostgreSQL 13-15 cannot test JSON without casting, so `copy_events` keeps
+the fast path and falls back only where it fails: the window's COPY runs in a savepoint; when the server refuses a
+document, the rows already written are dropped (`CsvOutput.rewind`) and the window is exported again one hour
+partition at a time, each hour by the fast COPY first and, only for an hour that fails again, by a COPY that sends
+the raw `event_data` (no cast: it cannot fail) parsed here in Python (`ParsedEvents`). There, a document that does not
+parse gives NULLs in the extracted columns and is counted (`Files.unreadable`); every other row comes out
+byte-identical to the fast path (the extracted values are rendered as `jsonb_to_record` renders them). Every row is
+written exactly once.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
 from psycopg import sql
+
+from ..base import Files
+from . import partitions
+from .streaming import CsvOutput
+
+log = logging.getLogger(__name__)
 
 RESULT_EVENTS = (
     'runner_on_ok',
@@ -25,6 +52,14 @@ RESULT_EVENTS = (
     'runner_item_on_failed',
     'runner_item_on_skipped',
 )
+
+# What the server raises when it cannot read a document: data exceptions (class 22: invalid JSON, numeric overflow)
+# and program limits (class 54: jsonb size limits; 54001 "stack depth limit exceeded" for deep nesting, which psycopg
+# files under OperationalError). Anything else (connection lost, cancelled) is not about the data and fails the
+# collector as before.
+UNREADABLE_ERRORS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded, psycopg.errors.StatementTooComplex)
+
+RAW_COLUMN = 'event_data_raw'
 
 
 def event_list(events: tuple[str, ...]) -> sql.Composable:
@@ -46,3 +81,248 @@ def extract(alias: str, columns: str, source: str = 'e') -> sql.Composable:
         alias=sql.Identifier(alias),
         columns=sql.SQL(columns),
     )
+
+
+def no_extract(alias: str, columns: str) -> sql.Composable:
+    """The same columns as `extract`, all NULL, without touching `event_data` (the slow path fills them in)."""
+    return sql.SQL('LEFT JOIN LATERAL jsonb_to_record(NULL::jsonb) AS {alias}({columns}) ON true').format(
+        alias=sql.Identifier(alias), columns=sql.SQL(columns)
+    )
+
+
+@dataclass(frozen=True)
+class EventExport:
+    """One event collector's export: `template` has `{extract}`, `{partitions}` and `{raw}` (after the last column).
+
+    `derive` gives, from a parsed `event_data` (None: not an object), the text of each output column that depends on
+    it, as the fast query renders it (None for NULL).
+    """
+
+    template: sql.Composable | str
+    fixed: Mapping[str, sql.Composable]
+    columns: str
+    ranges: list[tuple[datetime, datetime]]
+    params: Mapping[str, Any]
+    derive: Callable[[dict[str, Any] | None], dict[str, str | None]]
+    alias: str = 'ed'
+    source: str = 'e'
+
+    def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
+        template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
+        raw_column = sql.SQL(', {}.event_data AS {}').format(sql.Identifier(self.source), sql.Identifier(RAW_COLUMN))
+        return template.format(
+            **self.fixed,
+            extract=extraction,
+            partitions=partitions.job_created_condition(f'{self.source}.job_created', ranges),
+            raw=raw_column if raw else sql.SQL(''),
+        )
+
+    def fast(self, ranges: list[tuple[datetime, datetime]] | None = None) -> sql.Composable:
+        """The query casting `event_data` on the server (one parse per row)."""
+        ranges = self.ranges if ranges is None else ranges
+        return self._query(extract(self.alias, self.columns, self.source), ranges, raw=False)
+
+    def safe(self, ranges: list[tuple[datetime, datetime]]) -> sql.Composable:
+        """The query that cannot fail on a document: extracted columns NULL, the raw text as an extra last column."""
+        return self._query(no_extract(self.alias, self.columns), ranges, raw=True)
+
+
+def copy_events(db: psycopg.Connection, export: EventExport, output_dir: Path, stem: str, limit: int) -> Files:
+    """Export `export` into CSV parts; a document the server cannot read never stops it (see the module doc)."""
+    out = CsvOutput(output_dir, stem, limit)
+    unreadable = 0
+    try:
+        start = out.mark()
+        try:
+            with db.transaction():
+                out.copy(db, export.fast(), export.params)
+        except UNREADABLE_ERRORS as exc:
+            out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
+            log.warning('%s: the server cannot read some event_data (%s); exporting hour by hour', stem,
+                        str(exc).splitlines()[0])  # fmt: skip
+            for hour in partitions.hours(export.ranges):
+                mark = out.mark()
+                try:
+                    with db.transaction():
+                        out.copy(db, export.fast([hour]), export.params)
+                except UNREADABLE_ERRORS:
+                    out.rewind(mark)
+                    parsed = ParsedEvents(export.derive, db.info.encoding)
+                    with db.transaction():
+                        out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
+                    unreadable += parsed.unreadable
+                    log.warning('%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',
+                                stem, parsed.unreadable, hour[0].isoformat())  # fmt: skip
+        return Files(out.finish(), unreadable)
+    except BaseException:
+        out.discard()
+        raise
+
+
+# -- the slow path: event_data parsed in Python, rendered as the server renders it -------------------------------------
+
+# One field of PostgreSQL's CSV and what ends it: quoted exactly when it holds a delimiter, quote or line break.
+_FIELD = re.compile(rb'("(?:[^"]|"")*"|[^,"\r\n]*)(,|\n|\r\n)')
+NUMERIC_MAX_INTEGER_DIGITS = 131072  # PostgreSQL numeric: beyond these the cast fails, so the document is unreadable
+NUMERIC_MAX_SCALE = 16383
+
+
+class UnreadableDocument(ValueError):
+    """JSON that PostgreSQL's jsonb would refuse although Python's json accepts it (NaN, huge numbers)."""
+
+
+def _constant(name: str) -> Any:
+    raise UnreadableDocument(f'{name} is not JSON')
+
+
+def _number(text: str) -> Decimal:
+    value = Decimal(text)
+    if len(text) > 64 or 'e' in text or 'E' in text:  # only these can exceed numeric's range: check them exactly
+        _, digits, exponent = value.as_tuple()
+        if len(digits) + exponent > NUMERIC_MAX_INTEGER_DIGITS or -exponent > NUMERIC_MAX_SCALE:
+            raise UnreadableDocument('number beyond the range of numeric')
+    return value
+
+
+_JSON = json.JSONDecoder(parse_float=_number, parse_int=_number, parse_constant=_constant)
+
+
+def parse_event_data(text: str | None) -> tuple[dict[str, Any] | None, bool]:
+    """(the object, unreadable) of one `event_data`, read as the fast path's cast reads it; never raises."""
+    if text is None or not text.startswith('{') or not text.endswith('}'):
+        return None, False
+    try:
+        value = _JSON.decode(text.replace('\\u', '\\u005cu'))
+    except Exception:  # broken syntax, RecursionError, MemoryError: NULLs, counted
+        return None, True
+    return (value, False) if isinstance(value, dict) else (None, True)
+
+
+class _Text(str):
+    """Output text on `jsonb_text`'s work stack (anything else there is a value still to render)."""
+
+
+def jsonb_text(value: Any) -> str:
+    """`value` as PostgreSQL prints a jsonb value: keys by length then bytes, `", "` and `": "` separators.
+
+    Iterative (an explicit stack), so a document as deep as `json` reads renders without recursion."""
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is _Text:
+            out.append(item)
+        elif item is None:
+            out.append('null')
+        elif item is True or item is False:
+            out.append('true' if item else 'false')
+        elif isinstance(item, str):
+            out.append(_json_string(item))
+        elif isinstance(item, Decimal):
+            out.append(numeric_text(item))
+        elif isinstance(item, list):
+            stack.append(_Text(']'))
+            for index in range(len(item) - 1, -1, -1):
+                stack.append(item[index])
+                if index:
+                    stack.append(_Text(', '))
+            stack.append(_Text('['))
+        elif isinstance(item, dict):
+            keys = sorted(item, key=lambda k: (len(k.encode()), k.encode()))
+            stack.append(_Text('}'))
+            for index in range(len(keys) - 1, -1, -1):
+                stack.append(item[keys[index]])
+                stack.append(_Text(_json_string(keys[index]) + ': '))
+                if index:
+                    stack.append(_Text(', '))
+            stack.append(_Text('{'))
+        else:
+            out.append(_json_string(str(item)))
+    return ''.join(out)
+
+
+def numeric_text(value: Decimal) -> str:
+    """PostgreSQL's numeric output: plain digits, the scale the literal had, no negative zero."""
+    text = format(value, 'f')
+    return text[1:] if value.is_zero() and text.startswith('-') else text
+
+
+_ESCAPES = {'"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+_TO_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _json_string(text: str) -> str:
+    return '"' + _TO_ESCAPE.sub(lambda m: _ESCAPES.get(m[0], f'\\u{ord(m[0]):04x}'), text) + '"'
+
+
+def record_text(value: Any) -> str | None:
+    """A JSON value as `jsonb_to_record` gives it to a `text` column: strings unquoted, null NULL, the rest as jsonb."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return jsonb_text(value)
+
+
+def csv_field(value: str | None, encoding: str) -> bytes:
+    """One field as PostgreSQL's CSV writes it: NULL empty, quoted only when it holds a delimiter, quote or newline."""
+    if value is None:
+        return b''
+    if value == '' or any(c in value for c in ',"\r\n'):
+        value = '"' + value.replace('"', '""') + '"'
+    return value.encode(encoding)
+
+
+class ParsedEvents:
+    """A `streaming.Rewrite` for `EventExport.safe` rows: fills the extracted columns from the raw `event_data` (the
+    last column, dropped), counting the documents that cannot be read (`unreadable`)."""
+
+    def __init__(self, derive: Callable[[dict[str, Any] | None], dict[str, str | None]], encoding: str) -> None:
+        self._derive, self._encoding = derive, encoding
+        self._positions: dict[int, str] = {}
+        self._batch: list[Any] | None = None
+        self._rewritten: list[bytes] = []
+        self.unreadable = 0
+
+    def start(self, header: bytes) -> bytes:
+        names = [name.decode(self._encoding) for name, _ in self._fields(header)]
+        if names[-1] != RAW_COLUMN:
+            raise ValueError(f'the last column is {names[-1]!r}, expected {RAW_COLUMN}')
+        derived = self._derive(None)
+        self._positions = {names.index(name): name for name in derived}
+        return header[: header.rindex(b',')] + b'\n'
+
+    def tally(self, rows: list[Any]) -> None:
+        """Parse the batch (counting its unreadable documents once); `join` / `each` then return the result."""
+        self._batch, self._rewritten = rows, [self._row(bytes(row)) for row in rows]
+
+    def join(self, rows: list[Any]) -> bytes:
+        return b''.join(self.each(rows))
+
+    def each(self, rows: list[Any]) -> list[bytes]:
+        if rows is not self._batch:
+            self.tally(rows)
+        return self._rewritten
+
+    @staticmethod
+    def _fields(row: bytes) -> list[tuple[bytes, bytes]]:
+        fields, at = [], 0
+        while at < len(row):
+            match = _FIELD.match(row, at)
+            fields.append(match.groups())
+            at = match.end()
+        return fields
+
+    def _row(self, row: bytes) -> bytes:
+        fields = [field for field, _ in self._fields(row)]
+        raw = fields.pop()
+        text = None if raw == b'' else (raw[1:-1].replace(b'""', b'"') if raw[:1] == b'"' else raw)
+        data, unreadable = parse_event_data(None if text is None else text.decode(self._encoding))
+        try:
+            values = self._derive(data)
+        except Exception:  # a document Python read but cannot render: NULLs, counted, never a failed export
+            values, unreadable = self._derive(None), True
+        self.unreadable += unreadable
+        for index, name in self._positions.items():
+            fields[index] = csv_field(values[name], self._encoding)
+        return b','.join(fields) + b'\n'

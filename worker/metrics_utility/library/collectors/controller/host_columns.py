@@ -14,6 +14,10 @@ server filters the rest out). The values then reach the output in one of two way
 - `join_clause` (values used inside SQL, e.g. in `jsonb_build_object`): parse first, then hand the values to the
   server as literal arrays that the query LEFT JOINs.
 
+Hosts whose variables are unreadable (`HostVars.unreadable`) get NULLs like hosts without values, and the rows that
+refer to them are counted: `SplicedRows.unreadable` (tallied from the markers of each batch, only when there is such
+a host, so the usual run pays nothing) and `unreadable_count` for `join_clause` output (one row per host).
+
 At most `RAW_BUDGET` bytes of variables wait unparsed for the COPY; hosts beyond it are parsed as they are read, so
 memory stays bounded whatever the inventory.
 """
@@ -96,6 +100,11 @@ def fetch(db: psycopg.Connection, hosts_query: sql.Composable, params: Any = Non
     return HostVariables(db, hosts_query, params).parsed()
 
 
+def unreadable_count(found: Mapping[int, HostVars]) -> int:
+    """How many of `found` could not be read (for outputs with one row per host, such as `main_host`)."""
+    return sum(1 for values in found.values() if values.unreadable)
+
+
 def join_clause(found: Mapping[int, HostVars]) -> tuple[sql.Composable, dict[str, list]]:
     """`unnest(...) AS hv(host_id, ansible_host, ansible_connection, ansible_port)` and its parameters."""
     ids = list(found)
@@ -149,21 +158,40 @@ class SplicedRows:
         self._rendering = pool.submit(self._render, hosts, fields, encoding)
         pool.shutdown(wait=False)
         self._values: dict[bytes, bytes] = {}
+        self._unreadable_keys: frozenset[bytes] = frozenset()
         self._before: re.Pattern[bytes] | None = None
+        self.unreadable = 0  # rows written for hosts whose variables could not be read
+        self._split: tuple[list[Any], list[bytes]] | None = None
 
-    def _render(self, hosts: HostVariables, fields: list[int], encoding: str) -> dict[bytes, bytes]:
-        return {
+    def _render(self, hosts: HostVariables, fields: list[int], encoding: str) -> tuple[dict[bytes, bytes], frozenset]:
+        parsed = hosts.parsed()
+        values = {
             b'%d' % host_id + self._gaps: b','.join(_csv(found[i], encoding) for i in fields)
-            for host_id, found in hosts.parsed().items()
+            for host_id, found in parsed.items()
         }
+        return values, frozenset(b'%d' % host_id + self._gaps for host_id, found in parsed.items() if found.unreadable)
 
-    def start(self, header: bytes) -> None:
-        self._values = self._rendering.result()
+    def start(self, header: bytes) -> bytes:
+        self._values, self._unreadable_keys = self._rendering.result()
         first = header.rstrip(b'\r\n').split(b',').index(self._first_column)
         self._before = re.compile(rb'(?:(?:"(?:[^"]|"")*"|[^,"]*),){%d}' % first)  # the fields before the markers
+        return header
+
+    def tally(self, rows: list[Any]) -> None:
+        """Count the rows of `rows` that refer to a host with unreadable variables (once per batch written)."""
+        if not self._unreadable_keys:
+            return
+        bad = self._unreadable_keys
+        parts = b''.join(rows).split(MARK)
+        if len(parts) == 2 * len(rows) + 1:
+            self.unreadable += sum(map(bad.__contains__, parts[1::2]))
+            self._split = (rows, parts)  # `join` of the same batch reuses the split
+        else:
+            self.unreadable += sum(1 for row in rows if self._key(bytes(row)) in bad)
 
     def join(self, rows: list[Any]) -> bytes:
-        parts = b''.join(rows).split(MARK)
+        split, self._split = self._split, None
+        parts = split[1] if split is not None and split[0] is rows else b''.join(rows).split(MARK)
         if len(parts) != 2 * len(rows) + 1:
             return b''.join(self.each(rows))  # some field holds \x1e: row by row
         get, gaps = self._values.get, self._gaps
@@ -177,9 +205,19 @@ class SplicedRows:
         parts = row.split(MARK)
         if len(parts) == 3:
             return parts[0] + self._values.get(parts[1], self._gaps) + parts[2]
-        start = self._before.match(row).end()  # some other field holds \x1e: find the markers by position
-        end = row.index(MARK, start + 1)
+        start, end = self._markers(row)
         return row[:start] + self._values.get(row[start + 1 : end], self._gaps) + row[end + 1 :]
+
+    def _markers(self, row: bytes) -> tuple[int, int]:
+        start = self._before.match(row).end()  # some other field holds \x1e: find the markers by position
+        return start, row.index(MARK, start + 1)
+
+    def _key(self, row: bytes) -> bytes:
+        parts = row.split(MARK)
+        if len(parts) == 3:
+            return parts[1]
+        start, end = self._markers(row)
+        return row[start + 1 : end]
 
 
 def _csv(value: str | int | None, encoding: str) -> bytes:

@@ -8,10 +8,15 @@ trailing comments. So the text is parsed here, in Python, the way AWX reads it (
 libyaml's safe loader), **once per distinct host** of the collected window (`host_columns` reads the texts and puts
 the values into the output).
 
-A document that is not a mapping, or does not parse, yields no values (and never fails the collector); NUL characters
-are dropped and lone surrogates become `?`, because PostgreSQL text cannot hold them. Scalars are rendered as
-PostgreSQL's `->>` would render the JSON value (`true`, `22`, `1.5`); a mapping or list under `ansible_host` is not an
-address and yields nothing.
+Parsing never raises (a collector must not stop on one host): a document that does not parse — broken syntax, JSON
+nested deeper than Python's recursion limit, an integer beyond Python's int-string limit, a YAML tag the safe loader
+refuses — or that is not a mapping yields no values and is marked `unreadable`; so is a document whose
+`ansible_host` / `ansible_connection` is a mapping, list, set or binary, or whose `ansible_port` is not a whole number
+in 0..2147483647 (that value becomes NULL, the others are kept). The collectors count the rows of such hosts. An
+empty document (`''`, `---`, `null`) and a key holding `null` are not unreadable: they hold nothing. A text that cannot
+hold the keys (`may_hold_keys`) is not read at all, so it is never counted. NUL characters are dropped and lone
+surrogates become `?`, because PostgreSQL text cannot hold them. Scalars are rendered as PostgreSQL's `->>` would
+render the JSON value (`true`, `22`, `1.5`).
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ class HostVars(NamedTuple):
     ansible_host: str | None = None
     ansible_connection: str | None = None
     ansible_port: int | None = None
+    unreadable: bool = False  # the document, or one of the keys' values, could not be read (see the module doc)
 
 
 NOTHING = HostVars()
+UNREADABLE = HostVars(unreadable=True)
 
 # Every key the collectors read starts with this. YAML and JSON can hold such a key without the text `ansible_` only
 # by spelling it with escapes (`\u005f`), which need a backslash; aliases and merge keys copy text that is written
@@ -70,6 +77,18 @@ _WORDS = frozenset({
 })  # fmt: skip
 
 
+class _LongInt(str):
+    """An integer with more digits than Python converts (`sys.get_int_max_str_digits`), kept as its digits: exported
+    as text under `ansible_host`, never a port; the rest of the document is still read."""
+
+
+_MAX_DIGITS = 4300  # Python's default int-string conversion limit
+
+
+def _int(text: str) -> int | _LongInt:
+    return int(text) if len(text) <= _MAX_DIGITS else _LongInt(text)
+
+
 def _plain_tag(value: str) -> str:
     if value[0].isalpha() or value[0] == '_':
         return _STR if value not in _WORDS else _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
@@ -97,7 +116,7 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
         elif plain.isdigit():
             if plain[0] == '0' and plain != '0':
                 return None  # an octal int in YAML 1.1: let libyaml decide
-            result[key] = int(plain)
+            result[key] = _int(plain)
         elif (plain[0].isalpha() and plain not in _WORDS) or _plain_tag(plain) == _STR:
             result[key] = plain
         else:
@@ -105,33 +124,42 @@ def _simple_yaml(text: str) -> dict[str, Any] | None:
     return result or None
 
 
+_JSON = json.JSONDecoder(parse_int=_int)  # built once: json.loads with arguments builds a decoder per call
+
+
+def _document(text: str) -> Any:
+    """The value of a YAML or JSON document; raises whatever the parsers raise on a document they cannot read."""
+    if text[0] not in '{[' and (simple := _simple_yaml(text)) is not None:
+        return simple
+    try:
+        return _JSON.decode(text)
+    except (ValueError, RecursionError):
+        return yaml.load(text, Loader=_Loader)  # CSafeLoader: no arbitrary objects
+
+
 def parse_variables(text: str | None) -> Mapping[str, Any] | None:
     """The top-level mapping of a YAML or JSON document, or None when it is empty, broken or not a mapping."""
     if not text or text.isspace():
         return None
-    if text[0] not in '{[' and (simple := _simple_yaml(text)) is not None:
-        return simple
     try:
-        value = json.loads(text)
-    except ValueError:
-        try:
-            value = yaml.load(text, Loader=_Loader)  # CSafeLoader: no arbitrary objects
-        except (yaml.YAMLError, ValueError, TypeError, RecursionError):
-            return None
+        value = _document(text)
+    except Exception:  # any parser failure means "no mapping", never a failed collector
+        return None
     return value if type(value) is dict or isinstance(value, Mapping) else None
+
+
+_CONTAINERS = (Mapping, list, tuple, set, frozenset, bytes, bytearray)
 
 
 def _scalar(value: Any) -> str | None:
     if type(value) is str and value.isascii() and '\x00' not in value:
         return value or None  # the usual case, without the checks below
-    if value is None or isinstance(value, Mapping | list | tuple | set):
+    if value is None or isinstance(value, _CONTAINERS):
         return None
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, bytes):
-        return None
     return _text(str(value))
 
 
@@ -144,7 +172,7 @@ def _text(value: str) -> str | None:
 
 
 def _port(value: Any) -> int | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool | _LongInt):
         return None
     if isinstance(value, int):
         return value if 0 <= value <= 2_147_483_647 else None
@@ -154,11 +182,25 @@ def _port(value: Any) -> int | None:
 
 
 def host_vars(text: str | None) -> HostVars:
-    """`HostVars` of one `main_host.variables` text."""
+    """`HostVars` of one `main_host.variables` text; never raises (`UNREADABLE` when the text cannot be read)."""
     if not text or not may_hold_keys(text):
         return NOTHING
-    data = parse_variables(text)
-    if not data:
+    try:
+        return _host_vars(text)
+    except Exception:  # RecursionError, int-string limit, MemoryError, …: one host never stops a run
+        return UNREADABLE
+
+
+def _host_vars(text: str) -> HostVars:
+    if text.isspace():
         return NOTHING
-    return HostVars(_scalar(data.get('ansible_host')), _scalar(data.get('ansible_connection')),
-                    _port(data.get('ansible_port')))  # fmt: skip
+    data = _document(text)
+    if data is None:
+        return NOTHING  # an empty document (`---`, `null`, comments only)
+    if not isinstance(data, Mapping):
+        return UNREADABLE  # a list or scalar: AWX accepts only a mapping of variables
+    host, connection, port = data.get('ansible_host'), data.get('ansible_connection'), data.get('ansible_port')
+    found = HostVars(_scalar(host), _scalar(connection), _port(port))
+    if isinstance(host, _CONTAINERS) or isinstance(connection, _CONTAINERS) or (port is not None and found[2] is None):
+        return found._replace(unreadable=True)
+    return found

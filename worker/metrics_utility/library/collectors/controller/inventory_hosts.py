@@ -8,7 +8,8 @@ ansible_connection_variable and nine `ansible_*` hardware/virtualisation facts).
 
 Host variables are parsed once per host in Python (`hostvars`) and joined back as arrays (`host_columns.join_clause`,
 since the JSON columns use them), not by PL/pgSQL functions created in the controller database; `ansible_port` is an
-integer only when the variables hold a whole number (a quoted "22" counts).
+integer only when the variables hold a whole number (a quoted "22" counts). Hosts whose variables cannot be read get
+NULLs there and are counted (`Files.unreadable`, one row per host).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ..base import Files
 from . import host_columns
 from .streaming import copy_to_csv, session
 
@@ -74,4 +76,5 @@ def copy_hosts(
         found = host_columns.fetch(db, sql.SQL(HOSTS).format(where=where), params)
         hv, hv_params = host_columns.join_clause(found)
         query = sql.SQL(QUERY).format(facts=facts, hv=hv, where=where)
-        return copy_to_csv(db, query, output_dir, stem, {**params, **hv_params}, limit)
+        files = copy_to_csv(db, query, output_dir, stem, {**params, **hv_params}, limit)
+        return Files(files, host_columns.unreadable_count(found) if files else 0)

@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import collector
+from ..base import Files, collector
 from . import window
 from .host_columns import HostVariables, Splice, hosts_in_scope
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
@@ -92,4 +92,5 @@ def job_host_summary(
         hosts_query, query, params = statements(db, since, until)
         hosts = HostVariables(db, hosts_query, params)
         splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
-        return copy_to_csv(db, query, output_dir, 'job_host_summary', params, max_file_bytes, rewrite=splice)
+        files = copy_to_csv(db, query, output_dir, 'job_host_summary', params, max_file_bytes, rewrite=splice)
+        return Files(files, splice.unreadable)

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import collector
+from ..base import Files, collector
 from . import window
 from .host_columns import HostVariables, Splice, hosts_in_scope
 from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
@@ -66,4 +66,5 @@ def main_hostmetric(
     with session(db):
         hosts = HostVariables(db, hosts_in_scope(db, sql.SQL(HOSTS).format(where=where)), params)
         splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
-        return copy_to_csv(db, query, output_dir, 'main_hostmetric', params, max_file_bytes, rewrite=splice)
+        files = copy_to_csv(db, query, output_dir, 'main_hostmetric', params, max_file_bytes, rewrite=splice)
+        return Files(files, splice.unreadable)

@@ -12,7 +12,9 @@ Deliberate differences from metrics-utility:
 - partition pruning: the `created` times of the jobs in scope are read first and put into the event query as
   literal hour ranges (`partitions`), so only the hourly partitions that can hold their events are scanned, instead
   of every partition the join could touch;
-- `event_data` is parsed once per row (`events`), not once per extracted key.
+- `event_data` is parsed once per row (`events`), not once per extracted key;
+- an `event_data` the server cannot read does not abort the export: its extracted columns are NULL and the row is
+  counted (`events.copy_events`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import collector
+from ..base import Files, collector
 from . import events, partitions, window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .streaming import DEFAULT_MAX_FILE_BYTES, session
 
 JOBS = """
 SELECT DISTINCT u.id, u.created
@@ -45,7 +47,7 @@ SELECT
     e.id, e.created, e.modified, e.job_created, e.event,
     ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration,
     e.failed, e.changed, e.playbook, e.play, e.task, e.role,
-    e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
+    e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name{raw}
 FROM main_jobevent e
 JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
 {extract}
@@ -53,20 +55,37 @@ WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({e
 """
 
 
-def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
-    """The event COPY query and its parameters, or None when no summary is in the window (public for EXPLAIN)."""
+EXTRACTED = ('task_action', 'resolved_action', 'resolved_role', 'duration')
+
+
+def derive(data: dict | None) -> dict[str, str | None]:
+    """The extracted columns from a parsed `event_data` (`events.ParsedEvents`), as the server renders them."""
+    if data is None:
+        return dict.fromkeys(EXTRACTED)
+    return {name: events.record_text(data.get(name)) for name in EXTRACTED}
+
+
+def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> events.EventExport | None:
+    """The event export of the window, or None when no summary is in it."""
     where = window.condition('s.modified')
     params = window.params(since, until)
     jobs = db.execute(sql.SQL(JOBS).format(window=where), params).fetchall()
     if not jobs:
         return None
-    query = sql.SQL(QUERY).format(
-        window=where,
-        extract=events.extract('ed', 'task_action text, resolved_action text, resolved_role text, duration text'),
-        partitions=partitions.job_created_condition('e.job_created', partitions.hour_ranges(c for _, c in jobs)),
-        events=events.event_list(events.RESULT_EVENTS),
+    return events.EventExport(
+        template=QUERY,
+        fixed={'window': where, 'events': events.event_list(events.RESULT_EVENTS)},
+        columns=', '.join(f'{name} text' for name in EXTRACTED),
+        ranges=partitions.hour_ranges(c for _, c in jobs),
+        params={**params, 'job_ids': sorted(job_id for job_id, _ in jobs)},
+        derive=derive,
     )
-    return query, {**params, 'job_ids': sorted(job_id for job_id, _ in jobs)}
+
+
+def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
+    """The event COPY query (fast path) and its parameters, or None when no summary is in the window (for EXPLAIN)."""
+    export = build_export(db, since, until)
+    return None if export is None else (export.fast(), dict(export.params))
 
 
 @collector('main_jobevent', '1.0', 'csv')
@@ -80,8 +99,7 @@ def main_jobevent(
 ) -> list[Path]:
     """Result events of the job/host pairs summarised in the window."""
     with session(db):
-        built = build_query(db, since, until)
-        if built is None:
-            return []
-        query, params = built
-        return copy_to_csv(db, query, output_dir, 'main_jobevent', params, max_file_bytes)
+        export = build_export(db, since, until)
+        if export is None:
+            return Files()
+        return events.copy_events(db, export, output_dir, 'main_jobevent', max_file_bytes)

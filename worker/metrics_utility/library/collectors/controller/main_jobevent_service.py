@@ -14,6 +14,8 @@ Deliberate differences from metrics-utility:
   flat and nothing is silently truncated;
 - `start`/`end` are exported as the text the event carries (ISO 8601) rather than cast to `timestamptz` in SQL, so
   one malformed value cannot abort the collector;
+- an `event_data` the server cannot read does not abort the export: its extracted columns are NULL (`ignore_errors`
+  false) and the row is counted (`events.copy_events`);
 - `ignore_errors` is true only for a JSON boolean `true` at the top level or, for loop items, in
   `res._ansible_ignore_errors`; anything else (strings, missing) is false.
 """
@@ -26,9 +28,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import collector
+from ..base import Files, collector
 from . import events, partitions, window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .streaming import DEFAULT_MAX_FILE_BYTES, session
 
 SERVICE_EVENTS = (*events.RESULT_EVENTS, 'warning', 'deprecated')
 
@@ -49,7 +51,7 @@ SELECT
     CASE WHEN jsonb_typeof(ed.res) = 'object' THEN ed.res -> 'warnings' END AS warnings,
     CASE WHEN jsonb_typeof(ed.res) = 'object' THEN ed.res -> 'deprecations' END AS deprecations,
     octet_length(e.event_data) AS event_data_length,
-    u.ansible_version, u.failed AS job_failed, u.started AS job_started
+    u.ansible_version, u.failed AS job_failed, u.started AS job_started{raw}
 FROM main_jobevent e
 {extract}
 LEFT JOIN main_unifiedjob u ON u.id = e.job_id
@@ -62,18 +64,44 @@ EXTRACTED = (
 )
 
 
-def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
-    """The event COPY query and its parameters, or None when no job finished in the window (public for EXPLAIN)."""
+TEXT_COLUMNS = ('task_action', 'resolved_action', 'resolved_role', 'duration', 'start', 'end', 'task_uuid')
+
+
+def derive(data: dict | None) -> dict[str, str | None]:
+    """The columns computed from a parsed `event_data` (`events.ParsedEvents`), as the query renders them."""
+    if data is None:
+        return dict.fromkeys(TEXT_COLUMNS) | {'ignore_errors': 'f', 'warnings': None, 'deprecations': None}
+    values = {name: events.record_text(data.get(name)) for name in TEXT_COLUMNS}
+    res = data.get('res')
+    ignore = data.get('ignore_errors')
+    if not isinstance(ignore, bool):
+        ignore = res.get('_ansible_ignore_errors') if isinstance(res, dict) else None
+    values['ignore_errors'] = 't' if ignore is True else 'f'
+    for name in ('warnings', 'deprecations'):
+        values[name] = events.jsonb_text(res[name]) if isinstance(res, dict) and name in res else None
+    return values
+
+
+def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> events.EventExport | None:
+    """The event export of the window, or None when no job finished in it."""
     jobs = db.execute(sql.SQL(JOBS).format(window=window.condition('u.finished')), window.params(since, until))
     rows = jobs.fetchall()
     if not rows:
         return None
-    query = sql.SQL(QUERY).format(
-        extract=events.extract('ed', EXTRACTED),
-        partitions=partitions.job_created_condition('e.job_created', partitions.hour_ranges(c for _, c in rows)),
-        events=events.event_list(SERVICE_EVENTS),
+    return events.EventExport(
+        template=QUERY,
+        fixed={'events': events.event_list(SERVICE_EVENTS)},
+        columns=EXTRACTED,
+        ranges=partitions.hour_ranges(c for _, c in rows),
+        params={'job_ids': sorted(job_id for job_id, _ in rows)},
+        derive=derive,
     )
-    return query, {'job_ids': sorted(job_id for job_id, _ in rows)}
+
+
+def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
+    """The event COPY query (fast path) and its parameters, or None when no job finished in the window (for EXPLAIN)."""
+    export = build_export(db, since, until)
+    return None if export is None else (export.fast(), dict(export.params))
 
 
 @collector('main_jobevent_service', '1.4', 'csv')
@@ -87,8 +115,7 @@ def main_jobevent_service(
 ) -> list[Path]:
     """Result, warning and deprecation events of the jobs that finished in the window."""
     with session(db):
-        built = build_query(db, since, until)
-        if built is None:
-            return []
-        query, params = built
-        return copy_to_csv(db, query, output_dir, 'main_jobevent_service', params, max_file_bytes)
+        export = build_export(db, since, until)
+        if export is None:
+            return Files()
+        return events.copy_events(db, export, output_dir, 'main_jobevent_service', max_file_bytes)

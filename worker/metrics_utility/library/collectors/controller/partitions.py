@@ -29,6 +29,16 @@ def hour_ranges(created: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return ranges
 
 
+def hours(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Each whole hour of `ranges` as its own range (one partition each: the event collectors' fallback unit)."""
+    found = []
+    for start, end in ranges:
+        while start < end:
+            found.append((start, start + HOUR))
+            start += HOUR
+    return found
+
+
 def job_created_condition(column: str, ranges: list[tuple[datetime, datetime]]) -> sql.Composable:
     """A literal OR-list of ranges on `column` (`FALSE` when there are none)."""
     if not ranges:

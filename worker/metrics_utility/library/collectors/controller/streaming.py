@@ -6,7 +6,9 @@ PostgreSQL sends every row of a COPY, the header included, as one CopyData messa
 yields one message at a time, so the message boundaries are exactly the row boundaries, also for fields holding
 newlines inside quotes. A part is closed before a row that would push it past `max_file_bytes` (so a part stays
 within the limit unless one row alone is larger); every part starts with the header. A `Rewrite` may change rows on
-the way (`host_columns` splices host variables in).
+the way (`host_columns` splices host variables in). `CsvOutput` is the same output fed by several COPY statements
+with one header (`events` exports hour by hour after a failed COPY): `mark()` / `rewind()` drop what a failed COPY
+wrote, so no row is written twice.
 
 Empty results: when the query returns no rows, no file is kept and `[]` is returned (the collector contract's "no
 data"). metrics-utility kept a header-only file to prove the collector ran; here the package's
@@ -38,16 +40,19 @@ BATCH_ROWS = 1000
 
 
 class Rewrite(Protocol):
-    """Changes the rows of a COPY on their way to the files (`host_columns.SplicedRows`)."""
+    """Changes the rows of a COPY on their way to the files (`host_columns.SplicedRows`, `events.ParsedEvents`)."""
 
-    def start(self, header: bytes) -> None:
-        """Called with the header row, once the server has begun sending rows."""
+    def start(self, header: bytes) -> bytes:
+        """Called with the header row, once the server has begun sending rows; returns the header to write."""
 
     def join(self, rows: list[Any]) -> bytes:
         """The rewritten rows, concatenated."""
 
     def each(self, rows: list[Any]) -> list[bytes]:
         """The rewritten rows, one by one."""
+
+    def tally(self, rows: list[Any]) -> None:
+        """Called once for every batch of rows written (the rewrite counts what it needs to)."""
 
 
 @contextmanager
@@ -117,6 +122,109 @@ class _Parts:
             self._out.close()
             self._out = None
 
+    def mark(self) -> tuple[int, int, int]:
+        """Where the output stands now, for `rewind`."""
+        if self._out is not None:
+            self._out.flush()
+        return len(self.paths), self._size, self._rows
+
+    def rewind(self, mark: tuple[int, int, int]) -> None:
+        """Drop everything written after `mark` (the rows of a failed COPY), so no row is written twice."""
+        count, size, rows = mark
+        self.close()
+        for path in self.paths[count:]:
+            path.unlink(missing_ok=True)
+        del self.paths[count:]
+        if count:
+            os.truncate(self.paths[-1], size)
+            self._out = open(self.paths[-1], 'ab')  # noqa: SIM115 - closed when rolling over, or by the caller
+            self._size, self._rows = size, rows
+
+    def discard(self) -> None:
+        self.close()
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+
+class CsvOutput:
+    """The CSV files of one collector run, fed by one COPY or by several with the same columns (`events`).
+
+    `mark()` before a COPY and `rewind(mark)` after it failed drop the rows it already wrote: every row reaches the
+    files exactly once. `finish()` returns the files; `discard()` removes them (on any failure).
+    """
+
+    def __init__(self, output_dir: Path, stem: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        self.single = output_dir / f'{stem}.csv'
+        if self.single.exists():
+            raise CollectorError(f'{self.single} already exists; give each collector run its own output_dir')
+        self.output_dir, self.stem, self.limit = output_dir, stem, max_file_bytes
+        self.parts: _Parts | None = None
+
+    def mark(self) -> tuple[int, int, int] | None:
+        return None if self.parts is None else self.parts.mark()
+
+    def rewind(self, mark: tuple[int, int, int] | None) -> None:
+        if self.parts is None:
+            return
+        if mark is None:
+            self.parts.discard()
+            self.parts = None
+        else:
+            self.parts.rewind(mark)
+
+    def discard(self) -> None:
+        if self.parts is not None:
+            self.parts.discard()
+
+    def copy(self, db: psycopg.Connection, query: Query, params: Params = None, rewrite: Rewrite | None = None) -> None:
+        """Stream one `COPY (query) TO STDOUT` into the files (a later COPY's header must equal the first's)."""
+        if isinstance(query, str):
+            query = sql.SQL(query)  # type: ignore[arg-type]
+        statement = sql.SQL('COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)').format(query)
+
+        def flush(batch: list[Any]) -> None:
+            if rewrite is not None:
+                rewrite.tally(batch)
+            parts = self.parts
+            if parts.open:
+                data = rewrite.join(batch) if rewrite else b''.join(batch)
+                if parts.fits(len(data)):
+                    parts.write(data, len(batch))
+                    return
+            for row in rewrite.each(batch) if rewrite else batch:  # a first part, or one filling up: row by row
+                parts.write_row(row)
+
+        with db.cursor() as cur, cur.copy(statement, params) as copy:
+            rows = iter(copy)
+            header = bytes(next(rows, b''))
+            if rewrite is not None:
+                header = rewrite.start(header)
+            if self.parts is None:
+                self.parts = _Parts(self.output_dir, self.stem, header, self.limit)
+            elif header != self.parts.header:
+                raise CollectorError(f'{self.stem}: a later COPY sent another header ({header[:200]!r})')
+            batch: list[Any] = []
+            for row in rows:  # psycopg's memoryviews own their buffers: safe to keep
+                batch.append(row)
+                if len(batch) == BATCH_ROWS:
+                    flush(batch)
+                    batch = []
+            if batch:
+                flush(batch)
+
+    def finish(self) -> list[Path]:
+        """The files, in order: `<stem>.csv` when one part was enough; `[]` when no row was written."""
+        parts = self.parts
+        if parts is None:
+            return []
+        parts.close()
+        if not parts.paths:
+            return []
+        if len(parts.paths) == 1:
+            os.replace(parts.paths[0], self.single)
+            return [self.single]
+        return parts.paths
+
 
 def copy_to_csv(
     db: psycopg.Connection,
@@ -133,50 +241,10 @@ def copy_to_csv(
     a part fills up. Files are created exclusively: an existing file of the same name is an error, never silently
     overwritten. Returns the files in order; `[]` when the query returned no rows.
     """
-    if isinstance(query, str):
-        query = sql.SQL(query)  # type: ignore[arg-type]
-    statement = sql.SQL('COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)').format(query)
-    single = output_dir / f'{stem}.csv'
-    if single.exists():
-        raise CollectorError(f'{single} already exists; give each collector run its own output_dir')
-    parts: _Parts | None = None
-
-    def flush(batch: list[Any]) -> None:
-        if parts.open:
-            data = rewrite.join(batch) if rewrite else b''.join(batch)
-            if parts.fits(len(data)):
-                parts.write(data, len(batch))
-                return
-        for row in rewrite.each(batch) if rewrite else batch:  # a first part, or one filling up: row by row
-            parts.write_row(row)
-
+    out = CsvOutput(output_dir, stem, max_file_bytes)
     try:
-        with db.cursor() as cur, cur.copy(statement, params) as copy:
-            rows = iter(copy)
-            header = bytes(next(rows, b''))
-            parts = _Parts(output_dir, stem, header, max_file_bytes)
-            if rewrite is not None:
-                rewrite.start(header)
-            batch: list[Any] = []
-            for row in rows:  # psycopg's memoryviews own their buffers: safe to keep
-                batch.append(row)
-                if len(batch) == BATCH_ROWS:
-                    flush(batch)
-                    batch = []
-            if batch:
-                flush(batch)
+        out.copy(db, query, params, rewrite)
+        return out.finish()
     except BaseException:
-        if parts is not None:
-            parts.close()
-            for path in parts.paths:
-                path.unlink(missing_ok=True)
+        out.discard()
         raise
-    finally:
-        if parts is not None:
-            parts.close()
-    if parts is None or not parts.paths:
-        return []
-    if len(parts.paths) == 1:
-        os.replace(parts.paths[0], single)
-        return [single]
-    return parts.paths
