@@ -278,7 +278,7 @@ CASES: list[tuple[str, Callable[[Path], None], Callable[[dict[str, int]], str]]]
         sealed(status_header),
         lambda s: (
             "data_collection_status.csv: header is 'when,what', "
-            "expected 'collection_start_timestamp,since,until,file_name,status,elapsed'"
+            "expected 'collection_start_timestamp,since,until,file_name,status,elapsed,unreadable_rows'"
         ),
     ),
     (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -242,7 +243,17 @@ def test_unreadable_events_in_two_hours_across_many_parts_are_shipped_once(hosti
 @pytest.mark.integration
 def test_in_a_fallback_hour_nesting_beyond_pythons_limit_is_counted(hostile_db, chosen, set_event, tmp_path):
     """The documented limit: the server reads 1,500 levels, Python's json does not; only in an hour that falls back
-    is such a document exported with NULLs (and counted)."""
+    is such a document exported with NULLs (and counted). Python's limit is its recursion limit, which libraries
+    loaded by other tests may raise: pinned to the interpreter's default here."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        _nesting_beyond_pythons_limit(hostile_db, chosen, set_event, tmp_path)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _nesting_beyond_pythons_limit(hostile_db, chosen, set_event, tmp_path) -> None:
     deep = '{"task_action": "deep", "res": ' + '[' * 1500 + ']' * 1500 + '}'
     set_event(chosen['a'], deep)
     files, unreadable = export(hostile_db, tmp_path, 'main_jobevent', 'fast')
