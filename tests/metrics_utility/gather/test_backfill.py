@@ -24,6 +24,24 @@ def test_shard_parsing():
             Shard.parse(bad, {})
 
 
+# --shard values int() would take but the operator never renders; each is one clear error, never a shard.
+ODD_SHARDS = {
+    'arabic-indic digits': ('٣/٤', {}),
+    'underscore grouping': ('1_0/2_0', {}),
+    'plus sign': ('+1/4', {}),
+    'index from the environment with unicode digits': ('4', {'JOB_COMPLETION_INDEX': '٢'}),
+    'ten thousand digits': ('1/' + '9' * 10000, {}),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('text, env', ODD_SHARDS.values(), ids=list(ODD_SHARDS))
+def test_shard_numbers_are_ascii_digits(text, env):
+    with pytest.raises(ShardError) as caught:
+        Shard.parse(text, env)
+    assert str(caught.value) == f'--shard {text!r}: expected whole numbers i/n, e.g. 0/4'
+
+
 def test_window_must_be_fixed_and_past():
     now = datetime(2024, 1, 10, tzinfo=UTC)
     assert backfill.check_window(SINCE, UNTIL, now) == (SINCE, UNTIL)

@@ -19,6 +19,7 @@ How the pieces fit (docs/scale.md has the whole story):
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,9 @@ class ShardError(ValueError):
     """A --shard value or a backfill window that cannot be used."""
 
 
+_SHARD_NUMBER = re.compile(r'[0-9]{1,6}')
+
+
 @dataclass(frozen=True)
 class Shard:
     index: int
@@ -53,10 +57,10 @@ class Shard:
             raw_index = env.get(INDEX_VARIABLE, '')
             if not raw_index:
                 raise ShardError(f'--shard {text!r}: expected i/n, or n with {INDEX_VARIABLE} set (an Indexed Job)')
-        try:
-            index, count = int(raw_index), int(raw_count)
-        except ValueError:
-            raise ShardError(f'--shard {text!r}: expected whole numbers i/n, e.g. 0/4') from None
+        if not (_SHARD_NUMBER.fullmatch(raw_index.strip()) and _SHARD_NUMBER.fullmatch(raw_count.strip())):
+            # ASCII digits only: int() would also take '٣', '1_0' and '+1', which the operator never renders
+            raise ShardError(f'--shard {text!r}: expected whole numbers i/n, e.g. 0/4')
+        index, count = int(raw_index), int(raw_count)
         if not 1 <= count <= 1000 or not 0 <= index < count:
             raise ShardError(f'--shard {index}/{count}: expected 0 <= i < n <= 1000')
         return cls(index, count)
