@@ -59,11 +59,38 @@ def test_collector_and_kpi_errors_are_redacted_too():
 @pytest.mark.hostile
 def test_another_commands_summary_is_redacted_before_its_cut(tmp_path):
     secret.register(SECRET)
-    half = summary.MAX_BYTES // 2
     path = tmp_path / 'summary.json'
-    # unredacted, the cut at MAX_BYTES // 2 would fall 15 characters into the secret
-    summary.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * (half - 15) + SECRET + 'tail'}, path)
-    assert json.loads(path.read_text())['error'] == 'r' * (half - 15) + '***tail'
+    # about 6000 characters are halved to fit 4 KiB: unredacted, the cut at 3008 would fall 15 characters into it
+    summary.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * 2993 + SECRET + 't' * 3000}, path)
+    assert json.loads(path.read_text())['error'] == 'r' * 2993 + '***t…'
+
+
+# Another command's summary is cut by bytes, as the operator measures it: a non-ASCII error is six bytes a character
+# in JSON, and a list of problems is dropped (its count stays) before the error is shortened.
+OVERSIZED = {
+    'non-ASCII error': ({'error': 'é' * 3000}, 'é' * 374 + '…', None),
+    'control characters': ({'error': '\x01' * 3000}, '\x01' * 374 + '…', None),
+    'problems dropped first': (
+        {'error': 'short', 'problem_count': 40, 'problems': ['ü' * 300] * 40},
+        'short',
+        None,
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('fields, error, problems', OVERSIZED.values(), ids=list(OVERSIZED))
+def test_another_commands_summary_fits_the_termination_message(tmp_path, fields, error, problems):
+    from metrics_operator import summary as operator_summary
+
+    path = tmp_path / 'summary.json'
+    summary.write_json({'command': 'build-report', 'ok': False, **fields}, path)
+    text = path.read_text()
+    assert len(text.encode()) <= summary.MAX_BYTES
+    written = json.loads(text)
+    assert written['error'] == error
+    assert written.get('problems') == problems and written.get('problem_count') == fields.get('problem_count')
+    assert operator_summary.parse(text) is not None
 
 
 def test_unreadable_rows_per_collector_and_in_total():

@@ -106,16 +106,7 @@ class RunSummary:
 
     def render(self, limit: int = MAX_BYTES) -> str:
         """Compact JSON within `limit` bytes, redacted before it is shortened."""
-        data = secret.redact_tree(self.to_json())
-        text = json.dumps(data, separators=(',', ':'))
-        for optional in ('collectors', 'backfill', 'kpi'):
-            if len(text.encode()) > limit:
-                data.pop(optional, None)
-                text = json.dumps(data, separators=(',', ':'))
-        while len(text.encode()) > limit and data.get('error'):
-            data['error'] = data['error'][: max(0, len(data['error']) // 2 - 1)] + '…'
-            text = json.dumps(data, separators=(',', ':'))
-        return text
+        return fit(self.to_json(), limit, optional=('collectors', 'backfill', 'kpi'))
 
 
 def write(summary: RunSummary, path: str | Path | None) -> None:
@@ -126,12 +117,25 @@ def write(summary: RunSummary, path: str | Path | None) -> None:
 
 def write_json(data: dict[str, Any], path: str | Path | None) -> None:
     """Another command's summary in the same contract (`command`, `ok`, `error`, …), kept within MAX_BYTES."""
-    if path is None:
-        return
+    if path is not None:
+        write_text(fit(data, MAX_BYTES, optional=('problems',)), path)
+
+
+def fit(data: dict[str, Any], limit: int, optional: tuple[str, ...] = ()) -> str:
+    """Compact JSON of `data` within `limit` bytes, as the operator measures a termination message: every string
+    redacted first (so no cut leaves part of a secret), then the `optional` blocks dropped in order, then the error
+    halved until it fits. Bytes, not characters: a non-ASCII error is escaped to six bytes a character."""
     data = secret.redact_tree(data)
-    if isinstance(data.get('error'), str) and len(data['error']) > MAX_BYTES // 2:
-        data = {**data, 'error': data['error'][: MAX_BYTES // 2] + '…'}
-    write_text(json.dumps(data, separators=(',', ':')), path)
+    text = json.dumps(data, separators=(',', ':'))
+    for name in optional:
+        if len(text.encode()) <= limit:
+            break
+        data.pop(name, None)
+        text = json.dumps(data, separators=(',', ':'))
+    while len(text.encode()) > limit and isinstance(data.get('error'), str) and data['error']:
+        data['error'] = data['error'][: max(0, len(data['error']) // 2 - 1)] + '…'
+        text = json.dumps(data, separators=(',', ':'))
+    return text
 
 
 def write_text(text: str, path: str | Path) -> None:
