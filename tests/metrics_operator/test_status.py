@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from metrics_operator import names, status, summary
+from metrics_operator import job_records, names, status, summary
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
@@ -42,7 +42,7 @@ def job(
         },
         'status': {'conditions': conds, **({'completionTime': finished} if outcome == 'succeeded' else {})},
     }
-    return status.job_record(body, summary.parse(message) if message else None)
+    return job_records.job_record(body, summary.parse(message) if message else None)
 
 
 def compose(previous, jobs, enabled=('gather', 'report'), generation=1, now=NOW):
@@ -134,16 +134,6 @@ def test_foreign_conditions_are_kept():
     assert st['conditions'][-1]['type'] == 'example.com/Audited'
 
 
-def test_not_our_job():
-    assert status.job_record({'metadata': {'name': 'x', 'labels': {}}}) is None
-
-
-def test_pod_summary_reads_terminated_message():
-    pod = {'status': {'containerStatuses': [{'state': {'terminated': {'message': '{"ok": true, "rows": 3}'}}}]}}
-    assert status.pod_summary(pod).rows == 3
-    assert status.pod_summary({'status': {}}) is None
-
-
 def gather_with_storage(name, finished, **figures):
     message = json.dumps({'command': 'gather', 'ok': True, **figures})
     return job(name, finished=finished, message=message)
@@ -213,7 +203,7 @@ def test_backfill_progress_from_indexes():
     st, _ = status.compose(st, READY, [], generation=1, enabled=['gather'], now=NOW,
                            backfill_jobs=[backfill_job(completed='0-3', phase='Complete')])  # fmt: skip
     assert conds(st)['BackfillSucceeded']['status'] == 'True'
-    assert status.job_record(backfill_job(), None) is None  # never folded into status.gather
+    assert job_records.job_record(backfill_job(), None) is None  # never folded into status.gather
 
 
 def test_kpi_failure_is_shown_until_a_clean_run():
@@ -256,7 +246,7 @@ LEAKY = {
 @pytest.mark.parametrize('data, expected', LEAKY.values(), ids=list(LEAKY))
 def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
     parsed = summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
-    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
+    record = job_records.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     assert st['gather']['lastError'] == expected
     degraded = next(c for c in st['conditions'] if c['type'] == 'Degraded')
@@ -267,7 +257,7 @@ def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
 
 @pytest.mark.hostile
 def test_a_job_condition_message_is_scrubbed_too():
-    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, reason='BackoffLimitExceeded',
+    record = job_records.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, reason='BackoffLimitExceeded',
                               message='pulling http://robot:hunter2hunter2@registry.local/worker failed')  # fmt: skip
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     expected = 'BackoffLimitExceeded: pulling http://robot:***@registry.local/worker failed'
