@@ -24,9 +24,9 @@ from typing import Any
 
 import kopf
 
-from metrics_operator import job_records, kube, names, reconcile, render, spec, status
+from metrics_operator import job_records, kube_client, names, reconcile, render, spec, status
 from metrics_operator.config import OperatorConfig, configure
-from metrics_operator.metrics import OperatorMetrics
+from metrics_operator.operator_metrics import OperatorMetrics
 
 WAITING_REASONS = frozenset({'SecretNotFound', 'ConfigMapNotFound', 'ClaimNotFound', 'NameConflict', 'ApplyFailed'})
 OURS = {names.LABEL_COLLECTION: kopf.PRESENT}
@@ -35,7 +35,7 @@ OURS = {names.LABEL_COLLECTION: kopf.PRESENT}
 @dataclass
 class Runtime:
     config: OperatorConfig
-    client: kube.Client
+    client: kube_client.Client
     metrics: OperatorMetrics
 
 
@@ -163,7 +163,7 @@ async def _reconcile(
     async with lock:  # the update handler and the timer's retry never reconcile one collection at once
         try:
             ready = await reconcile.ensure(rt.client, body, raw_spec, rt.config.worker_image, logger, rt.config.allowed)
-        except kube.ApiError as exc:
+        except kube_client.ApiError as exc:
             rt.metrics.errors.labels('reconcile').inc()
             ready = status.ReadyState('False', 'ApplyFailed', f'the API server refused a change: {exc}')
     memo['ready'] = ready
@@ -217,7 +217,9 @@ def register(
     registry: kopf.OperatorRegistry, config: OperatorConfig, login: Callable[[], kopf.ConnectionInfo]
 ) -> Runtime:
     """Register every handler into `registry`; `login` supplies credentials to the operator's own API client."""
-    rt = Runtime(config=config, client=kube.Client(login, timeout=config.request_timeout), metrics=OperatorMetrics())
+    rt = Runtime(
+        config=config, client=kube_client.Client(login, timeout=config.request_timeout), metrics=OperatorMetrics()
+    )
     resource = {'group': names.GROUP, 'version': names.VERSION, 'plural': names.PLURAL, 'registry': registry}
     kopf.on.startup(registry=registry, id='startup')(partial(startup, rt=rt))
     kopf.on.cleanup(registry=registry, id='close')(partial(close_client, rt=rt))
