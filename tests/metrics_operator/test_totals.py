@@ -51,9 +51,12 @@ def test_report_and_usage_figures_reach_status():
     )
     usage = summary.MonthUsage(month='2026-03', unique_managed_nodes=17, job_runs=5)
     gather = job_records.JobRecord(
-        name='g-1', kind='gather', outcome='succeeded', finished='2026-03-02T04:01:00Z',
+        name='g-1',
+        kind='gather',
+        outcome='succeeded',
+        finished='2026-03-02T04:01:00Z',
         summary=summary.Summary(ok=True, rows=1, usage=usage),
-    )  # fmt: skip
+    )
     new, _ = status.compose({}, READY, [report, gather], generation=1, enabled=['gather', 'report'], now='x')
     assert new['report']['billedQuantity'] == 42 and new['report']['lastPeriod'] == '2026-02'
     assert new['gather']['usage'] == {'month': '2026-03', 'uniqueManagedNodes': 17, 'jobRuns': 5}
