@@ -57,11 +57,13 @@ class CollectionMetrics(Collector):
                 labels=KIND_LABELS,
             ),
             'failure_ts': GaugeMetricFamily(
-                'metrics_utility_last_failure_timestamp_seconds', 'When a Job of this kind last failed.',
+                'metrics_utility_last_failure_timestamp_seconds',
+                'When a Job of this kind last failed.',
                 labels=KIND_LABELS,
             ),
             'last_ok': GaugeMetricFamily(
-                'metrics_utility_last_run_success', '1 when the newest finished Job of this kind succeeded, else 0.',
+                'metrics_utility_last_run_success',
+                '1 when the newest finished Job of this kind succeeded, else 0.',
                 labels=KIND_LABELS,
             ),
             'successes': CounterMetricFamily(
@@ -70,7 +72,7 @@ class CollectionMetrics(Collector):
             'failures': CounterMetricFamily(
                 'metrics_utility_failures', 'Jobs of this kind that failed, counted once each.', labels=KIND_LABELS
             ),
-        }  # fmt: skip
+        }
         last = {
             f: GaugeMetricFamily(
                 f'metrics_utility_gather_last_{f}', f'{f} of the last successful gather', labels=LABELS
@@ -92,9 +94,10 @@ class CollectionMetrics(Collector):
             labels=MONTH_LABELS,
         )
         runs = GaugeMetricFamily(
-            'metrics_utility_job_runs', 'Controller job runs month-to-date, as of the last successful gather.',
+            'metrics_utility_job_runs',
+            'Controller job runs month-to-date, as of the last successful gather.',
             labels=MONTH_LABELS,
-        )  # fmt: skip
+        )
         billed = GaugeMetricFamily(
             'metrics_utility_report_billed_managed_nodes',
             'Billed managed nodes (quantity) of the last report built.',

@@ -54,8 +54,10 @@ def _value(text: str, spec: Field) -> int:
     if text.lower() in spec.names:
         return spec.names[text.lower()]
     if not text.isascii() or not text.isdigit() or len(text) > 2:
-        raise CronError(f'{spec.name} {text!r} is not a number {spec.low}-{spec.high}'
-                        + (f' or a name ({", ".join(spec.names)})' if spec.names else ''))  # fmt: skip
+        raise CronError(
+            f'{spec.name} {text!r} is not a number {spec.low}-{spec.high}'
+            + (f' or a name ({", ".join(spec.names)})' if spec.names else '')
+        )
     value = int(text)
     if not spec.low <= value <= spec.high:
         raise CronError(f'{spec.name} {value} is out of range {spec.low}-{spec.high}')

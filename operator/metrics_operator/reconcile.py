@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from metrics_operator import kube, names, render, spec, trust
+from metrics_operator import kube_client, names, render, spec, trust
 from metrics_operator.status import ReadyState
 
 PLURALS = {
@@ -35,7 +35,9 @@ def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _url(obj: Mapping[str, Any], with_name: bool = True) -> str:
     meta = obj['metadata']
-    return kube.path(obj['apiVersion'], PLURALS[obj['kind']], meta['namespace'], meta['name'] if with_name else None)
+    return kube_client.path(
+        obj['apiVersion'], PLURALS[obj['kind']], meta['namespace'], meta['name'] if with_name else None
+    )
 
 
 def _owned_by(obj: Mapping[str, Any], uid: str) -> bool:
@@ -50,7 +52,7 @@ class NameConflict(Exception):
     """An object we would create already exists and belongs to someone else."""
 
 
-async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, Any]) -> str:
+async def apply(client: kube_client.Client, obj: dict[str, Any], owner: Mapping[str, Any]) -> str:
     """Create or update one child; returns 'created', 'updated' or 'unchanged'."""
     uid = owner['metadata']['uid']
     obj['metadata']['ownerReferences'] = [owner_reference(owner)]
@@ -59,7 +61,7 @@ async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, An
         try:
             await client.create(_url(obj, with_name=False), obj)
             return 'created'
-        except kube.ApiError as exc:
+        except kube_client.ApiError as exc:
             if exc.status != 409:
                 raise
             current = await client.get(_url(obj))  # raced with ourselves (e.g. a restart): fall through
@@ -91,16 +93,16 @@ async def apply(client: kube.Client, obj: dict[str, Any], owner: Mapping[str, An
 
 
 async def _missing_references(
-    client: kube.Client, collection: str, namespace: str, full: Mapping[str, Any]
+    client: kube_client.Client, collection: str, namespace: str, full: Mapping[str, Any]
 ) -> ReadyState | None:
     for field, name in spec.secret_refs(full):
-        if await client.get(kube.path('v1', 'secrets', namespace, name), metadata_only=True) is None:
+        if await client.get(kube_client.path('v1', 'secrets', namespace, name), metadata_only=True) is None:
             return ReadyState('False', 'SecretNotFound', f'{field}: Secret {name!r} not found in {namespace}')
     for field, name in spec.configmap_refs(full):
-        if await client.get(kube.path('v1', 'configmaps', namespace, name), metadata_only=True) is None:
+        if await client.get(kube_client.path('v1', 'configmaps', namespace, name), metadata_only=True) is None:
             return ReadyState('False', 'ConfigMapNotFound', f'{field}: ConfigMap {name!r} not found in {namespace}')
     for field, claim in spec.claim_refs(collection, full):
-        if await client.get(kube.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
+        if await client.get(kube_client.path('v1', 'persistentvolumeclaims', namespace, claim)) is None:
             return ReadyState(
                 'False', 'ClaimNotFound', f'{field}: PersistentVolumeClaim {claim!r} not found in {namespace}'
             )
@@ -108,7 +110,7 @@ async def _missing_references(
 
 
 async def ensure(
-    client: kube.Client,
+    client: kube_client.Client,
     body: Mapping[str, Any],
     raw_spec: Mapping[str, Any],
     image: str,
@@ -159,9 +161,9 @@ async def ensure(
 
 
 async def _delete_owned(
-    client: kube.Client, api_version: str, plural: str, namespace: str, name: str, owner: Mapping[str, Any]
+    client: kube_client.Client, api_version: str, plural: str, namespace: str, name: str, owner: Mapping[str, Any]
 ) -> bool:
-    url = kube.path(api_version, plural, namespace, name)
+    url = kube_client.path(api_version, plural, namespace, name)
     current = await client.get(url)
     if current is None or not _owned_by(current, owner['metadata']['uid']):
         return False
@@ -169,7 +171,7 @@ async def _delete_owned(
 
 
 async def cleanup(
-    client: kube.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], logger: logging.Logger
+    client: kube_client.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], logger: logging.Logger
 ) -> None:
     """Delete what the collection owns. A claim the user supplied is never touched; the operator's own claim only
     with `reclaimPolicy: Delete` (of `storage.directory` or `storage.crc.state`)."""
@@ -182,7 +184,7 @@ async def cleanup(
     if block.get('size') and not block.get('claimName'):
         claim = names.claim_name(name)
         if block.get('reclaimPolicy') == 'Delete':
-            url = kube.path('v1', 'persistentvolumeclaims', namespace, claim)
+            url = kube_client.path('v1', 'persistentvolumeclaims', namespace, claim)
             current = await client.get(url)
             if current and current['metadata'].get('labels', {}).get(names.LABEL_COLLECTION) == name:
                 await client.delete(url)

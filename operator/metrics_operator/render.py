@@ -171,8 +171,9 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
         # The KPI sink of every gather and backfill shard (docs/scale.md); credentials come from `secret_env`.
         kpi = full['kpi']
         ca = _ca_file('kpi', kpi['caConfigMap']) if kpi.get('caConfigMap') else None
-        env += _value_env({'ELASTICSEARCH_URL': kpi['url'], 'ELASTICSEARCH_INDEX': kpi.get('index'),
-                           'ELASTICSEARCH_CA_BUNDLE': ca})  # fmt: skip
+        env += _value_env(
+            {'ELASTICSEARCH_URL': kpi['url'], 'ELASTICSEARCH_INDEX': kpi.get('index'), 'ELASTICSEARCH_CA_BUNDLE': ca}
+        )
     if kind == 'report' and full['report'].get('additionalSources'):
         env += _value_env({'ADDITIONAL_SHIP_PATHS': ';'.join(additional_sources(name, full)[0])})
     if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
@@ -392,8 +393,11 @@ def _backfill_instant(value: str) -> str:
 
 
 def backfill_request(backfill: Mapping[str, Any]) -> dict[str, Any]:
-    return {'since': _backfill_instant(backfill['since']), 'until': _backfill_instant(backfill['until']),
-            'shards': backfill['shards']}  # fmt: skip
+    return {
+        'since': _backfill_instant(backfill['since']),
+        'until': _backfill_instant(backfill['until']),
+        'shards': backfill['shards'],
+    }
 
 
 def backfill_job_name(name: str, full: Mapping[str, Any]) -> str | None:
@@ -421,8 +425,15 @@ def backfill_job(name: str, namespace: str, full: Mapping[str, Any], image: str)
     template = pod_template(name, 'gather', full, image)
     template['metadata'] = {'labels': names.labels(name, names.BACKFILL)}
     worker = template['spec']['containers'][0]
-    worker['command'] = ['metrics-utility', 'gather', '--ship', f'--since={since}', f'--until={until}',
-                         f'--shard={backfill["shards"]}', f'--summary-file={names.TERMINATION_LOG}']  # fmt: skip
+    worker['command'] = [
+        'metrics-utility',
+        'gather',
+        '--ship',
+        f'--since={since}',
+        f'--until={until}',
+        f'--shard={backfill["shards"]}',
+        f'--summary-file={names.TERMINATION_LOG}',
+    ]
     days = max(1, -(-(_parse(until) - _parse(since)).total_seconds() // 86400))
     # The look-back horizon must cover the whole window (it is measured back from --until).
     env = [e for e in worker['env'] if not e['name'].startswith('METRICS_UTILITY_RETENTION_')]  # shards never prune

@@ -85,8 +85,23 @@ PLACEMENT_FIELDS: Final = ('nodeSelector', 'tolerations', 'affinity', 'priorityC
 # pod needs: /tmp (its writable scratch), the crc state volume, CA bundles, report sources, the termination log,
 # the virtualenv and the system directories. The CRD has the same list (a test keeps them equal).
 DIRECTORY_PATH_RE: Final = re.compile(r'^(/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})+$')
-RESERVED_PATHS: Final = ('/bin', '/dev', '/etc', '/lib', '/lib64', '/opt/venv', '/proc', '/run', '/sbin', '/sources',
-                         '/sys', '/tmp', '/usr', '/var/lib/metrics-utility', '/var/run')  # fmt: skip
+RESERVED_PATHS: Final = (
+    '/bin',
+    '/dev',
+    '/etc',
+    '/lib',
+    '/lib64',
+    '/opt/venv',
+    '/proc',
+    '/run',
+    '/sbin',
+    '/sources',
+    '/sys',
+    '/tmp',
+    '/usr',
+    '/var/lib/metrics-utility',
+    '/var/run',
+)
 # Text the worker reads from a variable (it trims padding and treats blank as unset) and numbers it bounds.
 TRIMMED: Final = r'^\S(.*\S)?$'
 WORKER_PATTERNS: Final = (
@@ -219,12 +234,15 @@ def _validate_report(report: Mapping[str, Any]) -> None:
         raise SpecError('spec.report.type', f'must be one of {REPORT_TYPES}')
     for sheet in report.get('sheets') or []:
         if kind != 'RENEWAL_GUIDANCE' and sheet not in contract.SHEETS[kind]:
-            raise SpecError('spec.report.sheets', f'{sheet!r} is not a {kind} sheet; expected some of '
-                            f'{contract.SHEETS[kind]}')  # fmt: skip
+            raise SpecError(
+                'spec.report.sheets', f'{sheet!r} is not a {kind} sheet; expected some of {contract.SHEETS[kind]}'
+            )
     dedup = report.get('deduplicator')
     if dedup is not None and dedup not in contract.DEDUPLICATORS[kind]:
-        raise SpecError('spec.report.deduplicator', f'{dedup!r} does not apply to {kind}; expected one of '
-                        f'{contract.DEDUPLICATORS[kind]}')  # fmt: skip
+        raise SpecError(
+            'spec.report.deduplicator',
+            f'{dedup!r} does not apply to {kind}; expected one of {contract.DEDUPLICATORS[kind]}',
+        )
     since = report.get('since')
     if since is not None and kind != 'RENEWAL_GUIDANCE':
         raise SpecError('spec.report.since', 'applies to RENEWAL_GUIDANCE only (CCSP reports cover the last month)')
@@ -235,8 +253,11 @@ def _validate_report(report: Mapping[str, Any]) -> None:
     separator = contract.LIST_SEPARATORS['ORGANIZATION_FILTER']
     for index, org in enumerate(report.get('organizationFilter') or []):
         if not isinstance(org, str) or not org.strip() or org != org.strip() or separator in org:
-            raise SpecError(f'spec.report.organizationFilter[{index}]', f'must be an organization name: not empty, '
-                            f'no {separator!r} (the list separator), no leading or trailing spaces')  # fmt: skip
+            raise SpecError(
+                f'spec.report.organizationFilter[{index}]',
+                f'must be an organization name: not empty, '
+                f'no {separator!r} (the list separator), no leading or trailing spaces',
+            )
 
 
 def quantity_bytes(value: Any) -> int | None:
@@ -257,8 +278,11 @@ def _validate_retention(full: Mapping[str, Any]) -> None:
     if age is not None and (not isinstance(age, int) or isinstance(age, bool) or age < 1):
         raise SpecError('spec.retention.maxAgeDays', 'must be a whole number of days, at least 1')
     if age is not None and full['report']['enabled'] and age < REPORT_MIN_AGE_DAYS:
-        raise SpecError('spec.retention.maxAgeDays', f'must be at least {REPORT_MIN_AGE_DAYS} while reports are '
-                        'enabled (a month of data plus the report delay must stay)')  # fmt: skip
+        raise SpecError(
+            'spec.retention.maxAgeDays',
+            f'must be at least {REPORT_MIN_AGE_DAYS} while reports are '
+            'enabled (a month of data plus the report delay must stay)',
+        )
     if 'maxBytes' in retention and quantity_bytes(retention['maxBytes']) is None:
         raise SpecError('spec.retention.maxBytes', "must be bytes or a quantity such as '20Gi'")
 
@@ -278,8 +302,11 @@ def _validate_backfill(full: Mapping[str, Any]) -> None:
     if instants['since'] >= instants['until']:
         raise SpecError('spec.backfill.until', 'must be after since')
     if instants['until'] - instants['since'] > timedelta(days=contract.MAX_GATHER_PERIOD_DAYS[1]):
-        raise SpecError('spec.backfill.until', f'must be at most {contract.MAX_GATHER_PERIOD_DAYS[1]} days after '
-                        'since (the longest window a gather takes)')  # fmt: skip
+        raise SpecError(
+            'spec.backfill.until',
+            f'must be at most {contract.MAX_GATHER_PERIOD_DAYS[1]} days after '
+            'since (the longest window a gather takes)',
+        )
     for key in ('parallelism', 'shards'):
         value = backfill.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100):
@@ -458,8 +485,11 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             ('clientIdKey', 'clientSecretKey'),
         )
         if not isinstance(block.get('state'), Mapping):
-            raise SpecError('spec.storage.crc.state', 'is required: claimName or size of a volume for the watermarks '
-                            '(console.redhat.com cannot be read back)')  # fmt: skip
+            raise SpecError(
+                'spec.storage.crc.state',
+                'is required: claimName or size of a volume for the watermarks '
+                '(console.redhat.com cannot be read back)',
+            )
         if full['report']['enabled']:
             raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
     _validate_claim(full)
@@ -470,12 +500,18 @@ def _validate_directory_path(path: Any) -> None:
     pod needs (the operator's own mounts, the image's system directories)."""
     field = 'spec.storage.directory.path'
     if not isinstance(path, str) or not DIRECTORY_PATH_RE.fullmatch(path):
-        raise SpecError(field, "must be an absolute path of plain names such as /metrics-utility (letters, digits, "
-                        "'.', '_', '-'; no '..', no trailing '/')")  # fmt: skip
+        raise SpecError(
+            field,
+            'must be an absolute path of plain names such as /metrics-utility (letters, digits, '
+            "'.', '_', '-'; no '..', no trailing '/')",
+        )
     for reserved in RESERVED_PATHS:
         if path == reserved or path.startswith(reserved + '/') or reserved.startswith(path + '/'):
-            raise SpecError(field, f'{path} collides with {reserved}, which the worker pod needs; choose another '
-                            'directory such as /metrics-utility')  # fmt: skip
+            raise SpecError(
+                field,
+                f'{path} collides with {reserved}, which the worker pod needs; choose another '
+                'directory such as /metrics-utility',
+            )
 
 
 def _validate_claim(full: Mapping[str, Any]) -> None:

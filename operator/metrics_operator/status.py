@@ -14,26 +14,19 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from metrics_operator import names, summary, totals
+from metrics_operator.job_records import JobRecord
 from metrics_operator.names import JobKind
 
-CONDITION_TYPES: Final = ('Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded', 'StorageNearlyFull',
-                          'BackfillSucceeded')  # fmt: skip
+CONDITION_TYPES: Final = (
+    'Ready',
+    'GatherSucceeded',
+    'ReportSucceeded',
+    'Degraded',
+    'StorageNearlyFull',
+    'BackfillSucceeded',
+)
 NEARLY_FULL: Final = 0.9  # StorageNearlyFull once 90 % of the volume or of retention.maxBytes is used
 KIND_CONDITION: Final[dict[str, str]] = {'gather': 'GatherSucceeded', 'report': 'ReportSucceeded'}
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """What one Job of ours did, with the worker's summary from its pod when there is one."""
-
-    name: str
-    kind: JobKind
-    outcome: str  # 'active' | 'succeeded' | 'failed'
-    scheduled: str | None = None
-    finished: str | None = None
-    reason: str | None = None
-    message: str | None = None
-    summary: summary.Summary | None = None
 
 
 @dataclass(frozen=True)
@@ -55,45 +48,6 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def job_record(job: Mapping[str, Any], pod_summary: summary.Summary | None = None) -> JobRecord | None:
-    """Read a Job the CronJob controller created from our template; None for Jobs that are not ours."""
-    meta = job.get('metadata', {})
-    kind = meta.get('labels', {}).get(names.LABEL_JOB_KIND)
-    if kind not in names.JOB_KINDS:
-        return None
-    st = job.get('status', {}) or {}
-    outcome, reason, message, finished = 'active', None, None, None
-    for cond in st.get('conditions', []) or []:
-        if cond.get('status') != 'True':
-            continue
-        if cond.get('type') == 'Complete':
-            outcome, finished = 'succeeded', st.get('completionTime') or cond.get('lastTransitionTime')
-        elif cond.get('type') == 'Failed':
-            outcome, finished = 'failed', cond.get('lastTransitionTime')
-            reason, message = cond.get('reason'), cond.get('message')
-    scheduled = meta.get('annotations', {}).get(names.SCHEDULED_ANNOTATION) or st.get('startTime')
-    return JobRecord(
-        name=meta.get('name', ''),
-        kind=kind,
-        outcome=outcome,
-        scheduled=scheduled or meta.get('creationTimestamp'),
-        finished=finished or st.get('completionTime') or (scheduled if outcome != 'active' else None),
-        reason=reason,
-        message=message,
-        summary=pod_summary,
-    )
-
-
-def pod_summary(pod: Mapping[str, Any]) -> summary.Summary | None:
-    """The worker summary in a finished pod's termination message, if any."""
-    for status in pod.get('status', {}).get('containerStatuses', []) or []:
-        terminated = (status.get('state') or {}).get('terminated') or {}
-        parsed = summary.parse(terminated.get('message'))
-        if parsed is not None:
-            return parsed
-    return None
 
 
 def _key(time: str | None) -> datetime:
@@ -281,8 +235,13 @@ def fold_storage(previous: Mapping[str, Any] | None, jobs: Iterable[JobRecord]) 
     assert s is not None
     block = {'lastUpdateTime': newest.finished, 'storedBytes': s.stored_bytes, 'storedObjects': s.stored_objects}
     if s.retention:
-        figures = {'maxAgeDays': 'max_age_days', 'maxBytes': 'max_bytes', 'lastDeletedObjects': 'deleted_objects',
-                   'lastDeletedBytes': 'deleted_bytes', 'blockedBytes': 'blocked_bytes'}  # fmt: skip
+        figures = {
+            'maxAgeDays': 'max_age_days',
+            'maxBytes': 'max_bytes',
+            'lastDeletedObjects': 'deleted_objects',
+            'lastDeletedBytes': 'deleted_bytes',
+            'blockedBytes': 'blocked_bytes',
+        }
         block |= {key: s.retention[field] for key, field in figures.items() if s.retention.get(field) is not None}
     if s.volume:
         block |= {'volumeBytes': s.volume['bytes'], 'volumeFreeBytes': s.volume['free_bytes']}
@@ -299,11 +258,19 @@ def storage_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
         return 'True', 'VolumeNearlyFull', f'the volume is {used}% full ({free} of {volume} bytes free); {hint}'
     limit = block.get('maxBytes')
     if limit is not None and stored > limit:
-        return ('True', 'LimitExceeded', f'{stored} bytes stored, above spec.retention.maxBytes ({limit}): '
-                f'{block.get("blockedBytes", 0)} bytes are not uploaded yet and are kept')  # fmt: skip
+        return (
+            'True',
+            'LimitExceeded',
+            f'{stored} bytes stored, above spec.retention.maxBytes ({limit}): '
+            f'{block.get("blockedBytes", 0)} bytes are not uploaded yet and are kept',
+        )
     if limit is not None and stored >= NEARLY_FULL * limit:
-        return ('True', 'LimitNearlyReached', f'{stored} of {limit} bytes (spec.retention.maxBytes) used; the '
-                'oldest windows are deleted by size from here on')  # fmt: skip
+        return (
+            'True',
+            'LimitNearlyReached',
+            f'{stored} of {limit} bytes (spec.retention.maxBytes) used; the '
+            'oldest windows are deleted by size from here on',
+        )
     of = f' of {limit}' if limit is not None else ''
     return 'False', 'WithinLimits', f'{stored}{of} bytes in {block.get("storedObjects", 0)} objects'
 
@@ -357,7 +324,14 @@ def backfill_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
     if block.get('phase') == 'Complete':
         return 'True', 'BackfillComplete', f'Job {block.get("job")}: all {shards} shards of {window} shipped'
     if block.get('phase') == 'Failed' or block.get('failed'):
-        return ('False', 'BackfillFailed', f'Job {block.get("job")}: shard(s) {block.get("failedIndexes") or "?"} of '
-                f'{window} failed; completed: {block.get("completedIndexes") or "none"}')  # fmt: skip
-    return ('Unknown', 'BackfillRunning', f'Job {block.get("job")}: {block.get("completed", 0)} of {shards} shards of '
-            f'{window} done')  # fmt: skip
+        return (
+            'False',
+            'BackfillFailed',
+            f'Job {block.get("job")}: shard(s) {block.get("failedIndexes") or "?"} of '
+            f'{window} failed; completed: {block.get("completedIndexes") or "none"}',
+        )
+    return (
+        'Unknown',
+        'BackfillRunning',
+        f'Job {block.get("job")}: {block.get("completed", 0)} of {shards} shards of {window} done',
+    )

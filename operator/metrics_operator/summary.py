@@ -91,8 +91,14 @@ class Summary:
     first_problem: str | None = None
 
 
-RETENTION_FIELDS: Final = ('max_age_days', 'max_bytes', 'deleted_objects', 'deleted_bytes', 'blocked_objects',
-                           'blocked_bytes')  # fmt: skip
+RETENTION_FIELDS: Final = (
+    'max_age_days',
+    'max_bytes',
+    'deleted_objects',
+    'deleted_bytes',
+    'blocked_objects',
+    'blocked_bytes',
+)
 
 
 def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from metrics_operator.status import JobRecord
+from metrics_operator.job_records import JobRecord
 
 FIGURES: Final = ('rows', 'bytes', 'packages')
 KEYS: Final = ('succeeded', 'failed', *FIGURES)

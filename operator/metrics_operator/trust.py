@@ -34,12 +34,18 @@ def refusal(full: Mapping[str, Any], allowed: Allowed) -> Refusal | None:
     image = full.get('image')
     if image and image != allowed.worker_image and image not in allowed.images:
         listed = ', '.join([allowed.worker_image, *allowed.images])
-        return Refusal('ImageNotAllowed', f'spec.image: {image!r} is not an allowed worker image ({listed}); '
-                       'an administrator may add it to the operator\'s allowed images')  # fmt: skip
+        return Refusal(
+            'ImageNotAllowed',
+            f'spec.image: {image!r} is not an allowed worker image ({listed}); '
+            "an administrator may add it to the operator's allowed images",
+        )
     account = full.get('serviceAccountName')
     if account and account not in allowed.service_accounts:
         listed = ', '.join(allowed.service_accounts) or 'none'
-        return Refusal('ServiceAccountNotAllowed', f'spec.serviceAccountName: {account!r} is not an allowed worker '
-                       f'service account (allowed: {listed}); an administrator may add it to the operator\'s '
-                       'allowed service accounts')  # fmt: skip
+        return Refusal(
+            'ServiceAccountNotAllowed',
+            f'spec.serviceAccountName: {account!r} is not an allowed worker '
+            f"service account (allowed: {listed}); an administrator may add it to the operator's "
+            'allowed service accounts',
+        )
     return None

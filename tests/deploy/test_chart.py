@@ -209,21 +209,33 @@ def test_image_and_scheduling_values_reach_the_pod(helm: Helm, chart: Path) -> N
 DIGEST = 'registry.example/mu@sha256:' + 'c' * 64
 TRUST: dict[str, tuple[Mapping[str, Any], str, str]] = {
     'defaults: the worker account only': ({}, '', 'metrics-utility-worker'),
-    'pinned extra images': ({'worker': {'allowedImages': [DIGEST, 'registry.example/mu:2']}},
-                            f'{DIGEST},registry.example/mu:2', 'metrics-utility-worker'),
+    'pinned extra images': (
+        {'worker': {'allowedImages': [DIGEST, 'registry.example/mu:2']}},
+        f'{DIGEST},registry.example/mu:2',
+        'metrics-utility-worker',
+    ),
     'a renamed worker account': ({'worker': {'serviceAccount': {'name': 'mu-jobs'}}}, '', 'mu-jobs'),
-    'extra accounts after the worker account': ({'worker': {'allowedServiceAccounts': ['reporting', 'a.b']}}, '',
-                                                'metrics-utility-worker,reporting,a.b'),
+    'extra accounts after the worker account': (
+        {'worker': {'allowedServiceAccounts': ['reporting', 'a.b']}},
+        '',
+        'metrics-utility-worker,reporting,a.b',
+    ),
     "the release's collection's own choices": (
         {'collection': {'enabled': True, 'spec': {**SPEC, 'image': DIGEST, 'serviceAccountName': 'mine'}}},
-        DIGEST, 'metrics-utility-worker,mine'),
-    'listed twice, kept once': ({'worker': {'allowedImages': [DIGEST, DIGEST],
-                                            'allowedServiceAccounts': ['metrics-utility-worker']}},
-                                DIGEST, 'metrics-utility-worker'),
+        DIGEST,
+        'metrics-utility-worker,mine',
+    ),
+    'listed twice, kept once': (
+        {'worker': {'allowedImages': [DIGEST, DIGEST], 'allowedServiceAccounts': ['metrics-utility-worker']}},
+        DIGEST,
+        'metrics-utility-worker',
+    ),
     'a disabled collection allows nothing': (
         {'collection': {'enabled': False, 'spec': {**SPEC, 'image': DIGEST, 'serviceAccountName': 'mine'}}},
-        '', 'metrics-utility-worker'),
-}  # fmt: skip
+        '',
+        'metrics-utility-worker',
+    ),
+}
 
 
 @pytest.mark.hostile

@@ -20,8 +20,9 @@ def test_the_binary_is_helm_3(helm3: Helm) -> None:
 @pytest.mark.parametrize('mode', MODES)
 def test_lint_and_template_agree_with_helm_4(helm3: Helm, helm: Helm, chart: Path, mode: str) -> None:
     helm3.lint(chart, values=MODES[mode])
-    assert helm3.template(chart, namespace=NS, values=MODES[mode]) == helm.template(chart, namespace=NS,
-                                                                                    values=MODES[mode])  # fmt: skip
+    assert helm3.template(chart, namespace=NS, values=MODES[mode]) == helm.template(
+        chart, namespace=NS, values=MODES[mode]
+    )
 
 
 @pytest.mark.parametrize(('values', 'message'), BAD_VALUES[:4], ids=[m.split(':')[0] for _, m in BAD_VALUES[:4]])

@@ -126,8 +126,10 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     await user.merge_patch(
         mc_path('controller', ns), {'spec': {'backfill': {'since': '2024-01-01', 'until': '2024-01-10'}}}
     )
-    await eventually(lambda: any(j['metadata']['name'].startswith('controller-backfill')
-                                 for j in kube_api.stored('jobs', ns)), what='backfill Job')  # fmt: skip
+    await eventually(
+        lambda: any(j['metadata']['name'].startswith('controller-backfill') for j in kube_api.stored('jobs', ns)),
+        what='backfill Job',
+    )
 
     # A restart resumes without writes; then deletion through the finalizer.
     await run.restart()

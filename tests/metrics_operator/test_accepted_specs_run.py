@@ -386,14 +386,18 @@ PAIRS = {
         for sheet in contract.CCSPV2_SHEETS
     ],
     'storage type × report × vcpu × collectors': [
-        {'storage': storage, 'report': {'enabled': report}, 'vcpu': {'enabled': vcpu, 'clusterName': 'c'},
-         'collectors': [collector]}
+        {
+            'storage': storage,
+            'report': {'enabled': report},
+            'vcpu': {'enabled': vcpu, 'clusterName': 'c'},
+            'collectors': [collector],
+        }
         for storage in (BASES['directory']['storage'], BASES['s3']['storage'], BASES['crc']['storage'])
         for report in (True, False)
         for vcpu in (True, False)
         for collector in contract.SPEC_COLLECTORS
     ],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize('case', PAIRS, ids=list(PAIRS))

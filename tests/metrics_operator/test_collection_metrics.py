@@ -108,14 +108,18 @@ GATHER = {
     'target': 'directory',
     'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
 }
-REPORT = {'command': 'build-report', 'ok': True, 'report': 'reports/2026/02/CCSPv2-2026-02.xlsx', 'quantity': 42,
-          'period': '2026-02', 'target': 'directory'}  # fmt: skip
+REPORT = {
+    'command': 'build-report',
+    'ok': True,
+    'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
+    'quantity': 42,
+    'period': '2026-02',
+    'target': 'directory',
+}
 
 
 @pytest.mark.integration
-async def test_endpoint_exposes_usage_survives_restart_and_forgets_deleted(
-    kube_api, operator, cronjobs, endpoints
-):  # fmt: skip
+async def test_endpoint_exposes_usage_survives_restart_and_forgets_deleted(kube_api, operator, cronjobs, endpoints):
     user = ApiUser(str(kube_api.url))
     await user.create('secrets', db_secret())
     await user.create('persistentvolumeclaims', claim())
@@ -134,9 +138,14 @@ async def test_endpoint_exposes_usage_survives_restart_and_forgets_deleted(
     failed = {'command': 'gather', 'ok': False, 'error': 'cannot connect to controller-postgres:5432'}
     await cronjobs.run(NS, 'controller-gather', succeeded=False, message=json.dumps(failed), at=T0 + timedelta(hours=1))
     await eventually(counted('gather', 1, 1), what='failed gather counted')
-    second = {**GATHER, 'rows': 10, 'bytes': 33, 'packages': 1,
-              'window': {'since': '2026-03-02T03:50:00Z', 'until': '2026-03-02T05:50:00Z'},
-              'usage': {'month': '2026-03', 'unique_managed_nodes': 19, 'job_runs': 8}}  # fmt: skip
+    second = {
+        **GATHER,
+        'rows': 10,
+        'bytes': 33,
+        'packages': 1,
+        'window': {'since': '2026-03-02T03:50:00Z', 'until': '2026-03-02T05:50:00Z'},
+        'usage': {'month': '2026-03', 'unique_managed_nodes': 19, 'job_runs': 8},
+    }
     await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(second), at=T0 + timedelta(hours=2))
     await eventually(counted('gather', 2, 1), what='second gather counted')
     await cronjobs.run(NS, 'controller-report', succeeded=True, message=json.dumps(REPORT), at=T0)

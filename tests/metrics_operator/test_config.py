@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from metrics_operator import names
 from metrics_operator.config import OperatorConfig, configure
-from metrics_operator.metrics import OperatorMetrics
+from metrics_operator.operator_metrics import OperatorMetrics
 
 pytestmark = pytest.mark.unit
 

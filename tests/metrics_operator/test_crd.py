@@ -47,9 +47,16 @@ def test_examples_are_valid(crd_schema, path):
 S3 = {'type': 's3', 's3': {'bucket': 'main', 'endpoint': 'https://s3.example.com', 'prefix': 'a'}}
 KPI = {'url': 'https://es.example:9200'}
 TOLERATION = {'key': 'dedicated', 'operator': 'Equal', 'value': 'aap', 'effect': 'NoExecute', 'tolerationSeconds': 30}
-SAME_NODE = {'podAffinity': {'requiredDuringSchedulingIgnoredDuringExecution': [
-    {'labelSelector': {'matchLabels': {names.LABEL_COLLECTION: 'controller'}}, 'topologyKey': 'kubernetes.io/hostname'}
-]}}  # fmt: skip
+SAME_NODE = {
+    'podAffinity': {
+        'requiredDuringSchedulingIgnoredDuringExecution': [
+            {
+                'labelSelector': {'matchLabels': {names.LABEL_COLLECTION: 'controller'}},
+                'topologyKey': 'kubernetes.io/hostname',
+            }
+        ]
+    }
+}
 
 GOOD = [
     collection(),
@@ -304,18 +311,33 @@ def _undeclared(value, schema, path='status') -> list[str]:
 
 
 def test_status_usage_and_totals_survive_pruning(crd_schema):
-    from metrics_operator import status, summary
+    from metrics_operator import job_records, status, summary
 
     usage = summary.MonthUsage('2026-03', 17, 5)
     kpi = summary.Kpi(0, 'HTTP 401')
     jobs = [
-        status.JobRecord('g-1', 'gather', 'succeeded', finished='2026-03-02T04:01:00Z',
-                         summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi)),
-        status.JobRecord('r-1', 'report', 'succeeded', finished='2026-03-02T04:02:00Z',
-                         summary=summary.Summary(ok=True, quantity=42, period='2026-02', problems=1,
-                                                 first_problem='2026-02-03 p.tar.gz: manifest.json is missing')),
-        status.JobRecord('r-0', 'report', 'failed', finished='2026-03-01T04:02:00Z'),
-    ]  # fmt: skip
+        job_records.JobRecord(
+            'g-1',
+            'gather',
+            'succeeded',
+            finished='2026-03-02T04:01:00Z',
+            summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi),
+        ),
+        job_records.JobRecord(
+            'r-1',
+            'report',
+            'succeeded',
+            finished='2026-03-02T04:02:00Z',
+            summary=summary.Summary(
+                ok=True,
+                quantity=42,
+                period='2026-02',
+                problems=1,
+                first_problem='2026-02-03 p.tar.gz: manifest.json is missing',
+            ),
+        ),
+        job_records.JobRecord('r-0', 'report', 'failed', finished='2026-03-01T04:02:00Z'),
+    ]
     ready = status.ReadyState('True', 'Reconciled', 'ok')
     st, _ = status.compose({}, ready, jobs, generation=1, enabled=['gather', 'report'], now='2026-03-02T05:00:00Z')
     assert st['gather']['totals'] and st['gather']['usage'] and st['report']['billedQuantity'] == 42

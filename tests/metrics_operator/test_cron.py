@@ -34,8 +34,11 @@ SCHEDULES = {
     'open range': ('1- * * * *', "minute '' is not a number 0-59", False),
     'Quartz L': ('0 0 L * *', "day of month 'L' is not a number 1-31", False),
     'Quartz W': ('0 0 15W * *', "day of month '15W' is not a number 1-31", False),
-    'Quartz #': ('0 0 * * 1#2', "day of week '1#2' is not a number 0-6 or a name (sun, mon, tue, wed, thu, fri, sat)",
-                 False),
+    'Quartz #': (
+        '0 0 * * 1#2',
+        "day of week '1#2' is not a number 0-6 or a name (sun, mon, tue, wed, thu, fri, sat)",
+        False,
+    ),
     'three digits': ('000 * * * *', "minute '000' is not a number 0-59", False),
     'unicode digit': ('٣ * * * *', "minute '٣' is not a number 0-59", False),
     'four fields': ('* * * *', f'must be {cron.EXPECTED}; got 4 field(s)', False),
@@ -48,7 +51,10 @@ SCHEDULES = {
     '@every with two spaces': ('@every  1h', "@every ' 1h' is not a duration such as 90m, 1h30m or 1.5h", False),
     '@every negative': ('@every -1h', "@every '-1h' is not a duration such as 90m, 1h30m or 1.5h", False),
     '@every 30 seconds (too often)': (
-        '@every 30s', '@every 30s: at least a minute (CronJobs start at most once a minute)', True),
+        '@every 30s',
+        '@every 30s: at least a minute (CronJobs start at most once a minute)',
+        True,
+    ),
     '@every compound duration': ('@every 1h30m', None, True),
     '@every fractional hours': ('@every 1.5h', None, True),
     'a word': ('monthly', f'must be {cron.EXPECTED}; got 1 field(s)', False),
@@ -62,7 +68,7 @@ SCHEDULES = {
     'the default report schedule': ('0 4 2 * *', None, True),
     'padding spaces': ('  0 4 2 * *  ', None, True),
     'the daily macro': ('@daily', None, True),
-}  # fmt: skip
+}
 
 
 @pytest.mark.hostile

@@ -252,18 +252,24 @@ async def test_invalid_spec_is_reported_without_children(kube_api, operator, use
 
 WORKER_WOULD_REFUSE = {
     'minute 61, hour 25': (
-        {'gather': {'schedule': '61 25 * * *'}}, 'spec.gather.schedule: minute 61 is out of range 0-59'),
+        {'gather': {'schedule': '61 25 * * *'}},
+        'spec.gather.schedule: minute 61 is out of range 0-59',
+    ),
     'February 30 never comes': (
-        {'report': {'schedule': '0 4 30 2 *'}}, 'spec.report.schedule: never runs: no chosen month has day 30'),
+        {'report': {'schedule': '0 4 30 2 *'}},
+        'spec.report.schedule: never runs: no chosen month has day 30',
+    ),
     'no collector': ({'collectors': []}, 'spec.collectors: must list at least one collector'),
     'storage on the pod scratch': (
         {'storage': {'type': 'directory', 'directory': {'claimName': 'metrics-data', 'path': '/tmp'}}},
         'spec.storage.directory.path: /tmp collides with /tmp, which the worker pod needs; choose another directory '
-        'such as /metrics-utility'),
+        'such as /metrics-utility',
+    ),
     'a backfill from February 30': (
         {'backfill': {'since': '2023-02-30', 'until': '2023-03-02'}},
-        'spec.backfill.since: must be a real UTC date (2024-01-31) or an RFC 3339 time'),
-}  # fmt: skip
+        'spec.backfill.since: must be a real UTC date (2024-01-31) or an RFC 3339 time',
+    ),
+}
 
 
 @pytest.mark.hostile
@@ -565,9 +571,19 @@ async def test_stored_bytes_and_storage_nearly_full(kube_api, operator, user, pr
         e['name']: e.get('value') for e in cj['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['env']
     }
     assert env['METRICS_UTILITY_RETENTION_MAX_BYTES'] == '1000'
-    ok = GATHER_OK | {'stored_bytes': 500, 'stored_objects': 7, 'volume': {'bytes': 10**9, 'free_bytes': 9 * 10**8},
-                      'retention': {'max_bytes': 1000, 'max_age_days': 400, 'deleted_objects': 0, 'deleted_bytes': 0,
-                                    'blocked_objects': 0, 'blocked_bytes': 0}}  # fmt: skip
+    ok = GATHER_OK | {
+        'stored_bytes': 500,
+        'stored_objects': 7,
+        'volume': {'bytes': 10**9, 'free_bytes': 9 * 10**8},
+        'retention': {
+            'max_bytes': 1000,
+            'max_age_days': 400,
+            'deleted_objects': 0,
+            'deleted_bytes': 0,
+            'blocked_objects': 0,
+            'blocked_bytes': 0,
+        },
+    }
     await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(ok), at=T0)
     mc = await eventually(cond_is(kube_api, 'controller', 'StorageNearlyFull', 'False', 'WithinLimits'))
     assert mc['status']['storage']['storedBytes'] == 500 and mc['status']['storage']['storedObjects'] == 7
@@ -578,8 +594,7 @@ async def test_stored_bytes_and_storage_nearly_full(kube_api, operator, user, pr
 
 
 @pytest.mark.hostile
-async def test_an_s3_endpoint_holding_credentials_is_refused_and_never_written(kube_api, operator, user,
-                                                                               prerequisites):  # fmt: skip
+async def test_an_s3_endpoint_holding_credentials_is_refused_and_never_written(kube_api, operator, user, prerequisites):
     s3 = {'bucket': 'bkt', 'endpoint': 'https://minio:Pw-0009-do-not-leak@s3.local:9000'}
     await user.create('metricscollections', collection(storage={'type': 's3', 's3': s3}))
     mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'InvalidSpec'), what='InvalidSpec')

@@ -40,14 +40,23 @@ SPECS['retention-backfill'] = collection(
     backfill={'since': '2024-01-01', 'until': '2024-03-01', 'parallelism': 3, 'shards': 6},
 )['spec']
 SPECS['kpi-sources'] = collection(
-    kpi={'url': 'https://es.example:9200', 'index': 'aap-kpi', 'apiKeySecret': {'name': 'es-key'},
-         'caConfigMap': {'name': 'es-ca', 'key': 'tls.crt'}},
-    report={'additionalSources': [{'claimName': 'controller-b'}, {'claimName': 'shared', 'path': 'east/c'},
-                                  {'claimName': 'shared', 'path': 'west'},
-                                  {'claimName': 'metrics-data', 'path': 'old'}]},
+    kpi={
+        'url': 'https://es.example:9200',
+        'index': 'aap-kpi',
+        'apiKeySecret': {'name': 'es-key'},
+        'caConfigMap': {'name': 'es-ca', 'key': 'tls.crt'},
+    },
+    report={
+        'additionalSources': [
+            {'claimName': 'controller-b'},
+            {'claimName': 'shared', 'path': 'east/c'},
+            {'claimName': 'shared', 'path': 'west'},
+            {'claimName': 'metrics-data', 'path': 'old'},
+        ]
+    },
     vcpu={'enabled': True, 'clusterName': 'c'},
     backfill={'since': '2024-01-01', 'until': '2024-02-01'},
-)['spec']  # fmt: skip
+)['spec']
 SPECS['crc-state-size'] = collection(
     report={'enabled': False},
     vcpu={'enabled': True, 'clusterName': 'c'},
@@ -98,8 +107,13 @@ def secret_refs(obj: dict) -> dict[str, dict]:
     }
 
 
-SECRET_VALUES = {('db-reader', 'username'): 'u', ('db-reader', 'password'): DB_PASSWORD, ('es-key', 'api-key'): 'k3y',
-                 ('sa', 'client-id'): 'id', ('sa', 'client-secret'): 's3cret'}  # fmt: skip
+SECRET_VALUES = {
+    ('db-reader', 'username'): 'u',
+    ('db-reader', 'password'): DB_PASSWORD,
+    ('es-key', 'api-key'): 'k3y',
+    ('sa', 'client-id'): 'id',
+    ('sa', 'client-secret'): 's3cret',
+}
 
 
 def pod_environment(key: str, obj: dict) -> dict[str, str]:
@@ -389,8 +403,11 @@ def test_crc_state_claim_created_for_a_size_only():
     assert not [o for o in rendered('crc-vcpu') if o['kind'] == 'PersistentVolumeClaim']
     (pvc,) = [o for o in rendered('crc-state-size') if o['kind'] == 'PersistentVolumeClaim']
     assert pvc['metadata']['name'] == 'mc-data' and pvc['metadata']['labels'][names.LABEL_COLLECTION] == 'mc'
-    assert pvc['spec'] == {'accessModes': ['ReadWriteMany'], 'resources': {'requests': {'storage': '1Gi'}},
-                           'storageClassName': 'fast'}  # fmt: skip
+    assert pvc['spec'] == {
+        'accessModes': ['ReadWriteMany'],
+        'resources': {'requests': {'storage': '1Gi'}},
+        'storageClassName': 'fast',
+    }
     # Directory and S3 collections never get a state path: their watermarks live with the data.
     for key in ('directory-claim', 's3'):
         assert 'METRICS_UTILITY_STATE_PATH' not in render.settings(spec.validate('mc', SPECS[key]))

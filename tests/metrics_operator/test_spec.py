@@ -127,8 +127,10 @@ def test_crc_state_claim_is_checked_unless_the_operator_creates_it():
 # -- What the operator accepts, the worker runs (issue #17, class 8) ----------------------------------------------
 
 BACKFILL_DATE = 'must be a real UTC date (2024-01-31) or an RFC 3339 time'
-PATH_PLAIN = ("must be an absolute path of plain names such as /metrics-utility (letters, digits, '.', '_', '-'; "
-              "no '..', no trailing '/')")  # fmt: skip
+PATH_PLAIN = (
+    "must be an absolute path of plain names such as /metrics-utility (letters, digits, '.', '_', '-'; "
+    "no '..', no trailing '/')"
+)
 ORG = "must be an organization name: not empty, no ';' (the list separator), no leading or trailing spaces"
 SPEC_COLLECTORS = contract.SPEC_COLLECTORS
 K8S_VERSION = '1.35.0'  # as tests/deploy: the schemas kubernetes-validate ships for the tests' kubectl
@@ -147,85 +149,149 @@ def directory(path: str) -> dict:
 HOST = 'must be a host name (labels of at most 63 characters), an address or a socket directory'
 REFUSED = {
     'a collector the worker does not know': (
-        {'collectors': ['table_metadata']}, 'spec.collectors',
-        f"unknown collector 'table_metadata'; expected one of {SPEC_COLLECTORS}"),
+        {'collectors': ['table_metadata']},
+        'spec.collectors',
+        f"unknown collector 'table_metadata'; expected one of {SPEC_COLLECTORS}",
+    ),
     'the vCPU collector (it has its own block)': (
-        {'collectors': ['total_workers_vcpu']}, 'spec.collectors',
-        f"unknown collector 'total_workers_vcpu'; expected one of {SPEC_COLLECTORS}"),
+        {'collectors': ['total_workers_vcpu']},
+        'spec.collectors',
+        f"unknown collector 'total_workers_vcpu'; expected one of {SPEC_COLLECTORS}",
+    ),
     'no collector at all': ({'collectors': []}, 'spec.collectors', 'must list at least one collector'),
     'report.since on a CCSP report': (
-        {'report': {'since': '12months'}}, 'spec.report.since',
-        'applies to RENEWAL_GUIDANCE only (CCSP reports cover the last month)'),
+        {'report': {'since': '12months'}},
+        'spec.report.since',
+        'applies to RENEWAL_GUIDANCE only (CCSP reports cover the last month)',
+    ),
     'report.since in years': (
-        {'report': {'type': 'RENEWAL_GUIDANCE', 'since': '1y'}}, 'spec.report.since',
-        "must be how far back the renewal report starts: Nd or Nmonths, e.g. '12months'"),
+        {'report': {'type': 'RENEWAL_GUIDANCE', 'since': '1y'}},
+        'spec.report.since',
+        "must be how far back the renewal report starts: Nd or Nmonths, e.g. '12months'",
+    ),
     'a CCSP deduplicator on a renewal report': (
-        {'report': {'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'ccsp'}}, 'spec.report.deduplicator',
-        f"'ccsp' does not apply to RENEWAL_GUIDANCE; expected one of {contract.RENEWAL_DEDUPLICATORS}"),
+        {'report': {'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'ccsp'}},
+        'spec.report.deduplicator',
+        f"'ccsp' does not apply to RENEWAL_GUIDANCE; expected one of {contract.RENEWAL_DEDUPLICATORS}",
+    ),
     'a renewal deduplicator on a CCSPv2 report': (
-        {'report': {'deduplicator': 'renewal-hostname'}}, 'spec.report.deduplicator',
-        f"'renewal-hostname' does not apply to CCSPv2; expected one of {contract.CCSP_DEDUPLICATORS}"),
+        {'report': {'deduplicator': 'renewal-hostname'}},
+        'spec.report.deduplicator',
+        f"'renewal-hostname' does not apply to CCSPv2; expected one of {contract.CCSP_DEDUPLICATORS}",
+    ),
     'a CCSPv2 sheet on a CCSP report': (
-        {'report': {'type': 'CCSP', 'sheets': ['managed_nodes', 'jobs']}}, 'spec.report.sheets',
-        f"'jobs' is not a CCSP sheet; expected some of {contract.CCSP_SHEETS}"),
+        {'report': {'type': 'CCSP', 'sheets': ['managed_nodes', 'jobs']}},
+        'spec.report.sheets',
+        f"'jobs' is not a CCSP sheet; expected some of {contract.CCSP_SHEETS}",
+    ),
     'an organization holding the separator': (
-        {'report': {'organizationFilter': ['Org A', 'Org;B']}}, 'spec.report.organizationFilter[1]', ORG),
-    'an organization with padding': ({'report': {'organizationFilter': [' Org']}},
-                                     'spec.report.organizationFilter[0]', ORG),
+        {'report': {'organizationFilter': ['Org A', 'Org;B']}},
+        'spec.report.organizationFilter[1]',
+        ORG,
+    ),
+    'an organization with padding': (
+        {'report': {'organizationFilter': [' Org']}},
+        'spec.report.organizationFilter[0]',
+        ORG,
+    ),
     'an empty organization': ({'report': {'organizationFilter': ['']}}, 'spec.report.organizationFilter[0]', ORG),
     'February 30': ({'backfill': {'since': '2024-02-30', 'until': '2024-03-02'}}, 'spec.backfill.since', BACKFILL_DATE),
     'February 29 of a common year': (
-        {'backfill': {'since': '2023-02-01', 'until': '2023-02-29'}}, 'spec.backfill.until', BACKFILL_DATE),
-    'hour 25': ({'backfill': {'since': '2024-01-01T25:00:00Z', 'until': '2024-01-02'}}, 'spec.backfill.since',
-                BACKFILL_DATE),
+        {'backfill': {'since': '2023-02-01', 'until': '2023-02-29'}},
+        'spec.backfill.until',
+        BACKFILL_DATE,
+    ),
+    'hour 25': (
+        {'backfill': {'since': '2024-01-01T25:00:00Z', 'until': '2024-01-02'}},
+        'spec.backfill.since',
+        BACKFILL_DATE,
+    ),
     'year 0': ({'backfill': {'since': '0000-01-01', 'until': '2024-01-02'}}, 'spec.backfill.since', BACKFILL_DATE),
     'beyond year 9999 in UTC': (
-        {'backfill': {'since': '2024-01-01', 'until': '9999-12-31T23:00:00-05:00'}}, 'spec.backfill.until',
-        BACKFILL_DATE),
+        {'backfill': {'since': '2024-01-01', 'until': '9999-12-31T23:00:00-05:00'}},
+        'spec.backfill.until',
+        BACKFILL_DATE,
+    ),
     'a time without seconds': (
-        {'backfill': {'since': '2024-01-01T12:00Z', 'until': '2024-01-02'}}, 'spec.backfill.since', BACKFILL_DATE),
+        {'backfill': {'since': '2024-01-01T12:00Z', 'until': '2024-01-02'}},
+        'spec.backfill.since',
+        BACKFILL_DATE,
+    ),
     'the same instant written twice': (
-        {'backfill': {'since': '2024-01-01', 'until': '2024-01-01T00:00:00Z'}}, 'spec.backfill.until',
-        'must be after since'),
+        {'backfill': {'since': '2024-01-01', 'until': '2024-01-01T00:00:00Z'}},
+        'spec.backfill.until',
+        'must be after since',
+    ),
     'longer than a gather may look back': (
-        {'backfill': {'since': '2010-01-01', 'until': '2024-01-01'}}, 'spec.backfill.until',
-        'must be at most 3650 days after since (the longest window a gather takes)'),
+        {'backfill': {'since': '2010-01-01', 'until': '2024-01-01'}},
+        'spec.backfill.until',
+        'must be at most 3650 days after since (the longest window a gather takes)',
+    ),
     'storage on /tmp': ({'storage': directory('/tmp')}, 'spec.storage.directory.path', collides('/tmp', '/tmp')),
     'storage above the crc state mount': (
-        {'storage': directory('/var/lib')}, 'spec.storage.directory.path',
-        collides('/var/lib', '/var/lib/metrics-utility')),
+        {'storage': directory('/var/lib')},
+        'spec.storage.directory.path',
+        collides('/var/lib', '/var/lib/metrics-utility'),
+    ),
     'storage inside the report sources': (
-        {'storage': directory('/sources/x')}, 'spec.storage.directory.path', collides('/sources/x', '/sources')),
+        {'storage': directory('/sources/x')},
+        'spec.storage.directory.path',
+        collides('/sources/x', '/sources'),
+    ),
     'storage over the CA bundles': (
-        {'storage': directory('/etc/metrics-utility')}, 'spec.storage.directory.path',
-        collides('/etc/metrics-utility', '/etc')),
-    'storage over the virtualenv': ({'storage': directory('/opt')}, 'spec.storage.directory.path',
-                                    collides('/opt', '/opt/venv')),
+        {'storage': directory('/etc/metrics-utility')},
+        'spec.storage.directory.path',
+        collides('/etc/metrics-utility', '/etc'),
+    ),
+    'storage over the virtualenv': (
+        {'storage': directory('/opt')},
+        'spec.storage.directory.path',
+        collides('/opt', '/opt/venv'),
+    ),
     'storage on the root': ({'storage': directory('/')}, 'spec.storage.directory.path', PATH_PLAIN),
     'storage path with ..': ({'storage': directory('/data/../etc')}, 'spec.storage.directory.path', PATH_PLAIN),
-    'storage path with a trailing slash': ({'storage': directory('/data/')}, 'spec.storage.directory.path',
-                                           PATH_PLAIN),
-    'a blank cluster name': ({'vcpu': {'enabled': True, 'clusterName': ' '}}, 'spec.vcpu.clusterName',
-                             'must be a cluster name without leading or trailing spaces'),
+    'storage path with a trailing slash': ({'storage': directory('/data/')}, 'spec.storage.directory.path', PATH_PLAIN),
+    'a blank cluster name': (
+        {'vcpu': {'enabled': True, 'clusterName': ' '}},
+        'spec.vcpu.clusterName',
+        'must be a cluster name without leading or trailing spaces',
+    ),
     'a blank database host (the worker would use localhost)': (
-        {'database': {'host': ' ', 'credentialsSecret': {'name': 'db'}}}, 'spec.database.host',
-        HOST),
+        {'database': {'host': ' ', 'credentialsSecret': {'name': 'db'}}},
+        'spec.database.host',
+        HOST,
+    ),
     'a database host label longer than DNS allows': (
-        {'database': {'host': 'x' * 64 + '.example.com', 'credentialsSecret': {'name': 'db'}}}, 'spec.database.host',
-        HOST),
+        {'database': {'host': 'x' * 64 + '.example.com', 'credentialsSecret': {'name': 'db'}}},
+        'spec.database.host',
+        HOST,
+    ),
     'a bucket name holding the list separator': (
-        {'storage': {'type': 's3', 's3': {'bucket': 'a;b', 'endpoint': 'https://s3.local'}}}, 'spec.storage.s3.bucket',
-        'must be a bucket name (letters, digits, dots, hyphens, underscores)'),
-    'a price in exponent notation': ({'report': {'pricePerNode': '1e3'}}, 'spec.report.pricePerNode',
-                                     "must be a non-negative number such as '11' or '11.50'"),
+        {'storage': {'type': 's3', 's3': {'bucket': 'a;b', 'endpoint': 'https://s3.local'}}},
+        'spec.storage.s3.bucket',
+        'must be a bucket name (letters, digits, dots, hyphens, underscores)',
+    ),
+    'a price in exponent notation': (
+        {'report': {'pricePerNode': '1e3'}},
+        'spec.report.pricePerNode',
+        "must be a non-negative number such as '11' or '11.50'",
+    ),
     'retention beyond the worker range': (
-        {'retention': {'maxAgeDays': 40000}}, 'spec.retention.maxAgeDays', 'must be a whole number from 1 to 36500'),
+        {'retention': {'maxAgeDays': 40000}},
+        'spec.retention.maxAgeDays',
+        'must be a whole number from 1 to 36500',
+    ),
     'look-back beyond the worker range': (
-        {'gather': {'lookbackDays': 4000}}, 'spec.gather.lookbackDays', 'must be a whole number from 1 to 3650'),
+        {'gather': {'lookbackDays': 4000}},
+        'spec.gather.lookbackDays',
+        'must be a whole number from 1 to 3650',
+    ),
     'a source directory name longer than a file name': (
         {'report': {'additionalSources': [{'claimName': 'b', 'path': 'x' * 256}]}},
-        'spec.report.additionalSources[0].path', "must be a relative path inside the claim such as 'controller-b'"),
-}  # fmt: skip
+        'spec.report.additionalSources[0].path',
+        "must be a relative path inside the claim such as 'controller-b'",
+    ),
+}
 
 
 @pytest.mark.hostile
@@ -248,44 +314,70 @@ def worker_view(fields: dict, tmp_path: Path) -> dict[str, Pod]:
     job = render.backfill_job('controller', 'ns', full, 'registry.example/worker:1')
     for obj in [*objects, *([job] if job else [])]:  # what the API server checks by schema
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
-    pods = {w['metadata']['name']: pod_of(w, objects[0], tmp_path / w['metadata']['name'])
-            for w in [*objects[1:], *([job] if job else [])]}  # fmt: skip
+    pods = {
+        w['metadata']['name']: pod_of(w, objects[0], tmp_path / w['metadata']['name'])
+        for w in [*objects[1:], *([job] if job else [])]
+    }
     assert {name: worker_problems(pod) for name, pod in pods.items()} == {name: [] for name in pods}
     return pods
 
 
 ACCEPTED = {
     'a service collector alone': (
-        {'collectors': ['job_host_summary_service']}, 'controller-gather',
+        {'collectors': ['job_host_summary_service']},
+        'controller-gather',
         lambda pod: (pod.env[f'{PREFIX}OPTIONAL_COLLECTORS'], pod.env[f'{PREFIX}DISABLE_JOB_HOST_SUMMARY_COLLECTOR']),
-        ('job_host_summary_service', 'true')),
+        ('job_host_summary_service', 'true'),
+    ),
     'a renewal report gets its --since': (
-        {'report': {'type': 'RENEWAL_GUIDANCE'}}, 'controller-report', lambda pod: pod.argv[:2],
-        ['build-report', '--since=12months']),
+        {'report': {'type': 'RENEWAL_GUIDANCE'}},
+        'controller-report',
+        lambda pod: pod.argv[:2],
+        ['build-report', '--since=12months'],
+    ),
     'a renewal report over three years': (
         {'report': {'type': 'RENEWAL_GUIDANCE', 'since': '36months', 'deduplicator': 'renewal-hostname'}},
-        'controller-report', lambda pod: (pod.argv[1], pod.env[f'{PREFIX}DEDUPLICATOR']),
-        ('--since=36months', 'renewal-hostname')),
+        'controller-report',
+        lambda pod: (pod.argv[1], pod.env[f'{PREFIX}DEDUPLICATOR']),
+        ('--since=36months', 'renewal-hostname'),
+    ),
     'a CCSPv2-only sheet on CCSPv2': (
         {'report': {'sheets': ['usage_by_installations'], 'deduplicator': 'ccsp-case-insensitive'}},
-        'controller-report', lambda pod: pod.env[f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS'], 'usage_by_installations'),
+        'controller-report',
+        lambda pod: pod.env[f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS'],
+        'usage_by_installations',
+    ),
     'organizations with commas and unicode': (
-        {'report': {'organizationFilter': ['Org, Inc.', 'Zürich Ops']}}, 'controller-report',
-        lambda pod: pod.env[f'{PREFIX}ORGANIZATION_FILTER'], 'Org, Inc.;Zürich Ops'),
+        {'report': {'organizationFilter': ['Org, Inc.', 'Zürich Ops']}},
+        'controller-report',
+        lambda pod: pod.env[f'{PREFIX}ORGANIZATION_FILTER'],
+        'Org, Inc.;Zürich Ops',
+    ),
     'offsets compared as instants, not as text': (
         {'backfill': {'since': '2024-01-01T00:00:00+14:00', 'until': '2023-12-31T12:00:00Z'}},
-        'controller-backfill-', lambda pod: pod.argv[2:4],
-        ['--since=2024-01-01T00:00:00+14:00', '--until=2023-12-31T12:00:00Z']),
+        'controller-backfill-',
+        lambda pod: pod.argv[2:4],
+        ['--since=2024-01-01T00:00:00+14:00', '--until=2023-12-31T12:00:00Z'],
+    ),
     'ten years of backfill exactly': (
-        {'backfill': {'since': '2014-01-01', 'until': '2023-12-30'}}, 'controller-backfill-',
-        lambda pod: pod.env[f'{PREFIX}MAX_GATHER_PERIOD_DAYS'], '3650'),
+        {'backfill': {'since': '2014-01-01', 'until': '2023-12-30'}},
+        'controller-backfill-',
+        lambda pod: pod.env[f'{PREFIX}MAX_GATHER_PERIOD_DAYS'],
+        '3650',
+    ),
     'storage in a directory of its own': (
-        {'storage': directory('/srv/metrics')}, 'controller-gather', lambda pod: pod.env[f'{PREFIX}SHIP_PATH'][-12:],
-        '/srv/metrics'),
+        {'storage': directory('/srv/metrics')},
+        'controller-gather',
+        lambda pod: pod.env[f'{PREFIX}SHIP_PATH'][-12:],
+        '/srv/metrics',
+    ),
     'retention above the worker ceiling is the ceiling': (
-        {'retention': {'maxBytes': '9Ei'}}, 'controller-gather',
-        lambda pod: pod.env[f'{PREFIX}RETENTION_MAX_BYTES'], str(contract.RETENTION_MAX_BYTES[1])),
-}  # fmt: skip
+        {'retention': {'maxBytes': '9Ei'}},
+        'controller-gather',
+        lambda pod: pod.env[f'{PREFIX}RETENTION_MAX_BYTES'],
+        str(contract.RETENTION_MAX_BYTES[1]),
+    ),
+}
 
 
 @pytest.mark.hostile

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from metrics_operator import names, status, summary
+from metrics_operator import job_records, names, status, summary
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
@@ -42,7 +42,7 @@ def job(
         },
         'status': {'conditions': conds, **({'completionTime': finished} if outcome == 'succeeded' else {})},
     }
-    return status.job_record(body, summary.parse(message) if message else None)
+    return job_records.job_record(body, summary.parse(message) if message else None)
 
 
 def compose(previous, jobs, enabled=('gather', 'report'), generation=1, now=NOW):
@@ -134,16 +134,6 @@ def test_foreign_conditions_are_kept():
     assert st['conditions'][-1]['type'] == 'example.com/Audited'
 
 
-def test_not_our_job():
-    assert status.job_record({'metadata': {'name': 'x', 'labels': {}}}) is None
-
-
-def test_pod_summary_reads_terminated_message():
-    pod = {'status': {'containerStatuses': [{'state': {'terminated': {'message': '{"ok": true, "rows": 3}'}}}]}}
-    assert status.pod_summary(pod).rows == 3
-    assert status.pod_summary({'status': {}}) is None
-
-
 def gather_with_storage(name, finished, **figures):
     message = json.dumps({'command': 'gather', 'ok': True, **figures})
     return job(name, finished=finished, message=message)
@@ -152,17 +142,24 @@ def gather_with_storage(name, finished, **figures):
 def test_storage_block_and_nearly_full_condition():
     st, _ = compose({}, [])
     assert 'storage' not in st and 'StorageNearlyFull' not in conds(st)  # nothing measured yet
-    fine = gather_with_storage('g1', '2026-03-02T04:01:00Z', stored_bytes=100, stored_objects=3,
-                               volume={'bytes': 1000, 'free_bytes': 800})  # fmt: skip
+    fine = gather_with_storage(
+        'g1', '2026-03-02T04:01:00Z', stored_bytes=100, stored_objects=3, volume={'bytes': 1000, 'free_bytes': 800}
+    )
     st, _ = compose({}, [fine])
-    assert st['storage'] == {'lastUpdateTime': '2026-03-02T04:01:00Z', 'storedBytes': 100, 'storedObjects': 3,
-                             'volumeBytes': 1000, 'volumeFreeBytes': 800}  # fmt: skip
+    assert st['storage'] == {
+        'lastUpdateTime': '2026-03-02T04:01:00Z',
+        'storedBytes': 100,
+        'storedObjects': 3,
+        'volumeBytes': 1000,
+        'volumeFreeBytes': 800,
+    }
     assert (
         conds(st)['StorageNearlyFull']['status'] == 'False'
         and conds(st)['StorageNearlyFull']['reason'] == 'WithinLimits'
     )
-    full = gather_with_storage('g2', '2026-03-02T05:01:00Z', stored_bytes=950, stored_objects=30,
-                               volume={'bytes': 1000, 'free_bytes': 50})  # fmt: skip
+    full = gather_with_storage(
+        'g2', '2026-03-02T05:01:00Z', stored_bytes=950, stored_objects=30, volume={'bytes': 1000, 'free_bytes': 50}
+    )
     st, _ = compose(st, [fine, full])
     assert (
         conds(st)['StorageNearlyFull']['reason'] == 'VolumeNearlyFull'
@@ -178,8 +175,13 @@ def test_storage_block_and_nearly_full_condition():
     [(50, 0, 'WithinLimits'), (95, 0, 'LimitNearlyReached'), (130, 40, 'LimitExceeded')],
 )
 def test_retention_limit_conditions(stored, blocked, reason):
-    run = gather_with_storage('g', '2026-03-02T04:01:00Z', stored_bytes=stored, stored_objects=1,
-                              retention={'max_bytes': 100, 'deleted_objects': 0, 'blocked_bytes': blocked})  # fmt: skip
+    run = gather_with_storage(
+        'g',
+        '2026-03-02T04:01:00Z',
+        stored_bytes=stored,
+        stored_objects=1,
+        retention={'max_bytes': 100, 'deleted_objects': 0, 'blocked_bytes': blocked},
+    )
     st, _ = compose({}, [run])
     assert conds(st)['StorageNearlyFull']['reason'] == reason and st['storage']['maxBytes'] == 100
     assert conds(st)['StorageNearlyFull']['status'] == ('False' if reason == 'WithinLimits' else 'True')
@@ -189,31 +191,55 @@ def backfill_job(completed='', failed='', phase=None, active=0):
     conditions = [{'type': phase, 'status': 'True'}] if phase else []
     request = {'since': '2024-01-01T00:00:00Z', 'until': '2024-03-01T00:00:00Z', 'shards': 4}
     return {
-        'metadata': {'name': 'mc-backfill-abcd1234', 'creationTimestamp': '2026-03-02T04:00:00Z',
-                     'labels': {names.LABEL_JOB_KIND: 'backfill'},
-                     'annotations': {names.ANNOTATION_BACKFILL: json.dumps(request)}},
+        'metadata': {
+            'name': 'mc-backfill-abcd1234',
+            'creationTimestamp': '2026-03-02T04:00:00Z',
+            'labels': {names.LABEL_JOB_KIND: 'backfill'},
+            'annotations': {names.ANNOTATION_BACKFILL: json.dumps(request)},
+        },
         'status': {'completedIndexes': completed, 'failedIndexes': failed, 'active': active, 'conditions': conditions},
-    }  # fmt: skip
+    }
 
 
 def test_backfill_progress_from_indexes():
-    st, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW,
-                           backfill_jobs=[backfill_job(completed='0,2', active=2)])  # fmt: skip
+    st, _ = status.compose(
+        {},
+        READY,
+        [],
+        generation=1,
+        enabled=['gather'],
+        now=NOW,
+        backfill_jobs=[backfill_job(completed='0,2', active=2)],
+    )
     assert st['backfill']['completed'] == 2 and st['backfill']['phase'] == 'Running' and st['backfill']['shards'] == 4
     assert (
         conds(st)['BackfillSucceeded']['status'] == 'Unknown' and '2 of 4' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(st, READY, [], generation=1, enabled=['gather'], now=NOW,
-                           backfill_jobs=[backfill_job(completed='0-2', failed='3', phase='Failed')])  # fmt: skip
+    st, _ = status.compose(
+        st,
+        READY,
+        [],
+        generation=1,
+        enabled=['gather'],
+        now=NOW,
+        backfill_jobs=[backfill_job(completed='0-2', failed='3', phase='Failed')],
+    )
     assert (st['backfill']['completed'], st['backfill']['failed']) == (3, 1)
     assert (
         conds(st)['BackfillSucceeded']['reason'] == 'BackfillFailed'
         and 'shard(s) 3' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(st, READY, [], generation=1, enabled=['gather'], now=NOW,
-                           backfill_jobs=[backfill_job(completed='0-3', phase='Complete')])  # fmt: skip
+    st, _ = status.compose(
+        st,
+        READY,
+        [],
+        generation=1,
+        enabled=['gather'],
+        now=NOW,
+        backfill_jobs=[backfill_job(completed='0-3', phase='Complete')],
+    )
     assert conds(st)['BackfillSucceeded']['status'] == 'True'
-    assert status.job_record(backfill_job(), None) is None  # never folded into status.gather
+    assert job_records.job_record(backfill_job(), None) is None  # never folded into status.gather
 
 
 def test_kpi_failure_is_shown_until_a_clean_run():
@@ -256,7 +282,7 @@ LEAKY = {
 @pytest.mark.parametrize('data, expected', LEAKY.values(), ids=list(LEAKY))
 def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
     parsed = summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
-    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
+    record = job_records.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     assert st['gather']['lastError'] == expected
     degraded = next(c for c in st['conditions'] if c['type'] == 'Degraded')
@@ -267,8 +293,14 @@ def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
 
 @pytest.mark.hostile
 def test_a_job_condition_message_is_scrubbed_too():
-    record = status.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, reason='BackoffLimitExceeded',
-                              message='pulling http://robot:hunter2hunter2@registry.local/worker failed')  # fmt: skip
+    record = job_records.JobRecord(
+        'c-gather-9',
+        'gather',
+        'failed',
+        finished=NOW,
+        reason='BackoffLimitExceeded',
+        message='pulling http://robot:hunter2hunter2@registry.local/worker failed',
+    )
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     expected = 'BackoffLimitExceeded: pulling http://robot:***@registry.local/worker failed'
     assert st['gather']['lastError'] == expected and [f.message for f in failures] == [expected]
@@ -280,8 +312,10 @@ def test_report_problems_are_shown_until_a_clean_report():
     st, _ = compose({}, [job('r-1', kind='report', message=tampered)])
     assert (st['report']['problems'], st['report']['firstProblem'], st['report']['billedQuantity']) == (2, line, 3)
     clean = json.dumps({'ok': True, 'quantity': 6, 'problem_count': 0, 'problems': []})
-    st, _ = compose(st, [job('r-2', kind='report', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z',
-                             message=clean)])  # fmt: skip
+    st, _ = compose(
+        st,
+        [job('r-2', kind='report', scheduled='2026-03-02T05:00:00Z', finished='2026-03-02T05:01:00Z', message=clean)],
+    )
     assert st['report']['problems'] == 0 and 'firstProblem' not in st['report']
 
 

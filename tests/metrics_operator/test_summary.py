@@ -70,9 +70,17 @@ def test_never_raises(text):
 
 
 def test_storage_figures_are_parsed_additively():
-    s = summary.parse(json.dumps({'ok': True, 'stored_bytes': 10, 'stored_objects': 2, 'volume': {'bytes': 100,
-                                  'free_bytes': 5}, 'retention': {'max_bytes': 20, 'deleted_objects': 1,
-                                  'blocked_bytes': -3}}))  # fmt: skip
+    s = summary.parse(
+        json.dumps(
+            {
+                'ok': True,
+                'stored_bytes': 10,
+                'stored_objects': 2,
+                'volume': {'bytes': 100, 'free_bytes': 5},
+                'retention': {'max_bytes': 20, 'deleted_objects': 1, 'blocked_bytes': -3},
+            }
+        )
+    )
     assert (s.stored_bytes, s.stored_objects, s.volume) == (10, 2, {'bytes': 100, 'free_bytes': 5})
     assert (
         s.retention['max_bytes'] == 20 and s.retention['deleted_objects'] == 1 and s.retention['blocked_bytes'] is None
@@ -83,11 +91,16 @@ def test_storage_figures_are_parsed_additively():
 
 def test_report_quantity_period_and_month_usage_are_read():
     parsed = summary.parse(
-        json.dumps({
-            'ok': True, 'command': 'build-report', 'quantity': 42, 'period': '2026-02',
-            'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
-        })
-    )  # fmt: skip
+        json.dumps(
+            {
+                'ok': True,
+                'command': 'build-report',
+                'quantity': 42,
+                'period': '2026-02',
+                'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
+            }
+        )
+    )
     assert parsed is not None and parsed.quantity == 42 and parsed.period == '2026-02'
     assert parsed.usage == summary.MonthUsage('2026-03', 17, 5)
     broken = summary.parse(json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}}))

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from metrics_operator import status, summary, totals
+from metrics_operator import job_records, status, summary, totals
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
 
 
-def record(name: str, finished: str, outcome: str = 'succeeded', rows: int | None = 10) -> status.JobRecord:
+def record(name: str, finished: str, outcome: str = 'succeeded', rows: int | None = 10) -> job_records.JobRecord:
     found = summary.Summary(ok=outcome == 'succeeded', rows=rows, bytes=100, packages=1) if rows is not None else None
-    return status.JobRecord(name=name, kind='gather', outcome=outcome, finished=finished, summary=found)
+    return job_records.JobRecord(name=name, kind='gather', outcome=outcome, finished=finished, summary=found)
 
 
-def compose(previous: dict, jobs: list[status.JobRecord]) -> dict:
+def compose(previous: dict, jobs: list[job_records.JobRecord]) -> dict:
     new, _ = status.compose(previous, READY, jobs, generation=1, enabled=['gather'], now='2026-03-02T10:00:00Z')
     return new
 
@@ -36,13 +36,13 @@ def test_each_job_counts_once_across_folds_and_relists():
 
 
 def test_active_jobs_and_nothing_new_write_nothing():
-    active = status.JobRecord(name='g-9', kind='gather', outcome='active')
+    active = job_records.JobRecord(name='g-9', kind='gather', outcome='active')
     assert totals.accumulate({}, []) == {}
     assert 'totals' not in compose({}, [active]).get('gather', {})
 
 
 def test_report_and_usage_figures_reach_status():
-    report = status.JobRecord(
+    report = job_records.JobRecord(
         name='r-1',
         kind='report',
         outcome='succeeded',
@@ -50,10 +50,13 @@ def test_report_and_usage_figures_reach_status():
         summary=summary.Summary(ok=True, report='reports/2026/02/CCSPv2-2026-02.xlsx', quantity=42, period='2026-02'),
     )
     usage = summary.MonthUsage(month='2026-03', unique_managed_nodes=17, job_runs=5)
-    gather = status.JobRecord(
-        name='g-1', kind='gather', outcome='succeeded', finished='2026-03-02T04:01:00Z',
+    gather = job_records.JobRecord(
+        name='g-1',
+        kind='gather',
+        outcome='succeeded',
+        finished='2026-03-02T04:01:00Z',
         summary=summary.Summary(ok=True, rows=1, usage=usage),
-    )  # fmt: skip
+    )
     new, _ = status.compose({}, READY, [report, gather], generation=1, enabled=['gather', 'report'], now='x')
     assert new['report']['billedQuantity'] == 42 and new['report']['lastPeriod'] == '2026-02'
     assert new['gather']['usage'] == {'month': '2026-03', 'uniqueManagedNodes': 17, 'jobRuns': 5}

@@ -23,45 +23,68 @@ CASES = {
     'an account the settings list': ({'serviceAccountName': 'mu-worker'}, None),
     'any other image': (
         {'image': 'evil.example/miner:latest'},
-        ('ImageNotAllowed', f"spec.image: 'evil.example/miner:latest' is not an allowed worker image ({LISTED}); "
-                            f'{IMAGE_HELP}'),
+        (
+            'ImageNotAllowed',
+            f"spec.image: 'evil.example/miner:latest' is not an allowed worker image ({LISTED}); {IMAGE_HELP}",
+        ),
     ),
     'the worker image under another digest': (
         {'image': 'registry.example/metrics-utility@sha256:' + 'b' * 64},
-        ('ImageNotAllowed', f"spec.image: 'registry.example/metrics-utility@sha256:{'b' * 64}' is not an allowed "
-                            f'worker image ({LISTED}); {IMAGE_HELP}'),
+        (
+            'ImageNotAllowed',
+            f"spec.image: 'registry.example/metrics-utility@sha256:{'b' * 64}' is not an allowed "
+            f'worker image ({LISTED}); {IMAGE_HELP}',
+        ),
     ),
     'an allowed repository under another tag': (
         {'image': 'registry.example/metrics-utility:latest'},
-        ('ImageNotAllowed', f"spec.image: 'registry.example/metrics-utility:latest' is not an allowed worker image "
-                            f'({LISTED}); {IMAGE_HELP}'),
+        (
+            'ImageNotAllowed',
+            f"spec.image: 'registry.example/metrics-utility:latest' is not an allowed worker image "
+            f'({LISTED}); {IMAGE_HELP}',
+        ),
     ),
     'an allowed image with a trailing space': (
         {'image': 'registry.example/metrics-utility:2.1 '},
-        ('ImageNotAllowed', f"spec.image: 'registry.example/metrics-utility:2.1 ' is not an allowed worker image "
-                            f'({LISTED}); {IMAGE_HELP}'),
+        (
+            'ImageNotAllowed',
+            f"spec.image: 'registry.example/metrics-utility:2.1 ' is not an allowed worker image "
+            f'({LISTED}); {IMAGE_HELP}',
+        ),
     ),
     'a privileged account of the namespace': (
         {'serviceAccountName': 'admin'},
-        ('ServiceAccountNotAllowed', f"spec.serviceAccountName: 'admin' is not an allowed worker service account "
-                                     f'(allowed: mu-worker); {SA_HELP}'),
+        (
+            'ServiceAccountNotAllowed',
+            f"spec.serviceAccountName: 'admin' is not an allowed worker service account "
+            f'(allowed: mu-worker); {SA_HELP}',
+        ),
     ),
     "the operator's own account": (
         {'serviceAccountName': 'metrics-utility'},
-        ('ServiceAccountNotAllowed', f"spec.serviceAccountName: 'metrics-utility' is not an allowed worker service "
-                                     f'account (allowed: mu-worker); {SA_HELP}'),
+        (
+            'ServiceAccountNotAllowed',
+            f"spec.serviceAccountName: 'metrics-utility' is not an allowed worker service "
+            f'account (allowed: mu-worker); {SA_HELP}',
+        ),
     ),
     'default named explicitly': (
         {'serviceAccountName': 'default'},
-        ('ServiceAccountNotAllowed', f"spec.serviceAccountName: 'default' is not an allowed worker service account "
-                                     f'(allowed: mu-worker); {SA_HELP}'),
+        (
+            'ServiceAccountNotAllowed',
+            f"spec.serviceAccountName: 'default' is not an allowed worker service account "
+            f'(allowed: mu-worker); {SA_HELP}',
+        ),
     ),
     'an allowed image with a forbidden account': (
         {'image': WORKER, 'serviceAccountName': 'admin'},
-        ('ServiceAccountNotAllowed', f"spec.serviceAccountName: 'admin' is not an allowed worker service account "
-                                     f'(allowed: mu-worker); {SA_HELP}'),
+        (
+            'ServiceAccountNotAllowed',
+            f"spec.serviceAccountName: 'admin' is not an allowed worker service account "
+            f'(allowed: mu-worker); {SA_HELP}',
+        ),
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.hostile
@@ -84,11 +107,13 @@ def test_without_settings_no_account_is_allowed():
 
 
 def test_allowed_lists_come_from_the_operator_settings():
-    config = OperatorConfig.from_env({
-        'METRICS_OPERATOR_WORKER_IMAGE': WORKER,
-        'METRICS_OPERATOR_ALLOWED_IMAGES': ' registry.example/a:1, ,registry.example/b@sha256:00 ',
-        'METRICS_OPERATOR_ALLOWED_SERVICE_ACCOUNTS': 'mu-worker,reporting',
-    })  # fmt: skip
+    config = OperatorConfig.from_env(
+        {
+            'METRICS_OPERATOR_WORKER_IMAGE': WORKER,
+            'METRICS_OPERATOR_ALLOWED_IMAGES': ' registry.example/a:1, ,registry.example/b@sha256:00 ',
+            'METRICS_OPERATOR_ALLOWED_SERVICE_ACCOUNTS': 'mu-worker,reporting',
+        }
+    )
     assert config.allowed == trust.Allowed(
         WORKER, ('registry.example/a:1', 'registry.example/b@sha256:00'), ('mu-worker', 'reporting')
     )
