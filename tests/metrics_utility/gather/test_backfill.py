@@ -9,6 +9,7 @@ import pytest
 from metrics_utility.gather import backfill
 from metrics_utility.gather.backfill import Markers, Shard, ShardError, ShardPlan, merge
 from metrics_utility.gather.state import StorageStateStore, Watermarks
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import StorageDirectory
 
 pytestmark = pytest.mark.unit
@@ -60,7 +61,7 @@ def test_every_slice_belongs_to_exactly_one_shard(tmp_path):
     for window in slices:
         assert sum(p.select('job_host_summary', window) for p in plans) == 1
     assert [p.select('job_host_summary', slices[3]) for p in plans] == [True, False, False]  # 3 mod 3 == 0
-    snapshot = backfill.Window(UNTIL - timedelta(seconds=1), UNTIL)
+    snapshot = Window(UNTIL - timedelta(seconds=1), UNTIL)
     assert [p.select('main_host', snapshot) for p in plans] == [True, False, False]
 
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from metrics_utility.library.package.naming import format_instant
+from metrics_utility.library.slicing import Window, daily_slices
 from metrics_utility.library.storage import Storage, StorageError
 
-from .interval import Window, daily_slices
 from .runner import PackagedFile, StateStore
 from .state import StateError
 
