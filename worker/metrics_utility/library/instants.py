@@ -55,7 +55,10 @@ def require_aware(
         raise wrong_type(f'{name} must be a datetime with a timezone, got {type(value).__name__}')
     if value.tzinfo is None or value.utcoffset() is None:
         raise naive(f'{name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime')
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise naive(f'{name}={value.isoformat()} is outside the years 1..9999 in UTC') from None
 
 
 def _reference(relative_to: datetime | None) -> datetime:
