@@ -1,4 +1,4 @@
-"""The CSV columns of each collector and their Arrow types (reference §6.2), and a tolerant CSV reader.
+"""Each collector's CSV columns (as metrics-utility writes them) and their Arrow types, and a tolerant CSV reader.
 
 Reading with explicit types keeps values exact (ids stay integers, `+00` offsets become UTC timestamps, `t`/`f`
 become booleans) and independent of what a file happens to contain. An optional column missing from an older
