@@ -62,7 +62,6 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
 }  # fmt: skip
 # main_host_daily has the same columns as the main_host snapshot.
 SCHEMAS['main_host_daily'] = SCHEMAS['main_host']
-DATA_KEYS = frozenset(SCHEMAS) - {'data_collection_status'}
 # Columns every version of each collector wrote and the rollups cannot do without: who was automated (host names),
 # by which job, when, and whether the host was reached. The one place that says so (docs/reports.md).
 REQUIRED: dict[str, tuple[str, ...]] = {
