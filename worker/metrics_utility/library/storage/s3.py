@@ -200,37 +200,28 @@ class StorageS3(Storage):
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._error('remove', name, exc) from None
 
-    def glob(self, pattern: str) -> list[str]:
-        fixed = literal_prefix(pattern)
-        # List only below the fixed directory part; `matches` then applies the wildcards segment by segment.
-        listing = fixed + '/' if fixed and fixed != pattern else fixed
+    def _listing(self, prefix: str, shown: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(name, listing entry) of every object below `prefix`, names relative to this storage's own prefix; a
+        failed page request is a StorageError about `shown`."""
         root = self.prefix + '/' if self.prefix else ''
-        names: list[str] = []
-        try:
-            for page in self._client.get_paginator('list_objects_v2').paginate(
-                Bucket=self.bucket, Prefix=root + listing, PaginationConfig={'PageSize': self.list_page_size}
-            ):
-                for item in page.get('Contents', ()):
-                    name = item['Key'][len(root) :]
-                    if matches(name, pattern):
-                        names.append(name)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise self._error('list', pattern, exc) from None
-        return sorted(names)
-
-    def list_sizes(self, prefix: str = '') -> dict[str, int]:
-        """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
-        root = self.prefix + '/' if self.prefix else ''
-        sizes: dict[str, int] = {}
         try:
             for page in self._client.get_paginator('list_objects_v2').paginate(
                 Bucket=self.bucket, Prefix=root + prefix, PaginationConfig={'PageSize': self.list_page_size}
             ):
                 for item in page.get('Contents', ()):
-                    sizes[item['Key'][len(root) :]] = int(item['Size'])
+                    yield item['Key'][len(root) :], item
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise self._error('list', prefix or '*', exc) from None
-        return dict(sorted(sizes.items()))
+            raise self._error('list', shown, exc) from None
+
+    def glob(self, pattern: str) -> list[str]:
+        fixed = literal_prefix(pattern)
+        # List only below the fixed directory part; `matches` then applies the wildcards segment by segment.
+        listing = fixed + '/' if fixed and fixed != pattern else fixed
+        return sorted(name for name, _ in self._listing(listing, pattern) if matches(name, pattern))
+
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
+        return dict(sorted((name, int(item['Size'])) for name, item in self._listing(prefix, prefix or '*')))
 
     def read_tagged(self, name: str) -> tuple[bytes, str] | None:
         """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
