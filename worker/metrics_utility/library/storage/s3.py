@@ -183,16 +183,19 @@ class StorageS3(Storage):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    def exists(self, name: str) -> bool:
+    def _head(self, name: str) -> dict[str, Any] | None:
+        """The object's HEAD reply, or None when it does not exist."""
         try:
-            self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+            return self._client.head_object(Bucket=self.bucket, Key=self._key(name))
         except botocore.exceptions.ClientError as exc:
             if _status(exc) == 404:
-                return False
+                return None
             raise self._error('look up', name, exc) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise self._error('look up', name, exc) from None
-        return True
+
+    def exists(self, name: str) -> bool:
+        return self._head(name) is not None
 
     def remove(self, name: str) -> None:
         try:
@@ -255,14 +258,9 @@ class StorageS3(Storage):
     def age(self, name: str) -> tuple[str, float] | None:
         """An object's ETag and seconds since it was last written, both by the server's clock (Last-Modified against
         the reply's Date), so the clocks of the pods never matter; None when it does not exist."""
-        try:
-            reply = self._client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404:
-                return None
-            raise self._error('look up', name, exc) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('look up', name, exc) from None
+        reply = self._head(name)
+        if reply is None:
+            return None
         date = reply.get('ResponseMetadata', {}).get('HTTPHeaders', {}).get('date')
         now = email.utils.parsedate_to_datetime(date) if date else datetime.now(UTC)
         return reply['ETag'], (now - reply['LastModified']).total_seconds()
