@@ -12,10 +12,10 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -30,6 +30,7 @@ from .base import Storage, StorageError, check_name, literal_prefix, matches, pa
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
+T = TypeVar('T')
 
 # Errors that mean "these credentials are not good here": the person must fix a Secret, not wait.
 _CREDENTIAL_ERRORS = frozenset(
@@ -183,16 +184,23 @@ class StorageS3(Storage):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    def _head(self, name: str) -> dict[str, Any] | None:
-        """The object's HEAD reply, or None when it does not exist."""
+    def _unless_missing(self, action: str, name: str, request: Callable[[], T]) -> T | None:
+        """`request()`, or None when the object does not exist (HTTP 404); any other failure is a StorageError
+        'cannot <action> <name>'."""
         try:
-            return self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+            return request()
         except botocore.exceptions.ClientError as exc:
             if _status(exc) == 404:
                 return None
-            raise self._error('look up', name, exc) from None
+            raise self._error(action, name, exc) from None
         except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('look up', name, exc) from None
+            raise self._error(action, name, exc) from None
+
+    def _head(self, name: str) -> dict[str, Any] | None:
+        """The object's HEAD reply, or None when it does not exist."""
+        return self._unless_missing(
+            'look up', name, lambda: self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+        )
 
     def exists(self, name: str) -> bool:
         return self._head(name) is not None
@@ -228,15 +236,12 @@ class StorageS3(Storage):
 
     def read_tagged(self, name: str) -> tuple[bytes, str] | None:
         """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
-        try:
+
+        def download() -> tuple[bytes, str]:
             reply = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
             return reply['Body'].read(), reply['ETag']
-        except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404:
-                return None
-            raise self._error('download', name, exc) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('download', name, exc) from None
+
+        return self._unless_missing('download', name, download)
 
     def put_if_unchanged(self, name: str, data: bytes, etag: str | None) -> str | None:
         """Compare-and-swap: store `data` only if the object still has `etag` (None: only if it does not exist).
