@@ -1,8 +1,8 @@
 """Tarballs shaped exactly like the gather pipeline's output, for report tests and the report benchmark.
 
-The CSV columns, their order and their text forms (PostgreSQL `COPY … CSV HEADER`: timestamps like
-`2024-02-29 10:00:00.123456+00`, booleans `t`/`f`, NULL as an empty field, JSON as text) follow
-`reference/metrics-utility-behaviour.md` §6.2; the tarball members and names follow §7. Tests compute their expected
+The CSV columns, their order and their text forms (PostgreSQL `COPY … CSV HEADER`: timestamps like `2024-02-29
+10:00:00.123456+00`, booleans `t`/`f`, NULL as an empty field, JSON as text) follow metrics-utility's collectors
+(`library/extract/columns.py`); the tarball members and names follow docs/package.md. Tests compute their expected
 figures from the rows kept in `SyntheticData`, independently of the code under test.
 """
 

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from metrics_utility import contract
 from metrics_utility.gather import backfill
 from metrics_utility.gather.backfill import Markers, Shard, ShardError, ShardPlan, merge
 from metrics_utility.gather.state import StorageStateStore, Watermarks
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import StorageDirectory
 
 pytestmark = pytest.mark.unit
@@ -60,7 +62,7 @@ def test_every_slice_belongs_to_exactly_one_shard(tmp_path):
     for window in slices:
         assert sum(p.select('job_host_summary', window) for p in plans) == 1
     assert [p.select('job_host_summary', slices[3]) for p in plans] == [True, False, False]  # 3 mod 3 == 0
-    snapshot = backfill.Window(UNTIL - timedelta(seconds=1), UNTIL)
+    snapshot = Window(UNTIL - timedelta(seconds=1), UNTIL)
     assert [p.select('main_host', snapshot) for p in plans] == [True, False, False]
 
 
@@ -83,3 +85,23 @@ def test_merge_advances_over_the_consecutive_prefix_only(tmp_path):
     assert merge(markers, state, ['job_host_summary'], plan.slices) == {}
     # Retrying: marked slices are not selected again.
     assert not plan.select('job_host_summary', plan.slices[0])
+
+
+FEWEST, MOST = contract.SHARDS  # the shard bound has one home, the contract
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('text', 'message'),
+    [
+        (f'0/{MOST + 1}', f'--shard 0/{MOST + 1}: expected 0 <= i < n <= {MOST}'),
+        (f'{MOST}/{MOST}', f'--shard {MOST}/{MOST}: expected 0 <= i < n <= {MOST}'),
+        (f'0/{FEWEST - 1}', f'--shard 0/{FEWEST - 1}: expected 0 <= i < n <= {MOST}'),
+    ],
+    ids=['one-shard-too-many', 'index-equal-to-count', 'no-shards'],
+)
+def test_shard_count_stays_within_the_contract(text, message):
+    with pytest.raises(ShardError) as caught:
+        Shard.parse(text, {})
+    assert str(caught.value) == message
+    assert Shard.parse(f'{MOST - 1}/{MOST}', {}) == Shard(MOST - 1, MOST)

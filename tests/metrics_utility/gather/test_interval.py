@@ -1,26 +1,16 @@
-"""Window planning: daily slices, horizon, watermarks, explicit windows, snapshots."""
+"""Window planning: horizon, watermarks, explicit windows, snapshots."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics_utility.gather.interval import IntervalError, Window, check_window, daily_slices, plan
+from metrics_utility.gather.interval import IntervalError, check_window, plan
 from metrics_utility.gather.state import Watermarks
+from metrics_utility.library.slicing import Window
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2024, 3, 2, 10, 7, tzinfo=UTC)
-
-
-def test_daily_slices_cut_at_utc_midnight_including_the_leap_day():
-    since = datetime(2024, 2, 28, 15, tzinfo=UTC)
-    assert daily_slices(since, NOW) == [
-        Window(since, datetime(2024, 2, 29, tzinfo=UTC)),
-        Window(datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
-        Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC)),
-        Window(datetime(2024, 3, 2, tzinfo=UTC), NOW),
-    ]
-    assert daily_slices(NOW, NOW) == []
 
 
 def test_first_run_starts_at_the_horizon():

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from metrics_utility.gather.interval import Window
 from metrics_utility.gather.runner import unclaimed
+from metrics_utility.library.slicing import Window
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 """instants: UTC boundaries, Monday weeks, month arithmetic at month ends and leap years, naive input refused."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -138,3 +138,63 @@ def test_counts_that_leave_the_calendar_raise_overflow_naming_the_count(func, n,
     with pytest.raises(OverflowError) as info:
         func(n, relative_to=ref)
     assert str(info.value) == message
+
+
+class _Floating(tzinfo):
+    """A tzinfo without an offset: such a datetime is naive although tzinfo is set."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+NO_ZONE = 'until=2024-02-29T12:00:00 has no timezone; pass a timezone-aware UTC datetime'
+NOT_A_DATETIME = 'until must be a datetime with a timezone, got '
+FIVE_EAST, FIVE_WEST = timezone(timedelta(hours=5)), timezone(timedelta(hours=-5))
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('value', 'error', 'message'),
+    [
+        (datetime(2024, 2, 29, 12), NaiveDatetimeError, NO_ZONE),
+        (datetime(2024, 2, 29, 12, tzinfo=_Floating()), NaiveDatetimeError, NO_ZONE),
+        ('2024-02-29T12:00:00Z', TypeError, NOT_A_DATETIME + 'str'),
+        (1709208000, TypeError, NOT_A_DATETIME + 'int'),
+        (None, TypeError, NOT_A_DATETIME + 'NoneType'),
+        (datetime(2024, 2, 29).date(), TypeError, NOT_A_DATETIME + 'date'),
+        (
+            datetime.min.replace(tzinfo=FIVE_EAST),
+            NaiveDatetimeError,
+            'until=0001-01-01T00:00:00+05:00 is outside the years 1..9999 in UTC',
+        ),
+        (
+            datetime.max.replace(tzinfo=FIVE_WEST),
+            NaiveDatetimeError,
+            'until=9999-12-31T23:59:59.999999-05:00 is outside the years 1..9999 in UTC',
+        ),
+    ],
+    ids=[
+        'naive',
+        'tzinfo-without-offset',
+        'iso-text',
+        'epoch-seconds',
+        'none',
+        'date-only',
+        'before-year-1-in-utc',
+        'after-year-9999-in-utc',
+    ],
+)
+def test_require_aware_refuses_what_is_not_an_instant(value, error, message):
+    with pytest.raises(error) as caught:
+        instants.require_aware('until', value)
+    assert str(caught.value) == message
+
+
+def test_require_aware_raises_the_callers_own_types_and_converts_to_utc():
+    with pytest.raises(KeyError):
+        instants.require_aware('x', 'text', naive=ValueError, wrong_type=KeyError)
+    with pytest.raises(LookupError, match=r'^x=2024-02-29T12:00:00 has no timezone'):
+        instants.require_aware('x', datetime(2024, 2, 29, 12), naive=LookupError)
+    tokyo = datetime(2024, 3, 1, 8, 30, tzinfo=timezone(timedelta(hours=9)))
+    assert instants.require_aware('x', tokyo) == datetime(2024, 2, 29, 23, 30, tzinfo=UTC)
+    assert instants.require_aware('x', tokyo).tzinfo is UTC

@@ -3,7 +3,7 @@ from itertools import pairwise
 
 import pytest
 
-from metrics_utility.library.slicing import daily_slices
+from metrics_utility.library.slicing import Window, daily_slices
 
 
 def d(*args: int) -> datetime:
@@ -67,3 +67,17 @@ def test_the_last_representable_day_is_one_slice_without_a_next_midnight():
         (d(9999, 12, 30, 5), d(9999, 12, 31)),
         (d(9999, 12, 31), d(9999, 12, 31, 23, 59, 59)),
     ]
+
+
+def test_slices_are_windows_cut_at_utc_midnight_including_the_leap_day():
+    now = d(2024, 3, 2, 10, 7)
+    slices = daily_slices(d(2024, 2, 28, 15), now)
+    assert slices == [
+        Window(d(2024, 2, 28, 15), d(2024, 2, 29)),
+        Window(d(2024, 2, 29), d(2024, 3, 1)),
+        Window(d(2024, 3, 1), d(2024, 3, 2)),
+        Window(d(2024, 3, 2), now),
+    ]
+    assert (slices[-1].since, slices[-1].until) == (d(2024, 3, 2), now)
+    assert slices[-1].as_json() == {'since': '2024-03-02T00:00:00+00:00', 'until': '2024-03-02T10:07:00+00:00'}
+    assert daily_slices(now, now) == []

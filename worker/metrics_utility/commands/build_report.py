@@ -1,7 +1,7 @@
 """`metrics-utility build-report` (alias `build_report`): build a monthly or ranged report from stored packages.
 
-Flags and variables follow metrics-utility (reference §3.2, §4.5): `--month` (default: the previous month),
-`--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
+Flags and variables follow metrics-utility (docs/reports.md, Variables and flags): `--month` (default: the previous
+month), `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
 with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
 (exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables. Packages the report
 could not verify or read are not failures: they are listed (stderr, the status sheet, the summary's `problems`).

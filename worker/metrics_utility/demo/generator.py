@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from metrics_utility.library.instants import require_aware
+
 # -- scales -----------------------------------------------------------------------------------------------------------
 
 
@@ -63,8 +65,7 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f'unknown scale {self.scale!r}; expected one of {", ".join(SCALES)}')
-        if self.start.tzinfo is None:
-            raise ValueError('start must be timezone-aware (UTC)')
+        require_aware('start', self.start, ValueError)
         if self.days < 1:
             raise ValueError(f'days must be >= 1, got {self.days}')
         object.__setattr__(self, 'start', self.start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))

@@ -24,10 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from metrics_utility import contract
 from metrics_utility.library.package.naming import format_instant
+from metrics_utility.library.slicing import Window, daily_slices
 from metrics_utility.library.storage import Storage, StorageError
 
-from .interval import Window, daily_slices
 from .runner import PackagedFile, StateStore
 from .state import StateError
 
@@ -61,8 +62,9 @@ class Shard:
             # ASCII digits only: int() would also take '٣', '1_0' and '+1', which the operator never renders
             raise ShardError(f'--shard {text!r}: expected whole numbers i/n, e.g. 0/4')
         index, count = int(raw_index), int(raw_count)
-        if not 1 <= count <= 1000 or not 0 <= index < count:
-            raise ShardError(f'--shard {index}/{count}: expected 0 <= i < n <= 1000')
+        fewest, most = contract.SHARDS
+        if not fewest <= count <= most or not 0 <= index < count:
+            raise ShardError(f'--shard {index}/{count}: expected 0 <= i < n <= {most}')
         return cls(index, count)
 
 

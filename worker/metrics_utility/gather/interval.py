@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from metrics_utility.library import slicing
+from metrics_utility.library.slicing import Window, daily_slices
 
 from .state import Watermarks
 from .when import format_duration
@@ -29,15 +29,6 @@ class IntervalError(ValueError):
     """The requested window cannot be gathered."""
 
 
-@dataclass(frozen=True)
-class Window:
-    since: datetime
-    until: datetime
-
-    def as_json(self) -> dict[str, str]:
-        return {'since': self.since.isoformat(), 'until': self.until.isoformat()}
-
-
 @dataclass
 class CollectorPlan:
     key: str
@@ -45,11 +36,6 @@ class CollectorPlan:
     windows: list[Window]
     advances_watermark: bool = True
     notes: list[str] = field(default_factory=list)
-
-
-def daily_slices(since: datetime, until: datetime) -> list[Window]:
-    """[since, until) cut at every UTC midnight in between."""
-    return [Window(start, end) for start, end in slicing.daily_slices(since, until)]
 
 
 def resolve_until(until: datetime | None, now: datetime) -> tuple[datetime, list[str]]:

@@ -16,10 +16,10 @@ from typing import Any
 
 from metrics_utility.library import instants, secret
 from metrics_utility.library.package import parse_tarball_name
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import StorageError
 from metrics_utility.library.storage.elasticsearch import StorageElasticsearch, document_id
 
-from .interval import Window
 from .runner import PackagedFile
 from .summary import RunSummary
 

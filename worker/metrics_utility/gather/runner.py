@@ -32,6 +32,7 @@ from metrics_utility.library.collectors.others import total_workers_vcpu as _vcp
 from metrics_utility.library.lock import advisory_lock, detect_dead_client
 from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.library.package.naming import day_prefix
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
@@ -55,7 +56,7 @@ class PackagedFile:
 
 
 class Packager(Protocol):
-    def __call__(self, collectors: list[Collector], config: dict[str, Any], window: interval.Window,
+    def __call__(self, collectors: list[Collector], config: dict[str, Any], window: Window,
                  workdir: Path) -> Iterable[PackagedFile]: ...  # fmt: skip
 
 
@@ -81,8 +82,8 @@ class GatherRequest:
     # Optional steps (sharded backfill, KPI sink, retention; see docs/scale.md). `select` keeps only some windows;
     # `confirmed` runs after a window's packages were all confirmed (raising fails that window like a failed put);
     # `finish` runs last, still under the lock.
-    select: Callable[[str, interval.Window], bool] | None = None
-    confirmed: Callable[[str, interval.Window, list[PackagedFile]], None] | None = None
+    select: Callable[[str, Window], bool] | None = None
+    confirmed: Callable[[str, Window, list[PackagedFile]], None] | None = None
     finish: Callable[[RunSummary], None] | None = None
 
 
@@ -191,7 +192,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
     return summary
 
 
-def unclaimed(window: interval.Window, mark: datetime | None, trim: bool) -> interval.Window | None:
+def unclaimed(window: Window, mark: datetime | None, trim: bool) -> Window | None:
     """What of `window` is still to ship given the freshly read watermark `mark`: all of it when `trim` is off (an
     explicit window on a readable target is re-shipped on purpose, overwriting), else the part after `mark`, or
     None when `mark` already covers it."""
@@ -199,7 +200,7 @@ def unclaimed(window: interval.Window, mark: datetime | None, trim: bool) -> int
         return window
     if mark >= window.until:
         return None
-    return interval.Window(mark, window.until)
+    return Window(mark, window.until)
 
 
 def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:
     return factory(db=conn).gather() or {}
 
 
-def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, config: dict[str, Any],
+def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dict[str, Any],
                  request: GatherRequest, packager: Packager, storage: Storage | None,
                  workdir: Path) -> list[PackagedFile]:  # fmt: skip
     factory = REGISTRY[key]
@@ -240,7 +241,7 @@ def _ship_window(key: str, window: interval.Window, conn: psycopg.Connection, co
     return shipped
 
 
-def _remove_stale(storage: Storage, key: str, window: interval.Window, install_uuid: str, kept: set[str]) -> None:
+def _remove_stale(storage: Storage, key: str, window: Window, install_uuid: str, kept: set[str]) -> None:
     """Drop this collector's packages inside the window that this run did not write: left by a crashed run of the same
     window, or narrower windows of earlier runs (a resumed partial day) now covered again. Either would count twice.
     A package that only partly overlaps the window cannot be removed without losing rows; it is reported."""

@@ -15,10 +15,10 @@ import psycopg
 
 from metrics_utility.library import instants
 from metrics_utility.library.lock import LockHeldError, advisory_lock, try_lock
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage, StorageDirectory
 
 from . import backfill, kpi, retention
-from .interval import Window
 from .runner import GatherRequest, PackagedFile, StateStore
 from .settings import GatherSettings
 from .summary import RunSummary

@@ -9,9 +9,9 @@ from typing import Any
 
 from metrics_utility.library.collectors import Collector
 from metrics_utility.library.package import Package
+from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage
 
-from .interval import Window
 from .runner import PackagedFile, Packager
 from .settings import GatherSettings
 from .state import FileStateStore, StorageStateStore

@@ -26,6 +26,7 @@ __all__ = [
     'minutes_ago',
     'months_ago',
     'now',
+    'require_aware',
     'this_day',
     'this_hour',
     'this_minute',
@@ -44,17 +45,24 @@ def now() -> datetime:
     return datetime.now(tz=UTC)
 
 
+def require_aware(
+    name: str, value: object, naive: type[Exception] = NaiveDatetimeError, wrong_type: type[Exception] = TypeError
+) -> datetime:
+    """`value` converted to UTC; raises `naive` when it has no UTC offset (it would silently be taken as local time)
+    and `wrong_type` when it is not a datetime at all. Callers pass their own exception types, so each layer keeps
+    reporting its errors its own way; the messages name `name`."""
+    if not isinstance(value, datetime):
+        raise wrong_type(f'{name} must be a datetime with a timezone, got {type(value).__name__}')
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise naive(f'{name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime')
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise naive(f'{name}={value.isoformat()} is outside the years 1..9999 in UTC') from None
+
+
 def _reference(relative_to: datetime | None) -> datetime:
-    if relative_to is None:
-        return now()
-    if not isinstance(relative_to, datetime):
-        raise TypeError(f'relative_to must be a timezone-aware datetime, got {type(relative_to).__name__}')
-    if relative_to.tzinfo is None or relative_to.utcoffset() is None:
-        raise NaiveDatetimeError(
-            f'relative_to={relative_to.isoformat()} has no timezone; pass an aware datetime '
-            '(e.g. datetime(2024, 1, 31, tzinfo=timezone.utc)) so the window is not silently local time'
-        )
-    return relative_to.astimezone(UTC)
+    return now() if relative_to is None else require_aware('relative_to', relative_to)
 
 
 def _count(n: int) -> int:

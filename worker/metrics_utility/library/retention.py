@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from metrics_utility.library.instants import require_aware
 from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.library.storage import Storage, StorageDirectory
 
@@ -125,8 +126,7 @@ def plan(
     uploaded: Mapping[str, datetime] | None = None,
 ) -> Plan:
     """Pure: decide from a listing {name: size}. See the module docstring for the rule."""
-    if now.tzinfo is None:
-        raise ValueError('now must be timezone-aware')
+    require_aware('now', now, ValueError)
     result = Plan(stored_bytes=sum(objects.values()), stored_objects=len(objects))
     if not policy.enabled:
         return result

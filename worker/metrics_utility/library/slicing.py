@@ -7,17 +7,20 @@ slice runs from `since` to the next UTC midnight, then whole days follow, and th
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-Window = tuple[datetime, datetime]
+from metrics_utility.library.instants import require_aware
 
 
-def _utc(name: str, value: datetime) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f'{name} must be a timezone-aware datetime, got {type(value).__name__}')
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f'{name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime')
-    return value.astimezone(UTC)
+class Window(NamedTuple):
+    """A collection window `[since, until)` (since included, until excluded), timezone-aware."""
+
+    since: datetime
+    until: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {'since': self.since.isoformat(), 'until': self.until.isoformat()}
 
 
 def daily_slices(since: datetime, until: datetime) -> list[Window]:
@@ -26,13 +29,13 @@ def daily_slices(since: datetime, until: datetime) -> list[Window]:
     `daily_slices(2024-02-28T15:00Z, 2024-03-01T06:00Z)` gives `[28 15:00, 29 00:00)`, `[29 00:00, 03-01 00:00)`,
     `[03-01 00:00, 03-01 06:00)`. An empty window (`since == until`) gives no slices; `since > until` is an error.
     """
-    start, end = _utc('since', since), _utc('until', until)
+    start, end = require_aware('since', since, ValueError), require_aware('until', until, ValueError)
     if start > end:
         raise ValueError(f'since ({start.isoformat()}) must not be after until ({end.isoformat()})')
     slices: list[Window] = []
     while start < end:
         day = start.replace(hour=0, minute=0, second=0, microsecond=0)
         stop = end if day.date() == date.max else min(day + timedelta(days=1), end)  # no midnight after 9999-12-31
-        slices.append((start, stop))
+        slices.append(Window(start, stop))
         start = stop
     return slices

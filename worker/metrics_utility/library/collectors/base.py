@@ -25,11 +25,12 @@ import inspect
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
+
+from metrics_utility.library.instants import require_aware
 
 Format = Literal['csv', 'json']
 Result = dict[str, Any] | list[Path] | None
@@ -143,13 +144,10 @@ def _validate(info: CollectorInfo, signature: inspect.Signature, params: dict[st
         if name in values and values[name] is None and accepted[name].default is not None:
             raise CollectorParameterError(f'{info.key}: {name} is required (a timezone-aware UTC datetime)')
         if name in values and values[name] is not None:
-            value = values[name]
-            if not isinstance(value, datetime):
-                raise CollectorParameterError(f'{info.key}: {name} must be a datetime, got {type(value).__name__}')
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise CollectorParameterError(
-                    f'{info.key}: {name}={value.isoformat()} has no timezone; pass a timezone-aware UTC datetime'
-                )
+            try:
+                require_aware(name, values[name], ValueError, ValueError)
+            except ValueError as exc:
+                raise CollectorParameterError(f'{info.key}: {exc}') from None
     since, until = values.get('since'), values.get('until')
     if since is not None and until is not None and since >= until:
         raise CollectorParameterError(

@@ -131,12 +131,6 @@ def identity(host_name: pd.Series, ansible_host: pd.Series) -> pd.Series:
     return ansible_host.where(~blank(ansible_host), host_name)
 
 
-def json_list_union(values: pd.Series) -> str:
-    """Union of JSON lists (as text) → sorted JSON list text."""
-    merged = {item for value in values for item in json_list(value)}
-    return json.dumps(sorted(merged), ensure_ascii=False)
-
-
 def union_lists(frame: pd.DataFrame, keys: list[str], column: str) -> pd.Series:
     """Per `keys` group, the sorted union of the JSON lists in `column` (JSON text), vectorised.
 
@@ -165,8 +159,3 @@ def json_list(value: object) -> list[str]:
     except ValueError:
         return [value]
     return [str(i) for i in (items if isinstance(items, list) else [items])]
-
-
-def last_valid(values: pd.Series) -> object:
-    valid = values.dropna()
-    return valid.iloc[-1] if len(valid) else None

@@ -1,4 +1,4 @@
-"""Renewal-guidance deduplication of host metric rows (reference §11.5).
+"""Renewal-guidance deduplication of host metric rows (docs/reports.md, RENEWAL_GUIDANCE).
 
 `renewal`: rows sharing a hostname, ansible_host, product serial or machine id are one machine (transitively:
 a chain of shared keys merges, where metrics-utility stops after REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS hops).

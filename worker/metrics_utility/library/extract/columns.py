@@ -1,4 +1,4 @@
-"""The CSV columns of each collector and their Arrow types (reference §6.2), and a tolerant CSV reader.
+"""Each collector's CSV columns (as metrics-utility writes them) and their Arrow types, and a tolerant CSV reader.
 
 Reading with explicit types keeps values exact (ids stay integers, `+00` offsets become UTC timestamps, `t`/`f`
 become booleans) and independent of what a file happens to contain. An optional column missing from an older
@@ -62,7 +62,6 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
 }  # fmt: skip
 # main_host_daily has the same columns as the main_host snapshot.
 SCHEMAS['main_host_daily'] = SCHEMAS['main_host']
-DATA_KEYS = frozenset(SCHEMAS) - {'data_collection_status'}
 # Columns every version of each collector wrote and the rollups cannot do without: who was automated (host names),
 # by which job, when, and whether the host was reached. The one place that says so (docs/reports.md).
 REQUIRED: dict[str, tuple[str, ...]] = {

@@ -1,10 +1,10 @@
 """Read the packages of a date range from any Storage, one day at a time.
 
 Each day lists `data/YYYY/MM/DD/*.tar.gz` (the layout every target shares), so memory holds at most one package's
-tables at a time. Every package is verified before any of its rows is used (`tarball.read_package`). Problems
-(corrupt, truncated, unsafe or tampered tarballs, CSVs lacking required columns, unparseable values) are collected
-in `problems` and shown on the report's data collection status sheet, in the run summary and the operator's status;
-they never stop the report.
+tables at a time. Every package is verified before any of its rows is used (`tarball.read_tables` parses only what
+the verifier accepted). Problems (corrupt, truncated, unsafe or tampered tarballs, CSVs lacking required columns,
+unparseable values) are collected in `problems` and shown on the report's data collection status sheet, in the
+run summary and the operator's status; they never stop the report.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from metrics_utility.library.package.naming import day_prefix, parse_tarball_name
+from metrics_utility.library.package.verify import MAX_BYTES
 from metrics_utility.library.storage import Storage, StorageDirectory, StorageError
 
-from .names import parse
-from .tarball import MAX_BYTES, Package, TarballError, read_package
+from .tarball import PackageTables, TarballError, read_tables
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {'day': self.day.isoformat(), 'name': self.name, 'message': self.message}
-
-
-def day_prefix(day: date) -> str:
-    return f'data/{day:%Y/%m/%d}'
 
 
 def days(since: date, until: date) -> Iterator[date]:
@@ -58,7 +55,7 @@ class Extractor:
     def tarballs(self, day: date) -> list[str]:
         """The day's package names (sorted), ignoring files that are not packages."""
         names = self.storage.glob(f'{day_prefix(day)}/*.tar.gz')
-        return [n for n in names if parse(n) is not None]
+        return [n for n in names if parse_tarball_name(n, windowless=True) is not None]
 
     def signature(self, names: list[str]) -> list[dict[str, Any]]:
         """What identifies the current content of `names`: name plus size and mtime (or etag) when cheap to know.
@@ -82,15 +79,15 @@ class Extractor:
 
     def read_day(
         self, day: date, keys: frozenset[str] | None = None, names: list[str] | None = None
-    ) -> Iterator[Package]:
+    ) -> Iterator[PackageTables]:
         """Yield the day's packages that may hold `keys` (None = all keys); bad ones become problems."""
         for name in self.tarballs(day) if names is None else names:
-            parsed = parse(name)
+            parsed = parse_tarball_name(name, windowless=True)
             if parsed is None or not parsed.may_hold(keys):
                 continue
             try:
                 with self.storage.get(name) as path:
-                    package = read_package(path, parsed.name, keys, max_bytes=self.max_bytes)
+                    package = read_tables(path, parsed.name, keys, max_bytes=self.max_bytes)
             except TarballError as exc:
                 log.warning('skipping %s: %s', name, exc)
                 self.problems.append(Problem(day, parsed.name, f'{exc}; none of its rows are used'))
@@ -99,7 +96,7 @@ class Extractor:
                 self.problems.append(Problem(day, parsed.name, f'cannot read from storage: {exc}'))
                 continue
             if not package.install_uuid:
-                package.config['install_uuid'] = parsed.prefix
+                package.config['install_uuid'] = parsed.install_uuid
             for warning in package.warnings:
                 self.problems.append(Problem(day, parsed.name, warning))
             yield package

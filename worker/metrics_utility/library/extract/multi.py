@@ -15,13 +15,12 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from metrics_utility.library.package.verify import PackageVerificationError
-from metrics_utility.library.package.verify import read_package as verified_package
+from metrics_utility.library.package.naming import day_prefix, parse_tarball_name
+from metrics_utility.library.package.verify import PackageVerificationError, read_package
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.storage.multi import SHARED_AREA, stat_of
 
-from .extractor import day_prefix, days
-from .names import parse
+from .extractor import days
 
 _SAFE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,99}')
 
@@ -52,7 +51,8 @@ class InstallationView(Storage):
         names = self.storage.glob(pattern)
         if not pattern.startswith(SHARED_AREA):
             return names
-        return [n for n in names if (p := parse(n)) is not None and p.prefix == self.install]
+        parsed = ((name, parse_tarball_name(name, windowless=True)) for name in names)
+        return [name for name, p in parsed if p is not None and p.install_uuid == self.install]
 
     def get(self, name: str) -> AbstractContextManager[Path]:
         return self.storage.get(name)
@@ -79,9 +79,9 @@ def installations(storage: Storage, since: date, until: date) -> list[str]:
     found: set[str] = set()
     for day in days(since, until):
         for name in storage.glob(f'{day_prefix(day)}/*.tar.gz'):
-            parsed = parse(name)
+            parsed = parse_tarball_name(name, windowless=True)
             if parsed is not None:
-                found.add(parsed.prefix)
+                found.add(parsed.install_uuid)
     return sorted(found)
 
 
@@ -97,7 +97,7 @@ class Controller:
 def read_config(path: Path) -> dict[str, Any]:
     """`config.json` of a package that passes verification, else {} (its problem is on the status sheet already)."""
     try:
-        config = verified_package(path).config
+        config = read_package(path).config
     except PackageVerificationError:
         return {}
     return config if isinstance(config, dict) else {}
@@ -112,9 +112,9 @@ def controllers(storage: Storage, since: date, until: date) -> dict[str, Control
     latest: dict[str, str] = {}
     for day in days(since, until):
         for name in storage.glob(f'{day_prefix(day)}/*.tar.gz'):
-            parsed = parse(name)
+            parsed = parse_tarball_name(name, windowless=True)
             if parsed is not None:
-                latest[parsed.prefix] = name
+                latest[parsed.install_uuid] = name
     out: dict[str, Controller] = {}
     for prefix, name in sorted(latest.items()):
         try:

@@ -1,6 +1,7 @@
-"""Verified reading of one package tarball: its CSV tables, config.json and data_collection_status.csv.
+"""The tables of one verified package: its CSVs parsed, with config.json.
 
-The library's verifier (`package.verify.read_package`) streams the tarball once: it refuses unsafe members (absolute
+There is one package reader, the library's verifier (`package.verify.read_package`); this module only parses what
+it returns. The verifier streams the tarball once: it refuses unsafe members (absolute
 or `..` paths, links, device files, duplicates), caps member count and inflated bytes (counting what is read, so a
 gzip bomb stops at the limit), and checks every member against the package's own `package_info.json` (sha256, size,
 CSV row count) and `manifest.json`. Only when all of that holds are the wanted CSVs parsed. Anything wrong raises
@@ -16,13 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from metrics_utility.library.package.verify import PackageVerificationError
-from metrics_utility.library.package.verify import read_package as verified_package
+from metrics_utility.library.package.verify import MAX_BYTES, MAX_MEMBERS, PackageVerificationError, read_package
 
 from .columns import SCHEMAS, missing_columns, read_csv
-
-MAX_FILES = 100
-MAX_BYTES = 1 << 30
 
 
 class TarballError(Exception):
@@ -31,8 +28,8 @@ class TarballError(Exception):
 
 
 @dataclass
-class Package:
-    """The useful content of one tarball."""
+class PackageTables:
+    """The useful content of one package: its config and the parsed CSVs of the wanted keys."""
 
     name: str
     config: dict[str, Any] = field(default_factory=dict)
@@ -45,16 +42,20 @@ class Package:
         return value if isinstance(value, str) and value else ''
 
 
-def read_package(
-    path: Path, name: str, keys: frozenset[str] | None = None, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES
-) -> Package:
+def read_tables(
+    path: Path,
+    name: str,
+    keys: frozenset[str] | None = None,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_BYTES,
+) -> PackageTables:
     """Verify the package, then parse its CSVs of `keys` (None = every known key, the status CSV included)."""
     wanted = {f'{stem}.csv': stem for stem in SCHEMAS if keys is None or stem in keys}
     try:
-        contents = verified_package(path, max_members=max_files, max_bytes=max_bytes, keep=wanted)
+        contents = read_package(path, max_members=max_members, max_bytes=max_bytes, keep=wanted)
     except PackageVerificationError as exc:
         raise TarballError('; '.join(exc.problems)) from None
-    package = Package(name, config=contents.config if isinstance(contents.config, dict) else {})
+    package = PackageTables(name, config=contents.config if isinstance(contents.config, dict) else {})
     for member in list(contents.data):
         data, stem = contents.data.pop(member), wanted[member]  # each CSV's bytes are freed once parsed
         missing = missing_columns(data, stem)

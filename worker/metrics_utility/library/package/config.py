@@ -16,7 +16,7 @@ from typing import Any
 
 CONFIG_VERSION = '2.0'
 
-# metrics-utility config 2.0 (metrics-utility-behaviour.md §7.4); all nullable except platform and
+# metrics-utility's config.json version 2.0 (docs/package.md); all nullable except platform and
 # billing_provider_params.
 CONFIG_KEYS = frozenset(
     {

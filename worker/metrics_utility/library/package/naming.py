@@ -5,13 +5,19 @@ A package of the window [since, until) is named
 `data/<YYYY>/<MM>/<DD>/<name>` with the date of `since`, so the report builder's per-day listing finds it. Unlike
 metrics-utility, `index` is the package's position in the run (never a count of files in a temp directory), so
 packaging the same window again produces the same names and a re-ship overwrites instead of duplicating.
+
+Readers also meet metrics-utility's historical variants: names without a key suffix (releases <= 0.6.0), the
+unspecific keys `unknown` and `config`, and (listed by metrics-utility's extractor) names without the window
+`<install_uuid>-<index>[-<key>].tar.gz`. Such a tarball must be opened to learn what it holds.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from metrics_utility.library.instants import require_aware
 
 SUFFIX = '.tar.gz'
 INSTANT_FORMAT = '%Y-%m-%d-%H%M%S%z'
@@ -23,6 +29,11 @@ _NAME = re.compile(
     rf'^(?P<install_uuid>.+?)-(?P<since>{_INSTANT})-(?P<until>{_INSTANT})-(?P<index>\d+)(?:-(?P<key>[a-z][a-z0-9_]*))?'
     rf'{re.escape(SUFFIX)}$'
 )
+_WINDOWLESS_NAME = re.compile(
+    rf'^(?P<install_uuid>.+?)-(?P<index>\d+)(?:-(?P<key>[a-z][a-z0-9_]*))?{re.escape(SUFFIX)}$'
+)
+UNSPECIFIC_KEYS = frozenset({'unknown', 'config'})  # keys in names that do not say which collection is inside
+METADATA_KEYS = frozenset({'config', 'data_collection_status', 'manifest'})  # members every package has
 
 
 class NamingError(ValueError):
@@ -31,22 +42,33 @@ class NamingError(ValueError):
 
 @dataclass(frozen=True)
 class TarballName:
-    """The parts of a package name; `key` is None for metrics-utility ≤ 0.6.0 names (`…-<index>.tar.gz`)."""
+    """The parts of a package name (`name` is the base name as read).
 
+    `key` is the suffix as written (None for metrics-utility <= 0.6.0 names, `…-<index>.tar.gz`); `since` and
+    `until` are None only for windowless names, which only `parse_tarball_name(..., windowless=True)` accepts.
+    """
+
+    name: str
     install_uuid: str
-    since: datetime
-    until: datetime
+    since: datetime | None
+    until: datetime | None
     index: int
     key: str | None
 
-    def __str__(self) -> str:
-        return tarball_name(self.install_uuid, self.since, self.until, self.index, self.key or 'unknown')
+    @property
+    def collection_key(self) -> str | None:
+        """The collector key the name proves, or None when the name does not say (`unknown`, `config`, no key)."""
+        return None if self.key in UNSPECIFIC_KEYS else self.key
+
+    def may_hold(self, keys: frozenset[str] | None) -> bool:
+        """False only when the name proves the tarball holds none of `keys` (None = every key). The name says
+        nothing about the metadata members, which every package has (config, data collection status)."""
+        key = self.collection_key
+        return keys is None or key is None or key in keys or bool(keys & METADATA_KEYS)
 
 
 def _utc(name: str, value: datetime) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise NamingError(f'{name} must be a timezone-aware datetime, got {value!r}')
-    return value.astimezone(UTC)
+    return require_aware(name, value, NamingError)
 
 
 def format_instant(value: datetime) -> str:
@@ -76,9 +98,11 @@ def tarball_name(install_uuid: str, since: datetime, until: datetime, index: int
     )
 
 
-def day_prefix(since: datetime) -> str:
-    """`data/YYYY/MM/DD`: the folder of a window's packages (the UTC date of `since`)."""
-    return _utc('since', since).strftime('data/%Y/%m/%d')
+def day_prefix(day: date | datetime) -> str:
+    """`data/YYYY/MM/DD`: the folder of a window's packages (for a datetime, the UTC date of the window's `since`)."""
+    if isinstance(day, datetime):
+        day = _utc('since', day).date()
+    return f'data/{day:%Y/%m/%d}'
 
 
 def object_name(install_uuid: str, since: datetime, until: datetime, index: int, key: str) -> str:
@@ -95,11 +119,19 @@ def window_glob(install_uuid: str, since: datetime, until: datetime) -> str:
     return f'{day_prefix(since)}/{check_install_uuid(install_uuid)}-{format_instant(since)}-{format_instant(until)}-*'
 
 
-def parse_tarball_name(name: str) -> TarballName | None:
-    """The parts of a package file name (a path is allowed), or None when it is not a package name."""
-    match = _NAME.match(name.rsplit('/', 1)[-1])
+def parse_tarball_name(name: str, *, windowless: bool = False) -> TarballName | None:
+    """The parts of a package file name (a path is allowed), or None when it is not a package name.
+
+    With `windowless`, names without the window (`<install_uuid>-<index>[-<key>].tar.gz`) are packages too, with
+    `since` and `until` None: a reader lists them, a caller that needs the window does not.
+    """
+    base = name.rsplit('/', 1)[-1]
+    match = _NAME.match(base)
+    if match is not None:
+        since = datetime.strptime(match['since'], INSTANT_FORMAT).astimezone(UTC)
+        until = datetime.strptime(match['until'], INSTANT_FORMAT).astimezone(UTC)
+        return TarballName(base, match['install_uuid'], since, until, int(match['index']), match['key'])
+    match = _WINDOWLESS_NAME.match(base) if windowless else None
     if match is None:
         return None
-    since = datetime.strptime(match['since'], INSTANT_FORMAT).astimezone(UTC)
-    until = datetime.strptime(match['until'], INSTANT_FORMAT).astimezone(UTC)
-    return TarballName(match['install_uuid'], since, until, int(match['index']), match['key'])
+    return TarballName(base, match['install_uuid'], None, None, int(match['index']), match['key'])

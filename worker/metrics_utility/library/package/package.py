@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from metrics_utility import __version__
+from metrics_utility.library.instants import require_aware
 
 from ..collectors.base import Collector, unreadable_rows
 from . import naming
@@ -185,12 +186,6 @@ class _Writer:
         self.path.unlink(missing_ok=True)
 
 
-def _aware(name: str, value: datetime) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise PackageError(f'{name} must be a timezone-aware UTC datetime, got {value!r}')
-    return value.astimezone(UTC)
-
-
 def _auto_output_dir(collector: Collector) -> Path | None:
     """The per-collector temporary directory the collector contract created, if it did (so Package may remove it)."""
     directory = collector.params.get('output_dir')
@@ -227,8 +222,8 @@ class Package:
         compression: str | Compression = DEFAULT_COMPRESSION,
         run_id: str | None = None,
     ) -> None:
-        self.since = _aware('since', since)
-        self.until = _aware('until', until)
+        self.since = require_aware('since', since, PackageError, PackageError)
+        self.until = require_aware('until', until, PackageError, PackageError)
         if self.since >= self.until:
             raise PackageError(f'since ({self.since.isoformat()}) must be before until ({self.until.isoformat()})')
         if isinstance(config, Collector):

@@ -1,4 +1,4 @@
-"""ReportCCSP: the first CCSP report layout, one billed row per organization (reference §11.6, CCSP v1).
+"""ReportCCSP: the first CCSP report layout, one billed row per organization (docs/reports.md, CCSP (v1)).
 
 Each organization's quantity is its own unique managed nodes, so a host automated by two organizations is billed in
 both (partners bill their customers, the organizations, separately) — as metrics-utility does. Unlike

@@ -1,4 +1,4 @@
-"""ReportCCSPv2: the CCSP partner usage report, version 2 (reference §11.6, CCSPv2 table).
+"""ReportCCSPv2: the CCSP partner usage report, version 2 (docs/reports.md, CCSPv2 sheets).
 
 Two steps: `compute` turns the period's data into the figures each wanted sheet shows (`Figures`: small frames,
 which `cache` can persist), and `build` writes them; the workbook depends on nothing else but the options.

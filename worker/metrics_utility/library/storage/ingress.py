@@ -1,8 +1,8 @@
 """Uploads to the console.redhat.com ingress service, shared by the service-account and client-certificate targets.
 
-The protocol (operator-lessons §9): one multipart field `file` carrying the tarball under its base name, with the
-vendor MIME type that routes it to the billing service; any 2xx (normally 202) means accepted. This module turns
-every other outcome into a StorageError that says what to do.
+The protocol (docs/storage.md, console.redhat.com): one multipart field `file` carrying the tarball under its base name,
+with the vendor MIME type that routes it to the billing service; any 2xx (normally 202) means accepted. This module
+turns every other outcome into a StorageError that says what to do.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -30,6 +30,7 @@ from .base import Storage, StorageError, check_name, literal_prefix, matches, pa
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
+T = TypeVar('T')
 
 # Errors that mean "these credentials are not good here": the person must fix a Secret, not wait.
 _CREDENTIAL_ERRORS = frozenset(
@@ -183,16 +184,26 @@ class StorageS3(Storage):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    def exists(self, name: str) -> bool:
+    def _unless_missing(self, action: str, name: str, request: Callable[[], T]) -> T | None:
+        """`request()`, or None when the object does not exist (HTTP 404); any other failure is a StorageError
+        'cannot <action> <name>'."""
         try:
-            self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+            return request()
         except botocore.exceptions.ClientError as exc:
             if _status(exc) == 404:
-                return False
-            raise self._error('look up', name, exc) from None
+                return None
+            raise self._error(action, name, exc) from None
         except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('look up', name, exc) from None
-        return True
+            raise self._error(action, name, exc) from None
+
+    def _head(self, name: str) -> dict[str, Any] | None:
+        """The object's HEAD reply, or None when it does not exist."""
+        return self._unless_missing(
+            'look up', name, lambda: self._client.head_object(Bucket=self.bucket, Key=self._key(name))
+        )
+
+    def exists(self, name: str) -> bool:
+        return self._head(name) is not None
 
     def remove(self, name: str) -> None:
         try:
@@ -200,49 +211,37 @@ class StorageS3(Storage):
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             raise self._error('remove', name, exc) from None
 
-    def glob(self, pattern: str) -> list[str]:
-        fixed = literal_prefix(pattern)
-        # List only below the fixed directory part; `matches` then applies the wildcards segment by segment.
-        listing = fixed + '/' if fixed and fixed != pattern else fixed
+    def _listing(self, prefix: str, shown: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(name, listing entry) of every object below `prefix`, names relative to this storage's own prefix; a
+        failed page request is a StorageError about `shown`."""
         root = self.prefix + '/' if self.prefix else ''
-        names: list[str] = []
-        try:
-            for page in self._client.get_paginator('list_objects_v2').paginate(
-                Bucket=self.bucket, Prefix=root + listing, PaginationConfig={'PageSize': self.list_page_size}
-            ):
-                for item in page.get('Contents', ()):
-                    name = item['Key'][len(root) :]
-                    if matches(name, pattern):
-                        names.append(name)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise self._error('list', pattern, exc) from None
-        return sorted(names)
-
-    def list_sizes(self, prefix: str = '') -> dict[str, int]:
-        """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
-        root = self.prefix + '/' if self.prefix else ''
-        sizes: dict[str, int] = {}
         try:
             for page in self._client.get_paginator('list_objects_v2').paginate(
                 Bucket=self.bucket, Prefix=root + prefix, PaginationConfig={'PageSize': self.list_page_size}
             ):
                 for item in page.get('Contents', ()):
-                    sizes[item['Key'][len(root) :]] = int(item['Size'])
+                    yield item['Key'][len(root) :], item
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-            raise self._error('list', prefix or '*', exc) from None
-        return dict(sorted(sizes.items()))
+            raise self._error('list', shown, exc) from None
+
+    def glob(self, pattern: str) -> list[str]:
+        fixed = literal_prefix(pattern)
+        # List only below the fixed directory part; `matches` then applies the wildcards segment by segment.
+        listing = fixed + '/' if fixed and fixed != pattern else fixed
+        return sorted(name for name, _ in self._listing(listing, pattern) if matches(name, pattern))
+
+    def list_sizes(self, prefix: str = '') -> dict[str, int]:
+        """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
+        return dict(sorted((name, int(item['Size'])) for name, item in self._listing(prefix, prefix or '*')))
 
     def read_tagged(self, name: str) -> tuple[bytes, str] | None:
         """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
-        try:
+
+        def download() -> tuple[bytes, str]:
             reply = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
             return reply['Body'].read(), reply['ETag']
-        except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404:
-                return None
-            raise self._error('download', name, exc) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('download', name, exc) from None
+
+        return self._unless_missing('download', name, download)
 
     def put_if_unchanged(self, name: str, data: bytes, etag: str | None) -> str | None:
         """Compare-and-swap: store `data` only if the object still has `etag` (None: only if it does not exist).
@@ -264,14 +263,9 @@ class StorageS3(Storage):
     def age(self, name: str) -> tuple[str, float] | None:
         """An object's ETag and seconds since it was last written, both by the server's clock (Last-Modified against
         the reply's Date), so the clocks of the pods never matter; None when it does not exist."""
-        try:
-            reply = self._client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except botocore.exceptions.ClientError as exc:
-            if _status(exc) == 404:
-                return None
-            raise self._error('look up', name, exc) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._error('look up', name, exc) from None
+        reply = self._head(name)
+        if reply is None:
+            return None
         date = reply.get('ResponseMetadata', {}).get('HTTPHeaders', {}).get('date')
         now = email.utils.parsedate_to_datetime(date) if date else datetime.now(UTC)
         return reply['ETag'], (now - reply['LastModified']).total_seconds()

@@ -1,6 +1,6 @@
 """Segment (the analytics service) as a put-only target for small JSON artifacts (anonymized service metrics).
 
-What `put(name, dict=data)` sends, following metrics-utility's StorageSegment (behaviour reference §9.5):
+What `put(name, dict=data)` sends, following metrics-utility's StorageSegment (docs/storage.md, Segment):
 
 - one `track` event per chunk of `data`; each top-level key is chunked on its own; a list value is split between
   items so that every event stays within Segment's 32 KiB per-event limit; any other value goes whole;

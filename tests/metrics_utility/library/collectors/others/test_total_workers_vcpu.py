@@ -149,7 +149,7 @@ def test_spike_between_marks_is_not_seen(prometheus: PrometheusServer) -> None:
 
 
 def test_original_query_measured_the_hour_before(prometheus: PrometheusServer) -> None:
-    """Regression (reference §14 item 16): metrics-utility's `… @ prev_hour_start` for 11:00–12:00 returns the
+    """Regression (docs/vcpu.md): metrics-utility's `… @ prev_hour_start` for 11:00–12:00 returns the
     10:00–11:00 peak (32) while that hour's real peak is 16."""
     hour = H + timedelta(hours=1)
     original = f'max_over_time(sum(machine_cpu_cores)[59m59s999ms:5m] @ {hour.timestamp():.0f})'

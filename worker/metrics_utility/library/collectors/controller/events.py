@@ -5,7 +5,7 @@ that one unreadable `event_data` cannot stop.
 refuses. As AWX analytics does, every `\\u` is rewritten to `\\u005cu` (an escaped backslash followed by `u`) before
 the cast, so those escapes arrive as literal text instead of aborting the query. The cast happens **once per row**,
 inside `jsonb_to_record` in a LATERAL join, which returns all the wanted keys from that single parse
-(metrics-utility casts once per key: four parses per row, ~3x the server CPU, see performance-baselines §3.2).
+(metrics-utility casts once per key: four parses per row, about three times the server CPU).
 Text that does not look like a JSON object (not `{...}`) yields NULLs (no event data, not counted).
 
 **Unreadable event data.** Text that looks like `{...}` but is not JSON the server can read (broken syntax, nesting

@@ -137,17 +137,6 @@ def _document(text: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # CSafeLoader: no arbitrary objects
 
 
-def parse_variables(text: str | None) -> Mapping[str, Any] | None:
-    """The top-level mapping of a YAML or JSON document, or None when it is empty, broken or not a mapping."""
-    if not text or text.isspace():
-        return None
-    try:
-        value = _document(text)
-    except Exception:  # any parser failure means "no mapping", never a failed collector
-        return None
-    return value if type(value) is dict or isinstance(value, Mapping) else None
-
-
 _CONTAINERS = (Mapping, list, tuple, set, frozenset, bytes, bytearray)
 
 

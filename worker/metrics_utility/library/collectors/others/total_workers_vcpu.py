@@ -21,9 +21,9 @@ H+55m is H+1h > T. So the result is identical on both major versions, and:
 - a node that stopped reporting still counts for up to one lookback delta after its last sample (backfilled data
   and crashed nodes have no staleness marker).
 
-metrics-utility evaluated `[59m59s999ms:5m] @ H`, i.e. the marks H−55m … H: the hour before the one its timeline
-showed (reference §14 item 16). Here the timeline is a range query of `sum(machine_cpu_cores)` from H to H+55m at
-a 5-minute step: the same 12 evaluations, so `total_workers_vcpu == max(timeline cpu_sum)` (rounded up).
+metrics-utility evaluated `[59m59s999ms:5m] @ H`, i.e. the marks H−55m … H: the hour before the one its timeline showed
+(docs/vcpu.md; a regression test reproduces it). Here the timeline is a range query of `sum(machine_cpu_cores)` from H
+to H+55m at a 5-minute step: the same 12 evaluations, so `total_workers_vcpu == max(timeline cpu_sum)` (rounded up).
 
 No data is an error
 -------------------
