@@ -17,9 +17,8 @@ import os
 import subprocess
 import sys
 import tarfile
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -27,6 +26,7 @@ import pytest
 
 from metrics_utility.cli import _parser
 from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+from testsupport.waiting import wait_until
 
 from .test_gather import directory_env, tarballs, truth
 from .test_gather_console import console, console_env  # noqa: F401 (the console fixture)
@@ -57,13 +57,14 @@ def lock_waiters(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND NOT granted").fetchone()[0]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll until `predicate` holds; returns the seconds it took."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, f'timed out waiting for {what}'
-        time.sleep(0.05)
-    return time.monotonic() - started
+def gathers_settled(superuser: psycopg.Connection, sessions: int) -> bool:
+    """Every gather session (lock and work, `application_name` metrics-utility) exists and is idle or waits on a
+    table lock (reading other sessions' activity needs a superuser)."""
+    rows = superuser.execute(
+        "SELECT state, wait_event_type FROM pg_stat_activity WHERE application_name = 'metrics-utility'"
+    ).fetchall()
+    superuser.rollback()
+    return len(rows) >= sessions and all(state == 'idle' or wait == 'Lock' for state, wait in rows)
 
 
 def process_env(env: dict[str, str], **extra: str) -> dict[str, str]:
@@ -173,7 +174,10 @@ def test_two_gathers_with_different_lock_names_ship_every_window_once(case, cont
             60,
             'both gathers to start',
         )
-        time.sleep(0.5)
+        # Both have loaded the watermarks: each work session is blocked on the locked tables or idle (waiting for
+        # the state location's lock or lease), none is still mid-query.
+        with controller_db.cluster.connect(controller_db.dbname) as watcher:
+            wait_until(lambda: gathers_settled(watcher, 2 * len(runs)), 60, 'both gathers to settle')
     for suffix, proc in gathers.items():
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, f'gather {suffix}: {err[-2000:]}'

@@ -13,6 +13,7 @@ import pytest
 
 from metrics_utility.gather.state import FileStateStore, S3Lease, StateError, StorageStateStore, Watermarks
 from metrics_utility.library.storage import StorageDirectory
+from testsupport.waiting import wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -141,18 +142,20 @@ def test_a_save_merges_and_never_moves_a_mark_back(store, stored, saved, result)
 
 
 HOLD = """
-import sys, time
+import sys
 sys.path[:0] = {paths!r}
 from metrics_utility.gather.state import FileStateStore
 with FileStateStore(sys.argv[1]).locked():
     print('locked', flush=True)
-    time.sleep(600)
+    sys.stdin.read()  # holds the lock until killed (or its standard input is closed)
 """
 
 
 def _holder(path: Path) -> subprocess.Popen:
     script = HOLD.format(paths=[str(Path(__file__).parents[2])])
-    proc = subprocess.Popen([sys.executable, '-c', script, str(path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, '-c', script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline() == 'locked\n'
     return proc
 
@@ -241,7 +244,14 @@ def test_an_s3_lease_of_a_dead_holder_runs_out_and_a_live_one_holds(holder, s3_s
         assert s3.age(name) is None  # removed on release
     else:
         with lease():
-            time.sleep(4)  # longer than the lease: the holder's renewals keep it
+            # The holder's renewals keep it: wait until the server shows a rewrite made after the first lease ran out.
+            client = s3_server.client()
+
+            def written() -> datetime:
+                return client.head_object(Bucket=bucket, Key=f'billing/{name}')['LastModified']
+
+            first = written()
+            wait_until(lambda: written() >= first + timedelta(seconds=3), 10, 'a renewal after the lease period')
             with pytest.raises(StateError) as info, lease():
                 pytest.fail('took a live lease')
         assert str(info.value) == ('the watermark document doc stayed locked by another gather for 6s; only one gather '
