@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from metrics_utility import contract
 from metrics_utility.library import instants
 from metrics_utility.library.collectors import REGISTRY, Collector
 from metrics_utility.library.collectors import controller as _controller  # noqa: F401 (registers the collectors)
@@ -77,7 +78,7 @@ class GatherRequest:
     save_watermarks: bool = True
     lock_name: str = 'gather_automation_controller_billing_lock'
     collector_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra parameters per collector key
-    snapshot_keys: tuple[str, ...] = ('main_host', 'execution_environments', 'total_workers_vcpu')
+    snapshot_keys: tuple[str, ...] = contract.SNAPSHOT_KEYS
     workdir: Path | None = None
     # Optional steps (sharded backfill, KPI sink, retention; see docs/scale.md). `select` keeps only some windows;
     # `confirmed` runs after a window's packages were all confirmed (raising fails that window like a failed put);

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
+from metrics_utility import contract
 from metrics_utility.library import secret
 from metrics_utility.library.package import parse_compression
 from metrics_utility.library.secret import Secret
@@ -28,12 +29,7 @@ from metrics_utility.settings.common import (
 
 TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
-KNOWN_COLLECTORS = (
-    'job_host_summary', 'job_host_summary_service', 'main_host', 'main_host_daily', 'main_hostmetric',
-    'main_indirectmanagednodeaudit', 'main_jobevent', 'main_jobevent_service', 'unified_jobs',
-    'execution_environments', 'total_workers_vcpu',
-)  # fmt: skip
-SNAPSHOT_COLLECTORS = ('main_host', 'execution_environments', 'total_workers_vcpu')
+KNOWN_COLLECTORS = contract.COLLECTOR_KEYS  # the one list the operator and its CRD are built from
 DEFAULT_INGRESS = 'https://console.redhat.com/api/ingress/v1/upload'
 DEFAULT_SSO = 'https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token'
 DEFAULT_PROMETHEUS = 'https://prometheus-k8s.openshift-monitoring.svc.cluster.local:9091'
