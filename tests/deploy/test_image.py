@@ -196,6 +196,11 @@ HOSTILE = [
         ['line 3: ARG GITHUB_TOKEN looks like a secret: it stays in the image history'],
     ),
     (
+        'arg-token-before-from',
+        'ARG GITHUB_TOKEN=ghp_x\n' + GOOD,
+        ['line 1: ARG GITHUB_TOKEN looks like a secret: it stays in the image history'],
+    ),
+    (
         'env-aws-secret',
         changed('USER 1001', 'ENV AWS_SECRET_ACCESS_KEY=abc\nUSER 1001'),
         ['line 15: ENV AWS_SECRET_ACCESS_KEY looks like a secret: it stays in the image history'],
@@ -213,6 +218,14 @@ HOSTILE = [
     (
         'pip-cache',
         changed('--no-cache-dir ', ''),
+        ['line 3: pip install keeps its cache in the layer (--no-cache-dir or ENV PIP_NO_CACHE_DIR=1)'],
+    ),
+    (
+        'pip-cache-exec-form',
+        changed(
+            'RUN python3.12 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .',
+            'RUN ["/opt/venv/bin/pip", "install", "."]',
+        ),
         ['line 3: pip install keeps its cache in the layer (--no-cache-dir or ENV PIP_NO_CACHE_DIR=1)'],
     ),
     (
@@ -286,6 +299,8 @@ ACCEPTED = [
     ('tag-and-digest', changed(f'{UBI}:9.8\nARG', f'{UBI}:9.8-1776104705@sha256:{"b" * 64}\nARG')),
     ('registry-redhat-io', changed(f'{UBI}:9.8 AS', 'registry.redhat.io/ubi9/python-312:9.8 AS')),
     ('user-with-group-0', changed('USER 1001', 'USER 1001:0')),
+    ('blank-line-inside-a-continuation', changed('&& chgrp -R 0 /data ', '\\\n\n && chgrp -R 0 /data ')),
+    ('chmod-g-plus-rwX', changed('chmod -R g=u /data', 'chmod -R g+rwX /data/')),
     (
         'pip-cache-off-by-env',
         changed('--no-cache-dir ', '').replace('AS build\n', 'AS build\nENV PIP_NO_CACHE_DIR=1\n'),

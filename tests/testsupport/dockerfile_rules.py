@@ -8,6 +8,7 @@ the scratch volume the pods mount. `findings(text)` returns `line N: message`, i
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,7 +52,7 @@ def instructions(text: str) -> Iterator[Instruction]:
     start, parts = 0, []
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
-        if stripped.startswith('#') or (not stripped and not parts):
+        if stripped.startswith('#') or not stripped:  # blank lines inside a continuation are skipped too
             continue
         if not parts:
             start = number
@@ -67,8 +68,9 @@ def instructions(text: str) -> Iterator[Instruction]:
         yield Instruction(start, keyword.upper(), args.strip())
 
 
-def parse(text: str) -> tuple[dict[str, str | None], list[Stage]]:
-    """(ARGs declared before the first FROM with their defaults, the stages in order)."""
+def parse(text: str) -> tuple[list[Instruction], list[Stage]]:
+    """(the instructions before the first FROM, the stages in order)."""
+    preamble: list[Instruction] = []
     global_args: dict[str, str | None] = {}
     stages: list[Stage] = []
     for ins in instructions(text):
@@ -79,11 +81,12 @@ def parse(text: str) -> tuple[dict[str, str | None], list[Stage]]:
             parent = next((s for s in stages if s.alias is not None and s.alias == image), None)
             stages.append(Stage(ins.line, image, alias, parent))
         elif not stages:
+            preamble.append(ins)
             if ins.keyword == 'ARG':
                 global_args.update(arg_declarations(ins.args))
         else:
             stages[-1].instructions.append(ins)
-    return global_args, stages
+    return preamble, stages
 
 
 def substitute(value: str, args: Mapping[str, str | None]) -> str:
@@ -107,7 +110,16 @@ def env_pairs(args: str) -> list[tuple[str, str]]:
 
 
 def commands(run_args: str) -> list[list[str]]:
-    """A shell RUN split into simple commands at `&&`, `||`, `;` and `|`."""
+    """A RUN's simple commands: the exec form (JSON) is one; the shell form is split at `&&`, `||`, `;` and `|`.
+    Leading RUN flags (`--mount=...`, `--network=...`) are not part of any command."""
+    run_args = re.sub(r'^(--\S+\s+)*', '', run_args)
+    if run_args.startswith('['):
+        try:
+            exec_form = json.loads(run_args)
+        except ValueError:
+            exec_form = None
+        if isinstance(exec_form, list):
+            return [[str(word) for word in exec_form]] if exec_form else []
     lexer = shlex.shlex(run_args, posix=True, punctuation_chars=';&|')
     lexer.whitespace_split = True
     result: list[list[str]] = [[]]
@@ -242,12 +254,13 @@ def permission_findings(final: Stage) -> Iterator[tuple[int, str]]:
         for cmd in commands(ins.args):
             recursive = any(w in ('-R', '--recursive') for w in cmd)
             operands = [w for w in cmd[1:] if not w.startswith('-')]
+            paths = [path.rstrip('/') or '/' for path in operands[1:]]
             if cmd[0] == 'mkdir':
-                created += [(ins.line, path) for path in operands]
+                created += [(ins.line, path.rstrip('/') or '/') for path in operands]
             elif cmd[0] == 'chgrp' and recursive and operands[:1] in (['0'], ['root']):
-                group_zero.update(operands[1:])
-            elif cmd[0] == 'chmod' and recursive and operands and re.fullmatch(r'g(=u|\+rwX?)', operands[0]):
-                group_writable.update(operands[1:])
+                group_zero.update(paths)
+            elif cmd[0] == 'chmod' and recursive and operands and re.fullmatch(r'u?g(=u|\+rw[xX]?)', operands[0]):
+                group_writable.update(paths)
     for line, path in created:
         if path not in group_zero:
             yield line, f'{path} is created but not given to group 0 (chgrp -R 0)'
@@ -285,8 +298,8 @@ def add_findings(stage: Stage) -> Iterator[tuple[int, str]]:
                     yield ins.line, f'ADD fetches {source}: nothing verifies it (COPY from the context instead)'
 
 
-def secret_findings(stage: Stage) -> Iterator[tuple[int, str]]:
-    for ins in stage.instructions:
+def secret_findings(instructions: Sequence[Instruction]) -> Iterator[tuple[int, str]]:
+    for ins in instructions:
         if ins.keyword == 'ARG':
             pairs = [(name, default or '') for name, default in arg_declarations(ins.args).items()]
         elif ins.keyword == 'ENV':
@@ -343,21 +356,21 @@ def runtime_findings(final: Stage) -> Iterator[tuple[int, str]]:
 
 def heredoc_findings(stage: Stage) -> Iterator[tuple[int, str]]:
     for ins in stage.instructions:
-        if re.search(r'<<-?\s*[\'"]?\w+', ins.args) and ins.keyword in ('RUN', 'COPY'):
+        if ins.keyword in ('RUN', 'COPY') and re.search(r'(?<!<)<<-?[\'"]?[A-Za-z_]\w*', ins.args):
             yield ins.line, f'{ins.keyword} with a heredoc is not checked here: write it as plain commands'
 
 
 def findings(text: str) -> list[str]:
     """Every rule on a Dockerfile's text: `line N: message`, in line order."""
-    _, stages = parse(text)
+    preamble, stages = parse(text)
     if not stages:
         return ['line 1: no FROM instruction']
     final = stages[-1]
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str]] = list(secret_findings(preamble))
     for stage in stages:
         found += base_findings(stage)
         found += add_findings(stage)
-        found += secret_findings(stage)
+        found += secret_findings(stage.instructions)
         found += cache_findings(stage)
         found += heredoc_findings(stage)
     found += python_findings(stages)
