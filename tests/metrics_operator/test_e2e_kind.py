@@ -1,4 +1,4 @@
-"""End to end on a real cluster (kind): image, CRD, operator, a collection, a triggered Job.
+"""End to end on a real cluster (kind): image, CRD, operator (any UID, read-only root), a collection, a triggered Job.
 
 Needs `kind`, `kubectl`, and a container engine (docker or podman); skipped with the reason otherwise."""
 
@@ -38,6 +38,35 @@ def _missing() -> str | None:
 
 requires_cluster = pytest.mark.skipif(_missing() is not None, reason=_missing() or '')
 
+# The operator pod as OpenShift's restricted-v2 SCC runs it: an arbitrary UID in group 0, a read-only root and an
+# emptyDir at /tmp (the image's HOME and TMPDIR). The worker pods the operator creates are rendered that way already.
+RESTRICTED_OPERATOR_POD = {
+    'spec': {
+        'template': {
+            'spec': {
+                'securityContext': {
+                    'runAsUser': 1000650000,
+                    'runAsGroup': 0,
+                    'runAsNonRoot': True,
+                    'seccompProfile': {'type': 'RuntimeDefault'},
+                },
+                'volumes': [{'name': 'tmp', 'emptyDir': {}}],
+                'containers': [
+                    {
+                        'name': 'metrics-utility',  # `kubectl create deployment` names the container after the image
+                        'volumeMounts': [{'name': 'tmp', 'mountPath': '/tmp'}],
+                        'securityContext': {
+                            'readOnlyRootFilesystem': True,
+                            'allowPrivilegeEscalation': False,
+                            'capabilities': {'drop': ['ALL']},
+                        },
+                    }
+                ],
+            }
+        }
+    }
+}
+
 
 def run(*args: str, **kwargs) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, timeout=600, **kwargs).stdout
@@ -62,6 +91,14 @@ def test_collection_becomes_ready_and_a_gather_job_reports_back(cluster, tmp_pat
     ctx = ['--context', f'kind-{name}']
     run('kubectl', *ctx, 'apply', '-f', str(ROOT / 'deploy' / 'crds'))
     run('kubectl', *ctx, 'create', 'deployment', 'metrics-operator', f'--image={image}')
+    run(
+        'kubectl',
+        *ctx,
+        'patch',
+        'deployment/metrics-operator',
+        '--type=strategic',
+        f'--patch={json.dumps(RESTRICTED_OPERATOR_POD)}',
+    )
     run(
         'kubectl',
         *ctx,
