@@ -277,6 +277,19 @@ HOSTILE = [
         ['line 4: the final stage must set PYTHONDONTWRITEBYTECODE=1 (no .pyc writes on a read-only root)'],
     ),
     (
+        'unclosed-quote',
+        changed('HOME=/tmp TMPDIR=/tmp', 'HOME="/tmp TMPDIR=/tmp'),
+        [
+            'line 4: the final stage must set HOME=/tmp, the scratch volume the pods mount',
+            'line 14: ENV has an unclosed quote: the rules cannot read it',
+        ],
+    ),
+    (
+        'unclosed-quote-in-run',
+        changed('chmod -R g=u /data', "chmod -R g=u /data && echo 'done"),
+        ['line 11: RUN has an unclosed quote: the rules cannot read it'],
+    ),
+    (
         'heredoc-hides-commands',
         changed('USER 1001', 'RUN <<EOF\npip install x\nEOF\nUSER 1001'),
         ['line 15: RUN with a heredoc is not checked here: write it as plain commands'],

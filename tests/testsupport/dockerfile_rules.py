@@ -93,9 +93,17 @@ def substitute(value: str, args: Mapping[str, str | None]) -> str:
     return re.sub(r'\$\{(\w+)\}|\$(\w+)', lambda m: args.get(m.group(1) or m.group(2)) or m.group(0), value)
 
 
+def words(args: str) -> list[str]:
+    """Shell-like words; text with an unclosed quote falls back to whitespace (`quote_findings` reports it)."""
+    try:
+        return shlex.split(args)
+    except ValueError:
+        return args.split()
+
+
 def arg_declarations(args: str) -> dict[str, str | None]:
     declared: dict[str, str | None] = {}
-    for word in shlex.split(args):
+    for word in words(args):
         name, eq, default = word.partition('=')
         declared[name] = default if eq else None
     return declared
@@ -103,10 +111,10 @@ def arg_declarations(args: str) -> dict[str, str | None]:
 
 def env_pairs(args: str) -> list[tuple[str, str]]:
     """ENV/LABEL `k=v k2="v 2"` pairs; the legacy `ENV k v` form is one pair."""
-    words = shlex.split(args)
-    if words and '=' not in words[0]:
-        return [(words[0], ' '.join(words[1:]))]
-    return [(w.partition('=')[0], w.partition('=')[2]) for w in words]
+    found = words(args)
+    if found and '=' not in found[0]:
+        return [(found[0], ' '.join(found[1:]))]
+    return [(w.partition('=')[0], w.partition('=')[2]) for w in found]
 
 
 def commands(run_args: str) -> list[list[str]]:
@@ -122,8 +130,12 @@ def commands(run_args: str) -> list[list[str]]:
             return [[str(word) for word in exec_form]] if exec_form else []
     lexer = shlex.shlex(run_args, posix=True, punctuation_chars=';&|')
     lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # an unclosed quote: `quote_findings` reports it
+        tokens = run_args.split()
     result: list[list[str]] = [[]]
-    for token in lexer:
+    for token in tokens:
         if token in ('&&', '||', ';', '|', '&', ';;'):
             result.append([])
         else:
@@ -293,7 +305,7 @@ def label_findings(final: Stage) -> Iterator[tuple[int, str]]:
 def add_findings(stage: Stage) -> Iterator[tuple[int, str]]:
     for ins in stage.instructions:
         if ins.keyword == 'ADD':
-            for source in [w for w in shlex.split(ins.args) if not w.startswith('--')][:-1]:
+            for source in [w for w in words(ins.args) if not w.startswith('--')][:-1]:
                 if '://' in source or source.startswith('git@'):
                     yield ins.line, f'ADD fetches {source}: nothing verifies it (COPY from the context instead)'
 
@@ -360,14 +372,24 @@ def heredoc_findings(stage: Stage) -> Iterator[tuple[int, str]]:
             yield ins.line, f'{ins.keyword} with a heredoc is not checked here: write it as plain commands'
 
 
+def quote_findings(instructions: Sequence[Instruction]) -> Iterator[tuple[int, str]]:
+    for ins in instructions:
+        if ins.keyword in ('RUN', 'ENV', 'ARG', 'LABEL', 'ADD', 'COPY') and not ins.args.startswith('['):
+            try:
+                shlex.split(ins.args)
+            except ValueError:
+                yield ins.line, f'{ins.keyword} has an unclosed quote: the rules cannot read it'
+
+
 def findings(text: str) -> list[str]:
     """Every rule on a Dockerfile's text: `line N: message`, in line order."""
     preamble, stages = parse(text)
     if not stages:
         return ['line 1: no FROM instruction']
     final = stages[-1]
-    found: list[tuple[int, str]] = list(secret_findings(preamble))
+    found: list[tuple[int, str]] = list(secret_findings(preamble)) + list(quote_findings(preamble))
     for stage in stages:
+        found += quote_findings(stage.instructions)
         found += base_findings(stage)
         found += add_findings(stage)
         found += secret_findings(stage.instructions)
