@@ -117,6 +117,8 @@ def test_every_upstream_name_is_gathered_verified_and_reported(controller_db, tm
         for row in parse_status_csv(part)
     }
     assert statuses == {(key, 'ok') for key in (*UPSTREAM_NAMES, 'job_host_summary')}  # each ran, none failed
+    versions = {name: v for part in members['manifest.json'] for name, v in json.loads(part).items()}
+    assert {versions[f'{key}.csv'] for key in UPSTREAM_COLUMNS} == {'1.4'}  # upstream's collector versions
 
     everything = b''.join(part for parts in members.values() for part in parts)
     secrets = [v.encode() for *_, inputs in CREDENTIALS for v in inputs.values()]
