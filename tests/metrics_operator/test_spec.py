@@ -149,9 +149,9 @@ def directory(path: str) -> dict:
 HOST = 'must be a host name (labels of at most 63 characters), an address or a socket directory'
 REFUSED = {
     'a collector the worker does not know': (
-        {'collectors': ['table_metadata']},
+        {'collectors': ['feature_flags_service']},
         'spec.collectors',
-        f"unknown collector 'table_metadata'; expected one of {SPEC_COLLECTORS}",
+        f"unknown collector 'feature_flags_service'; expected one of {SPEC_COLLECTORS}",
     ),
     'the vCPU collector (it has its own block)': (
         {'collectors': ['total_workers_vcpu']},

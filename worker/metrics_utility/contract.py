@@ -39,6 +39,9 @@ COLLECTORS: Final = (
     CollectorSpec('main_jobevent_service', 'windowed', 'csv'),
     CollectorSpec('unified_jobs', 'windowed', 'csv'),
     CollectorSpec('execution_environments', 'snapshot', 'csv'),
+    CollectorSpec('credentials_service', 'windowed', 'csv'),
+    CollectorSpec('controller_version_service', 'snapshot', 'csv'),
+    CollectorSpec('table_metadata', 'snapshot', 'csv'),
     CollectorSpec('total_workers_vcpu', 'snapshot', 'json', selectable=False),
 )
 COLLECTOR_KEYS: Final = tuple(c.key for c in COLLECTORS)

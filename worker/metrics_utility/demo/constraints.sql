@@ -94,3 +94,14 @@ CREATE INDEX main_indirectmanagednodeaudit_inventory_id_idx ON main_indirectmana
 CREATE INDEX main_indirectmanagednodeaudit_host_id_idx ON main_indirectmanagednodeaudit (host_id);
 CREATE INDEX main_hostmetric_last_automation_idx ON main_hostmetric (last_automation);
 CREATE INDEX main_hostmetric_last_deleted_idx ON main_hostmetric (last_deleted);
+ALTER TABLE main_credentialtype ADD CONSTRAINT main_credentialtype_pkey PRIMARY KEY (id);
+ALTER TABLE main_credentialtype ADD CONSTRAINT main_credentialtype_name_kind_uniq UNIQUE (name, kind);
+ALTER TABLE main_credential ADD CONSTRAINT main_credential_pkey PRIMARY KEY (id);
+ALTER TABLE main_credential ADD CONSTRAINT main_credential_organization_id_name_credential_type_id_uniq UNIQUE (organization_id, name, credential_type_id);
+ALTER TABLE main_credential ADD CONSTRAINT main_credential_credential_type_id_fk FOREIGN KEY (credential_type_id) REFERENCES main_credentialtype (id) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE main_credential ADD CONSTRAINT main_credential_organization_id_fk FOREIGN KEY (organization_id) REFERENCES main_organization (id) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE main_unifiedjob_credentials ADD CONSTRAINT main_unifiedjob_credentials_pkey PRIMARY KEY (id);
+ALTER TABLE main_unifiedjob_credentials ADD CONSTRAINT main_unifiedjob_credentials_unifiedjob_id_credential_id_uniq UNIQUE (unifiedjob_id, credential_id);
+ALTER TABLE main_unifiedjob_credentials ADD CONSTRAINT main_unifiedjob_credentials_unifiedjob_id_fk FOREIGN KEY (unifiedjob_id) REFERENCES main_unifiedjob (id) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE main_unifiedjob_credentials ADD CONSTRAINT main_unifiedjob_credentials_credential_id_fk FOREIGN KEY (credential_id) REFERENCES main_credential (id) DEFERRABLE INITIALLY DEFERRED;
+CREATE INDEX main_unifiedjob_credentials_credential_id_idx ON main_unifiedjob_credentials (credential_id);

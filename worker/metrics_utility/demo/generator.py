@@ -86,6 +86,32 @@ SECRET_SETTINGS = {
     'SUBSCRIPTIONS_PASSWORD': '$encrypted$UTF8$AESCBC$Z0FBQUFBQm1-subs-secret-9a7e',
     'AUTOMATION_ANALYTICS_PASSWORD': 'analytics-plain-secret-d41d8c',
 }
+# Credentials: (name, type name, kind, managed type, secret inputs). The inputs hold secrets as AWX stores them
+# (encrypted per field); nothing of them may leave the database. The last type is a custom one an administrator
+# named, which is not shipped either (only managed type names are).
+CREDENTIALS = [
+    (
+        'Demo machine',
+        'Machine',
+        'ssh',
+        True,
+        {'username': 'machine-user-5d1e', 'password': '$encrypted$UTF8$AESCBC$Z0FBQUFBQm1-machine-secret-7b2e'},
+    ),
+    (
+        'AWS automation',
+        'Amazon Web Services',
+        'cloud',
+        True,
+        {'username': 'AKIADEMO7Q3XK2', 'password': '$encrypted$UTF8$AESCBC$Z0FBQUFBQm1-aws-secret-c03a'},
+    ),
+    (
+        'Vault token',
+        'Acme Internal Vault',
+        'cloud',
+        False,
+        {'token': '$encrypted$UTF8$AESCBC$Z0FBQUFBQm1-acme-secret-e91d'},
+    ),
+]
 RESULT_EVENTS = ('runner_on_ok', 'runner_on_failed', 'runner_on_skipped', 'runner_on_unreachable')
 CONTENT_TYPES = [  # (id, model): ids differ between real installs, so they are deliberately not 1..n
     (9, 'job'),
@@ -285,6 +311,7 @@ class _Generator:
         self._settings(t0)
         self._instances(t0)
         self._execution_environments(t0)
+        self._credentials(t0)
         self._scenario_objects(t0)
         self._random_objects(t0)
         for host in self.hosts:
@@ -345,6 +372,26 @@ class _Generator:
                 str(self.ids('main_executionenvironment')), _ts(t0), _ts(t0), '', image, _b(managed), '\\N', '\\N',
                 '\\N', '\\N', name, 'missing',
             ))  # fmt: skip
+
+    def _credentials(self, t0: datetime) -> None:
+        null, at = '\\N', _ts(t0)
+        for name, type_name, kind, managed, inputs in CREDENTIALS:
+            type_id = self.ids('main_credentialtype')
+            namespace = kind if managed else null
+            self.emit(
+                'main_credentialtype',
+                _row(str(type_id), at, at, '', type_name, kind, _b(managed), namespace, '{}', '{}', null, null),
+            )
+            credential = (str(self.ids('main_credential')), at, at, '', name, _json(inputs), 'f', null, null)
+            self.emit('main_credential', _row(*credential, str(type_id), null, null, null, null))
+
+    def _job_credentials(self, uj_id: int) -> None:
+        """Every job uses the machine credential; every third also the cloud one, every seventh the custom one (no
+        randomness: the seeded data of every other table stays as it was)."""
+        for credential_id, every in ((1, 1), (2, 3), (3, 7)):
+            if uj_id % every == 0:
+                link = (str(self.ids('main_unifiedjob_credentials')), str(uj_id), str(credential_id))
+                self.emit('main_unifiedjob_credentials', _row(*link))
 
     def _organization(self, name: str, weight: float, t0: datetime) -> Organization:
         org = Organization(self.ids('main_organization'), name, weight)
@@ -679,6 +726,7 @@ class _Generator:
             uj_id, job.created, started, None if running else finished, status, job.launch_type, name, CT['job'],
             job.template.id if job.template else None, job.org.id, 0.0 if running else job.duration,
         ))  # fmt: skip
+        self._job_credentials(uj_id)
         self.emit('main_job', _row(
             str(uj_id), 'run', job.template.playbook if job.template else 'adhoc.yml', '5', '', '0', '{}', '', 'f', '',
             '', 'f', str(job.inventory.id), _n(job.template.id if job.template else None),

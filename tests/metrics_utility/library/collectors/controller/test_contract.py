@@ -24,7 +24,7 @@ def test_every_collector_is_registered_with_key_version_and_format():
         assert REGISTRY[name] is factory
         assert factory.info.key == name and factory.info.version and factory.info.format in ('csv', 'json')
     assert controller.config.info.format == 'json'
-    assert len(WINDOWED) == 8
+    assert len(WINDOWED) == 9
 
 
 @pytest.mark.parametrize('name', WINDOWED)

@@ -3,6 +3,8 @@
 | Key | Ver | Format | Window (since included, until excluded) |
 |---|---|---|---|
 | `config` | 2.0 | json | none (settings allow-list, controller version) |
+| `controller_version_service` | 1.4 | csv | none (versions of enabled instances) |
+| `credentials_service` | 1.4 | csv | job `finished` (managed credential type names only) |
 | `execution_environments` | 1.4 | csv | none (full table) |
 | `job_host_summary` | 1.2 | csv | `main_jobhostsummary.modified` |
 | `job_host_summary_service` | 1.4 | csv | job `finished` |
@@ -12,6 +14,7 @@
 | `main_indirectmanagednodeaudit` | 1.0 | csv | job `finished` (optional table) |
 | `main_jobevent` | 1.0 | csv | summaries' `modified` (events of those job/host pairs) |
 | `main_jobevent_service` | 1.4 | csv | job `finished` |
+| `table_metadata` | 1.4 | csv | none (catalog sizes of three tables) |
 | `unified_jobs` | 1.4 | csv | job `finished` |
 
 Import the collectors from here (`from metrics_utility.library.collectors.controller import job_host_summary`);
@@ -29,6 +32,8 @@ deterministically where the original ordered at all. See docs/collectors.md.
 """
 
 from .config import config
+from .controller_version_service import controller_version_service
+from .credentials_service import credentials_service
 from .execution_environments import execution_environments
 from .job_host_summary import job_host_summary
 from .job_host_summary_service import job_host_summary_service
@@ -38,10 +43,13 @@ from .main_hostmetric import main_hostmetric
 from .main_indirectmanagednodeaudit import main_indirectmanagednodeaudit
 from .main_jobevent import main_jobevent
 from .main_jobevent_service import main_jobevent_service
+from .table_metadata import table_metadata
 from .unified_jobs import unified_jobs
 
 __all__ = [
     'config',
+    'controller_version_service',
+    'credentials_service',
     'execution_environments',
     'job_host_summary',
     'job_host_summary_service',
@@ -51,5 +59,6 @@ __all__ = [
     'main_indirectmanagednodeaudit',
     'main_jobevent',
     'main_jobevent_service',
+    'table_metadata',
     'unified_jobs',
 ]

@@ -1,0 +1,34 @@
+"""`controller_version_service` (v1.4, csv): the distinct controller versions of the enabled instances.
+
+Window: none — a snapshot of `main_instance` (filed under the day of the run's `until`, as metrics-utility's
+`until_slicing` does). Instances that are disabled or report an empty version are left out. Ordered by version.
+
+Columns (as metrics-utility 1.4): controller_version.
+
+Shipped for console.redhat.com analytics; no report reads it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from ..base import collector
+from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+
+QUERY = """
+SELECT DISTINCT version AS controller_version
+FROM main_instance
+WHERE enabled AND version IS NOT NULL AND version <> ''
+ORDER BY controller_version
+"""
+
+
+@collector('controller_version_service', '1.4', 'csv')
+def controller_version_service(
+    *, db: psycopg.Connection, output_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> list[Path]:
+    """Distinct versions of the enabled controller instances."""
+    with session(db):
+        return copy_to_csv(db, QUERY, output_dir, 'controller_version_service', None, max_file_bytes)
