@@ -31,10 +31,6 @@ class PushSettings:
     password: str | None = field(default=None, repr=False)
     timeout: float = 10.0
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | Environment) -> PushSettings | None:
-        return push_settings(env)
-
 
 def push_settings(env: Mapping[str, str] | Environment) -> PushSettings | None:
     """None when no URL is set or the settings are unusable. Bad optional values are warned about and replaced by

@@ -319,7 +319,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS',
         'report',
         'whole',
-        'Deduplication passes of RENEWAL_GUIDANCE (no METRICS_UTILITY_ prefix, as in metrics-utility)',
+        'metrics-utility’s hop limit of the renewal deduplicator (no METRICS_UTILITY_ prefix); checked for '
+        'compatibility, no effect: the renewal deduplicator here always merges the whole chain of shared keys',
         default='3',
         low=1,
         high=1000,
