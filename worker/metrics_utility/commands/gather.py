@@ -152,8 +152,8 @@ def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary)
 
     def connect() -> psycopg.Connection:
         # Read-only sessions: even a bug could not write to the controller database.
-        return psycopg.connect(host=db['host'], port=db['port'], dbname=db['dbname'], user=db['user'],
-                               password=db['password'].reveal() or None, sslmode=db['sslmode'],
+        return psycopg.connect(host=db.host, port=db.port, dbname=db.dbname, user=db.user,
+                               password=db.password.reveal() or None, sslmode=db.sslmode,
                                application_name='metrics-utility', connect_timeout=15,
                                options='-c default_transaction_read_only=on')  # fmt: skip
 
@@ -204,12 +204,13 @@ def _reason(exc: Exception) -> str:
 def _collector_params(config: settings.GatherSettings) -> dict[str, dict]:
     params: dict[str, dict] = {}
     if config.vcpu:
-        vcpu = {'cluster_name': config.vcpu['cluster_name'], 'metering_enabled': config.vcpu['metering_enabled'],
-                'prometheus_url': config.vcpu['prometheus_url']}  # fmt: skip
-        if config.vcpu['token_file']:
-            vcpu['bearer_token_file'] = config.vcpu['token_file']
-        if config.vcpu['ca_bundle']:
-            vcpu['ca_bundle'] = config.vcpu['ca_bundle']
+        group = config.vcpu
+        vcpu = {'cluster_name': group.cluster_name, 'metering_enabled': group.metering_enabled,
+                'prometheus_url': group.prometheus_url}  # fmt: skip
+        if group.token_file:
+            vcpu['bearer_token_file'] = group.token_file
+        if group.ca_bundle:
+            vcpu['ca_bundle'] = group.ca_bundle
         params['total_workers_vcpu'] = vcpu
     params['config'] = {'install_type': config.platform.install_type}
     return params
