@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from metrics_utility import pushgateway
 from metrics_utility.cli import _parser
 from metrics_utility.commands import build_report, gather
+from metrics_utility.settings.push import push_settings
 from testsupport.report_data import synthetic
 
 pytestmark = pytest.mark.unit
@@ -99,7 +100,7 @@ def test_gather_success_figures_and_usage(pushgw):
                'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
                'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5}}  # fmt: skip
     env = push_env(pushgw.url, METRICS_UTILITY_PUSHGATEWAY_GROUPING='install_uuid=abc, bad label=x')
-    assert pushgateway.push_run('gather', summary, 12.5, env, now=1_000.0)
+    assert pushgateway.push_run('gather', summary, 12.5, push_settings(env), now=1_000.0)
     (push,) = pushgw.pushes
     assert push.method == 'POST'  # pushadd: a later failure keeps these figures
     assert push.path == '/metrics/job/metrics-utility/install_uuid/abc/instance/cron-host/kind/gather'
@@ -166,9 +167,11 @@ def test_a_failed_push_warns_and_the_run_still_succeeds(pushgw, tmp_path, capsys
 
 
 def test_unreachable_or_unset_pushgateway_is_harmless(caplog):
-    assert pushgateway.push_run('gather', {'ok': True}, 1.0, {}) is False  # not configured: nothing happens
+    assert (
+        pushgateway.push_run('gather', {'ok': True}, 1.0, push_settings({})) is False
+    )  # not configured: nothing happens
     with caplog.at_level(logging.WARNING, logger='metrics_utility.pushgateway'):
-        assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_env('http://127.0.0.1:9')) is False
+        assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_settings(push_env('http://127.0.0.1:9'))) is False
     assert 'could not push' in caplog.text
 
 
@@ -191,7 +194,7 @@ def test_a_url_holding_credentials_is_refused_and_never_logged(pushgw, caplog, t
     url = template.format(password=PASSWORD, quoted=quote(PASSWORD + '/+', safe=''),
                           host=pushgw.url.removeprefix('http://'))  # fmt: skip
     with caplog.at_level(logging.DEBUG):
-        assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_env(url)) is False
+        assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_settings(push_env(url))) is False
     assert pushgw.pushes == []
     assert [r.getMessage() for r in caplog.records if r.name == 'metrics_utility.pushgateway'] == [
         'METRICS_UTILITY_PUSHGATEWAY_URL holds credentials (user:password@host), which would reach logs and '

@@ -112,7 +112,7 @@ def _gather_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]
         problems.extend(exc.problems)
     if args.shard:
         try:
-            backfill.Shard.parse(args.shard, {**env, backfill.INDEX_VARIABLE: '0'})
+            backfill.Shard.parse(args.shard, '0')
             backfill.check_window(since, until, now)
         except backfill.ShardError as exc:
             problems.append(str(exc))

@@ -1,20 +1,17 @@
 """Optional push of a run's figures to a Prometheus Pushgateway, for cron users without the operator.
 
-Off unless `METRICS_UTILITY_PUSHGATEWAY_URL` is set. One group per (job, instance, kind): `kind` is `gather` or
-`report`, so the two commands never overwrite each other. Pushes use POST (`pushadd`): a metric replaces only its
-own name in the group, so a failed run keeps the figures and `last_success` of the last good one. A failed push is
-a warning, never a failed run. Only figures are pushed; credentials stay in the HTTP handler and out of logs, and a
-URL holding `user:password@` is refused (nothing pushed, a warning) so it never reaches a log line.
+Off unless `METRICS_UTILITY_PUSHGATEWAY_URL` is set (the `push` group, `metrics_utility.settings.push`). One group
+per (job, instance, kind): `kind` is `gather` or `report`, so the two commands never overwrite each other. Pushes
+use POST (`pushadd`): a metric replaces only its own name in the group, so a failed run keeps the figures and
+`last_success` of the last good one. A failed push is a warning, never a failed run. Only figures are pushed;
+credentials stay in the HTTP handler and out of logs.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,50 +19,9 @@ from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
 from prometheus_client.exposition import basic_auth_handler, default_handler
 
 from metrics_utility.library import secret
+from metrics_utility.settings.push import PushSettings, push_settings  # noqa: F401 - PushSettings re-exported
 
-PREFIX = 'METRICS_UTILITY_PUSHGATEWAY_'
 log = logging.getLogger('metrics_utility.pushgateway')
-_LABEL = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
-
-
-@dataclass(frozen=True)
-class PushSettings:
-    url: str
-    job: str = 'metrics-utility'
-    grouping: dict[str, str] = field(default_factory=dict)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> PushSettings | None:
-        """None when no URL is set. Bad optional values are warned about and replaced by defaults."""
-        url = env.get(f'{PREFIX}URL', '').strip()
-        if not url:
-            return None
-        grouping = {'instance': env.get(f'{PREFIX}INSTANCE', '').strip() or socket.gethostname()}
-        for item in filter(None, (i.strip() for i in env.get(f'{PREFIX}GROUPING', '').split(','))):
-            key, _, value = item.partition('=')
-            if _LABEL.match(key.strip()) and value.strip() and key.strip() not in ('job', 'kind'):
-                grouping[key.strip()] = value.strip()
-            else:
-                log.warning('%sGROUPING: ignoring %r; expected name=value with a label name other than job/kind',
-                            PREFIX, item)  # fmt: skip
-        try:
-            timeout = float(env.get(f'{PREFIX}TIMEOUT', '10') or 10)
-        except ValueError:
-            log.warning('%sTIMEOUT is not a number of seconds; using 10', PREFIX)
-            timeout = 10.0
-        username, password = env.get(f'{PREFIX}USERNAME') or None, env.get(f'{PREFIX}PASSWORD') or None
-        secret.register(password, user=username)
-        refused = secret.url_credentials_problem(
-            f'{PREFIX}URL', url, f'give them in {PREFIX}USERNAME/PASSWORD instead; nothing pushed'
-        )
-        if refused:  # a warning, as for every Pushgateway problem: telemetry never fails the run
-            log.warning('%s', refused)
-            return None
-        return cls(url=url, job=env.get(f'{PREFIX}JOB', '').strip() or cls.job, grouping=grouping,
-                   username=username, password=password, timeout=timeout)  # fmt: skip
 
 
 def _timestamp(value: Any) -> float | None:
@@ -111,14 +67,9 @@ def registry_for(summary: Mapping[str, Any], duration: float, now: float) -> Col
     return registry
 
 
-def push_run(kind: str, summary: Mapping[str, Any], duration: float, env: Mapping[str, str],
+def push_run(kind: str, summary: Mapping[str, Any], duration: float, settings: PushSettings | None,
              now: float | None = None) -> bool:  # fmt: skip
-    """Push the run's figures when configured; True when pushed. Never raises."""
-    try:
-        settings = PushSettings.from_env(env)
-    except Exception as exc:  # never fail the run for its telemetry
-        log.warning('Pushgateway settings unusable: %s', type(exc).__name__)
-        return False
+    """Push the run's figures when configured (`settings.push.push_settings`); True when pushed. Never raises."""
     if settings is None:
         return False
     handler: Callable = default_handler

@@ -196,3 +196,22 @@ def test_sigkill_in_the_middle_then_rerun_ships_every_window_once(controller_db,
     counts = shipped_ids(tarballs(ship))
     assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
     assert not list(ship.rglob('*.part'))  # no half-written file visible
+
+
+@pytest.mark.parametrize(('runtime', 'install_type'), [({'container': 'oci'}, 'openshift'),
+                                                       ({'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'k8s')],
+                         ids=['oci-runtime', 'pod'])  # fmt: skip
+def test_config_json_names_the_install_type_the_settings_detected(controller_db, tmp_path, monkeypatch, runtime,
+                                                                   install_type):  # fmt: skip
+    """The settings layer detects the install type once and the config collector receives it as a parameter."""
+    import tarfile
+
+    for name in ('container', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / 'out'
+    env = directory_env(controller_db, tmp_path / 'ship', **runtime)
+    assert gather(monkeypatch, env, '--dry-run', '--since', '2024-02-28', '--until', '2024-02-29', '--output',
+                  str(out), '--collectors', 'job_host_summary') == 0  # fmt: skip
+    with tarfile.open(sorted(out.rglob('*.tar.gz'))[0]) as tar:
+        config = json.load(tar.extractfile('./config.json'))
+    assert config['platform']['type'] == install_type

@@ -13,6 +13,7 @@ from metrics_utility.commands.build_report import run as build_report
 from metrics_utility.gather.usage import month_usage
 from metrics_utility.library.storage import StorageDirectory
 from metrics_utility.library.usage import month_to_date
+from metrics_utility.settings.gather import usage_settings
 from testsupport.report_data import synthetic
 
 pytestmark = pytest.mark.unit
@@ -43,15 +44,15 @@ def test_month_to_date_matches_the_report_and_reuses_rollups(tmp_path, capsys):
 def test_gather_helper_is_opt_in_and_never_raises(tmp_path, caplog):
     synthetic(date(2024, 2, 28), 1).write(tmp_path)
     storage = StorageDirectory(tmp_path)
-    assert month_usage(storage, {}, date(2024, 2, 28)) is None
+    assert month_usage(storage, usage_settings({}), date(2024, 2, 28)) is None
     on = {'METRICS_UTILITY_MONTH_USAGE': 'true'}
-    assert month_usage(storage, on, date(2024, 2, 28))['month'] == '2024-02'
-    assert month_usage(None, on, date(2024, 2, 28)) is None
+    assert month_usage(storage, usage_settings(on), date(2024, 2, 28))['month'] == '2024-02'
+    assert month_usage(None, usage_settings(on), date(2024, 2, 28)) is None
 
     class Broken(StorageDirectory):
         def glob(self, pattern: str) -> list[str]:
             raise OSError('disk on fire')
 
     with caplog.at_level(logging.WARNING, logger='metrics_utility.gather'):
-        assert month_usage(Broken(tmp_path), on, date(2024, 2, 28)) is None
+        assert month_usage(Broken(tmp_path), usage_settings(on), date(2024, 2, 28)) is None
     assert 'month-to-date usage not computed' in caplog.text

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -130,19 +129,21 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.library.storage.multi import MultiStorage
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
+    from metrics_utility.settings.environment import Environment, overrides, process_environment
+    from metrics_utility.settings.push import push_settings
     from metrics_utility.settings.report import report_settings
     from metrics_utility.settings.sources import additional_sources
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
     secret.install_log_redaction(logging.getLogger().handlers)  # botocore's signed headers never reach the log
-    env = dict(os.environ) if env is None else env
+    environment = Environment(process_environment() if env is None else env, overrides(args))
     now = now or instants.now()
     problems: list[str] = []
-    settings = report_settings(env, problems, report_type=args.report_type, sheets=args.sheets)
-    kind = settings.report_type if settings else (args.report_type or env.get('METRICS_UTILITY_REPORT_TYPE'))
+    settings = report_settings(environment, problems)
+    kind = settings.report_type if settings else (args.report_type or environment.text('METRICS_UTILITY_REPORT_TYPE'))
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral is not None else None
-    extra = additional_sources(env, getattr(args, 'also_from', None), problems, settings.ship if settings else None)
+    extra = additional_sources(environment, None, problems, settings.ship if settings else None)
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
 
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         target = settings.ship.target if settings is not None and settings.ship is not None else None
         data = {'command': 'build-report', 'ok': code == 0, 'target': target, 'error': error, **extra}
         write_json(data, summary_file)
-        pushgateway.push_run('report', data, time.monotonic() - started, env)
+        pushgateway.push_run('report', data, time.monotonic() - started, push_settings(environment))
         return code
 
     if problems or settings is None or period is None:

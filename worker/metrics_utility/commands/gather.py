@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -27,6 +26,9 @@ from metrics_utility.library import instants, secret
 from metrics_utility.library.collectors import CollectorError
 from metrics_utility.library.lock import LockHeldError
 from metrics_utility.library.storage import StorageError
+from metrics_utility.settings.environment import Environment, overrides, process_environment
+from metrics_utility.settings.gather import job_completion_index
+from metrics_utility.settings.push import push_settings
 
 NAMES = ('gather', 'gather_automation_controller_billing_data')
 
@@ -85,20 +87,15 @@ def _fail(result: summary.RunSummary, path: str | None, message: str, code: int)
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
-    env = dict(os.environ) if env is None else env
+    environment = Environment(process_environment() if env is None else env, overrides(args))
     started = time.monotonic()
     result = summary.RunSummary()
-    code = _run(args, env, result)
-    pushgateway.push_run('gather', result.to_json(), time.monotonic() - started, env)
+    code = _run(args, environment, result)
+    pushgateway.push_run('gather', result.to_json(), time.monotonic() - started, push_settings(environment))
     return code
 
 
-# Flags that replace a METRICS_UTILITY_* variable: (variable suffix, attribute of the parsed arguments).
-FLAG_VARIABLES = {'--retention-max-age-days': ('RETENTION_MAX_AGE_DAYS', 'retention_max_age_days'),
-                  '--retention-max-bytes': ('RETENTION_MAX_BYTES', 'retention_max_bytes')}  # fmt: skip
-
-
-def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSummary) -> int:
+def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary) -> int:
     tty = _setup_logging(args.verbose)
     problems = []
     now = instants.now()
@@ -111,11 +108,8 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         until = parse_when(args.until, now, option='--until') if args.until is not None else None
     except WhenError as exc:
         problems.append(str(exc))
-    chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors is not None else None
-    flags = {suffix: (flag, value) for flag, (suffix, attr) in FLAG_VARIABLES.items()
-             if (value := getattr(args, attr, None)) is not None}  # fmt: skip
-    try:
-        config = settings.load(env, ship=args.ship, collectors=chosen, flags=flags)
+    try:  # flags (--collectors, --retention-max-*) arrive as the environment's overrides
+        config = settings.load(env, ship=args.ship)
     except settings.SettingsError as exc:
         problems.extend(exc.problems)
         config = None
@@ -123,7 +117,8 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         problems.append('--output is empty; expected the directory that keeps the packages of a dry run')
     shard = None
     try:
-        shard = backfill.Shard.parse(args.shard, env) if getattr(args, 'shard', None) is not None else None
+        index = job_completion_index(env)
+        shard = backfill.Shard.parse(args.shard, index) if getattr(args, 'shard', None) is not None else None
     except backfill.ShardError as exc:
         problems.append(str(exc))
     if config is not None and (since is not None or until is not None) and getattr(args, 'shard', None) is None:
@@ -157,8 +152,8 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
 
     def connect() -> psycopg.Connection:
         # Read-only sessions: even a bug could not write to the controller database.
-        return psycopg.connect(host=db['host'], port=db['port'], dbname=db['dbname'], user=db['user'],
-                               password=db['password'].reveal() or None, sslmode=db['sslmode'],
+        return psycopg.connect(host=db.host, port=db.port, dbname=db.dbname, user=db.user,
+                               password=db.password.reveal() or None, sslmode=db.sslmode,
                                application_name='metrics-utility', connect_timeout=15,
                                options='-c default_transaction_read_only=on')  # fmt: skip
 
@@ -185,7 +180,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], result: summary.RunSumma
         if tty:
             sys.stderr.write('\r\033[K')
     if result.ok and args.ship:
-        result.usage = usage.month_usage(storage, env, instants.now().date())
+        result.usage = usage.month_usage(storage, config.usage, instants.now().date())
     summary.write(result, args.summary_file)
     where = storage.describe() if storage is not None else f'{keep} (dry run: nothing shipped)'
     logging.getLogger('metrics_utility.gather').info(
@@ -209,11 +204,13 @@ def _reason(exc: Exception) -> str:
 def _collector_params(config: settings.GatherSettings) -> dict[str, dict]:
     params: dict[str, dict] = {}
     if config.vcpu:
-        vcpu = {'cluster_name': config.vcpu['cluster_name'], 'metering_enabled': config.vcpu['metering_enabled'],
-                'prometheus_url': config.vcpu['prometheus_url']}  # fmt: skip
-        if config.vcpu['token_file']:
-            vcpu['bearer_token_file'] = config.vcpu['token_file']
-        if config.vcpu['ca_bundle']:
-            vcpu['ca_bundle'] = config.vcpu['ca_bundle']
+        group = config.vcpu
+        vcpu = {'cluster_name': group.cluster_name, 'metering_enabled': group.metering_enabled,
+                'prometheus_url': group.prometheus_url}  # fmt: skip
+        if group.token_file:
+            vcpu['bearer_token_file'] = group.token_file
+        if group.ca_bundle:
+            vcpu['ca_bundle'] = group.ca_bundle
         params['total_workers_vcpu'] = vcpu
+    params['config'] = {'install_type': config.platform.install_type}
     return params

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psycopg
 
+from metrics_utility.settings.environment import Environment, process_environment
+
 SUPERUSER = 'postgres'
 
 FAST_SETTINGS: Mapping[str, str] = {
@@ -51,7 +53,7 @@ class PostgresNotFoundError(RuntimeError):
 
 def find_bin_dir() -> Path:
     """Folder holding pg_ctl/initdb/postgres: $METRICS_UTILITY_PG_BIN, then PATH, then Debian's versioned folders."""
-    explicit = os.environ.get('METRICS_UTILITY_PG_BIN')
+    explicit = Environment(process_environment()).text('METRICS_UTILITY_PG_BIN')
     candidates: list[Path] = []
     if explicit:
         candidates.append(Path(explicit))

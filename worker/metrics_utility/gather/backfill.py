@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,11 +50,12 @@ class Shard:
     count: int
 
     @classmethod
-    def parse(cls, text: str, env: Mapping[str, str]) -> Shard:
-        """`i/n`, or `n` alone with the index taken from JOB_COMPLETION_INDEX (an Indexed Job's pod)."""
+    def parse(cls, text: str, completion_index: str | None = None) -> Shard:
+        """`i/n`, or `n` alone with the index taken from JOB_COMPLETION_INDEX (an Indexed Job's pod), which the
+        settings layer reads (`settings.gather.job_completion_index`)."""
         raw_index, _, raw_count = text.strip().rpartition('/')
         if not raw_index:
-            raw_index = env.get(INDEX_VARIABLE, '')
+            raw_index = completion_index or ''
             if not raw_index:
                 raise ShardError(f'--shard {text!r}: expected i/n, or n with {INDEX_VARIABLE} set (an Indexed Job)')
         if not (_SHARD_NUMBER.fullmatch(raw_index.strip()) and _SHARD_NUMBER.fullmatch(raw_count.strip())):

@@ -130,7 +130,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
         marks = state.load() if state is not None else Watermarks()
         if state is not None:
             marks.check_not_ahead(now, state.describe())
-        config = _gather_config(conn)
+        config = _gather_config(conn, request.collector_params.get('config', {}))
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
         daily = [k for k in request.collectors if k not in request.snapshot_keys]
         snapshots = [k for k in request.collectors if k in request.snapshot_keys]
@@ -204,11 +204,11 @@ def unclaimed(window: Window, mark: datetime | None, trim: bool) -> Window | Non
     return Window(mark, window.until)
 
 
-def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:
+def _gather_config(conn: psycopg.Connection, params: dict[str, Any]) -> dict[str, Any]:
     factory = REGISTRY.get('config')
     if factory is None:
         return {}
-    return factory(db=conn).gather() or {}
+    return factory(db=conn, **params).gather() or {}
 
 
 def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dict[str, Any],

@@ -7,31 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from metrics_utility import contract
 from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
 from metrics_utility.library.reports.options import DEFAULT_SHEETS, REPORT_TYPES, VALID_SHEETS
 
-from .common import (
-    PREFIX,
-    ShipSettings,
-    nul_problems,
-    ship_settings,
-    shown,
-    shown_number,
-    text,
-    whole_number,
-)
+from .common import PREFIX, ShipSettings, nul_problems, ship_settings, shown
+from .environment import Environment
+from .variables import declared
 
-HEADER_FIELDS = {  # ReportOptions field → variable suffix
-    'sku': 'REPORT_SKU', 'sku_description': 'REPORT_SKU_DESCRIPTION', 'h1_heading': 'REPORT_H1_HEADING',
-    'company_name': 'REPORT_COMPANY_NAME', 'email': 'REPORT_EMAIL', 'rhn_login': 'REPORT_RHN_LOGIN',
-    'business_leader': 'REPORT_COMPANY_BUSINESS_LEADER', 'procurement_leader': 'REPORT_COMPANY_PROCUREMENT_LEADER',
-    'po_number': 'REPORT_PO_NUMBER', 'end_user_company_name': 'REPORT_END_USER_COMPANY_NAME',
-    'end_user_city': 'REPORT_END_USER_CITY', 'end_user_state': 'REPORT_END_USER_STATE',
-    'end_user_country': 'REPORT_END_USER_COUNTRY',
-}  # fmt: skip
+HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # ReportOptions field → variable suffix
 BUILD_TARGETS = ('directory', 's3')
 ITERATIONS = 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS'  # no METRICS_UTILITY_ prefix, as in metrics-utility
-MAX_ITERATIONS = 1000
+MAX_ITERATIONS = declared(ITERATIONS).high
 _PRICE = re.compile(r'[0-9]{1,15}(\.[0-9]{0,20})?|\.[0-9]{1,20}')  # ASCII decimal; no exponent, sign, NaN, '_'
 
 
@@ -47,15 +34,21 @@ class ReportSettings:
     header: dict[str, str]
 
 
-def report_settings(env: Mapping[str, str], problems: list[str], *, report_type: str | None = None,
+def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *, report_type: str | None = None,
                     sheets: str | None = None) -> ReportSettings | None:  # fmt: skip
-    """Parse every report variable; `report_type`/`sheets` (CLI flags) override the variables and pass the same
-    checks, each message naming the flag when the value came from one (a flag given empty is an error)."""
-    problems += nul_problems({k: v for k, v in env.items() if k.startswith(PREFIX) or k == ITERATIONS})
+    """Parse every report variable; `report_type`/`sheets` (CLI flags, or the environment's overrides) replace the
+    variables and pass the same checks, each message naming the flag when the value came from one (a flag given
+    empty is an error)."""
+    env = Environment.of(env)
+    if report_type is None and (given := env.flag('METRICS_UTILITY_REPORT_TYPE')) is not None:
+        report_type = str(given[1])
+    if sheets is None and (given := env.flag('METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS')) is not None:
+        sheets = str(given[1])
+    problems += nul_problems({k: v for k, v in env.values.items() if k.startswith(PREFIX) or k == ITERATIONS})
     problems += nul_problems({f: v for f, v in (('--type', report_type), ('--sheets', sheets)) if v is not None})
     ship = ship_settings(env, BUILD_TARGETS, problems, path_must_exist=True)
     type_label = '--type' if report_type is not None else f'{PREFIX}REPORT_TYPE'
-    kind = report_type.strip() if report_type is not None else text(env, 'REPORT_TYPE')
+    kind = report_type.strip() if report_type is not None else env.text('METRICS_UTILITY_REPORT_TYPE') or ''
     if not kind:
         missing = '--type is empty' if report_type is not None else f'{PREFIX}REPORT_TYPE is not set (nor --type)'
         problems.append(f'{missing}; expected one of: {", ".join(REPORT_TYPES)}')
@@ -64,7 +57,7 @@ def report_settings(env: Mapping[str, str], problems: list[str], *, report_type:
                         f'{", ".join(REPORT_TYPES)} (case-sensitive)')  # fmt: skip
         kind = ''
     sheets_label = '--sheets' if sheets is not None else f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS'
-    raw_sheets = sheets if sheets is not None else text(env, 'OPTIONAL_CCSP_REPORT_SHEETS')
+    raw_sheets = sheets if sheets is not None else env.text('METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS')
     chosen = tuple(s.strip() for s in raw_sheets.split(',') if s.strip()) if raw_sheets else DEFAULT_SHEETS
     if sheets is not None and not sheets.replace(',', '').strip():
         problems.append('--sheets names no sheet; expected a comma list of sheet names or "all"')
@@ -76,22 +69,14 @@ def report_settings(env: Mapping[str, str], problems: list[str], *, report_type:
             problems.append(f'{sheets_label} has {", ".join(map(shown, bad))}, not valid for '
                             f'{kind}; expected some of: {", ".join(VALID_SHEETS[kind])} (or "all")')  # fmt: skip
     default_dedup = 'renewal' if kind == 'RENEWAL_GUIDANCE' else 'ccsp'
-    dedup = text(env, 'DEDUPLICATOR') or default_dedup
+    dedup = env.text('METRICS_UTILITY_DEDUPLICATOR') or default_dedup
     allowed = RENEWAL_MODES if kind == 'RENEWAL_GUIDANCE' else CCSP_MODES
     if dedup not in allowed:
         problems.append(f'{PREFIX}DEDUPLICATOR={shown(dedup)} does not apply to {kind or "this report"}; expected one '
                         f'of: {", ".join(allowed)}')  # fmt: skip
-    iterations_text = env.get(ITERATIONS, '3').strip() or '3'
-    iterations = whole_number(iterations_text, 1, MAX_ITERATIONS)
-    if iterations is None:
-        problems.append(f'{ITERATIONS}={shown_number(iterations_text)}; expected a whole number from 1 to '
-                        f'{MAX_ITERATIONS}')  # fmt: skip
-        iterations = 3
-    orgs_text = text(env, 'ORGANIZATION_FILTER')
-    orgs = tuple(o.strip() for o in orgs_text.rstrip(';').split(';') if o.strip()) if orgs_text else ()
-    if kind != 'CCSPv2':
-        orgs = ()  # CCSPv2 only, as in metrics-utility (shared env files set it for every report type)
-    price_text = text(env, 'PRICE_PER_NODE') or '0'
+    iterations = env.whole(ITERATIONS, problems, 3)
+    orgs = organization_filter(env, kind)
+    price_text = env.text('METRICS_UTILITY_PRICE_PER_NODE') or '0'
     price = 0.0
     try:  # decimal half-up: '11.555' is 11.56, not float rounding's 11.55
         if not _PRICE.fullmatch(price_text):
@@ -103,7 +88,17 @@ def report_settings(env: Mapping[str, str], problems: list[str], *, report_type:
             f'{PREFIX}PRICE_PER_NODE={shown(price_text)}; expected a non-negative number such as 11 or 11.50'
         )
         price = 0.0
-    header = {name: text(env, suffix) for name, suffix in HEADER_FIELDS.items()}
+    header = {name: env.text(PREFIX + suffix) or '' for name, suffix in HEADER_FIELDS.items()}
     if ship is None or not kind:
         return None
     return ReportSettings(ship, kind, chosen, dedup, iterations, orgs, price, header)
+
+
+def organization_filter(env: Environment, kind: str) -> tuple[str, ...]:
+    """The `;`-separated organizations of a CCSPv2 report; () for other types, as in metrics-utility (shared env
+    files set it for every report type). Month-to-date usage in the gather summary applies the same rule."""
+    text = env.text('METRICS_UTILITY_ORGANIZATION_FILTER')
+    if kind != 'CCSPv2' or not text:
+        return ()
+    separator = contract.LIST_SEPARATORS['ORGANIZATION_FILTER']
+    return tuple(o.strip() for o in text.rstrip(separator).split(separator) if o.strip())

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import PREFIX, S3Settings, ShipSettings, endpoint_credentials, is_directory, shown, text
+from .common import PREFIX, ShipSettings, endpoint_credentials, is_directory, s3_credentials, shown
+from .environment import Environment
 
 if TYPE_CHECKING:
     from metrics_utility.library.storage import Storage
 
-VARIABLE = PREFIX + 'ADDITIONAL_SHIP_PATHS'
+VARIABLE = 'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS'
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,17 @@ class Source:
         return self.ship.storage()
 
 
-def additional_sources(env: Mapping[str, str], flags: Sequence[str] | None, problems: list[str],
+def additional_sources(env: Mapping[str, str] | Environment, flags: Sequence[str] | None, problems: list[str],
                        main: ShipSettings | None = None) -> list[Source]:  # fmt: skip
     """The `--also-from` values when given (they replace the variable), else the `;`-separated variable."""
+    env = Environment.of(env)
+    given = env.flag(VARIABLE)
+    if not flags and given is not None:
+        flags = list(given[1])
     if flags:
         specs, origin = [f.strip() for f in flags], '--also-from'
     else:
-        raw = env.get(VARIABLE, '')
+        raw = env.raw(VARIABLE) or ''
         specs, origin = [s.strip() for s in raw.split(';') if s.strip()], VARIABLE
     sources: list[Source] = []
     seen: set[tuple[str, str, str]] = set()
@@ -66,13 +71,13 @@ def _key(ship: ShipSettings) -> tuple[str, str, str]:
     return (ship.target, bucket, ship.path.strip('/'))
 
 
-def _parse(env: Mapping[str, str], spec: str, origin: str, problems: list[str]) -> Source | None:
+def _parse(env: Environment, spec: str, origin: str, problems: list[str]) -> Source | None:
     if not spec:
         problems.append(f'{origin} has an empty source; expected a directory or s3://bucket/prefix')
         return None
     if spec.startswith('s3://'):
         bucket, _, prefix = spec[5:].partition('/')
-        endpoint = text(env, 'BUCKET_ENDPOINT')
+        endpoint = env.text('METRICS_UTILITY_BUCKET_ENDPOINT') or ''
         if not bucket:
             problems.append(f'{origin} {shown(spec)} names no bucket; expected s3://bucket/prefix')
             return None
@@ -82,9 +87,7 @@ def _parse(env: Mapping[str, str], spec: str, origin: str, problems: list[str]) 
         if not endpoint.startswith(('http://', 'https://')):
             problems.append(f'{origin} {shown(spec)} needs {PREFIX}BUCKET_ENDPOINT (http(s)://host[:port]) to reach S3')
             return None
-        access, secret = text(env, 'BUCKET_ACCESS_KEY'), text(env, 'BUCKET_SECRET_KEY')
-        s3 = S3Settings(bucket, endpoint, text(env, 'BUCKET_REGION') or None, access or None, secret or None)
-        return Source(spec, ShipSettings('s3', prefix.strip('/'), s3))
+        return Source(spec, ShipSettings('s3', prefix.strip('/'), s3_credentials(env, bucket, endpoint, None)))
     if '://' in spec:
         problems.append(f'{origin} {shown(spec)} is not supported; expected a directory or s3://bucket/prefix')
         return None

@@ -53,3 +53,11 @@ def test_a_missing_platform_describes_the_worker() -> None:
     assert set(content['platform']) == {'system', 'dist', 'release', 'type'}
     assert content['platform']['type'] in ('k8s', 'traditional')
     Draft202012Validator(load_schema('config')).validate(content)
+
+
+def test_a_missing_platform_takes_the_callers_install_type(monkeypatch) -> None:
+    monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '10.0.0.1')  # ignored: the library reads no environment
+    assert sanitize_config({'install_uuid': 'u'}, None, '1')[0]['platform']['type'] == 'traditional'
+    assert sanitize_config({'install_uuid': 'u'}, None, '1', install_type='openshift')[0]['platform']['type'] == (
+        'openshift'
+    )

@@ -9,7 +9,6 @@ Missing config 2.0 keys are filled with null, which the config 2.0 schema allows
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Mapping
 from typing import Any
@@ -90,10 +89,10 @@ def _strip_userinfo(value: Any) -> Any:
     return value
 
 
-def worker_platform() -> dict[str, Any]:
-    """The machine the worker runs on, used only when the config collector supplied no `platform`."""
-    kind = 'k8s' if os.environ.get('KUBERNETES_SERVICE_HOST') else 'traditional'
-    return {'system': platform.system(), 'dist': [], 'release': platform.release(), 'type': kind}
+def worker_platform(install_type: str = 'traditional') -> dict[str, Any]:
+    """The machine the worker runs on, used only when the config collector supplied no `platform`; the caller
+    knows the install type (the library reads no environment)."""
+    return {'system': platform.system(), 'dist': [], 'release': platform.release(), 'type': install_type}
 
 
 def sanitize_billing_provider_params(params: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
@@ -109,7 +108,10 @@ def sanitize_billing_provider_params(params: Mapping[str, Any] | None) -> tuple[
 
 
 def sanitize_config(
-    config: Mapping[str, Any], billing_provider_params: Mapping[str, Any] | None, tool_version: str
+    config: Mapping[str, Any],
+    billing_provider_params: Mapping[str, Any] | None,
+    tool_version: str,
+    install_type: str = 'traditional',
 ) -> tuple[dict[str, Any], list[str]]:
     """The config.json content for `config` plus the target's parameters; returns (content, dropped key names).
 
@@ -137,7 +139,7 @@ def sanitize_config(
         content['platform'] = {k: plat.get(k) for k in _PLATFORM_KEYS}
         dropped += sorted(f'platform.{k}' for k in plat if k not in _PLATFORM_KEYS)
     else:
-        content['platform'] = worker_platform()
+        content['platform'] = worker_platform(install_type)
     if content['metrics_utility_version'] is None:
         content['metrics_utility_version'] = tool_version
     return content, dropped

@@ -23,3 +23,10 @@ def test_no_secret_ever_leaves_the_database(reader_conn):
         assert value not in text and key not in text
     assert 'rh-portal-user' not in text and 'PASSWORD' not in text.upper()
     assert 'AKIA-leak' not in text and 'very-secret' not in text and '/data' in text
+
+
+def test_the_install_type_is_a_parameter_not_the_environment(reader_conn, monkeypatch):
+    """The library reads no environment: the caller's settings detect the install type and pass it."""
+    monkeypatch.setenv('container', 'oci')
+    assert config(db=reader_conn).gather()['platform']['type'] == 'traditional'
+    assert config(db=reader_conn, install_type='k8s').gather()['platform']['type'] == 'k8s'

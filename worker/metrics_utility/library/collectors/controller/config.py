@@ -15,7 +15,6 @@ not in the database, so they are `null` here unless the stored license carries t
 from __future__ import annotations
 
 import json
-import os
 import platform
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -99,24 +98,20 @@ def _own_version() -> str | None:
         return None
 
 
-def _platform() -> dict[str, Any]:
+def _platform(install_type: str) -> dict[str, Any]:
     try:
         release = platform.freedesktop_os_release()
         dist = [release.get('NAME', ''), release.get('VERSION_ID', ''), release.get('VERSION_CODENAME', '')]
     except OSError:
         dist = ['', '', '']
-    if os.environ.get('container') == 'oci':  # noqa: SIM112 - set lower-case by OCI runtimes
-        kind = 'openshift'
-    elif os.environ.get('KUBERNETES_SERVICE_PORT'):
-        kind = 'k8s'
-    else:
-        kind = 'traditional'
-    return {'system': platform.system(), 'dist': dist, 'release': platform.release(), 'type': kind}
+    return {'system': platform.system(), 'dist': dist, 'release': platform.release(), 'type': install_type}
 
 
 @collector('config', '2.0', 'json')
-def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Installation identity, versions, license and a few settings; never credentials."""
+def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any] | None = None,
+           install_type: str = 'traditional') -> dict[str, Any]:  # fmt: skip
+    """Installation identity, versions, license and a few settings; never credentials. `install_type` (openshift,
+    k8s or traditional) is detected by the caller's settings (`settings.gather.platform_settings`)."""
     with session(db):
         settings = _settings(db)
         controller_version = _controller_version(db)
@@ -138,7 +133,7 @@ def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any]
         'billing_provider_params': provider,
         'controller_version': controller_version,
         'metrics_utility_version': _own_version(),
-        'platform': _platform(),
+        'platform': _platform(install_type),
     }
     if result['license_type'] is None:
         result['license_type'] = 'UNLICENSED'

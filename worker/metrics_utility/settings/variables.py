@@ -1,0 +1,421 @@
+"""Every environment variable the worker reads, declared once: name, kind, group, default, limits, secrecy, meaning.
+
+Why one table: the loaders (`settings.gather`, `settings.report`, …) read a variable only through its declaration
+(`settings.environment.Environment` refuses an undeclared name), `docs/settings.md` is generated from it
+(`scripts/render-settings.py`) and the hostile tests are generated from it, so a new variable is documented and
+attacked the day it is declared. Names are spelled out in full so that grepping a name from the README lands here.
+Numeric ranges and list separators come from `metrics_utility.contract`, which the operator renders from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from metrics_utility import contract
+
+Kind = Literal['text', 'whole', 'boolean', 'url', 'list', 'decimal', 'seconds', 'choice', 'path']
+
+# Groups, in the order docs/settings.md lists them: group → what the group configures.
+GROUPS: Final = {
+    'ship': 'Where packages and reports live (gather and build-report)',
+    'database': "The controller's PostgreSQL database (gather)",
+    'collectors': 'What gather collects and how far back it goes',
+    'crc': 'Shipping to console.redhat.com (SHIP_TARGET=crc)',
+    'vcpu': 'The total_workers_vcpu collector (OpenShift monitoring Prometheus)',
+    'package': 'How gather packages its data',
+    'retention': 'Deleting old stored windows after a gather (directory, S3)',
+    'kpi': 'Per-package KPI documents sent to Elasticsearch',
+    'usage': 'Month-to-date usage in the gather summary',
+    'report': 'build-report: report type, sheets, deduplication, price',
+    'header': 'build-report: the report header (free text)',
+    'sources': 'build-report: additional read-only package sources',
+    'push': 'Pushing run figures to a Prometheus Pushgateway',
+    'proxy': 'Outbound proxies (honoured by the HTTP stack; their passwords are redacted)',
+    'backfill': 'A sharded backfill run as a Kubernetes Indexed Job',
+    'platform': 'Install-type detection for config.json (set by the container runtime)',
+    'demo': 'The demo command',
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable. `default` is what an unset (or empty) variable means, as text for the docs; `low`/`high`
+    bound a whole number; `choices` a choice; `flag` names the command-line option that overrides it."""
+
+    name: str
+    group: str
+    kind: Kind
+    doc: str
+    default: str | None = None
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    flag: str | None = None
+    separator: str | None = None
+    instead: str | None = None  # a URL's credentials go here instead (the message when a URL holds user:password@)
+
+    @property
+    def problem_separator(self) -> str:
+        """build-report has always written `NAME=value; expected …`, gather `NAME=value: expected …`."""
+        return ';' if self.group in ('report', 'header') else ':'
+
+
+P = contract.PREFIX
+_SEP = contract.LIST_SEPARATORS
+_ACCOUNT = f'the service account goes in {P}SERVICE_ACCOUNT_ID/SECRET'
+
+
+def _range(pair: tuple[int, int]) -> dict[str, int]:
+    return {'low': pair[0], 'high': pair[1]}
+
+
+VARIABLES: Final[tuple[Variable, ...]] = (
+    # ship / storage
+    Variable(
+        'METRICS_UTILITY_SHIP_TARGET',
+        'ship',
+        'choice',
+        'Where data goes: directory, s3 or crc (gather); directory or s3 (build-report)',
+        choices=('directory', 's3', 'crc'),
+    ),
+    Variable(
+        'METRICS_UTILITY_SHIP_PATH',
+        'ship',
+        'path',
+        'The directory (directory target) or key prefix (s3) holding data/ and reports/',
+    ),
+    Variable('METRICS_UTILITY_BUCKET_NAME', 'ship', 'text', 'S3 bucket name (s3 target)'),
+    Variable(
+        'METRICS_UTILITY_BUCKET_ENDPOINT',
+        'ship',
+        'url',
+        'S3 endpoint URL, e.g. https://s3.us-east-1.amazonaws.com',
+        instead=f'give the keys in {P}BUCKET_ACCESS_KEY/SECRET_KEY instead',
+    ),
+    Variable('METRICS_UTILITY_BUCKET_REGION', 'ship', 'text', 'S3 region (optional)'),
+    Variable(
+        'METRICS_UTILITY_BUCKET_ACCESS_KEY',
+        'ship',
+        'text',
+        'S3 access key id (with the secret key, or neither for the implicit AWS credentials)',
+        secret=True,
+    ),
+    Variable('METRICS_UTILITY_BUCKET_SECRET_KEY', 'ship', 'text', 'S3 secret access key', secret=True),
+    # database
+    Variable(
+        'METRICS_UTILITY_DB_HOST',
+        'database',
+        'text',
+        'Host name(s), IP or socket directory (libpq: comma-separated hosts)',
+        default='localhost',
+    ),
+    Variable('METRICS_UTILITY_DB_PORT', 'database', 'whole', 'Port', default='5432', low=1, high=65535),
+    Variable('METRICS_UTILITY_DB_NAME', 'database', 'text', 'Database name', default='awx'),
+    Variable('METRICS_UTILITY_DB_USER', 'database', 'text', 'User (a SELECT-only role is enough)', default='awx'),
+    Variable('METRICS_UTILITY_DB_PASSWORD', 'database', 'text', 'Password', secret=True),
+    Variable(
+        'METRICS_UTILITY_DB_SSLMODE',
+        'database',
+        'choice',
+        'libpq sslmode',
+        default='prefer',
+        choices=('disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'),
+    ),
+    # collectors
+    Variable(
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS',
+        'collectors',
+        'list',
+        'Collectors besides job_host_summary (set empty for none)',
+        default='main_jobevent',
+        separator=_SEP['OPTIONAL_COLLECTORS'],
+        flag='--collectors',
+    ),
+    Variable(
+        'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR',
+        'collectors',
+        'boolean',
+        'Do not collect job_host_summary',
+        default='false',
+    ),
+    Variable(
+        'METRICS_UTILITY_DISABLE_SAVE_LAST_GATHERED_ENTRIES',
+        'collectors',
+        'boolean',
+        'Do not advance the watermarks after shipping',
+        default='false',
+    ),
+    Variable(
+        'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS',
+        'collectors',
+        'whole',
+        'The longest window one gather covers',
+        default='28',
+        **_range(contract.MAX_GATHER_PERIOD_DAYS),
+    ),
+    Variable(
+        'METRICS_UTILITY_COLLECTOR_LOCK_SUFFIX',
+        'collectors',
+        'text',
+        'Names a separate gather lock (the vCPU gather runs beside the main one)',
+    ),
+    Variable(
+        'METRICS_UTILITY_STATE_PATH',
+        'collectors',
+        'path',
+        'A watermark file on a persistent volume (required for crc; otherwise the watermarks live in the target)',
+    ),
+    # crc
+    Variable('METRICS_UTILITY_BILLING_PROVIDER', 'crc', 'choice', 'Billing provider', choices=('aws',)),
+    Variable('METRICS_UTILITY_BILLING_ACCOUNT_ID', 'crc', 'text', 'The 12-digit AWS account id'),
+    Variable('METRICS_UTILITY_RED_HAT_ORG_ID', 'crc', 'text', 'Red Hat organization id'),
+    Variable('METRICS_UTILITY_SERVICE_ACCOUNT_ID', 'crc', 'text', 'console.redhat.com service account client id'),
+    Variable(
+        'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET',
+        'crc',
+        'text',
+        'console.redhat.com service account secret',
+        secret=True,
+    ),
+    Variable('METRICS_UTILITY_CRC_CLIENT_CERT', 'crc', 'path', 'Client certificate for mutual TLS (with the key)'),
+    Variable('METRICS_UTILITY_CRC_CLIENT_KEY', 'crc', 'path', 'Client key for mutual TLS'),
+    Variable(
+        'METRICS_UTILITY_CRC_INGRESS_URL',
+        'crc',
+        'url',
+        'Upload URL',
+        default='https://console.redhat.com/api/ingress/v1/upload',
+        instead=_ACCOUNT,
+    ),
+    Variable(
+        'METRICS_UTILITY_CRC_SSO_URL',
+        'crc',
+        'url',
+        'Token URL of the service account',
+        default=('https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token'),
+        instead=_ACCOUNT,
+    ),
+    Variable(
+        'METRICS_UTILITY_PROXY_URL',
+        'crc',
+        'url',
+        'Proxy for console.redhat.com (no credentials: use HTTPS_PROXY from a Secret)',
+        instead='set HTTPS_PROXY from a Secret instead (its password is redacted too)',
+    ),
+    Variable('METRICS_UTILITY_CRC_CA_BUNDLE', 'crc', 'path', 'CA bundle trusted for console.redhat.com'),
+    # vcpu
+    Variable(
+        'METRICS_UTILITY_CLUSTER_NAME',
+        'vcpu',
+        'text',
+        'Cluster name reported with the vCPU count (required when total_workers_vcpu is collected)',
+    ),
+    Variable(
+        'METRICS_UTILITY_USAGE_BASED_METERING_ENABLED',
+        'vcpu',
+        'boolean',
+        'Usage-based metering is enabled',
+        default='false',
+    ),
+    Variable(
+        'METRICS_UTILITY_PROMETHEUS_URL',
+        'vcpu',
+        'url',
+        'Prometheus URL',
+        default='https://prometheus-k8s.openshift-monitoring.svc.cluster.local:9091',
+        instead=f'give a bearer token in {P}PROMETHEUS_TOKEN_FILE instead',
+    ),
+    Variable(
+        'METRICS_UTILITY_PROMETHEUS_TOKEN_FILE',
+        'vcpu',
+        'path',
+        "Bearer token file (default: the pod's service-account token when present)",
+    ),
+    Variable('METRICS_UTILITY_PROMETHEUS_CA', 'vcpu', 'path', 'CA bundle trusted for Prometheus'),
+    # package
+    Variable(
+        'METRICS_UTILITY_COMPRESSION',
+        'package',
+        'text',
+        "Tarball compression: 'isal-0'..'isal-3' or 'gzip-0'..'gzip-9' (default: the packager's)",
+    ),
+    Variable(
+        'METRICS_UTILITY_PACKAGE_MAX_BYTES',
+        'package',
+        'whole',
+        'Largest uncompressed data per package',
+        low=1 << 16,
+        high=1 << 34,
+    ),
+    # retention
+    Variable(
+        'METRICS_UTILITY_RETENTION_MAX_AGE_DAYS',
+        'retention',
+        'whole',
+        'Delete stored windows older than this',
+        flag='--retention-max-age-days',
+        **_range(contract.RETENTION_MAX_AGE_DAYS),
+    ),
+    Variable(
+        'METRICS_UTILITY_RETENTION_MAX_BYTES',
+        'retention',
+        'whole',
+        'Delete the oldest windows above this total',
+        flag='--retention-max-bytes',
+        **_range(contract.RETENTION_MAX_BYTES),
+    ),
+    Variable(
+        'METRICS_UTILITY_RETENTION_UPLOAD_STATE',
+        'retention',
+        'text',
+        'Object under state/ of an upload stage: windows it has not uploaded are kept',
+    ),
+    # kpi
+    Variable(
+        'METRICS_UTILITY_ELASTICSEARCH_URL',
+        'kpi',
+        'url',
+        'Elasticsearch URL (unset: no KPI documents)',
+        instead=f'give them in {P}ELASTICSEARCH_USERNAME/PASSWORD or {P}ELASTICSEARCH_API_KEY instead',
+    ),
+    Variable('METRICS_UTILITY_ELASTICSEARCH_INDEX', 'kpi', 'text', 'Index', default='metrics-utility-kpi'),
+    Variable('METRICS_UTILITY_ELASTICSEARCH_USERNAME', 'kpi', 'text', 'Basic-auth user (with the password)'),
+    Variable('METRICS_UTILITY_ELASTICSEARCH_PASSWORD', 'kpi', 'text', 'Basic-auth password', secret=True),
+    Variable(
+        'METRICS_UTILITY_ELASTICSEARCH_API_KEY', 'kpi', 'text', 'API key (instead of user and password)', secret=True
+    ),
+    Variable('METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE', 'kpi', 'path', 'CA bundle trusted for Elasticsearch'),
+    # usage
+    Variable(
+        'METRICS_UTILITY_MONTH_USAGE',
+        'usage',
+        'boolean',
+        'Add month-to-date usage to the gather summary '
+        '(readable targets; uses DEDUPLICATOR and ORGANIZATION_FILTER as build-report does)',
+        default='false',
+    ),
+    # report
+    Variable(
+        'METRICS_UTILITY_REPORT_TYPE', 'report', 'choice', 'Report type', choices=contract.REPORT_TYPES, flag='--type'
+    ),
+    Variable(
+        'METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS',
+        'report',
+        'list',
+        'Sheets of a CCSP/CCSPv2 report, or "all" (default: the standard set)',
+        separator=_SEP['OPTIONAL_CCSP_REPORT_SHEETS'],
+        flag='--sheets',
+    ),
+    Variable(
+        'METRICS_UTILITY_DEDUPLICATOR',
+        'report',
+        'choice',
+        'Host deduplication (ccsp for CCSP/CCSPv2, renewal for RENEWAL_GUIDANCE)',
+        choices=contract.CCSP_DEDUPLICATORS + contract.RENEWAL_DEDUPLICATORS,
+    ),
+    Variable(
+        'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS',
+        'report',
+        'whole',
+        'metrics-utility’s hop limit of the renewal deduplicator (no METRICS_UTILITY_ prefix); checked for '
+        'compatibility, no effect: the renewal deduplicator here always merges the whole chain of shared keys',
+        default='3',
+        low=1,
+        high=1000,
+    ),
+    Variable(
+        'METRICS_UTILITY_ORGANIZATION_FILTER',
+        'report',
+        'list',
+        'Organizations a CCSPv2 report covers',
+        separator=_SEP['ORGANIZATION_FILTER'],
+    ),
+    Variable(
+        'METRICS_UTILITY_PRICE_PER_NODE',
+        'report',
+        'decimal',
+        'Price per managed node (rounded half-up to cents)',
+        default='0',
+    ),
+    # header: the names of contract.HEADER_FIELDS, spelled out so a grep finds them (a test keeps them equal)
+    Variable('METRICS_UTILITY_REPORT_SKU', 'header', 'text', 'Report header: SKU'),
+    Variable('METRICS_UTILITY_REPORT_SKU_DESCRIPTION', 'header', 'text', 'Report header: SKU description'),
+    Variable('METRICS_UTILITY_REPORT_H1_HEADING', 'header', 'text', 'Report header: H1 heading'),
+    Variable('METRICS_UTILITY_REPORT_COMPANY_NAME', 'header', 'text', 'Report header: company name'),
+    Variable('METRICS_UTILITY_REPORT_EMAIL', 'header', 'text', 'Report header: email'),
+    Variable('METRICS_UTILITY_REPORT_RHN_LOGIN', 'header', 'text', 'Report header: RHN login'),
+    Variable(
+        'METRICS_UTILITY_REPORT_COMPANY_BUSINESS_LEADER', 'header', 'text', 'Report header: company business leader'
+    ),
+    Variable(
+        'METRICS_UTILITY_REPORT_COMPANY_PROCUREMENT_LEADER',
+        'header',
+        'text',
+        'Report header: company procurement leader',
+    ),
+    Variable('METRICS_UTILITY_REPORT_PO_NUMBER', 'header', 'text', 'Report header: PO number'),
+    Variable('METRICS_UTILITY_REPORT_END_USER_COMPANY_NAME', 'header', 'text', 'Report header: end user company name'),
+    Variable('METRICS_UTILITY_REPORT_END_USER_CITY', 'header', 'text', 'Report header: end user city'),
+    Variable('METRICS_UTILITY_REPORT_END_USER_STATE', 'header', 'text', 'Report header: end user state'),
+    Variable('METRICS_UTILITY_REPORT_END_USER_COUNTRY', 'header', 'text', 'Report header: end user country'),
+    # sources
+    Variable(
+        'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS',
+        'sources',
+        'list',
+        'More package sources (directories or s3://bucket/prefix) a report reads',
+        separator=_SEP['ADDITIONAL_SHIP_PATHS'],
+        flag='--also-from',
+    ),
+    # push
+    Variable(
+        'METRICS_UTILITY_PUSHGATEWAY_URL',
+        'push',
+        'url',
+        'Pushgateway URL (unset: nothing is pushed)',
+        instead=f'give them in {P}PUSHGATEWAY_USERNAME/PASSWORD instead; nothing pushed',
+    ),
+    Variable('METRICS_UTILITY_PUSHGATEWAY_JOB', 'push', 'text', 'job label', default='metrics-utility'),
+    Variable('METRICS_UTILITY_PUSHGATEWAY_INSTANCE', 'push', 'text', 'instance label (default: the host name)'),
+    Variable(
+        'METRICS_UTILITY_PUSHGATEWAY_GROUPING', 'push', 'list', 'More grouping labels: name=value,…', separator=','
+    ),
+    Variable('METRICS_UTILITY_PUSHGATEWAY_TIMEOUT', 'push', 'seconds', 'Push timeout', default='10'),
+    Variable('METRICS_UTILITY_PUSHGATEWAY_USERNAME', 'push', 'text', 'Basic-auth user'),
+    Variable('METRICS_UTILITY_PUSHGATEWAY_PASSWORD', 'push', 'text', 'Basic-auth password', secret=True),
+    # proxy: requests reads these itself; the worker only registers their passwords for redaction
+    *(
+        Variable(name, 'proxy', 'url', 'Proxy URL (its password is redacted from logs)', secret=True)
+        for name in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy')
+    ),
+    # backfill
+    Variable(
+        'JOB_COMPLETION_INDEX',
+        'backfill',
+        'text',
+        "The pod's index in an Indexed Job (set by Kubernetes; `--shard n` takes it as i)",
+    ),
+    # platform
+    Variable('container', 'platform', 'text', 'oci under an OCI runtime: install type openshift'),
+    Variable('KUBERNETES_SERVICE_HOST', 'platform', 'text', 'Set in every pod: install type k8s'),
+    Variable('KUBERNETES_SERVICE_PORT', 'platform', 'text', 'Set in every pod: install type k8s'),
+    # demo
+    Variable(
+        'METRICS_UTILITY_PG_BIN',
+        'demo',
+        'path',
+        "Directory of PostgreSQL's initdb/pg_ctl for the demo "
+        'database (default: found on PATH and in the usual places)',
+    ),
+)
+BY_NAME: Final = {v.name: v for v in VARIABLES}
+
+
+def declared(name: str) -> Variable:
+    """The declaration of `name`; a KeyError names the missing declaration (a programming error, not a user one)."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f'{name} is not declared in metrics_utility.settings.variables') from None
