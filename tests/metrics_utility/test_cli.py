@@ -86,7 +86,8 @@ CASES = [
     ('gather-collectors-empty', ['gather', '--collectors', ''], {}, 2,
      config(G, '--collectors names no collector: expected some of job_host_summary, job_host_summary_service, '
                'main_host, main_host_daily, main_hostmetric, main_indirectmanagednodeaudit, main_jobevent, '
-               'main_jobevent_service, unified_jobs, execution_environments, total_workers_vcpu')),
+               'main_jobevent_service, unified_jobs, execution_environments, credentials_service, '
+               'controller_version_service, table_metadata, total_workers_vcpu')),
     ('gather-output-empty', ['gather', '--output', ' '], {}, 2,
      config(G, '--output is empty; expected the directory that keeps the packages of a dry run')),
     ('gather-summary-file-empty', ['gather', '--summary-file='], {}, 2,  # the test's own --summary-file follows

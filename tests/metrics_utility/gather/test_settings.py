@@ -149,7 +149,8 @@ P = 'METRICS_UTILITY_'
         ({P + 'OPTIONAL_COLLECTORS': 'main_jobevent,bad\x01key'}, {},
          "unknown collector(s) 'bad\\x01key': expected some of job_host_summary, job_host_summary_service, main_host, "
          'main_host_daily, main_hostmetric, main_indirectmanagednodeaudit, main_jobevent, main_jobevent_service, '
-         'unified_jobs, execution_environments, total_workers_vcpu'),
+         'unified_jobs, execution_environments, credentials_service, controller_version_service, '
+         'table_metadata, total_workers_vcpu'),
     ],
     ids=['days-1e309', 'days-inf', 'days-arabic-indic', 'days-underscore', 'days-5000-digits', 'days-negative',
          'port-0', 'package-bytes-negative', 'retention-bytes-negative', 'retention-age-negative',
