@@ -3,7 +3,8 @@
 Why: the operator renders `METRICS_UTILITY_*` variables and command lines; the worker refuses what it cannot use with
 exit code 2 before any I/O. This runs exactly those checks of `gather` and `build-report` (the same functions, in
 the same order as `commands/gather.py` and `commands/build_report.py` call them before they touch a database or a
-storage) against the pod's environment — ConfigMap, then container env, Secret references as stand-in values —
+storage) against the pod's environment — ConfigMap, then container env, Secret references as stand-in values (the
+`envFrom` sources a spec adds hold what the admin wrote there, unknown to the operator: they are left out) —
 so a test can prove that an accepted spec runs. Volumes are emulated under `root`: every mount path becomes a
 directory there and the paths in variables and arguments are rewritten to it (the directories a report source
 names inside its claim are created too: that data is the user's).
@@ -29,6 +30,9 @@ from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.sources import additional_sources
 
 SECRET_STAND_IN = 'stand-in-secret-value'
+# Keys of the AAP operator's `<controller>-postgres-configuration` Secret whose values the worker parses: stand-ins of
+# the shape that Secret holds (the others are free text).
+SECRET_KEY_STAND_INS = {'host': 'controller-postgres-15', 'port': '5432', 'database': 'awx', 'sslmode': 'prefer'}
 PATH_VARIABLES = ('SHIP_PATH', 'STATE_PATH', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE')
 
 
@@ -56,7 +60,9 @@ def pod_of(workload: Mapping[str, Any], configmap: Mapping[str, Any], root: Path
 
     env = dict(configmap['data'])
     for item in container['env']:
-        env[item['name']] = item.get('value', SECRET_STAND_IN)
+        ref = (item.get('valueFrom') or {}).get('secretKeyRef') or {}
+        stand_in = SECRET_KEY_STAND_INS.get(ref.get('key'), SECRET_STAND_IN) if 'valueFrom' in item else ''
+        env[item['name']] = item.get('value', stand_in)
     for name in PATH_VARIABLES:
         if contract.PREFIX + name in env and env[contract.PREFIX + name]:
             env[contract.PREFIX + name] = rooted(env[contract.PREFIX + name])
