@@ -7,6 +7,7 @@ operator itself against the strict API emulator: the controller's Secret is refe
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -14,10 +15,12 @@ import yaml
 
 from metrics_operator import dropin, names, render, spec
 from metrics_utility import contract
+from metrics_utility.cli import main
 from testsupport.crd_rules import cel_failures, schema_errors
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import eventually
 from testsupport.operator_samples import DB_PASSWORD, claim, collection, db_secret
+from testsupport.pod_in_worker import ContainerConfigError, pod_of
 from testsupport.secrets import assert_no_secret
 
 NS = 'default'
@@ -192,6 +195,88 @@ def spec_crd_path():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2] / 'deploy' / 'crds' / 'metricscollections.metrics.aap.dev.yaml'
+
+
+# -- the rendered pods in the worker, on real PostgreSQL -----------------------------------------------------------
+
+# The built-in CronJobs' ConfigMap as the AAP docs have admins write it.
+UPSTREAM_CONFIGMAP_DATA = {
+    'METRICS_UTILITY_SHIP_TARGET': 'directory',
+    'METRICS_UTILITY_SHIP_PATH': '/metrics-utility',
+    'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_host,main_jobevent',
+    'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+    'METRICS_UTILITY_PRICE_PER_NODE': '11.55',
+    'METRICS_UTILITY_REPORT_SKU': 'MCT3752MO',
+    'METRICS_UTILITY_REPORT_SKU_DESCRIPTION': 'EX: Red Hat Ansible Automation Platform, Full Support (1 Managed Node)',
+    'METRICS_UTILITY_REPORT_H1_HEADING': 'CCSP Reporting <Company>: ANSIBLE Consumption',
+    'METRICS_UTILITY_REPORT_COMPANY_NAME': 'Partner A',
+    'METRICS_UTILITY_REPORT_EMAIL': 'email@email.com',
+    'METRICS_UTILITY_REPORT_RHN_LOGIN': 'test_login',
+    'METRICS_UTILITY_REPORT_COMPANY_BUSINESS_LEADER': 'BUSINESS LEADER',
+    'METRICS_UTILITY_REPORT_COMPANY_PROCUREMENT_LEADER': 'PROCUREMENT LEADER',
+}
+
+
+def aap_secret_data(db) -> dict[str, str]:
+    """The AAP operator's Secret for `db`, with the owner's login and without the optional sslmode key."""
+    return {
+        'host': '127.0.0.1',
+        'port': str(db.cluster.port),
+        'database': db.dbname,
+        'username': db.owner,
+        'password': db.owner_password,
+        'type': 'unmanaged',
+    }
+
+
+def run_in_worker(monkeypatch, pod, tmp_path, *args: str) -> int:
+    """`metrics-utility` with the pod's environment and arguments (an explicit window; the summary under tmp)."""
+    for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
+        monkeypatch.delenv(key)
+    for key, value in pod.env.items():
+        monkeypatch.setenv(key, value)
+    argv = [a for a in pod.argv if not a.startswith(('--until=', '--summary-file='))]
+    return main([*argv, *args, f'--summary-file={tmp_path / "summary.json"}'])
+
+
+@pytest.mark.integration
+def test_the_drop_in_pods_gather_and_report_with_the_controllers_secret_and_the_admins_configmap(
+    controller_db, tmp_path, monkeypatch
+):
+    """The gather and report pods of a drop-in collection, their environment built as the kubelet builds it from
+    the AAP operator's Secret (owner login, no sslmode key) and the hand-written ConfigMap, run the worker."""
+    full = spec.validate('controller', dropin_spec(envFrom=ENV_FROM, collectors=['job_host_summary', 'main_host']))
+    configmap, gather, report = render.desired('controller', NS, full, IMAGE)
+    objects = {
+        ('secret', 'aap-postgres-configuration'): aap_secret_data(controller_db),
+        ('configmap', UPSTREAM_CONFIGMAP): UPSTREAM_CONFIGMAP_DATA,
+    }  # the optional metrics-utility-secret does not exist
+    pod = pod_of(gather, configmap, tmp_path, objects)
+    assert 'METRICS_UTILITY_DB_SSLMODE' not in pod.env  # the worker's default (prefer) applies
+    assert pod.env['METRICS_UTILITY_DB_USER'] == controller_db.owner
+    assert pod.env['METRICS_UTILITY_OPTIONAL_COLLECTORS'] == 'main_host'  # spec.collectors beat the ConfigMap
+    assert pod.env['METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] == 'false'
+    assert pod.env['METRICS_UTILITY_REPORT_COMPANY_NAME'] == 'Partner A'  # unset in the spec: the ConfigMap's
+    assert run_in_worker(monkeypatch, pod, tmp_path, '--since=2024-02-27', '--until=2024-03-02') == 0
+    summary = json.loads((tmp_path / 'summary.json').read_text())
+    assert summary['ok'] is True and summary['packages'] > 0
+    data = tmp_path / 'metrics-utility' / 'data'
+    assert {p.name.rsplit('-', 1)[1] for p in data.rglob('*.tar.gz')} == {'job_host_summary.tar.gz', 'main_host.tar.gz'}
+
+    report_pod = pod_of(report, configmap, tmp_path, objects)
+    assert run_in_worker(monkeypatch, report_pod, tmp_path, '--month=2024-02') == 0
+    assert (tmp_path / 'metrics-utility' / 'reports' / '2024' / '02' / 'CCSPv2-2024-02.xlsx').is_file()
+
+
+@pytest.mark.unit
+@pytest.mark.hostile
+def test_a_controller_secret_without_a_required_key_is_the_kubelets_config_error(tmp_path):
+    full = spec.validate('controller', dropin_spec())
+    configmap, gather, _ = render.desired('controller', NS, full, IMAGE)
+    data = {'host': 'h', 'port': '5432', 'database': 'awx', 'username': 'u'}  # no password
+    with pytest.raises(ContainerConfigError) as exc:
+        pod_of(gather, configmap, tmp_path, {('secret', 'aap-postgres-configuration'): data})
+    assert str(exc.value) == "couldn't find key password in secret 'aap-postgres-configuration'"
 
 
 # -- hostile specs: exact CRD and operator outcomes -----------------------------------------------------------------
