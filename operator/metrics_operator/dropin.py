@@ -149,14 +149,31 @@ def database_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
     return env
 
 
+def _known(ref: Mapping[str, Any], with_key: bool) -> dict[str, Any]:
+    """A reference with the fields the CRD knows only (the API server prunes the others; an emulator may not)."""
+    keys = ('name', 'key', 'optional') if with_key else ('name', 'optional')
+    return {key: ref[key] for key in keys if key in ref}
+
+
 def user_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`spec.env` as given (its names never collide with the operator's)."""
-    return [dict(item) for item in full.get('env') or []]
+    env = []
+    for item in full.get('env') or []:
+        if 'valueFrom' in item:
+            kind = next(kind for kind in REF_KINDS['valueFrom'] if kind in item['valueFrom'])
+            env.append({'name': item['name'], 'valueFrom': {kind: _known(item['valueFrom'][kind], with_key=True)}})
+        else:
+            env.append({key: item[key] for key in ('name', 'value') if key in item})
+    return env
 
 
 def user_env_from(full: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`spec.envFrom` as given; the operator's ConfigMap goes after these, so its settings win."""
-    return [dict(item) for item in full.get('envFrom') or []]
+    sources = []
+    for source in full.get('envFrom') or []:
+        kind = next(kind for kind in REF_KINDS['envFrom'] if kind in source)
+        sources.append({kind: _known(source[kind], with_key=False)})
+    return sources
 
 
 def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -160,6 +160,39 @@ def test_env_from_comes_first_so_the_operators_configmap_and_env_win():
     assert job['spec']['template']['spec']['containers'][0]['envFrom'] == container['envFrom']
 
 
+UNKNOWN_FIELDS = {
+    'envFrom prefix': (
+        {'envFrom': [{'configMapRef': {'name': 'cm'}, 'prefix': 'X_'}]},
+        'envFrom',
+        [{'configMapRef': {'name': 'cm'}}, {'configMapRef': {'name': 'controller-settings'}}],
+    ),
+    'envFrom reference extra field': (
+        {'envFrom': [{'secretRef': {'name': 's', 'optional': False, 'namespace': 'kube-system'}}]},
+        'envFrom',
+        [{'secretRef': {'name': 's', 'optional': False}}, {'configMapRef': {'name': 'controller-settings'}}],
+    ),
+    'env extra field': (
+        {'env': [{'name': 'A', 'value': 'v', 'valueFromFile': '/etc/shadow'}]},
+        'env',
+        [*POD_ENV, MONTH_USAGE, *FROM_SECRET, {'name': 'A', 'value': 'v'}],
+    ),
+    'env reference extra field': (
+        {'env': [{'name': 'A', 'valueFrom': {'secretKeyRef': {'name': 's', 'key': 'k', 'namespace': 'other'}}}]},
+        'env',
+        [*POD_ENV, MONTH_USAGE, *FROM_SECRET, {'name': 'A', 'valueFrom': {'secretKeyRef': {'name': 's', 'key': 'k'}}}],
+    ),
+}
+
+
+@pytest.mark.unit
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', UNKNOWN_FIELDS, ids=list(UNKNOWN_FIELDS))
+def test_fields_the_crd_does_not_know_never_reach_the_pod(case):
+    """The API server prunes them; without it (an emulator, an older CRD) the operator renders known fields only."""
+    given, part, expected = UNKNOWN_FIELDS[case]
+    assert worker('gather', dropin_spec(**given))[part] == expected
+
+
 @pytest.mark.unit
 def test_spec_collectors_beat_an_upstream_configmap_that_turns_job_host_summary_off():
     with_source = spec.validate('controller', dropin_spec(envFrom=ENV_FROM))
