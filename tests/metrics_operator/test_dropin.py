@@ -216,6 +216,7 @@ def test_required_references_are_checked_and_optional_ones_are_not():
 
 @pytest.mark.unit
 def test_the_crd_refuses_every_name_the_operator_renders():
+    """scripts/render-deploy.py writes the list; this fails when it was not run after the contract changed."""
     crd = yaml.safe_load(spec_crd_path().read_text())
     env = crd['spec']['versions'][0]['schema']['openAPIV3Schema']['properties']['spec']['properties']['env']
     (rule,) = [r['rule'] for r in env['items']['x-kubernetes-validations'] if 'self.name in' in r['rule']]
