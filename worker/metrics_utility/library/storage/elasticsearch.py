@@ -17,11 +17,10 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from .base import PutOnlyStorage, StorageError, check_name, payload
+from .base import PayloadKind, PutOnlyStorage, StorageError
 from .http import HTTPClient, Redactor, RetryPolicy, Timeout, excerpt, require_https
 
 log = logging.getLogger(__name__)
@@ -94,21 +93,15 @@ class StorageElasticsearch(PutOnlyStorage):
     def describe(self) -> str:
         return f'Elasticsearch {self.url}/{self.index}{self.client.describe_proxy()}'
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        check_name(name)
-        if dict is None:
-            payload(dict, filename, fileobj)  # the usual TypeError for zero or several payloads
-            raise StorageError(f'{self.describe()} indexes dict= documents only, not files, for {name}')
-        if not isinstance(dict, type({})):
-            raise StorageError(f'{self.describe()} indexes JSON objects; got {type(dict).__name__} for {name}')
-        self.index_documents([(document_id(name), dict)])
+    accepts = frozenset(('dict',))
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return f'{self.describe()} indexes dict= documents only, not files, for {name}'
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        if not isinstance(value, dict):
+            raise StorageError(f'{self.describe()} indexes JSON objects; got {type(value).__name__} for {name}')
+        self.index_documents([(document_id(name), value)])
 
     def index_documents(self, documents: Iterable[tuple[str, dict[str, Any]]]) -> int:
         """Index every (id, document); returns how many were indexed. Raises StorageError on any lasting failure."""

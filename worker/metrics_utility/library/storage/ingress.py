@@ -16,11 +16,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 
-from .base import PutOnlyStorage, StorageError, check_name, payload
+from .base import PayloadKind, PutOnlyStorage, StorageError
 from .http import HTTPClient, excerpt
 from .multipart import MultipartFile
 
@@ -66,21 +66,15 @@ class IngressStorage(PutOnlyStorage):
 
     # Upload ---------------------------------------------------------------------------------------------------
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        kind, value = payload(dict, filename, fileobj)
-        check_name(name)
-        if kind == 'dict':
-            raise StorageError(
-                f'{self.describe()} accepts tarballs only (filename= or fileobj=), not dict= for {name}; '
-                'ingress routes uploads by their content type and has no service for plain JSON'
-            )
+    accepts = frozenset(('filename', 'fileobj'))
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return (
+            f'{self.describe()} accepts tarballs only (filename= or fileobj=), not dict= for {name}; '
+            'ingress routes uploads by their content type and has no service for plain JSON'
+        )
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
         with _local_file(kind, value, name) as path:
             self.last_upload = self._upload(name, path)
 

@@ -23,11 +23,10 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from .base import PutOnlyStorage, StorageError, check_name, payload
+from .base import PayloadKind, PutOnlyStorage, StorageError
 from .http import HTTPClient, Redactor, RetryPolicy, Timeout, excerpt, require_https
 
 log = logging.getLogger(__name__)
@@ -188,19 +187,13 @@ class StorageSegment(PutOnlyStorage):
             batches.append(current)
         return batches
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        check_name(name)
-        if dict is None:
-            payload(dict, filename, fileobj)  # the usual TypeError for zero or several payloads
-            raise StorageError(f'{self.describe()} sends dict= payloads only (JSON events), not files, for {name}')
-        batches = self.batches(self.events(name, dict))
+    accepts = frozenset(('dict',))
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return f'{self.describe()} sends dict= payloads only (JSON events), not files, for {name}'
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        batches = self.batches(self.events(name, value))
         for number, batch in enumerate(batches, 1):
             body = _dumps({'batch': batch, 'sentAt': self._now().isoformat()}).encode('utf-8')
             what = f'Segment batch {number} of {len(batches)} for {name} to {self.url}'
