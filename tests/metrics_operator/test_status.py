@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from metrics_operator import job_records, names, status, summary
+from metrics_operator import job_records, names, status, worker_summary
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
@@ -42,7 +42,7 @@ def job(
         },
         'status': {'conditions': conds, **({'completionTime': finished} if outcome == 'succeeded' else {})},
     }
-    return job_records.job_record(body, summary.parse(message) if message else None)
+    return job_records.job_record(body, worker_summary.parse(message) if message else None)
 
 
 def compose(previous, jobs, enabled=('gather', 'report'), generation=1, now=NOW):
@@ -281,7 +281,7 @@ LEAKY = {
 @pytest.mark.hostile
 @pytest.mark.parametrize('data, expected', LEAKY.values(), ids=list(LEAKY))
 def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
-    parsed = summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
+    parsed = worker_summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
     record = job_records.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     assert st['gather']['lastError'] == expected

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics_operator import summary as operator_summary
+from metrics_operator import worker_summary as operator_summary
 from metrics_utility.cli import main
 from metrics_utility.commands import build_report as report_command
 from metrics_utility.commands import gather as gather_command
