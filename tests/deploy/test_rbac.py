@@ -20,7 +20,15 @@ from testsupport.helm import Helm
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import claim, collection, crc_secret, crc_storage, db_secret, es_secret
+from testsupport.operator_samples import (
+    GATHER_SUMMARY,
+    claim,
+    collection,
+    crc_secret,
+    crc_storage,
+    db_secret,
+    es_secret,
+)
 from testsupport.rbac import Authorizer, describe
 
 pytestmark = pytest.mark.integration
@@ -35,16 +43,6 @@ NEEDED_BUT_NOT_SENT = {
     # `blockOwnerDeletion: true` on a child (our CronJobs/ConfigMap) may `update` the owner's finalizers. It is an
     # authorization check at admission, not a request, so no emulator can record it.
     ('metrics.aap.dev', 'metricscollections/finalizers', 'update'),
-}
-
-GATHER_OK = {
-    'command': 'gather',
-    'ok': True,
-    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
-    'rows': 1,
-    'bytes': 2,
-    'packages': 1,
-    'target': 'directory',
 }
 
 
@@ -101,7 +99,7 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     )
 
     # Jobs with pods: a success, then a failure (Degraded, Warning Event).
-    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK), at=T0)
+    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=json.dumps(GATHER_SUMMARY), at=T0)
     await eventually(_condition(kube_api, ns, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
     failed = json.dumps({'command': 'gather', 'ok': False, 'error': 'database unreachable'})
     await cronjobs.run(ns, 'controller-gather', succeeded=False, message=failed, at=T0 + timedelta(hours=1))

@@ -201,43 +201,25 @@ def backfill_job(completed='', failed='', phase=None, active=0):
     }
 
 
+def with_backfill(previous: dict, backfill: dict) -> dict:
+    """The status after one look at a backfill Job (no other Jobs)."""
+    st, _ = status.compose(previous, READY, [], generation=1, enabled=['gather'], now=NOW, backfill_jobs=[backfill])
+    return st
+
+
 def test_backfill_progress_from_indexes():
-    st, _ = status.compose(
-        {},
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0,2', active=2)],
-    )
+    st = with_backfill({}, backfill_job(completed='0,2', active=2))
     assert st['backfill']['completed'] == 2 and st['backfill']['phase'] == 'Running' and st['backfill']['shards'] == 4
     assert (
         conds(st)['BackfillSucceeded']['status'] == 'Unknown' and '2 of 4' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(
-        st,
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0-2', failed='3', phase='Failed')],
-    )
+    st = with_backfill(st, backfill_job(completed='0-2', failed='3', phase='Failed'))
     assert (st['backfill']['completed'], st['backfill']['failed']) == (3, 1)
     assert (
         conds(st)['BackfillSucceeded']['reason'] == 'BackfillFailed'
         and 'shard(s) 3' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(
-        st,
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0-3', phase='Complete')],
-    )
+    st = with_backfill(st, backfill_job(completed='0-3', phase='Complete'))
     assert conds(st)['BackfillSucceeded']['status'] == 'True'
     assert job_records.job_record(backfill_job(), None) is None  # never folded into status.gather
 
