@@ -72,21 +72,25 @@ class RunSummary:
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
 
+    def total(self, figure: str) -> int:
+        """One CollectorOutcome figure summed over the collectors (what the summary's top-level counts show)."""
+        return sum(getattr(c, figure) for c in self.collectors.values())
+
     @property
     def rows(self) -> int:
-        return sum(c.rows for c in self.collectors.values())
+        return self.total('rows')
 
     @property
     def bytes(self) -> int:
-        return sum(c.bytes for c in self.collectors.values())
+        return self.total('bytes')
 
     @property
     def packages(self) -> int:
-        return sum(c.packages for c in self.collectors.values())
+        return self.total('packages')
 
     @property
     def unreadable(self) -> int:
-        return sum(c.unreadable for c in self.collectors.values())
+        return self.total('unreadable')
 
     def fields(self) -> dict[str, Any]:
         """Every gather key of the contract with its value (None when unknown)."""
