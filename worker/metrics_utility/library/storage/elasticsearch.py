@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .base import PayloadKind, PutOnlyStorage, StorageError
-from .http import HTTPClient, Redactor, RetryPolicy, Timeout, excerpt, require_https
+from .http import HTTPClient, Redactor, RetryPolicy, Timeout, excerpt, failure, require_https
 
 log = logging.getLogger(__name__)
 
@@ -188,18 +188,12 @@ class StorageElasticsearch(PutOnlyStorage):
         return rejected
 
     def _failure(self, response: Any) -> str:
-        status = response.status_code
-        detail = excerpt(response, self.client.redact)
-        detail = f': {detail}' if detail else ''
-        if status in (401, 403):
-            reason = (
-                f'{self.describe()} refused the credentials (HTTP {status}); check the API key or user and its '
-                f'index privileges (index on {self.index})'
-            )
-        elif status == 413:
-            reason = f'{self.describe()} found the bulk request too large (HTTP 413); lower max_batch_bytes'
-        elif status >= 500 or status in (408, 429):
-            reason = f'{self.describe()} answered HTTP {status} after {self.client.retry.attempts} attempts{detail}'
-        else:
-            reason = f'{self.describe()} answered HTTP {status} to a bulk request{detail}'
+        answer, where = failure(response, self.client), self.describe()
+        reason = {
+            'credentials': f'{where} refused the credentials (HTTP {answer.status}); check the API key or user and '
+            f'its index privileges (index on {self.index})',
+            'too_large': f'{where} found the bulk request too large (HTTP 413); lower max_batch_bytes',
+            'unavailable': f'{where} answered HTTP {answer.status} after {answer.attempts} attempts{answer.detail}',
+            'refused': f'{where} answered HTTP {answer.status} to a bulk request{answer.detail}',
+        }[answer.kind]
         return self.client.redact(reason)
