@@ -15,20 +15,13 @@ from typing import Any
 import pytest
 
 from metrics_operator.config import OperatorConfig
+from testsupport import operator_samples
 from testsupport.cronjob_controller import FakeCronJobController
 from testsupport.helm import Helm
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import (
-    GATHER_SUMMARY,
-    claim,
-    collection,
-    crc_secret,
-    crc_storage,
-    db_secret,
-    es_secret,
-)
+from testsupport.operator_samples import claim, collection, crc_secret, crc_storage, db_secret, es_secret
 from testsupport.rbac import Authorizer, describe
 
 pytestmark = pytest.mark.integration
@@ -99,7 +92,8 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     )
 
     # Jobs with pods: a success, then a failure (Degraded, Warning Event).
-    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=json.dumps(GATHER_SUMMARY), at=T0)
+    succeeded = json.dumps(operator_samples.GATHER_SUMMARY)
+    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=succeeded, at=T0)
     await eventually(_condition(kube_api, ns, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
     failed = json.dumps({'command': 'gather', 'ok': False, 'error': 'database unreachable'})
     await cronjobs.run(ns, 'controller-gather', succeeded=False, message=failed, at=T0 + timedelta(hours=1))
