@@ -115,9 +115,7 @@ async def on_spec_change(
 ) -> None:
     """Handler `reconcile` (create, resume, update of `spec`): reconcile, then write the status once."""
     await _reconcile(rt, body, spec, memo, logger)
-    desired, failures = _publish(rt, body, memo, (jobs, pods))
-    patch.status.update(_status_patch(body.status, desired))
-    _post_failures(body, failures)
+    _write_status(rt, body, memo, patch, (jobs, pods))
 
 
 async def on_status_timer(
@@ -140,12 +138,7 @@ async def on_status_timer(
     waited = time.monotonic() - memo.get('checked', 0)
     if ready.reason in WAITING_REASONS and waited >= rt.config.retry_interval:
         await _reconcile(rt, body, spec, memo, logger)
-    desired, failures = _publish(rt, body, memo, (jobs, pods))
-    changes = _status_patch(body.status, desired)
-    # observedGeneration/transition times alone never justify a write; a changed condition does.
-    if changes:
-        patch.status.update(changes)
-    _post_failures(body, failures)
+    _write_status(rt, body, memo, patch, (jobs, pods))
 
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
@@ -208,7 +201,14 @@ def _publish(
     return desired, failures
 
 
-def _post_failures(body: kopf.Body, failures: list[status.Failure]) -> None:
+def _write_status(
+    rt: Runtime, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, indexes: tuple[kopf.Index, kopf.Index]
+) -> None:
+    """What both the reconcile handler and the status timer end with: the status from the indexed Jobs, patched
+    where it changed, and an Event per new failure."""
+    desired, failures = _publish(rt, body, memo, indexes)
+    # observedGeneration/transition times alone never justify a write; a changed condition does.
+    patch.status.update(_status_patch(body.status, desired))
     for failure in failures:
         kopf.warn(body, reason=f'{failure.kind.capitalize()}Failed', message=f'Job {failure.job}: {failure.message}')
 

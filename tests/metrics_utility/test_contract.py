@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -69,3 +70,37 @@ def test_limits_are_the_workers():
             assert exc.value.problems == [
                 f'METRICS_UTILITY_{name}={wrong}: expected a whole number from {low} to {high}'
             ]
+
+
+def test_run_summary_keys_are_the_contracts():
+    """The gather summary writes every gather key of the contract, in its order, and its blocks hold its fields."""
+    from metrics_utility.gather.summary import CollectorOutcome, RunSummary
+    from metrics_utility.library import retention
+
+    known = RunSummary(since='a', until='b', collectors={'main_host': CollectorOutcome()}, stored_bytes=1,
+                       stored_objects=1, retention={}, volume={}, backfill={}, kpi={}, usage={})  # fmt: skip
+    assert tuple(known.fields()) == contract.SUMMARY_KEYS['gather']
+    assert tuple(known.to_json()) == contract.SUMMARY_KEYS['gather']
+    unknown = {f.key for f in contract.SUMMARY_FIELDS if f.when_known and 'gather' in f.commands}
+    assert tuple(RunSummary().to_json()) == tuple(k for k in contract.SUMMARY_KEYS['gather'] if k not in unknown)
+    assert tuple(known.to_json()['window']) == contract.SUMMARY_WINDOW_FIELDS
+    assert tuple(CollectorOutcome.__dataclass_fields__) == contract.SUMMARY_COLLECTOR_FIELDS
+    policy = retention.Policy(max_age_days=30, max_bytes=None)
+    assert tuple(retention.Outcome(policy).as_json()) == contract.SUMMARY_RETENTION_FIELDS
+
+
+def test_build_report_summary_keys_are_the_contracts(tmp_path):
+    """A build-report that bills a month writes every build-report key of the contract and no other."""
+    from datetime import UTC, date, datetime
+
+    from metrics_utility.cli import _parser
+    from metrics_utility.commands.build_report import run
+    from testsupport.report_data import synthetic
+
+    synthetic(date(2024, 2, 28), 2).write(tmp_path / 'ship')
+    summary = tmp_path / 'termination-log'
+    args = _parser().parse_args(['build-report', '--summary-file', str(summary)])
+    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'ship'),
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+    assert run(args, env=env, now=datetime(2024, 3, 2, 4, tzinfo=UTC)) == 0
+    assert tuple(json.loads(summary.read_text())) == contract.SUMMARY_KEYS['build-report']
