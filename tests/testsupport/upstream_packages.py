@@ -32,15 +32,24 @@ from metrics_utility.library.collectors import REGISTRY
 
 from .report_data import COLUMNS
 
-VERSIONS = {'job_host_summary': '1.2', 'main_jobevent': '1.0', 'main_host': '1.0', 'main_host_daily': '1.0',
-            'main_indirectmanagednodeaudit': '1.0', 'main_hostmetric': '1.1'}  # fmt: skip
+VERSIONS = {
+    'job_host_summary': '1.2',
+    'main_jobevent': '1.0',
+    'main_host': '1.0',
+    'main_host_daily': '1.0',
+    'main_indirectmanagednodeaudit': '1.0',
+    'main_hostmetric': '1.1',
+}
 # job_host_summary 1.0 (releases <= 0.1.0) had no host variables nor job_created; 1.1 added the host columns.
 _JHS_12 = COLUMNS['job_host_summary']
 OLD_COLUMNS = {
-    ('job_host_summary', '1.0'): [c for c in _JHS_12 if c not in ('host_remote_id', 'ansible_host_variable',
-                                                                  'ansible_connection_variable', 'job_created')],
+    ('job_host_summary', '1.0'): [
+        c
+        for c in _JHS_12
+        if c not in ('host_remote_id', 'ansible_host_variable', 'ansible_connection_variable', 'job_created')
+    ],
     ('job_host_summary', '1.1'): [c for c in _JHS_12 if c != 'job_created'],
-}  # fmt: skip
+}
 STATUS_HEADER = ['collection_start_timestamp', 'since', 'until', 'file_name', 'status', 'elapsed']
 
 
@@ -56,21 +65,48 @@ def name(install_uuid: str, since: datetime, until: datetime, index: int, key: s
 def config_json(install_uuid: str, ship_path: str = '/metrics-utility') -> dict[str, Any]:
     """config.json of a 0.8 directory gather (billing_provider_params included, as upstream writes it)."""
     return {
-        'platform': {'system': 'Linux', 'dist': ['Red Hat Enterprise Linux', '9.4', ''], 'release': '5.14.0',
-                     'type': 'openshift'},
-        'install_uuid': install_uuid, 'instance_uuid': install_uuid, 'controller_url_base': 'https://aap.example.com',
-        'controller_version': '4.6.8', 'license_type': 'enterprise', 'license_date': 1893456000,
-        'subscription_name': 'Red Hat Ansible Automation, Premium (100 Managed Nodes)', 'sku': 'MCT3695',
-        'support_level': 'Premium', 'usage': 'Production', 'product_name': 'Red Hat Ansible Automation Platform',
-        'valid_key': True, 'satellite': False, 'pool_id': 'a1b2c3', 'subscription_id': 12345678,
-        'account_number': '1234567', 'current_instances': 40, 'automated_instances': 40,
-        'automated_since': 1700000000, 'trial': False, 'grace_period_remaining': 0, 'compliant': True,
-        'date_warning': False, 'date_expired': False, 'subscription_usage_model': '', 'free_instances': 60,
-        'total_licensed_instances': 100, 'license_expiry': 1000, 'pendo_tracking': 'off',
+        'platform': {
+            'system': 'Linux',
+            'dist': ['Red Hat Enterprise Linux', '9.4', ''],
+            'release': '5.14.0',
+            'type': 'openshift',
+        },
+        'install_uuid': install_uuid,
+        'instance_uuid': install_uuid,
+        'controller_url_base': 'https://aap.example.com',
+        'controller_version': '4.6.8',
+        'license_type': 'enterprise',
+        'license_date': 1893456000,
+        'subscription_name': 'Red Hat Ansible Automation, Premium (100 Managed Nodes)',
+        'sku': 'MCT3695',
+        'support_level': 'Premium',
+        'usage': 'Production',
+        'product_name': 'Red Hat Ansible Automation Platform',
+        'valid_key': True,
+        'satellite': False,
+        'pool_id': 'a1b2c3',
+        'subscription_id': 12345678,
+        'account_number': '1234567',
+        'current_instances': 40,
+        'automated_instances': 40,
+        'automated_since': 1700000000,
+        'trial': False,
+        'grace_period_remaining': 0,
+        'compliant': True,
+        'date_warning': False,
+        'date_expired': False,
+        'subscription_usage_model': '',
+        'free_instances': 60,
+        'total_licensed_instances': 100,
+        'license_expiry': 1000,
+        'pendo_tracking': 'off',
         'authentication_backends': ['django.contrib.auth.backends.ModelBackend'],
-        'logging_aggregators': ['awx'], 'external_logger_enabled': False, 'external_logger_type': None,
-        'metrics_utility_version': '0.8.20261025', 'billing_provider_params': {'ship_path': ship_path},
-    }  # fmt: skip
+        'logging_aggregators': ['awx'],
+        'external_logger_enabled': False,
+        'external_logger_type': None,
+        'metrics_utility_version': '0.8.20261025',
+        'billing_provider_params': {'ship_path': ship_path},
+    }
 
 
 def status_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -108,8 +144,14 @@ def write_package(
         cfg = config_json(install_uuid) if config is True else config
         members.append(('./config.json', json.dumps(cfg).encode(), False))
     if status:
-        row = {'collection_start_timestamp': gathered, 'since': since, 'until': until, 'file_name': f'{key}.csv',
-               'status': 'ok', 'elapsed': 0}  # fmt: skip
+        row = {
+            'collection_start_timestamp': gathered,
+            'since': since,
+            'until': until,
+            'file_name': f'{key}.csv',
+            'status': 'ok',
+            'elapsed': 0,
+        }
         members.append(('./data_collection_status.csv', status_csv([row]), True))
     if manifest:
         listed = {f'{key}.csv': version or VERSIONS[key]}
@@ -144,8 +186,16 @@ def daily_slices(start: datetime, until: datetime) -> Iterator[tuple[datetime, d
         start = end
 
 
-def gather(conn: psycopg.Connection, base: Path, work: Path, *, install_uuid: str, keys: list[str],
-           start: datetime, until: datetime) -> list[Path]:  # fmt: skip
+def gather(
+    conn: psycopg.Connection,
+    base: Path,
+    work: Path,
+    *,
+    install_uuid: str,
+    keys: list[str],
+    start: datetime,
+    until: datetime,
+) -> list[Path]:
     """What metrics-utility's directory gather leaves from `start` to `until` for the windowed `keys`: one package
     per key per slice (a header-only CSV for an empty slice, split parts as separate packages)."""
     paths: list[Path] = []
@@ -155,8 +205,11 @@ def gather(conn: psycopg.Connection, base: Path, work: Path, *, install_uuid: st
             files = REGISTRY[key](db=conn, since=since, until=end, output_dir=out).gather()
             parts = [Path(f).read_bytes() for f in files] or [(','.join(COLUMNS[key]) + '\n').encode()]
             for index, data in enumerate(parts):
-                paths.append(write_package(base, install_uuid=install_uuid, key=key, since=since, until=end,
-                                           data=data, index=index))  # fmt: skip
+                paths.append(
+                    write_package(
+                        base, install_uuid=install_uuid, key=key, since=since, until=end, data=data, index=index
+                    )
+                )
     return paths
 
 

@@ -176,8 +176,10 @@ def read_package(
 
     def missing(name: str) -> None:
         if unverified:
-            warnings.append(f'{name} is missing (a package without {PACKAGE_INFO_FILE}, as metrics-utility writes it '
-                            'when that member could not be written); its rows are used')  # fmt: skip
+            warnings.append(
+                f'{name} is missing (a package without {PACKAGE_INFO_FILE}, as metrics-utility writes it '
+                'when that member could not be written); its rows are used'
+            )
         else:
             problems.append(f'{name} is missing')
 
