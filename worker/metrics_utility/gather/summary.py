@@ -13,7 +13,12 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
      "volume": {"bytes": int, "free_bytes": int},         # the filesystem of a directory target
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
      "kpi": {"documents": int, "error": str | null},
-     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int},   # only when computed
+     "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"}}
+
+`started_from` says where each windowed collector of a gather started and why (`gather/upstream_marks.py`): our
+own watermark, metrics-utility's watermark in the controller database or its packages in the target (first run
+after switching over, docs/migrate.md), or the look-back horizon.
 
 `unreadable` (per collector) counts the shipped rows whose stored document (host variables, event data) could not be
 read and was exported with NULLs (docs/collectors.md); `unreadable_rows` is their sum, kept when `collectors` is
@@ -65,6 +70,7 @@ class RunSummary:
     backfill: dict[str, Any] | None = None
     kpi: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
+    started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -100,13 +106,14 @@ class RunSummary:
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
         } | {
             name: value
-            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi', 'usage')
+            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi', 'usage',
+                         'started_from')
             if (value := getattr(self, name)) is not None
         }
 
     def render(self, limit: int = MAX_BYTES) -> str:
         """Compact JSON within `limit` bytes, redacted before it is shortened."""
-        return fit(self.to_json(), limit, optional=('collectors', 'backfill', 'kpi'))
+        return fit(self.to_json(), limit, optional=('collectors', 'backfill', 'kpi', 'started_from'))
 
 
 def write(summary: RunSummary, path: str | Path | None) -> None:
