@@ -409,3 +409,51 @@ def test_packages_upstream_left_in_the_target_are_not_gathered_again(db, tmp_pat
     assert all(path.exists() for path in theirs)  # nothing of upstream's was replaced or removed
     counts = shipped_ids(theirs + ours)
     assert set(counts) == _ids(db, at(27), at(29) + timedelta(days=1)) and set(counts.values()) == {1}
+
+
+@pytest.mark.integration
+def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, monkeypatch, s3_server, bucket):
+    """The same over S3 (moto): the day prefixes are listed, upstream's objects are left as they are."""
+    from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+
+    install_uuid = _install_uuid(db)
+    _setting(db, None)  # no watermark in the controller: the bucket alone says where upstream stopped
+    with db.connect_reader() as conn:
+        theirs = up.gather(
+            conn,
+            tmp_path / 'local',
+            tmp_path / 'upstream',
+            install_uuid=install_uuid,
+            keys=['job_host_summary'],
+            start=at(27),
+            until=at(28, 18),
+        )
+    client = s3_server.client()
+    keys = [f'billing/{p.relative_to(tmp_path / "local").as_posix()}' for p in theirs]
+    for path, key in zip(theirs, keys, strict=True):
+        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+    summary_file = tmp_path / 'summary.json'
+    env = {
+        **db.reader_env(),
+        'METRICS_UTILITY_SHIP_TARGET': 's3',
+        'METRICS_UTILITY_SHIP_PATH': 'billing',
+        'METRICS_UTILITY_BUCKET_NAME': bucket,
+        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
+        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
+        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
+        'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
+    }
+    assert _gather(monkeypatch, env, '--ship', '--until', '2024-03-01', '--summary-file', str(summary_file)) == 0
+    assert json.loads(summary_file.read_text())['started_from'] == {'job_host_summary': PKGS}
+    listed = client.list_objects_v2(Bucket=bucket, Prefix='billing/data/')['Contents']
+    stored = {o['Key'] for o in listed}
+    assert set(keys) <= stored
+    ours = sorted(stored - set(keys))
+    assert ours[0].split('/')[-1].split('-')[5:9] == ['2024', '02', '28', '180000+0000']
+    local = tmp_path / 'ours'
+    local.mkdir()
+    for key in ours:
+        (local / key.replace('/', '_')).write_bytes(client.get_object(Bucket=bucket, Key=key)['Body'].read())
+    counts = shipped_ids(theirs + sorted(local.iterdir()))
+    assert set(counts) == _ids(db, at(27), at(29) + timedelta(days=1)) and set(counts.values()) == {1}
