@@ -25,6 +25,7 @@ from metrics_utility.gather.upstream_marks import (
 from testsupport import upstream_packages as up
 
 from ..commands.conftest import shipped_ids
+from ..commands.test_gather_console import console, console_env, uploaded_ids  # noqa: F401 (console: fixture)
 
 NOW = datetime(2024, 3, 1, 6, tzinfo=UTC)
 HORIZON = NOW - timedelta(days=28)
@@ -457,3 +458,20 @@ def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, 
         (local / key.replace('/', '_')).write_bytes(client.get_object(Bucket=bucket, Key=key)['Body'].read())
     counts = shipped_ids(theirs + sorted(local.iterdir()))
     assert set(counts) == _ids(db, at(27), at(29) + timedelta(days=1)) and set(counts.values()) == {1}
+
+
+@pytest.mark.integration
+def test_windows_upstream_sent_to_console_are_not_uploaded_again(db, tmp_path, monkeypatch, console):  # noqa: F811
+    """console.redhat.com cannot be listed nor overwritten: the controller's watermark alone keeps what metrics-utility
+    uploaded from being uploaded a second time."""
+    sso, upload, ingress, bundle = console
+    mark = at(28, 13, 37, 1)
+    _setting(db, up.last_entries({'job_host_summary': mark}))
+    summary_file = tmp_path / 'summary.json'
+    env = console_env(db, tmp_path, sso, upload, bundle)
+    assert _gather(monkeypatch, env, '--ship', '--until', '2024-03-01', '--summary-file', str(summary_file)) == 0
+    assert json.loads(summary_file.read_text())['started_from'] == {'job_host_summary': CTRL}
+    counts = uploaded_ids(ingress.accepted)
+    assert set(counts) == _ids(db, mark, at(29) + timedelta(days=1)) and set(counts.values()) == {1}
+    marks = json.loads((tmp_path / 'state' / 'watermarks.json').read_text())['shipped_until']
+    assert marks == {'job_host_summary': '2024-03-01T00:00:00+00:00'}
