@@ -281,7 +281,8 @@ def resume(
     if not keys:
         return {}
     own = dict(marks.shipped_until)
-    horizon = horizon_of(resolve_until(request.until, now)[0], request.max_days)
+    end = resolve_until(request.until, now)[0]
+    horizon = horizon_of(end, request.max_days)
     controller: dict[str, datetime] = {}
     held: dict[str, Coverage] = {}
     notes: list[str] = []
@@ -291,7 +292,7 @@ def resume(
         controller, notes = imported.marks, notes + imported.notes
         if storage is not None and not storage.put_only and install_uuid is not None:
             try:
-                names = list_packages(storage, install_uuid, horizon, now)
+                names = list_packages(storage, install_uuid, horizon, end)  # the days this run may gather
             except Exception as exc:  # listing is a courtesy: the gather itself reports storage failures
                 notes.append(f'cannot list the packages of {storage.describe()} ({exc}); not used')
                 names = []
