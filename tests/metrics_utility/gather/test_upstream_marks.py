@@ -475,3 +475,16 @@ def test_windows_upstream_sent_to_console_are_not_uploaded_again(db, tmp_path, m
     assert set(counts) == _ids(db, mark, at(29) + timedelta(days=1)) and set(counts.values()) == {1}
     marks = json.loads((tmp_path / 'state' / 'watermarks.json').read_text())['shipped_until']
     assert marks == {'job_host_summary': '2024-03-01T00:00:00+00:00'}
+
+
+@pytest.mark.unit
+def test_started_from_is_an_additive_summary_field():
+    from metrics_utility.gather.summary import RunSummary
+
+    assert 'started_from' not in RunSummary().to_json()  # summaries of runs that decided nothing stay as they were
+    summary = RunSummary(started_from={'job_host_summary': CTRL})
+    assert json.loads(summary.render())['started_from'] == {'job_host_summary': CTRL}
+    summary.error = 'x' * 3000
+    summary.started_from = {f'collector_{i}': 'default' for i in range(60)}
+    rendered = json.loads(summary.render())
+    assert 'started_from' not in rendered and rendered['error'] == 'x' * 3000  # dropped before the error is cut
