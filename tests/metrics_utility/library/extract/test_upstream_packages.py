@@ -3,6 +3,8 @@ its metadata quirks named, never refused for what upstream itself wrote (docs/mi
 
 from __future__ import annotations
 
+import io
+import tarfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -137,6 +139,26 @@ def _variant(**kwargs):
     return write
 
 
+def _config_alone(base):
+    path = up.write_package(
+        base,
+        install_uuid=UUID,
+        key='job_host_summary',
+        since=START,
+        until=START + timedelta(days=1),
+        data=b'',
+        status=False,
+        manifest=False,
+    )
+    with tarfile.open(path, 'r:gz') as tar:
+        config = tar.extractfile('./config.json').read()
+    with tarfile.open(path, 'w:gz') as tar:  # upstream never ships config.json without a data file
+        info = tarfile.TarInfo('./config.json')
+        info.size = len(config)
+        tar.addfile(info, io.BytesIO(config))
+    return path
+
+
 def _missing(member: str) -> str:
     return (
         f'{member} is missing (a package without package_info.json, as metrics-utility writes it when that member '
@@ -183,6 +205,13 @@ CASES = [
             'manifest.json is missing; config.json is missing; data_collection_status.csv is missing; '
             'none of its rows are used'
         ],
+        [],
+    ),
+    (
+        'config-json-alone',
+        _config_alone,
+        None,
+        ['manifest.json is missing; data_collection_status.csv is missing; none of its rows are used'],
         [],
     ),
     (

@@ -8,8 +8,8 @@ kept in memory, data members are written to `extract_to` or kept in memory (`kee
 once the whole package is verified) when asked for and dropped otherwise. Packages from metrics-utility (no
 `package_info.json`) are read too, with `verified=False`; metrics-utility writes a package without `config.json`,
 `data_collection_status.csv` or `manifest.json` when writing that member failed, so in such a package their absence is
-one of `warnings`, not a refusal (a package with checksums must have all three; a tarball with none of them is no
-package). Nothing in a package, however malformed (JSON nested
+one of `warnings`, not a refusal (a package with checksums must have all three; a tarball with none of them, or
+with no data file, is no package). Nothing in a package, however malformed (JSON nested
 100,000 levels deep, a corrupt deflate stream, an oversized CSV field), escapes as anything but a
 PackageVerificationError.
 """
@@ -169,9 +169,13 @@ def read_package(
         _remove(files)
         raise
 
-    # metrics-utility's format (no checksums) may lack a metadata member, never all three: a bare tarball of CSVs is
-    # no package
-    unverified = PACKAGE_INFO_FILE not in metadata and any(n in metadata for n in _METADATA)
+    # metrics-utility's format (no checksums) may lack a metadata member, never all three, and holds a data file: a
+    # bare tarball of CSVs, or a config.json alone, is no package
+    unverified = (
+        PACKAGE_INFO_FILE not in metadata
+        and any(name in metadata for name in _METADATA)
+        and any(name not in _METADATA for name in members)
+    )
     warnings: list[str] = []
 
     def missing(name: str) -> None:
