@@ -106,8 +106,16 @@ class RunSummary:
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
         } | {
             name: value
-            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi', 'usage',
-                         'started_from')
+            for name in (
+                'stored_bytes',
+                'stored_objects',
+                'retention',
+                'volume',
+                'backfill',
+                'kpi',
+                'usage',
+                'started_from',
+            )
             if (value := getattr(self, name)) is not None
         }
 
