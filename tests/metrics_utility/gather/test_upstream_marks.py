@@ -349,7 +349,8 @@ def _install_uuid(db) -> str:
 @pytest.mark.integration
 def test_the_first_gather_starts_at_the_controllers_watermark_then_at_its_own(db, tmp_path, monkeypatch, capsys):
     mark = at(28, 13, 37, 1)
-    _setting(db, up.last_entries({'job_host_summary': mark, 'events_table': at(29)}))
+    # main_hostmetric is not enabled now: its mark is kept for the day it is
+    _setting(db, up.last_entries({'job_host_summary': mark, 'events_table': at(29), 'main_hostmetric': at(28)}))
     ship, summary_file = tmp_path / 'ship', tmp_path / 'summary.json'
     env = {
         **db.reader_env(),
@@ -369,7 +370,11 @@ def test_the_first_gather_starts_at_the_controllers_watermark_then_at_its_own(db
     assert f"{WHERE}: keys that are not windowed collectors here are not imported: 'events_table'" in logged
     assert 'job_host_summary: starts at 2024-02-28T13:37:01+00:00 (controller-watermark)' in logged
     marks = json.loads((ship / 'state' / 'watermarks.json').read_text())['shipped_until']
-    assert marks['job_host_summary'] == '2024-03-01T00:00:00+00:00'
+    assert marks == {
+        'job_host_summary': '2024-03-01T00:00:00+00:00',
+        'main_jobevent': '2024-03-01T00:00:00+00:00',
+        'main_hostmetric': '2024-02-28T00:00:00+00:00',
+    }
 
     _setting(db, up.last_entries({'job_host_summary': at(29, 20)}))  # read no more: our state decides now
     assert _gather(monkeypatch, env, '--ship', '--until', '2024-03-01', '--summary-file', str(summary_file)) == 0
