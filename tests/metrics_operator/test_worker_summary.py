@@ -182,6 +182,7 @@ def test_every_contract_key_is_read_into_its_attribute():
         'backfill': {'run': 'r', 'shard': 0, 'shards': 1, 'slices': 1, 'merged': {}},
         'kpi': dict(zip(contract.SUMMARY_KPI_FIELDS, (9, 'HTTP 503'), strict=True)),
         'usage': dict(zip(contract.SUMMARY_USAGE_FIELDS, ('2026-03', 10, 11), strict=True)),
+        'started_from': {'main_host_daily': 'controller-watermark'},
         'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
         'quantity': 12,
         'period': '2026-02',

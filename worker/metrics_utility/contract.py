@@ -165,6 +165,7 @@ SUMMARY_FIELDS: Final = (
     SummaryField('backfill', _GATHER, None, when_known=True),
     SummaryField('kpi', _GATHER, 'kpi', when_known=True),
     SummaryField('usage', _GATHER, 'usage', when_known=True),
+    SummaryField('started_from', _GATHER, None, when_known=True),  # {collector: why its first window starts there}
     SummaryField('report', _REPORT, 'report', when_known=True),
     SummaryField('quantity', _REPORT, 'quantity', when_known=True),
     SummaryField('period', _REPORT, 'period', when_known=True),  # "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
@@ -174,7 +175,7 @@ SUMMARY_FIELDS: Final = (
 SUMMARY_KEYS: Final = {c: tuple(f.key for f in SUMMARY_FIELDS if c in f.commands) for c in _BOTH}
 # Blocks dropped, in this order, when a command's summary would exceed SUMMARY_MAX_BYTES.
 SUMMARY_DROPPABLE: Final[dict[SummaryCommand, tuple[str, ...]]] = {
-    'gather': ('collectors', 'backfill', 'kpi'),
+    'gather': ('collectors', 'backfill', 'kpi', 'started_from'),
     'build-report': ('problems',),
 }
 SUMMARY_WINDOW_FIELDS: Final = ('since', 'until')

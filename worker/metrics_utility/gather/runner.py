@@ -37,7 +37,7 @@ from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
-from . import interval
+from . import interval, upstream_marks
 from .state import StateError, Watermarks
 from .summary import RunSummary
 
@@ -130,6 +130,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
         marks = state.load() if state is not None else Watermarks()
         if state is not None:
             marks.check_not_ahead(now, state.describe())
+        summary.started_from = upstream_marks.resume(marks, conn, storage, request, now) or None  # docs/migrate.md
         config = _gather_config(conn, request.collector_params.get('config', {}))
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
         daily = [k for k in request.collectors if k not in request.snapshot_keys]

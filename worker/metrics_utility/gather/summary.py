@@ -14,7 +14,12 @@ same table), at most `SUMMARY_MAX_BYTES` of JSON. A gather's summary:
      "volume": {"bytes": int, "free_bytes": int},         # the filesystem of a directory target
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
      "kpi": {"documents": int, "error": str | null},
-     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int},   # only when computed
+     "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"}}
+
+`started_from` says where each windowed collector of a gather started and why (`gather/upstream_marks.py`): our
+own watermark, metrics-utility's watermark in the controller database or its packages in the target (first run
+after switching over, docs/migrate.md), or the look-back horizon.
 
 `unreadable` (per collector) counts the shipped rows whose stored document (host variables, event data) could not be
 read and was exported with NULLs (docs/collectors.md); `unreadable_rows` is their sum, kept when `collectors` is
@@ -68,6 +73,7 @@ class RunSummary:
     backfill: dict[str, Any] | None = None
     kpi: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
+    started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -113,6 +119,7 @@ class RunSummary:
             'backfill': self.backfill,
             'kpi': self.kpi,
             'usage': self.usage,
+            'started_from': self.started_from,
         }
 
     def to_json(self) -> dict[str, Any]:
