@@ -77,8 +77,19 @@ def test_run_summary_keys_are_the_contracts():
     from metrics_utility.gather.summary import CollectorOutcome, RunSummary
     from metrics_utility.library import retention
 
-    known = RunSummary(since='a', until='b', collectors={'main_host': CollectorOutcome()}, stored_bytes=1,
-                       stored_objects=1, retention={}, volume={}, backfill={}, kpi={}, usage={}, started_from={})  # fmt: skip
+    known = RunSummary(
+        since='a',
+        until='b',
+        collectors={'main_host': CollectorOutcome()},
+        stored_bytes=1,
+        stored_objects=1,
+        retention={},
+        volume={},
+        backfill={},
+        kpi={},
+        usage={},
+        started_from={},
+    )
     assert tuple(known.fields()) == contract.SUMMARY_KEYS['gather']
     assert tuple(known.to_json()) == contract.SUMMARY_KEYS['gather']
     unknown = {f.key for f in contract.SUMMARY_FIELDS if f.when_known and 'gather' in f.commands}
