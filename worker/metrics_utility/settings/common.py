@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metrics_utility.library import secret
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
 PREFIX = 'METRICS_UTILITY_'
 SHOWN_CHARS = 200  # a value longer than this is cut in messages: one readable line, never a wall of text
@@ -18,8 +19,14 @@ _BUCKET = re.compile(r'[a-zA-Z0-9.\-_]{1,255}')  # what botocore accepts (its ow
 _WHOLE = re.compile(r'[+-]?[0-9]{1,30}')  # ASCII digits only: int() would also take '٣', '1_000' and ' 12 '
 
 
-class ConfigError(ValueError):
+class ConfigError(MetricsUtilityError, ValueError):
     """One or more settings are wrong; `problems` lists them."""
+
+    exit_code = BAD_INPUT
+
+    @property
+    def message(self) -> str:
+        return str(self)  # every problem, one per line
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

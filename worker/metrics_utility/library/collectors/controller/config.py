@@ -114,7 +114,7 @@ def _platform() -> dict[str, Any]:
     return {'system': platform.system(), 'dist': dist, 'release': platform.release(), 'type': kind}
 
 
-@collector('config', '2.0', 'json')
+@collector('config', '2.0', 'json', kind='snapshot')
 def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Installation identity, versions, license and a few settings; never credentials."""
     with session(db):

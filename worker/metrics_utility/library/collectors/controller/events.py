@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -37,6 +36,7 @@ from psycopg import sql
 
 from ..base import Files
 from . import partitions
+from .csv_export import CsvRun
 from .streaming import CsvOutput
 
 log = logging.getLogger(__name__)
@@ -127,9 +127,21 @@ class EventExport:
         return self._query(no_extract(self.alias, self.columns), ranges, raw=True)
 
 
-def copy_events(db: psycopg.Connection, export: EventExport, output_dir: Path, stem: str, limit: int) -> Files:
-    """Export `export` into CSV parts; a document the server cannot read never stops it (see the module doc)."""
-    out = CsvOutput(output_dir, stem, limit)
+def fast_query(export: EventExport | None) -> tuple[sql.Composable, dict] | None:
+    """The event COPY query (fast path) and its parameters, or None when nothing is in scope (for EXPLAIN)."""
+    return None if export is None else (export.fast(), dict(export.params))
+
+
+def collect(run: CsvRun, export: EventExport | None) -> Files:
+    """An event collector's result: its export copied (`copy_events`), or no file when nothing is in scope."""
+    return Files() if export is None else copy_events(run, export)
+
+
+def copy_events(run: CsvRun, export: EventExport) -> Files:
+    """Export `export` into the run's CSV parts; a document the server cannot read never stops it (see the module
+    doc)."""
+    db, stem = run.db, run.key
+    out = CsvOutput(run.output_dir, stem, run.max_file_bytes)
     unreadable = 0
     try:
         start = out.mark()
