@@ -30,8 +30,7 @@ from typing import Any, Protocol
 import psycopg
 
 from metrics_utility.library import instants
-from metrics_utility.library.collectors import Collector, RunContext
-from metrics_utility.library.collectors.registry import COLLECTORS, CONFIG
+from metrics_utility.library.collectors import Collector, RunContext, registry
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.lock import advisory_lock, detect_dead_client
 from metrics_utility.library.package import parse_tarball_name
@@ -155,8 +154,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
             marks.check_not_ahead(now, state.describe())
         config = _gather_config(conn)
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
-        daily = [k for k in request.collectors if COLLECTORS[k].info.kind == 'windowed']
-        snapshots = [k for k in request.collectors if COLLECTORS[k].info.kind == 'snapshot']
+        daily, snapshots = registry.windowed_keys(request.collectors), registry.snapshot_keys(request.collectors)
         put_only = storage is not None and storage.put_only and request.ship
         plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days, put_only)
         for plan in plans:
@@ -226,14 +224,14 @@ def unclaimed(window: Window, mark: datetime | None, trim: bool) -> Window | Non
 
 
 def _gather_config(conn: psycopg.Connection) -> dict[str, Any]:
-    return CONFIG(db=conn).gather() or {}
+    return registry.CONFIG(db=conn).gather() or {}
 
 
 def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dict[str, Any],
                  request: GatherRequest, packager: Packager, storage: Storage | None,
                  workdir: Path) -> list[PackagedFile]:  # fmt: skip
     context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key)
-    collector = COLLECTORS[key].for_run(context, request.collector_params.get(key))
+    collector = registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
     shipped = []
     started = time.monotonic()
     for item in packager([collector], config, window, workdir):

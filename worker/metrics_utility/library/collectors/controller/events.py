@@ -107,6 +107,23 @@ class EventExport:
     alias: str = 'ed'
     source: str = 'e'
 
+    @classmethod
+    def of_jobs(
+        cls,
+        jobs: list[tuple[int, datetime]],
+        template: sql.Composable | str,
+        fixed: Mapping[str, sql.Composable],
+        columns: str,
+        params: Mapping[str, Any],
+        derive: Callable[[dict[str, Any] | None], dict[str, str | None]],
+    ) -> EventExport | None:
+        """The export of the events of `jobs` (id, created), pruned to their hour partitions; None without jobs."""
+        if not jobs:
+            return None
+        ranges = partitions.hour_ranges(created for _, created in jobs)
+        job_ids = sorted(job_id for job_id, _ in jobs)
+        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive)
+
     def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
         template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
         raw_column = sql.SQL(', {}.event_data AS {}').format(sql.Identifier(self.source), sql.Identifier(RAW_COLUMN))

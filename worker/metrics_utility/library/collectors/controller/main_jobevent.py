@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from . import events, partitions, window
+from . import events, window
 from .csv_export import CsvRun, csv_collector
 
 JOBS = """
@@ -69,16 +69,9 @@ def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> ev
     where = window.condition('s.modified')
     params = window.params(since, until)
     jobs = db.execute(sql.SQL(JOBS).format(window=where), params).fetchall()
-    if not jobs:
-        return None
-    return events.EventExport(
-        template=QUERY,
-        fixed={'window': where, 'events': events.event_list(events.RESULT_EVENTS)},
-        columns=', '.join(f'{name} text' for name in EXTRACTED),
-        ranges=partitions.hour_ranges(c for _, c in jobs),
-        params={**params, 'job_ids': sorted(job_id for job_id, _ in jobs)},
-        derive=derive,
-    )
+    fixed = {'window': where, 'events': events.event_list(events.RESULT_EVENTS)}
+    columns = ', '.join(f'{name} text' for name in EXTRACTED)
+    return events.EventExport.of_jobs(jobs, QUERY, fixed, columns, params, derive)
 
 
 def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:

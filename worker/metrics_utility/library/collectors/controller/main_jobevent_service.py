@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from . import events, partitions, window
+from . import events, window
 from .csv_export import CsvRun, csv_collector
 
 SERVICE_EVENTS = (*events.RESULT_EVENTS, 'warning', 'deprecated')
@@ -84,17 +84,8 @@ def derive(data: dict | None) -> dict[str, str | None]:
 def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> events.EventExport | None:
     """The event export of the window, or None when no job finished in it."""
     jobs = db.execute(sql.SQL(JOBS).format(window=window.condition('u.finished')), window.params(since, until))
-    rows = jobs.fetchall()
-    if not rows:
-        return None
-    return events.EventExport(
-        template=QUERY,
-        fixed={'events': events.event_list(SERVICE_EVENTS)},
-        columns=EXTRACTED,
-        ranges=partitions.hour_ranges(c for _, c in rows),
-        params={'job_ids': sorted(job_id for job_id, _ in rows)},
-        derive=derive,
-    )
+    fixed = {'events': events.event_list(SERVICE_EVENTS)}
+    return events.EventExport.of_jobs(jobs.fetchall(), QUERY, fixed, EXTRACTED, {}, derive)
 
 
 def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
