@@ -388,3 +388,32 @@ def test_an_empty_summary_path_is_refused_in_one_line(tmp_path, capsys):
     """Not two messages (the refusal, then a failed write of its summary to '')."""
     code, _, err = run_main(['gather', '--summary-file='], base_env(tmp_path), capsys)
     assert (code, err) == (2, usage(G, "argument --summary-file: is empty; expected a file path, or '-' for stdout")[0])
+
+
+ESCAPING = {
+    'gather, a run failure': ('gather', 'StateError', 1, 'metrics-utility gather', 'state unreadable'),
+    'build-report, a user error': ('build-report', 'ConfigError', 2, 'metrics-utility build-report', 'invalid'),
+}
+
+
+@pytest.mark.parametrize(('command', 'error', 'code', 'prog', 'first'), ESCAPING.values(), ids=list(ESCAPING))
+def test_an_error_escaping_a_command_gets_the_same_answer_from_the_guard(
+    monkeypatch, tmp_path, capsys, command, error, code, prog, first
+):
+    """Commands answer their own errors; one that escapes (a future bug) still gets its line, exit code and summary,
+    never the internal-error line."""
+    from metrics_utility.gather.state import StateError
+    from metrics_utility.settings.common import ConfigError
+
+    raised = StateError('state unreadable\nsecond line') if error == 'StateError' else ConfigError(['invalid'])
+
+    def escaping(args, env=None):
+        raise raised
+
+    module = gather_command if command == 'gather' else report_command
+    monkeypatch.setattr(module, 'run', escaping)
+    summary_file = tmp_path / 'summary.json'
+    assert main([command, '--summary-file', str(summary_file)], env={}) == code
+    assert capsys.readouterr().err == f'{prog}: {raised.message}\n'
+    assert raised.message.startswith(first if error == 'StateError' else 'invalid configuration:\n  - invalid')
+    assert json.loads(summary_file.read_text())['error'] == raised.message

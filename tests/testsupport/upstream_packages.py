@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from metrics_utility.library.collectors import REGISTRY
+from metrics_utility.library.collectors.registry import COLLECTORS
 
 from .report_data import COLUMNS
 
@@ -202,7 +202,7 @@ def gather(
     for key in keys:
         for number, (since, end) in enumerate(daily_slices(start, until)):
             out = work / f'{key}-{number}'
-            files = REGISTRY[key](db=conn, since=since, until=end, output_dir=out).gather()
+            files = COLLECTORS[key](db=conn, since=since, until=end, output_dir=out).gather()
             parts = [Path(f).read_bytes() for f in files] or [(','.join(COLUMNS[key]) + '\n').encode()]
             for index, data in enumerate(parts):
                 paths.append(

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.storage import Storage, StorageError
 
 STATE_OBJECT = 'state/watermarks.json'
@@ -50,7 +51,7 @@ RECOVERY = (
 log = logging.getLogger('metrics_utility.gather.state')
 
 
-class StateError(RuntimeError):
+class StateError(MetricsUtilityError, RuntimeError):
     """The watermark document cannot be read or written."""
 
 

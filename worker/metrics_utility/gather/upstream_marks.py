@@ -275,9 +275,11 @@ def resume(
 ) -> dict[str, Reason]:
     """The runner's one hook, right after loading the state: with an empty state, seed `marks` from the controller's
     watermarks and the target's packages; return where each windowed collector of the run starts (run summary)."""
+    from metrics_utility.library.collectors import registry
+
     from .interval import horizon_of, resolve_until
 
-    keys = [k for k in request.collectors if k not in request.snapshot_keys]
+    keys = registry.windowed_keys(request.collectors)
     if not keys:
         return {}
     own = dict(marks.shipped_until)

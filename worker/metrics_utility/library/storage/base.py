@@ -19,8 +19,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from metrics_utility.library.errors import MetricsUtilityError
 
-class StorageError(Exception):
+
+class StorageError(MetricsUtilityError):
     """A storage operation failed; the message names the target and the object."""
 
 
