@@ -49,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--summary-file', type=summary_path,
                             help="write the run's JSON summary here (the operator reads it)")  # fmt: skip
         parser.add_argument('--verbose', action='store_true', help='debug logging')
+        parser.add_argument('--format', dest='output_format', help='xlsx (the only format written; metrics-utility '
+                            'also takes ods, accepted here with a warning)')  # fmt: skip
         parser.set_defaults(func=run)
 
 
@@ -107,11 +109,11 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
             return None
         return since, last + timedelta(days=1), None
     if given['--month']:
-        match = re.fullmatch(r'([0-9]{4})-([0-9]{2})', args.month.strip())
+        match = re.fullmatch(r'([0-9]{4})-([0-9]{1,2})', args.month.strip())  # 2024-2 too, as metrics-utility
         if not match or not 1 <= int(match.group(2)) <= 12:
             problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2024-02')
             return None
-        if not f'{FIRST_DAY:%Y-%m}' <= args.month.strip() <= f'{today:%Y-%m}':
+        if not f'{FIRST_DAY:%Y-%m}' <= f'{match.group(1)}-{int(match.group(2)):02d}' <= f'{today:%Y-%m}':
             problems.append(f'--month={shown(args.month)} is out of range; expected a month from '
                             f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})')  # fmt: skip
             return None
@@ -124,6 +126,7 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
     from metrics_utility.library.dataframes.store import default_workers
+    from metrics_utility.library.extract.controller_db import ControllerDbError
     from metrics_utility.library.reports import ReportOptions, build, report_name
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.storage.multi import MultiStorage
@@ -133,6 +136,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.settings.push import push_settings
     from metrics_utility.settings.report import report_settings
     from metrics_utility.settings.sources import additional_sources
+    from metrics_utility.settings.upstream import without_effect
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
     secret.install_log_redaction(logging.getLogger().handlers)  # botocore's signed headers never reach the log
@@ -144,6 +148,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral is not None else None
     extra = additional_sources(environment, None, problems, settings.ship if settings else None)
+    from_db = settings is not None and settings.ship.target == 'controller_db'
+    database = controller_database(environment, problems, extra) if from_db else None
+    warnings = without_effect(environment) + output_format(args.output_format, problems)
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
 
@@ -154,6 +161,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         pushgateway.push_run('report', data, time.monotonic() - started, push_settings(environment))
         return code
 
+    for warning in warnings:
+        print(f'{PROG}: warning: {warning}', file=sys.stderr)
     if problems or settings is None or period is None:
         print(f'{PROG}: invalid configuration:', file=sys.stderr)
         for problem in problems:
@@ -178,10 +187,16 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
         with job_tempdir(prefix='report-') as tmp:
-            result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
-                           workers=default_workers())  # fmt: skip
+            if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
+                result = renewal_from_database(database, options, now, tmp)
+            else:
+                result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
+                               workers=default_workers())  # fmt: skip
             if result.path is not None:
                 storage.put(name, filename=result.path)
+    except ControllerDbError as exc:
+        print(f'{PROG}: {secret.redact(str(exc))}', file=sys.stderr)
+        return outcome(1, str(exc))
     except ConfigError as exc:
         print(f'{PROG}: {secret.redact(str(exc))}', file=sys.stderr)
         return outcome(2, str(exc))
@@ -204,6 +219,41 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         problem_count=len(result.problems),
         problems=summary_problems(result.problems),
     )
+
+
+def controller_database(environment, problems: list[str], extra: list):  # -> DatabaseSettings
+    """The METRICS_UTILITY_DB_* connection that SHIP_TARGET=controller_db reads host metrics through."""
+    from metrics_utility.settings.gather import database_settings
+
+    if extra:
+        problems.append('SHIP_TARGET=controller_db reads host metrics from the controller database only; '
+                        'additional package sources (--also-from, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS) do not '
+                        'apply')  # fmt: skip
+    return database_settings(environment, problems)
+
+
+def output_format(value: str | None, problems: list[str]) -> list[str]:
+    """The warnings for metrics-utility's `--format` (xlsx, or ods which is written as XLSX here)."""
+    if value is None or value.strip().lower() == 'xlsx':
+        return []
+    if value.strip().lower() == 'ods':
+        return ['--format=ods is accepted but the report is written as XLSX (LibreOffice opens it)']
+    problems.append(f'--format={shown(value)} is not a report format; expected xlsx or ods')
+    return []
+
+
+def renewal_from_database(database, options, now: datetime, tmp):  # -> BuildResult
+    """RENEWAL_GUIDANCE from the controller's `main_hostmetric`, read in a read-only session, from --since to now."""
+    from metrics_utility.library.extract import controller_db
+    from metrics_utility.library.reports.build import build_renewal
+
+    since = datetime(options.since.year, options.since.month, options.since.day, tzinfo=UTC)
+    workdir = tmp / 'controller_db'
+    workdir.mkdir()
+    with controller_db.connect(host=database.host, port=database.port, dbname=database.dbname, user=database.user,
+                               password=database.password.reveal(), sslmode=database.sslmode) as conn:  # fmt: skip
+        metrics = controller_db.host_metrics(conn, since, now, workdir)
+    return build_renewal(options, metrics, tmp / 'report.xlsx')
 
 
 SUMMARY_PROBLEMS = 5

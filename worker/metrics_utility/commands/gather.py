@@ -29,6 +29,7 @@ from metrics_utility.library.storage import StorageError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
 from metrics_utility.settings.gather import job_completion_index
 from metrics_utility.settings.push import push_settings
+from metrics_utility.settings.upstream import without_effect
 
 NAMES = ('gather', 'gather_automation_controller_billing_data')
 
@@ -97,6 +98,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary) -> int:
     tty = _setup_logging(args.verbose)
+    for warning in without_effect(env):  # metrics-utility's variables we accept without effect (docs/upstream.md)
+        logging.getLogger('metrics_utility.gather').warning(warning)
     problems = []
     now = instants.now()
     since = until = None
