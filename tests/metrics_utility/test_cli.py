@@ -121,7 +121,7 @@ CASES = [
     ('report-since-30000mo', ['build-report', '--since', '30000mo'], {}, 2, config(B, f"--since='30000mo' {OUT}")),
     ('report-ephemeral-huge', ['build-report', '--type', 'RENEWAL_GUIDANCE', '--since', '3d', '--ephemeral',
                                '9' * 5000 + 'd'], {}, 2,
-     config(B, f"--ephemeral='{'9' * 200}'… (5001 characters); expected Nd or Nmonths from 1d to 3650d (a month "
+     config(B, f"--ephemeral='{'9' * 200}'… (5001 characters); expected Nd or Nmonths from 0d (none) to 3650d (a month "
                'counts as 30 days; e.g. 30d, 2months)')),
     ('report-type-empty', ['build-report', '--type', ''], {}, 2,
      config(B, '--type is empty; expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE')),

@@ -1,10 +1,12 @@
 """`metrics-utility build-report` (alias `build_report`): build a monthly or ranged report from stored packages.
 
 Flags and variables follow metrics-utility (docs/reports.md, Variables and flags): `--month` (default: the previous
-month), `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
-with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
-(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables. Packages the report
-could not verify or read are not failures: they are listed (stderr, the status sheet, the summary's `problems`).
+month), `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite;
+SHIP_TARGET=controller_db reads RENEWAL_GUIDANCE from the controller database (docs/upstream.md). Every problem with
+flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
+(exists without --force, no billing data), 1 when building failed (also: the controller database cannot be read), 2
+for bad flags or variables. Packages the report could not verify or read are not failures: they are listed (stderr,
+the status sheet, the summary's `problems`).
 """
 
 from __future__ import annotations
@@ -68,9 +70,11 @@ def parse_day(value: str, flag: str, problems: list[str], today: date) -> date |
 
 def parse_ephemeral(value: str, problems: list[str]) -> int | None:
     match = _RELATIVE.fullmatch(value.strip())
-    days = (int(match[1]) * (1 if match[2].startswith('d') else 30)) if match else 0
+    days = (int(match[1]) * (1 if match[2].startswith('d') else 30)) if match else -1
+    if days == 0:  # metrics-utility takes 0d (or 0months) as "no ephemeral analysis"
+        return None
     if not 1 <= days <= MAX_EPHEMERAL_DAYS:
-        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 1d to {MAX_EPHEMERAL_DAYS}d '
+        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 0d (none) to {MAX_EPHEMERAL_DAYS}d '
                         '(a month counts as 30 days; e.g. 30d, 2months)')  # fmt: skip
         return None
     return days
