@@ -166,6 +166,12 @@ HOSTILE = [  # (id, env, argv, exit code, stderr)
      f'{build_report.PROG}: warning: {P}RH_PASSWORD is set but has no effect here: {BY_NAME[P + "RH_PASSWORD"].doc}\n'
      f'{build_report.PROG}: invalid configuration:\n  - {P}RH_PASSWORD contains a NUL byte; remove it\n'),
     ('report-type-spaces', {P + 'REPORT_TYPE': ' CCSPv2 '}, [], 0, ''),
+    ('report-type-lower-case-refused-as-upstream', {P + 'REPORT_TYPE': 'ccspv2'}, [], 2,
+     f"{build_report.PROG}: invalid configuration:\n  - {P}REPORT_TYPE='ccspv2' is not a report type; expected one of: "
+     'CCSP, CCSPv2, RENEWAL_GUIDANCE (case-sensitive)\n'),
+    ('ship-target-mixed-case-refused-as-upstream', {P + 'SHIP_TARGET': 'Controller_DB'}, [], 2,
+     f"{build_report.PROG}: invalid configuration:\n  - {P}SHIP_TARGET='Controller_DB' is not supported here; expected "
+     'one of: directory, s3, controller_db\n'),
     ('ephemeral-zero-months', RENEWAL, ['--since=2mo', '--ephemeral=0months'], 0, ''),
     ('month-single-digit-13', {}, ['--month=2024-13'], 2,
      f"{build_report.PROG}: invalid configuration:\n  - --month='2024-13' is not a month; expected YYYY-MM, e.g. "
@@ -236,3 +242,38 @@ def test_candlepin_manage_is_accepted_with_one_warning(capsys, argv):
     assert main(['candlepin_manage', *argv]) == 0
     out = capsys.readouterr()
     assert (out.out, out.err) == ('', CANDLEPIN_MESSAGE.format(action=argv[0]) + '\n')
+
+
+# The AAP operator's CronJobs with the ConfigMap the Red Hat documentation writes ----------------------------------
+
+AAP_DOCS_CONFIGMAP = {
+    P + 'SHIP_TARGET': 'directory',
+    P + 'REPORT_TYPE': 'CCSPv2',
+    P + 'PRICE_PER_NODE': '11',
+    P + 'REPORT_SKU': 'MCT3752MO',
+    P + 'REPORT_SKU_DESCRIPTION': 'EX: Red Hat Ansible Automation Platform, Full Support (1 Managed Node, Dedicated, '
+    'Monthly)',
+    P + 'REPORT_H1_HEADING': 'CCSP NA Direct Reporting Template',
+    P + 'REPORT_COMPANY_NAME': 'Partner A',
+    P + 'REPORT_EMAIL': 'email@email.com',
+    P + 'REPORT_RHN_LOGIN': 'test_login',
+    P + 'REPORT_COMPANY_BUSINESS_LEADER': 'BUSINESS LEADER',
+    P + 'REPORT_COMPANY_PROCUREMENT_LEADER': 'PROCUREMENT LEADER',
+}
+
+
+@pytest.mark.integration
+def test_the_aap_cronjob_commands_run_with_the_documented_configmap(tiny_db, tmp_path, capsys):
+    """`gather_automation_controller_billing_data --ship --until=10m` then `build_report` (the two CronJob commands),
+    on a claim mounted where the ConfigMap's SHIP_PATH points (with a trailing slash, as some admins write it)."""
+    env = {**tiny_db.reader_env(), **AAP_DOCS_CONFIGMAP, P + 'SHIP_PATH': f'{tmp_path}/'}
+    assert main(['gather_automation_controller_billing_data', '--ship', '--until=10m'], env=env) == 0
+    assert main(['gather_automation_controller_billing_data', '--ship', '--since=2024-02-28', '--until=2024-03-01'],
+                env=env) == 0  # fmt: skip
+    assert main(['build_report'], env=env) == 0  # the previous month: no data, no report
+    assert main(['build_report', '--since=2024-02-28', '--until=2024-02-29'], env=env) == 0
+    err = capsys.readouterr().err
+    assert 'has no effect here' not in err and 'invalid configuration' not in err
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.glob('reports/*/*/*')] == [
+        'reports/2024/02/CCSPv2-2024-02-28--2024-02-29.xlsx'
+    ]
