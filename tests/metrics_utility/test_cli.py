@@ -126,7 +126,7 @@ CASES = [
     ('report-type-empty', ['build-report', '--type', ''], {}, 2,
      config(B, '--type is empty; expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE')),
     ('report-iterations-superscript', ['build-report'], {'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '²'}, 2,
-     config(B, "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 1 to 1000")),
+     config(B, "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 0 to 1000000")),
     ('report-ship-path-nul', ['build-report'], {P + 'SHIP_PATH': 'a\x00b'}, 2,
      (f"{B}: invalid configuration:\n  - {P}SHIP_PATH contains a NUL byte; remove it\n  - {P}SHIP_PATH='a\\x00b' "
       'is not an existing directory\n',

@@ -110,6 +110,7 @@ BUILD = [  # (id, env, argv): values metrics-utility 0.8 accepts
     ('price-integer', {P + 'PRICE_PER_NODE': '11'}, []),
     ('price-decimal', {P + 'PRICE_PER_NODE': '11.50'}, []),
     ('price-three-decimals', {P + 'PRICE_PER_NODE': '11.555'}, []),
+    *((f'price-{v}', {P + 'PRICE_PER_NODE': v}, []) for v in ('+5', '1e3', '1E-2', '1_000', '.5', '5.')),
     ('header-fields', {P + 'REPORT_SKU': 'MCT3752MO', P + 'REPORT_SKU_DESCRIPTION': 'EX: Red Hat Ansible (Managed '
                        'Node, Premium)', P + 'REPORT_COMPANY_NAME': 'Ünïcode GmbH', P + 'REPORT_EMAIL': 'a@b.example',
                        P + 'REPORT_RHN_LOGIN': 'rhn', P + 'REPORT_PO_NUMBER': '123'}, []),
@@ -122,7 +123,8 @@ BUILD = [  # (id, env, argv): values metrics-utility 0.8 accepts
       for e in ('30d', '30day', '30days', '2mo', '2month', '2months', '0d')),
     *((f'renewal-dedup-{d}', {**RENEWAL, P + 'DEDUPLICATOR': d}, ['--since=2mo'])
       for d in ('renewal', 'renewal-hostname', 'renewal-experimental')),
-    ('renewal-iterations', {**RENEWAL, 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '5'}, ['--since=2mo']),
+    *((f'renewal-iterations-{n}', {**RENEWAL, 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': n}, ['--since=2mo'])
+      for n in ('0', '5', '5000')),
 ]  # fmt: skip
 
 

@@ -19,7 +19,12 @@ HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # Report
 BUILD_TARGETS = ('directory', 's3', 'controller_db')
 ITERATIONS = 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS'  # no METRICS_UTILITY_ prefix, as in metrics-utility
 MAX_ITERATIONS = declared(ITERATIONS).high
-_PRICE = re.compile(r'[0-9]{1,15}(\.[0-9]{0,20})?|\.[0-9]{1,20}')  # ASCII decimal; no exponent, sign, NaN, '_'
+# A non-negative ASCII number as metrics-utility's float() reads one: an optional '+', '_' between digits, an
+# exponent (11, 11.50, +5, 1_000, 1e3); not a sign '-', NaN, infinity or non-ASCII digits (float() takes them too,
+# but no price is written so). The value is checked to lie in [0, MAX_PRICE] after parsing.
+_DIGITS = r'[0-9](?:_?[0-9]){0,39}'
+_PRICE = re.compile(rf'\+?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?[0-9]{{1,3}})?')
+MAX_PRICE = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
         if not _PRICE.fullmatch(price_text):
             raise ValueError
         exact = Decimal(price_text)
+        if exact > MAX_PRICE:
+            raise ValueError
         price = float(exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))
     except (ValueError, ArithmeticError):
         problems.append(

@@ -336,8 +336,8 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'metrics-utility’s hop limit of the renewal deduplicator (no METRICS_UTILITY_ prefix); checked for '
         'compatibility, no effect: the renewal deduplicator here always merges the whole chain of shared keys',
         default='3',
-        low=1,
-        high=1000,
+        low=0,  # metrics-utility takes any int(); 0 (hostname only) and large limits are valid there
+        high=1_000_000,
     ),
     Variable(
         'METRICS_UTILITY_ORGANIZATION_FILTER',
