@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from metrics_utility.cli import _parser, main
-from metrics_utility.commands import build_report
+from metrics_utility.commands import build_report, upstream_options
 from metrics_utility.commands.candlepin_manage import MESSAGE as CANDLEPIN_MESSAGE
 from metrics_utility.settings.gather import TARGETS as GATHER_TARGETS
 from metrics_utility.settings.report import BUILD_TARGETS
@@ -70,7 +70,14 @@ def test_commands_and_flags_of_the_doc_are_the_parsers():
             assert flag in parser._option_string_actions, row
         else:  # a sub-command (candlepin_manage register)
             assert flag in parser._subparsers._group_actions[0].choices, row
-        assert relation != 'no effect' or DOC_TABLES['Commands'][command] == 'no effect', row
+        if relation == 'no effect' and DOC_TABLES['Commands'][command] != 'no effect':
+            assert flag in upstream_options.OPTIONS, row  # a Django option, accepted with a warning
+    django = {
+        f'{c} {f}'
+        for c in ('gather_automation_controller_billing_data', 'build_report')
+        for f in upstream_options.OPTIONS
+    }
+    assert django <= set(DOC_TABLES['Flags'])
 
 
 @pytest.mark.unit
@@ -181,6 +188,24 @@ HOSTILE = [  # (id, env, argv, exit code, stderr)
 ]  # fmt: skip
 
 
+DJANGO = [  # metrics-utility's Django options as a cron line may give them
+    ('verbosity', ['--verbosity=2'], ['--verbosity']),
+    ('v', ['-v', '3'], ['--verbosity']),
+    ('traceback-no-color', ['--traceback', '--no-color'], ['--traceback', '--no-color']),
+    ('settings-pythonpath', ['--settings=awx.settings', '--pythonpath=/var/lib/awx'], ['--settings', '--pythonpath']),
+    ('force-color-skip-checks', ['--force-color', '--skip-checks'], ['--force-color', '--skip-checks']),
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(('argv', 'named'), [c[1:] for c in DJANGO], ids=[c[0] for c in DJANGO])
+def test_build_report_names_each_django_option_once(tmp_path, capsys, argv, named):
+    code, err = _build(tmp_path, {}, argv, capsys)
+    warnings = ''.join(f'{build_report.PROG}: warning: {flag} (a Django option of metrics-utility) has no effect here: '
+                       f'{upstream_options.OPTIONS[flag][1]}\n' for flag in named)  # fmt: skip
+    assert (code, err) == (0, warnings)
+
+
 @pytest.mark.hostile
 @pytest.mark.parametrize(('env', 'argv', 'code', 'stderr'), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
 def test_upstream_values_in_odd_forms(tmp_path, capsys, env, argv, code, stderr):
@@ -227,12 +252,14 @@ def test_gather_accepts_every_upstream_value(tiny_db, tmp_path, capsys, env, arg
 
 
 @pytest.mark.integration
-def test_gather_names_each_variable_without_effect_once(tiny_db, tmp_path, capsys):
-    code, err = _gather(tiny_db, tmp_path, dict.fromkeys(NO_EFFECT, 'Secret-Value-1'), WINDOW, capsys)
+def test_gather_names_each_variable_and_django_option_without_effect_once(tiny_db, tmp_path, capsys):
+    argv = [*WINDOW, '-v', '2', '--traceback']
+    code, err = _gather(tiny_db, tmp_path, dict.fromkeys(NO_EFFECT, 'Secret-Value-1'), argv, capsys)
     logged = [json.loads(line)['message'] for line in err.splitlines() if line.startswith('{')]
     warned = [m for m in logged if 'has no effect here' in m]
-    assert (code, warned, 'Secret-Value-1' in err) == (0, without_effect(dict.fromkeys(NO_EFFECT, 'x')), False)
-    assert len(warned) == len(NO_EFFECT) == 17
+    django = upstream_options.warnings(_parser().parse_args(['gather', '-v', '2', '--traceback']))
+    assert (code, warned, 'Secret-Value-1' in err) == (0, without_effect(dict.fromkeys(NO_EFFECT, 'x')) + django, False)
+    assert len(warned) == len(NO_EFFECT) + 2 == 19
 
 
 @pytest.mark.hostile

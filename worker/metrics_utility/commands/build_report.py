@@ -20,7 +20,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import summary_path
+from metrics_utility.commands import summary_path, upstream_options
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
@@ -53,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--verbose', action='store_true', help='debug logging')
         parser.add_argument('--format', dest='output_format', help='xlsx (the only format written; metrics-utility '
                             'also takes ods, accepted here with a warning)')  # fmt: skip
+        upstream_options.add(parser)  # metrics-utility's Django options: accepted without effect
         parser.set_defaults(func=run)
 
 
@@ -154,7 +155,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     extra = additional_sources(environment, None, problems, settings.ship if settings else None)
     from_db = settings is not None and settings.ship.target == 'controller_db'
     database = controller_database(environment, problems, extra) if from_db else None
-    warnings = without_effect(environment) + output_format(args.output_format, problems)
+    warnings = (
+        without_effect(environment) + upstream_options.warnings(args) + output_format(args.output_format, problems)
+    )
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
 

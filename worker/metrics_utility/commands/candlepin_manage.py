@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from metrics_utility.commands import upstream_options
 from metrics_utility.contract import PREFIX
 
 NAME = 'candlepin_manage'
@@ -33,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             sub.add_argument(flag)
         sub.add_argument('--force', action='store_true')
         sub.add_argument('--dry-run', action='store_true')
+        upstream_options.add(sub)
         sub.set_defaults(func=run)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import summary_path
+from metrics_utility.commands import summary_path, upstream_options
 from metrics_utility.gather import backfill, interval, runner, settings, steps, summary, targets, usage
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.state import StateError
@@ -57,6 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         # No argparse type=: a flag gets exactly the check (and message) of the variable it replaces.
         p.add_argument('--retention-max-age-days', help='delete stored windows older than this many days')
         p.add_argument('--retention-max-bytes', help='delete the oldest stored windows above this total')
+        upstream_options.add(p)  # metrics-utility's Django options: accepted without effect
         p.set_defaults(func=run)
 
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary) -> int:
     tty = _setup_logging(args.verbose)
-    for warning in without_effect(env):  # metrics-utility's variables we accept without effect (docs/upstream.md)
+    for warning in without_effect(env) + upstream_options.warnings(args):  # accepted without effect (docs/upstream.md)
         logging.getLogger('metrics_utility.gather').warning(warning)
     problems = []
     now = instants.now()
