@@ -155,6 +155,8 @@ CONFIG = [  # (id, extra env, argv, the problem line)
      f"{P}SHIP_PATH='/nonexistent/metrics' is not an existing directory"),
     ('port-not-a-number', {P + 'DB_PORT': '54x2'}, [f'--since={SINCE}'],
      f"{P}DB_PORT='54x2': expected a whole number from 1 to 65535"),
+    ('sslmode-bogus', {P + 'DB_SSLMODE': 'Require '}, [f'--since={SINCE}'],
+     f"{P}DB_SSLMODE='Require': expected disable, allow, prefer, require, verify-ca or verify-full"),
     ('also-from', {}, [f'--since={SINCE}', '--also-from=/tmp'],
      'SHIP_TARGET=controller_db reads host metrics from the controller database only; additional package sources '
      '(--also-from, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS) do not apply'),

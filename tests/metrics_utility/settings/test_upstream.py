@@ -57,6 +57,7 @@ def test_the_doc_has_every_table_and_only_known_relations():
 def test_every_upstream_variable_is_declared_with_the_relation_the_doc_gives():
     declared = {v.name: v.upstream for v in VARIABLES if v.upstream is not None}
     assert DOC_TABLES['Variables'] == declared
+    assert [v.name for v in VARIABLES if v.group == 'upstream'] == NO_EFFECT  # docs/settings.md lists them together
 
 
 @pytest.mark.unit
