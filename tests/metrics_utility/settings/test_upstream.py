@@ -100,6 +100,7 @@ SHEETS_V1 = ('ccsp_summary,managed_nodes,indirectly_managed_nodes,inventory_scop
 DEFAULT_SHEETS = (
     'ccsp_summary,managed_nodes,usage_by_organizations,usage_by_collections,usage_by_roles,usage_by_modules'
 )
+AAP_HEADER = {P + 'REPORT_SKU': 'MCT3752MO', P + 'REPORT_COMPANY_BUSINESS_LEADER': 'B', P + 'REPORT_END_USER_CITY': 'C'}
 BUILD = [  # (id, env, argv): values metrics-utility 0.8 accepts
     ('type-ccsp', {P + 'REPORT_TYPE': 'CCSP'}, []),
     ('type-ccspv2', {}, ['--month=2024-02']),
@@ -124,6 +125,9 @@ BUILD = [  # (id, env, argv): values metrics-utility 0.8 accepts
                        P + 'REPORT_RHN_LOGIN': 'rhn', P + 'REPORT_PO_NUMBER': '123'}, []),
     ('ship-path-trailing-slash', {'trailing_slash': '1'}, []),
     ('renewal-12-months', RENEWAL, ['--since=12months', '--ephemeral=1month']),
+    ('shared-configmap-gather-variables', {P + 'OPTIONAL_COLLECTORS': 'main_host,total_workers_vcpu',
+                                           P + 'CLUSTER_NAME': 'c', P + 'MAX_GATHER_PERIOD_DAYS': '7',
+                                           P + 'BILLING_PROVIDER': 'aws', P + 'COLLECTOR_LOCK_SUFFIX': 'x'}, []),
     *((f'renewal-since-{s}', RENEWAL, [f'--since={s}'])
       for s in ('5d', '5day', '5days', '2mo', '2mon', '2month', '2months', '10m', '10min', '10minute', '10minutes',
                 '2024-02-01')),
@@ -235,6 +239,12 @@ GATHER = [  # (id, env, argv)
     ('relative-window', {}, ['--since=2d', '--until=10m']),
     ('relative-minutes', {}, ['--since=90min', '--until=10minutes']),
     ('verbose', {}, [*WINDOW, '--verbose']),
+    ('shared-configmap-renewal', {P + 'REPORT_TYPE': 'RENEWAL_GUIDANCE', P + 'DEDUPLICATOR': 'renewal-experimental',
+                                  'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '0', P + 'PRICE_PER_NODE': '1e3',
+                                  P + 'OPTIONAL_CCSP_REPORT_SHEETS': SHEETS_V2,
+                                  P + 'ORGANIZATION_FILTER': 'A;'}, WINDOW),
+    ('shared-configmap-ccsp', {P + 'REPORT_TYPE': 'CCSP', P + 'DEDUPLICATOR': 'ccsp-experimental',
+                               P + 'OPTIONAL_CCSP_REPORT_SHEETS': SHEETS_V1, **AAP_HEADER}, WINDOW),
 ]  # fmt: skip
 
 
