@@ -18,6 +18,8 @@ import re
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metrics_utility import pushgateway
 from metrics_utility.commands import summary_path, upstream_options
@@ -25,6 +27,11 @@ from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
 from metrics_utility.settings.common import shown
+
+if TYPE_CHECKING:  # imported lazily at run time: `--help` stays fast
+    from metrics_utility.library.reports import BuildResult, ReportOptions
+    from metrics_utility.settings.environment import Environment
+    from metrics_utility.settings.gather import DatabaseSettings
 
 PROG = 'metrics-utility build-report'
 FIRST_DAY = date(1970, 1, 1)  # no controller holds older data; pandas' dates end in 1677 and 2262 anyway
@@ -228,7 +235,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     )
 
 
-def controller_database(environment, problems: list[str], extra: list):  # -> DatabaseSettings
+def controller_database(environment: Environment, problems: list[str], extra: list) -> DatabaseSettings:
     """The METRICS_UTILITY_DB_* connection that SHIP_TARGET=controller_db reads host metrics through."""
     from metrics_utility.settings.gather import database_settings
 
@@ -249,7 +256,7 @@ def output_format(value: str | None, problems: list[str]) -> list[str]:
     return []
 
 
-def renewal_from_database(database, options, now: datetime, tmp):  # -> BuildResult
+def renewal_from_database(database: DatabaseSettings, options: ReportOptions, now: datetime, tmp: Path) -> BuildResult:
     """RENEWAL_GUIDANCE from the controller's `main_hostmetric`, read in a read-only session, from --since to now."""
     from metrics_utility.library.extract import controller_db
     from metrics_utility.library.reports.build import build_renewal
