@@ -172,3 +172,12 @@ def test_configuration_problems_exit_2_before_any_connection(tmp_path, capsys, e
     code, out, err = _run(['build_report', *argv], env, capsys)
     assert (code, out) == (2, '')
     assert f'  - {problem}\n' in err
+
+
+@pytest.mark.hostile
+def test_no_host_metrics_since_writes_no_report_and_exits_0(scratch_db, tmp_path, capsys):
+    with scratch_db.connect_owner(autocommit=True) as conn:
+        conn.execute('DELETE FROM main_hostmetric')
+    code, out, err = _run(['build_report', f'--since={SINCE}'], _env(tmp_path, scratch_db.reader_env()), capsys)
+    assert (code, err, list(tmp_path.iterdir())) == (0, '', [])
+    assert out.splitlines()[0] == f'{PROG}: No billing data (no host metrics); no report written'
