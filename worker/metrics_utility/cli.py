@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from metrics_utility import __version__
-from metrics_utility.commands import build_report, failed, gather
+from metrics_utility.commands import build_report, candlepin_manage, failed, gather
 from metrics_utility.gather import summary
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
@@ -102,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     gather.add_parser(commands)
     build_report.add_parser(commands)
+    candlepin_manage.add_parser(commands)  # metrics-utility's command: accepted without effect (docs/upstream.md)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')

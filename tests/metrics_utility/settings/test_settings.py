@@ -57,17 +57,18 @@ TYPES = 'expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE'
 @pytest.mark.parametrize(
     ('env', 'flags', 'problem'),
     [
-        ({P + 'PRICE_PER_NODE': '1_000'}, {}, f"{P}PRICE_PER_NODE='1_000'; {PRICE}"),
-        ({P + 'PRICE_PER_NODE': '1e3'}, {}, f"{P}PRICE_PER_NODE='1e3'; {PRICE}"),
-        ({P + 'PRICE_PER_NODE': '+5'}, {}, f"{P}PRICE_PER_NODE='+5'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '1__000'}, {}, f"{P}PRICE_PER_NODE='1__000'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '1e309'}, {}, f"{P}PRICE_PER_NODE='1e309'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': '-5'}, {}, f"{P}PRICE_PER_NODE='-5'; {PRICE}"),
+        ({P + 'PRICE_PER_NODE': 'nan'}, {}, f"{P}PRICE_PER_NODE='nan'; {PRICE}"),
         ({P + 'PRICE_PER_NODE': '١١'}, {}, f"{P}PRICE_PER_NODE='١١'; {PRICE}"),
         ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '²'}, {},
-         "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 1 to 1000"),
+         "REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='²'; expected a whole number from 0 to 1000000"),
         ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '9' * 5000}, {},
-         f"REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='{'9' * 200}'… (5000 characters); expected a whole number from 1 "
-         'to 1000'),
-        ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '0'}, {},
-         'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS=0; expected a whole number from 1 to 1000'),
+         f"REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS='{'9' * 200}'… (5000 characters); expected a whole number from 0 "
+         'to 1000000'),
+        ({'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '-1'}, {},
+         'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS=-1; expected a whole number from 0 to 1000000'),
         ({}, {'report_type': ''}, f'--type is empty; {TYPES}'),
         ({}, {'report_type': 'CCSPv3'}, f"--type='CCSPv3' is not a report type; {TYPES} (case-sensitive)"),
         ({}, {'sheets': ' , '}, '--sheets names no sheet; expected a comma list of sheet names or "all"'),
@@ -78,8 +79,8 @@ TYPES = 'expected one of: CCSP, CCSPv2, RENEWAL_GUIDANCE'
         ({P + 'SHIP_PATH': '/x' * 3000}, {},
          f"{P}SHIP_PATH='{'/x' * 100}'… (6000 characters) is not an existing directory"),
     ],
-    ids=['price-underscore', 'price-exponent', 'price-sign', 'price-arabic-indic',
-         'iterations-superscript', 'iterations-5000-digits', 'iterations-0', 'flag-type-empty',
+    ids=['price-double-underscore', 'price-exponent-overflow', 'price-negative', 'price-nan', 'price-arabic-indic',
+         'iterations-superscript', 'iterations-5000-digits', 'iterations-negative', 'flag-type-empty',
          'flag-type-unknown', 'flag-sheets-empty', 'flag-sheets-bogus', 'nul-in-header',
          'ship-path-too-long'],
 )  # fmt: skip

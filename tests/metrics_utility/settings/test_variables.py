@@ -19,6 +19,7 @@ from metrics_utility.settings.environment import Environment, overrides
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.sources import additional_sources
+from metrics_utility.settings.upstream import without_effect
 from metrics_utility.settings.variables import BY_NAME, GROUPS, VARIABLES
 
 pytestmark = pytest.mark.unit
@@ -95,6 +96,7 @@ def test_every_declared_variable_is_consumed_by_a_group(tmp_path):
     assert push_settings(env) is not None
     gather_settings.job_completion_index(env)
     env.text('METRICS_UTILITY_PG_BIN')  # the demo's one variable: read by demo.pgcluster.find_bin_dir
+    assert len(without_effect(env)) == sum(v.upstream == 'no effect' for v in BY_NAME.values())  # one warning each
     assert problems == []
     assert config.vcpu is not None and config.crc is not None and config.elasticsearch is not None
     assert sorted(set(BY_NAME) - env.consumed) == []

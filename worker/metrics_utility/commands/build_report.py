@@ -1,10 +1,12 @@
 """`metrics-utility build-report` (alias `build_report`): build a monthly or ranged report from stored packages.
 
 Flags and variables follow metrics-utility (docs/reports.md, Variables and flags): `--month` (default: the previous
-month), `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite. Every problem
-with flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
-(exists without --force, no billing data), 1 when building failed, 2 for bad flags or variables. Packages the report
-could not verify or read are not failures: they are listed (stderr, the status sheet, the summary's `problems`).
+month), `--since/--until` (until inclusive), `--ephemeral` for RENEWAL_GUIDANCE, `--force` to overwrite;
+SHIP_TARGET=controller_db reads RENEWAL_GUIDANCE from the controller database (docs/upstream.md). Every problem with
+flags and variables is reported at once; the exit code is 0 when a report was written or legitimately skipped
+(exists without --force, no billing data), 1 when building failed (also: the controller database cannot be read), 2
+for bad flags or variables. Packages the report could not verify or read are not failures: they are listed (stderr,
+the status sheet, the summary's `problems`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import re
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import failed, summary_path
+from metrics_utility.commands import failed, summary_path, upstream_options
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
@@ -27,7 +30,10 @@ from metrics_utility.library.errors import MetricsUtilityError, SetupError
 from metrics_utility.settings.common import ConfigError, shown
 
 if TYPE_CHECKING:  # storage and report settings pull in boto3 and pandas: imported when a report is built
+    from metrics_utility.library.reports import BuildResult, ReportOptions
     from metrics_utility.library.storage import Storage
+    from metrics_utility.settings.environment import Environment
+    from metrics_utility.settings.gather import DatabaseSettings
     from metrics_utility.settings.report import ReportSettings
 
 PROG = 'metrics-utility build-report'
@@ -55,6 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--summary-file', type=summary_path,
                             help="write the run's JSON summary here (the operator reads it)")  # fmt: skip
         parser.add_argument('--verbose', action='store_true', help='debug logging')
+        parser.add_argument('--format', dest='output_format', help='xlsx (the only format written; metrics-utility '
+                            'also takes ods, accepted here with a warning)')  # fmt: skip
+        upstream_options.add(parser)  # metrics-utility's Django options: accepted without effect
         parser.set_defaults(func=run)
 
 
@@ -72,9 +81,11 @@ def parse_day(value: str, flag: str, problems: list[str], today: date) -> date |
 
 def parse_ephemeral(value: str, problems: list[str]) -> int | None:
     match = _RELATIVE.fullmatch(value.strip())
-    days = (int(match[1]) * (1 if match[2].startswith('d') else 30)) if match else 0
+    days = (int(match[1]) * (1 if match[2].startswith('d') else 30)) if match else -1
+    if days == 0:  # metrics-utility takes 0d (or 0months) as "no ephemeral analysis"
+        return None
     if not 1 <= days <= MAX_EPHEMERAL_DAYS:
-        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 1d to {MAX_EPHEMERAL_DAYS}d '
+        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 0d (none) to {MAX_EPHEMERAL_DAYS}d '
                         '(a month counts as 30 days; e.g. 30d, 2months)')  # fmt: skip
         return None
     return days
@@ -113,11 +124,11 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
             return None
         return since, last + timedelta(days=1), None
     if given['--month']:
-        match = re.fullmatch(r'([0-9]{4})-([0-9]{2})', args.month.strip())
+        match = re.fullmatch(r'([0-9]{4})-([0-9]{1,2})', args.month.strip())  # 2024-2 too, as metrics-utility
         if not match or not 1 <= int(match.group(2)) <= 12:
             problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2024-02')
             return None
-        if not f'{FIRST_DAY:%Y-%m}' <= args.month.strip() <= f'{today:%Y-%m}':
+        if not f'{FIRST_DAY:%Y-%m}' <= f'{match.group(1)}-{int(match.group(2)):02d}' <= f'{today:%Y-%m}':
             problems.append(f'--month={shown(args.month)} is out of range; expected a month from '
                             f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})')  # fmt: skip
             return None
@@ -138,6 +149,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.settings.push import push_settings
     from metrics_utility.settings.report import report_settings
     from metrics_utility.settings.sources import additional_sources
+    from metrics_utility.settings.upstream import without_effect
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format='%(levelname)s %(message)s')
     secret.install_log_redaction(logging.getLogger().handlers)  # botocore's signed headers never reach the log
@@ -149,6 +161,11 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     period = resolve_period(args, kind, problems, now.date())
     ephemeral = parse_ephemeral(args.ephemeral, problems) if args.ephemeral is not None else None
     extra = additional_sources(environment, None, problems, settings.ship if settings else None)
+    from_db = settings is not None and settings.ship.target == 'controller_db'
+    database = controller_database(environment, problems, extra) if from_db else None
+    warnings = (
+        without_effect(environment) + upstream_options.warnings(args) + output_format(args.output_format, problems)
+    )
     summary_file = getattr(args, 'summary_file', None)
     started = time.monotonic()
 
@@ -159,6 +176,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         pushgateway.push_run('report', data, time.monotonic() - started, push_settings(environment))
         return code
 
+    for warning in warnings:
+        print(f'{PROG}: warning: {warning}', file=sys.stderr)
     if problems or settings is None or period is None:
         return outcome(failed(PROG, ConfigError(problems)), 'invalid configuration: ' + '; '.join(problems))
     since, until, month = period
@@ -174,8 +193,11 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
         with job_tempdir(prefix='report-') as tmp:
-            result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
-                           workers=default_workers())  # fmt: skip
+            if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
+                result = renewal_from_database(database, options, now, tmp)
+            else:
+                result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
+                               workers=default_workers())  # fmt: skip
             if result.path is not None:
                 storage.put(name, filename=result.path)
     except StorageError as exc:
@@ -216,6 +238,41 @@ def _storage(settings: ReportSettings, extra: list) -> Storage:
     except (StorageError, ValueError) as exc:
         raise SetupError(str(exc)) from None
     return storage
+
+
+def controller_database(environment: Environment, problems: list[str], extra: list) -> DatabaseSettings:
+    """The METRICS_UTILITY_DB_* connection that SHIP_TARGET=controller_db reads host metrics through."""
+    from metrics_utility.settings.gather import database_settings
+
+    if extra:
+        problems.append('SHIP_TARGET=controller_db reads host metrics from the controller database only; '
+                        'additional package sources (--also-from, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS) do not '
+                        'apply')  # fmt: skip
+    return database_settings(environment, problems)
+
+
+def output_format(value: str | None, problems: list[str]) -> list[str]:
+    """The warnings for metrics-utility's `--format` (xlsx, or ods which is written as XLSX here)."""
+    if value is None or value.strip().lower() == 'xlsx':
+        return []
+    if value.strip().lower() == 'ods':
+        return ['--format=ods is accepted but the report is written as XLSX (LibreOffice opens it)']
+    problems.append(f'--format={shown(value)} is not a report format; expected xlsx or ods')
+    return []
+
+
+def renewal_from_database(database: DatabaseSettings, options: ReportOptions, now: datetime, tmp: Path) -> BuildResult:
+    """RENEWAL_GUIDANCE from the controller's `main_hostmetric`, read in a read-only session, from --since to now."""
+    from metrics_utility.library.extract import controller_db
+    from metrics_utility.library.reports.build import build_renewal
+
+    since = datetime(options.since.year, options.since.month, options.since.day, tzinfo=UTC)
+    workdir = tmp / 'controller_db'
+    workdir.mkdir()
+    with controller_db.connect(host=database.host, port=database.port, dbname=database.dbname, user=database.user,
+                               password=database.password.reveal(), sslmode=database.sslmode) as conn:  # fmt: skip
+        metrics = controller_db.host_metrics(conn, since, now, workdir)
+    return build_renewal(options, metrics, tmp / 'report.xlsx')
 
 
 SUMMARY_PROBLEMS = 5

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import failed, summary_path
+from metrics_utility.commands import failed, summary_path, upstream_options
 from metrics_utility.gather import backfill, interval, runner, scale_steps, settings, summary, usage, wiring
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.when import WhenError, parse_when
@@ -29,6 +29,7 @@ from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
 from metrics_utility.settings.gather import job_completion_index
 from metrics_utility.settings.push import push_settings
+from metrics_utility.settings.upstream import without_effect
 
 NAMES = ('gather', 'gather_automation_controller_billing_data')
 PROG = 'metrics-utility gather'
@@ -58,6 +59,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         # No argparse type=: a flag gets exactly the check (and message) of the variable it replaces.
         p.add_argument('--retention-max-age-days', help='delete stored windows older than this many days')
         p.add_argument('--retention-max-bytes', help='delete the oldest stored windows above this total')
+        upstream_options.add(p)  # metrics-utility's Django options: accepted without effect
         p.set_defaults(func=run)
 
 
@@ -96,6 +98,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 def _gather(args: argparse.Namespace, env: Environment, result: summary.RunSummary, tty: bool) -> int:
     """Parse, load settings, wire, run, report; a `MetricsUtilityError` ends it with its exit code."""
+    for warning in without_effect(env) + upstream_options.warnings(args):  # accepted without effect (docs/upstream.md)
+        log.warning(warning)
     since, until, config, shard = _parse(args, env)
     keep = None if args.ship else Path(args.output or tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
     result.target = config.ship_target if args.ship else None

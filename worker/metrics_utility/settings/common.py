@@ -48,7 +48,7 @@ class ShipSettings:
 
     def storage(self):  # -> Storage (imported lazily: S3 support may live in another module)
         """The Storage for this target."""
-        if self.target == 'directory':
+        if self.target in ('directory', 'controller_db'):  # controller_db: reports go to the directory
             from metrics_utility.library.storage import StorageDirectory
 
             return StorageDirectory(self.path)
@@ -83,7 +83,7 @@ def ship_settings(env: Mapping[str, str] | Environment, targets: tuple[str, ...]
         return None
     path = env.text('METRICS_UTILITY_SHIP_PATH') or ''
     s3 = None
-    if target == 'directory':
+    if target in ('directory', 'controller_db'):  # build-report's controller_db writes to the directory too
         if not path:
             problems.append(f'{PREFIX}SHIP_PATH is not set; expected the directory holding data/ and reports/')
         elif path_must_exist and not is_directory(path):

@@ -16,10 +16,15 @@ from .environment import Environment
 from .variables import declared
 
 HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # ReportOptions field → variable suffix
-BUILD_TARGETS = ('directory', 's3')
+BUILD_TARGETS = ('directory', 's3', 'controller_db')
 ITERATIONS = 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS'  # no METRICS_UTILITY_ prefix, as in metrics-utility
 MAX_ITERATIONS = declared(ITERATIONS).high
-_PRICE = re.compile(r'[0-9]{1,15}(\.[0-9]{0,20})?|\.[0-9]{1,20}')  # ASCII decimal; no exponent, sign, NaN, '_'
+# A non-negative ASCII number as metrics-utility's float() reads one: an optional '+', '_' between digits, an
+# exponent (11, 11.50, +5, 1_000, 1e3); not a sign '-', NaN, infinity or non-ASCII digits (float() takes them too,
+# but no price is written so). The value is checked to lie in [0, MAX_PRICE] after parsing.
+_DIGITS = r'[0-9](?:_?[0-9]){0,39}'
+_PRICE = re.compile(rf'\+?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?[0-9]{{1,3}})?')
+MAX_PRICE = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
         if bad:
             problems.append(f'{sheets_label} has {", ".join(map(shown, bad))}, not valid for '
                             f'{kind}; expected some of: {", ".join(VALID_SHEETS[kind])} (or "all")')  # fmt: skip
+    if ship is not None and ship.target == 'controller_db' and kind in ('CCSP', 'CCSPv2'):
+        problems.append(f'{PREFIX}SHIP_TARGET=controller_db reads only RENEWAL_GUIDANCE from the controller '
+                        f'database; a {kind} report reads gathered packages: set {PREFIX}SHIP_TARGET=directory (or '
+                        's3)')  # fmt: skip
     default_dedup = 'renewal' if kind == 'RENEWAL_GUIDANCE' else 'ccsp'
     dedup = env.text('METRICS_UTILITY_DEDUPLICATOR') or default_dedup
     allowed = RENEWAL_MODES if kind == 'RENEWAL_GUIDANCE' else CCSP_MODES
@@ -82,6 +91,8 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
         if not _PRICE.fullmatch(price_text):
             raise ValueError
         exact = Decimal(price_text)
+        if exact > MAX_PRICE:
+            raise ValueError
         price = float(exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP))
     except (ValueError, ArithmeticError):
         problems.append(

@@ -9,12 +9,16 @@ Numeric ranges and list separators come from `metrics_utility.contract`, which t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from metrics_utility import contract
 
 Kind = Literal['text', 'whole', 'boolean', 'url', 'list', 'decimal', 'seconds', 'choice', 'path']
+# How a variable relates to metrics-utility 0.8's variable of the same name (docs/upstream.md lists every one):
+# 'same' meaning and values, 'differently' (docs/upstream.md says how), 'no effect' (accepted and named in one
+# warning whose text is the declaration's `doc`); None: a variable of ours only.
+Upstream = Literal['same', 'differently', 'no effect']
 
 # Groups, in the order docs/settings.md lists them: group → what the group configures.
 GROUPS: Final = {
@@ -35,6 +39,7 @@ GROUPS: Final = {
     'backfill': 'A sharded backfill run as a Kubernetes Indexed Job',
     'platform': 'Install-type detection for config.json (set by the container runtime)',
     'demo': 'The demo command',
+    'upstream': "metrics-utility's variables accepted for compatibility, without effect (one warning each)",
 }
 
 
@@ -55,6 +60,7 @@ class Variable:
     flag: str | None = None
     separator: str | None = None
     instead: str | None = None  # a URL's credentials go here instead (the message when a URL holds user:password@)
+    upstream: Upstream | None = None
 
     @property
     def problem_separator(self) -> str:
@@ -65,20 +71,28 @@ class Variable:
 P = contract.PREFIX
 _SEP = contract.LIST_SEPARATORS
 _ACCOUNT = f'the service account goes in {P}SERVICE_ACCOUNT_ID/SECRET'
+_CANDLEPIN = (
+    'no Candlepin registration or renewal here: mutual TLS to console.redhat.com uses the certificate and key in '
+    f'{P}CRC_CLIENT_CERT/{P}CRC_CLIENT_KEY, else the service account'
+)
+_SERVICE_LIMITS = (
+    'read by metrics-service, not by metrics-utility; main_jobevent_service gathers every job in the window'
+)
 
 
 def _range(pair: tuple[int, int]) -> dict[str, int]:
     return {'low': pair[0], 'high': pair[1]}
 
 
-VARIABLES: Final[tuple[Variable, ...]] = (
+_DECLARED: Final[tuple[Variable, ...]] = (
     # ship / storage
     Variable(
         'METRICS_UTILITY_SHIP_TARGET',
         'ship',
         'choice',
-        'Where data goes: directory, s3 or crc (gather); directory or s3 (build-report)',
-        choices=('directory', 's3', 'crc'),
+        'Where data goes: directory, s3 or crc (gather); directory, s3 or controller_db (build-report: the '
+        'directory target, RENEWAL_GUIDANCE read from the controller database)',
+        choices=('directory', 's3', 'crc', 'controller_db'),
     ),
     Variable(
         'METRICS_UTILITY_SHIP_PATH',
@@ -322,8 +336,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         'metrics-utility’s hop limit of the renewal deduplicator (no METRICS_UTILITY_ prefix); checked for '
         'compatibility, no effect: the renewal deduplicator here always merges the whole chain of shared keys',
         default='3',
-        low=1,
-        high=1000,
+        low=0,  # metrics-utility takes any int(); 0 (hostname only) and large limits are valid there
+        high=1_000_000,
     ),
     Variable(
         'METRICS_UTILITY_ORGANIZATION_FILTER',
@@ -409,7 +423,69 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         "Directory of PostgreSQL's initdb/pg_ctl for the demo "
         'database (default: found on PATH and in the usual places)',
     ),
+    # upstream: metrics-utility 0.8 reads these; we accept them and say, once, what we do instead
+    Variable(
+        'METRICS_UTILITY_GATHER_INTERVAL_HOURS',
+        'upstream',
+        'text',
+        'metrics-utility never reads it either; the schedule (cron or spec.schedule) sets how often gather runs',
+        upstream='no effect',
+    ),
+    *(
+        Variable(name, 'upstream', 'text', _CANDLEPIN, secret=name.endswith('PASSWORD'), upstream='no effect')
+        for name in (
+            'METRICS_UTILITY_CANDLEPIN_ENABLED',
+            'METRICS_UTILITY_CANDLEPIN_REGISTRATION_ENABLED',
+            'METRICS_UTILITY_CANDLEPIN_LIFECYCLE_ENABLED',
+            'METRICS_UTILITY_CANDLEPIN_STORAGE',
+            'METRICS_UTILITY_CANDLEPIN_CERT_DIR',
+            'METRICS_UTILITY_CANDLEPIN_URL',
+            'METRICS_UTILITY_CANDLEPIN_CA',
+            'METRICS_UTILITY_CANDLEPIN_RENEWAL_DAYS',
+            'METRICS_UTILITY_CANDLEPIN_ORG',
+            'METRICS_UTILITY_RH_USERNAME',
+            'METRICS_UTILITY_RH_PASSWORD',
+        )
+    ),
+    Variable(
+        'AWX_PATH',
+        'upstream',
+        'text',
+        'no AWX checkout is imported: the worker reads the controller database through METRICS_UTILITY_DB_*',
+        upstream='no effect',
+    ),
+    *(
+        Variable(name, 'upstream', 'text', doc, upstream='no effect')
+        for name, doc in (
+            ('MOCK_PROMETHEUS_URL', f"metrics-utility's test hook; Prometheus is {P}PROMETHEUS_URL"),
+            ('MOCK_SEGMENT_URL', 'metrics-utility’s test hook; nothing is sent to Segment'),
+            ('METRICS_SERVICE_JOBEVENT_JOB_LIMIT', _SERVICE_LIMITS),
+            ('METRICS_SERVICE_JOBEVENT_ROW_LIMIT', _SERVICE_LIMITS),
+        )
+    ),
 )
+
+# The relation of our other declarations to metrics-utility's variable of the same name. 'same' allows a superset
+# (e.g. more sheet names); 'differently' means some value upstream accepts means something else or is refused here.
+_SAME = (
+    *(f'{P}{suffix}' for suffix in ('SHIP_PATH', 'BUCKET_NAME', 'BUCKET_ENDPOINT', 'BUCKET_REGION', 'DB_HOST',
+                                    'DB_PORT', 'DB_NAME', 'OPTIONAL_COLLECTORS', 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR',
+                                    'DISABLE_SAVE_LAST_GATHERED_ENTRIES', 'COLLECTOR_LOCK_SUFFIX', 'BILLING_PROVIDER',
+                                    'BILLING_ACCOUNT_ID', 'RED_HAT_ORG_ID', 'SERVICE_ACCOUNT_ID',
+                                    'SERVICE_ACCOUNT_SECRET', 'CRC_INGRESS_URL', 'CRC_SSO_URL', 'CLUSTER_NAME',
+                                    'USAGE_BASED_METERING_ENABLED', 'PROMETHEUS_URL', 'REPORT_TYPE',
+                                    'OPTIONAL_CCSP_REPORT_SHEETS', 'DEDUPLICATOR', 'ORGANIZATION_FILTER')),
+    *(f'{P}{f.variable}' for f in contract.HEADER_FIELDS),
+    'container',
+    'KUBERNETES_SERVICE_PORT',
+)  # fmt: skip
+_DIFFERENTLY = (
+    *(f'{P}{suffix}' for suffix in ('SHIP_TARGET', 'BUCKET_ACCESS_KEY', 'BUCKET_SECRET_KEY', 'DB_USER', 'DB_PASSWORD',
+                                    'MAX_GATHER_PERIOD_DAYS', 'PROXY_URL', 'PRICE_PER_NODE')),
+    'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS',
+)  # fmt: skip
+_RELATION: Final[dict[str, Upstream]] = {**dict.fromkeys(_SAME, 'same'), **dict.fromkeys(_DIFFERENTLY, 'differently')}
+VARIABLES: Final = tuple(replace(v, upstream=_RELATION[v.name]) if v.name in _RELATION else v for v in _DECLARED)
 BY_NAME: Final = {v.name: v for v in VARIABLES}
 
 

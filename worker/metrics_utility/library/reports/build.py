@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from metrics_utility.library.dataframes import RollupStore
 from metrics_utility.library.dataframes.combine import load_by_installation
 from metrics_utility.library.extract import Problem
@@ -93,12 +95,10 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
     else:
         period = store.load(options.since, options.until, names, force=force_rollups, compact=True)
     if options.report_type == 'RENEWAL_GUIDANCE':
-        metrics = period['main_hostmetric']
-        if metrics.empty:
-            return BuildResult(None, problems=period.problems, message='No billing data (no host metrics)')
-        report = ReportRenewalGuidance(options, metrics)
-        report.build().save(out)
-        return BuildResult(out, len(report.machines), period.problems, len(period.days_rebuilt))
+        result = build_renewal(options, period['main_hostmetric'], out)
+        result.problems = period.problems
+        result.days_rebuilt = len(period.days_rebuilt) if result.path is not None else 0
+        return result
     data = ReportData.from_period(period, options.organization_filter, options.deduplicator)
     if data.empty:
         return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
@@ -115,3 +115,13 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
             cache.save(storage, name, figures)
     cls(wanted, figures).build().save(out)
     return BuildResult(out, figures.quantity, period.problems, len(period.days_rebuilt))
+
+
+def build_renewal(options: ReportOptions, host_metrics: pd.DataFrame, out: Path) -> BuildResult:
+    """The RENEWAL_GUIDANCE workbook from HostMetric rows, whether rolled up from packages or read from the
+    controller database (`library.extract.controller_db`)."""
+    if host_metrics.empty:
+        return BuildResult(None, message='No billing data (no host metrics)')
+    report = ReportRenewalGuidance(options, host_metrics)
+    report.build().save(out)
+    return BuildResult(out, len(report.machines))
