@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from metrics_utility import __version__
-from metrics_utility.commands import build_report, gather
+from metrics_utility.commands import build_report, check, gather
 from metrics_utility.gather import summary
 
 PROG = 'metrics-utility'
@@ -65,6 +65,8 @@ def _failed(command: str | None, message: str, path: str | None) -> None:
         summary.write(summary.RunSummary(ok=False, error=message), path)
     elif command == 'build-report':
         summary.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
+    elif command == 'check':
+        summary.write_json({'command': 'check', 'ok': False, 'reason': 'InvalidConfiguration', 'error': message}, path)
 
 
 def _usage_error(error: UsageError, argv: list[str]) -> int:
@@ -94,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     gather.add_parser(commands)
     build_report.add_parser(commands)
+    check.add_parser(commands)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')

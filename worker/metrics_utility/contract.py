@@ -122,3 +122,51 @@ RENDERED_VARIABLES: Final = frozenset({
     'ELASTICSEARCH_URL', 'ELASTICSEARCH_INDEX', 'ELASTICSEARCH_CA_BUNDLE', 'ELASTICSEARCH_USERNAME',
     'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY', 'ADDITIONAL_SHIP_PATHS', 'MONTH_USAGE',
 })  # fmt: skip
+
+# `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
+# failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.
+CHECK_OK: Final = 'Ok'
+CHECK_REASONS: Final = (
+    CHECK_OK,
+    'InvalidConfiguration',  # a variable is wrong (exit 2): the message lists every problem
+    'DatabaseUnreachable',  # no PostgreSQL answered at host:port in time
+    'DatabaseNotFound',  # PostgreSQL answered, the database does not exist
+    'AuthenticationFailed',  # database password, S3 keys, SSO service account, client certificate or token refused
+    'PermissionDenied',  # the role lacks SELECT on a table a configured collector reads (the table is named)
+    'TableMissing',  # a table a configured collector needs does not exist (wrong database?)
+    'StorageDenied',  # the storage refused writing, reading or deleting the probe object
+    'StorageNotFound',  # the bucket or directory does not exist
+    'StorageUnreachable',  # the storage endpoint (S3, console.redhat.com, SSO) did not answer
+    'PrometheusUnreachable',  # Prometheus did not answer (total_workers_vcpu configured)
+    'PrometheusQueryFailed',  # Prometheus answered, but not with a query result
+    'ReportFieldsMissing',  # REPORT_TYPE is set and header fields its sheets show are empty
+)
+CHECK_FAILED_EXIT: Final = 1
+CHECK_CONFIG_EXIT: Final = 2
+# The header fields (HeaderField.option) each report type prints on its summary sheet: empty ones are reported.
+REPORT_HEADER_FIELDS: Final = {
+    'CCSP': (
+        'h1_heading',
+        'company_name',
+        'email',
+        'rhn_login',
+        'business_leader',
+        'procurement_leader',
+        'sku',
+        'sku_description',
+    ),
+    'CCSPv2': (
+        'h1_heading',
+        'company_name',
+        'email',
+        'rhn_login',
+        'po_number',
+        'end_user_company_name',
+        'end_user_city',
+        'end_user_state',
+        'end_user_country',
+        'sku',
+        'sku_description',
+    ),
+    'RENEWAL_GUIDANCE': (),
+}
