@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from metrics_utility import contract
 from metrics_utility.cli import main
 from metrics_utility.library.collectors.controller.tables import tables_read
 from testsupport.https_servers import HTTPSServer, Reply
@@ -289,3 +290,121 @@ def test_bad_configuration_exits_2_with_every_problem(tmp_path, capsys):
     assert configuration['name'] == 'configuration'
     for words in ('METRICS_UTILITY_SHIP_TARGET=', 'METRICS_UTILITY_DB_PORT', 'METRICS_UTILITY_REPORT_TYPE='):
         assert words in configuration['message']
+
+
+PROMETHEUS_TOKEN = 'zq7-bearer-do-not-leak-0013'
+
+
+@pytest.fixture(scope='module')
+def secured_prometheus(tmp_path_factory) -> Iterator[tuple[str, str, str]]:
+    """A real Prometheus behind HTTPS requiring PROMETHEUS_TOKEN: (url, CA bundle, directory for token files)."""
+    import time
+
+    from testsupport.prometheus import BearerTLSProxy, PrometheusNotFoundError, PrometheusServer, Sample
+
+    workdir = tmp_path_factory.mktemp('check-prometheus')
+    try:
+        server = PrometheusServer([Sample('machine_cpu_cores', {'node': 'n1'}, 4, time.time() - 3600)], workdir)
+    except PrometheusNotFoundError as exc:
+        pytest.skip(str(exc))
+    ca = trustme.CA()
+    bundle = workdir / 'ca.pem'
+    ca.cert_pem.write_to_path(str(bundle))
+    with server, BearerTLSProxy(server.url, ca, tokens=[PROMETHEUS_TOKEN]) as proxy:
+        yield proxy.url, str(bundle), str(workdir)
+
+
+PROMETHEUS_CASES = {
+    'query answered': ('up', PROMETHEUS_TOKEN, 0, 'Ok', 'answered a query'),
+    'token refused': ('up', 'wrong-token-0013', 1, 'AuthenticationFailed', 'HTTP 401'),
+    'unreachable': ('closed', PROMETHEUS_TOKEN, 1, 'PrometheusUnreachable', 'https://127.0.0.1:'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    'where, token, expected_code, reason, words', PROMETHEUS_CASES.values(), ids=list(PROMETHEUS_CASES)
+)
+def test_prometheus_is_asked_when_vcpu_is_collected(
+    controller_db, tmp_path, capsys, secured_prometheus, where, token, expected_code, reason, words
+):
+    url, bundle, _ = secured_prometheus
+    token_file = tmp_path / 'token'
+    token_file.write_text(token + '\n')
+    env = {
+        **directory_env(controller_db, tmp_path),
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+        'METRICS_UTILITY_CLUSTER_NAME': 'c1',
+        'METRICS_UTILITY_PROMETHEUS_TOKEN_FILE': str(token_file),
+        'METRICS_UTILITY_PROMETHEUS_CA': bundle,
+        'METRICS_UTILITY_PROMETHEUS_URL': url if where == 'up' else f'https://127.0.0.1:{free_port()}',
+    }
+    code, summary, out = run_check(tmp_path, env, capsys)
+    assert code == expected_code, out
+    prometheus = next(c for c in summary['checks'] if c['name'] == 'prometheus')
+    assert prometheus['reason'] == reason
+    assert words in prometheus['message']
+    assert_no_secret([out, json.dumps(summary)], token)
+
+
+def test_prometheus_is_not_asked_without_vcpu(controller_db, tmp_path, capsys):
+    env = {**directory_env(controller_db, tmp_path), 'METRICS_UTILITY_PROMETHEUS_URL': 'https://127.0.0.1:1'}
+    code, summary, _ = run_check(tmp_path, env, capsys)
+    assert code == 0
+    assert 'prometheus' not in reasons(summary)
+
+
+def test_console_client_certificate(controller_db, tmp_path, capsys, console_ca):
+    """Mutual TLS: the ingress accepts our certificate (a HEAD answered), or refuses one its CA did not sign."""
+    ca, bundle = console_ca
+    client_ca, stranger = trustme.CA(), trustme.CA()
+    for name, issuer in (('ours', client_ca), ('stranger', stranger)):
+        issued = issuer.issue_cert('billing-client')
+        issued.cert_chain_pems[0].write_to_path(str(tmp_path / f'{name}.crt'))
+        issued.private_key_pem.write_to_path(str(tmp_path / f'{name}.key'))
+    outcomes = {}
+    with HTTPSServer(ca, lambda request: Reply(405), client_ca=client_ca) as ingress:
+        for name in ('ours', 'stranger'):
+            env = {
+                **crc_env(controller_db, tmp_path, 'https://127.0.0.1:1/unused', bundle),
+                'METRICS_UTILITY_SERVICE_ACCOUNT_ID': '',
+                'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET': '',
+                'METRICS_UTILITY_CRC_CLIENT_CERT': str(tmp_path / f'{name}.crt'),
+                'METRICS_UTILITY_CRC_CLIENT_KEY': str(tmp_path / f'{name}.key'),
+                'METRICS_UTILITY_CRC_INGRESS_URL': ingress.url('/api/ingress/v1/upload'),
+            }
+            code, summary, _out = run_check(tmp_path, env, capsys)
+            storage = next(c for c in summary['checks'] if c['name'] == 'storage')
+            outcomes[name] = (code, storage['reason'], storage['message'].split(' (')[-1])
+    assert outcomes['ours'] == (0, 'Ok', 'HTTP 501)')  # the test server has no HEAD: any answer proves the handshake
+    assert outcomes['stranger'][:2] == (1, 'AuthenticationFailed')
+
+
+HEADER = {f'METRICS_UTILITY_REPORT_{f.variable.removeprefix("REPORT_")}': 'x' for f in contract.HEADER_FIELDS}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    'report_type, unset, expected_code, reason',
+    [
+        ('CCSPv2', (), 0, 'Ok'),
+        ('CCSPv2', ('METRICS_UTILITY_REPORT_PO_NUMBER',), 1, 'ReportFieldsMissing'),
+        ('RENEWAL_GUIDANCE', tuple(HEADER), 0, 'Ok'),
+    ],
+    ids=['CCSPv2 complete', 'CCSPv2 without PO number', 'RENEWAL_GUIDANCE needs none'],
+)
+def test_report_header_fields(controller_db, tmp_path, capsys, report_type, unset, expected_code, reason):
+    (tmp_path / 'ship').mkdir()
+    env = {
+        **directory_env(controller_db, tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': report_type,
+        **{k: v for k, v in HEADER.items() if k not in unset},
+    }
+    code, summary, out = run_check(tmp_path, env, capsys)
+    assert code == expected_code, out
+    report = next(c for c in summary['checks'] if c['name'] == 'report')
+    assert report['reason'] == reason
+    if unset and reason != 'Ok':
+        assert report['message'] == (
+            'CCSPv2 reports print these header fields, which are empty: METRICS_UTILITY_REPORT_PO_NUMBER'
+        )
