@@ -24,7 +24,7 @@ from typing import Any
 
 import kopf
 
-from metrics_operator import job_records, kube_client, names, reconcile, render, spec, status
+from metrics_operator import job_records, kube_client, names, preflight, reconcile, render, spec, status
 from metrics_operator.config import OperatorConfig, configure
 from metrics_operator.operator_metrics import OperatorMetrics
 
@@ -114,7 +114,9 @@ async def on_spec_change(
     **_: Any,
 ) -> None:
     """Handler `reconcile` (create, resume, update of `spec`): reconcile, then write the status once."""
-    await _reconcile(rt, body, spec, memo, logger)
+    ready = await _reconcile(rt, body, spec, memo, logger)
+    if ready.status == 'True':  # the preflight of this spec (docs/check.md); none when the pod did not change
+        await preflight.start(rt.client, body, spec, rt.config.worker_image, logger)
     desired, failures = _publish(rt, body, memo, (jobs, pods))
     patch.status.update(_status_patch(body.status, desired))
     _post_failures(body, failures)
@@ -146,6 +148,8 @@ async def on_status_timer(
     if changes:
         patch.status.update(changes)
     _post_failures(body, failures)
+    if (trigger := preflight.recheck_trigger(failures)) and ready.status == 'True':  # re-check after a failed run
+        await preflight.start(rt.client, body, spec, rt.config.worker_image, logger, trigger)
 
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
@@ -197,6 +201,9 @@ def _publish(
             body.metadata.name, body.spec, list(jobs_index.get((body.metadata.namespace, body.metadata.name), []))
         ),
     )
+    namespace = body.metadata.namespace
+    checked = preflight.state_of(jobs_index.get((namespace, body.metadata.name), []), indexes[1], namespace)
+    desired = preflight.with_checked(desired, current, checked, body.metadata.get('generation', 1), status.now_iso())
     memo['status'] = desired
     rt.metrics.collections.observe(body.metadata.namespace, body.metadata.name, desired)
     for kind in names.JOB_KINDS:

@@ -19,6 +19,7 @@ Contract (worker → operator). As its last act the worker writes one JSON objec
                                              # gather: month-to-date usage from the daily rollups (opt-in)
      "vcpu": number | null,                  # vCPU gather: the value shipped
      "error": str | null,                    # on failure: one line a person can act on
+     "reason": str,                          # check: contract.CHECK_REASONS of the first failed check (or Ok)
      # gather, operating at scale (docs/scale.md), additive:
      "stored_bytes": int, "stored_objects": int,            # what the storage holds after retention
      "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
@@ -89,6 +90,7 @@ class Summary:
     kpi: Kpi | None = None
     problems: int | None = None  # build-report: how many problems the report listed
     first_problem: str | None = None
+    reason: str | None = None  # check: the reason code of the first failed check (contract.CHECK_REASONS)
 
 
 RETENTION_FIELDS: Final = (
@@ -175,6 +177,7 @@ def parse(message: str | None) -> Summary | None:
         kpi=_kpi(data.get('kpi')),
         problems=_int(data.get('problem_count')),
         first_problem=_first_problem(data.get('problems')),
+        reason=_str(data.get('reason'), 64),
     )
 
 
