@@ -45,6 +45,7 @@ def test_the_check_job_is_the_gather_pod_running_check():
     assert pod['spec']['volumes'] == gather['spec']['volumes']
     assert job['metadata']['labels'][names.LABEL_JOB_KIND] == 'check'
     assert job['spec']['backoffLimit'] == 0 and job['spec']['activeDeadlineSeconds'] == 300
+    assert job['spec']['ttlSecondsAfterFinished'] == 86400
     assert job['metadata']['name'].startswith('controller-check-') and len(job['metadata']['name']) == 25
 
 

@@ -21,6 +21,7 @@ PROG = 'metrics-utility'
 SUMMARY_FLAG = '--summary-file'
 _COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {'build-report': 'build-report',
                                                               'build_report': 'build-report'}  # fmt: skip
+_COMMAND_NAMES['check'] = 'check'
 
 
 class UsageError(Exception):

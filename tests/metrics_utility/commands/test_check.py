@@ -408,3 +408,18 @@ def test_report_header_fields(controller_db, tmp_path, capsys, report_type, unse
         assert report['message'] == (
             'CCSPv2 reports print these header fields, which are empty: METRICS_UTILITY_REPORT_PO_NUMBER'
         )
+
+
+@pytest.mark.hostile
+def test_a_refused_command_line_still_writes_the_summary(tmp_path, capsys):
+    summary_file = tmp_path / 'check.json'
+    code = main(['check', '--bogus', '--summary-file', str(summary_file)], env={})
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == 'metrics-utility check: unrecognized arguments: --bogus (see metrics-utility check --help)\n'
+    assert json.loads(summary_file.read_text()) == {
+        'command': 'check',
+        'ok': False,
+        'reason': 'InvalidConfiguration',
+        'error': 'unrecognized arguments: --bogus (see metrics-utility check --help)',
+    }
