@@ -22,7 +22,7 @@ from metrics_utility.library import secret
 from metrics_utility.library.collectors.controller.tables import OPTIONAL_TABLES, tables_read
 from metrics_utility.library.storage import StorageError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
-from metrics_utility.settings.report import report_settings
+from metrics_utility.settings.report import ReportSettings, report_settings
 
 PROG = 'metrics-utility check'
 
@@ -54,17 +54,22 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     return outcomes.exit_code(results)
 
 
-def check(env: Environment) -> list[CheckResult]:
-    """Every check this configuration calls for, in order; configuration problems end it before any connection."""
+def configuration(env: Environment) -> tuple[list[str], gather_settings.GatherSettings | None, ReportSettings | None]:
+    """(every configuration problem, the gather settings, the report settings when REPORT_TYPE is set): what the
+    check reads before it asks any peer (the operator's tests feed each rendered check pod to it)."""
     problems: list[str] = []
     config = None
     try:
         config = gather_settings.load(env, ship=True)
     except gather_settings.SettingsError as exc:
         problems.extend(exc.problems)
-    report = None
-    if env.text(f'{contract.PREFIX}REPORT_TYPE'):
-        report = report_settings(env, problems)
+    report = report_settings(env, problems) if env.text(f'{contract.PREFIX}REPORT_TYPE') else None
+    return problems, config, report
+
+
+def check(env: Environment) -> list[CheckResult]:
+    """Every check this configuration calls for, in order; configuration problems end it before any connection."""
+    problems, config, report = configuration(env)
     if problems or config is None:
         return [outcomes.failed('configuration', 'InvalidConfiguration', '; '.join(problems))]
     db = config.db
