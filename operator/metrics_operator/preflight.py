@@ -160,6 +160,8 @@ async def start(
 
     try:
         full = spec.validate(body['metadata']['name'], raw_spec)
+        if full['suspend']:  # a paused collection runs no pod at all; resuming it runs the check
+            return None
         created = await ensure_check_job(client, body, full, image, trigger)
     except (spec.SpecError, kube_client.ApiError) as exc:
         logger.warning('Cannot start the check Job: %s', exc)

@@ -16,7 +16,7 @@ from metrics_operator.status import Failure
 from metrics_utility.cli import main
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import eventually
-from testsupport.operator_samples import claim, collection
+from testsupport.operator_samples import claim, collection, db_secret
 from testsupport.pod_in_worker import pod_of
 
 NS = 'default'
@@ -299,3 +299,15 @@ async def test_the_check_reports_the_missing_grant_then_passes_and_rechecks_afte
     assert len(check_jobs(kube_api)) == 2
     await user.merge_patch(mc_path('controller'), {'spec': {'collectors': ['job_host_summary']}})
     await eventually(lambda: len(check_jobs(kube_api)) == 3, what='a check of the changed spec')
+
+
+@pytest.mark.integration
+async def test_a_suspended_collection_runs_no_check_until_it_is_resumed(kube_api, operator):
+    user = ApiUser(str(kube_api.url))
+    await user.create('secrets', db_secret())
+    await user.create('persistentvolumeclaims', claim())
+    await user.create('metricscollections', collection(suspend=True))
+    await eventually(lambda: conditions(kube_api.get_object('metricscollections', NS, 'controller')).get('Ready'))
+    assert check_jobs(kube_api) == []
+    await user.merge_patch(mc_path('controller'), {'spec': {'suspend': False}})
+    await eventually(lambda: check_jobs(kube_api), what='the check Job once resumed')
