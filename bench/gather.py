@@ -104,15 +104,25 @@ def ours(conn: psycopg.Connection, factory, since: datetime, until: datetime) ->
         shutil.rmtree(out, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def day_bench(doc: str) -> argparse.ArgumentParser:
+    """The arguments of the one-day collector benchmarks (this one and bench/package.py): `--days`, `--repeat`."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
     parser.add_argument('--days', type=int, default=3)
     parser.add_argument('--repeat', type=int, default=3)
+    return parser
+
+
+def medium_day(days: int) -> tuple[DatasetSpec, datetime, datetime]:
+    """`medium` data over `days` days from START, and the window measured: its second day."""
+    since = START + timedelta(days=1)
+    return DatasetSpec('medium', start=START, days=days, seed=11), since, since + timedelta(days=1)
+
+
+def main() -> None:
+    parser = day_bench(__doc__)
     parser.add_argument('--unreadable-events', type=int, default=0)
     args = parser.parse_args()
-    spec = DatasetSpec('medium', start=START, days=args.days, seed=11)
-    since = START + timedelta(days=1)
-    until = since + timedelta(days=1)
+    spec, since, until = medium_day(args.days)
     with PostgresCluster() as cluster:
         t0 = time.perf_counter()
         db, stats = build(cluster, spec, dbname='bench')

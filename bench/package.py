@@ -12,16 +12,19 @@ ceiling. Best of `--repeat`.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
-from gather import START, ceiling, jhs_statements, jobevent_statements  # bench/gather.py: the same ceiling
+from gather import (  # bench/gather.py: the same ceiling
+    ceiling,
+    day_bench,
+    jhs_statements,
+    jobevent_statements,
+    medium_day,
+)
 from metrics_utility.demo.database import build
-from metrics_utility.demo.generator import DatasetSpec
 from metrics_utility.demo.pgcluster import PostgresCluster
 from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent
 from metrics_utility.library.package import Package
@@ -46,14 +49,10 @@ def end_to_end(db, conn, factory, since, until, compression: str) -> tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--days', type=int, default=3)
-    parser.add_argument('--repeat', type=int, default=3)
+    parser = day_bench(__doc__)
     parser.add_argument('--compression', default='isal-1,gzip-1,gzip-6')
     args = parser.parse_args()
-    spec = DatasetSpec('medium', start=START, days=args.days, seed=11)
-    since = START + timedelta(days=1)
-    until = since + timedelta(days=1)
+    spec, since, until = medium_day(args.days)
     with PostgresCluster() as cluster:
         db, stats = build(cluster, spec, dbname='bench')
         print(f'medium x {args.days} days: {stats.rows["main_jobhostsummary"]:,} summaries, '

@@ -117,9 +117,7 @@ async def on_spec_change(
     ready = await _reconcile(rt, body, spec, memo, logger)
     if ready.status == 'True':  # the preflight of this spec (docs/check.md); none when the pod did not change
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger)
-    desired, failures = _publish(rt, body, memo, (jobs, pods))
-    patch.status.update(_status_patch(body.status, desired))
-    _post_failures(body, failures)
+    _write_status(rt, body, memo, patch, (jobs, pods))
 
 
 async def on_status_timer(
@@ -142,12 +140,7 @@ async def on_status_timer(
     waited = time.monotonic() - memo.get('checked', 0)
     if ready.reason in WAITING_REASONS and waited >= rt.config.retry_interval:
         await _reconcile(rt, body, spec, memo, logger)
-    desired, failures = _publish(rt, body, memo, (jobs, pods))
-    changes = _status_patch(body.status, desired)
-    # observedGeneration/transition times alone never justify a write; a changed condition does.
-    if changes:
-        patch.status.update(changes)
-    _post_failures(body, failures)
+    failures = _write_status(rt, body, memo, patch, (jobs, pods))
     if (trigger := preflight.recheck_trigger(failures)) and ready.status == 'True':  # re-check after a failed run
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger, trigger)
 
@@ -215,9 +208,17 @@ def _publish(
     return desired, failures
 
 
-def _post_failures(body: kopf.Body, failures: list[status.Failure]) -> None:
+def _write_status(
+    rt: Runtime, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, indexes: tuple[kopf.Index, kopf.Index]
+) -> list[status.Failure]:
+    """What both the reconcile handler and the status timer end with: the status from the indexed Jobs, patched
+    where it changed, and an Event per new failure (returned: a failed run is re-checked)."""
+    desired, failures = _publish(rt, body, memo, indexes)
+    # observedGeneration/transition times alone never justify a write; a changed condition does.
+    patch.status.update(_status_patch(body.status, desired))
     for failure in failures:
         kopf.warn(body, reason=f'{failure.kind.capitalize()}Failed', message=f'Job {failure.job}: {failure.message}')
+    return failures
 
 
 def register(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from metrics_operator import names, summary
+from metrics_operator import names, worker_summary
 from metrics_operator.names import JobKind
 
 
@@ -25,10 +25,10 @@ class JobRecord:
     finished: str | None = None
     reason: str | None = None
     message: str | None = None
-    summary: summary.Summary | None = None
+    summary: worker_summary.Summary | None = None
 
 
-def job_record(job: Mapping[str, Any], pod_summary: summary.Summary | None = None) -> JobRecord | None:
+def job_record(job: Mapping[str, Any], pod_summary: worker_summary.Summary | None = None) -> JobRecord | None:
     """Read a Job the CronJob controller created from our template; None for Jobs that are not ours."""
     meta = job.get('metadata', {})
     kind = meta.get('labels', {}).get(names.LABEL_JOB_KIND)
@@ -57,11 +57,11 @@ def job_record(job: Mapping[str, Any], pod_summary: summary.Summary | None = Non
     )
 
 
-def pod_summary(pod: Mapping[str, Any]) -> summary.Summary | None:
+def pod_summary(pod: Mapping[str, Any]) -> worker_summary.Summary | None:
     """The worker summary in a finished pod's termination message, if any."""
     for status in pod.get('status', {}).get('containerStatuses', []) or []:
         terminated = (status.get('state') or {}).get('terminated') or {}
-        parsed = summary.parse(terminated.get('message'))
+        parsed = worker_summary.parse(terminated.get('message'))
         if parsed is not None:
             return parsed
     return None

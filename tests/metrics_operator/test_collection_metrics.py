@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from metrics_operator.collection_metrics import CollectionMetrics
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import claim, collection, db_secret
+from testsupport.operator_samples import GATHER_SUMMARY, claim, collection, db_secret
 
 NS = 'default'
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
@@ -98,16 +98,7 @@ def status_of(kube_api, name: str = 'controller') -> dict:
     return (kube_api.get_object('metricscollections', NS, name) or {}).get('status') or {}
 
 
-GATHER = {
-    'command': 'gather',
-    'ok': True,
-    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
-    'rows': 123,
-    'bytes': 4567,
-    'packages': 2,
-    'target': 'directory',
-    'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
-}
+GATHER = GATHER_SUMMARY | {'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5}}
 REPORT = {
     'command': 'build-report',
     'ok': True,

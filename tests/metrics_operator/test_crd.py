@@ -311,24 +311,24 @@ def _undeclared(value, schema, path='status') -> list[str]:
 
 
 def test_status_usage_and_totals_survive_pruning(crd_schema):
-    from metrics_operator import job_records, status, summary
+    from metrics_operator import job_records, status, worker_summary
 
-    usage = summary.MonthUsage('2026-03', 17, 5)
-    kpi = summary.Kpi(0, 'HTTP 401')
+    usage = worker_summary.MonthUsage('2026-03', 17, 5)
+    kpi = worker_summary.Kpi(0, 'HTTP 401')
     jobs = [
         job_records.JobRecord(
             'g-1',
             'gather',
             'succeeded',
             finished='2026-03-02T04:01:00Z',
-            summary=summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi),
+            summary=worker_summary.Summary(ok=True, rows=1, bytes=2, packages=1, usage=usage, kpi=kpi),
         ),
         job_records.JobRecord(
             'r-1',
             'report',
             'succeeded',
             finished='2026-03-02T04:02:00Z',
-            summary=summary.Summary(
+            summary=worker_summary.Summary(
                 ok=True,
                 quantity=42,
                 period='2026-02',

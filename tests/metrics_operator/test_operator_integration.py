@@ -13,6 +13,7 @@ from testsupport.operator_runner import eventually
 from testsupport.operator_samples import (
     DB_PASSWORD,
     ES_API_KEY,
+    GATHER_SUMMARY,
     claim,
     collection,
     crc_secret,
@@ -198,16 +199,7 @@ async def test_missing_crc_state_claim_names_the_field(kube_api, operator, user)
     assert not writes(kube_api, 'persistentvolumeclaims')  # the user's claim: never created nor deleted
 
 
-GATHER_OK = {
-    'command': 'gather',
-    'ok': True,
-    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
-    'rows': 123,
-    'bytes': 4567,
-    'packages': 2,
-    'target': 'directory',
-    'error': None,
-}
+GATHER_OK = GATHER_SUMMARY | {'error': None}
 
 
 async def test_job_outcomes_become_conditions_status_and_events(kube_api, operator, user, prerequisites, cronjobs):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from metrics_operator import names, preflight, render, spec, summary
+from metrics_operator import names, preflight, render, spec, worker_summary
 from metrics_operator.status import Failure
 from metrics_utility.cli import main
 from testsupport.kube_client import ApiUser, mc_path
@@ -93,8 +93,8 @@ def _job(outcome: str, name: str = 'controller-check-abc') -> dict[str, Any]:
     return {'metadata': {'name': name, 'labels': labels}, 'status': {'conditions': conditions}}
 
 
-def _summary(**data: Any) -> summary.Summary | None:
-    return summary.parse(json.dumps({'command': 'check', **data}))
+def _summary(**data: Any) -> worker_summary.Summary | None:
+    return worker_summary.parse(json.dumps({'command': 'check', **data}))
 
 
 STATES = {
@@ -121,7 +121,7 @@ STATES = {
     ),
     'another command’s summary is ignored': (
         _job('failed'),
-        summary.parse(json.dumps({'command': 'gather', 'ok': False, 'error': 'x'})),
+        worker_summary.parse(json.dumps({'command': 'gather', 'ok': False, 'error': 'x'})),
         (
             'False',
             'CheckFailed',

@@ -66,6 +66,27 @@ def test_kpi_messages_name_the_field(kpi, field):
     assert rejected(kpi=kpi).field == field
 
 
+# id: (block, value that is not an object, the exact message)
+NOT_AN_OBJECT = {
+    'kpi as a URL string': (
+        'kpi',
+        'https://es',
+        'must be an object with url, index and credentialsSecret or apiKeySecret',
+    ),
+    'retention as a number': ('retention', 30, 'must be an object with maxAgeDays and/or maxBytes'),
+    'retention as a list': ('retention', [{'maxAgeDays': 30}], 'must be an object with maxAgeDays and/or maxBytes'),
+    'backfill as a date': ('backfill', '2024-01-01', 'must be an object with since, until and parallelism'),
+    'backfill as true': ('backfill', True, 'must be an object with since, until and parallelism'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('block', 'value', 'message'), NOT_AN_OBJECT.values(), ids=list(NOT_AN_OBJECT))
+def test_an_optional_block_that_is_not_an_object_is_named(block, value, message):
+    error = rejected(**{block: value})
+    assert (error.field, error.message) == (f'spec.{block}', message)
+
+
 def test_sources_must_be_a_list_of_objects():
     assert rejected(report={'additionalSources': 's3://b'}).field == 'spec.report.additionalSources'
     assert rejected(report={'additionalSources': ['s3://b']}).field == 'spec.report.additionalSources[0]'

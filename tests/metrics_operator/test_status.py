@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from metrics_operator import job_records, names, status, summary
+from metrics_operator import job_records, names, status, worker_summary
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
@@ -42,7 +42,7 @@ def job(
         },
         'status': {'conditions': conds, **({'completionTime': finished} if outcome == 'succeeded' else {})},
     }
-    return job_records.job_record(body, summary.parse(message) if message else None)
+    return job_records.job_record(body, worker_summary.parse(message) if message else None)
 
 
 def compose(previous, jobs, enabled=('gather', 'report'), generation=1, now=NOW):
@@ -201,43 +201,25 @@ def backfill_job(completed='', failed='', phase=None, active=0):
     }
 
 
+def with_backfill(previous: dict, backfill: dict) -> dict:
+    """The status after one look at a backfill Job (no other Jobs)."""
+    st, _ = status.compose(previous, READY, [], generation=1, enabled=['gather'], now=NOW, backfill_jobs=[backfill])
+    return st
+
+
 def test_backfill_progress_from_indexes():
-    st, _ = status.compose(
-        {},
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0,2', active=2)],
-    )
+    st = with_backfill({}, backfill_job(completed='0,2', active=2))
     assert st['backfill']['completed'] == 2 and st['backfill']['phase'] == 'Running' and st['backfill']['shards'] == 4
     assert (
         conds(st)['BackfillSucceeded']['status'] == 'Unknown' and '2 of 4' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(
-        st,
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0-2', failed='3', phase='Failed')],
-    )
+    st = with_backfill(st, backfill_job(completed='0-2', failed='3', phase='Failed'))
     assert (st['backfill']['completed'], st['backfill']['failed']) == (3, 1)
     assert (
         conds(st)['BackfillSucceeded']['reason'] == 'BackfillFailed'
         and 'shard(s) 3' in conds(st)['BackfillSucceeded']['message']
     )
-    st, _ = status.compose(
-        st,
-        READY,
-        [],
-        generation=1,
-        enabled=['gather'],
-        now=NOW,
-        backfill_jobs=[backfill_job(completed='0-3', phase='Complete')],
-    )
+    st = with_backfill(st, backfill_job(completed='0-3', phase='Complete'))
     assert conds(st)['BackfillSucceeded']['status'] == 'True'
     assert job_records.job_record(backfill_job(), None) is None  # never folded into status.gather
 
@@ -281,7 +263,7 @@ LEAKY = {
 @pytest.mark.hostile
 @pytest.mark.parametrize('data, expected', LEAKY.values(), ids=list(LEAKY))
 def test_errors_copied_into_status_and_events_are_scrubbed(data, expected):
-    parsed = summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
+    parsed = worker_summary.parse(json.dumps({'ok': False, 'command': 'gather', **data}))
     record = job_records.JobRecord('c-gather-9', 'gather', 'failed', finished=NOW, summary=parsed)
     st, failures = status.compose({}, READY, [record], generation=1, enabled=['gather'], now=NOW)
     assert st['gather']['lastError'] == expected

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from metrics_operator import job_records, status, summary, totals
+from metrics_operator import job_records, status, totals, worker_summary
 
 pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
 
 
 def record(name: str, finished: str, outcome: str = 'succeeded', rows: int | None = 10) -> job_records.JobRecord:
-    found = summary.Summary(ok=outcome == 'succeeded', rows=rows, bytes=100, packages=1) if rows is not None else None
+    found = (
+        worker_summary.Summary(ok=outcome == 'succeeded', rows=rows, bytes=100, packages=1)
+        if rows is not None
+        else None
+    )
     return job_records.JobRecord(name=name, kind='gather', outcome=outcome, finished=finished, summary=found)
 
 
@@ -47,15 +51,17 @@ def test_report_and_usage_figures_reach_status():
         kind='report',
         outcome='succeeded',
         finished='2026-03-02T04:05:00Z',
-        summary=summary.Summary(ok=True, report='reports/2026/02/CCSPv2-2026-02.xlsx', quantity=42, period='2026-02'),
+        summary=worker_summary.Summary(
+            ok=True, report='reports/2026/02/CCSPv2-2026-02.xlsx', quantity=42, period='2026-02'
+        ),
     )
-    usage = summary.MonthUsage(month='2026-03', unique_managed_nodes=17, job_runs=5)
+    usage = worker_summary.MonthUsage(month='2026-03', unique_managed_nodes=17, job_runs=5)
     gather = job_records.JobRecord(
         name='g-1',
         kind='gather',
         outcome='succeeded',
         finished='2026-03-02T04:01:00Z',
-        summary=summary.Summary(ok=True, rows=1, usage=usage),
+        summary=worker_summary.Summary(ok=True, rows=1, usage=usage),
     )
     new, _ = status.compose({}, READY, [report, gather], generation=1, enabled=['gather', 'report'], now='x')
     assert new['report']['billedQuantity'] == 42 and new['report']['lastPeriod'] == '2026-02'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 
 import metrics_utility
 from metrics_utility import contract
-from metrics_utility.gather import runner, settings
-from metrics_utility.library.collectors import REGISTRY
+from metrics_utility.gather import settings
+from metrics_utility.library.collectors.registry import COLLECTORS
 from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
 from metrics_utility.library.reports import options
 from metrics_utility.settings.report import HEADER_FIELDS
@@ -20,20 +21,11 @@ WORKER = Path(metrics_utility.__file__).parent
 
 
 def test_collector_keys_and_kinds_are_the_workers():
-    import metrics_utility.library.collectors.controller
-    import metrics_utility.library.collectors.others.total_workers_vcpu  # noqa: F401
-
     assert settings.KNOWN_COLLECTORS == contract.COLLECTOR_KEYS
-    assert set(runner.GatherRequest.snapshot_keys) == set(contract.SNAPSHOT_KEYS)
-    ours = 'metrics_utility.library.collectors.'  # other tests register fake collectors in the same registry
-    registered = {
-        key: factory.info.format
-        for key, factory in REGISTRY.items()
-        if key != 'config' and factory.__wrapped__.__module__.startswith(ours)
-    }
     assert settings.load({}, ship=False).collectors[0] == contract.ALWAYS_ON_COLLECTOR  # on unless disabled
-    assert contract.VCPU_COLLECTOR in REGISTRY
-    assert registered == {c.key: c.format for c in contract.COLLECTORS}
+    assert contract.VCPU_COLLECTOR in COLLECTORS
+    declared = {key: (factory.info.kind, factory.info.format) for key, factory in COLLECTORS.items()}
+    assert declared == {c.key: (c.kind, c.format) for c in contract.COLLECTORS}
 
 
 def test_report_types_sheets_and_deduplicators_are_the_workers():
@@ -69,3 +61,48 @@ def test_limits_are_the_workers():
             assert exc.value.problems == [
                 f'METRICS_UTILITY_{name}={wrong}: expected a whole number from {low} to {high}'
             ]
+
+
+def test_run_summary_keys_are_the_contracts():
+    """The gather summary writes every gather key of the contract, in its order, and its blocks hold its fields."""
+    from metrics_utility.gather.summary import CollectorOutcome, RunSummary
+    from metrics_utility.library import retention
+
+    known = RunSummary(
+        since='a',
+        until='b',
+        collectors={'main_host': CollectorOutcome()},
+        stored_bytes=1,
+        stored_objects=1,
+        retention={},
+        volume={},
+        backfill={},
+        kpi={},
+        usage={},
+        started_from={},
+    )
+    assert tuple(known.fields()) == contract.SUMMARY_KEYS['gather']
+    assert tuple(known.to_json()) == contract.SUMMARY_KEYS['gather']
+    unknown = {f.key for f in contract.SUMMARY_FIELDS if f.when_known and 'gather' in f.commands}
+    assert tuple(RunSummary().to_json()) == tuple(k for k in contract.SUMMARY_KEYS['gather'] if k not in unknown)
+    assert tuple(known.to_json()['window']) == contract.SUMMARY_WINDOW_FIELDS
+    assert tuple(CollectorOutcome.__dataclass_fields__) == contract.SUMMARY_COLLECTOR_FIELDS
+    policy = retention.Policy(max_age_days=30, max_bytes=None)
+    assert tuple(retention.Outcome(policy).as_json()) == contract.SUMMARY_RETENTION_FIELDS
+
+
+def test_build_report_summary_keys_are_the_contracts(tmp_path):
+    """A build-report that bills a month writes every build-report key of the contract and no other."""
+    from datetime import UTC, date, datetime
+
+    from metrics_utility.cli import _parser
+    from metrics_utility.commands.build_report import run
+    from testsupport.report_data import synthetic
+
+    synthetic(date(2024, 2, 28), 2).write(tmp_path / 'ship')
+    summary = tmp_path / 'termination-log'
+    args = _parser().parse_args(['build-report', '--summary-file', str(summary)])
+    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'ship'),
+           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+    assert run(args, env=env, now=datetime(2024, 3, 2, 4, tzinfo=UTC)) == 0
+    assert tuple(json.loads(summary.read_text())) == contract.SUMMARY_KEYS['build-report']

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -112,21 +114,28 @@ def test_billed_quantity_is_the_unique_reachable_identities(report, truth):
     assert report['Usage Reporting']['G8'].value == expected
 
 
-def test_usage_by_organizations(report, truth):
-    summaries, *_ = truth
+def check_usage_by_organizations(sheet, runs: Iterable[tuple[str, Any, Any, int]]) -> None:
+    """The sheet's rows are the figures recomputed from `runs`: (organization, node identity, job, task runs) per
+    host summary. A job is whatever tells jobs apart (with several installations: its installation and id)."""
     nodes, jobs, pairs, tasks = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(int)
-    for identity, org, job, _, task_runs in summaries:
+    for org, identity, job, task_runs in runs:
         nodes[org].add(identity)
         jobs[org].add(job)
         pairs[org].add((identity, job))
         tasks[org] += task_runs
-    rows = {row['Organization name']: row for row in _table(report['Usage by organizations'])}
+    rows = {row['Organization name']: row for row in _table(sheet)}
     assert set(rows) == set(nodes)
     for org, row in rows.items():
         assert row['Unique managed nodes automated'] == len(nodes[org]), org
         assert row['Job runs'] == len(jobs[org]), org
         assert row['Non-unique managed nodes automated'] == len(pairs[org]), org
         assert row['Number of task runs'] == tasks[org], org
+
+
+def test_usage_by_organizations(report, truth):
+    summaries, *_ = truth
+    runs = ((org, identity, job, task_runs) for identity, org, job, _, task_runs in summaries)
+    check_usage_by_organizations(report['Usage by organizations'], runs)
 
 
 def test_jobs_sheet(report, truth):

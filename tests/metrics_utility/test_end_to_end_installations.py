@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,7 +33,7 @@ from metrics_utility.library.reports.installations import TOTAL
 from metrics_utility.library.storage import StorageDirectory
 from metrics_utility.library.storage.multi import MultiStorage
 
-from .test_end_to_end import FEB, REACHABLE, _identities, _table
+from .test_end_to_end import FEB, REACHABLE, _identities, _table, check_usage_by_organizations
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -151,19 +150,8 @@ def test_billed_quantity_is_the_union_of_identities(reports, truth, layout):
 
 @pytest.mark.parametrize('layout', ['shared', 'combined'])
 def test_organizations_of_the_same_name_are_one_organization(reports, truth, layout):
-    nodes, jobs, pairs, tasks = defaultdict(set), defaultdict(set), defaultdict(set), defaultdict(int)
-    for s in truth:
-        nodes[s.org].add(s.identity)
-        jobs[s.org].add((s.install, s.job))
-        pairs[s.org].add((s.identity, s.install, s.job))
-        tasks[s.org] += s.tasks
-    rows = {row['Organization name']: row for row in _table(reports[layout]['Usage by organizations'])}
-    assert set(rows) == set(nodes)
-    for org, row in rows.items():
-        assert row['Unique managed nodes automated'] == len(nodes[org]), org
-        assert row['Job runs'] == len(jobs[org]), org
-        assert row['Non-unique managed nodes automated'] == len(pairs[org]), org
-        assert row['Number of task runs'] == tasks[org], org
+    runs = ((s.org, s.identity, (s.install, s.job), s.tasks) for s in truth)
+    check_usage_by_organizations(reports[layout]['Usage by organizations'], runs)
 
 
 @pytest.mark.parametrize('layout', ['shared', 'combined'])

@@ -3,12 +3,11 @@ how they end. Everything goes over HTTP so the operator sees real watch events."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
+from testsupport.kube_client import ApiUser
 
 SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp'
 
@@ -20,23 +19,11 @@ def _ts(moment: datetime) -> str:
 class FakeCronJobController:
     def __init__(self, url: str) -> None:
         self.url = str(url).rstrip('/')
+        self._api = ApiUser(self.url, user_agent='fake-cronjob-controller')
 
     async def _call(self, method: str, path: str, body: Any = None, patch: str = 'merge') -> dict[str, Any]:
         types = {'merge': 'application/merge-patch+json', 'json': 'application/json-patch+json'}
-        headers = {
-            'User-Agent': 'fake-cronjob-controller',
-            'Content-Type': types[patch] if method == 'PATCH' else 'application/json',
-        }
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(
-                method, self.url + path, data=json.dumps(body) if body is not None else None, headers=headers
-            ) as response,
-        ):
-            data = await response.json(content_type=None)
-            if response.status >= 400:
-                raise AssertionError(f'{method} {path} → {response.status}: {data}')
-            return data
+        return await self._api.call(method, path, body, types[patch] if method == 'PATCH' else 'application/json')
 
     async def cronjob(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call('GET', f'/apis/batch/v1/namespaces/{namespace}/cronjobs/{name}')

@@ -9,11 +9,15 @@ import aiohttp
 
 
 class ApiUser:
-    def __init__(self, url: str) -> None:
+    """Requests as one client of the API (`user_agent` tells the emulator's request log who sent them)."""
+
+    def __init__(self, url: str, user_agent: str = 'test-user') -> None:
         self.url = str(url).rstrip('/')
+        self.user_agent = user_agent
 
     async def call(self, method: str, path: str, body: Any = None, content_type: str = 'application/json') -> Any:
-        headers = {'User-Agent': 'test-user', 'Content-Type': content_type}
+        """One request; a 4xx/5xx answer fails the test with the status and the body."""
+        headers = {'User-Agent': self.user_agent, 'Content-Type': content_type}
         async with (
             aiohttp.ClientSession() as session,
             session.request(

@@ -11,6 +11,17 @@ DB_PASSWORD = 'S3cr3t-db-p4ss-d0-not-leak'
 S3_SECRET = 'S3cr3t-s3-k3y-d0-not-leak'
 ES_API_KEY = 'S3cr3t-es-4p1-k3y-d0-not-leak'
 
+# A successful gather's run summary (the termination message), as the worker writes it.
+GATHER_SUMMARY: dict[str, Any] = {
+    'command': 'gather',
+    'ok': True,
+    'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
+    'rows': 123,
+    'bytes': 4567,
+    'packages': 2,
+    'target': 'directory',
+}
+
 
 def collection(name: str = 'controller', **spec: Any) -> dict[str, Any]:
     base: dict[str, Any] = {

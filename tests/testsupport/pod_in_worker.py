@@ -148,7 +148,7 @@ def worker_problems(pod: Pod, now: datetime | None = None) -> list[str]:
 
 
 def _gather_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]:
-    """`commands.gather._run` up to the first I/O (plus the backfill window check of a shard)."""
+    """`commands.gather._parse` up to the first I/O (plus the backfill window check of a shard)."""
     problems: list[str] = []
     since = until = None
     for option in ('since', 'until'):

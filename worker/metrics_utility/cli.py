@@ -1,8 +1,10 @@
 """The `metrics-utility` command line.
 
 Every input gets one readable answer and an exit code, never a traceback: 0 done, 1 the run failed, 2 bad
-arguments or configuration. A usage error (unknown flag, missing value) is one line naming the command, and with
-`--summary-file` the run summary is written for it too, so the operator sees why a pod failed before any work began.
+arguments or configuration. Errors carry their exit code (`library.errors.MetricsUtilityError`); commands answer them
+through `commands.failed`, and so does the guard here for one that escapes a command. A usage error (unknown flag,
+missing value) is one line naming the command, and with `--summary-file` the run summary is written for it too, so
+the operator sees why a pod failed before any work began.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from metrics_utility import __version__
-from metrics_utility.commands import build_report, check, gather
+from metrics_utility.commands import build_report, check, failed, gather
 from metrics_utility.gather import summary
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
 PROG = 'metrics-utility'
 SUMMARY_FLAG = '--summary-file'
@@ -24,13 +27,18 @@ _COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {'build-report': 'b
 _COMMAND_NAMES['check'] = 'check'
 
 
-class UsageError(Exception):
+class UsageError(MetricsUtilityError):
     """The command line does not parse: argparse's complaint, raised instead of printed-and-exited."""
+
+    exit_code = BAD_INPUT
 
     def __init__(self, prog: str, message: str) -> None:
         super().__init__(message)
         self.prog = prog
-        self.message = message
+
+    @property
+    def message(self) -> str:
+        return self.args[0]  # argparse's complaint as it is
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +84,7 @@ def _usage_error(error: UsageError, argv: list[str]) -> int:
     message = f'{error.message} (see {prog} --help)'
     sys.stderr.write(f'{prog}: {message}\n')
     _failed(command, message, path)
-    return 2
+    return error.exit_code
 
 
 def _where(exc: BaseException) -> str:
@@ -124,10 +132,13 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             print('metrics-utility demo: --days must be 1 or more', file=sys.stderr)
             return 2
         return run_demo(DemoOptions(args.output, args.scale, args.days, args.seed, args.keep_running))
+    command = _COMMAND_NAMES.get(args.command, args.command)
     try:
         return args.func(args) if env is None else args.func(args, dict(env))
+    except MetricsUtilityError as error:  # commands answer their own; one that escapes gets the same answer
+        _failed(command, error.message, getattr(args, 'summary_file', None))
+        return failed(f'{PROG} {command}', error)
     except Exception as exc:  # the last guard: a bug still gets one line and the summary, never a traceback
-        command = _COMMAND_NAMES.get(args.command, args.command)
         message = f'internal error ({type(exc).__name__} at {_where(exc)}); please report it'
         sys.stderr.write(f'{PROG} {command}: {message}\n')
         _failed(command, message, getattr(args, 'summary_file', None))

@@ -123,6 +123,80 @@ RENDERED_VARIABLES: Final = frozenset({
     'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY', 'ADDITIONAL_SHIP_PATHS', 'MONTH_USAGE',
 })  # fmt: skip
 
+
+# The run summary: one JSON object, the worker's last act (`gather/summary.py` writes it for both commands), that the
+# operator reads from the pod's termination message (`metrics_operator/worker_summary.py`). Readers treat every key
+# but `ok` as optional: older workers wrote fewer.
+SUMMARY_MAX_BYTES: Final = 4096  # the kubelet keeps at most 4 KiB of a termination message
+
+SummaryCommand = Literal['gather', 'build-report', 'check']
+_BOTH: Final[tuple[SummaryCommand, ...]] = ('gather', 'build-report')
+_GATHER: Final[tuple[SummaryCommand, ...]] = ('gather',)
+_REPORT: Final[tuple[SummaryCommand, ...]] = ('build-report',)
+_CHECK: Final[tuple[SummaryCommand, ...]] = ('check',)  # metrics-utility check (docs/check.md)
+_ALL: Final[tuple[SummaryCommand, ...]] = (*_BOTH, 'check')
+
+
+@dataclass(frozen=True)
+class SummaryField:
+    """One top-level key of the run summary: the commands that write it, whether the worker writes it only when it
+    is known, and the operator's `Summary` attribute it fills (None: for people and dashboards only)."""
+
+    key: str
+    commands: tuple[SummaryCommand, ...]
+    read_as: str | None
+    when_known: bool = False
+
+
+SUMMARY_FIELDS: Final = (
+    SummaryField('command', _ALL, 'command'),
+    SummaryField('ok', _ALL, 'ok'),
+    SummaryField('window', _GATHER, 'window'),  # {since, until}: the window shipped (since incl., until excl.)
+    SummaryField('rows', _GATHER, 'rows'),
+    SummaryField('bytes', _GATHER, 'bytes'),
+    SummaryField('packages', _GATHER, 'packages'),
+    SummaryField('unreadable_rows', _GATHER, 'unreadable_rows'),  # rows exported with NULLs (document unreadable)
+    SummaryField('target', _BOTH, 'target'),
+    SummaryField('vcpu', _GATHER, 'vcpu'),
+    SummaryField('error', _ALL, 'error'),
+    SummaryField('collectors', _GATHER, None),  # {key: SUMMARY_COLLECTOR_FIELDS}
+    SummaryField('stored_bytes', _GATHER, 'stored_bytes', when_known=True),
+    SummaryField('stored_objects', _GATHER, 'stored_objects', when_known=True),
+    SummaryField('retention', _GATHER, 'retention', when_known=True),
+    SummaryField('volume', _GATHER, 'volume', when_known=True),
+    SummaryField('backfill', _GATHER, None, when_known=True),
+    SummaryField('kpi', _GATHER, 'kpi', when_known=True),
+    SummaryField('usage', _GATHER, 'usage', when_known=True),
+    SummaryField('started_from', _GATHER, None, when_known=True),  # {collector: why its first window starts there}
+    SummaryField('report', _REPORT, 'report', when_known=True),
+    SummaryField('quantity', _REPORT, 'quantity', when_known=True),
+    SummaryField('period', _REPORT, 'period', when_known=True),  # "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
+    SummaryField('problem_count', _REPORT, 'problems', when_known=True),
+    SummaryField('problems', _REPORT, 'first_problem', when_known=True),  # the first few, "<day> <package>: <message>"
+    SummaryField('reason', _CHECK, 'reason'),  # CHECK_REASONS: the first failed check's (Ok when all passed)
+    SummaryField('checks', _CHECK, None),  # [{name, ok, reason, message, tables?}]: every check
+)
+SUMMARY_KEYS: Final = {c: tuple(f.key for f in SUMMARY_FIELDS if c in f.commands) for c in _ALL}
+# Blocks dropped, in this order, when a command's summary would exceed SUMMARY_MAX_BYTES.
+SUMMARY_DROPPABLE: Final[dict[SummaryCommand, tuple[str, ...]]] = {
+    'gather': ('collectors', 'backfill', 'kpi', 'started_from'),
+    'build-report': ('problems',),
+    'check': ('checks',),
+}
+SUMMARY_WINDOW_FIELDS: Final = ('since', 'until')
+SUMMARY_COLLECTOR_FIELDS: Final = ('windows', 'rows', 'bytes', 'packages', 'shipped_until', 'error', 'unreadable')
+SUMMARY_RETENTION_FIELDS: Final = (
+    'max_age_days',
+    'max_bytes',
+    'deleted_objects',
+    'deleted_bytes',
+    'blocked_objects',
+    'blocked_bytes',
+)
+SUMMARY_VOLUME_FIELDS: Final = ('bytes', 'free_bytes')
+SUMMARY_USAGE_FIELDS: Final = ('month', 'unique_managed_nodes', 'job_runs')
+SUMMARY_KPI_FIELDS: Final = ('documents', 'error')
+
 # `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
 # failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.
 CHECK_OK: Final = 'Ok'

@@ -49,6 +49,7 @@ def test_all_checks_pass_and_leave_no_probe_behind(controller_db, tmp_path, caps
     assert code == 0, out
     assert summary['ok'] is True and summary['reason'] == 'Ok' and summary['error'] is None
     assert reasons(summary) == {'database': 'Ok', 'tables': 'Ok', 'storage': 'Ok'}
+    assert set(summary) == set(contract.SUMMARY_KEYS['check'])  # the keys the operator knows
     assert f'SELECT allowed on all {len(DEFAULT_TABLES)} tables the collectors read' in out
     assert list((tmp_path / 'ship').rglob('*.txt')) == []  # the probe object was deleted
 

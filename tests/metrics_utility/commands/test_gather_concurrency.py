@@ -244,8 +244,9 @@ def gather_in_process(env: dict[str, str], *args: str) -> int:
 
 
 RECOVERY = (
-    'fix it, or delete it to start again from the look-back horizon (a readable target overwrites what it '
-    'already holds; console.redhat.com would receive those windows a second time)'
+    "fix it, or delete it: the next gather then starts after the packages the target holds or the controller's "
+    'AUTOMATION_ANALYTICS_LAST_ENTRIES, else at the look-back horizon (console.redhat.com cannot be listed: it would '
+    'receive those windows a second time)'
 )
 DAMAGED = [
     (b'', 'is not JSON (Expecting value: line 1 column 1 (char 0))', 'empty'),

@@ -18,7 +18,7 @@ import pytest
 import trustme
 
 from metrics_utility.demo.generator import SECRET_SETTINGS
-from metrics_utility.gather.runner import GatherRequest
+from metrics_utility.library.collectors.registry import COLLECTORS
 from testsupport.console import SSOResponder
 from testsupport.https_servers import HTTPSServer, Recorded, Reply, form_parts
 from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, TOKEN_PREFIX
@@ -150,7 +150,7 @@ def test_a_snapshot_run_under_its_own_lock_leaves_the_watermarks_alone(controlle
     """The operator's vCPU pod shares METRICS_UTILITY_STATE_PATH with the gather pod but holds another lock, so it must
     never write the file (a read-modify-write there could undo a gather's advance). Snapshot collectors do not move
     watermarks: `total_workers_vcpu` is one, like `main_host` used here (no Prometheus needed)."""
-    assert 'total_workers_vcpu' in GatherRequest(collectors=[]).snapshot_keys
+    assert COLLECTORS['total_workers_vcpu'].info.kind == 'snapshot'
     sso, upload, ingress, bundle = console
     env = console_env(controller_db, tmp_path, sso, upload, bundle)
     state = tmp_path / 'state' / 'watermarks.json'

@@ -30,37 +30,35 @@ HOLDS = 'holds credentials (user:password@host), which would reach logs and Conf
 S3_INSTEAD = 'give the keys in METRICS_UTILITY_BUCKET_ACCESS_KEY/SECRET_KEY instead'
 SA_INSTEAD = 'the service account goes in METRICS_UTILITY_SERVICE_ACCOUNT_ID/SECRET'
 
+
+def holding(variable: str, url: str, env: dict[str, str], instead: str, *argv: str) -> tuple:
+    """A case: (extra arguments, `env` with `variable` set to `url`, the one problem reported)."""
+    name = f'METRICS_UTILITY_{variable}'
+    return [*argv], {**env, name: url}, f'{name} {HOLDS}: {instead}'
+
+
+PROMETHEUS = {'METRICS_UTILITY_CLUSTER_NAME': 'c'}
+PROMETHEUS_INSTEAD = 'give a bearer token in METRICS_UTILITY_PROMETHEUS_TOKEN_FILE instead'
+PROXY_INSTEAD = 'set HTTPS_PROXY from a Secret instead (its password is redacted too)'
+
 # id: (extra arguments, environment, the one problem reported)
 GATHER_URLS = {
-    'bucket endpoint with user and password': (
-        ['--ship'],
-        {**S3, 'METRICS_UTILITY_BUCKET_ENDPOINT': f'https://minio:{P}@s3.local:9000'},
-        f'METRICS_UTILITY_BUCKET_ENDPOINT {HOLDS}: {S3_INSTEAD}',
+    'bucket endpoint with user and password': holding(
+        'BUCKET_ENDPOINT', f'https://minio:{P}@s3.local:9000', S3, S3_INSTEAD, '--ship'
     ),
-    'bucket endpoint with a token': (
-        ['--ship'],
-        {**S3, 'METRICS_UTILITY_BUCKET_ENDPOINT': f'http://{TOKEN}@127.0.0.1:9000'},
-        f'METRICS_UTILITY_BUCKET_ENDPOINT {HOLDS}: {S3_INSTEAD}',
+    'bucket endpoint with a token': holding(
+        'BUCKET_ENDPOINT', f'http://{TOKEN}@127.0.0.1:9000', S3, S3_INSTEAD, '--ship'
     ),
-    'crc ingress URL': (
-        ['--ship'],
-        {**CRC, 'METRICS_UTILITY_CRC_INGRESS_URL': f'https://sa:{P}@console.example/upload'},
-        f'METRICS_UTILITY_CRC_INGRESS_URL {HOLDS}: {SA_INSTEAD}',
-    ),
-    'crc SSO URL': (
-        ['--ship'],
-        {**CRC, 'METRICS_UTILITY_CRC_SSO_URL': f'https://sa:{P}@sso.example/token'},
-        f'METRICS_UTILITY_CRC_SSO_URL {HOLDS}: {SA_INSTEAD}',
-    ),
-    'proxy URL': (
-        ['--ship'],
-        {**CRC, 'METRICS_UTILITY_PROXY_URL': f'http://proxy:{P}@10.0.0.1:3128'},
-        f'METRICS_UTILITY_PROXY_URL {HOLDS}: set HTTPS_PROXY from a Secret instead (its password is redacted too)',
-    ),
-    'prometheus URL': (
-        ['--collectors', 'total_workers_vcpu'],  # a dry run
-        {'METRICS_UTILITY_CLUSTER_NAME': 'c', 'METRICS_UTILITY_PROMETHEUS_URL': f'https://sa:{P}@prom:9091'},
-        f'METRICS_UTILITY_PROMETHEUS_URL {HOLDS}: give a bearer token in METRICS_UTILITY_PROMETHEUS_TOKEN_FILE instead',
+    'crc ingress URL': holding('CRC_INGRESS_URL', f'https://sa:{P}@console.example/upload', CRC, SA_INSTEAD, '--ship'),
+    'crc SSO URL': holding('CRC_SSO_URL', f'https://sa:{P}@sso.example/token', CRC, SA_INSTEAD, '--ship'),
+    'proxy URL': holding('PROXY_URL', f'http://proxy:{P}@10.0.0.1:3128', CRC, PROXY_INSTEAD, '--ship'),
+    'prometheus URL': holding(  # a dry run
+        'PROMETHEUS_URL',
+        f'https://sa:{P}@prom:9091',
+        PROMETHEUS,
+        PROMETHEUS_INSTEAD,
+        '--collectors',
+        'total_workers_vcpu',
     ),
 }
 
@@ -83,19 +81,12 @@ def test_gather_refuses_urls_holding_credentials(tmp_path, capsys, caplog, argv,
     scan(err, summary_file.read_text(), caplog.text)
 
 
+ADDITIONAL_S3 = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS': 's3://other/data'}
 REPORT_URLS = {
-    'bucket endpoint': (
-        {**S3, 'METRICS_UTILITY_BUCKET_ENDPOINT': f'https://minio:{P}@s3.local:9000'},
-        f'METRICS_UTILITY_BUCKET_ENDPOINT {HOLDS}: {S3_INSTEAD}',
-    ),
-    'endpoint of an additional S3 source': (
-        {
-            'METRICS_UTILITY_SHIP_TARGET': 'directory',
-            'METRICS_UTILITY_ADDITIONAL_SHIP_PATHS': 's3://other/data',
-            'METRICS_UTILITY_BUCKET_ENDPOINT': f'https://{TOKEN}@s3.local',
-        },
-        f'METRICS_UTILITY_BUCKET_ENDPOINT {HOLDS}: {S3_INSTEAD}',
-    ),
+    'bucket endpoint': holding('BUCKET_ENDPOINT', f'https://minio:{P}@s3.local:9000', S3, S3_INSTEAD)[1:],
+    'endpoint of an additional S3 source': holding(
+        'BUCKET_ENDPOINT', f'https://{TOKEN}@s3.local', ADDITIONAL_S3, S3_INSTEAD
+    )[1:],
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from metrics_operator import status as op_status
-from metrics_operator import summary as op_summary
+from metrics_operator import worker_summary as op_summary
 from metrics_utility.gather.kpi import KpiSink
 from metrics_utility.gather.summary import RunSummary
 from metrics_utility.library.storage import RetryPolicy

@@ -81,7 +81,7 @@ OVERSIZED = {
 @pytest.mark.hostile
 @pytest.mark.parametrize('fields, error, problems', OVERSIZED.values(), ids=list(OVERSIZED))
 def test_another_commands_summary_fits_the_termination_message(tmp_path, fields, error, problems):
-    from metrics_operator import summary as operator_summary
+    from metrics_operator import worker_summary as operator_summary
 
     path = tmp_path / 'summary.json'
     summary.write_json({'command': 'build-report', 'ok': False, **fields}, path)

@@ -145,7 +145,7 @@ def prometheus(url: str, token_file: str | None, ca_bundle: str | None, timeout:
     from pathlib import Path
 
     from metrics_utility.library.collectors.base import CollectorError
-    from metrics_utility.library.collectors.others.prometheus import (
+    from metrics_utility.library.collectors.prometheus.client import (
         PrometheusAuthError,
         PrometheusClient,
         PrometheusConnectionError,

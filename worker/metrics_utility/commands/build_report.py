@@ -16,13 +16,19 @@ import re
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import summary_path
+from metrics_utility.commands import failed, summary_path
 from metrics_utility.gather.summary import write_json
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
-from metrics_utility.settings.common import shown
+from metrics_utility.library.errors import MetricsUtilityError, SetupError
+from metrics_utility.settings.common import ConfigError, shown
+
+if TYPE_CHECKING:  # storage and report settings pull in boto3 and pandas: imported when a report is built
+    from metrics_utility.library.storage import Storage
+    from metrics_utility.settings.report import ReportSettings
 
 PROG = 'metrics-utility build-report'
 FIRST_DAY = date(1970, 1, 1)  # no controller holds older data; pandas' dates end in 1677 and 2262 anyway
@@ -126,7 +132,6 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.library.dataframes.store import default_workers
     from metrics_utility.library.reports import ReportOptions, build, report_name
     from metrics_utility.library.storage import StorageError
-    from metrics_utility.library.storage.multi import MultiStorage
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
     from metrics_utility.settings.environment import Environment, overrides, process_environment
@@ -155,24 +160,15 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         return code
 
     if problems or settings is None or period is None:
-        print(f'{PROG}: invalid configuration:', file=sys.stderr)
-        for problem in problems:
-            print(f'  - {problem}', file=sys.stderr)
-        return outcome(2, 'invalid configuration: ' + '; '.join(problems))
+        return outcome(failed(PROG, ConfigError(problems)), 'invalid configuration: ' + '; '.join(problems))
     since, until, month = period
     options = ReportOptions(
         settings.report_type, since, until, month, settings.sheets, settings.price_per_node,
         organization_filter=settings.organization_filter, deduplicator=settings.deduplicator,
         ephemeral_days=ephemeral, generated=now, **settings.header,
     )  # fmt: skip
-    try:  # a storage that cannot even be set up is a configuration problem (exit 2), as in gather
-        storage = settings.ship.storage()
-        if extra:  # several storages: packages read from all, everything written to the main one
-            storage = MultiStorage(storage, [source.storage() for source in extra])
-    except (ConfigError, StorageError, ValueError) as exc:
-        print(f'{PROG}: {exc}', file=sys.stderr)
-        return outcome(2, str(exc))
     try:
+        storage = _storage(settings, extra)
         name = report_name(options)
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
@@ -182,12 +178,11 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
                            workers=default_workers())  # fmt: skip
             if result.path is not None:
                 storage.put(name, filename=result.path)
-    except ConfigError as exc:
-        print(f'{PROG}: {secret.redact(str(exc))}', file=sys.stderr)
-        return outcome(2, str(exc))
     except StorageError as exc:
-        print(f'{PROG}: storage failed: {secret.redact(str(exc))}', file=sys.stderr)
-        return outcome(1, f'storage failed: {exc}')
+        error = StorageError(f'storage failed: {exc}')
+        return outcome(failed(PROG, error), str(error))
+    except MetricsUtilityError as error:
+        return outcome(failed(PROG, error), error.message)
     summary = {'report': name if result.path else None, 'type': options.report_type, 'since': since.isoformat(),
                'until': (until - timedelta(days=1)).isoformat(), 'quantity': result.quantity,
                'problems': len(result.problems), 'days_rebuilt': result.days_rebuilt}  # fmt: skip
@@ -204,6 +199,23 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         problem_count=len(result.problems),
         problems=summary_problems(result.problems),
     )
+
+
+def _storage(settings: ReportSettings, extra: list) -> Storage:
+    """The main storage, or a view that also reads the additional sources; one that cannot even be set up is a
+    configuration problem (exit 2), as in gather."""
+    from metrics_utility.library.storage import StorageError
+    from metrics_utility.library.storage.multi import MultiStorage
+
+    try:
+        storage = settings.ship.storage()
+        if extra:  # several storages: packages read from all, everything written to the main one
+            storage = MultiStorage(storage, [source.storage() for source in extra])
+    except ConfigError:
+        raise
+    except (StorageError, ValueError) as exc:
+        raise SetupError(str(exc)) from None
+    return storage
 
 
 SUMMARY_PROBLEMS = 5

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         )
     data = outcomes.summary(results)
     if args.summary_file is not None:
-        run_summary.write_text(run_summary.fit(data, run_summary.MAX_BYTES, optional=('checks',)), args.summary_file)
+        limit, droppable = contract.SUMMARY_MAX_BYTES, contract.SUMMARY_DROPPABLE['check']
+        run_summary.write_text(run_summary.fit(data, limit, optional=droppable), args.summary_file)
     return outcomes.exit_code(results)
 
 

@@ -12,25 +12,27 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
 from metrics_utility import pushgateway
-from metrics_utility.commands import summary_path
-from metrics_utility.gather import backfill, interval, runner, settings, steps, summary, targets, usage
+from metrics_utility.commands import failed, summary_path
+from metrics_utility.gather import backfill, interval, runner, scale_steps, settings, summary, usage, wiring
 from metrics_utility.gather.interval import IntervalError
-from metrics_utility.gather.state import StateError
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
-from metrics_utility.library.collectors import CollectorError
-from metrics_utility.library.lock import LockHeldError
-from metrics_utility.library.storage import StorageError
+from metrics_utility.library.collectors import registry
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
 from metrics_utility.settings.gather import job_completion_index
 from metrics_utility.settings.push import push_settings
 
 NAMES = ('gather', 'gather_automation_controller_billing_data')
+PROG = 'metrics-utility gather'
+log = logging.getLogger('metrics_utility.gather')
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -78,25 +80,54 @@ def _setup_logging(verbose: bool) -> bool:
     return tty
 
 
-def _fail(result: summary.RunSummary, path: str | None, message: str, code: int) -> int:
-    result.ok = False
-    result.error = message
-    summary.write(result, path)
-    sys.stderr.write(f'metrics-utility gather: {secret.redact(message)}\n')
-    return code
-
-
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     environment = Environment(process_environment() if env is None else env, overrides(args))
     started = time.monotonic()
     result = summary.RunSummary()
-    code = _run(args, environment, result)
+    try:
+        code = _gather(args, environment, result, tty=_setup_logging(args.verbose))
+    except MetricsUtilityError as error:
+        result.ok, result.error = False, error.message
+        summary.write(result, args.summary_file)
+        code = failed(PROG, error)
     pushgateway.push_run('gather', result.to_json(), time.monotonic() - started, push_settings(environment))
     return code
 
 
-def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary) -> int:
-    tty = _setup_logging(args.verbose)
+def _gather(args: argparse.Namespace, env: Environment, result: summary.RunSummary, tty: bool) -> int:
+    """Parse, load settings, wire, run, report; a `MetricsUtilityError` ends it with its exit code."""
+    since, until, config, shard = _parse(args, env)
+    keep = None if args.ship else Path(args.output or tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
+    result.target = config.ship_target if args.ship else None
+    wired = wiring.wire(config, ship=args.ship, keep=keep, shard=shard, since=since, until=until)
+    try:
+        wired.run(result, progress=_progress(tty))
+        if args.ship:
+            daily = registry.windowed_keys(config.collectors)
+            scale_steps.merge_backfill(
+                wired.steps, wired.connect_exclusive, config.lock_name, wired.state, daily, result
+            )
+    except psycopg.Error as exc:  # outside a window (the state, the backfill merge): the run failed
+        raise runner.GatherError(str(exc)) from None
+    finally:
+        if tty:
+            sys.stderr.write('\r\033[K')
+    if result.ok and args.ship:
+        result.usage = usage.month_usage(wired.storage, config.usage, instants.now().date())
+    summary.write(result, args.summary_file)
+    where = wired.storage.describe() if wired.storage is not None else f'{keep} (dry run: nothing shipped)'
+    what = 'shipped' if args.ship else 'built'
+    log.info('%s: %d package(s), %d rows, %d bytes -> %s', what, result.packages, result.rows, result.bytes, where)
+    if not result.ok:
+        sys.stderr.write(f'{PROG}: {secret.redact(result.error)}\n')
+        return 1
+    return 0
+
+
+def _parse(
+    args: argparse.Namespace, env: Environment
+) -> tuple[datetime | None, datetime | None, settings.GatherSettings, backfill.Shard | None]:
+    """The window, the settings and the shard, or `ConfigError` listing every problem with them (exit 2)."""
     problems = []
     now = instants.now()
     since = until = None
@@ -128,89 +159,16 @@ def _run(args: argparse.Namespace, env: Environment, result: summary.RunSummary)
         except IntervalError as exc:
             problems.append(str(exc))
     if problems or config is None:
-        return _fail(result, args.summary_file, 'invalid configuration:\n' + '\n'.join(f'  - {p}' for p in problems), 2)
+        raise settings.SettingsError(problems)
+    return since, until, config, shard
 
-    try:
-        storage = targets.storage_for(config) if args.ship else None
-        state = targets.state_store_for(config, storage) if args.ship else None
-    except (StorageError, ValueError, OSError) as exc:
-        return _fail(result, args.summary_file, f'cannot set up {config.ship_target}: {_reason(exc)}', 2)
-    keep = None
-    if not args.ship:
-        keep = Path(args.output if args.output is not None else tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
-    result.target = config.ship_target if args.ship else None
-    request = runner.GatherRequest(
-        collectors=config.collectors, since=since, until=until, max_days=config.max_days, ship=args.ship,
-        save_watermarks=config.save_watermarks, lock_name=config.lock_name,
-        collector_params=_collector_params(config),
-    )  # fmt: skip
-    try:
-        extra = steps.install(request, config, storage, shard, result.target)
-    except (backfill.ShardError, StorageError) as exc:
-        return _fail(result, args.summary_file, str(exc), 2)
-    db = config.db
 
-    def connect() -> psycopg.Connection:
-        # Read-only sessions: even a bug could not write to the controller database.
-        return psycopg.connect(host=db.host, port=db.port, dbname=db.dbname, user=db.user,
-                               password=db.password.reveal() or None, sslmode=db.sslmode,
-                               application_name='metrics-utility', connect_timeout=15,
-                               options='-c default_transaction_read_only=on')  # fmt: skip
+def _progress(tty: bool) -> Callable[[str], None]:
+    """Progress on one rewritten terminal line; nothing in logs."""
 
     def progress(message: str) -> None:
         if tty:
             sys.stderr.write(f'\r\033[K{message}')
             sys.stderr.flush()
 
-    opener = steps.shared_lock(connect, config.lock_name) if shard is not None else connect
-    try:
-        runner.run(request, opener, targets.packager_for(config, keep), storage, state, result, progress=progress)
-        if args.ship:
-            daily = [k for k in config.collectors if k not in request.snapshot_keys]
-            steps.merge_backfill(extra, connect, config.lock_name, state, daily, result)
-    except LockHeldError as exc:
-        return _fail(result, args.summary_file, str(exc), 1)
-    except runner.GatherError as exc:
-        return _fail(result, args.summary_file, str(exc), 1)
-    except IntervalError as exc:
-        return _fail(result, args.summary_file, str(exc), 2)
-    except (StateError, StorageError, CollectorError, psycopg.Error) as exc:
-        return _fail(result, args.summary_file, str(exc).splitlines()[0], 1)
-    finally:
-        if tty:
-            sys.stderr.write('\r\033[K')
-    if result.ok and args.ship:
-        result.usage = usage.month_usage(storage, config.usage, instants.now().date())
-    summary.write(result, args.summary_file)
-    where = storage.describe() if storage is not None else f'{keep} (dry run: nothing shipped)'
-    logging.getLogger('metrics_utility.gather').info(
-        '%s: %d package(s), %d rows, %d bytes -> %s', 'shipped' if args.ship else 'built', result.packages,
-        result.rows, result.bytes, where,
-    )  # fmt: skip
-    if not result.ok:
-        sys.stderr.write(f'metrics-utility gather: {secret.redact(result.error)}\n')
-        return 1
-    return 0
-
-
-def _reason(exc: Exception) -> str:
-    """One line for an error: its first line, or the OS's words (a path the OS refuses, e.g. too long)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text if len(text) <= 500 else text[:500] + '…'
-
-
-def _collector_params(config: settings.GatherSettings) -> dict[str, dict]:
-    params: dict[str, dict] = {}
-    if config.vcpu:
-        group = config.vcpu
-        vcpu = {'cluster_name': group.cluster_name, 'metering_enabled': group.metering_enabled,
-                'prometheus_url': group.prometheus_url}  # fmt: skip
-        if group.token_file:
-            vcpu['bearer_token_file'] = group.token_file
-        if group.ca_bundle:
-            vcpu['ca_bundle'] = group.ca_bundle
-        params['total_workers_vcpu'] = vcpu
-    params['config'] = {'install_type': config.platform.install_type}
-    return params
+    return progress

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from metrics_utility import contract
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 from metrics_utility.library.package.naming import format_instant
 from metrics_utility.library.slicing import Window, daily_slices
 from metrics_utility.library.storage import Storage, StorageError
@@ -37,8 +38,10 @@ INDEX_VARIABLE = 'JOB_COMPLETION_INDEX'  # set by Kubernetes in every pod of an 
 MARKER_ROOT = 'state/backfill'
 
 
-class ShardError(ValueError):
+class ShardError(MetricsUtilityError, ValueError):
     """A --shard value or a backfill window that cannot be used."""
+
+    exit_code = BAD_INPUT
 
 
 _SHARD_NUMBER = re.compile(r'[0-9]{1,6}')

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 from metrics_utility.library.slicing import Window, daily_slices
 
 from .state import Watermarks
@@ -25,8 +26,10 @@ from .when import format_duration
 SNAPSHOT_WIDTH = timedelta(seconds=1)
 
 
-class IntervalError(ValueError):
+class IntervalError(MetricsUtilityError, ValueError):
     """The requested window cannot be gathered."""
+
+    exit_code = BAD_INPUT
 
 
 @dataclass

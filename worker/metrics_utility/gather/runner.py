@@ -6,6 +6,11 @@ collector for this run (its watermark stays at the last confirmed window, so the
 and nothing is skipped); other collectors go on. Object names are deterministic, so a retried window overwrites
 what a crashed run may have shipped instead of duplicating it.
 
+What the run needs it receives: the request (which collectors, which window, ship or not), how to connect, the
+packager, the storage and state store, and `steps`, the optional steps of a run at scale (`scale_steps`: which
+windows a shard ships, what happens after a confirmed window, what runs last). Collectors come from
+`library.collectors.registry`; each takes what it needs of a window's `RunContext`.
+
 Concurrency: the advisory lock (on a session of its own) excludes gathers of the same lock name. Gathers of one
 target under different names take turns per window on the state's location lock: a window that moves a watermark is
 claimed (the state re-read, what another gather shipped meanwhile left out), shipped and recorded under it.
@@ -14,7 +19,6 @@ claimed (the state re-read, what another gather shipped meanwhile left out), shi
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -25,11 +29,9 @@ from typing import Any, Protocol
 
 import psycopg
 
-from metrics_utility import contract
 from metrics_utility.library import instants
-from metrics_utility.library.collectors import REGISTRY, Collector
-from metrics_utility.library.collectors import controller as _controller  # noqa: F401 (registers the collectors)
-from metrics_utility.library.collectors.others import total_workers_vcpu as _vcpu  # noqa: F401
+from metrics_utility.library.collectors import Collector, RunContext, registry
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.lock import advisory_lock, detect_dead_client
 from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.library.package.naming import day_prefix
@@ -37,7 +39,7 @@ from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
-from . import interval
+from . import interval, upstream_marks
 from .state import StateError, Watermarks
 from .summary import RunSummary
 
@@ -78,17 +80,36 @@ class GatherRequest:
     save_watermarks: bool = True
     lock_name: str = 'gather_automation_controller_billing_lock'
     collector_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra parameters per collector key
-    snapshot_keys: tuple[str, ...] = contract.SNAPSHOT_KEYS
     workdir: Path | None = None
-    # Optional steps (sharded backfill, KPI sink, retention; see docs/scale.md). `select` keeps only some windows;
-    # `confirmed` runs after a window's packages were all confirmed (raising fails that window like a failed put);
-    # `finish` runs last, still under the lock.
-    select: Callable[[str, Window], bool] | None = None
-    confirmed: Callable[[str, Window, list[PackagedFile]], None] | None = None
-    finish: Callable[[RunSummary], None] | None = None
 
 
-class GatherError(RuntimeError):
+class Steps(Protocol):
+    """The optional steps of a run (sharded backfill, KPI sink, retention; `scale_steps`, docs/scale.md)."""
+
+    def select(self, key: str, window: Window) -> bool:
+        """Whether this run gathers `window` of collector `key` (a shard keeps its own slices)."""
+
+    def confirmed(self, key: str, window: Window, shipped: list[PackagedFile]) -> None:
+        """After every package of a window was confirmed; raising fails that window like a failed put."""
+
+    def finish(self, summary: RunSummary) -> None:
+        """Last, still under the lock."""
+
+
+class NoSteps:
+    """A run without optional steps: every planned window, nothing after it."""
+
+    def select(self, key: str, window: Window) -> bool:
+        return True
+
+    def confirmed(self, key: str, window: Window, shipped: list[PackagedFile]) -> None:
+        pass
+
+    def finish(self, summary: RunSummary) -> None:
+        pass
+
+
+class GatherError(MetricsUtilityError, RuntimeError):
     """The run as a whole could not proceed (lock held, database unreachable, state unreadable)."""
 
 
@@ -99,6 +120,7 @@ def run(
     storage: Storage | None,
     state: StateStore | None,
     summary: RunSummary,
+    steps: Steps | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> RunSummary:
@@ -120,25 +142,24 @@ def run(
             raise GatherError(f'cannot connect to the controller database: {_first_line(exc)}') from None
         detect_dead_client(conn)
         with conn:
-            return _run_locked(request, conn, packager, storage, state, summary, now, progress)
+            return _run_locked(request, conn, packager, storage, state, summary, steps or NoSteps(), now, progress)
 
 
 def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Packager, storage: Storage | None,
-                state: StateStore | None, summary: RunSummary, now: datetime,
+                state: StateStore | None, summary: RunSummary, steps: Steps, now: datetime,
                 progress: Callable[[str], None]) -> RunSummary:  # fmt: skip
     with job_tempdir(base=request.workdir) as workdir:
         marks = state.load() if state is not None else Watermarks()
         if state is not None:
             marks.check_not_ahead(now, state.describe())
+        summary.started_from = upstream_marks.resume(marks, conn, storage, request, now) or None  # docs/migrate.md
         config = _gather_config(conn, request.collector_params.get('config', {}))
         marks.install_uuid = marks.install_uuid or config.get('install_uuid')
-        daily = [k for k in request.collectors if k not in request.snapshot_keys]
-        snapshots = [k for k in request.collectors if k in request.snapshot_keys]
+        daily, snapshots = registry.windowed_keys(request.collectors), registry.snapshot_keys(request.collectors)
         put_only = storage is not None and storage.put_only and request.ship
         plans = interval.plan(daily, snapshots, marks, now, request.since, request.until, request.max_days, put_only)
-        if request.select is not None:
-            for plan in plans:
-                plan.windows = [w for w in plan.windows if request.select(plan.key, w)]
+        for plan in plans:
+            plan.windows = [w for w in plan.windows if steps.select(plan.key, w)]
         windows = [w for p in plans for w in p.windows]
         if windows:
             summary.since = min(w.since for w in windows).isoformat()
@@ -167,8 +188,8 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
                             continue
                     try:
                         shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
-                        if request.confirmed is not None and request.ship:
-                            request.confirmed(plan.key, window, shipped)
+                        if request.ship:
+                            steps.confirmed(plan.key, window, shipped)
                     except Exception as exc:  # one collector's failure must not stop the others
                         outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
                         summary.ok = False
@@ -188,8 +209,7 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
         failed = [k for k, o in summary.collectors.items() if o.error]
         if failed:
             summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
-        if request.finish is not None:
-            request.finish(summary)
+        steps.finish(summary)
     return summary
 
 
@@ -205,24 +225,14 @@ def unclaimed(window: Window, mark: datetime | None, trim: bool) -> Window | Non
 
 
 def _gather_config(conn: psycopg.Connection, params: dict[str, Any]) -> dict[str, Any]:
-    factory = REGISTRY.get('config')
-    if factory is None:
-        return {}
-    return factory(db=conn, **params).gather() or {}
+    return registry.CONFIG(db=conn, **params).gather() or {}
 
 
 def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dict[str, Any],
                  request: GatherRequest, packager: Packager, storage: Storage | None,
                  workdir: Path) -> list[PackagedFile]:  # fmt: skip
-    factory = REGISTRY[key]
-    params = dict(request.collector_params.get(key, {}))
-    accepted = inspect.signature(factory.__wrapped__).parameters  # type: ignore[attr-defined]
-    for name, value in (('db', conn), ('since', window.since), ('until', window.until)):
-        if name in accepted:
-            params.setdefault(name, value)
-    if 'output_dir' in accepted:
-        params.setdefault('output_dir', workdir / key)
-    collector = factory(**params)
+    context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key)
+    collector = registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
     shipped = []
     started = time.monotonic()
     for item in packager([collector], config, window, workdir):
@@ -268,4 +278,4 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-__all__ = ['GatherError', 'GatherRequest', 'PackagedFile', 'Packager', 'StateError', 'run']
+__all__ = ['GatherError', 'GatherRequest', 'NoSteps', 'PackagedFile', 'Packager', 'StateError', 'Steps', 'run']

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.storage import Storage, StorageError
 
 STATE_OBJECT = 'state/watermarks.json'
@@ -41,15 +42,16 @@ LEASE_SECONDS = 60.0  # S3: a lock object not rewritten for this long is free (i
 CAS_ATTEMPTS = 20  # S3: re-read and retry when another writer changed the document in between
 FUTURE_TOLERANCE = timedelta(hours=1)  # clocks of two pods may differ a little; a mark beyond this is damage
 RECOVERY = (
-    'fix it, or delete it to start again from the look-back horizon (a readable target overwrites what it already '
-    'holds; console.redhat.com would receive those windows a second time)'
+    "fix it, or delete it: the next gather then starts after the packages the target holds or the controller's "
+    'AUTOMATION_ANALYTICS_LAST_ENTRIES, else at the look-back horizon (console.redhat.com cannot be listed: it would '
+    'receive those windows a second time)'
 )
 
 
 log = logging.getLogger('metrics_utility.gather.state')
 
 
-class StateError(RuntimeError):
+class StateError(MetricsUtilityError, RuntimeError):
     """The watermark document cannot be read or written."""
 
 

@@ -1,6 +1,7 @@
 """The run summary: the worker's last act, read by the operator from the pod's termination message.
 
-Shape (the operator's `metrics_operator.summary` parses the same contract), at most 4 KiB of JSON:
+Its keys are `metrics_utility.contract.SUMMARY_FIELDS` (the operator's `metrics_operator.worker_summary` reads the
+same table), at most `SUMMARY_MAX_BYTES` of JSON. A gather's summary:
 
     {"command": "gather", "ok": bool, "window": {"since", "until"} | null, "rows": int, "bytes": int,
      "packages": int, "unreadable_rows": int, "target": str | null, "vcpu": number | null, "error": str | null,
@@ -13,7 +14,12 @@ Shape (the operator's `metrics_operator.summary` parses the same contract), at m
      "volume": {"bytes": int, "free_bytes": int},         # the filesystem of a directory target
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
      "kpi": {"documents": int, "error": str | null},
-     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int}}   # only when computed
+     "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int},   # only when computed
+     "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"}}
+
+`started_from` says where each windowed collector of a gather started and why (`gather/upstream_marks.py`): our
+own watermark, metrics-utility's watermark in the controller database or its packages in the target (first run
+after switching over, docs/migrate.md), or the look-back horizon.
 
 `unreadable` (per collector) counts the shipped rows whose stored document (host variables, event data) could not be
 read and was exported with NULLs (docs/collectors.md); `unreadable_rows` is their sum, kept when `collectors` is
@@ -32,9 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metrics_utility import contract
 from metrics_utility.library import secret
 
-MAX_BYTES = 4096
+MAX_BYTES = contract.SUMMARY_MAX_BYTES
+GATHER_FIELDS = tuple(f for f in contract.SUMMARY_FIELDS if 'gather' in f.commands)
 
 
 @dataclass
@@ -65,27 +73,33 @@ class RunSummary:
     backfill: dict[str, Any] | None = None
     kpi: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
+    started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
 
+    def total(self, figure: str) -> int:
+        """One CollectorOutcome figure summed over the collectors (what the summary's top-level counts show)."""
+        return sum(getattr(c, figure) for c in self.collectors.values())
+
     @property
     def rows(self) -> int:
-        return sum(c.rows for c in self.collectors.values())
+        return self.total('rows')
 
     @property
     def bytes(self) -> int:
-        return sum(c.bytes for c in self.collectors.values())
+        return self.total('bytes')
 
     @property
     def packages(self) -> int:
-        return sum(c.packages for c in self.collectors.values())
+        return self.total('packages')
 
     @property
     def unreadable(self) -> int:
-        return sum(c.unreadable for c in self.collectors.values())
+        return self.total('unreadable')
 
-    def to_json(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
+        """Every gather key of the contract with its value (None when unknown)."""
         return {
             'command': self.command,
             'ok': self.ok,
@@ -98,15 +112,24 @@ class RunSummary:
             'vcpu': self.vcpu,
             'error': self.error,
             'collectors': {k: vars(v) for k, v in sorted(self.collectors.items())},
-        } | {
-            name: value
-            for name in ('stored_bytes', 'stored_objects', 'retention', 'volume', 'backfill', 'kpi', 'usage')
-            if (value := getattr(self, name)) is not None
+            'stored_bytes': self.stored_bytes,
+            'stored_objects': self.stored_objects,
+            'retention': self.retention,
+            'volume': self.volume,
+            'backfill': self.backfill,
+            'kpi': self.kpi,
+            'usage': self.usage,
+            'started_from': self.started_from,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary in the contract's key order; keys written only when known are left out while unknown."""
+        values = self.fields()
+        return {f.key: values[f.key] for f in GATHER_FIELDS if not (f.when_known and values[f.key] is None)}
 
     def render(self, limit: int = MAX_BYTES) -> str:
         """Compact JSON within `limit` bytes, redacted before it is shortened."""
-        return fit(self.to_json(), limit, optional=('collectors', 'backfill', 'kpi'))
+        return fit(self.to_json(), limit, optional=contract.SUMMARY_DROPPABLE['gather'])
 
 
 def write(summary: RunSummary, path: str | Path | None) -> None:
@@ -118,7 +141,7 @@ def write(summary: RunSummary, path: str | Path | None) -> None:
 def write_json(data: dict[str, Any], path: str | Path | None) -> None:
     """Another command's summary in the same contract (`command`, `ok`, `error`, …), kept within MAX_BYTES."""
     if path is not None:
-        write_text(fit(data, MAX_BYTES, optional=('problems',)), path)
+        write_text(fit(data, MAX_BYTES, optional=contract.SUMMARY_DROPPABLE['build-report']), path)
 
 
 def fit(data: dict[str, Any], limit: int, optional: tuple[str, ...] = ()) -> str:

@@ -20,6 +20,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from metrics_utility.library import instants
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 from metrics_utility.settings.common import shown
 
 _UNITS = r'(?P<unit>m|min|mins|minutes?|h|hours?|d|days?|mo|mon|months?)'
@@ -31,8 +32,10 @@ EXPECTED = ('expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z)
             '2h, 3d or 1mo')  # fmt: skip
 
 
-class WhenError(ValueError):
+class WhenError(MetricsUtilityError, ValueError):
     """A --since/--until value that cannot be understood."""
+
+    exit_code = BAD_INPUT
 
 
 def parse_when(text: str, now: datetime | None = None, option: str = '--since') -> datetime:

@@ -20,10 +20,12 @@ from typing import Literal
 
 import psycopg
 
+from metrics_utility.library.errors import MetricsUtilityError
+
 Mode = Literal['try', 'wait']
 
 
-class LockHeldError(RuntimeError):
+class LockHeldError(MetricsUtilityError, RuntimeError):
     """Another session holds the advisory lock."""
 
     def __init__(self, name: str, waited: float | None = None) -> None:

@@ -6,12 +6,20 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
+
 SHOWN_CHARS = 200  # a value longer than this is cut in messages: one readable line, never a wall of text
 _WHOLE = re.compile(r'[+-]?[0-9]{1,30}')  # ASCII digits only: int() would also take '٣', '1_000' and ' 12 '
 
 
-class ConfigError(ValueError):
+class ConfigError(MetricsUtilityError, ValueError):
     """One or more settings are wrong; `problems` lists them."""
+
+    exit_code = BAD_INPUT
+
+    @property
+    def message(self) -> str:
+        return str(self)  # every problem, one per line
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

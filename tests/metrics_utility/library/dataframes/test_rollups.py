@@ -138,3 +138,18 @@ def test_inventory_fold_equals_regroup(step):
             folded = [folder.fold(folded)]
     pd.testing.assert_frame_equal(folder.fold(folded), expected)
     assert folder.fold([]).equals(InventoryScope().regroup())
+
+
+DEDUPING = {key: rollup for key, rollup in ROLLUPS.items() if rollup.dedupe_on}
+
+
+@pytest.mark.parametrize('rollup', list(DEDUPING.values()), ids=list(DEDUPING))
+def test_empty_raw_has_the_columns_prepare_adds(rollup):
+    """Rollups that drop redelivered rows see raw columns beyond `fields`: `raw_fields` names exactly those, so a
+    day without rows has the same columns as a day with rows."""
+    from metrics_utility.library.extract.columns import empty
+
+    prepared = rollup().prepare(empty(rollup.sources[0]).to_pandas(), 'u', pd.Timestamp('2024-02-29'))
+    assert set(prepared.columns) - set(rollup.fields) == set(rollup.raw_fields)
+    assert list(rollup().empty_raw().columns) == [*rollup.fields, *rollup.raw_fields]
+    assert set(rollup.dedupe_on) <= set(rollup.raw_fields) | set(rollup.fields)

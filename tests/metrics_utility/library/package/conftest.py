@@ -70,7 +70,7 @@ def _make_csv(key: str, default_since: datetime | None = SINCE) -> Callable[...,
         return _csv(sizes, output_dir, since)
 
     gather.__name__ = key
-    return collector(key, '1.1', 'csv')(gather)
+    return collector(key, '1.1', 'csv', kind='windowed')(gather)
 
 
 csv_a = _make_csv('fake_csv_a')
@@ -80,19 +80,19 @@ csv_unwindowed = _make_csv('fake_csv_unwindowed', default_since=None)  # a colle
 big_table = _make_csv('fake_big_table')
 
 
-@collector('fake_json_a', '1.2', 'json')
+@collector('fake_json_a', '1.2', 'json', kind='snapshot')
 def json_a(payload: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Returns its payload."""
     return payload
 
 
-@collector('fake_json_b', '2.0', 'json')
+@collector('fake_json_b', '2.0', 'json', kind='snapshot')
 def json_b(payload: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Returns its payload."""
     return payload
 
 
-@collector('fake_failing_csv', '1.0', 'csv')
+@collector('fake_failing_csv', '1.0', 'csv', kind='snapshot')
 def failing_csv(message: str = 'boom', output_dir: Path | None = None) -> list[Path]:
     """Writes a file, then fails like a query would."""
     assert output_dir is not None
@@ -100,25 +100,25 @@ def failing_csv(message: str = 'boom', output_dir: Path | None = None) -> list[P
     raise RuntimeError(message)
 
 
-@collector('fake_failing_json', '1.0', 'json')
+@collector('fake_failing_json', '1.0', 'json', kind='snapshot')
 def failing_json(message: str = 'boom') -> dict[str, Any]:
     """Fails like an unreachable service."""
     raise ConnectionError(message)
 
 
-@collector('fake_wrong_result', '1.0', 'csv')
+@collector('fake_wrong_result', '1.0', 'csv', kind='snapshot')
 def wrong_result(output_dir: Path | None = None) -> Any:
     """A CSV collector returning a dict."""
     return {'not': 'files'}
 
 
-@collector('fake_interrupted', '1.0', 'csv')
+@collector('fake_interrupted', '1.0', 'csv', kind='snapshot')
 def interrupted() -> list[Path]:
     """Stands for an operator pressing Ctrl-C (BaseException: Package must not swallow it)."""
     raise KeyboardInterrupt
 
 
-@collector('fake_config', '2.0', 'json')
+@collector('fake_config', '2.0', 'json', kind='snapshot')
 def fake_config(content: dict[str, Any] | None = None, fail: bool = False) -> dict[str, Any] | None:
     """A config collector."""
     if fail:

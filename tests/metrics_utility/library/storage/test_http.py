@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+import requests
 
 from metrics_utility.library.storage import RetryPolicy, StorageError
-from metrics_utility.library.storage.http import HTTPClient, Redactor, redact_url, require_https
+from metrics_utility.library.storage.http import Failure, HTTPClient, Redactor, failure, redact_url, require_https
 from testsupport.https_servers import HTTPSServer, Reply
 
 
@@ -68,3 +69,33 @@ def test_a_server_that_never_answers_times_out_and_is_retried(tls_ca, ca_bundle,
         finally:
             release.set()
         assert len(server.requests) == 2 and len(sleeps) == 1
+
+
+def _answer(status: int, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content, response.encoding = status, body, 'utf-8'
+    return response
+
+
+# id: (status, body, kind, detail); the client retries 3 times, so 'unavailable' answers name 3 attempts
+FAILURES = {
+    '401 unauthorized': (401, b'', 'credentials', ''),
+    '403 forbidden with a body': (403, b'{"error": "no  role"}', 'credentials', ': {"error": "no role"}'),
+    '413 too large': (413, b'<html>\n too big\n</html>', 'too_large', ': <html> too big </html>'),
+    '500': (500, b'internal', 'unavailable', ': internal'),
+    '501 (not retried, still a server error)': (501, b'', 'unavailable', ''),
+    '503': (503, b'   ', 'unavailable', ''),
+    '408 timeout': (408, b'', 'unavailable', ''),
+    '429 slow down': (429, b'', 'unavailable', ''),
+    '400': (400, b'bad tarball', 'refused', ': bad tarball'),
+    '404': (404, b'', 'refused', ''),
+    '415 (ingress words it itself)': (415, b'', 'refused', ''),
+    'secret in the body': (400, b'password=hunter2-secret', 'refused', ': password=***'),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('status', 'body', 'kind', 'detail'), FAILURES.values(), ids=list(FAILURES))
+def test_a_failed_answer_is_classified_once_for_every_target(status, body, kind, detail):
+    client = HTTPClient(retry=RetryPolicy(attempts=3), redact=Redactor('hunter2-secret'))
+    assert failure(_answer(status, body), client) == Failure(status, kind, detail, 3)

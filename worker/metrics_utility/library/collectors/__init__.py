@@ -1,26 +1,29 @@
 """Collectors: functions that read one source (the controller database, Prometheus) for one window.
 
-See `base` for the contract. Controller collectors live in `controller`, others (Prometheus vCPU) in `others`.
+See `base` for the contract. Controller collectors live in `controller`, the Prometheus vCPU collector in
+`prometheus`; `registry` lists every collector a gather may run.
 """
 
 from .base import (
-    REGISTRY,
     Collector,
     CollectorError,
+    CollectorFactory,
     CollectorInfo,
     CollectorParameterError,
     Files,
+    RunContext,
     collector,
     unreadable_rows,
 )
 
 __all__ = [
-    'REGISTRY',
     'Collector',
     'CollectorError',
+    'CollectorFactory',
     'CollectorInfo',
     'CollectorParameterError',
     'Files',
+    'RunContext',
     'collector',
     'unreadable_rows',
 ]

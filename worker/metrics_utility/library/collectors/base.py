@@ -1,9 +1,10 @@
 """The collector contract.
 
-A collector is a plain function decorated with `@collector(key, version, format)`. Calling the decorated name with
-keyword parameters validates them at once and returns an initialised `Collector`; nothing touches the database or
-the network until `.gather()`. This split lets a caller build every collector of a run (failing fast on bad
-parameters) before it takes any lock.
+A collector is a plain function decorated with `@collector(key, version, format, kind=...)`, where `kind` says
+whether it reads a window (`windowed`: since/until) or the state at the time of the run (`snapshot`). Calling the
+decorated name with keyword parameters validates them at once and returns an initialised `Collector`; nothing touches
+the database or the network until `.gather()`. This split lets a caller build every collector of a run (failing fast
+on bad parameters) before it takes any lock.
 
 `.gather()` returns a dict (format 'json'), or a list of file paths (format 'csv'); `None`, `[]` or `{}` mean "no
 data". Collectors depend only on their parameters and never write to the controller database. A csv collector that
@@ -16,23 +17,29 @@ Parameters the contract checks for every collector that declares them:
 - `db`: an open psycopg connection;
 - `max_file_bytes`: a positive whole number, the size at which CSV output rolls over to a new part;
 - `output_dir`: where files go; when omitted a fresh per-collector temporary directory is created (the caller, e.g.
-  Package, removes the files once packed).
+  Package, removes the files once packed). Every call writes files of names of its own (`<key>.<random>.csv`), so one
+  directory may take several calls (several windows of one job) before one Package packs them all.
+
+Decorating registers nothing: `registry.COLLECTORS` lists the collectors a gather may run, by key.
 """
 
 from __future__ import annotations
 
 import inspect
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
 
+from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 from metrics_utility.library.instants import require_aware
 
 Format = Literal['csv', 'json']
+Kind = Literal['windowed', 'snapshot']
 Result = dict[str, Any] | list[Path] | None
 
 
@@ -49,22 +56,43 @@ def unreadable_rows(result: Any) -> int:
     return result.unreadable if isinstance(result, Files) else 0
 
 
-class CollectorError(Exception):
+class CollectorError(MetricsUtilityError):
     """A collector could not do its work (bad connection, failed query, unreachable service)."""
 
 
 class CollectorParameterError(CollectorError, ValueError):
     """A collector was called with parameters it cannot work with."""
 
+    exit_code = BAD_INPUT
+
 
 @dataclass(frozen=True)
 class CollectorInfo:
-    """What a collector is: its key (file name stem in packages), format, and version (recorded in manifests)."""
+    """What a collector is: its key (member name stem in packages), format, version (recorded in manifests), kind,
+    and `inputs`: which of a run's values (`RUN_INPUTS`) it takes, read once from its keyword parameters."""
 
     key: str
     version: str
     format: Format
+    kind: Kind
     description: str = ''
+    inputs: tuple[str, ...] = ()
+
+
+RUN_INPUTS = ('db', 'since', 'until', 'output_dir')
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a gather run offers every collector of one window; each takes the values its `info.inputs` name."""
+
+    db: psycopg.Connection
+    since: datetime
+    until: datetime
+    output_dir: Path
+
+    def values(self) -> dict[str, Any]:
+        return {'db': self.db, 'since': self.since, 'until': self.until, 'output_dir': self.output_dir}
 
 
 @dataclass
@@ -98,30 +126,52 @@ class Collector:
         return f'<Collector {self.key} v{self.version} {self.format} {shown}>'
 
 
-REGISTRY: dict[str, Callable[..., Collector]] = {}
+Check = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def collector(key: str, version: str, format: Format, description: str = '') -> Callable:
-    """Register `func` as collector `key`; see the module docstring for the contract."""
+class CollectorFactory:
+    """The decorated name: `factory(**params)` validates and returns a `Collector`; `for_run` builds it from a run."""
+
+    def __init__(self, info: CollectorInfo, func: Callable[..., Result], check: Check | None) -> None:
+        self.info, self.__wrapped__, self._check = info, func, check
+        self._signature = inspect.signature(func)
+        self.__name__, self.__qualname__, self.__doc__ = func.__name__, func.__qualname__, func.__doc__
+        self.__module__ = func.__module__
+
+    def __call__(self, **params: Any) -> Collector:
+        values = _validate(self.info, self._signature, params)
+        return Collector(self.info, self.__wrapped__, self._check(values) if self._check else values)
+
+    def for_run(self, context: RunContext, params: Mapping[str, Any] | None = None) -> Collector:
+        """This collector for one window of a run: the run's values it takes, plus its own `params`."""
+        offered = context.values()
+        return self(**({name: offered[name] for name in self.info.inputs} | dict(params or {})))
+
+    def __repr__(self) -> str:
+        return f'<collector {self.info.key} v{self.info.version} {self.info.kind} {self.info.format}>'
+
+
+def collector(
+    key: str, version: str, format: Format, *, kind: Kind, description: str = '', check: Check | None = None
+) -> Callable[[Callable[..., Result]], CollectorFactory]:
+    """Make `func` collector `key`; see the module docstring for the contract. `check` validates the bound parameters
+    further (after the common checks) and returns them, possibly normalised."""
     if format not in ('csv', 'json'):
         raise ValueError(f'format must be csv or json, got {format!r}')
+    if kind not in ('windowed', 'snapshot'):
+        raise ValueError(f'kind must be windowed or snapshot, got {kind!r}')
 
-    def decorate(func: Callable[..., Result]) -> Callable[..., Collector]:
-        info = CollectorInfo(key, version, format, description or (func.__doc__ or '').strip().split('\n')[0])
-        signature = inspect.signature(func)
-
-        def factory(**params: Any) -> Collector:
-            return Collector(info, func, _validate(info, signature, params))
-
-        factory.info = info  # type: ignore[attr-defined]
-        factory.__name__ = func.__name__
-        factory.__qualname__ = func.__qualname__
-        factory.__doc__ = func.__doc__
-        factory.__wrapped__ = func  # type: ignore[attr-defined]
-        if key in REGISTRY:
-            raise ValueError(f'collector key {key!r} registered twice')
-        REGISTRY[key] = factory
-        return factory
+    def decorate(func: Callable[..., Result]) -> CollectorFactory:
+        accepted = inspect.signature(func).parameters
+        info = CollectorInfo(
+            key,
+            version,
+            format,
+            kind,
+            description or (func.__doc__ or '').strip().split('\n')[0],
+            tuple(name for name in RUN_INPUTS if name in accepted),
+        )
+        return CollectorFactory(info, func, check)
 
     return decorate
 

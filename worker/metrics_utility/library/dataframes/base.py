@@ -29,6 +29,7 @@ class Rollup:
     fields: ClassVar[dict[str, str]]
     index: ClassVar[list[str]]
     dedupe_on: ClassVar[list[str] | None] = None  # raw columns identifying a row delivered twice
+    raw_fields: ClassVar[dict[str, str]] = {}  # columns `prepare` adds beyond `fields` (row ids, join keys)
 
     def __init__(self) -> None:
         self._raw: list[pd.DataFrame] = []
@@ -58,7 +59,11 @@ class Rollup:
         return self.data
 
     def empty_raw(self) -> pd.DataFrame:
-        return self.empty()
+        """What `prepare` returns, without rows: `fields` then `raw_fields`."""
+        frame = self.empty()
+        for column, dtype in self.raw_fields.items():
+            frame[column] = pd.Series(dtype=dtype)
+        return frame
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError

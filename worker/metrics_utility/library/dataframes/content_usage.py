@@ -48,13 +48,8 @@ class ContentUsage(Rollup):
         'task_runs': 'int64', 'duration': 'float64',
     }  # fmt: skip
     dedupe_on: ClassVar[list[str] | None] = ['install_uuid', 'id']
+    raw_fields: ClassVar[dict[str, str]] = {'id': 'Int64', 'original_host_name': 'str'}
     unmatched = 0  # events of the last group() without a job host summary
-
-    def empty_raw(self) -> pd.DataFrame:
-        frame = self.empty()
-        frame['id'] = pd.Series(dtype='Int64')
-        frame['original_host_name'] = pd.Series(dtype='str')
-        return frame
 
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['task_action'].notna() & raw['host_name'].notna()]

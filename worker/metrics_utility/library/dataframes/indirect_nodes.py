@@ -22,11 +22,7 @@ class IndirectNodes(Rollup):
         'job_created': 'datetime64[us, UTC]', 'canonical_facts': 'str', 'facts': 'str', 'events': 'str',
     }  # fmt: skip
     dedupe_on: ClassVar[list[str] | None] = ['install_uuid', 'id']
-
-    def empty_raw(self) -> pd.DataFrame:
-        frame = self.empty()
-        frame['id'] = pd.Series(dtype='Int64')
-        return frame
+    raw_fields: ClassVar[dict[str, str]] = {'id': 'Int64'}
 
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['host_name'].notna()]

@@ -29,17 +29,12 @@ class JobHostSummaryUsage(Rollup):
         'job_created': 'datetime64[us, UTC]',
     }  # fmt: skip
     dedupe_on: ClassVar[list[str] | None] = ['install_uuid', 'id']
+    raw_fields: ClassVar[dict[str, str]] = {'id': 'Int64', 'reachable': 'bool'}
 
     def __init__(self) -> None:
         super().__init__()
         self.pairs = pd.DataFrame({c: pd.Series(dtype='str') for c in PAIR_COLUMNS}).astype({'job_remote_id': 'Int64'})
         self.pairs['reachable'] = pd.Series(dtype='bool')
-
-    def empty_raw(self) -> pd.DataFrame:
-        frame = self.empty()
-        frame['id'] = pd.Series(dtype='Int64')
-        frame['reachable'] = pd.Series(dtype='bool')
-        return frame
 
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['host_name'].notna()]

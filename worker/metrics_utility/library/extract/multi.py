@@ -13,11 +13,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from metrics_utility.library.package.naming import day_prefix, parse_tarball_name
 from metrics_utility.library.package.verify import PackageVerificationError, read_package
 from metrics_utility.library.storage import Storage, StorageError
+from metrics_utility.library.storage.base import PayloadKind
 from metrics_utility.library.storage.multi import SHARED_AREA, stat_of
 
 from .extractor import days
@@ -63,9 +64,8 @@ class InstallationView(Storage):
     def stat(self, name: str) -> dict[str, Any]:
         return stat_of(self.storage, name)
 
-    def put(self, name: str, *, dict: Any | None = None, filename: str | Path | None = None,
-            fileobj: IO[bytes] | None = None) -> None:  # fmt: skip
-        self.storage.put(name, dict=dict, filename=filename, fileobj=fileobj)
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        self.storage.put(name, **{kind: value})
 
     def remove(self, name: str) -> None:
         self.storage.remove(name)

@@ -56,6 +56,7 @@ def read_tables(
     except PackageVerificationError as exc:
         raise TarballError('; '.join(exc.problems)) from None
     package = PackageTables(name, config=contents.config if isinstance(contents.config, dict) else {})
+    package.warnings += contents.warnings
     for member in list(contents.data):
         data, stem = contents.data.pop(member), wanted[member]  # each CSV's bytes are freed once parsed
         missing = missing_columns(data, stem)

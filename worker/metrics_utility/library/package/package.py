@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from metrics_utility import __version__
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.instants import require_aware
 
 from ..collectors.base import Collector, unreadable_rows
@@ -57,7 +58,7 @@ TOOL_NAME = 'metrics-utility'
 Status = Literal['ok', 'empty', 'failed']
 
 
-class PackageError(Exception):
+class PackageError(MetricsUtilityError):
     """Packages could not be built (no config, bad arguments, a file that could not be written)."""
 
 
@@ -204,8 +205,10 @@ class Package:
     `config` is the config collector (format json) or its result as a dict; only allow-listed keys reach
     `config.json` (see `config.py`), and `billing_provider_params` keeps only non-secret target identifiers.
     `collectors` run in the given order; a collector that raises, or returns something that is not its format's
-    result, is recorded as failed and the others still run. `build()` yields `PackageFile`s; `runs` then describes
-    every collector run (for watermarks and summaries).
+    result, is recorded as failed and the others still run. A collector key may come several times with different
+    windows (several windows of one job): each run's file goes to a package that holds no other file of that key,
+    so members keep their names (`<key>.csv`) and every row is packed once. `build()` yields `PackageFile`s; `runs`
+    then describes every collector run (for watermarks and summaries).
     """
 
     def __init__(
@@ -233,7 +236,7 @@ class Package:
             raise PackageError(f'config must be the config collector or a dict, got {type(config).__name__}')
         self.config = config
         self.collectors = list(collectors)
-        seen: set[str] = set()
+        seen: set[tuple[str, Any, Any]] = set()
         for collector in self.collectors:
             if not isinstance(collector, Collector):
                 raise PackageError(f'collectors must be initialised Collector objects, got {type(collector).__name__}')
@@ -243,9 +246,12 @@ class Package:
                 raise PackageError(str(exc)) from None
             if collector.key in RESERVED_KEYS:
                 raise PackageError(f'collector key {collector.key!r} is reserved for package metadata')
-            if collector.key in seen:
-                raise PackageError(f'collector {collector.key!r} given twice; a package window holds each key once')
-            seen.add(collector.key)
+            run = (collector.key, collector.params.get('since'), collector.params.get('until'))
+            if run in seen:
+                raise PackageError(
+                    f'collector {collector.key!r} given twice for one window; its rows would be packed twice'
+                )
+            seen.add(run)
         self.install_uuid = install_uuid
         if install_uuid is not None:
             self._check_uuid(install_uuid)

@@ -6,7 +6,10 @@ counting the bytes actually read rather than trusting headers (a header announci
 before any byte of it is inflated). Each member streams through sha256 and CSV row counting; metadata members are
 kept in memory, data members are written to `extract_to` or kept in memory (`keep`, for readers that parse them
 once the whole package is verified) when asked for and dropped otherwise. Packages from metrics-utility (no
-`package_info.json`) are read too, with `verified=False`. Nothing in a package, however malformed (JSON nested
+`package_info.json`) are read too, with `verified=False`; metrics-utility writes a package without `config.json`,
+`data_collection_status.csv` or `manifest.json` when writing that member failed, so in such a package their absence is
+one of `warnings`, not a refusal (a package with checksums must have all three; a tarball with none of them, or
+with no data file, is no package). Nothing in a package, however malformed (JSON nested
 100,000 levels deep, a corrupt deflate stream, an oversized CSV field), escapes as anything but a
 PackageVerificationError.
 """
@@ -63,6 +66,7 @@ class PackageContents:
     info: dict[str, Any] | None
     files: dict[str, Path] = field(default_factory=dict)
     data: dict[str, bytes] = field(default_factory=dict)  # the members named in `keep`
+    warnings: list[str] = field(default_factory=list)  # what a package without checksums lacks (its rows are used)
 
     @property
     def verified(self) -> bool:
@@ -165,9 +169,27 @@ def read_package(
         _remove(files)
         raise
 
+    # metrics-utility's format (no checksums) may lack a metadata member, never all three, and holds a data file: a
+    # bare tarball of CSVs, or a config.json alone, is no package
+    unverified = (
+        PACKAGE_INFO_FILE not in metadata
+        and any(name in metadata for name in _METADATA)
+        and any(name not in _METADATA for name in members)
+    )
+    warnings: list[str] = []
+
+    def missing(name: str) -> None:
+        if unverified:
+            warnings.append(
+                f'{name} is missing (a package without {PACKAGE_INFO_FILE}, as metrics-utility writes it '
+                'when that member could not be written); its rows are used'
+            )
+        else:
+            problems.append(f'{name} is missing')
+
     def load_json(name: str) -> Any:
         if name not in metadata:
-            problems.append(f'{name} is missing')
+            missing(name)
             return None
         try:
             return json.loads(metadata[name])
@@ -181,7 +203,7 @@ def read_package(
     info = load_json(PACKAGE_INFO_FILE) if PACKAGE_INFO_FILE in metadata else None
     status: list[dict[str, str]] = []
     if STATUS_FILE not in metadata:
-        problems.append(f'{STATUS_FILE} is missing')
+        missing(STATUS_FILE)
     else:
         try:
             status = parse_status_csv(metadata[STATUS_FILE])
@@ -202,7 +224,7 @@ def read_package(
     if problems:
         _remove(files)
         raise PackageVerificationError(path, problems)
-    return PackageContents(path, members, manifest, config, status, info, files, kept)
+    return PackageContents(path, members, manifest, config, status, info, files, kept, warnings)
 
 
 def _remove(files: dict[str, Path]) -> None:

@@ -17,10 +17,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
+
+from metrics_utility.library.errors import MetricsUtilityError
 
 
-class StorageError(Exception):
+class StorageError(MetricsUtilityError):
     """A storage operation failed; the message names the target and the object."""
 
 
@@ -54,23 +56,31 @@ def literal_prefix(pattern: str) -> str:
     return '/'.join(fixed)
 
 
-def payload(dict: Any | None, filename: str | Path | None, fileobj: IO[bytes] | None) -> tuple[str, Any]:
-    """Validate put()'s exactly-one-of arguments; returns ('dict'|'filename'|'fileobj', value)."""
+PayloadKind = Literal['dict', 'filename', 'fileobj']
+ALL_PAYLOADS: frozenset[PayloadKind] = frozenset(('dict', 'filename', 'fileobj'))
+
+
+def payload(dict: Any | None, filename: str | Path | None, fileobj: IO[bytes] | None) -> tuple[PayloadKind, Any]:
+    """Validate put()'s exactly-one-of arguments; returns ('dict'|'filename'|'fileobj', the value as given)."""
     given = [(k, v) for k, v in (('dict', dict), ('filename', filename), ('fileobj', fileobj)) if v is not None]
     if len(given) != 1:
         raise TypeError('put() takes exactly one of dict=, filename= or fileobj=')
     kind, value = given[0]
-    if kind == 'dict':
-        return kind, json.dumps(value, indent=2, sort_keys=True, default=str).encode('utf-8')
     return kind, value
+
+
+def document_bytes(document: Any) -> bytes:
+    """A dict= payload as stored in a file: indented JSON with sorted keys, so the same data gives the same bytes."""
+    return json.dumps(document, indent=2, sort_keys=True, default=str).encode('utf-8')
 
 
 class Storage(ABC):
     """Where packages and reports go. Implementations raise StorageError (never return False) on failure."""
 
     put_only: bool = False
+    #: The payload kinds this target stores; put() refuses the others with `_refused_payload`'s message.
+    accepts: frozenset[PayloadKind] = ALL_PAYLOADS
 
-    @abstractmethod
     def put(
         self,
         name: str,
@@ -79,7 +89,23 @@ class Storage(ABC):
         filename: str | Path | None = None,
         fileobj: IO[bytes] | None = None,
     ) -> None:
-        """Store one object, replacing any object of the same name; returns only once the target confirmed it."""
+        """Store one object, replacing any object of the same name; returns only once the target confirmed it.
+
+        Exactly one of `dict=` (a JSON document), `filename=` (a local file) or `fileobj=` (a binary stream). The
+        checks every target shares run here once; `_store` does the target's part.
+        """
+        kind, value = payload(dict, filename, fileobj)
+        check_name(name)
+        if kind not in self.accepts:
+            raise StorageError(self._refused_payload(name, kind))
+        self._store(name, kind, value)
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return f'{self.describe()} does not accept {kind}= payloads, for {name}'
+
+    @abstractmethod
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        """Write one payload of a kind in `accepts` under an already checked name; raise StorageError on failure."""
 
     @abstractmethod
     def get(self, name: str) -> AbstractContextManager[Path]:

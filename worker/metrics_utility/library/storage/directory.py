@@ -9,9 +9,9 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from .base import Storage, StorageError, check_name, iter_chunks, matches, payload
+from .base import PayloadKind, Storage, StorageError, check_name, document_bytes, iter_chunks, matches
 
 
 class StorageDirectory(Storage):
@@ -31,15 +31,7 @@ class StorageDirectory(Storage):
     def _path(self, name: str) -> Path:
         return self.base_path / check_name(name)
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        kind, value = payload(dict, filename, fileobj)
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
         target = self._path(name)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +45,7 @@ class StorageDirectory(Storage):
         try:
             with os.fdopen(fd, 'wb') as out:
                 if kind == 'dict':
-                    out.write(value)
+                    out.write(document_bytes(value))
                 elif kind == 'filename':
                     with open(value, 'rb') as src:
                         shutil.copyfileobj(src, out, 1 << 20)

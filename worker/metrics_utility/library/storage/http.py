@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
@@ -293,3 +293,31 @@ def excerpt(response: requests.Response, redact: Redactor, limit: int = 300) -> 
     except (requests.exceptions.RequestException, UnicodeDecodeError):
         return ''
     return redact.excerpt(' '.join(text.split()), limit)  # redact first: a cut must not leave half a secret
+
+
+FailureKind = Literal['credentials', 'too_large', 'unavailable', 'refused']
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An unsuccessful answer, classified the same way for every target's error message."""
+
+    status: int
+    kind: FailureKind  # credentials: 401/403; too_large: 413; unavailable: 5xx, 408, 429 (retried); refused: the rest
+    detail: str  # ': <start of the body, redacted>', or '' when the body says nothing
+    attempts: int  # how many attempts the client makes before it reports an answer 'unavailable'
+
+
+def failure(response: requests.Response, client: HTTPClient) -> Failure:
+    """What went wrong with `response`, once `client` has spent its retries on it."""
+    status = response.status_code
+    if status in (401, 403):
+        kind: FailureKind = 'credentials'
+    elif status == 413:
+        kind = 'too_large'
+    elif status >= 500 or status in (408, 429):
+        kind = 'unavailable'
+    else:
+        kind = 'refused'
+    body = excerpt(response, client.redact)
+    return Failure(status, kind, f': {body}' if body else '', client.retry.attempts)

@@ -16,12 +16,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 
-from .base import PutOnlyStorage, StorageError, check_name, payload
-from .http import HTTPClient, excerpt
+from .base import PayloadKind, PutOnlyStorage, StorageError
+from .http import HTTPClient, failure
 from .multipart import MultipartFile
 
 log = logging.getLogger(__name__)
@@ -66,21 +66,15 @@ class IngressStorage(PutOnlyStorage):
 
     # Upload ---------------------------------------------------------------------------------------------------
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        kind, value = payload(dict, filename, fileobj)
-        check_name(name)
-        if kind == 'dict':
-            raise StorageError(
-                f'{self.describe()} accepts tarballs only (filename= or fileobj=), not dict= for {name}; '
-                'ingress routes uploads by their content type and has no service for plain JSON'
-            )
+    accepts = frozenset(('filename', 'fileobj'))
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return (
+            f'{self.describe()} accepts tarballs only (filename= or fileobj=), not dict= for {name}; '
+            'ingress routes uploads by their content type and has no service for plain JSON'
+        )
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
         with _local_file(kind, value, name) as path:
             self.last_upload = self._upload(name, path)
 
@@ -123,29 +117,24 @@ class IngressStorage(PutOnlyStorage):
                 request_id or 'none',
             )
             return UploadReceipt(name=name, status=status, request_id=request_id, size=size)
-        body = excerpt(response, redact)
-        detail = f': {body}' if body else ''
-        if status in (401, 403):
-            again = ' even with freshly obtained credentials' if renewed and status == 401 else ''
+        answer = failure(response, self.client)
+        if status == 415:
             message = (
-                f'credentials rejected by {self.ingress_url} (HTTP {status}){again} while uploading {name}; '
-                f'{self._credentials_hint()}{detail}'
-            )
-        elif status == 413:
-            limit = INGRESS_SIZE_LIMIT // (1024 * 1024)
-            message = (
-                f'{name} ({size} bytes) is too large for {self.ingress_url} (HTTP 413); ingress accepts at most '
-                f'{limit} MB per upload: lower the package size limit'
-            )
-        elif status == 415:
-            message = f'{self.ingress_url} does not accept the content type {self.content_type} (HTTP 415){detail}'
-        elif status >= 500 or status in (408, 429):
-            message = (
-                f'{self.ingress_url} did not accept {name}: HTTP {status} after '
-                f'{self.client.retry.attempts} attempts{detail}'
+                f'{self.ingress_url} does not accept the content type {self.content_type} (HTTP 415){answer.detail}'
             )
         else:
-            message = f'{self.ingress_url} refused {name}: HTTP {status} {response.reason or ""}'.rstrip() + detail
+            again = ' even with freshly obtained credentials' if renewed and status == 401 else ''
+            limit = INGRESS_SIZE_LIMIT // (1024 * 1024)
+            message = {
+                'credentials': f'credentials rejected by {self.ingress_url} (HTTP {status}){again} while uploading '
+                f'{name}; {self._credentials_hint()}{answer.detail}',
+                'too_large': f'{name} ({size} bytes) is too large for {self.ingress_url} (HTTP 413); ingress accepts '
+                f'at most {limit} MB per upload: lower the package size limit',
+                'unavailable': f'{self.ingress_url} did not accept {name}: HTTP {status} after {answer.attempts} '
+                f'attempts{answer.detail}',
+                'refused': f'{self.ingress_url} refused {name}: HTTP {status} {response.reason or ""}'.rstrip()
+                + answer.detail,
+            }[answer.kind]
         raise StorageError(redact(message))
 
 

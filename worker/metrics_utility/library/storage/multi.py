@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from .base import Storage, StorageError, check_name
+from .base import PayloadKind, Storage, StorageError, check_name
 from .directory import StorageDirectory
 
 SHARED_AREA = 'data/'
@@ -96,9 +96,8 @@ class MultiStorage(Storage):
         return self.primary.list_sizes(prefix)
 
     # writes: the main storage only ---------------------------------------------------------------------------------
-    def put(self, name: str, *, dict: Any | None = None, filename: str | Path | None = None,
-            fileobj: IO[bytes] | None = None) -> None:  # fmt: skip
-        self.primary.put(name, dict=dict, filename=filename, fileobj=fileobj)
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        self.primary.put(name, **{kind: value})
         if name.startswith(SHARED_AREA):
             self._globs.clear()
             self._owner[name] = self.primary

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -25,7 +25,7 @@ from botocore.config import Config
 
 from metrics_utility.library.secret import Redactor, url_has_credentials
 
-from .base import Storage, StorageError, check_name, literal_prefix, matches, payload
+from .base import PayloadKind, Storage, StorageError, check_name, document_bytes, literal_prefix, matches
 
 log = logging.getLogger(__name__)
 
@@ -143,21 +143,13 @@ class StorageS3(Storage):
             detail = str(exc) or type(exc).__name__
         return StorageError(self._redact(f'cannot {action} {name} in {self.describe()}: {detail}'))
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        kind, value = payload(dict, filename, fileobj)
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
         key = self._key(name)
         try:
             if kind == 'filename':
                 self._client.upload_file(str(value), self.bucket, key, Config=self._transfer)
             else:
-                stream = io.BytesIO(value) if kind == 'dict' else value
+                stream = io.BytesIO(document_bytes(value)) if kind == 'dict' else value
                 self._client.upload_fileobj(stream, self.bucket, key, Config=self._transfer)
         except (Boto3Error, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self._error('upload', name, exc) from None

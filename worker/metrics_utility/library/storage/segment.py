@@ -23,12 +23,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from .base import PutOnlyStorage, StorageError, check_name, payload
-from .http import HTTPClient, Redactor, RetryPolicy, Timeout, excerpt, require_https
+from .base import PayloadKind, PutOnlyStorage, StorageError
+from .http import HTTPClient, Redactor, RetryPolicy, Timeout, failure, require_https
 
 log = logging.getLogger(__name__)
 
@@ -188,19 +187,13 @@ class StorageSegment(PutOnlyStorage):
             batches.append(current)
         return batches
 
-    def put(
-        self,
-        name: str,
-        *,
-        dict: Any | None = None,
-        filename: str | Path | None = None,
-        fileobj: IO[bytes] | None = None,
-    ) -> None:
-        check_name(name)
-        if dict is None:
-            payload(dict, filename, fileobj)  # the usual TypeError for zero or several payloads
-            raise StorageError(f'{self.describe()} sends dict= payloads only (JSON events), not files, for {name}')
-        batches = self.batches(self.events(name, dict))
+    accepts = frozenset(('dict',))
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return f'{self.describe()} sends dict= payloads only (JSON events), not files, for {name}'
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        batches = self.batches(self.events(name, value))
         for number, batch in enumerate(batches, 1):
             body = _dumps({'batch': batch, 'sentAt': self._now().isoformat()}).encode('utf-8')
             what = f'Segment batch {number} of {len(batches)} for {name} to {self.url}'
@@ -220,17 +213,13 @@ class StorageSegment(PutOnlyStorage):
             )
 
     def _failure(self, name: str, number: int, total: int, response: Any) -> str:
-        status = response.status_code
+        answer, host = failure(response, self.client), urlsplit(self.url).netloc
         sent = f'{number - 1} of {total} batches were sent; sending {name} again is safe (Segment drops duplicates)'
-        detail = excerpt(response, self.client.redact)
-        detail = f': {detail}' if detail else ''
-        if status in (401, 403):
-            reason = f'{urlsplit(self.url).netloc} rejected the write key (HTTP {status}); check the Segment source'
-        elif status == 413:
-            reason = f'{urlsplit(self.url).netloc} found batch {number} too large (HTTP 413); lower batch_limit'
-        elif status >= 500 or status in (408, 429):
-            attempts = self.client.retry.attempts
-            reason = f'{self.url} answered HTTP {status} for batch {number} after {attempts} attempts{detail}'
-        else:
-            reason = f'{self.url} answered HTTP {status} for batch {number}{detail}'
+        reason = {
+            'credentials': f'{host} rejected the write key (HTTP {answer.status}); check the Segment source',
+            'too_large': f'{host} found batch {number} too large (HTTP 413); lower batch_limit',
+            'unavailable': f'{self.url} answered HTTP {answer.status} for batch {number} after {answer.attempts} '
+            f'attempts{answer.detail}',
+            'refused': f'{self.url} answered HTTP {answer.status} for batch {number}{answer.detail}',
+        }[answer.kind]
         return self.client.redact(f'{reason}; {sent}')

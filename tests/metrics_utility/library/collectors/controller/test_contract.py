@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics_utility.library.collectors import REGISTRY, CollectorError, CollectorParameterError, controller
+from metrics_utility.library.collectors import CollectorError, CollectorParameterError, controller, registry
 
 from .conftest import FULL
 
@@ -21,7 +21,7 @@ EMPTY = (datetime(2019, 1, 1, tzinfo=UTC), datetime(2019, 1, 2, tzinfo=UTC))
 def test_every_collector_is_registered_with_key_version_and_format():
     for name in controller.__all__:
         factory = getattr(controller, name)
-        assert REGISTRY[name] is factory
+        assert (registry.CONFIG if name == 'config' else registry.COLLECTORS[name]) is factory
         assert factory.info.key == name and factory.info.version and factory.info.format in ('csv', 'json')
     assert controller.config.info.format == 'json'
     assert len(WINDOWED) == 9

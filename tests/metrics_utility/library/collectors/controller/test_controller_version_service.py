@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from metrics_utility.library.collectors.controller import controller_version_service
@@ -14,7 +16,7 @@ UPSTREAM_COLUMNS = ['controller_version']
 
 def test_versions_of_enabled_instances_as_the_reader(reader_conn, gather):
     files = gather(controller_version_service, db=reader_conn)
-    assert [p.name for p in files] == ['controller_version_service.csv']
+    assert len(files) == 1 and re.fullmatch(r'controller_version_service\.[0-9a-f]{12}\.csv', files[0].name)
     assert header_of(files[0]) == UPSTREAM_COLUMNS
     truth = [
         r[0]

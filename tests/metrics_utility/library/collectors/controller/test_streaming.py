@@ -1,10 +1,10 @@
 """COPY → size-limited CSV parts: headers repeated, rows split only at row boundaries, nothing lost or duplicated."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from metrics_utility.library.collectors import CollectorError
 from metrics_utility.library.collectors.controller import job_host_summary
 from metrics_utility.library.collectors.controller.streaming import copy_to_csv, session
 
@@ -19,9 +19,11 @@ FROM generate_series(1, 500) AS i ORDER BY i
 def test_small_limit_gives_parts_each_with_header_and_every_row_once(reader_conn, gather):
     whole = gather(job_host_summary, db=reader_conn, since=FULL[0], until=FULL[1])
     parts = gather(job_host_summary, db=reader_conn, since=FULL[0], until=FULL[1], max_file_bytes=64 * 1024)
-    assert len(whole) == 1 and whole[0].name == 'job_host_summary.csv'
+    assert len(whole) == 1 and re.fullmatch(r'job_host_summary\.[0-9a-f]{12}\.csv', whole[0].name)
     assert len(parts) > 3
-    assert [p.name for p in parts[:2]] == ['job_host_summary.part0000.csv', 'job_host_summary.part0001.csv']
+    run = parts[0].name.removesuffix('.part0000.csv')  # every run names its files on its own (repeated calls)
+    assert re.fullmatch(r'job_host_summary\.[0-9a-f]{12}', run)
+    assert [p.name for p in parts[:2]] == [f'{run}.part0000.csv', f'{run}.part0001.csv']
     header = whole[0].read_bytes().split(b'\n', 1)[0]
     for part in parts:
         assert part.read_bytes().startswith(header + b'\n')
@@ -48,10 +50,14 @@ def test_no_rows_gives_no_file(reader_conn, tmp_path: Path):
 
 
 def test_existing_output_is_never_overwritten(reader_conn, tmp_path: Path):
+    """A second run into the same directory writes files of its own (before: "already exists"); nothing is replaced."""
     (tmp_path / 'taken.csv').write_text('keep me')
-    with session(reader_conn), pytest.raises(CollectorError, match='already exists'):
-        copy_to_csv(reader_conn, 'SELECT 1 AS one', tmp_path, 'taken')
+    with session(reader_conn):
+        first = copy_to_csv(reader_conn, 'SELECT 1 AS one', tmp_path, 'taken')
+        second = copy_to_csv(reader_conn, 'SELECT 2 AS one', tmp_path, 'taken')
     assert (tmp_path / 'taken.csv').read_text() == 'keep me'
+    assert len({*first, *second}) == 2
+    assert [p.read_text() for p in (*first, *second)] == ['one\n1\n', 'one\n2\n']
 
 
 def test_failed_query_removes_partial_parts_and_leaves_connection_usable(reader_conn, tmp_path: Path):

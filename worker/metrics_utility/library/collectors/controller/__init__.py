@@ -22,8 +22,9 @@ the names are the decorated factories, which shadow their modules' names.
 
 Every CSV collector takes `db`, `output_dir` (default: a fresh temporary directory), `max_file_bytes` (default
 200 MiB) and, when windowed, `since`/`until`; it returns the list of files written (`[]` when there are no rows).
-Shared mechanics: `streaming` (COPY to split files, session settings), `window` (time filter), `hostvars` (host
-identity parsed once per host), `events` (one JSON parse per event row), `partitions` (event partition pruning).
+Shared mechanics: `csv_export` (the signature, session and output every CSV collector shares), `streaming` (COPY
+to split files, session settings), `window` (time filter), `hostvars` (host identity parsed once per host), `events`
+(one JSON parse per event row), `partitions` (event partition pruning).
 
 Deliberate differences from metrics-utility, collector by collector, are listed in each module's docstring; the
 common ones: nothing is ever created in the controller database (a SELECT-only role suffices), host variables are

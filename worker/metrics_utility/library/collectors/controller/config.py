@@ -107,7 +107,7 @@ def _platform(install_type: str) -> dict[str, Any]:
     return {'system': platform.system(), 'dist': dist, 'release': platform.release(), 'type': install_type}
 
 
-@collector('config', '2.0', 'json')
+@collector('config', '2.0', 'json', kind='snapshot')
 def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any] | None = None,
            install_type: str = 'traditional') -> dict[str, Any]:  # fmt: skip
     """Installation identity, versions, license and a few settings; never credentials. `install_type` (openshift,

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-
-from ..base import collector
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 QUERY = """
 SELECT DISTINCT version AS controller_version
@@ -25,10 +22,7 @@ ORDER BY controller_version
 """
 
 
-@collector('controller_version_service', '1.4', 'csv')
-def controller_version_service(
-    *, db: psycopg.Connection, output_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[Path]:
+@csv_collector('controller_version_service', '1.4', kind='snapshot')
+def controller_version_service(run: CsvRun) -> list[Path]:
     """Distinct versions of the enabled controller instances."""
-    with session(db):
-        return copy_to_csv(db, QUERY, output_dir, 'controller_version_service', None, max_file_bytes)
+    return run.copy(QUERY)

@@ -13,15 +13,12 @@ which an administrator chose. Shipped for console.redhat.com analytics; no repor
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import collector
 from . import window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 QUERY = """
 SELECT DISTINCT ct.name AS credential_type
@@ -34,16 +31,7 @@ ORDER BY credential_type
 """
 
 
-@collector('credentials_service', '1.4', 'csv')
-def credentials_service(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('credentials_service', '1.4', kind='windowed')
+def credentials_service(run: CsvRun) -> list[Path]:
     """Managed credential types used by the jobs that finished in the window."""
-    query = sql.SQL(QUERY).format(window=window.condition('u.finished'))
-    with session(db):
-        return copy_to_csv(db, query, output_dir, 'credentials_service', window.params(since, until), max_file_bytes)
+    return run.copy(sql.SQL(QUERY).format(window=window.condition('u.finished')), run.window_params())

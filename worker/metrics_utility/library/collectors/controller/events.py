@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -37,6 +36,7 @@ from psycopg import sql
 
 from ..base import Files
 from . import partitions
+from .csv_export import CsvRun
 from .streaming import CsvOutput
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,23 @@ class EventExport:
     alias: str = 'ed'
     source: str = 'e'
 
+    @classmethod
+    def of_jobs(
+        cls,
+        jobs: list[tuple[int, datetime]],
+        template: sql.Composable | str,
+        fixed: Mapping[str, sql.Composable],
+        columns: str,
+        params: Mapping[str, Any],
+        derive: Callable[[dict[str, Any] | None], dict[str, str | None]],
+    ) -> EventExport | None:
+        """The export of the events of `jobs` (id, created), pruned to their hour partitions; None without jobs."""
+        if not jobs:
+            return None
+        ranges = partitions.hour_ranges(created for _, created in jobs)
+        job_ids = sorted(job_id for job_id, _ in jobs)
+        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive)
+
     def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
         template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
         raw_column = sql.SQL(', {}.event_data AS {}').format(sql.Identifier(self.source), sql.Identifier(RAW_COLUMN))
@@ -127,9 +144,21 @@ class EventExport:
         return self._query(no_extract(self.alias, self.columns), ranges, raw=True)
 
 
-def copy_events(db: psycopg.Connection, export: EventExport, output_dir: Path, stem: str, limit: int) -> Files:
-    """Export `export` into CSV parts; a document the server cannot read never stops it (see the module doc)."""
-    out = CsvOutput(output_dir, stem, limit)
+def fast_query(export: EventExport | None) -> tuple[sql.Composable, dict] | None:
+    """The event COPY query (fast path) and its parameters, or None when nothing is in scope (for EXPLAIN)."""
+    return None if export is None else (export.fast(), dict(export.params))
+
+
+def collect(run: CsvRun, export: EventExport | None) -> Files:
+    """An event collector's result: its export copied (`copy_events`), or no file when nothing is in scope."""
+    return Files() if export is None else copy_events(run, export)
+
+
+def copy_events(run: CsvRun, export: EventExport) -> Files:
+    """Export `export` into the run's CSV parts; a document the server cannot read never stops it (see the module
+    doc)."""
+    db, stem = run.db, run.key
+    out = CsvOutput(run.output_dir, stem, run.max_file_bytes)
     unreadable = 0
     try:
         start = out.mark()

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-
-from ..base import collector
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 QUERY = """
 SELECT id, created, modified, description, image, managed, created_by_id, credential_id, modified_by_id,
@@ -23,10 +20,7 @@ ORDER BY id
 """
 
 
-@collector('execution_environments', '1.4', 'csv')
-def execution_environments(
-    *, db: psycopg.Connection, output_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[Path]:
+@csv_collector('execution_environments', '1.4', kind='snapshot')
+def execution_environments(run: CsvRun) -> list[Path]:
     """All execution environments."""
-    with session(db):
-        return copy_to_csv(db, QUERY, output_dir, 'execution_environments', None, max_file_bytes)
+    return run.copy(QUERY)

@@ -17,12 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
 from ..base import Files
 from . import host_columns
-from .streaming import copy_to_csv, session
+from .csv_export import CsvRun
 
 FACTS = (
     'ansible_virtualization_type',
@@ -68,13 +67,11 @@ ORDER BY h.id
 """
 
 
-def copy_hosts(
-    db: psycopg.Connection, where: sql.Composable, params: dict[str, Any], output_dir: Path, stem: str, limit: int
-) -> list[Path]:
+def copy_hosts(run: CsvRun, where: sql.Composable, params: dict[str, Any]) -> list[Path]:
+    """The hosts matching `where` into the run's CSV files, with their parsed variables joined back."""
     facts = sql.SQL(', ').join(sql.SQL('{k}, h.ansible_facts ->> {k}').format(k=sql.Literal(name)) for name in FACTS)
-    with session(db):
-        found = host_columns.fetch(db, sql.SQL(HOSTS).format(where=where), params)
-        hv, hv_params = host_columns.join_clause(found)
-        query = sql.SQL(QUERY).format(facts=facts, hv=hv, where=where)
-        files = copy_to_csv(db, query, output_dir, stem, {**params, **hv_params}, limit)
-        return Files(files, host_columns.unreadable_count(found) if files else 0)
+    found = host_columns.fetch(run.db, sql.SQL(HOSTS).format(where=where), params)
+    hv, hv_params = host_columns.join_clause(found)
+    query = sql.SQL(QUERY).format(facts=facts, hv=hv, where=where)
+    files = run.copy(query, {**params, **hv_params})
+    return Files(files, host_columns.unreadable_count(found) if files else 0)

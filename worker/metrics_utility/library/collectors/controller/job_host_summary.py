@@ -26,10 +26,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import Files, collector
+from ..base import Files
 from . import window
+from .csv_export import CsvRun, csv_collector
 from .host_columns import HostVariables, Splice, hosts_in_scope
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
 SELECT h.id, h.variables FROM main_host h
@@ -78,19 +78,10 @@ def statements(db: psycopg.Connection, since: datetime, until: datetime) -> tupl
     return hosts, sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), window=where), window.params(since, until)
 
 
-@collector('job_host_summary', '1.2', 'csv')
-def job_host_summary(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('job_host_summary', '1.2', kind='windowed')
+def job_host_summary(run: CsvRun) -> list[Path]:
     """Job host summaries modified in the window, with the host's ansible_host/ansible_connection."""
-    with session(db):
-        hosts_query, query, params = statements(db, since, until)
-        hosts = HostVariables(db, hosts_query, params)
-        splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
-        files = copy_to_csv(db, query, output_dir, 'job_host_summary', params, max_file_bytes, rewrite=splice)
-        return Files(files, splice.unreadable)
+    hosts_query, query, params = statements(run.db, run.since, run.until)
+    hosts = HostVariables(run.db, hosts_query, params)
+    splice = HOST_COLUMNS.rows(hosts, run.db.info.encoding)  # parses in the background from here on
+    return Files(run.copy(query, params, rewrite=splice), splice.unreadable)

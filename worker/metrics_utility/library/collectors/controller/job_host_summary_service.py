@@ -12,15 +12,12 @@ organization_remote_id, organization_name, project_remote_id, project_name, mode
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import collector
 from . import window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 QUERY = """
 WITH finished_jobs AS (
@@ -49,17 +46,7 @@ ORDER BY fj.finished, s.id
 """
 
 
-@collector('job_host_summary_service', '1.4', 'csv')
-def job_host_summary_service(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('job_host_summary_service', '1.4', kind='windowed')
+def job_host_summary_service(run: CsvRun) -> list[Path]:
     """Job host summaries of the jobs that finished in the window."""
-    query = sql.SQL(QUERY).format(window=window.condition('u.finished'))
-    with session(db):
-        return copy_to_csv(db, query, output_dir, 'job_host_summary_service', window.params(since, until),
-                           max_file_bytes)  # fmt: skip
+    return run.copy(sql.SQL(QUERY).format(window=window.condition('u.finished')), run.window_params())

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import collector
+from .csv_export import CsvRun, csv_collector
 from .inventory_hosts import copy_hosts
-from .streaming import DEFAULT_MAX_FILE_BYTES
 
 
-@collector('main_host', '1.1', 'csv')
-def main_host(
-    *, db: psycopg.Connection, output_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[Path]:
+@csv_collector('main_host', '1.1', kind='snapshot')
+def main_host(run: CsvRun) -> list[Path]:
     """All enabled hosts with inventory, organization, identity and facts."""
-    return copy_hosts(db, sql.SQL('h.enabled'), {}, output_dir, 'main_host', max_file_bytes)
+    return copy_hosts(run, sql.SQL('h.enabled'), {})

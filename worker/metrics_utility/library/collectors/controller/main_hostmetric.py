@@ -15,16 +15,14 @@ keyset pages needed: memory stays flat either way).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import Files, collector
+from ..base import Files
 from . import window
+from .csv_export import CsvRun, csv_collector
 from .host_columns import HostVariables, Splice, hosts_in_scope
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
 
 HOSTS = """
 SELECT DISTINCT h.id, h.variables
@@ -50,21 +48,12 @@ HOST_COLUMNS = Splice(
 )
 
 
-@collector('main_hostmetric', '1.1', 'csv')
-def main_hostmetric(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('main_hostmetric', '1.1', kind='windowed')
+def main_hostmetric(run: CsvRun) -> list[Path]:
     """Host metrics automated or deleted in the window."""
     where = sql.SQL('({} OR {})').format(window.condition('m.last_automation'), window.condition('m.last_deleted'))
-    params = window.params(since, until)
+    params = run.window_params()
     query = sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), where=where)
-    with session(db):
-        hosts = HostVariables(db, hosts_in_scope(db, sql.SQL(HOSTS).format(where=where)), params)
-        splice = HOST_COLUMNS.rows(hosts, db.info.encoding)  # parses in the background from here on
-        files = copy_to_csv(db, query, output_dir, 'main_hostmetric', params, max_file_bytes, rewrite=splice)
-        return Files(files, splice.unreadable)
+    hosts = HostVariables(run.db, hosts_in_scope(run.db, sql.SQL(HOSTS).format(where=where)), params)
+    splice = HOST_COLUMNS.rows(hosts, run.db.info.encoding)  # parses in the background from here on
+    return Files(run.copy(query, params, rewrite=splice), splice.unreadable)

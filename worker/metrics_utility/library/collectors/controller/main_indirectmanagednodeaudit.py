@@ -15,15 +15,13 @@ inventory_name, organization_remote_id, organization_name, project_remote_id, pr
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import collector
 from . import window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session, table_exists
+from .csv_export import CsvRun, csv_collector
+from .streaming import table_exists
 
 log = logging.getLogger(__name__)
 TABLE = 'main_indirectmanagednodeaudit'
@@ -48,19 +46,10 @@ ORDER BY a.created, a.id
 """
 
 
-@collector('main_indirectmanagednodeaudit', '1.0', 'csv')
-def main_indirectmanagednodeaudit(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('main_indirectmanagednodeaudit', '1.0', kind='windowed')
+def main_indirectmanagednodeaudit(run: CsvRun) -> list[Path]:
     """Indirectly managed node audit rows of the jobs that finished in the window."""
-    with session(db):
-        if not table_exists(db, TABLE):
-            log.warning('%s: table %s does not exist (controller older than AAP 2.5); nothing to collect', TABLE, TABLE)
-            return []
-        query = sql.SQL(QUERY).format(window=window.condition('u.finished'))
-        return copy_to_csv(db, query, output_dir, TABLE, window.params(since, until), max_file_bytes)
+    if not table_exists(run.db, TABLE):
+        log.warning('%s: table %s does not exist (controller older than AAP 2.5); nothing to collect', TABLE, TABLE)
+        return []
+    return run.copy(sql.SQL(QUERY).format(window=window.condition('u.finished')), run.window_params())

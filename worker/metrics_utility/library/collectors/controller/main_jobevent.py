@@ -25,9 +25,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import Files, collector
-from . import events, partitions, window
-from .streaming import DEFAULT_MAX_FILE_BYTES, session
+from . import events, window
+from .csv_export import CsvRun, csv_collector
 
 JOBS = """
 SELECT DISTINCT u.id, u.created
@@ -70,36 +69,17 @@ def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> ev
     where = window.condition('s.modified')
     params = window.params(since, until)
     jobs = db.execute(sql.SQL(JOBS).format(window=where), params).fetchall()
-    if not jobs:
-        return None
-    return events.EventExport(
-        template=QUERY,
-        fixed={'window': where, 'events': events.event_list(events.RESULT_EVENTS)},
-        columns=', '.join(f'{name} text' for name in EXTRACTED),
-        ranges=partitions.hour_ranges(c for _, c in jobs),
-        params={**params, 'job_ids': sorted(job_id for job_id, _ in jobs)},
-        derive=derive,
-    )
+    fixed = {'window': where, 'events': events.event_list(events.RESULT_EVENTS)}
+    columns = ', '.join(f'{name} text' for name in EXTRACTED)
+    return events.EventExport.of_jobs(jobs, QUERY, fixed, columns, params, derive)
 
 
 def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
     """The event COPY query (fast path) and its parameters, or None when no summary is in the window (for EXPLAIN)."""
-    export = build_export(db, since, until)
-    return None if export is None else (export.fast(), dict(export.params))
+    return events.fast_query(build_export(db, since, until))
 
 
-@collector('main_jobevent', '1.0', 'csv')
-def main_jobevent(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('main_jobevent', '1.0', kind='windowed')
+def main_jobevent(run: CsvRun) -> list[Path]:
     """Result events of the job/host pairs summarised in the window."""
-    with session(db):
-        export = build_export(db, since, until)
-        if export is None:
-            return Files()
-        return events.copy_events(db, export, output_dir, 'main_jobevent', max_file_bytes)
+    return events.collect(run, build_export(run.db, run.since, run.until))

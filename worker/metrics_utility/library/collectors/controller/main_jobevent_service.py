@@ -28,9 +28,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..base import Files, collector
-from . import events, partitions, window
-from .streaming import DEFAULT_MAX_FILE_BYTES, session
+from . import events, window
+from .csv_export import CsvRun, csv_collector
 
 SERVICE_EVENTS = (*events.RESULT_EVENTS, 'warning', 'deprecated')
 
@@ -85,37 +84,16 @@ def derive(data: dict | None) -> dict[str, str | None]:
 def build_export(db: psycopg.Connection, since: datetime, until: datetime) -> events.EventExport | None:
     """The event export of the window, or None when no job finished in it."""
     jobs = db.execute(sql.SQL(JOBS).format(window=window.condition('u.finished')), window.params(since, until))
-    rows = jobs.fetchall()
-    if not rows:
-        return None
-    return events.EventExport(
-        template=QUERY,
-        fixed={'events': events.event_list(SERVICE_EVENTS)},
-        columns=EXTRACTED,
-        ranges=partitions.hour_ranges(c for _, c in rows),
-        params={'job_ids': sorted(job_id for job_id, _ in rows)},
-        derive=derive,
-    )
+    fixed = {'events': events.event_list(SERVICE_EVENTS)}
+    return events.EventExport.of_jobs(jobs.fetchall(), QUERY, fixed, EXTRACTED, {}, derive)
 
 
 def build_query(db: psycopg.Connection, since: datetime, until: datetime) -> tuple[sql.Composable, dict] | None:
     """The event COPY query (fast path) and its parameters, or None when no job finished in the window (for EXPLAIN)."""
-    export = build_export(db, since, until)
-    return None if export is None else (export.fast(), dict(export.params))
+    return events.fast_query(build_export(db, since, until))
 
 
-@collector('main_jobevent_service', '1.4', 'csv')
-def main_jobevent_service(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('main_jobevent_service', '1.4', kind='windowed')
+def main_jobevent_service(run: CsvRun) -> list[Path]:
     """Result, warning and deprecation events of the jobs that finished in the window."""
-    with session(db):
-        export = build_export(db, since, until)
-        if export is None:
-            return Files()
-        return events.copy_events(db, export, output_dir, 'main_jobevent_service', max_file_bytes)
+    return events.collect(run, build_export(run.db, run.since, run.until))

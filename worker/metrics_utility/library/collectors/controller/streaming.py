@@ -10,6 +10,10 @@ the way (`host_columns` splices host variables in). `CsvOutput` is the same outp
 with one header (`events` exports hour by hour after a failed COPY): `mark()` / `rewind()` drop what a failed COPY
 wrote, so no row is written twice.
 
+File names: every run of a collector writes names of its own, `<stem>.<run>.csv` (or `<stem>.<run>.partNNNN.csv`)
+with `<run>` random, so several calls (several windows of one job) can share one output directory before one Package
+packs them; package members are named by the collector's key, never by these files.
+
 Empty results: when the query returns no rows, no file is kept and `[]` is returned (the collector contract's "no
 data"). metrics-utility kept a header-only file to prove the collector ran; here the package's
 `data_collection_status.csv` records that a collector ran, and an empty list cannot be mistaken for data.
@@ -22,6 +26,7 @@ with JIT off (its compile time does not pay back on exports), and never leaves t
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,7 +84,13 @@ def table_exists(db: psycopg.Connection, table: str) -> bool:
 
 
 def part_name(output_dir: Path, stem: str, index: int) -> Path:
+    """Part `index` of the run whose file stem is `stem` (`<key>.<run>`)."""
     return output_dir / f'{stem}.part{index:04d}.csv'
+
+
+def run_stem(key: str) -> str:
+    """`<key>.<run>`: a file stem no other run of any collector uses (random, as the collector contract allows)."""
+    return f'{key}.{uuid.uuid4().hex[:12]}'
 
 
 class _Parts:
@@ -153,11 +164,10 @@ class CsvOutput:
     files exactly once. `finish()` returns the files; `discard()` removes them (on any failure).
     """
 
-    def __init__(self, output_dir: Path, stem: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
-        self.single = output_dir / f'{stem}.csv'
-        if self.single.exists():
-            raise CollectorError(f'{self.single} already exists; give each collector run its own output_dir')
-        self.output_dir, self.stem, self.limit = output_dir, stem, max_file_bytes
+    def __init__(self, output_dir: Path, key: str, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        self.stem = run_stem(key)
+        self.single = output_dir / f'{self.stem}.csv'
+        self.output_dir, self.key, self.limit = output_dir, key, max_file_bytes
         self.parts: _Parts | None = None
 
     def mark(self) -> tuple[int, int, int] | None:
@@ -202,7 +212,7 @@ class CsvOutput:
             if self.parts is None:
                 self.parts = _Parts(self.output_dir, self.stem, header, self.limit)
             elif header != self.parts.header:
-                raise CollectorError(f'{self.stem}: a later COPY sent another header ({header[:200]!r})')
+                raise CollectorError(f'{self.key}: a later COPY sent another header ({header[:200]!r})')
             batch: list[Any] = []
             for row in rows:  # psycopg's memoryviews own their buffers: safe to keep
                 batch.append(row)
@@ -221,6 +231,8 @@ class CsvOutput:
         if not parts.paths:
             return []
         if len(parts.paths) == 1:
+            if self.single.exists():  # only if another writer took a name of this run: never overwrite it
+                raise CollectorError(f'{self.single} already exists')
             os.replace(parts.paths[0], self.single)
             return [self.single]
         return parts.paths
@@ -235,10 +247,10 @@ def copy_to_csv(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     rewrite: Rewrite | None = None,
 ) -> list[Path]:
-    """Stream `query` as CSV into `<stem>.csv` (or `<stem>.partNNNN.csv` parts when it needs several files).
+    """Stream `query` as CSV into `<stem>.<run>.csv` (or `<stem>.<run>.partNNNN.csv` parts when it needs several).
 
     Rows are written `BATCH_ROWS` at a time (per-row Python work is most of the client's cost), row by row only where
-    a part fills up. Files are created exclusively: an existing file of the same name is an error, never silently
+    a part fills up. Files are created exclusively under a name of this run (`run_stem`): an existing file is never
     overwritten. Returns the files in order; `[]` when the query returned no rows.
     """
     out = CsvOutput(output_dir, stem, max_file_bytes)

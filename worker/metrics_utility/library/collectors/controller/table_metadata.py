@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-
-from ..base import collector
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 TABLES = ('main_jobevent', 'main_unifiedjob', 'main_jobhostsummary')
 
@@ -61,10 +58,7 @@ ORDER BY w.tablename
 """
 
 
-@collector('table_metadata', '1.4', 'csv')
-def table_metadata(
-    *, db: psycopg.Connection, output_dir: Path | None = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[Path]:
+@csv_collector('table_metadata', '1.4', kind='snapshot')
+def table_metadata(run: CsvRun) -> list[Path]:
     """Sizes and estimated row counts of the event, job and job host summary tables."""
-    with session(db):
-        return copy_to_csv(db, QUERY, output_dir, 'table_metadata', {'tables': list(TABLES)}, max_file_bytes)
+    return run.copy(QUERY, {'tables': list(TABLES)})

@@ -13,15 +13,12 @@ job_template_name, scm_type.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from ..base import collector
 from . import window
-from .streaming import DEFAULT_MAX_FILE_BYTES, copy_to_csv, session
+from .csv_export import CsvRun, csv_collector
 
 QUERY = """
 SELECT
@@ -44,16 +41,7 @@ ORDER BY u.id
 """
 
 
-@collector('unified_jobs', '1.4', 'csv')
-def unified_jobs(
-    *,
-    db: psycopg.Connection,
-    since: datetime,
-    until: datetime,
-    output_dir: Path | None = None,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> list[Path]:
+@csv_collector('unified_jobs', '1.4', kind='windowed')
+def unified_jobs(run: CsvRun) -> list[Path]:
     """Unified jobs of every type that finished in the window."""
-    query = sql.SQL(QUERY).format(window=window.condition('u.finished'))
-    with session(db):
-        return copy_to_csv(db, query, output_dir, 'unified_jobs', window.params(since, until), max_file_bytes)
+    return run.copy(sql.SQL(QUERY).format(window=window.condition('u.finished')), run.window_params())

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 import trustme
 
-from metrics_utility.library.collectors.others.prometheus import PrometheusClient, PrometheusError, check_token
+from metrics_utility.library.collectors.prometheus.client import PrometheusClient, PrometheusError, check_token
 from testsupport.https_servers import HTTPSServer, Reply
 from testsupport.secrets import assert_no_secret
 

@@ -1,7 +1,8 @@
-"""The optional steps of a gather for operating at scale, wired from settings into the runner's hooks.
+"""The optional steps of a gather for operating at scale: a sharded backfill (`--shard`), the KPI sink
+(METRICS_UTILITY_ELASTICSEARCH_*) and retention (METRICS_UTILITY_RETENTION_*). See docs/scale.md.
 
-Kept apart from the command so `commands/gather.py` only asks for them: a sharded backfill (`--shard`), the KPI
-sink (METRICS_UTILITY_ELASTICSEARCH_*) and retention (METRICS_UTILITY_RETENTION_*). See docs/scale.md.
+`build` turns settings into one `ScaleSteps`, the runner's `steps` collaborator (which windows a shard ships, what
+follows a confirmed window, what runs last) together with the lock name and watermark rule the run must use.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage, StorageDirectory
 
 from . import backfill, kpi, retention
-from .runner import GatherRequest, PackagedFile, StateStore
+from .runner import PackagedFile, StateStore
 from .settings import GatherSettings
 from .summary import RunSummary
 
@@ -29,12 +30,26 @@ MERGE_TIMEOUT = 600.0  # seconds a finished shard waits for the others (and a sc
 
 
 @dataclass
-class Steps:
-    """What `install` added to a request; `after` runs once the runner released its lock (the backfill merge)."""
+class ScaleSteps:
+    """The optional steps of one gather (`runner.Steps`), the lock name and whether the run records watermarks (a
+    shard does not: the merge after it does, see `merge_backfill`)."""
 
+    lock_name: str
+    save_watermarks: bool = True
     shard: backfill.ShardPlan | None = None
-    finishers: list[Callable[[RunSummary], None]] = field(default_factory=list)
     confirmers: list[Callable[[str, Window, list[PackagedFile]], None]] = field(default_factory=list)
+    finishers: list[Callable[[RunSummary], None]] = field(default_factory=list)
+
+    def select(self, key: str, window: Window) -> bool:
+        return self.shard is None or self.shard.select(key, window)
+
+    def confirmed(self, key: str, window: Window, shipped: list[PackagedFile]) -> None:
+        for hook in self.confirmers:
+            hook(key, window, shipped)
+
+    def finish(self, summary: RunSummary) -> None:
+        for hook in self.finishers:
+            hook(summary)
 
 
 def kpi_sink(config: GatherSettings) -> kpi.KpiSink | None:
@@ -59,44 +74,34 @@ def marker_storage(config: GatherSettings, storage: Storage | None) -> Storage:
                               'every shard mounts (its completion markers live beside it)')  # fmt: skip
 
 
-def install(request: GatherRequest, config: GatherSettings, storage: Storage | None, shard: backfill.Shard | None,
-            target: str | None, now: datetime | None = None) -> Steps:  # fmt: skip
-    """Add the configured steps to `request` (select/confirmed/finish hooks, the shard's own lock name)."""
-    steps = Steps()
+def build(
+    config: GatherSettings,
+    storage: Storage | None,
+    shard: backfill.Shard | None,
+    ship: bool,
+    since: datetime | None,
+    until: datetime | None,
+    target: str | None,
+    now: datetime | None = None,
+) -> ScaleSteps:
+    """The configured steps: a shard's own lock name and slices, retention after a run, the KPI sink."""
+    steps = ScaleSteps(lock_name=config.lock_name, save_watermarks=config.save_watermarks)
     if shard is not None:
-        if not request.ship:
+        if not ship:
             raise backfill.ShardError('--shard needs --ship (shards record what they shipped)')
-        since, until = backfill.check_window(request.since, request.until, now or instants.now())
+        since, until = backfill.check_window(since, until, now or instants.now())
         run = backfill.run_id(since, until, shard.count)
         steps.shard = backfill.ShardPlan(shard, since, until, backfill.Markers(marker_storage(config, storage), run))
-        request.select = steps.shard.select
         steps.confirmers.append(steps.shard.confirmed)
-        request.save_watermarks = False
-        request.lock_name = f'{config.lock_name}_backfill_{run}_{shard.index}'
-    elif storage is not None and not storage.put_only and request.ship:
+        steps.finishers.append(_shard_summary(steps.shard))
+        steps.save_watermarks = False
+        steps.lock_name = f'{config.lock_name}_backfill_{run}_{shard.index}'
+    elif storage is not None and not storage.put_only and ship:
         steps.finishers.append(retention.step(storage, config.retention))
-    sink = kpi_sink(config) if request.ship else None
+    sink = kpi_sink(config) if ship else None
     if sink is not None:
         steps.confirmers.append(lambda key, window, shipped: sink.confirmed(key, window, shipped, target))
         steps.finishers.append(sink.finish)
-    if steps.confirmers:
-        confirmers = list(steps.confirmers)
-
-        def confirmed(key: str, window: Window, shipped: list[PackagedFile]) -> None:
-            for hook in confirmers:
-                hook(key, window, shipped)
-
-        request.confirmed = confirmed
-    if steps.shard is not None:
-        steps.finishers.insert(0, _shard_summary(steps.shard))
-    if steps.finishers:
-        finishers = list(steps.finishers)
-
-        def finish(summary: RunSummary) -> None:
-            for hook in finishers:
-                hook(summary)
-
-        request.finish = finish
     return steps
 
 
@@ -123,8 +128,15 @@ def shared_lock(connect: Callable[[], psycopg.Connection], name: str) -> Callabl
     return wrapped
 
 
-def merge_backfill(steps: Steps, connect: Callable[[], psycopg.Connection], lock_name: str, state: StateStore | None,
-                   keys: list[str], summary: RunSummary, timeout: float = MERGE_TIMEOUT) -> None:  # fmt: skip
+def merge_backfill(
+    steps: ScaleSteps,
+    connect: Callable[[], psycopg.Connection],
+    lock_name: str,
+    state: StateStore | None,
+    keys: list[str],
+    summary: RunSummary,
+    timeout: float = MERGE_TIMEOUT,
+) -> None:
     """After the shard's run: wait for the gather lock exclusively, then merge every shard's markers."""
     plan = steps.shard
     if plan is None or state is None:

@@ -1,9 +1,10 @@
 """The worker's run summary, read from the pod's termination message.
 
-Contract (worker → operator). As its last act the worker writes one JSON object, at most 4 KiB, to
-`/dev/termination-log`; the kubelet copies it to `status.containerStatuses[].state.terminated.message`:
+Contract (worker → operator): the keys are `metrics_utility.contract.SUMMARY_FIELDS`, each with the `Summary`
+attribute it fills here (a test parses every one). As its last act the worker writes one JSON object, at most
+4 KiB, to `/dev/termination-log`; the kubelet copies it to `status.containerStatuses[].state.terminated.message`:
 
-    {"command": "gather" | "build-report",   # which command ran
+    {"command": "gather" | "build-report" | "check",   # which command ran
      "ok": true | false,                     # the run did what it was asked
      "window": {"since": RFC3339, "until": RFC3339} | null,   # gather: the window shipped (since incl., until excl.)
      "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
@@ -37,9 +38,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from metrics_utility import contract
 from metrics_utility.library.secret import scrub
 
-MAX_BYTES: Final = 4096
+MAX_BYTES: Final = contract.SUMMARY_MAX_BYTES
 MAX_ERROR: Final = 1024
 MAX_PROBLEM: Final = 300
 
@@ -91,16 +93,6 @@ class Summary:
     problems: int | None = None  # build-report: how many problems the report listed
     first_problem: str | None = None
     reason: str | None = None  # check: the reason code of the first failed check (contract.CHECK_REASONS)
-
-
-RETENTION_FIELDS: Final = (
-    'max_age_days',
-    'max_bytes',
-    'deleted_objects',
-    'deleted_bytes',
-    'blocked_objects',
-    'blocked_bytes',
-)
 
 
 def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:
@@ -169,7 +161,7 @@ def parse(message: str | None) -> Summary | None:
         error=_flat(data['error']) if isinstance(data.get('error'), str) else None,
         stored_bytes=_int(data.get('stored_bytes')),
         stored_objects=_int(data.get('stored_objects')),
-        retention=_ints(data.get('retention'), RETENTION_FIELDS),
+        retention=_ints(data.get('retention'), contract.SUMMARY_RETENTION_FIELDS),
         volume=_volume(data.get('volume')),
         quantity=_int(data.get('quantity')),
         period=_str(data.get('period'), 32),
@@ -187,7 +179,7 @@ def _first_problem(value: Any) -> str | None:
 
 
 def _volume(value: Any) -> dict[str, int] | None:
-    figures = _ints(value, ('bytes', 'free_bytes'))
+    figures = _ints(value, contract.SUMMARY_VOLUME_FIELDS)
     if figures is None or figures['bytes'] is None or figures['free_bytes'] is None:
         return None
     return {'bytes': figures['bytes'], 'free_bytes': figures['free_bytes']}

@@ -49,8 +49,8 @@ from typing import Any
 from metrics_utility.library.secret import Secret
 
 from ... import instants
-from ..base import REGISTRY, Collector, CollectorParameterError, collector
-from .prometheus import (
+from ..base import CollectorParameterError, collector
+from .client import (
     PrometheusClient,
     PrometheusError,
     PrometheusResponseError,
@@ -157,8 +157,59 @@ def legacy_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {key: payload[key] for key in LEGACY_KEYS}
 
 
-@collector(KEY, VERSION, 'json')
-def _total_workers_vcpu(
+def _check(params: dict[str, Any]) -> dict[str, Any]:
+    """Collector-specific validation, run when the collector is created (before any lock or network)."""
+    checked = dict(params)
+    name = checked['cluster_name']
+    if not isinstance(name, str) or not name.strip():
+        raise CollectorParameterError(f'{KEY}: cluster_name must be a non-empty string (METRICS_UTILITY_CLUSTER_NAME)')
+    if not isinstance(checked['metering_enabled'], bool):
+        raise CollectorParameterError(f'{KEY}: metering_enabled must be True or False')
+    _, hour_end = measured_hour(checked['until'])
+    if hour_end > instants.now():
+        raise CollectorParameterError(f'{KEY}: until={checked["until"].isoformat()} is in the future')
+    try:
+        url = check_url(checked['prometheus_url'])
+    except CollectorParameterError as exc:
+        raise CollectorParameterError(f'{KEY}: {exc}') from None
+    checked['prometheus_url'] = url
+    timeout = checked['timeout']
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+        raise CollectorParameterError(f'{KEY}: timeout must be a number of seconds in (0, 600], got {timeout!r}')
+
+    token, token_file = checked['bearer_token'], checked['bearer_token_file']
+    if token is not None and token_file is not None:
+        raise CollectorParameterError(f'{KEY}: pass bearer_token or bearer_token_file, not both')
+    if isinstance(token, str):
+        checked['bearer_token'] = token = _prefixed(lambda: check_token(token))
+    elif token is not None and not isinstance(token, Secret):
+        raise CollectorParameterError(f'{KEY}: bearer_token must be a str or Secret, got {type(token).__name__}')
+    if token_file is not None:
+        checked['bearer_token_file'] = token_file = Path(token_file)
+        if not token_file.is_file():
+            raise CollectorParameterError(f'{KEY}: bearer_token_file {str(token_file)!r} is not a readable file')
+    if (token is not None or token_file is not None) and url.startswith('http://'):
+        raise CollectorParameterError(
+            f'{KEY}: refusing to send a bearer token over plain http ({safe_url(url)}); use an https:// URL'
+        )
+    if checked['ca_bundle'] is not None:
+        checked['ca_bundle'] = ca = Path(checked['ca_bundle'])
+        if not ca.is_file():
+            raise CollectorParameterError(f'{KEY}: ca_bundle {str(ca)!r} is not a file (PEM CA certificates)')
+        if url.startswith('http://'):
+            raise CollectorParameterError(f'{KEY}: ca_bundle is set but prometheus_url uses plain http')
+    return checked
+
+
+def _prefixed(make: Any) -> Any:
+    try:
+        return make()
+    except CollectorParameterError as exc:
+        raise CollectorParameterError(f'{KEY}: {exc}') from None
+
+
+@collector(KEY, VERSION, 'json', kind='snapshot', check=_check)
+def total_workers_vcpu(
     *,
     until: datetime,
     cluster_name: str,
@@ -169,7 +220,20 @@ def _total_workers_vcpu(
     timeout: float = 30.0,
     metering_enabled: bool = True,
 ) -> dict[str, Any]:
-    """Maximum cluster vCPU count (sum of machine_cpu_cores) over the previous full UTC hour before `until`."""
+    """Maximum cluster vCPU count (sum of machine_cpu_cores) over the previous full UTC hour before `until`.
+
+    Validated when created, queried on `.gather()`.
+
+    Parameters (keyword only):
+    - `until` (aware datetime, required): the measured hour is the previous full UTC hour before it;
+    - `cluster_name` (str, required): written to the payload;
+    - `prometheus_url`: API base URL (default: OpenShift's in-cluster prometheus-k8s);
+    - `bearer_token` (str or `Secret`) or `bearer_token_file` (path, read at gather time because service-account
+      tokens rotate); never both; refused over plain http;
+    - `ca_bundle`: PEM file to verify the server certificate (default: the system trust store);
+    - `timeout`: seconds per HTTP request (default 30);
+    - `metering_enabled`: False returns the compatibility fallback `total_workers_vcpu = 1` without any query.
+    """
     hour_start, hour_end = measured_hour(until)
     payload: dict[str, Any] = {
         'timestamp': _iso(hour_end - timedelta(milliseconds=1), milliseconds=True),
@@ -284,81 +348,3 @@ def _no_data(
         hour_start=hour_start,
         cluster_too_new=later,
     )
-
-
-def _check(params: dict[str, Any]) -> dict[str, Any]:
-    """Collector-specific validation, run when the collector is created (before any lock or network)."""
-    checked = dict(params)
-    name = checked['cluster_name']
-    if not isinstance(name, str) or not name.strip():
-        raise CollectorParameterError(f'{KEY}: cluster_name must be a non-empty string (METRICS_UTILITY_CLUSTER_NAME)')
-    if not isinstance(checked['metering_enabled'], bool):
-        raise CollectorParameterError(f'{KEY}: metering_enabled must be True or False')
-    _, hour_end = measured_hour(checked['until'])
-    if hour_end > instants.now():
-        raise CollectorParameterError(f'{KEY}: until={checked["until"].isoformat()} is in the future')
-    try:
-        url = check_url(checked['prometheus_url'])
-    except CollectorParameterError as exc:
-        raise CollectorParameterError(f'{KEY}: {exc}') from None
-    checked['prometheus_url'] = url
-    timeout = checked['timeout']
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
-        raise CollectorParameterError(f'{KEY}: timeout must be a number of seconds in (0, 600], got {timeout!r}')
-
-    token, token_file = checked['bearer_token'], checked['bearer_token_file']
-    if token is not None and token_file is not None:
-        raise CollectorParameterError(f'{KEY}: pass bearer_token or bearer_token_file, not both')
-    if isinstance(token, str):
-        checked['bearer_token'] = token = _prefixed(lambda: check_token(token))
-    elif token is not None and not isinstance(token, Secret):
-        raise CollectorParameterError(f'{KEY}: bearer_token must be a str or Secret, got {type(token).__name__}')
-    if token_file is not None:
-        checked['bearer_token_file'] = token_file = Path(token_file)
-        if not token_file.is_file():
-            raise CollectorParameterError(f'{KEY}: bearer_token_file {str(token_file)!r} is not a readable file')
-    if (token is not None or token_file is not None) and url.startswith('http://'):
-        raise CollectorParameterError(
-            f'{KEY}: refusing to send a bearer token over plain http ({safe_url(url)}); use an https:// URL'
-        )
-    if checked['ca_bundle'] is not None:
-        checked['ca_bundle'] = ca = Path(checked['ca_bundle'])
-        if not ca.is_file():
-            raise CollectorParameterError(f'{KEY}: ca_bundle {str(ca)!r} is not a file (PEM CA certificates)')
-        if url.startswith('http://'):
-            raise CollectorParameterError(f'{KEY}: ca_bundle is set but prometheus_url uses plain http')
-    return checked
-
-
-def _prefixed(make: Any) -> Any:
-    try:
-        return make()
-    except CollectorParameterError as exc:
-        raise CollectorParameterError(f'{KEY}: {exc}') from None
-
-
-_factory = _total_workers_vcpu
-
-
-def total_workers_vcpu(**params: Any) -> Collector:
-    """Create the `total_workers_vcpu` collector (validated now, queried on `.gather()`).
-
-    Parameters (keyword only):
-    - `until` (aware datetime, required): the measured hour is the previous full UTC hour before it;
-    - `cluster_name` (str, required): written to the payload;
-    - `prometheus_url`: API base URL (default: OpenShift's in-cluster prometheus-k8s);
-    - `bearer_token` (str or `Secret`) or `bearer_token_file` (path, read at gather time because service-account
-      tokens rotate); never both; refused over plain http;
-    - `ca_bundle`: PEM file to verify the server certificate (default: the system trust store);
-    - `timeout`: seconds per HTTP request (default 30);
-    - `metering_enabled`: False returns the compatibility fallback `total_workers_vcpu = 1` without any query.
-    """
-    created = _factory(**params)
-    created.params = _check(created.params)
-    return created
-
-
-total_workers_vcpu.info = _factory.info  # type: ignore[attr-defined]
-total_workers_vcpu.__wrapped__ = _factory.__wrapped__  # type: ignore[attr-defined]
-# The base decorator has no hook for collector-specific checks; register the checking factory under the key.
-REGISTRY[KEY] = total_workers_vcpu

@@ -220,34 +220,31 @@ class PrometheusClient:
                 timeout=self.timeout,
                 headers={'Accept': 'application/json'},
             )
-        except requests.exceptions.SSLError as exc:
+        except requests.exceptions.RequestException as exc:
+            error, message = self._failure(exc, where)
+            raise error(message, url=shown, query=promql) from exc
+        return self._parse(response, where, shown, promql, result_type)
+
+    def _failure(self, exc: requests.exceptions.RequestException, where: str) -> tuple[type[PrometheusError], str]:
+        """The error class and message for a request that got no answer (TLS, timeout, connection, other)."""
+        if isinstance(exc, requests.exceptions.SSLError):
             ca = f'the CA bundle {str(self.ca_bundle)!r}' if self.ca_bundle else 'the system CA store'
-            raise PrometheusTLSError(
+            return PrometheusTLSError, (
                 f'TLS verification of {where} failed ({_tls_reason(exc)}): the server certificate is not trusted by '
                 f'{ca}. Check ca_bundle points to the CA that signed the server certificate (on OpenShift the '
-                'service CA, service-ca.crt) and that the host name matches the certificate.',
-                url=shown,
-                query=promql,
-            ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise PrometheusConnectionError(
+                'service CA, service-ca.crt) and that the host name matches the certificate.'
+            )
+        if isinstance(exc, requests.exceptions.Timeout):
+            return PrometheusConnectionError, (
                 f'{where} did not answer within {self.timeout:g} s; check the URL and network policies, '
-                'or raise timeout',
-                url=shown,
-                query=promql,
-            ) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise PrometheusConnectionError(
+                'or raise timeout'
+            )
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return PrometheusConnectionError, (
                 f'cannot reach {where} ({_connection_reason(exc)}); check prometheus_url, DNS, the port and that '
-                'Prometheus is running',
-                url=shown,
-                query=promql,
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise PrometheusConnectionError(
-                f'request to {where} failed ({exc.__class__.__name__})', url=shown, query=promql
-            ) from exc
-        return self._parse(response, where, shown, promql, result_type)
+                'Prometheus is running'
+            )
+        return PrometheusConnectionError, f'request to {where} failed ({exc.__class__.__name__})'
 
     def _parse(
         self, response: requests.Response, where: str, shown: str, promql: str, result_type: str

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics_operator import summary
+from metrics_operator import worker_summary
 
 pytestmark = pytest.mark.unit
 
 
 def test_full_summary():
-    s = summary.parse(
+    s = worker_summary.parse(
         json.dumps(
             {
                 'command': 'gather',
@@ -28,10 +28,10 @@ def test_full_summary():
             }
         )
     )
-    assert s == summary.Summary(
+    assert s == worker_summary.Summary(
         ok=True,
         command='gather',
-        window=summary.Window('2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z'),
+        window=worker_summary.Window('2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z'),
         rows=123,
         bytes=4567,
         packages=2,
@@ -53,11 +53,11 @@ def test_full_summary():
     ],
 )
 def test_garbage_is_none(message):
-    assert summary.parse(message) is None
+    assert worker_summary.parse(message) is None
 
 
 def test_bad_fields_are_dropped_and_errors_flattened():
-    s = summary.parse(
+    s = worker_summary.parse(
         json.dumps({'ok': False, 'rows': -1, 'bytes': True, 'window': {'since': 1}, 'error': 'line one\n  line two'})
     )
     assert s.rows is None and s.bytes is None and s.window is None
@@ -66,11 +66,11 @@ def test_bad_fields_are_dropped_and_errors_flattened():
 
 @given(st.text(max_size=300))
 def test_never_raises(text):
-    summary.parse(text)
+    worker_summary.parse(text)
 
 
 def test_storage_figures_are_parsed_additively():
-    s = summary.parse(
+    s = worker_summary.parse(
         json.dumps(
             {
                 'ok': True,
@@ -85,12 +85,14 @@ def test_storage_figures_are_parsed_additively():
     assert (
         s.retention['max_bytes'] == 20 and s.retention['deleted_objects'] == 1 and s.retention['blocked_bytes'] is None
     )
-    bad = summary.parse(json.dumps({'ok': True, 'stored_bytes': 'many', 'volume': {'bytes': 1}, 'retention': [1]}))
+    bad = worker_summary.parse(
+        json.dumps({'ok': True, 'stored_bytes': 'many', 'volume': {'bytes': 1}, 'retention': [1]})
+    )
     assert bad.stored_bytes is None and bad.volume is None and bad.retention is None
 
 
 def test_report_quantity_period_and_month_usage_are_read():
-    parsed = summary.parse(
+    parsed = worker_summary.parse(
         json.dumps(
             {
                 'ok': True,
@@ -102,16 +104,20 @@ def test_report_quantity_period_and_month_usage_are_read():
         )
     )
     assert parsed is not None and parsed.quantity == 42 and parsed.period == '2026-02'
-    assert parsed.usage == summary.MonthUsage('2026-03', 17, 5)
-    broken = summary.parse(json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}}))
+    assert parsed.usage == worker_summary.MonthUsage('2026-03', 17, 5)
+    broken = worker_summary.parse(
+        json.dumps({'ok': True, 'quantity': -1, 'usage': {'month': '2026-03', 'job_runs': 'x'}})
+    )
     assert broken is not None and broken.quantity is None and broken.usage is None
 
 
 def test_kpi_block_is_read():
-    parsed = summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 3, 'error': 'HTTP 503\n from es'}}))
-    assert parsed is not None and parsed.kpi == summary.Kpi(3, 'HTTP 503 from es')
-    assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 'x'}})).kpi is None
-    assert summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 2, 'error': ''}})).kpi == summary.Kpi(2)
+    parsed = worker_summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 3, 'error': 'HTTP 503\n from es'}}))
+    assert parsed is not None and parsed.kpi == worker_summary.Kpi(3, 'HTTP 503 from es')
+    assert worker_summary.parse(json.dumps({'ok': True, 'kpi': {'documents': 'x'}})).kpi is None
+    assert worker_summary.parse(
+        json.dumps({'ok': True, 'kpi': {'documents': 2, 'error': ''}})
+    ).kpi == worker_summary.Kpi(2)
 
 
 PROBLEM = '2024-02-02 u-0-job_host_summary.tar.gz: job_host_summary.csv: sha256 does not match package_info.json'
@@ -135,7 +141,7 @@ SUMMARY_PROBLEMS = [
     ('fields', 'expected'), [c[1:] for c in SUMMARY_PROBLEMS], ids=[c[0] for c in SUMMARY_PROBLEMS]
 )
 def test_report_problems_are_a_count_and_one_short_line(fields, expected):
-    s = summary.parse(json.dumps({'ok': True, 'command': 'build-report', **fields}))
+    s = worker_summary.parse(json.dumps({'ok': True, 'command': 'build-report', **fields}))
     assert (s.problems, s.first_problem) == expected
 
 
@@ -143,8 +149,56 @@ def test_report_problems_are_a_count_and_one_short_line(fields, expected):
     ('value', 'expected'), [(7, 7), (0, 0), (-1, None), (True, None), ('7', None), (1.5, None)], ids=repr
 )
 def test_unreadable_rows(value, expected):
-    assert summary.parse(json.dumps({'ok': True, 'unreadable_rows': value})).unreadable_rows == expected
+    assert worker_summary.parse(json.dumps({'ok': True, 'unreadable_rows': value})).unreadable_rows == expected
 
 
 def test_unreadable_rows_absent_in_older_summaries():
-    assert summary.parse('{"ok": true, "rows": 1}').unreadable_rows is None
+    assert worker_summary.parse('{"ok": true, "rows": 1}').unreadable_rows is None
+
+
+def test_every_contract_key_is_read_into_its_attribute():
+    """A summary holding every key of `contract.SUMMARY_FIELDS` fills every attribute the contract names; a key the
+    worker writes but the operator would not read (or an attribute no key fills) fails here."""
+    from metrics_utility import contract
+
+    full = {
+        'command': 'gather',
+        'ok': False,
+        'window': dict(
+            zip(contract.SUMMARY_WINDOW_FIELDS, ('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'), strict=True)
+        ),
+        'rows': 1,
+        'bytes': 2,
+        'packages': 3,
+        'unreadable_rows': 4,
+        'target': 'directory',
+        'vcpu': 2.5,
+        'error': 'boom',
+        'collectors': {'main_host': dict.fromkeys(contract.SUMMARY_COLLECTOR_FIELDS, 0)},
+        'stored_bytes': 5,
+        'stored_objects': 6,
+        'retention': dict.fromkeys(contract.SUMMARY_RETENTION_FIELDS, 7),
+        'volume': dict.fromkeys(contract.SUMMARY_VOLUME_FIELDS, 8),
+        'backfill': {'run': 'r', 'shard': 0, 'shards': 1, 'slices': 1, 'merged': {}},
+        'kpi': dict(zip(contract.SUMMARY_KPI_FIELDS, (9, 'HTTP 503'), strict=True)),
+        'usage': dict(zip(contract.SUMMARY_USAGE_FIELDS, ('2026-03', 10, 11), strict=True)),
+        'started_from': {'main_host_daily': 'controller-watermark'},
+        'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
+        'quantity': 12,
+        'period': '2026-02',
+        'problem_count': 13,
+        'problems': ['2026-02-01 x.tar.gz: unreadable'],
+        'reason': 'PermissionDenied',
+        'checks': [{'name': 'tables', 'ok': False, 'reason': 'PermissionDenied', 'message': 'm', 'tables': ['t']}],
+    }
+    assert tuple(full) == tuple(f.key for f in contract.SUMMARY_FIELDS)
+    parsed = worker_summary.parse(json.dumps(full))
+    read = {f.read_as for f in contract.SUMMARY_FIELDS if f.read_as is not None}
+    assert read == set(worker_summary.Summary.__dataclass_fields__)
+    assert [f.key for f in contract.SUMMARY_FIELDS if f.read_as and getattr(parsed, f.read_as) is None] == []
+    assert parsed.retention == dict.fromkeys(contract.SUMMARY_RETENTION_FIELDS, 7)
+    assert parsed.volume == dict.fromkeys(contract.SUMMARY_VOLUME_FIELDS, 8)
+    assert (parsed.kpi, parsed.usage) == (
+        worker_summary.Kpi(9, 'HTTP 503'),
+        worker_summary.MonthUsage('2026-03', 10, 11),
+    )

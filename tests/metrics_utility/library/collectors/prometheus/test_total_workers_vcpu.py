@@ -20,15 +20,15 @@ import pytest
 import requests
 import trustme
 
-from metrics_utility.library.collectors import REGISTRY, CollectorParameterError
-from metrics_utility.library.collectors.others.prometheus import (
+from metrics_utility.library.collectors import CollectorParameterError
+from metrics_utility.library.collectors.prometheus.client import (
     PrometheusAuthError,
     PrometheusConnectionError,
     PrometheusHTTPError,
     PrometheusTLSError,
     Secret,
 )
-from metrics_utility.library.collectors.others.total_workers_vcpu import (
+from metrics_utility.library.collectors.prometheus.total_workers_vcpu import (
     PrometheusNoDataError,
     legacy_payload,
     max_query,
@@ -36,6 +36,7 @@ from metrics_utility.library.collectors.others.total_workers_vcpu import (
     schema,
     total_workers_vcpu,
 )
+from metrics_utility.library.collectors.registry import COLLECTORS
 from testsupport.prometheus import BearerTLSProxy, PrometheusServer, Sample, free_port, reference_sum
 
 from .conftest import DATA_START, FORBIDDEN_TOKEN, TOKEN, H, SecurePrometheus
@@ -341,7 +342,7 @@ def test_bad_parameters_fail_at_creation(params: dict[str, Any], message: str) -
 
 @pytest.mark.unit
 def test_registry_entry_validates_too() -> None:
-    assert REGISTRY['total_workers_vcpu'] is total_workers_vcpu
+    assert COLLECTORS['total_workers_vcpu'] is total_workers_vcpu  # the validating factory, not a bare one
     assert total_workers_vcpu.info.version == '1.0' and total_workers_vcpu.info.format == 'json'
 
 

@@ -1,0 +1,199 @@
+"""Wiring a gather from its settings: the storage target, the watermark store, the packager, the database
+connection, the collectors' own parameters and the optional scale steps, handed to `runner.run` as one `Wired`."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from metrics_utility.library.collectors import Collector
+from metrics_utility.library.errors import MetricsUtilityError, SetupError
+from metrics_utility.library.package import Package
+from metrics_utility.library.slicing import Window
+from metrics_utility.library.storage import Storage, StorageError
+
+from . import backfill, runner, scale_steps
+from .runner import GatherRequest, PackagedFile, Packager, StateStore
+from .settings import GatherSettings
+from .state import FileStateStore, StorageStateStore
+from .summary import RunSummary
+
+
+@dataclass
+class Wired:
+    """Everything one gather run needs, built from settings before any connection."""
+
+    request: GatherRequest
+    connect: Callable[[], psycopg.Connection]  # the working sessions (a shard's hold the gather lock shared)
+    connect_exclusive: Callable[[], psycopg.Connection]  # plain sessions (the backfill merge takes the lock itself)
+    packager: Packager
+    storage: Storage | None
+    state: StateStore | None
+    steps: scale_steps.ScaleSteps
+
+    def run(self, summary: RunSummary, progress: Callable[[str], None]) -> RunSummary:
+        """One gather with these parts (`runner.run`)."""
+        return runner.run(
+            self.request, self.connect, self.packager, self.storage, self.state, summary, self.steps, progress=progress
+        )
+
+
+def wire(
+    settings: GatherSettings,
+    *,
+    ship: bool,
+    keep: Path | None,
+    shard: backfill.Shard | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Wired:
+    """The run's parts; a target or step that cannot be set up raises `SetupError` (exit 2)."""
+    try:
+        storage = storage_for(settings) if ship else None
+        state = state_store_for(settings, storage) if ship else None
+    except (StorageError, ValueError, OSError) as exc:
+        raise SetupError(f'cannot set up {settings.ship_target}: {_reason(exc)}') from None
+    try:
+        target = settings.ship_target if ship else None
+        steps = scale_steps.build(settings, storage, shard, ship, since, until, target)
+    except StorageError as exc:
+        raise SetupError(str(exc)) from None
+    request = GatherRequest(
+        collectors=settings.collectors,
+        since=since,
+        until=until,
+        max_days=settings.max_days,
+        ship=ship,
+        save_watermarks=steps.save_watermarks,
+        lock_name=steps.lock_name,
+        collector_params=collector_params(settings),
+    )
+    connect = connector(settings)
+    opener = scale_steps.shared_lock(connect, settings.lock_name) if shard is not None else connect
+    return Wired(request, opener, connect, packager_for(settings, keep), storage, state, steps)
+
+
+def connector(settings: GatherSettings) -> Callable[[], psycopg.Connection]:
+    """Opens a session on the controller database."""
+    db = settings.db
+
+    def connect() -> psycopg.Connection:
+        # Read-only sessions: even a bug could not write to the controller database.
+        return psycopg.connect(host=db['host'], port=db['port'], dbname=db['dbname'], user=db['user'],
+                               password=db['password'].reveal() or None, sslmode=db['sslmode'],
+                               application_name='metrics-utility', connect_timeout=15,
+                               options='-c default_transaction_read_only=on')  # fmt: skip
+
+    return connect
+
+
+def collector_params(config: GatherSettings) -> dict[str, dict]:
+    """Parameters of collectors beyond a window's (`RunContext`): the vCPU collector's Prometheus settings, the
+    install type config.json records."""
+    params: dict[str, dict] = {}
+    if config.vcpu:
+        vcpu = {'cluster_name': config.vcpu['cluster_name'], 'metering_enabled': config.vcpu['metering_enabled'],
+                'prometheus_url': config.vcpu['prometheus_url']}  # fmt: skip
+        if config.vcpu['token_file']:
+            vcpu['bearer_token_file'] = config.vcpu['token_file']
+        if config.vcpu['ca_bundle']:
+            vcpu['ca_bundle'] = config.vcpu['ca_bundle']
+        params['total_workers_vcpu'] = vcpu
+    params['config'] = {'install_type': config.platform.install_type}
+    return params
+
+
+def _reason(exc: Exception) -> str:
+    """One line for an error: its first line, or the OS's words (a path the OS refuses, e.g. too long)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 500 else text[:500] + '…'
+
+
+class CollectorFailedError(MetricsUtilityError, RuntimeError):
+    """A collector of the window failed inside the package build; the window is not shipped."""
+
+
+def storage_for(settings: GatherSettings) -> Storage | None:
+    """The configured target (imported lazily: S3 and console.redhat.com pull in their HTTP stacks)."""
+    target = settings.ship_target
+    if target in ('directory', 's3'):
+        return settings.ship.storage()
+    if target == 'crc':
+        crc = settings.crc
+        if crc['client_cert']:
+            from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
+
+            return StorageCRCMutual(crc['ingress_url'], crc['proxy_url'], (crc['client_cert'], crc['client_key']),
+                                    crc['ca_bundle'])  # fmt: skip
+        from metrics_utility.library.storage.crc import StorageCRC
+
+        return StorageCRC(crc['client_id'], crc['client_secret'].reveal(), crc['ingress_url'], crc['proxy_url'],
+                          crc['sso_url'], crc['ca_bundle'])  # fmt: skip
+    return None
+
+
+def state_store_for(settings: GatherSettings, storage: Storage | None):
+    if settings.state_path is not None:
+        return FileStateStore(settings.state_path)
+    if storage is not None and not storage.put_only:
+        return StorageStateStore(storage)
+    return None
+
+
+def billing_provider_params(settings: GatherSettings) -> dict[str, Any]:
+    """What config.json says about the target: identifiers only, never credentials (metrics-utility leaked S3 keys)."""
+    if settings.ship_target == 'directory':
+        return {'ship_path': settings.ship_path}
+    if settings.ship_target == 's3':
+        s3 = settings.ship.s3
+        return {'ship_path': settings.ship_path, 'bucket_name': s3.bucket, 'bucket_endpoint': s3.endpoint,
+                'bucket_region': s3.region}  # fmt: skip
+    if settings.ship_target == 'crc':
+        return {k: settings.crc[k] for k in ('billing_provider', 'billing_account_id', 'red_hat_org_id')}
+    return {}
+
+
+def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packager:
+    """A packager building metrics-utility-compatible tarballs; with `keep_in` (dry run) they stay there."""
+    options: dict[str, Any] = {'billing_provider_params': billing_provider_params(settings)}
+    if settings.compression:
+        options['compression'] = settings.compression
+    if settings.package_max_bytes:
+        options['max_data_size'] = settings.package_max_bytes
+
+    def package(collectors: list[Collector], config: dict[str, Any], window: Window,
+                workdir: Path) -> Iterable[PackagedFile]:  # fmt: skip
+        out = keep_in or Path(tempfile.mkdtemp(prefix='packages-', dir=workdir))
+        out.mkdir(parents=True, exist_ok=True)
+        built = Package(config=config, collectors=collectors, since=window.since, until=window.until, output_dir=out,
+                        install_uuid=config.get('install_uuid'), **options)  # fmt: skip
+        files = list(built.build())
+        failed = [run for run in built.runs if not run.ok]
+        if failed:
+            for item in files:
+                item.path.unlink(missing_ok=True)
+            raise CollectorFailedError(f'{failed[0].key} failed: {failed[0].error or failed[0].error_type}')
+        rows = sum(run.rows or 0 for run in built.runs)
+        unreadable = sum(run.unreadable for run in built.runs)
+        return [PackagedFile(f.path, f.object_name, rows if i == 0 else 0, f.path.stat().st_size,
+                             _file_records(built, f.index), unreadable if i == 0 else 0)
+                for i, f in enumerate(files)]  # fmt: skip
+
+    return package
+
+
+def _file_records(built: Package, index: int) -> tuple[dict[str, Any], ...]:
+    """What each data file of package `index` holds (the KPI documents are built from it)."""
+    return tuple(
+        {'collector': run.key, 'file': f.name, 'part': f.part, 'parts': f.parts, 'rows': f.rows, 'size': f.size,
+         'sha256': f.sha256, 'elapsed': round(run.elapsed, 3), 'status': run.status}
+        for run in built.runs for f in run.files if f.package == index
+    )  # fmt: skip

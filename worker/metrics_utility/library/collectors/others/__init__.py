@@ -1,1 +1,0 @@
-"""Collectors that read sources other than the controller database."""
