@@ -24,7 +24,7 @@ from typing import Any
 
 import kopf
 
-from metrics_operator import job_records, kube_client, names, reconcile, render, spec, status
+from metrics_operator import job_records, kube_client, names, preflight, reconcile, render, spec, status
 from metrics_operator.config import OperatorConfig, configure
 from metrics_operator.operator_metrics import OperatorMetrics
 
@@ -114,7 +114,9 @@ async def on_spec_change(
     **_: Any,
 ) -> None:
     """Handler `reconcile` (create, resume, update of `spec`): reconcile, then write the status once."""
-    await _reconcile(rt, body, spec, memo, logger)
+    ready = await _reconcile(rt, body, spec, memo, logger)
+    if ready.status == 'True':  # the preflight of this spec (docs/check.md); none when the pod did not change
+        await preflight.start(rt.client, body, spec, rt.config.worker_image, logger)
     _write_status(rt, body, memo, patch, (jobs, pods))
 
 
@@ -138,7 +140,9 @@ async def on_status_timer(
     waited = time.monotonic() - memo.get('checked', 0)
     if ready.reason in WAITING_REASONS and waited >= rt.config.retry_interval:
         await _reconcile(rt, body, spec, memo, logger)
-    _write_status(rt, body, memo, patch, (jobs, pods))
+    failures = _write_status(rt, body, memo, patch, (jobs, pods))
+    if (trigger := preflight.recheck_trigger(failures)) and ready.status == 'True':  # re-check after a failed run
+        await preflight.start(rt.client, body, spec, rt.config.worker_image, logger, trigger)
 
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
@@ -190,6 +194,9 @@ def _publish(
             body.metadata.name, body.spec, list(jobs_index.get((body.metadata.namespace, body.metadata.name), []))
         ),
     )
+    namespace = body.metadata.namespace
+    checked = preflight.state_of(jobs_index.get((namespace, body.metadata.name), []), indexes[1], namespace)
+    desired = preflight.with_checked(desired, current, checked, body.metadata.get('generation', 1), status.now_iso())
     memo['status'] = desired
     rt.metrics.collections.observe(body.metadata.namespace, body.metadata.name, desired)
     for kind in names.JOB_KINDS:
@@ -203,14 +210,15 @@ def _publish(
 
 def _write_status(
     rt: Runtime, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, indexes: tuple[kopf.Index, kopf.Index]
-) -> None:
+) -> list[status.Failure]:
     """What both the reconcile handler and the status timer end with: the status from the indexed Jobs, patched
-    where it changed, and an Event per new failure."""
+    where it changed, and an Event per new failure (returned: a failed run is re-checked)."""
     desired, failures = _publish(rt, body, memo, indexes)
     # observedGeneration/transition times alone never justify a write; a changed condition does.
     patch.status.update(_status_patch(body.status, desired))
     for failure in failures:
         kopf.warn(body, reason=f'{failure.kind.capitalize()}Failed', message=f'Job {failure.job}: {failure.message}')
+    return failures
 
 
 def register(

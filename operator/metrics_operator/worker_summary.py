@@ -4,7 +4,7 @@ Contract (worker → operator): the keys are `metrics_utility.contract.SUMMARY_F
 attribute it fills here (a test parses every one). As its last act the worker writes one JSON object, at most
 4 KiB, to `/dev/termination-log`; the kubelet copies it to `status.containerStatuses[].state.terminated.message`:
 
-    {"command": "gather" | "build-report",   # which command ran
+    {"command": "gather" | "build-report" | "check",   # which command ran
      "ok": true | false,                     # the run did what it was asked
      "window": {"since": RFC3339, "until": RFC3339} | null,   # gather: the window shipped (since incl., until excl.)
      "rows": int, "bytes": int, "packages": int,               # gather: what was shipped
@@ -20,6 +20,7 @@ attribute it fills here (a test parses every one). As its last act the worker wr
                                              # gather: month-to-date usage from the daily rollups (opt-in)
      "vcpu": number | null,                  # vCPU gather: the value shipped
      "error": str | null,                    # on failure: one line a person can act on
+     "reason": str,                          # check: contract.CHECK_REASONS of the first failed check (or Ok)
      # gather, operating at scale (docs/scale.md), additive:
      "stored_bytes": int, "stored_objects": int,            # what the storage holds after retention
      "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
@@ -91,6 +92,7 @@ class Summary:
     kpi: Kpi | None = None
     problems: int | None = None  # build-report: how many problems the report listed
     first_problem: str | None = None
+    reason: str | None = None  # check: the reason code of the first failed check (contract.CHECK_REASONS)
 
 
 def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:
@@ -167,6 +169,7 @@ def parse(message: str | None) -> Summary | None:
         kpi=_kpi(data.get('kpi')),
         problems=_int(data.get('problem_count')),
         first_problem=_first_problem(data.get('problems')),
+        reason=_str(data.get('reason'), 64),
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from metrics_operator import names, render, spec
+from metrics_operator import names, preflight, render, spec
 from metrics_utility import contract
 from testsupport.crd_rules import cel_failures, schema_errors
 from testsupport.operator_samples import collection, crc_storage
@@ -352,8 +352,9 @@ def outcome(name: str, raw: Mapping[str, Any], tmp: Path) -> tuple[list[str], st
     workloads = render.desired(name, 'ns', full, 'registry.example/worker:1')
     configmap, cronjobs = workloads[0], workloads[1:]
     job = render.backfill_job(name, 'ns', full, 'registry.example/worker:1')
+    check = preflight.check_job(name, 'ns', full, 'registry.example/worker:1')  # docs/check.md
     problems = []
-    for index, workload in enumerate([*cronjobs, *([job] if job else [])]):
+    for index, workload in enumerate([*cronjobs, *([job] if job else []), check]):
         pod = pod_of(workload, configmap, tmp / str(index))
         problems += [f'{workload["metadata"]["name"]}: {p}' for p in worker_problems(pod)]
         problems += pod_problems(workload, {item['name'] for item in full.get('env') or []})

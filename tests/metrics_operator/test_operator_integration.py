@@ -547,10 +547,15 @@ async def test_backfill_runs_as_one_indexed_job_and_reports_progress(kube_api, o
     # Restarts never start the same backfill again; a new request is a new Job.
     await operator.restart()
     await eventually(lambda: operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 1)
-    assert len(writes(kube_api, 'jobs', ('create',))) == 1
+    # Two creates: the backfill Job and the check Job of the spec (docs/check.md), neither repeated by the restart.
+    assert len(writes(kube_api, 'jobs', ('create',))) == 2
     await user.merge_patch(mc_path('controller'), {'spec': {'backfill': {'since': '2024-01-15'}}})
-    await eventually(lambda: len(writes(kube_api, 'jobs', ('create',))) == 2, what='second Job')
-    newest = [j for j in kube_api.stored('jobs', NS) if j['metadata']['name'] != name]
+    await eventually(lambda: len(writes(kube_api, 'jobs', ('create',))) == 3, what='second Job')
+    newest = [
+        j
+        for j in kube_api.stored('jobs', NS)
+        if j['metadata']['name'] != name and j['metadata']['labels'].get(names.LABEL_JOB_KIND) == 'backfill'
+    ]
     await cronjobs.index_progress(NS, newest[0]['metadata']['name'], completed='0-2', finished='Complete')
     await eventually(cond_is(kube_api, 'controller', 'BackfillSucceeded', 'True', 'BackfillComplete'))
 

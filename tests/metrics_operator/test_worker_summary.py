@@ -188,6 +188,8 @@ def test_every_contract_key_is_read_into_its_attribute():
         'period': '2026-02',
         'problem_count': 13,
         'problems': ['2026-02-01 x.tar.gz: unreadable'],
+        'reason': 'PermissionDenied',
+        'checks': [{'name': 'tables', 'ok': False, 'reason': 'PermissionDenied', 'message': 'm', 'tables': ['t']}],
     }
     assert tuple(full) == tuple(f.key for f in contract.SUMMARY_FIELDS)
     parsed = worker_summary.parse(json.dumps(full))

@@ -139,6 +139,11 @@ def worker_problems(pod: Pod, now: datetime | None = None) -> list[str]:
         return _gather_problems(args, pod.env, now)
     if args.command in ('build-report', 'build_report'):
         return _report_problems(args, pod.env, now)
+    if args.command == 'check':
+        from metrics_utility.commands.check import configuration
+        from metrics_utility.settings.environment import Environment, overrides
+
+        return configuration(Environment(pod.env, overrides(args)))[0]
     return [f'unexpected command {args.command}']
 
 

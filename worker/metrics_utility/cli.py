@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from metrics_utility import __version__
-from metrics_utility.commands import build_report, candlepin_manage, failed, gather
+from metrics_utility.commands import build_report, candlepin_manage, check, failed, gather
 from metrics_utility.gather import summary
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
@@ -24,6 +24,7 @@ PROG = 'metrics-utility'
 SUMMARY_FLAG = '--summary-file'
 _COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {'build-report': 'build-report',
                                                               'build_report': 'build-report'}  # fmt: skip
+_COMMAND_NAMES['check'] = 'check'
 
 
 class UsageError(MetricsUtilityError):
@@ -73,6 +74,8 @@ def _failed(command: str | None, message: str, path: str | None) -> None:
         summary.write(summary.RunSummary(ok=False, error=message), path)
     elif command == 'build-report':
         summary.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
+    elif command == 'check':
+        summary.write_json({'command': 'check', 'ok': False, 'reason': 'InvalidConfiguration', 'error': message}, path)
 
 
 def _usage_error(error: UsageError, argv: list[str]) -> int:
@@ -103,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     gather.add_parser(commands)
     build_report.add_parser(commands)
     candlepin_manage.add_parser(commands)  # metrics-utility's command: accepted without effect (docs/upstream.md)
+    check.add_parser(commands)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')

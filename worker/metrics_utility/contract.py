@@ -129,10 +129,12 @@ RENDERED_VARIABLES: Final = frozenset({
 # but `ok` as optional: older workers wrote fewer.
 SUMMARY_MAX_BYTES: Final = 4096  # the kubelet keeps at most 4 KiB of a termination message
 
-SummaryCommand = Literal['gather', 'build-report']
+SummaryCommand = Literal['gather', 'build-report', 'check']
 _BOTH: Final[tuple[SummaryCommand, ...]] = ('gather', 'build-report')
 _GATHER: Final[tuple[SummaryCommand, ...]] = ('gather',)
 _REPORT: Final[tuple[SummaryCommand, ...]] = ('build-report',)
+_CHECK: Final[tuple[SummaryCommand, ...]] = ('check',)  # metrics-utility check (docs/check.md)
+_ALL: Final[tuple[SummaryCommand, ...]] = (*_BOTH, 'check')
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,8 @@ class SummaryField:
 
 
 SUMMARY_FIELDS: Final = (
-    SummaryField('command', _BOTH, 'command'),
-    SummaryField('ok', _BOTH, 'ok'),
+    SummaryField('command', _ALL, 'command'),
+    SummaryField('ok', _ALL, 'ok'),
     SummaryField('window', _GATHER, 'window'),  # {since, until}: the window shipped (since incl., until excl.)
     SummaryField('rows', _GATHER, 'rows'),
     SummaryField('bytes', _GATHER, 'bytes'),
@@ -156,7 +158,7 @@ SUMMARY_FIELDS: Final = (
     SummaryField('unreadable_rows', _GATHER, 'unreadable_rows'),  # rows exported with NULLs (document unreadable)
     SummaryField('target', _BOTH, 'target'),
     SummaryField('vcpu', _GATHER, 'vcpu'),
-    SummaryField('error', _BOTH, 'error'),
+    SummaryField('error', _ALL, 'error'),
     SummaryField('collectors', _GATHER, None),  # {key: SUMMARY_COLLECTOR_FIELDS}
     SummaryField('stored_bytes', _GATHER, 'stored_bytes', when_known=True),
     SummaryField('stored_objects', _GATHER, 'stored_objects', when_known=True),
@@ -171,12 +173,15 @@ SUMMARY_FIELDS: Final = (
     SummaryField('period', _REPORT, 'period', when_known=True),  # "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
     SummaryField('problem_count', _REPORT, 'problems', when_known=True),
     SummaryField('problems', _REPORT, 'first_problem', when_known=True),  # the first few, "<day> <package>: <message>"
+    SummaryField('reason', _CHECK, 'reason'),  # CHECK_REASONS: the first failed check's (Ok when all passed)
+    SummaryField('checks', _CHECK, None),  # [{name, ok, reason, message, tables?}]: every check
 )
-SUMMARY_KEYS: Final = {c: tuple(f.key for f in SUMMARY_FIELDS if c in f.commands) for c in _BOTH}
+SUMMARY_KEYS: Final = {c: tuple(f.key for f in SUMMARY_FIELDS if c in f.commands) for c in _ALL}
 # Blocks dropped, in this order, when a command's summary would exceed SUMMARY_MAX_BYTES.
 SUMMARY_DROPPABLE: Final[dict[SummaryCommand, tuple[str, ...]]] = {
     'gather': ('collectors', 'backfill', 'kpi', 'started_from'),
     'build-report': ('problems',),
+    'check': ('checks',),
 }
 SUMMARY_WINDOW_FIELDS: Final = ('since', 'until')
 SUMMARY_COLLECTOR_FIELDS: Final = ('windows', 'rows', 'bytes', 'packages', 'shipped_until', 'error', 'unreadable')
@@ -191,3 +196,51 @@ SUMMARY_RETENTION_FIELDS: Final = (
 SUMMARY_VOLUME_FIELDS: Final = ('bytes', 'free_bytes')
 SUMMARY_USAGE_FIELDS: Final = ('month', 'unique_managed_nodes', 'job_runs')
 SUMMARY_KPI_FIELDS: Final = ('documents', 'error')
+
+# `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
+# failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.
+CHECK_OK: Final = 'Ok'
+CHECK_REASONS: Final = (
+    CHECK_OK,
+    'InvalidConfiguration',  # a variable is wrong (exit 2): the message lists every problem
+    'DatabaseUnreachable',  # no PostgreSQL answered at host:port in time
+    'DatabaseNotFound',  # PostgreSQL answered, the database does not exist
+    'AuthenticationFailed',  # database password, S3 keys, SSO service account, client certificate or token refused
+    'PermissionDenied',  # the role lacks SELECT on a table a configured collector reads (the table is named)
+    'TableMissing',  # a table a configured collector needs does not exist (wrong database?)
+    'StorageDenied',  # the storage refused writing, reading or deleting the probe object
+    'StorageNotFound',  # the bucket or directory does not exist
+    'StorageUnreachable',  # the storage endpoint (S3, console.redhat.com, SSO) did not answer
+    'PrometheusUnreachable',  # Prometheus did not answer (total_workers_vcpu configured)
+    'PrometheusQueryFailed',  # Prometheus answered, but not with a query result
+    'ReportFieldsMissing',  # REPORT_TYPE is set and header fields its sheets show are empty
+)
+CHECK_FAILED_EXIT: Final = 1
+CHECK_CONFIG_EXIT: Final = 2
+# The header fields (HeaderField.option) each report type prints on its summary sheet: empty ones are reported.
+REPORT_HEADER_FIELDS: Final = {
+    'CCSP': (
+        'h1_heading',
+        'company_name',
+        'email',
+        'rhn_login',
+        'business_leader',
+        'procurement_leader',
+        'sku',
+        'sku_description',
+    ),
+    'CCSPv2': (
+        'h1_heading',
+        'company_name',
+        'email',
+        'rhn_login',
+        'po_number',
+        'end_user_company_name',
+        'end_user_city',
+        'end_user_state',
+        'end_user_country',
+        'sku',
+        'sku_description',
+    ),
+    'RENEWAL_GUIDANCE': (),
+}

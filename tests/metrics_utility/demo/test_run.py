@@ -33,3 +33,11 @@ def test_demo_runs_the_whole_job(output):
     assert packages and f'Report: {report}' in text
     assert 'Usage Reporting' in load_workbook(report, read_only=True).sheetnames
     assert not (tmp_path / 'postgres' / 'data' / 'postmaster.pid').exists()  # the server was stopped
+    ending = text[text.index('$ metrics-utility check') :].splitlines()  # the demo ends with the preflight
+    assert [line.split(':')[0] for line in ending] == [
+        '$ metrics-utility check',
+        'ok     database',
+        'ok     tables',
+        'ok     storage',
+        'check exit code 0',
+    ]

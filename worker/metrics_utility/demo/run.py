@@ -30,13 +30,16 @@ class DemoOptions:
     keep_running: bool = False
 
 
+GATHERED = 'main_jobevent,main_host,main_indirectmanagednodeaudit,main_hostmetric'
+
+
 def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
     """Ship the generated days to a local directory with the real gather command (SELECT-only role)."""
     env = {
         **db.reader_env(),
         'METRICS_UTILITY_SHIP_TARGET': 'directory',
         'METRICS_UTILITY_SHIP_PATH': str(ship_path),
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit,main_hostmetric',
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': GATHERED,
     }
     if ship_path.exists():
         shutil.rmtree(ship_path)
@@ -67,6 +70,27 @@ def _report(spec: DatasetSpec, ship_path: Path, out) -> int:
     reports = sorted(ship_path.glob('reports/*/*/*.xlsx'))
     for report in reports:
         print(f'Report: {report}', file=out)
+    return code
+
+
+def _check(db, ship_path: Path, out) -> int:
+    """`metrics-utility check` of the gather just run: what a cron user or the operator's check Job sees."""
+    from metrics_utility.check import outcomes
+    from metrics_utility.commands.check import check
+    from metrics_utility.settings.environment import Environment
+
+    env = {
+        **db.reader_env(),
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': GATHERED,
+    }
+    print('\n$ metrics-utility check', file=out)
+    results = check(Environment(env))
+    for line in outcomes.lines(results):
+        print(line, file=out)
+    code = outcomes.exit_code(results)
+    print(f'check exit code {code}', file=out)
     return code
 
 
@@ -110,7 +134,10 @@ def run_demo(options: DemoOptions, out=sys.stdout) -> int:
             print(f'PostgreSQL keeps running: psql "{cluster.conninfo(db.dbname, db.owner)}"', file=out)
             print(f'Stop it with: pg_ctl -D {cluster.data_dir} stop  (as the user owning that folder)', file=out)
         else:
-            print('The server is stopped now; its data directory stays for inspection (rerun to recreate).', file=out)
+            print('The server stops after the check below; its data directory stays for inspection.', file=out)
+        code = _check(db, ship_path, out)  # last, so the demo ends with what the preflight says
+        if code != 0:
+            return code
     finally:
         if not options.keep_running:
             cluster.stop()
