@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import trustme
 
 from metrics_utility import contract
 from metrics_utility.settings import gather as gather_settings
@@ -75,6 +76,11 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
         P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
         **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
     })  # fmt: skip
+    # CA bundles are checked (settings.network): each names a real PEM file.
+    ca = tmp_path / 'ca.pem'
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    for name in ('CA_BUNDLE', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE'):
+        env[P + name] = str(ca)
     return env
 
 
