@@ -120,7 +120,9 @@ def s3_credentials(env: Environment, bucket: str, endpoint: str, problems: list[
         problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
                         'neither, for the implicit AWS credentials)')  # fmt: skip
     region = env.text('METRICS_UTILITY_BUCKET_REGION')
-    return S3Settings(bucket, endpoint, region, access or None, secret_key or None, env.text('METRICS_UTILITY_CA_BUNDLE'))
+    return S3Settings(
+        bucket, endpoint, region, access or None, secret_key or None, env.text('METRICS_UTILITY_CA_BUNDLE')
+    )
 
 
 def endpoint_credentials(endpoint: str) -> str | None:

@@ -377,4 +377,3 @@ def platform_settings(env: Mapping[str, str] | Environment) -> PlatformSettings:
 def job_completion_index(env: Mapping[str, str] | Environment) -> str | None:
     """The pod's index in an Indexed Job (`--shard n` takes it as i), as Kubernetes set it."""
     return Environment.of(env).raw('JOB_COMPLETION_INDEX')
-

@@ -100,17 +100,16 @@ def ca_bundle_problem(name: str, path: str) -> str | None:
         return f'{where} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {expected}'
     try:
         ssl.create_default_context(cafile=path)
-    except (ssl.SSLError, ValueError) as exc:
-        reason = getattr(exc, 'reason', None) or type(exc).__name__
-        return f'{where} holds a certificate that cannot be loaded ({str(reason).replace("_", " ").lower()}); {expected}'
+    except (ssl.SSLError, ValueError):  # OpenSSL says only "PEM lib": say which promise the file breaks
+        return f'{where} holds a PEM block that is not a valid certificate; {expected}'
     return None
 
 
 def proxy_problem(name: str, value: str) -> str | None:
     """Why a proxy URL is unusable, without repeating it; None when requests, botocore and urllib all take it."""
-    if any(not ch.isprintable() or ch.isspace() for ch in value.strip()) or '\x00' in value:
+    if any(not ch.isprintable() or ch.isspace() for ch in value):  # a Secret's trailing newline too: refused
         return f'{name} holds a space or control character; {_EXPECTED_PROXY}'
-    given = value.strip()
+    given = value
     parts = urlsplit(given if '://' in given else f'http://{given}')  # requests and botocore add http:// too
     if parts.scheme.lower() not in PROXY_SCHEMES:
         scheme = parts.scheme if parts.scheme.isascii() and parts.scheme.isalnum() else '?'
@@ -133,4 +132,3 @@ def register_proxy_password(value: str | None) -> None:
         userinfo = value.split('://', 1)[-1].rsplit('@', 1)[0]
         user, _, password = userinfo.partition(':')
         secret.register(password, unquote(password), user=unquote(user))
-

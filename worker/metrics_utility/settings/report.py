@@ -12,8 +12,8 @@ from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
 from metrics_utility.library.reports.options import DEFAULT_SHEETS, REPORT_TYPES, VALID_SHEETS
 
 from .common import PREFIX, ShipSettings, nul_problems, ship_settings, shown
-from .network import network_settings
 from .environment import Environment
+from .network import network_settings
 from .variables import declared
 
 HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # ReportOptions field → variable suffix

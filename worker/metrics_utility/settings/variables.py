@@ -412,7 +412,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         'proxy',
         'path',
         'PEM CA bundle trusted by every outbound client (S3, console.redhat.com and SSO, Prometheus, Elasticsearch, '
-        'Pushgateway) instead of the default store; a client\'s own CA variable wins for that client',
+        "Pushgateway) instead of the default store; a client's own CA variable wins for that client",
     ),
     # backfill
     Variable(
