@@ -10,7 +10,7 @@ replaced (`config.db['host']` is `config.db.host`), so callers move to attribute
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +142,7 @@ class GatherSettings:
     elasticsearch: KpiSettings | None  # None: no KPI sink
     usage: UsageSettings
     platform: PlatformSettings
-    network: NetworkSettings = NetworkSettings()
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     @property
     def ship_target(self) -> str | None:
