@@ -198,13 +198,3 @@ def test_a_clients_own_ca_variable_wins_then_the_shared_one(tmp_path, ca_pem):
     problems: list[str] = []
     report = report_settings({**s3, f'{P}REPORT_TYPE': 'CCSPv2'}, problems)
     assert problems == [] and report.ship.s3.ca_bundle == str(ca_pem)
-
-
-@pytest.mark.hostile
-def test_a_clients_own_ca_variable_is_checked_by_its_name(tmp_path):
-    env = {**gather_env(tmp_path), f'{P}ELASTICSEARCH_URL': 'https://es:9200', f'{P}ELASTICSEARCH_CA_BUNDLE': '/'}
-    with pytest.raises(gather_settings.SettingsError) as raised:
-        gather_settings.load(env, ship=True)
-    assert raised.value.problems == [
-        f"{P}ELASTICSEARCH_CA_BUNDLE='/' is a directory; {EXPECTED_CA} (e.g. …/ca-bundle.crt inside it)"
-    ]

@@ -76,11 +76,9 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
         P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
         **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
     })  # fmt: skip
-    # CA bundles are checked (settings.network): each names a real PEM file.
-    ca = tmp_path / 'ca.pem'
-    trustme.CA().cert_pem.write_to_path(str(ca))
-    for name in ('CA_BUNDLE', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE'):
-        env[P + name] = str(ca)
+    # METRICS_UTILITY_CA_BUNDLE is checked before a run (settings.network): it names a real PEM file.
+    env[P + 'CA_BUNDLE'] = str(tmp_path / 'ca.pem')
+    trustme.CA().cert_pem.write_to_path(env[P + 'CA_BUNDLE'])
     return env
 
 

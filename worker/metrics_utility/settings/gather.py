@@ -276,7 +276,7 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
         ingress_url=url(env, 'METRICS_UTILITY_CRC_INGRESS_URL', problems) or DEFAULT_INGRESS,
         sso_url=url(env, 'METRICS_UTILITY_CRC_SSO_URL', problems) or DEFAULT_SSO,
         proxy_url=url(env, 'METRICS_UTILITY_PROXY_URL', problems),
-        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_CRC_CA_BUNDLE', problems),
+        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_CRC_CA_BUNDLE'),
     )
     if crc.billing_provider not in declared('METRICS_UTILITY_BILLING_PROVIDER').choices:
         problems.append(f'{PREFIX}BILLING_PROVIDER={shown(crc.billing_provider or "")}: expected aws')
@@ -298,7 +298,7 @@ def vcpu_settings(env: Environment, problems: list[str]) -> VcpuSettings:
         metering_enabled=env.boolean('METRICS_UTILITY_USAGE_BASED_METERING_ENABLED', problems),
         prometheus_url=url(env, 'METRICS_UTILITY_PROMETHEUS_URL', problems) or DEFAULT_PROMETHEUS,
         token_file=env.text('METRICS_UTILITY_PROMETHEUS_TOKEN_FILE') or _service_account_token(),
-        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_PROMETHEUS_CA', problems),
+        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_PROMETHEUS_CA'),
     )
     if not vcpu.cluster_name:
         problems.append(f'{PREFIX}CLUSTER_NAME is not set: required when total_workers_vcpu is collected')
@@ -352,7 +352,7 @@ def kpi_settings(env: Environment, problems: list[str]) -> KpiSettings | None:
     if raw_url is None:
         env.raw('METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE')  # read (and unused) without a URL, as the others are
         return None
-    ca_bundle = trusted_ca(env, 'METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE', problems)
+    ca_bundle = trusted_ca(env, 'METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE')
     checked = url(env, name, problems)
     if checked is not None and not checked.startswith(('https://', 'http://')):
         problems.append(f'{name}={checked!r}: expected https://host:9200')

@@ -6,7 +6,8 @@ in its own words on a malformed proxy URL or an unusable CA file, deep inside a 
 anything runs, turns every such mistake into one line naming the variable (exit 2), and a proxy URL is never
 echoed: it may hold a password.
 
-CA precedence: a client's own variable (`METRICS_UTILITY_CRC_CA_BUNDLE`, `…_PROMETHEUS_CA`,
+METRICS_UTILITY_CA_BUNDLE is checked before the run (missing, empty, a directory, not PEM: one line, exit 2). CA
+precedence: a client's own variable (`METRICS_UTILITY_CRC_CA_BUNDLE`, `…_PROMETHEUS_CA`,
 `…_ELASTICSEARCH_CA_BUNDLE`) wins for that client; otherwise `METRICS_UTILITY_CA_BUNDLE`; otherwise the default
 store (certifi for requests and botocore, the system store for the Pushgateway). A bundle replaces the default
 store, as `REQUESTS_CA_BUNDLE` does: give one that holds every CA needed (on OpenShift the injected trusted-CA
@@ -61,10 +62,10 @@ def network_settings(env: Environment, problems: list[str]) -> NetworkSettings:
     return NetworkSettings(ca_bundle=checked_ca_bundle(env, CA_BUNDLE, problems))
 
 
-def trusted_ca(env: Environment, own: str, problems: list[str]) -> str | None:
-    """The CA bundle a client trusts: its own variable `own` (checked here), else METRICS_UTILITY_CA_BUNDLE (checked
-    once by `network_settings`), else None (the default store)."""
-    return checked_ca_bundle(env, own, problems) or env.text(CA_BUNDLE)
+def trusted_ca(env: Environment, own: str) -> str | None:
+    """The CA bundle a client trusts: its own variable `own` (read by that client as it always was: a missing file
+    is its TLS error), else METRICS_UTILITY_CA_BUNDLE (checked once by `network_settings`), else None."""
+    return env.text(own) or env.text(CA_BUNDLE)
 
 
 def checked_ca_bundle(env: Environment, name: str, problems: list[str]) -> str | None:
