@@ -26,6 +26,7 @@ from metrics_utility.settings.network import proxy_problem
 # spec.proxy field → the variable the worker pods get.
 PROXY_FIELDS: Final = (('httpsProxy', 'HTTPS_PROXY'), ('httpProxy', 'HTTP_PROXY'), ('noProxy', 'NO_PROXY'))
 PROXY_VARIABLES: Final = tuple(variable for _, variable in PROXY_FIELDS)
+ENV_PROXY_NAMES: Final = ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy')
 INJECT_LABEL: Final = 'config.openshift.io/inject-trusted-cabundle'
 INJECTED_KEY: Final = 'ca-bundle.crt'
 TRUSTED_CA_VOLUME: Final = 'ca-trusted'
@@ -45,7 +46,7 @@ def problem(full: Mapping[str, Any], operator: Mapping[str, str] | None = None) 
 
 def _proxy(proxy: Any, user_env: Any, operator: Mapping[str, str]) -> Problem | None:
     if proxy is None:
-        return None
+        return _env_proxy(user_env)
     if not isinstance(proxy, Mapping):
         return 'spec.proxy', 'must be an object with httpsProxy, httpProxy, noProxy or fromOperator'
     if not isinstance(proxy.get('fromOperator', False), bool):
@@ -82,6 +83,17 @@ def _proxy(proxy: Any, user_env: Any, operator: Mapping[str, str]) -> Problem | 
     for variable in PROXY_VARIABLES:
         if {variable, variable.lower()} & named:
             return 'spec.env', f'{variable} is set by spec.proxy; set it in one place'
+    return _env_proxy(user_env)
+
+
+def _env_proxy(user_env: Any) -> Problem | None:
+    """A proxy URL given as a literal `spec.env` value that the worker would refuse (a secretKeyRef is checked by the
+    worker itself, before its run)."""
+    for index, item in enumerate(user_env if isinstance(user_env, list) else []):
+        name = item.get('name') if isinstance(item, Mapping) else None
+        given = item.get('value') if isinstance(item, Mapping) else None
+        if name in ENV_PROXY_NAMES and isinstance(given, str) and given.strip() and (why := proxy_problem(name, given)):
+            return f'spec.env[{index}].value', why.removeprefix(name).lstrip(': ')
     return None
 
 

@@ -209,7 +209,22 @@ HOSTILE: dict[str, tuple[dict[str, Any], list[str], str | None]] = {
         ["spec.trustedCA.key: '../ca.crt' does not match '^[-._a-zA-Z0-9]+\\\\Z'"],
         "spec.trustedCA.key: must be a key of the ConfigMap (letters, digits, '-', '_', '.')",
     ),
+    'env proxy value with a tab': (
+        raw_spec(env=[{'name': 'https_proxy', 'value': 'http://proxy\t:3128'}]),
+        ['.spec.env[0]: a proxy URL must hold no space or control character'],
+        f'spec.env[0].value: holds a space or control character; {EXPECTED_PROXY}',
+    ),
+    'env proxy value with a path': (
+        raw_spec(env=[{'name': 'HTTP_PROXY', 'value': 'http://proxy:3128/proxy.pac'}]),
+        ['.spec.env[0]: a proxy URL is scheme, host and port only (no path)'],
+        f'spec.env[0].value: is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}',
+    ),
     # Accepted.
+    'env proxy value with credentials (a secretKeyRef is better)': (
+        raw_spec(env=[{'name': 'HTTPS_PROXY', 'value': 'http://u:p@proxy:3128'}]),
+        [],
+        None,
+    ),
     'proxy without a scheme': (raw_spec(proxy={'httpsProxy': 'proxy.corp:3128'}), [], None),
     'proxy on IPv6': (raw_spec(proxy={'httpsProxy': 'http://[fd00::1]:3128'}), [], None),
     'trustedCA inject': (raw_spec(trustedCA={'inject': True}), [], None),
