@@ -249,3 +249,22 @@ def test_a_wrong_proxy_password_is_refused_by_the_proxy(name, make_client, proxy
     with pytest.raises((StorageError, PrometheusError, AssertionError)):
         client.call()
     assert proxy.tunnels and proxy.authorized_tunnels() == 0
+
+
+def test_a_failed_report_through_the_proxy_keeps_the_password_out_of_output_and_summary(
+    make_client, proxy, tmp_path, capsys, caplog
+):
+    """build-report against S3 behind the private CA, without the CA: the run fails with one message naming the
+    variable, and neither its output, its log nor its summary holds the proxy password in any form."""
+    from metrics_utility.cli import main
+
+    client = make_client('s3', {'HTTPS_PROXY': proxy.url_with(USER, PASSWORD)})
+    env = {**client.env, f'{P}REPORT_TYPE': 'CCSPv2', 'HTTPS_PROXY': proxy.url_with(USER, PASSWORD)}
+    summary = tmp_path / 'summary.json'
+    code = main(['build-report', '--since', '2024-01-01', f'--summary-file={summary}'], env)
+    out = capsys.readouterr()
+    written = [out.out, out.err, summary.read_text(), *logged(caplog)]
+    assert code != 0 and proxy.tunnels
+    assert CA_HINT in out.err, out.err
+    for form in password_forms():
+        assert all(form not in text for text in written)
