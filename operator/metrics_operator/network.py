@@ -71,17 +71,23 @@ def _proxy(proxy: Any, user_env: Any, operator: Mapping[str, str]) -> Problem | 
             )
         if why := proxy_problem(variable, value):
             return f'spec.proxy.{field}', why.removeprefix(variable).lstrip(': ')
-    if proxy.get('fromOperator'):
-        for variable, value in operator.items():
-            if variable != 'NO_PROXY' and '@' in value.split('://', 1)[-1].split('/', 1)[0]:
-                return (
-                    'spec.proxy.fromOperator',
-                    f"the operator's {variable} holds user:password@, which would reach the CronJobs in clear: set "
-                    f'{variable} from a Secret with spec.env valueFrom.secretKeyRef instead',
-                )
+    inherited = operator if proxy.get('fromOperator') else {}
+    for variable, value in inherited.items():
+        if variable == 'NO_PROXY':
+            continue
+        if '@' in value.split('://', 1)[-1].split('/', 1)[0]:
+            return (
+                'spec.proxy.fromOperator',
+                f"the operator's {variable} holds user:password@, which would reach the CronJobs in clear: set "
+                f'{variable} from a Secret with spec.env valueFrom.secretKeyRef instead',
+            )
+        if why := proxy_problem(variable, value):
+            return 'spec.proxy.fromOperator', f"the operator's {why}"
+    # Only what spec.proxy renders conflicts: a password'd HTTPS_PROXY from a Secret may sit beside noProxy.
+    rendered = {variable for field, variable in PROXY_FIELDS if proxy.get(field) is not None} | set(inherited)
     named = {item.get('name') for item in user_env or [] if isinstance(item, Mapping)}
     for variable in PROXY_VARIABLES:
-        if {variable, variable.lower()} & named:
+        if variable in rendered and {variable, variable.lower()} & named:
             return 'spec.env', f'{variable} is set by spec.proxy; set it in one place'
     return _env_proxy(user_env)
 

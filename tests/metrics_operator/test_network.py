@@ -219,7 +219,20 @@ HOSTILE: dict[str, tuple[dict[str, Any], list[str], str | None]] = {
         ['.spec.env[0]: a proxy URL is scheme, host and port only (no path)'],
         f'spec.env[0].value: is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}',
     ),
+    'the same variable in env with fromOperator (the operator has it)': (
+        raw_spec(proxy={'fromOperator': True}, env=[{'name': 'NO_PROXY', 'value': '.svc'}]),
+        [],
+        None,  # the operator's own variables are known at reconcile: see the emulator test below
+    ),
     # Accepted.
+    'noProxy beside a passworded HTTPS_PROXY from a Secret': (
+        raw_spec(
+            proxy={'noProxy': '.svc'},
+            env=[{'name': 'HTTPS_PROXY', 'valueFrom': {'secretKeyRef': {'name': 'p', 'key': 'u'}}}],
+        ),
+        [],
+        None,
+    ),
     'env proxy value with credentials (a secretKeyRef is better)': (
         raw_spec(env=[{'name': 'HTTPS_PROXY', 'value': 'http://u:p@proxy:3128'}]),
         [],
@@ -330,6 +343,16 @@ async def test_a_cluster_proxy_with_a_password_is_refused_and_never_copied(kube_
     finally:
         await run.stop()
     (condition,) = [c for c in mc['status']['conditions'] if c['type'] == 'Ready']
+    assert network.problem(
+        spec.validate('mc', raw_spec(proxy={'fromOperator': True})), {'HTTPS_PROXY': 'socks5://p:1'}
+    ) == (
+        'spec.proxy.fromOperator',
+        f"the operator's HTTPS_PROXY: scheme 'socks5' is not supported (http or https); {EXPECTED_PROXY}",
+    )
+    assert network.problem(
+        spec.validate('mc', raw_spec(proxy={'fromOperator': True}, env=[{'name': 'NO_PROXY', 'value': '.svc'}])),
+        {'NO_PROXY': '.cluster'},
+    ) == ('spec.env', 'NO_PROXY is set by spec.proxy; set it in one place')
     assert condition['message'] == (
         "spec.proxy.fromOperator: the operator's HTTPS_PROXY holds user:password@, which would reach the CronJobs in "
         'clear: set HTTPS_PROXY from a Secret with spec.env valueFrom.secretKeyRef instead'

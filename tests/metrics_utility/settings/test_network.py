@@ -65,9 +65,12 @@ PROXY_CASES = [
 @pytest.mark.hostile
 @pytest.mark.parametrize(('value', 'expected'), [c[1:] for c in PROXY_CASES], ids=[c[0] for c in PROXY_CASES])
 def test_a_proxy_url_is_checked_without_being_echoed(value, expected):
+    secret.forget_all()
     problems = problems_of({'HTTPS_PROXY': value})
     assert problems == ([expected] if expected else [])
     assert all(PASSWORD not in problem and 'proxy.corp' not in problem for problem in problems)
+    if f':{PASSWORD}' in value and '\x00' not in value:  # refused or not, its password is redacted from then on
+        assert PASSWORD not in secret.redact(f'log line {PASSWORD}')
 
 
 @pytest.mark.hostile
