@@ -115,9 +115,15 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
         if name == 's3':
             host, port = s3.endpoint.removeprefix('http://').split(':')
             front = start(TLSFront(ca, (host, int(port))))
-            own = {f'{P}SHIP_TARGET': 's3', f'{P}BUCKET_NAME': 'metrics', f'{P}BUCKET_ENDPOINT': front.endpoint,
-                   f'{P}BUCKET_REGION': 'us-east-1', f'{P}BUCKET_ACCESS_KEY': ACCESS_KEY,
-                   f'{P}BUCKET_SECRET_KEY': SECRET_KEY, f'{P}SHIP_PATH': 'net'}  # fmt: skip
+            own = {
+                f'{P}SHIP_TARGET': 's3',
+                f'{P}BUCKET_NAME': 'metrics',
+                f'{P}BUCKET_ENDPOINT': front.endpoint,
+                f'{P}BUCKET_REGION': 'us-east-1',
+                f'{P}BUCKET_ACCESS_KEY': ACCESS_KEY,
+                f'{P}BUCKET_SECRET_KEY': SECRET_KEY,
+                f'{P}SHIP_PATH': 'net',
+            }
             config = _settings(monkeypatch, {**base, **own})
             storage = config.ship.storage()
             storage._client.meta.config.retries['total_max_attempts'] = 1  # a TLS failure is not retried away
@@ -130,10 +136,16 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
         if name == 'crc':
             sso, ingress = start(HTTPSServer(ca, SSOResponder())), start(HTTPSServer(ca, accepted))
             assert sso.port != ingress.port
-            own = {f'{P}SHIP_TARGET': 'crc', f'{P}BILLING_PROVIDER': 'aws', f'{P}BILLING_ACCOUNT_ID': '123456789012',
-                   f'{P}SERVICE_ACCOUNT_ID': CLIENT_ID, f'{P}SERVICE_ACCOUNT_SECRET': CLIENT_SECRET,
-                   f'{P}CRC_SSO_URL': sso.url('/token'), f'{P}CRC_INGRESS_URL': ingress.url('/api/ingress/v1/upload'),
-                   f'{P}STATE_PATH': str(tmp_path / 'watermarks.json')}  # fmt: skip
+            own = {
+                f'{P}SHIP_TARGET': 'crc',
+                f'{P}BILLING_PROVIDER': 'aws',
+                f'{P}BILLING_ACCOUNT_ID': '123456789012',
+                f'{P}SERVICE_ACCOUNT_ID': CLIENT_ID,
+                f'{P}SERVICE_ACCOUNT_SECRET': CLIENT_SECRET,
+                f'{P}CRC_SSO_URL': sso.url('/token'),
+                f'{P}CRC_INGRESS_URL': ingress.url('/api/ingress/v1/upload'),
+                f'{P}STATE_PATH': str(tmp_path / 'watermarks.json'),
+            }
             storage = storage_for(_settings(monkeypatch, {**base, **own}))
             tarball = tmp_path / 'x.tar.gz'
             tarball.write_bytes(b'tarball')
@@ -146,8 +158,11 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
         if name == 'prometheus':
             answer = {'status': 'success', 'data': {'resultType': 'vector', 'result': []}}
             server = start(HTTPSServer(ca, lambda r: Reply(200, answer)))
-            own = {f'{P}OPTIONAL_COLLECTORS': 'total_workers_vcpu', f'{P}CLUSTER_NAME': 'c1',
-                   f'{P}PROMETHEUS_URL': server.url('').rstrip('/')}  # fmt: skip
+            own = {
+                f'{P}OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+                f'{P}CLUSTER_NAME': 'c1',
+                f'{P}PROMETHEUS_URL': server.url('').rstrip('/'),
+            }
             vcpu = _settings(monkeypatch, {**base, **own}).vcpu
             client = PrometheusClient(vcpu.prometheus_url, ca_bundle=Path(vcpu.ca_bundle) if vcpu.ca_bundle else None)
             return Client({**base, **own}, server.port, lambda: client.query('up', time=time.time()) and None)
@@ -191,8 +206,9 @@ def password_forms() -> list[str]:
 
 
 @pytest.mark.parametrize('name', CLIENTS)
-def test_every_client_goes_through_the_proxy_and_trusts_the_private_ca(name, make_client, proxy, ca_pem, caplog,
-                                                                       capsys):  # fmt: skip
+def test_every_client_goes_through_the_proxy_and_trusts_the_private_ca(
+    name, make_client, proxy, ca_pem, caplog, capsys
+):
     secret.forget_all()
     client = make_client(name, through(proxy, ca_pem))
     client.call()

@@ -42,8 +42,10 @@ class _Handler(socketserver.StreamRequestHandler):
         self.server.owner._record(Tunnel(target, headers.get('proxy-authorization')))
         required = self.server.owner.required_authorization
         if required is not None and headers.get('proxy-authorization') != required:
-            self.wfile.write(b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n'
-                             b'Content-Length: 0\r\nConnection: close\r\n\r\n')  # fmt: skip
+            self.wfile.write(
+                b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n'
+                b'Content-Length: 0\r\nConnection: close\r\n\r\n'
+            )
             return
         if method != 'CONNECT' or host not in ('127.0.0.1', 'localhost') or not port.isdigit():
             self.wfile.write(b'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')

@@ -35,31 +35,58 @@ def problems_of(env: dict[str, str]) -> list[str]:
 
 
 PROXY_CASES = [
-    ('socks-scheme-with-credentials', f'socks5://metrics:{PASSWORD}@proxy:1080',
-     f"HTTPS_PROXY: scheme 'socks5' is not supported (http or https); {EXPECTED_PROXY}"),
+    (
+        'socks-scheme-with-credentials',
+        f'socks5://metrics:{PASSWORD}@proxy:1080',
+        f"HTTPS_PROXY: scheme 'socks5' is not supported (http or https); {EXPECTED_PROXY}",
+    ),
     ('ftp-scheme', 'ftp://proxy:21', f"HTTPS_PROXY: scheme 'ftp' is not supported (http or https); {EXPECTED_PROXY}"),
-    ('odd-scheme-characters', f'ht+tp://u:{PASSWORD}@proxy:1',
-     f"HTTPS_PROXY: scheme '?' is not supported (http or https); {EXPECTED_PROXY}"),
-    ('space-in-host', f'http://u:{PASSWORD}@proxy .corp:3128',
-     f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}'),
-    ('trailing-newline-from-a-secret', 'http://proxy:3128\n',
-     f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}'),
-    ('nul-in-password', f'http://u:{PASSWORD}\x00@proxy:3128',
-     f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}'),
-    ('port-not-a-number', f'http://u:{PASSWORD}@proxy:31x8',
-     f'HTTPS_PROXY: the port is not a number from 1 to 65535; {EXPECTED_PROXY}'),
-    ('port-too-large', 'http://proxy:70000',
-     f'HTTPS_PROXY: the port is not a number from 1 to 65535; {EXPECTED_PROXY}'),
+    (
+        'odd-scheme-characters',
+        f'ht+tp://u:{PASSWORD}@proxy:1',
+        f"HTTPS_PROXY: scheme '?' is not supported (http or https); {EXPECTED_PROXY}",
+    ),
+    (
+        'space-in-host',
+        f'http://u:{PASSWORD}@proxy .corp:3128',
+        f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}',
+    ),
+    (
+        'trailing-newline-from-a-secret',
+        'http://proxy:3128\n',
+        f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}',
+    ),
+    (
+        'nul-in-password',
+        f'http://u:{PASSWORD}\x00@proxy:3128',
+        f'HTTPS_PROXY holds a space or control character; {EXPECTED_PROXY}',
+    ),
+    (
+        'port-not-a-number',
+        f'http://u:{PASSWORD}@proxy:31x8',
+        f'HTTPS_PROXY: the port is not a number from 1 to 65535; {EXPECTED_PROXY}',
+    ),
+    (
+        'port-too-large',
+        'http://proxy:70000',
+        f'HTTPS_PROXY: the port is not a number from 1 to 65535; {EXPECTED_PROXY}',
+    ),
     ('no-host', f'http://u:{PASSWORD}@:3128', f'HTTPS_PROXY names no host; {EXPECTED_PROXY}'),
-    ('path-after-the-port', 'http://proxy:3128/pac',
-     f'HTTPS_PROXY is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}'),
-    ('port-zero', 'http://proxy:0',
-     f'HTTPS_PROXY is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}'),
+    (
+        'path-after-the-port',
+        'http://proxy:3128/pac',
+        f'HTTPS_PROXY is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}',
+    ),
+    (
+        'port-zero',
+        'http://proxy:0',
+        f'HTTPS_PROXY is not a proxy address (only scheme, host and port); {EXPECTED_PROXY}',
+    ),
     ('encoded-credentials-are-fine', f'http://metrics%40corp:{PASSWORD}%2F1@proxy.corp:3128', None),
     ('no-scheme-is-http', 'proxy.corp:3128', None),
     ('https-proxy', 'https://proxy.corp:443', None),
     ('ipv6-proxy', 'http://[fd00::1]:3128', None),
-]  # fmt: skip
+]
 
 
 @pytest.mark.hostile
@@ -82,12 +109,18 @@ def test_every_proxy_variable_is_checked_by_its_own_name(name):
 
 
 NO_PROXY_CASES = [
-    ('tab', 'a.svc,\tb', "NO_PROXY='a.svc,\\tb': expected host names, domains (.example.com) and addresses "
-                          'separated by commas'),
-    ('nul', '.svc\x00', "NO_PROXY='.svc\\x00': expected host names, domains (.example.com) and addresses separated "
-                        'by commas'),
+    (
+        'tab',
+        'a.svc,\tb',
+        "NO_PROXY='a.svc,\\tb': expected host names, domains (.example.com) and addresses separated by commas",
+    ),
+    (
+        'nul',
+        '.svc\x00',
+        "NO_PROXY='.svc\\x00': expected host names, domains (.example.com) and addresses separated by commas",
+    ),
     ('spaces-after-commas-are-fine', '.cluster.local, 10.0.0.0/8, localhost', None),
-]  # fmt: skip
+]
 
 
 @pytest.mark.hostile
@@ -126,21 +159,43 @@ def ca_cases(tmp: Path, ca_pem: Path) -> list[tuple[str, str, str | None]]:
         ('directory', str(tmp / 'dir'), f'{at("dir")} is a directory; {EXPECTED_CA} (e.g. …/ca-bundle.crt inside it)'),
         ('empty', str(tmp / 'empty.pem'), f'{at("empty.pem")} is empty; {EXPECTED_CA}'),
         ('only-whitespace', str(tmp / 'blank.pem'), f'{at("blank.pem")} is empty; {EXPECTED_CA}'),
-        ('text', str(tmp / 'text.pem'),
-         f'{at("text.pem")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}'),
-        ('private-key-only', str(tmp / 'key.pem'),
-         f'{at("key.pem")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}'),
-        ('der-not-pem', str(tmp / 'binary.der'),
-         f'{at("binary.der")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}'),
-        ('broken-pem', str(tmp / 'broken.pem'),
-         f'{at("broken.pem")} holds a PEM block that is not a valid certificate; {EXPECTED_CA}'),
+        (
+            'text',
+            str(tmp / 'text.pem'),
+            f'{at("text.pem")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}',
+        ),
+        (
+            'private-key-only',
+            str(tmp / 'key.pem'),
+            f'{at("key.pem")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}',
+        ),
+        (
+            'der-not-pem',
+            str(tmp / 'binary.der'),
+            f'{at("binary.der")} holds no PEM certificate (-----BEGIN CERTIFICATE-----); {EXPECTED_CA}',
+        ),
+        (
+            'broken-pem',
+            str(tmp / 'broken.pem'),
+            f'{at("broken.pem")} holds a PEM block that is not a valid certificate; {EXPECTED_CA}',
+        ),
         ('a-real-bundle', str(ca_pem), None),
         ('blank-means-unset', '  ', None),
-    ]  # fmt: skip
+    ]
 
 
-CA_IDS = ['missing', 'directory', 'empty', 'only-whitespace', 'text', 'private-key-only', 'der-not-pem', 'broken-pem',
-          'a-real-bundle', 'blank-means-unset']  # fmt: skip
+CA_IDS = [
+    'missing',
+    'directory',
+    'empty',
+    'only-whitespace',
+    'text',
+    'private-key-only',
+    'der-not-pem',
+    'broken-pem',
+    'a-real-bundle',
+    'blank-means-unset',
+]
 
 
 @pytest.mark.hostile

@@ -57,8 +57,9 @@ def network_settings(env: Environment, problems: list[str]) -> NetworkSettings:
     for name in NO_PROXIES:
         value = env.raw(name)
         if value is not None and any(ch == '\x00' or not (ch.isprintable() or ch == ' ') for ch in value):
-            problems.append(f'{name}={shown(value)}: expected host names, domains (.example.com) and addresses '
-                            'separated by commas')  # fmt: skip
+            problems.append(
+                f'{name}={shown(value)}: expected host names, domains (.example.com) and addresses separated by commas'
+            )
     return NetworkSettings(ca_bundle=checked_ca_bundle(env, CA_BUNDLE, problems))
 
 

@@ -72,5 +72,12 @@ def _push_settings(env: Environment) -> PushSettings | None:
     if refused:  # a warning, as for every Pushgateway problem: telemetry never fails the run
         log.warning('%s', refused)
         return None
-    return PushSettings(url=url, job=job, grouping=grouping, username=username, password=password, timeout=timeout,
-                        ca_bundle=env.text('METRICS_UTILITY_CA_BUNDLE'))  # fmt: skip
+    return PushSettings(
+        url=url,
+        job=job,
+        grouping=grouping,
+        username=username,
+        password=password,
+        timeout=timeout,
+        ca_bundle=env.text('METRICS_UTILITY_CA_BUNDLE'),
+    )
