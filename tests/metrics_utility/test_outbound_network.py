@@ -25,7 +25,7 @@ from metrics_utility import pushgateway
 from metrics_utility.gather.targets import storage_for
 from metrics_utility.library import secret
 from metrics_utility.library.collectors.others.prometheus import PrometheusClient, PrometheusError
-from metrics_utility.library.storage import StorageError
+from metrics_utility.library.storage import RetryPolicy, StorageError
 from metrics_utility.library.storage.elasticsearch import StorageElasticsearch
 from metrics_utility.settings import gather as gather_settings
 from metrics_utility.settings.environment import process_environment
@@ -42,6 +42,7 @@ USER = 'metrics@corp'
 PASSWORD = 'Pr0xy:pass/w0rd-do-not-leak'
 CLIENTS = ['s3', 'crc', 'prometheus', 'elasticsearch', 'pushgateway']
 CA_HINT = f'{P}CA_BUNDLE'
+NO_WAIT = RetryPolicy(attempts=4, sleep=lambda seconds: None)
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +127,6 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
             }
             config = _settings(monkeypatch, {**base, **own})
             storage = config.ship.storage()
-            storage._client.meta.config.retries['total_max_attempts'] = 1  # a TLS failure is not retried away
 
             def call() -> None:
                 storage.put('probe/network.json', dict={'through': 'proxy'})
@@ -147,6 +147,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
                 f'{P}STATE_PATH': str(tmp_path / 'watermarks.json'),
             }
             storage = storage_for(_settings(monkeypatch, {**base, **own}))
+            storage.client.retry = NO_WAIT  # the client's retries, without real sleeps
             tarball = tmp_path / 'x.tar.gz'
             tarball.write_bytes(b'tarball')
 
@@ -171,7 +172,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
             server = start(HTTPSServer(ca, bulk))
             own = {f'{P}ELASTICSEARCH_URL': server.url('').rstrip('/')}
             es = _settings(monkeypatch, {**base, **own}).elasticsearch
-            sink = StorageElasticsearch(es.url, es.index, verify_cert_path=es.ca_bundle)
+            sink = StorageElasticsearch(es.url, es.index, verify_cert_path=es.ca_bundle, retry=NO_WAIT)
 
             def call() -> None:
                 assert sink.index_documents([('doc-1', {'packages': 1})]) == 1
