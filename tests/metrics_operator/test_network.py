@@ -305,16 +305,24 @@ async def test_the_cluster_proxy_and_the_injected_ca_reach_the_cronjobs(kube_api
     for kind in ('gather', 'report'):
         template = kube_api.get_object('cronjobs', NS, f'controller-{kind}')['spec']['jobTemplate']['spec']['template']
         (container,) = template['spec']['containers']
-        assert [e for e in container['env'] if e['name'] in network.PROXY_VARIABLES] == [
+        assert container['env'] == [
+            *POD_ENV,
+            *([MONTH_USAGE] if kind == 'gather' else []),
+            *DB_CREDENTIALS,
             {'name': 'HTTPS_PROXY', 'value': 'http://cluster-proxy.corp:3128'},
             {'name': 'NO_PROXY', 'value': '.svc,controller-postgres'},
         ]
-        assert template['spec']['volumes'][-1] == {'name': 'ca-trusted', 'configMap': {'name': 'controller-trusted-ca'}}
-        assert container['volumeMounts'][-1] == {
-            'name': 'ca-trusted',
-            'mountPath': '/etc/metrics-utility/ca/trusted',
-            'readOnly': True,
-        }
+        data = {**DATA[1], 'mountPath': data_path(body['spec'])}
+        assert template['spec']['volumes'] == [
+            TMP[0],
+            DATA[0],
+            {'name': 'ca-trusted', 'configMap': {'name': 'controller-trusted-ca'}},
+        ]
+        assert container['volumeMounts'] == [
+            TMP[1],
+            data,
+            {'name': 'ca-trusted', 'mountPath': '/etc/metrics-utility/ca/trusted', 'readOnly': True},
+        ]
     settings = kube_api.get_object('configmaps', NS, 'controller-settings')['data']
     assert settings['METRICS_UTILITY_CA_BUNDLE'] == '/etc/metrics-utility/ca/trusted/ca-bundle.crt'
 
