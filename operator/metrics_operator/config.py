@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import kopf
 
-from metrics_operator import names, trust
+from metrics_operator import names, network, trust
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class OperatorConfig:
     allowed_images: tuple[str, ...] = ()
     allowed_service_accounts: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The operator pod's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (OLM injects the cluster-wide proxy): what
+    # `spec.proxy.fromOperator` passes to the worker pods.
+    proxy: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -49,6 +52,9 @@ class OperatorConfig:
             return tuple(n.strip() for n in get(key, '').split(',') if n.strip())
 
         namespaces = names_list('NAMESPACES')
+        # The pod's own proxy (OLM injects the cluster-wide one); upper case wins over lower case, as in requests.
+        given = {var: env.get(var) or env.get(var.lower()) for var in network.PROXY_VARIABLES}
+        proxy = {var: value for var, value in given.items() if value}
         if not namespaces and not flag('CLUSTERWIDE', False) and env.get('POD_NAMESPACE'):
             namespaces = (env['POD_NAMESPACE'],)
         return cls(
@@ -67,6 +73,7 @@ class OperatorConfig:
             events=flag('EVENTS', True),
             allowed_images=names_list('ALLOWED_IMAGES'),
             allowed_service_accounts=names_list('ALLOWED_SERVICE_ACCOUNTS'),
+            proxy=proxy,
         )
 
     @property

@@ -159,7 +159,9 @@ async def _reconcile(
     lock = memo.setdefault('lock', asyncio.Lock())
     async with lock:  # the update handler and the timer's retry never reconcile one collection at once
         try:
-            ready = await reconcile.ensure(rt.client, body, raw_spec, rt.config.worker_image, logger, rt.config.allowed)
+            ready = await reconcile.ensure(
+                rt.client, body, raw_spec, rt.config.worker_image, logger, rt.config.allowed, rt.config.proxy
+            )
         except kube_client.ApiError as exc:
             rt.metrics.errors.labels('reconcile').inc()
             ready = status.ReadyState('False', 'ApplyFailed', f'the API server refused a change: {exc}')

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from metrics_operator import kube_client, names, render, spec, trust
+from metrics_operator import kube_client, names, network, render, spec, trust
 from metrics_operator.status import ReadyState
 
 PLURALS = {
@@ -116,15 +116,21 @@ async def ensure(
     image: str,
     logger: logging.Logger,
     allowed: trust.Allowed | None = None,
+    operator_proxy: Mapping[str, str] | None = None,
 ) -> ReadyState:
     """Reconcile the children of one collection; the returned state becomes the `Ready` condition.
 
-    `allowed` says which other images and service accounts a spec may ask for (default: none)."""
+    `allowed` says which other images and service accounts a spec may ask for (default: none); `operator_proxy` is
+    the operator's own proxy variables, which `spec.proxy.fromOperator` passes on (`network`)."""
     name, namespace = body['metadata']['name'], body['metadata']['namespace']
     try:
         full = spec.validate(name, raw_spec)
     except spec.SpecError as exc:
         return ReadyState('False', 'InvalidSpec', str(exc))
+    found = network.problem(full, operator_proxy)
+    if found is not None:
+        return ReadyState('False', 'InvalidSpec', f'{found[0]}: {found[1]}')
+    full = dict(network.resolved(full, operator_proxy or {}))
     refused = trust.refusal(full, allowed or trust.Allowed(image))
     if refused is not None:  # before anything is written: existing CronJobs keep what was allowed
         return ReadyState('False', refused.reason, refused.message)
@@ -179,6 +185,7 @@ async def cleanup(
     for kind in names.JOB_KINDS:
         await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
     await _delete_owned(client, 'v1', 'configmaps', namespace, names.configmap_name(name), body)
+    await _delete_owned(client, 'v1', 'configmaps', namespace, network.trusted_ca_configmap_name(name), body)
     found = spec.claim_block(spec.with_defaults(raw_spec))
     block = found[1] if found else {}
     if block.get('size') and not block.get('claimName'):

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from metrics_operator import dropin, names
+from metrics_operator import dropin, names, network
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
     PLACEMENT_FIELDS,
@@ -99,6 +99,7 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
             # Shared settings are fine: every crc pod is a gather (reports need readable storage) and mounts the claim.
             'STATE_PATH': STATE_PATH,
         }
+    values['CA_BUNDLE'] = network.ca_bundle_path(full)  # spec.trustedCA, mounted into every pod (`volumes`)
     if report.get('sheets'):
         values['OPTIONAL_CCSP_REPORT_SHEETS'] = ','.join(report['sheets'])
     if report.get('organizationFilter'):
@@ -260,6 +261,9 @@ def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dic
     for purpose, configmap in cas:
         vols.append({'name': f'ca-{purpose}', 'configMap': {'name': configmap}})
         mounts.append({'name': f'ca-{purpose}', 'mountPath': f'{CA_DIR}/{purpose}', 'readOnly': True})
+    trusted_vols, trusted_mounts = network.volumes(name, full)
+    vols += trusted_vols
+    mounts += trusted_mounts
     if kind == 'report':
         _, source_vols, source_mounts = additional_sources(name, full)
         vols += source_vols
@@ -275,7 +279,7 @@ def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mou
         'command': command(kind, full),
         # The operator's ConfigMap last: of several envFrom sources the last wins, so the spec beats spec.envFrom.
         'envFrom': [*dropin.user_env_from(full), {'configMapRef': {'name': names.configmap_name(name)}}],
-        'env': kind_env(name, kind, full) + secret_env(kind, full) + dropin.user_env(full),
+        'env': kind_env(name, kind, full) + secret_env(kind, full) + network.proxy_env(full) + dropin.user_env(full),
         'resources': full['resources'],
         'volumeMounts': mounts,
         'terminationMessagePath': names.TERMINATION_LOG,
@@ -381,7 +385,8 @@ def claim(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, Any] 
 
 def desired(name: str, namespace: str, full: Mapping[str, Any], image: str) -> list[dict[str, Any]]:
     """Everything the operator keeps in step with the spec (the claim is handled apart: it is never rewritten)."""
-    return [configmap(name, namespace, full)] + [
+    trusted_ca = network.trusted_ca_configmap(name, namespace, full)
+    return [configmap(name, namespace, full), *([_with_hash(trusted_ca)] if trusted_ca else [])] + [
         cronjob(name, namespace, kind, full, image) for kind in enabled_kinds(full)
     ]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from metrics_operator import cron, dropin, names
+from metrics_operator import cron, dropin, names, network
 from metrics_utility import contract
 
 COLLECTORS: Final = contract.SPEC_COLLECTORS
@@ -183,7 +183,7 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if len(name) > names.MAX_COLLECTION_NAME:
         raise SpecError('metadata.name', f'must be at most {names.MAX_COLLECTION_NAME} characters (CronJob names ≤ 52)')
     full = with_defaults(spec)
-    found = dropin.problem(full)
+    found = dropin.problem(full) or network.problem(full)
     if found:
         raise SpecError(*found)
     _validate_database(full.get('database'), bool(full.get('controller')))
@@ -565,7 +565,7 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
-    refs = dropin.configmap_refs(full)
+    refs = dropin.configmap_refs(full) + network.configmap_refs(full)
     if full['vcpu']['enabled'] and full['vcpu'].get('caConfigMap'):
         refs.append(('spec.vcpu.caConfigMap.name', full['vcpu']['caConfigMap']['name']))
     if full['storage']['type'] == 'crc' and full['storage']['crc'].get('caConfigMap'):

@@ -9,8 +9,11 @@ credentials stay in the HTTP handler and out of logs.
 
 from __future__ import annotations
 
+import base64
 import logging
+import ssl
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -73,7 +76,9 @@ def push_run(kind: str, summary: Mapping[str, Any], duration: float, settings: P
     if settings is None:
         return False
     handler: Callable = default_handler
-    if settings.username:
+    if settings.ca_bundle:
+        handler = _trusting_handler(settings)
+    elif settings.username:
 
         def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Callable[[], None]:
             return basic_auth_handler(url, method, timeout, headers, data, settings.username, settings.password or '')
@@ -90,6 +95,31 @@ def push_run(kind: str, summary: Mapping[str, Any], duration: float, settings: P
     except Exception as exc:  # a Pushgateway outage must not fail a gather or a report
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         message = secret.Redactor(settings.password, user=settings.username)(message)
+        if 'CERTIFICATE_VERIFY_FAILED' in message:
+            message += '; set METRICS_UTILITY_CA_BUNDLE to a PEM bundle holding the CA that signed its certificate'
         log.warning('could not push the run metrics to %s: %s', settings.url, message)
         return False
     return True
+
+
+def _trusting_handler(settings: PushSettings) -> Callable:
+    """A push handler that trusts `settings.ca_bundle` (prometheus_client's own handlers use the system store only)
+    and sends basic auth when a user is set; urllib honours HTTPS_PROXY/NO_PROXY as the default handler does."""
+    context = ssl.create_default_context(cafile=settings.ca_bundle)
+
+    def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Callable[[], None]:
+        def send() -> None:
+            request = urllib.request.Request(url, data=data, method=method)
+            for name, value in headers:
+                request.add_header(name, value)
+            if settings.username:
+                pair = f'{settings.username}:{settings.password or ""}'.encode()
+                request.add_header('Authorization', 'Basic ' + base64.b64encode(pair).decode())
+            opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+            with opener.open(request, timeout=timeout) as response:
+                if response.status >= 400:  # urllib raises for most; a proxy may still answer oddly
+                    raise OSError(f'error talking to pushgateway: {response.status} {response.reason}')
+
+        return send
+
+    return handler

@@ -88,7 +88,7 @@ def test_an_empty_optional_list_means_no_optional_collectors():
 PROXY_PASSWORDS = {
     'plain': ('HTTPS_PROXY', 'http://corp:proxy-pass-0008@10.0.0.1:3128', 'proxy-pass-0008'),
     'percent-encoded': ('https_proxy', 'http://corp:p%40ss%2Fword-0008@10.0.0.1:3128', 'p@ss/word-0008'),
-    'all_proxy': ('ALL_PROXY', 'socks5h://corp:socks-pass-0008@10.0.0.1:1080', 'socks-pass-0008'),
+    'all_proxy': ('ALL_PROXY', 'http://corp:socks-pass-0008@10.0.0.1:1080', 'socks-pass-0008'),
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import trustme
 
 from metrics_utility import contract
 from metrics_utility.settings import gather as gather_settings
@@ -76,6 +77,9 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
         P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
         **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
     })  # fmt: skip
+    # METRICS_UTILITY_CA_BUNDLE is checked before a run (settings.network): it names a real PEM file.
+    env[P + 'CA_BUNDLE'] = str(tmp_path / 'ca.pem')
+    trustme.CA().cert_pem.write_to_path(env[P + 'CA_BUNDLE'])
     return env
 
 

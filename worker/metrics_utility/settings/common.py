@@ -38,6 +38,7 @@ class S3Settings:
     region: str | None = None
     access_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None  # METRICS_UTILITY_CA_BUNDLE (checked by settings.network); None: botocore's default
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ShipSettings:
             s3 = self.s3
             assert s3 is not None
             return StorageS3(bucket=s3.bucket, endpoint=s3.endpoint, region=s3.region, access_key=s3.access_key,
-                             secret_key=s3.secret_key, prefix=self.path)  # fmt: skip
+                             secret_key=s3.secret_key, prefix=self.path, verify_cert_path=s3.ca_bundle)  # fmt: skip
         raise ConfigError([f'{PREFIX}SHIP_TARGET={self.target!r} cannot be read from'])
 
 
@@ -119,7 +120,9 @@ def s3_credentials(env: Environment, bucket: str, endpoint: str, problems: list[
         problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
                         'neither, for the implicit AWS credentials)')  # fmt: skip
     region = env.text('METRICS_UTILITY_BUCKET_REGION')
-    return S3Settings(bucket, endpoint, region, access or None, secret_key or None)
+    return S3Settings(
+        bucket, endpoint, region, access or None, secret_key or None, env.text('METRICS_UTILITY_CA_BUNDLE')
+    )
 
 
 def endpoint_credentials(endpoint: str) -> str | None:

@@ -10,10 +10,9 @@ replaced (`config.db['host']` is `config.db.host`), so callers move to attribute
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from metrics_utility import contract
 from metrics_utility.library import secret
@@ -22,8 +21,9 @@ from metrics_utility.library.secret import Secret
 
 from .common import ConfigError, ShipSettings, nul_problems, ship_settings, shown, shown_name
 from .environment import Environment, Override
+from .network import PROXIES, NetworkSettings, network_settings, trusted_ca  # noqa: F401 - PROXIES re-exported
 from .report import organization_filter
-from .variables import VARIABLES, declared
+from .variables import declared
 
 TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
@@ -34,7 +34,6 @@ DEFAULT_PROMETHEUS = declared('METRICS_UTILITY_PROMETHEUS_URL').default
 PREFIX = contract.PREFIX
 DEFAULT_LOCK = 'gather_automation_controller_billing_lock'
 SERVICE_ACCOUNT_TOKEN = Path('/var/run/secrets/kubernetes.io/serviceaccount/token')
-PROXIES = tuple(v.name for v in VARIABLES if v.group == 'proxy')
 
 SettingsError = ConfigError  # one error type for every command
 
@@ -143,6 +142,7 @@ class GatherSettings:
     elasticsearch: KpiSettings | None  # None: no KPI sink
     usage: UsageSettings
     platform: PlatformSettings
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     @property
     def ship_target(self) -> str | None:
@@ -194,10 +194,9 @@ def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[s
         problems.append(f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
                         'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json)')  # fmt: skip
     db = database_settings(env, problems)
+    network = network_settings(env, problems)  # before the clients' groups: they fall back to its CA bundle
     crc = crc_settings(env, problems) if target == 'crc' else None
     vcpu = vcpu_settings(env, problems) if contract.VCPU_COLLECTOR in wanted else None
-    for name in PROXIES:
-        _register_proxy_password(env.raw(name))
     package = package_settings(env, problems)
     usage = usage_settings(env, problems)
     retention = retention_settings(env, problems)
@@ -207,7 +206,7 @@ def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[s
         raise SettingsError(problems)
     assert max_days is not None
     return GatherSettings(shipping, wanted, save_watermarks, max_days, lock_name, state_path, db, crc, vcpu,
-                          package, retention, kpi, usage, platform)  # fmt: skip
+                          package, retention, kpi, usage, platform, network)  # fmt: skip
 
 
 def _collectors(env: Environment, problems: list[str]) -> list[str]:
@@ -277,7 +276,7 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
         ingress_url=url(env, 'METRICS_UTILITY_CRC_INGRESS_URL', problems) or DEFAULT_INGRESS,
         sso_url=url(env, 'METRICS_UTILITY_CRC_SSO_URL', problems) or DEFAULT_SSO,
         proxy_url=url(env, 'METRICS_UTILITY_PROXY_URL', problems),
-        ca_bundle=env.text('METRICS_UTILITY_CRC_CA_BUNDLE'),
+        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_CRC_CA_BUNDLE'),
     )
     if crc.billing_provider not in declared('METRICS_UTILITY_BILLING_PROVIDER').choices:
         problems.append(f'{PREFIX}BILLING_PROVIDER={shown(crc.billing_provider or "")}: expected aws')
@@ -299,7 +298,7 @@ def vcpu_settings(env: Environment, problems: list[str]) -> VcpuSettings:
         metering_enabled=env.boolean('METRICS_UTILITY_USAGE_BASED_METERING_ENABLED', problems),
         prometheus_url=url(env, 'METRICS_UTILITY_PROMETHEUS_URL', problems) or DEFAULT_PROMETHEUS,
         token_file=env.text('METRICS_UTILITY_PROMETHEUS_TOKEN_FILE') or _service_account_token(),
-        ca_bundle=env.text('METRICS_UTILITY_PROMETHEUS_CA'),
+        ca_bundle=trusted_ca(env, 'METRICS_UTILITY_PROMETHEUS_CA'),
     )
     if not vcpu.cluster_name:
         problems.append(f'{PREFIX}CLUSTER_NAME is not set: required when total_workers_vcpu is collected')
@@ -350,9 +349,10 @@ def kpi_settings(env: Environment, problems: list[str]) -> KpiSettings | None:
     api_key = env.text('METRICS_UTILITY_ELASTICSEARCH_API_KEY')
     username = env.text('METRICS_UTILITY_ELASTICSEARCH_USERNAME')
     index = env.text('METRICS_UTILITY_ELASTICSEARCH_INDEX') or declared('METRICS_UTILITY_ELASTICSEARCH_INDEX').default
-    ca_bundle = env.text('METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE')
     if raw_url is None:
+        env.raw('METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE')  # read (and unused) without a URL, as the others are
         return None
+    ca_bundle = trusted_ca(env, 'METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE')
     checked = url(env, name, problems)
     if checked is not None and not checked.startswith(('https://', 'http://')):
         problems.append(f'{name}={checked!r}: expected https://host:9200')
@@ -377,11 +377,3 @@ def platform_settings(env: Mapping[str, str] | Environment) -> PlatformSettings:
 def job_completion_index(env: Mapping[str, str] | Environment) -> str | None:
     """The pod's index in an Indexed Job (`--shard n` takes it as i), as Kubernetes set it."""
     return Environment.of(env).raw('JOB_COMPLETION_INDEX')
-
-
-def _register_proxy_password(value: str | None) -> None:
-    """requests honours HTTPS_PROXY itself; its password (plain and percent-decoded) must not reach a log."""
-    if value and secret.url_has_credentials(value):
-        userinfo = value.split('://', 1)[-1].split('@', 1)[0]
-        user, _, password = userinfo.partition(':')
-        secret.register(password, unquote(password), user=unquote(user))

@@ -30,6 +30,7 @@ class PushSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 10.0
+    ca_bundle: str | None = None  # METRICS_UTILITY_CA_BUNDLE (checked with the run's settings); None: system store
 
 
 def push_settings(env: Mapping[str, str] | Environment) -> PushSettings | None:
@@ -71,4 +72,12 @@ def _push_settings(env: Environment) -> PushSettings | None:
     if refused:  # a warning, as for every Pushgateway problem: telemetry never fails the run
         log.warning('%s', refused)
         return None
-    return PushSettings(url=url, job=job, grouping=grouping, username=username, password=password, timeout=timeout)
+    return PushSettings(
+        url=url,
+        job=job,
+        grouping=grouping,
+        username=username,
+        password=password,
+        timeout=timeout,
+        ca_bundle=env.text('METRICS_UTILITY_CA_BUNDLE'),
+    )

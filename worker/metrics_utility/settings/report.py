@@ -13,6 +13,7 @@ from metrics_utility.library.reports.options import DEFAULT_SHEETS, REPORT_TYPES
 
 from .common import PREFIX, ShipSettings, nul_problems, ship_settings, shown
 from .environment import Environment
+from .network import network_settings
 from .variables import declared
 
 HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # ReportOptions field → variable suffix
@@ -52,6 +53,7 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
     problems += nul_problems({k: v for k, v in env.values.items() if k.startswith(PREFIX) or k == ITERATIONS})
     problems += nul_problems({f: v for f, v in (('--type', report_type), ('--sheets', sheets)) if v is not None})
     ship = ship_settings(env, BUILD_TARGETS, problems, path_must_exist=True)
+    network_settings(env, problems)  # the proxy and CA bundle of S3 storage and sources, checked before the run
     type_label = '--type' if report_type is not None else f'{PREFIX}REPORT_TYPE'
     kind = report_type.strip() if report_type is not None else env.text('METRICS_UTILITY_REPORT_TYPE') or ''
     if not kind:

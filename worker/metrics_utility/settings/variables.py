@@ -35,7 +35,7 @@ GROUPS: Final = {
     'header': 'build-report: the report header (free text)',
     'sources': 'build-report: additional read-only package sources',
     'push': 'Pushing run figures to a Prometheus Pushgateway',
-    'proxy': 'Outbound proxies (honoured by the HTTP stack; their passwords are redacted)',
+    'proxy': 'Outbound proxies and the CA bundle every outbound client trusts',
     'backfill': 'A sharded backfill run as a Kubernetes Indexed Job',
     'platform': 'Install-type detection for config.json (set by the container runtime)',
     'demo': 'The demo command',
@@ -399,10 +399,34 @@ _DECLARED: Final[tuple[Variable, ...]] = (
     Variable('METRICS_UTILITY_PUSHGATEWAY_TIMEOUT', 'push', 'seconds', 'Push timeout', default='10'),
     Variable('METRICS_UTILITY_PUSHGATEWAY_USERNAME', 'push', 'text', 'Basic-auth user'),
     Variable('METRICS_UTILITY_PUSHGATEWAY_PASSWORD', 'push', 'text', 'Basic-auth password', secret=True),
-    # proxy: requests reads these itself; the worker only registers their passwords for redaction
+    # proxy: every client (botocore, requests, urllib) reads these itself; settings.network checks them first and
+    # registers their passwords for redaction
     *(
-        Variable(name, 'proxy', 'url', 'Proxy URL (its password is redacted from logs)', secret=True)
+        Variable(
+            name,
+            'proxy',
+            'url',
+            'Proxy URL for every outbound client, http://[user:password@]host:port (its password is redacted)',
+            secret=True,
+        )
         for name in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy')
+    ),
+    *(
+        Variable(
+            name,
+            'proxy',
+            'list',
+            'Hosts, domains (.svc) and addresses every outbound client reaches directly, not through the proxy',
+            separator=',',
+        )
+        for name in ('NO_PROXY', 'no_proxy')
+    ),
+    Variable(
+        'METRICS_UTILITY_CA_BUNDLE',
+        'proxy',
+        'path',
+        'PEM CA bundle trusted by every outbound client (S3, console.redhat.com and SSO, Prometheus, Elasticsearch, '
+        "Pushgateway) instead of the default store; a client's own CA variable wins for that client",
     ),
     # backfill
     Variable(

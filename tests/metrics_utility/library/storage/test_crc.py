@@ -229,7 +229,7 @@ def test_an_untrusted_server_certificate_fails_at_once_with_a_hint(sso_server, i
         retry=RetryPolicy(sleep=sleeps),
     )
     with pytest.raises(
-        StorageError, match=r'cannot verify the TLS certificate of 127.0.0.1:\d+ .*set verify_cert_path'
+        StorageError, match=r'cannot verify the TLS certificate of 127.0.0.1:\d+ .*set METRICS_UTILITY_CA_BUNDLE'
     ):
         crc.put(NAME, filename=tarball)
     assert sleeps == [], 'TLS verification failures are not retried'

@@ -32,6 +32,9 @@ Timeout = float | tuple[float, float]
 # metrics-utility used (31 s connect, 31 s read) for console.redhat.com; keep it (and actually apply it).
 DEFAULT_TIMEOUT: tuple[float, float] = (31.0, 31.0)
 
+# Named in TLS failures: the variable that makes a private CA trusted by every client (docs/settings.md).
+CA_SETTING = 'METRICS_UTILITY_CA_BUNDLE'
+
 # Statuses worth another attempt: the server (or a gateway) says "not now", not "never".
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -226,7 +229,8 @@ class HTTPClient:
                 failure = self._tls_hint(url, exc)  # a cut connection may be the network: worth another try
                 retry_after = None
             except requests.exceptions.ProxyError as exc:
-                failure = f'cannot use proxy {redact_url(self.proxy_url or "")}: {describe_failure(exc)}'
+                via = redact_url(self.proxy_url) if self.proxy_url else 'from HTTPS_PROXY/HTTP_PROXY'
+                failure = f'cannot use proxy {via}: {describe_failure(exc)}'
                 retry_after = None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 failure = f'cannot reach {_host(url)}{self.describe_proxy()}: {describe_failure(exc)}'
@@ -253,9 +257,10 @@ class HTTPClient:
         reason = describe_failure(exc)
         host = _host(url)
         if 'CERTIFICATE_VERIFY_FAILED' in str(exc).upper().replace(' ', '_'):
+            store = f'the CA bundle {self.verify!r}' if isinstance(self.verify, str) else 'the default CA store'
             return (
-                f'cannot verify the TLS certificate of {host} ({reason}); set verify_cert_path to the CA bundle '
-                'that signed it (a TLS-inspecting proxy needs its CA too)'
+                f'cannot verify the TLS certificate of {host} ({reason}): it is not trusted by {store}; set '
+                f'{CA_SETTING} to a PEM bundle holding the CA that signed it (a TLS-inspecting proxy needs its CA too)'
             )
         if _client_cert_rejected(exc) and self.client_cert:
             return f'{host} rejected our client certificate ({reason}); check that it is valid, current and registered'

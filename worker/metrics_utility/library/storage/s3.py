@@ -30,6 +30,7 @@ from .base import PayloadKind, Storage, StorageError, check_name, document_bytes
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
+CA_SETTING = 'METRICS_UTILITY_CA_BUNDLE'  # named in TLS failures: the variable that makes a private CA trusted
 T = TypeVar('T')
 
 # Errors that mean "these credentials are not good here": the person must fix a Secret, not wait.
@@ -94,6 +95,7 @@ class StorageS3(Storage):
         self.prefix = '/'.join(part for part in prefix.split('/') if part)
         self._redact = Redactor(secret_key, access_key)
         self._implicit_credentials = not access_key
+        self.verify_cert_path = verify_cert_path or None
         config = Config(
             retries={'mode': 'standard', 'total_max_attempts': max_attempts},
             connect_timeout=connect_timeout,
@@ -136,6 +138,13 @@ class StorageS3(Storage):
             detail = (
                 'no S3 credentials found: set access_key and secret_key, or provide implicit AWS credentials '
                 '(AWS_* environment variables, IRSA, instance profile)'
+            )
+        elif isinstance(exc, botocore.exceptions.SSLError) and 'CERTIFICATE_VERIFY_FAILED' in str(exc).upper():
+            store = f'the CA bundle {self.verify_cert_path!r}' if self.verify_cert_path else 'the default CA store'
+            detail = (
+                f'cannot verify the TLS certificate of {self.endpoint or "the S3 endpoint"}: it is not trusted by '
+                f'{store}; set {CA_SETTING} to a PEM bundle holding the CA that signed it (a TLS-inspecting proxy '
+                'needs its CA too)'
             )
         elif isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
             detail = f'cannot connect to {self.endpoint or "the S3 endpoint"}: {exc}'

@@ -231,8 +231,9 @@ class PrometheusClient:
             ca = f'the CA bundle {str(self.ca_bundle)!r}' if self.ca_bundle else 'the system CA store'
             return PrometheusTLSError, (
                 f'TLS verification of {where} failed ({_tls_reason(exc)}): the server certificate is not trusted by '
-                f'{ca}. Check ca_bundle points to the CA that signed the server certificate (on OpenShift the '
-                'service CA, service-ca.crt) and that the host name matches the certificate.'
+                f'{ca}. Set METRICS_UTILITY_PROMETHEUS_CA (or METRICS_UTILITY_CA_BUNDLE) to the CA that signed the '
+                'server certificate (on OpenShift the service CA, service-ca.crt) and check that the host name '
+                'matches the certificate.'
             )
         if isinstance(exc, requests.exceptions.Timeout):
             return PrometheusConnectionError, (
