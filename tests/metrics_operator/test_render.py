@@ -363,20 +363,20 @@ def test_s3_sources_pass_as_given_and_the_worker_reads_them():
 
 def test_the_worker_accepts_the_rendered_kpi_settings():
     """The gather pod's environment as the kubelet builds it (ConfigMap, values, Secret keys) parses cleanly."""
-    from metrics_utility.gather import settings as gather_settings
+    from metrics_utility.settings import gather as gather_settings
 
     es = gather_settings.load(pod_environment('kpi-sources', by_kind('kpi-sources')['gather']), ship=True).elasticsearch
-    assert (es['url'], es['index']) == ('https://es.example:9200', 'aap-kpi')
-    assert es['ca_bundle'] == '/etc/metrics-utility/ca/kpi/tls.crt'  # the file in the mounted ConfigMap
-    assert es['api_key'].reveal() == 'k3y' and es['username'] is None
+    assert (es.url, es.index) == ('https://es.example:9200', 'aap-kpi')
+    assert es.ca_bundle == '/etc/metrics-utility/ca/kpi/tls.crt'  # the file in the mounted ConfigMap
+    assert es.api_key.reveal() == 'k3y' and es.username is None
 
 
 def test_the_worker_trusts_the_mounted_crc_ca():
     """The CA ConfigMap of `storage.crc` is mounted and the worker is told where: the ingress is verified with it."""
-    from metrics_utility.gather import settings as gather_settings
+    from metrics_utility.settings import gather as gather_settings
 
     gather = by_kind('crc-vcpu')['gather']
-    ca_bundle = gather_settings.load(pod_environment('crc-vcpu', gather), ship=True).crc['ca_bundle']
+    ca_bundle = gather_settings.load(pod_environment('crc-vcpu', gather), ship=True).crc.ca_bundle
     mounts = gather['spec']['jobTemplate']['spec']['template']['spec']['containers'][0]['volumeMounts']
     assert ca_bundle == '/etc/metrics-utility/ca/crc/ca.crt'
     assert any(ca_bundle.startswith(m['mountPath'] + '/') for m in mounts)
@@ -386,7 +386,7 @@ def test_the_worker_trusts_the_mounted_crc_ca():
 def test_every_crc_pod_keeps_its_watermarks_on_the_state_claim(key):
     """console.redhat.com cannot be read back: each pod that gathers against it (the ConfigMap's STATE_PATH reaches
     them all) finds the watermark file on the mounted state claim, and the worker accepts its settings."""
-    from metrics_utility.gather import settings as gather_settings
+    from metrics_utility.settings import gather as gather_settings
 
     claim = 'crc-state' if key == 'crc-vcpu' else 'mc-data'
     kinds = by_kind(key)

@@ -25,8 +25,8 @@ from metrics_utility import contract
 from metrics_utility.cli import main
 from metrics_utility.commands import build_report as report_command
 from metrics_utility.commands import gather as gather_command
-from metrics_utility.gather.settings import KNOWN_COLLECTORS
 from metrics_utility.library import instants
+from metrics_utility.settings.gather import KNOWN_COLLECTORS
 
 pytestmark = pytest.mark.unit
 

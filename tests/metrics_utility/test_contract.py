@@ -10,10 +10,11 @@ import pytest
 
 import metrics_utility
 from metrics_utility import contract
-from metrics_utility.gather import settings
 from metrics_utility.library.collectors.registry import COLLECTORS
 from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
 from metrics_utility.library.reports import options
+from metrics_utility.settings import gather as settings
+from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.report import HEADER_FIELDS
 
 pytestmark = pytest.mark.unit
@@ -56,7 +57,7 @@ def test_limits_are_the_workers():
         settings.load({f'METRICS_UTILITY_{name}': str(high)}, ship=False)
         settings.load({f'METRICS_UTILITY_{name}': str(low)}, ship=False)
         for wrong in (low - 1, high + 1):
-            with pytest.raises(settings.SettingsError) as exc:
+            with pytest.raises(ConfigError) as exc:
                 settings.load({f'METRICS_UTILITY_{name}': str(wrong)}, ship=False)
             assert exc.value.problems == [
                 f'METRICS_UTILITY_{name}={wrong}: expected a whole number from {low} to {high}'

@@ -24,8 +24,10 @@ from typing import Any
 from metrics_operator import names
 from metrics_utility import cli, contract
 from metrics_utility.commands import build_report
-from metrics_utility.gather import backfill, settings
+from metrics_utility.gather import backfill
 from metrics_utility.gather.when import WhenError, parse_when
+from metrics_utility.settings import gather as settings
+from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.sources import additional_sources
 
@@ -162,7 +164,7 @@ def _gather_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]
     chosen = [c.strip() for c in args.collectors.split(',') if c.strip()] if args.collectors else None
     try:
         settings.load(env, ship=args.ship, collectors=chosen)
-    except settings.SettingsError as exc:
+    except ConfigError as exc:
         problems.extend(exc.problems)
     if args.shard:
         try:

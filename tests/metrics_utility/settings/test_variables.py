@@ -135,10 +135,10 @@ def test_an_undeclared_variable_cannot_be_read():
         Environment({}).text('METRICS_UTILITY_NOT_A_SETTING')
 
 
-def test_groups_are_typed_and_read_like_their_old_dicts():
+def test_groups_are_typed_and_frozen():
     config = gather_settings.load({P + 'DB_HOST': 'db.example', P + 'RETENTION_MAX_AGE_DAYS': '7'}, ship=False)
-    assert config.db.host == config.db['host'] == 'db.example'
-    assert config.retention == {'max_age_days': 7, 'max_bytes': None, 'upload_state': None}
+    assert config.db.host == 'db.example'
+    assert config.retention == gather_settings.RetentionSettings(max_age_days=7, max_bytes=None, upload_state=None)
     with pytest.raises(AttributeError):
         config.db.host = 'elsewhere'  # type: ignore[misc]
     assert config.elasticsearch is None and config.crc is None and config.vcpu is None

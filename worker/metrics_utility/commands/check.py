@@ -16,11 +16,12 @@ from metrics_utility import contract
 from metrics_utility.check import outcomes, probes
 from metrics_utility.check.outcomes import CheckResult
 from metrics_utility.commands import summary_path
-from metrics_utility.gather import settings as gather_settings
 from metrics_utility.gather import summary as run_summary
 from metrics_utility.library import secret
 from metrics_utility.library.collectors.controller.tables import OPTIONAL_TABLES, tables_read
 from metrics_utility.library.storage import StorageError
+from metrics_utility.settings import gather as gather_settings
+from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
 from metrics_utility.settings.report import ReportSettings, report_settings
 
@@ -62,7 +63,7 @@ def configuration(env: Environment) -> tuple[list[str], gather_settings.GatherSe
     config = None
     try:
         config = gather_settings.load(env, ship=True)
-    except gather_settings.SettingsError as exc:
+    except ConfigError as exc:
         problems.extend(exc.problems)
     report = report_settings(env, problems) if env.text(f'{contract.PREFIX}REPORT_TYPE') else None
     return problems, config, report

@@ -20,12 +20,14 @@ import psycopg
 
 from metrics_utility import pushgateway
 from metrics_utility.commands import failed, summary_path, upstream_options
-from metrics_utility.gather import backfill, interval, runner, scale_steps, settings, summary, usage, wiring
+from metrics_utility.gather import backfill, interval, runner, scale_steps, summary, usage, wiring
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
 from metrics_utility.library.collectors import registry
 from metrics_utility.library.errors import MetricsUtilityError
+from metrics_utility.settings import gather as settings
+from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.environment import Environment, overrides, process_environment
 from metrics_utility.settings.gather import job_completion_index
 from metrics_utility.settings.push import push_settings
@@ -145,7 +147,7 @@ def _parse(
         problems.append(str(exc))
     try:  # flags (--collectors, --retention-max-*) arrive as the environment's overrides
         config = settings.load(env, ship=args.ship)
-    except settings.SettingsError as exc:
+    except ConfigError as exc:
         problems.extend(exc.problems)
         config = None
     if args.output is not None and not args.output.strip():
@@ -163,7 +165,7 @@ def _parse(
         except IntervalError as exc:
             problems.append(str(exc))
     if problems or config is None:
-        raise settings.SettingsError(problems)
+        raise ConfigError(problems)
     return since, until, config, shard
 
 

@@ -9,12 +9,12 @@ run summary.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from metrics_utility.library import instants, retention
 from metrics_utility.library.storage import Storage, StorageError
+from metrics_utility.settings.gather import RetentionSettings
 
 from .state import StateError, StorageStateStore
 from .summary import RunSummary
@@ -22,11 +22,11 @@ from .summary import RunSummary
 log = logging.getLogger('metrics_utility.gather.retention')
 
 
-def step(storage: Storage, limits: Mapping[str, Any], now: Callable[[], datetime] = instants.now,
+def step(storage: Storage, limits: RetentionSettings, now: Callable[[], datetime] = instants.now,
          ) -> Callable[[RunSummary], None]:  # fmt: skip
     """The runner's `finish` hook for a readable storage (directory, S3)."""
-    policy = retention.Policy(limits.get('max_age_days'), limits.get('max_bytes'))
-    upload_state = limits.get('upload_state')
+    policy = retention.Policy(limits.max_age_days, limits.max_bytes)
+    upload_state = limits.upload_state
 
     def finish(summary: RunSummary) -> None:
         try:

@@ -18,10 +18,10 @@ from metrics_utility.library import instants
 from metrics_utility.library.lock import LockHeldError, advisory_lock, try_lock
 from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage, StorageDirectory
+from metrics_utility.settings.gather import GatherSettings
 
 from . import backfill, kpi, retention
 from .runner import PackagedFile, StateStore
-from .settings import GatherSettings
 from .summary import RunSummary
 
 log = logging.getLogger('metrics_utility.gather')
@@ -58,10 +58,10 @@ def kpi_sink(config: GatherSettings) -> kpi.KpiSink | None:
     from metrics_utility.library.storage.elasticsearch import StorageElasticsearch
 
     es = config.elasticsearch
-    secret = {k: es[k].reveal() if es[k] is not None else None for k in ('password', 'api_key')}
-    return kpi.KpiSink(StorageElasticsearch(es['url'], es['index'], username=es['username'],
-                                            password=secret['password'], api_key=secret['api_key'],
-                                            verify_cert_path=es['ca_bundle']))  # fmt: skip
+    password, api_key = (value.reveal() if value is not None else None for value in (es.password, es.api_key))
+    return kpi.KpiSink(StorageElasticsearch(es.url, es.index, username=es.username,
+                                            password=password, api_key=api_key,
+                                            verify_cert_path=es.ca_bundle))  # fmt: skip
 
 
 def marker_storage(config: GatherSettings, storage: Storage | None) -> Storage:

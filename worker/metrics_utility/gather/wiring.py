@@ -17,10 +17,10 @@ from metrics_utility.library.errors import MetricsUtilityError, SetupError
 from metrics_utility.library.package import Package
 from metrics_utility.library.slicing import Window
 from metrics_utility.library.storage import Storage, StorageError
+from metrics_utility.settings.gather import GatherSettings
 
 from . import backfill, runner, scale_steps
 from .runner import GatherRequest, PackagedFile, Packager, StateStore
-from .settings import GatherSettings
 from .state import FileStateStore, StorageStateStore
 from .summary import RunSummary
 
@@ -85,8 +85,8 @@ def connector(settings: GatherSettings) -> Callable[[], psycopg.Connection]:
 
     def connect() -> psycopg.Connection:
         # Read-only sessions: even a bug could not write to the controller database.
-        return psycopg.connect(host=db['host'], port=db['port'], dbname=db['dbname'], user=db['user'],
-                               password=db['password'].reveal() or None, sslmode=db['sslmode'],
+        return psycopg.connect(host=db.host, port=db.port, dbname=db.dbname, user=db.user,
+                               password=db.password.reveal() or None, sslmode=db.sslmode,
                                application_name='metrics-utility', connect_timeout=15,
                                options='-c default_transaction_read_only=on')  # fmt: skip
 
@@ -98,12 +98,12 @@ def collector_params(config: GatherSettings) -> dict[str, dict]:
     install type config.json records."""
     params: dict[str, dict] = {}
     if config.vcpu:
-        vcpu = {'cluster_name': config.vcpu['cluster_name'], 'metering_enabled': config.vcpu['metering_enabled'],
-                'prometheus_url': config.vcpu['prometheus_url']}  # fmt: skip
-        if config.vcpu['token_file']:
-            vcpu['bearer_token_file'] = config.vcpu['token_file']
-        if config.vcpu['ca_bundle']:
-            vcpu['ca_bundle'] = config.vcpu['ca_bundle']
+        vcpu = {'cluster_name': config.vcpu.cluster_name, 'metering_enabled': config.vcpu.metering_enabled,
+                'prometheus_url': config.vcpu.prometheus_url}  # fmt: skip
+        if config.vcpu.token_file:
+            vcpu['bearer_token_file'] = config.vcpu.token_file
+        if config.vcpu.ca_bundle:
+            vcpu['ca_bundle'] = config.vcpu.ca_bundle
         params['total_workers_vcpu'] = vcpu
     params['config'] = {'install_type': config.platform.install_type}
     return params
@@ -128,15 +128,15 @@ def storage_for(settings: GatherSettings) -> Storage | None:
         return settings.ship.storage()
     if target == 'crc':
         crc = settings.crc
-        if crc['client_cert']:
+        if crc.client_cert:
             from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
 
-            return StorageCRCMutual(crc['ingress_url'], crc['proxy_url'], (crc['client_cert'], crc['client_key']),
-                                    crc['ca_bundle'])  # fmt: skip
+            return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key),
+                                    crc.ca_bundle)  # fmt: skip
         from metrics_utility.library.storage.crc import StorageCRC
 
-        return StorageCRC(crc['client_id'], crc['client_secret'].reveal(), crc['ingress_url'], crc['proxy_url'],
-                          crc['sso_url'], crc['ca_bundle'])  # fmt: skip
+        return StorageCRC(crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url,
+                          crc.sso_url, crc.ca_bundle)  # fmt: skip
     return None
 
 
@@ -157,7 +157,12 @@ def billing_provider_params(settings: GatherSettings) -> dict[str, Any]:
         return {'ship_path': settings.ship_path, 'bucket_name': s3.bucket, 'bucket_endpoint': s3.endpoint,
                 'bucket_region': s3.region}  # fmt: skip
     if settings.ship_target == 'crc':
-        return {k: settings.crc[k] for k in ('billing_provider', 'billing_account_id', 'red_hat_org_id')}
+        crc = settings.crc
+        return {
+            'billing_provider': crc.billing_provider,
+            'billing_account_id': crc.billing_account_id,
+            'red_hat_org_id': crc.red_hat_org_id,
+        }
     return {}
 
 

@@ -3,16 +3,14 @@ loaded once into typed groups: database, ship, crc, vcpu, package, retention, kp
 
 Every problem is collected and reported together, each naming the variable and what is expected, so a cron job or
 a CronJob is fixed in one round. Secrets (database password, S3 secret key, service-account secret) are kept in
-`Secret` values whose repr never shows them. Each group is a frozen dataclass that also reads like the dict it
-replaced (`config.db['host']` is `config.db.host`), so callers move to attributes at their own pace.
+`Secret` values whose repr never shows them. Each group is a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from metrics_utility import contract
 from metrics_utility.library import secret
@@ -35,26 +33,9 @@ PREFIX = contract.PREFIX
 DEFAULT_LOCK = 'gather_automation_controller_billing_lock'
 SERVICE_ACCOUNT_TOKEN = Path('/var/run/secrets/kubernetes.io/serviceaccount/token')
 
-SettingsError = ConfigError  # one error type for every command
 
-
-class Group(Mapping[str, Any]):
-    """A settings group that also answers `group['field']`, `.get` and `== dict` (the shape it used to have)."""
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in {f.name for f in fields(self)}:  # type: ignore[arg-type]
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        return (f.name for f in fields(self))  # type: ignore[arg-type]
-
-    def __len__(self) -> int:
-        return len(fields(self))  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, eq=False)
-class DatabaseSettings(Group):
+@dataclass(frozen=True)
+class DatabaseSettings:
     host: str
     port: str
     dbname: str
@@ -63,8 +44,8 @@ class DatabaseSettings(Group):
     sslmode: str
 
 
-@dataclass(frozen=True, eq=False)
-class CrcSettings(Group):
+@dataclass(frozen=True)
+class CrcSettings:
     billing_provider: str | None
     billing_account_id: str | None
     red_hat_org_id: str | None
@@ -78,8 +59,8 @@ class CrcSettings(Group):
     ca_bundle: str | None
 
 
-@dataclass(frozen=True, eq=False)
-class VcpuSettings(Group):
+@dataclass(frozen=True)
+class VcpuSettings:
     cluster_name: str | None
     metering_enabled: bool
     prometheus_url: str | None
@@ -87,21 +68,21 @@ class VcpuSettings(Group):
     ca_bundle: str | None
 
 
-@dataclass(frozen=True, eq=False)
-class PackageSettings(Group):
+@dataclass(frozen=True)
+class PackageSettings:
     compression: str | None = None
     max_bytes: int | None = None
 
 
-@dataclass(frozen=True, eq=False)
-class RetentionSettings(Group):
+@dataclass(frozen=True)
+class RetentionSettings:
     max_age_days: int | None = None
     max_bytes: int | None = None
     upload_state: str | None = None
 
 
-@dataclass(frozen=True, eq=False)
-class KpiSettings(Group):
+@dataclass(frozen=True)
+class KpiSettings:
     url: str
     index: str
     username: str | None
@@ -110,8 +91,8 @@ class KpiSettings(Group):
     ca_bundle: str | None
 
 
-@dataclass(frozen=True, eq=False)
-class UsageSettings(Group):
+@dataclass(frozen=True)
+class UsageSettings:
     """Month-to-date usage: on/off, and the report's deduplicator and CCSPv2 organization filter."""
 
     enabled: bool = False
@@ -119,8 +100,8 @@ class UsageSettings(Group):
     organization_filter: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
-class PlatformSettings(Group):
+@dataclass(frozen=True)
+class PlatformSettings:
     """What config.json says the worker runs on: openshift, k8s or traditional."""
 
     install_type: str = 'traditional'
@@ -168,7 +149,7 @@ def _service_account_token() -> str | None:
 
 def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[str] | None = None,
          flags: Mapping[str, tuple[str, str]] | None = None) -> GatherSettings:  # fmt: skip
-    """Read and check the gather variables; raise SettingsError listing every problem.
+    """Read and check the gather variables; raise ConfigError listing every problem.
 
     Flags come as the environment's overrides (`settings.environment.overrides`); for callers that parse their own
     arguments, `collectors` (from --collectors) replaces the collector variables and `flags` maps a variable suffix
@@ -203,7 +184,7 @@ def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[s
     kpi = kpi_settings(env, problems)
     platform = platform_settings(env)
     if problems:
-        raise SettingsError(problems)
+        raise ConfigError(problems)
     assert max_days is not None
     return GatherSettings(shipping, wanted, save_watermarks, max_days, lock_name, state_path, db, crc, vcpu,
                           package, retention, kpi, usage, platform, network)  # fmt: skip

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics_utility.gather.settings import SettingsError, load
+from metrics_utility.settings.common import ConfigError
+from metrics_utility.settings.gather import load
 
 pytestmark = pytest.mark.unit
 
@@ -16,7 +17,7 @@ def test_defaults_match_metrics_utility():
     assert s.collectors == ['job_host_summary', 'main_jobevent']
     assert s.max_days == 28 and s.save_watermarks
     assert s.lock_name == 'gather_automation_controller_billing_lock'
-    assert s.db['dbname'] == 'awx' and s.db['port'] == '5432'
+    assert s.db.dbname == 'awx' and s.db.port == '5432'
 
 
 def test_optional_collectors_disable_flags_and_lock_suffix():
@@ -28,7 +29,7 @@ def test_optional_collectors_disable_flags_and_lock_suffix():
     assert s.collectors == ['total_workers_vcpu', 'main_host']
     assert not s.save_watermarks
     assert s.lock_name == 'gather_automation_controller_billing_vcpu_lock'
-    assert s.vcpu['cluster_name'] == 'rosa-1' and s.vcpu['metering_enabled'] is False
+    assert s.vcpu.cluster_name == 'rosa-1' and s.vcpu.metering_enabled is False
 
 
 def test_every_problem_is_listed_together():
@@ -39,7 +40,7 @@ def test_every_problem_is_listed_together():
         'METRICS_UTILITY_DB_PORT': '99999',
         'METRICS_UTILITY_DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'maybe',
     }
-    with pytest.raises(SettingsError) as info:
+    with pytest.raises(ConfigError) as info:
         load(env, ship=True)
     text = str(info.value)
     expectations = [
@@ -55,11 +56,11 @@ def test_every_problem_is_listed_together():
 
 
 def test_s3_and_crc_requirements():
-    with pytest.raises(SettingsError) as info:
+    with pytest.raises(ConfigError) as info:
         load({'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'p',
               'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'AKIA'}, ship=True)  # fmt: skip
     assert 'BUCKET_NAME is not set' in str(info.value) and 'must be set together' in str(info.value)
-    with pytest.raises(SettingsError) as info:
+    with pytest.raises(ConfigError) as info:
         load({'METRICS_UTILITY_SHIP_TARGET': 'crc', 'METRICS_UTILITY_BILLING_PROVIDER': 'gcp'}, ship=True)
     text = str(info.value)
     assert "BILLING_PROVIDER='gcp': expected aws" in text
@@ -68,13 +69,13 @@ def test_s3_and_crc_requirements():
 
 def test_secrets_do_not_show_in_repr():
     s = load({**BASE, 'METRICS_UTILITY_DB_PASSWORD': 'pg-secret-123'}, ship=True)
-    assert s.db['password'].reveal() == 'pg-secret-123'
+    assert s.db.password.reveal() == 'pg-secret-123'
     assert 'pg-secret-123' not in repr(s)
 
 
 def test_ship_target_only_needed_when_shipping():
     assert load({}, ship=False).ship_target is None
-    with pytest.raises(SettingsError, match='SHIP_TARGET is not set'):
+    with pytest.raises(ConfigError, match='SHIP_TARGET is not set'):
         load({}, ship=True)
 
 
@@ -159,7 +160,7 @@ P = 'METRICS_UTILITY_'
          'nul-in-flag', 'db-host-too-long', 'sslmode-long', 'collector-control-char'],
 )  # fmt: skip
 def test_hostile_values_are_one_problem_naming_the_variable_or_flag(env, flags, problem):
-    with pytest.raises(SettingsError) as info:
+    with pytest.raises(ConfigError) as info:
         load(env, ship=False, flags=flags)
     assert info.value.problems == (problem if isinstance(problem, list) else [problem])
 
@@ -168,8 +169,8 @@ def test_flags_replace_their_variables_with_the_same_check():
     env = {P + 'RETENTION_MAX_AGE_DAYS': '-5', P + 'RETENTION_MAX_BYTES': 'lots'}
     flags = {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', ' 30 '),
              'RETENTION_MAX_BYTES': ('--retention-max-bytes', '+1024')}  # fmt: skip
-    assert load(env, ship=False, flags=flags).retention == {'max_age_days': 30, 'max_bytes': 1024,
-                                                            'upload_state': None}  # fmt: skip
+    retention = load(env, ship=False, flags=flags).retention
+    assert (retention.max_age_days, retention.max_bytes, retention.upload_state) == (30, 1024, None)
 
 
 @given(value=st.one_of(st.text(max_size=8), st.integers(min_value=-(10**20), max_value=10**20).map(str),
@@ -183,7 +184,7 @@ def test_a_flag_gets_exactly_the_check_of_its_variable(suffix, flag, value):
     def outcome(**kwargs):
         try:
             return load(kwargs.get('env', {}), ship=False, flags=kwargs.get('flags')).retention, None
-        except SettingsError as exc:
+        except ConfigError as exc:
             return None, exc.problems
 
     by_variable = outcome(env={P + suffix: value})
