@@ -52,13 +52,24 @@ def env_for(db, ship: Path, collectors: str) -> dict[str, str]:
 
 def run(db, ship: Path, since: datetime, until: datetime, shards: int, collectors: str) -> tuple[float, float]:
     """(wall seconds, child CPU seconds) of one configuration; raises when a process failed."""
-    base = [sys.executable, '-m', 'metrics_utility.cli', 'gather', '--ship', f'--since={since.isoformat()}',
-            f'--until={until.isoformat()}']  # fmt: skip
+    base = [
+        sys.executable,
+        '-m',
+        'metrics_utility.cli',
+        'gather',
+        '--ship',
+        f'--since={since.isoformat()}',
+        f'--until={until.isoformat()}',
+    ]
     commands = [base] if shards == 0 else [[*base, f'--shard={i}/{shards}'] for i in range(shards)]
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    procs = [subprocess.Popen(c, env=env_for(db, ship, collectors), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for c in commands]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            c, env=env_for(db, ship, collectors), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for c in commands
+    ]
     errors = [(p.wait(), p.stderr.read()) for p in procs]
     wall = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -89,9 +100,11 @@ def main() -> None:
         with PostgresCluster() as cluster:
             t0 = time.perf_counter()
             db, stats = build(cluster, spec, dbname='bench')
-            print(f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: '
-                  f'{stats.rows.get("main_jobhostsummary", 0):,} summaries, {stats.rows.get("main_jobevent", 0):,} '
-                  f'events; {os.cpu_count()} CPUs; collectors {args.collectors}')  # fmt: skip
+            print(
+                f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: '
+                f'{stats.rows.get("main_jobhostsummary", 0):,} summaries, {stats.rows.get("main_jobevent", 0):,} '
+                f'events; {os.cpu_count()} CPUs; collectors {args.collectors}'
+            )
             run(db, work / 'warm', since, until, 0, args.collectors)  # warm the caches once
             base_wall, base_cpu = run(db, work / 'base', since, until, 0, args.collectors)
             names, marks, size = shipped(work / 'base')
@@ -99,14 +112,18 @@ def main() -> None:
             header = f'{"configuration":<16} {"wall s":>8} {"speed-up":>9} {"CPU s":>7} {"CPU/wall":>9} {"same set":>9}'
             print(header)
             print('-' * len(header))
-            print(f'{"one gather":<16} {base_wall:>8.2f} {1.0:>9.2f} {base_cpu:>7.2f} {base_cpu / base_wall:>9.2f} '
-                  f'{"-":>9}')  # fmt: skip
+            print(
+                f'{"one gather":<16} {base_wall:>8.2f} {1.0:>9.2f} {base_cpu:>7.2f} {base_cpu / base_wall:>9.2f} '
+                f'{"-":>9}'
+            )
             for n in counts:
                 ship = work / f'shards-{n}'
                 wall, cpu = run(db, ship, since, until, n, args.collectors)
                 same = shipped(ship)[:2] == (names, marks)
-                print(f'{f"{n} shard(s)":<16} {wall:>8.2f} {base_wall / wall:>9.2f} {cpu:>7.2f} {cpu / wall:>9.2f} '
-                      f'{"yes" if same else "NO":>9}')  # fmt: skip
+                print(
+                    f'{f"{n} shard(s)":<16} {wall:>8.2f} {base_wall / wall:>9.2f} {cpu:>7.2f} {cpu / wall:>9.2f} '
+                    f'{"yes" if same else "NO":>9}'
+                )
         print('\nspeed-up = one gather wall time / sharded wall time; CPU/wall > 1 means processes overlapped.')
         print('CPU s counts the worker processes only (not PostgreSQL).')
     finally:

@@ -182,8 +182,10 @@ def main() -> None:
         began = time.perf_counter()
         rows_read = sum(read_package(f.path).members['bench_jobevent.csv'].rows or 0 for f in built)
         seconds = time.perf_counter() - began
-        print(f'read_package (verify sha256 + rows) of the default: {seconds:.2f} s, {total / 1e6 / seconds:.0f} MB/s, '
-              f'{rows_read:,} rows in {len(built)} packages')  # fmt: skip
+        print(
+            f'read_package (verify sha256 + rows) of the default: {seconds:.2f} s, {total / 1e6 / seconds:.0f} MB/s, '
+            f'{rows_read:,} rows in {len(built)} packages'
+        )
 
 
 if __name__ == '__main__':

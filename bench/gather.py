@@ -127,11 +127,15 @@ def main() -> None:
         t0 = time.perf_counter()
         db, stats = build(cluster, spec, dbname='bench')
         summaries, events = stats.rows.get('main_jobhostsummary', 0), stats.rows.get('main_jobevent', 0)
-        print(f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: {summaries:,} summaries, '
-              f'{events:,} events')  # fmt: skip
+        print(
+            f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: {summaries:,} summaries, '
+            f'{events:,} events'
+        )
         print(f'window {since:%Y-%m-%d} .. {until:%Y-%m-%d} (one day)\n')
-        header = f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"export s":>9} {"ours s":>8} ' \
-                 f'{"ceil rows/s":>12} {"our rows/s":>11} {"our MB/s":>9} {"ratio":>6} {"export only":>11}'  # fmt: skip
+        header = (
+            f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"export s":>9} {"ours s":>8} '
+            f'{"ceil rows/s":>12} {"our rows/s":>11} {"our MB/s":>9} {"ratio":>6} {"export only":>11}'
+        )
         print(header)
         print('-' * len(header))
         for name, factory, build_statements in (
@@ -144,14 +148,17 @@ def main() -> None:
                 ceil_s, export_s = min(ceiling(cluster, 'bench', statements) for _ in range(args.repeat))
                 if name == 'main_jobevent' and args.unreadable_events:
                     with db.connect_owner() as owner:
-                        bad = owner.execute(BAD_EVENTS, {'since': since, 'until': until,
-                                                         'count': args.unreadable_events}).rowcount  # fmt: skip
+                        bad = owner.execute(
+                            BAD_EVENTS, {'since': since, 'until': until, 'count': args.unreadable_events}
+                        ).rowcount
                     print(f'({bad} unreadable event(s) in the window from here on)')
                 runs = [ours(conn, factory, since, until) for _ in range(args.repeat)]
             our_s, rows, size = min(runs)
-            print(f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {export_s:>9.3f} {our_s:>8.3f} '
-                  f'{rows / ceil_s:>12,.0f} {rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f} '
-                  f'{export_s / our_s:>11.2f}')  # fmt: skip
+            print(
+                f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {export_s:>9.3f} {our_s:>8.3f} '
+                f'{rows / ceil_s:>12,.0f} {rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f} '
+                f'{export_s / our_s:>11.2f}'
+            )
         print(
             '\nratio = ceiling time / our time (1.0 = as fast as the server can format CSV into /dev/null); '
             '"export only" leaves the look-up out of the ceiling'

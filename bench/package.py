@@ -37,9 +37,14 @@ def end_to_end(db, conn, factory, since, until, compression: str) -> tuple[float
         started = time.perf_counter()
         collector = factory(db=conn, since=since, until=until, output_dir=work / 'csv')
         package = Package(
-            config={'install_uuid': db.install_uuid}, collectors=[collector], since=since, until=until,
-            output_dir=work, install_uuid=db.install_uuid, compression=compression,
-        )  # fmt: skip
+            config={'install_uuid': db.install_uuid},
+            collectors=[collector],
+            since=since,
+            until=until,
+            output_dir=work,
+            install_uuid=db.install_uuid,
+            compression=compression,
+        )
         files = list(package.build())
         elapsed = time.perf_counter() - started
         rows = sum(run.rows or 0 for run in package.runs)
@@ -55,11 +60,15 @@ def main() -> None:
     spec, since, until = medium_day(args.days)
     with PostgresCluster() as cluster:
         db, stats = build(cluster, spec, dbname='bench')
-        print(f'medium x {args.days} days: {stats.rows["main_jobhostsummary"]:,} summaries, '
-              f'{stats.rows["main_jobevent"]:,} events; window {since:%Y-%m-%d} (one day)\n')  # fmt: skip
-        header = (f'{"collector":<18} {"compression":<12} {"rows":>9} {"ceiling s":>9} {"e2e s":>7} '
-                  f'{"ceil rows/s":>11} {"e2e rows/s":>10} {"tar.gz MB":>9} {"pkgs":>4} {"ratio":>6} '
-                  f'{"export only":>11}')  # fmt: skip
+        print(
+            f'medium x {args.days} days: {stats.rows["main_jobhostsummary"]:,} summaries, '
+            f'{stats.rows["main_jobevent"]:,} events; window {since:%Y-%m-%d} (one day)\n'
+        )
+        header = (
+            f'{"collector":<18} {"compression":<12} {"rows":>9} {"ceiling s":>9} {"e2e s":>7} '
+            f'{"ceil rows/s":>11} {"e2e rows/s":>10} {"tar.gz MB":>9} {"pkgs":>4} {"ratio":>6} '
+            f'{"export only":>11}'
+        )
         print(header)
         print('-' * len(header))
         for name, factory, build_statements in (
@@ -73,9 +82,11 @@ def main() -> None:
             for compression in args.compression.split(','):
                 runs = [end_to_end(db, conn, factory, since, until, compression) for _ in range(args.repeat)]
                 secs, rows, size, count = min(runs)
-                print(f'{name:<18} {compression:<12} {rows:>9,} {ceil_s:>9.3f} {secs:>7.3f} {rows / ceil_s:>11,.0f} '
-                      f'{rows / secs:>10,.0f} {size / 1e6:>9.1f} {count:>4} {ceil_s / secs:>6.2f} '
-                      f'{export_s / secs:>11.2f}')  # fmt: skip
+                print(
+                    f'{name:<18} {compression:<12} {rows:>9,} {ceil_s:>9.3f} {secs:>7.3f} {rows / ceil_s:>11,.0f} '
+                    f'{rows / secs:>10,.0f} {size / 1e6:>9.1f} {count:>4} {ceil_s / secs:>6.2f} '
+                    f'{export_s / secs:>11.2f}'
+                )
             conn.close()
         print(
             '\nratio = ceiling time / end-to-end time (DB -> CSV parts -> tar.gz on disk); target >= 0.6; '

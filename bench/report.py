@@ -36,8 +36,15 @@ def generate(base: Path, rows: int, events_per_host: int) -> int:
     jobs_per_day = -(-rows // (days * hosts_per_job))
     total = 0
     for d in range(days):  # one day at a time keeps the generator's memory small
-        data = synthetic(date(2024, 2, 1 + d), 1, jobs_per_day=jobs_per_day, hosts=15_000, hosts_per_job=hosts_per_job,
-                         events_per_host=events_per_host, seed=d)  # fmt: skip
+        data = synthetic(
+            date(2024, 2, 1 + d),
+            1,
+            jobs_per_day=jobs_per_day,
+            hosts=15_000,
+            hosts_per_job=hosts_per_job,
+            events_per_host=events_per_host,
+            seed=d,
+        )
         data.write(base)
         total += sum(1 for _ in data.all('job_host_summary'))
     return total
@@ -59,17 +66,25 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
-    env = {**os.environ, 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(base),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '11'}  # fmt: skip
+    env = {
+        **os.environ,
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(base),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PRICE_PER_NODE': '11',
+    }
     cli = [sys.executable, '-m', 'metrics_utility.cli', 'build-report', '--month', '2024-02', '--sheets', 'all', *extra]
     start = time.perf_counter()
     # Each run in its own child of a fresh python, so RUSAGE_CHILDREN reflects that run only (its largest process);
     # the sum over the process tree (build-report and its day-building workers) is sampled every 20 ms.
-    probe = ('import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
-             'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
-             'sys.exit(r.returncode)')  # fmt: skip
-    child = subprocess.Popen([sys.executable, '-c', probe, *cli], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    probe = (
+        'import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); '
+        'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); '
+        'sys.exit(r.returncode)'
+    )
+    child = subprocess.Popen(
+        [sys.executable, '-c', probe, *cli], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     tree = 0
     while child.poll() is None:
         tree = max(tree, _tree_rss_kb(child.pid) - _own_kb(child.pid))
@@ -79,8 +94,10 @@ def run(base: Path, label: str, *extra: str) -> tuple[float, float]:
     if child.returncode:
         sys.exit(f'{label} failed ({child.returncode}):\n{stdout}\n{stderr}')
     rss_mb = int(stderr.strip().splitlines()[-1]) / 1024
-    print(f'{label:26s} wall {wall:6.1f} s  peak RSS {rss_mb:5.0f} MB (all processes {tree / 1024:5.0f} MB)  '
-          f'{stdout.strip().splitlines()[-1]}')  # fmt: skip
+    print(
+        f'{label:26s} wall {wall:6.1f} s  peak RSS {rss_mb:5.0f} MB (all processes {tree / 1024:5.0f} MB)  '
+        f'{stdout.strip().splitlines()[-1]}'
+    )
     return wall, rss_mb
 
 
@@ -133,8 +150,10 @@ def main() -> None:
             start = time.perf_counter()
             rows = generate(base, args.rows, args.events_per_host)
             size = sum(p.stat().st_size for p in (base / 'data').rglob('*.tar.gz')) / 1e6
-            print(f'generated {rows:,} job host summaries (+ events x{args.events_per_host}) in '
-                  f'{time.perf_counter() - start:.0f} s, {size:.0f} MB of tarballs')  # fmt: skip
+            print(
+                f'generated {rows:,} job host summaries (+ events x{args.events_per_host}) in '
+                f'{time.perf_counter() - start:.0f} s, {size:.0f} MB of tarballs'
+            )
         shutil.rmtree(base / 'rollups', ignore_errors=True)
         shutil.rmtree(base / 'reports', ignore_errors=True)
         report = base / 'reports/2024/02/CCSPv2-2024-02.xlsx'
@@ -148,8 +167,10 @@ def main() -> None:
         run(base, 'warm, figures not cached', '--force')  # e.g. the first report with other options
         if args.digest:
             check_digest(report, args.digest)
-        print(f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
-              f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}')  # fmt: skip
+        print(
+            f'targets: cold ≤ 30 s / 1024 MB -> {"ok" if cold[0] <= 30 and cold[1] <= 1024 else "MISSED"}; '
+            f'warm ≤ 5 s -> {"ok" if warm[0] <= 5 else "MISSED"}'
+        )
         print(f'peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')
     finally:
         if args.keep is None:

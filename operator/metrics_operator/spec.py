@@ -67,8 +67,21 @@ REPORT_MIN_AGE_DAYS: Final = 35  # a month of data plus the monthly report's del
 BACKFILL_DEFAULTS: Final = {'parallelism': 2, 'activeDeadlineSeconds': 21600}
 DATE_RE: Final = re.compile(r'^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2}))?$')
 QUANTITY_RE: Final = re.compile(r'^([0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$')
-_UNITS: Final = {None: 1, 'k': 10**3, 'M': 10**6, 'G': 10**9, 'T': 10**12, 'P': 10**15, 'E': 10**18,
-                 'Ki': 2**10, 'Mi': 2**20, 'Gi': 2**30, 'Ti': 2**40, 'Pi': 2**50, 'Ei': 2**60}  # fmt: skip
+_UNITS: Final = {
+    None: 1,
+    'k': 10**3,
+    'M': 10**6,
+    'G': 10**9,
+    'T': 10**12,
+    'P': 10**15,
+    'E': 10**18,
+    'Ki': 2**10,
+    'Mi': 2**20,
+    'Gi': 2**30,
+    'Ti': 2**40,
+    'Pi': 2**50,
+    'Ei': 2**60,
+}
 STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPolicy': 'Retain'}, 's3': {}, 'crc': {}}
 # Storage blocks that name or size a claim: the directory target itself, and the watermark volume of console.redhat.com
 # (put-only: the worker keeps its watermarks in METRICS_UTILITY_STATE_PATH, a file on this claim).

@@ -37,8 +37,13 @@ CLOSED_PORT = '1'  # nothing listens there: a connection is refused at once, nev
 
 def base_env(root: Path) -> dict[str, str]:
     (root / 'ship').mkdir(exist_ok=True)
-    return {P + 'DB_HOST': '127.0.0.1', P + 'DB_PORT': CLOSED_PORT, P + 'SHIP_TARGET': 'directory',
-            P + 'SHIP_PATH': str(root / 'ship'), P + 'REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+    return {
+        P + 'DB_HOST': '127.0.0.1',
+        P + 'DB_PORT': CLOSED_PORT,
+        P + 'SHIP_TARGET': 'directory',
+        P + 'SHIP_PATH': str(root / 'ship'),
+        P + 'REPORT_TYPE': 'CCSPv2',
+    }
 
 
 def config(prog: str, problem: str) -> tuple[str, str]:
@@ -149,8 +154,9 @@ def run_main(argv: list[str], env: dict[str, str], capsys) -> tuple[int, str, st
 
 @pytest.mark.hostile
 @pytest.mark.parametrize(('argv', 'extra', 'code', 'expected'), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_hostile_command_lines_get_one_message_an_exit_code_and_a_summary(tmp_path, capsys, argv, extra, code,
-                                                                           expected):  # fmt: skip
+def test_hostile_command_lines_get_one_message_an_exit_code_and_a_summary(
+    tmp_path, capsys, argv, extra, code, expected
+):
     env = {**base_env(tmp_path), **extra}
     summary_file = tmp_path / 'termination-log'
     with_summary = [*argv, f'--summary-file={summary_file}'] if argv else argv
@@ -215,27 +221,91 @@ def test_a_real_process_exits_2_without_a_traceback(tmp_path):
 
 JUNK = st.one_of(
     st.text(max_size=12),  # any code point, NUL and surrogates' neighbours included
-    st.sampled_from(['', ' ', '\t', '\x00', 'nan', 'inf', '-inf', '1e309', '-1', '0', '٣', '²', '1_000', '9' * 5000,
-                     'x' * 5000, 'true', 'maybe', 'null', '-', '=', 'é' * 300]),
+    st.sampled_from(
+        [
+            '',
+            ' ',
+            '\t',
+            '\x00',
+            'nan',
+            'inf',
+            '-inf',
+            '1e309',
+            '-1',
+            '0',
+            '٣',
+            '²',
+            '1_000',
+            '9' * 5000,
+            'x' * 5000,
+            'true',
+            'maybe',
+            'null',
+            '-',
+            '=',
+            'é' * 300,
+        ]
+    ),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
-)  # fmt: skip
+)
 NUMBERS = st.one_of(st.integers(min_value=-10, max_value=10**20).map(str), JUNK)
 BOOLEANS = st.one_of(st.sampled_from(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ' TRUE ']), JUNK)
-RELATIVE = st.builds('{}{}'.format, st.integers(min_value=-3, max_value=10**12),
-                     st.sampled_from(['m', 'h', 'd', 'mo', 'months', 'y', ' D']))  # fmt: skip
+RELATIVE = st.builds(
+    '{}{}'.format,
+    st.integers(min_value=-3, max_value=10**12),
+    st.sampled_from(['m', 'h', 'd', 'mo', 'months', 'y', ' D']),
+)
 INSTANTS = st.one_of(
-    st.sampled_from(['3d', '1d', '0d', '10m', '0m', '2h', '1mo', '2024-02-29', '2024-02-29T10:30:00Z',
-                     '0000-01-01', '10000-01-01', '9999-12-31T23:59:59-01:00', '0001-01-01T00:00+01:00',
-                     '9999-12-31T23:59:59', '99999999d', '30000mo', '-3d', '٣d', ' 3D ', '2024-13-01']),
-    RELATIVE, JUNK,
-)  # fmt: skip
-RECENT = st.one_of(  # build-report builds valid periods for real: keep those short (an empty storage, few days)
-    st.sampled_from(['3d', '1d', '0d', '2mo', '0000-01-01', '10000-01-01', '99999999d', '30000mo', '-3d', '٣d',
-                     '9999-12-31', '1969-12-31', '2024-13-01']),
-    st.dates(min_value=instants.now().date() - timedelta(days=20), max_value=instants.now().date() + timedelta(days=3)
-             ).map(date.isoformat),
+    st.sampled_from(
+        [
+            '3d',
+            '1d',
+            '0d',
+            '10m',
+            '0m',
+            '2h',
+            '1mo',
+            '2024-02-29',
+            '2024-02-29T10:30:00Z',
+            '0000-01-01',
+            '10000-01-01',
+            '9999-12-31T23:59:59-01:00',
+            '0001-01-01T00:00+01:00',
+            '9999-12-31T23:59:59',
+            '99999999d',
+            '30000mo',
+            '-3d',
+            '٣d',
+            ' 3D ',
+            '2024-13-01',
+        ]
+    ),
+    RELATIVE,
     JUNK,
-)  # fmt: skip
+)
+RECENT = st.one_of(  # build-report builds valid periods for real: keep those short (an empty storage, few days)
+    st.sampled_from(
+        [
+            '3d',
+            '1d',
+            '0d',
+            '2mo',
+            '0000-01-01',
+            '10000-01-01',
+            '99999999d',
+            '30000mo',
+            '-3d',
+            '٣d',
+            '9999-12-31',
+            '1969-12-31',
+            '2024-13-01',
+        ]
+    ),
+    st.dates(
+        min_value=instants.now().date() - timedelta(days=20), max_value=instants.now().date() + timedelta(days=3)
+    ).map(date.isoformat),
+    JUNK,
+)
 URLS = st.sampled_from(
     ['', 'http://127.0.0.1:1', 'ftp://127.0.0.1:1', 'http://[::1', 'x' * 300, 'http://u:p@127.0.0.1:1']
 )  # never a host name to resolve: nothing leaves the machine
@@ -268,36 +338,61 @@ COMMON_VARIABLES = {
 GATHER_VARIABLES = COMMON_VARIABLES | {
     P + 'DB_HOST': st.sampled_from(['127.0.0.1', '/nonexistent-socket-dir', 'h' * 300, '127.0.0.1\x00']),
     P + 'DB_PORT': st.sampled_from([CLOSED_PORT, '0', '65536', 'x', '٣', '-1', ' 1 ', '1e3']),  # never a live port
-    P + 'DB_NAME': JUNK, P + 'DB_USER': JUNK, P + 'DB_PASSWORD': JUNK,
+    P + 'DB_NAME': JUNK,
+    P + 'DB_USER': JUNK,
+    P + 'DB_PASSWORD': JUNK,
     P + 'DB_SSLMODE': st.one_of(st.sampled_from(['disable', 'require', 'verify-full']), JUNK),
-    P + 'OPTIONAL_COLLECTORS': COLLECTORS, P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': BOOLEANS,
-    P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': BOOLEANS, P + 'MAX_GATHER_PERIOD_DAYS': NUMBERS,
-    P + 'COLLECTOR_LOCK_SUFFIX': JUNK, P + 'BILLING_PROVIDER': st.one_of(st.just('aws'), JUNK),
+    P + 'OPTIONAL_COLLECTORS': COLLECTORS,
+    P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': BOOLEANS,
+    P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': BOOLEANS,
+    P + 'MAX_GATHER_PERIOD_DAYS': NUMBERS,
+    P + 'COLLECTOR_LOCK_SUFFIX': JUNK,
+    P + 'BILLING_PROVIDER': st.one_of(st.just('aws'), JUNK),
     P + 'BILLING_ACCOUNT_ID': st.one_of(st.just('123456789012'), st.just('١٢٣٤٥٦٧٨٩٠١٢'), JUNK),
-    P + 'SERVICE_ACCOUNT_ID': JUNK, P + 'SERVICE_ACCOUNT_SECRET': JUNK, P + 'CRC_INGRESS_URL': URLS,
-    P + 'CRC_SSO_URL': URLS, P + 'CLUSTER_NAME': JUNK, P + 'USAGE_BASED_METERING_ENABLED': BOOLEANS,
-    P + 'PROMETHEUS_URL': URLS, P + 'COMPRESSION': st.one_of(st.sampled_from(['gzip-6', 'isal-1', 'gzip-10']), JUNK),
-    P + 'PACKAGE_MAX_BYTES': NUMBERS, P + 'MONTH_USAGE': BOOLEANS, P + 'RETENTION_MAX_AGE_DAYS': NUMBERS,
-    P + 'RETENTION_MAX_BYTES': NUMBERS, P + 'RETENTION_UPLOAD_STATE': JUNK, P + 'ELASTICSEARCH_URL': URLS,
-    P + 'ELASTICSEARCH_USERNAME': JUNK, 'JOB_COMPLETION_INDEX': NUMBERS,
-}  # fmt: skip
+    P + 'SERVICE_ACCOUNT_ID': JUNK,
+    P + 'SERVICE_ACCOUNT_SECRET': JUNK,
+    P + 'CRC_INGRESS_URL': URLS,
+    P + 'CRC_SSO_URL': URLS,
+    P + 'CLUSTER_NAME': JUNK,
+    P + 'USAGE_BASED_METERING_ENABLED': BOOLEANS,
+    P + 'PROMETHEUS_URL': URLS,
+    P + 'COMPRESSION': st.one_of(st.sampled_from(['gzip-6', 'isal-1', 'gzip-10']), JUNK),
+    P + 'PACKAGE_MAX_BYTES': NUMBERS,
+    P + 'MONTH_USAGE': BOOLEANS,
+    P + 'RETENTION_MAX_AGE_DAYS': NUMBERS,
+    P + 'RETENTION_MAX_BYTES': NUMBERS,
+    P + 'RETENTION_UPLOAD_STATE': JUNK,
+    P + 'ELASTICSEARCH_URL': URLS,
+    P + 'ELASTICSEARCH_USERNAME': JUNK,
+    'JOB_COMPLETION_INDEX': NUMBERS,
+}
 REPORT_VARIABLES = COMMON_VARIABLES | {
-    P + 'OPTIONAL_CCSP_REPORT_SHEETS': st.one_of(st.sampled_from(['all', 'ccsp_summary,managed_nodes', 'bogus']),
-                                                JUNK),
-    'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': NUMBERS, P + 'PRICE_PER_NODE': st.one_of(
-        st.sampled_from(['11', '11.555', '-0.01', '1e309', 'NaN', '١١']), NUMBERS),
-    P + 'REPORT_COMPANY_NAME': JUNK, P + 'REPORT_PO_NUMBER': JUNK, P + 'ADDITIONAL_SHIP_PATHS': JUNK,
-}  # fmt: skip
+    P + 'OPTIONAL_CCSP_REPORT_SHEETS': st.one_of(st.sampled_from(['all', 'ccsp_summary,managed_nodes', 'bogus']), JUNK),
+    'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': NUMBERS,
+    P + 'PRICE_PER_NODE': st.one_of(st.sampled_from(['11', '11.555', '-0.01', '1e309', 'NaN', '١١']), NUMBERS),
+    P + 'REPORT_COMPANY_NAME': JUNK,
+    P + 'REPORT_PO_NUMBER': JUNK,
+    P + 'ADDITIONAL_SHIP_PATHS': JUNK,
+}
 
 
 @st.composite
 def gather_runs(draw, root: Path) -> tuple[list[str], dict[str, str]]:
-    argv = ['gather', *_options(draw, {
-        '--since': INSTANTS, '--until': INSTANTS, '--collectors': COLLECTORS, '--shard': st.one_of(
-            st.sampled_from(['0/2', '1/1', '2', '2/2', '99999999999999999999/3']), JUNK),
-        '--retention-max-age-days': NUMBERS, '--retention-max-bytes': NUMBERS,
-        '--output': st.sampled_from([str(root / 'out'), '/proc/no-such-dir', '']),
-    })]  # fmt: skip
+    argv = [
+        'gather',
+        *_options(
+            draw,
+            {
+                '--since': INSTANTS,
+                '--until': INSTANTS,
+                '--collectors': COLLECTORS,
+                '--shard': st.one_of(st.sampled_from(['0/2', '1/1', '2', '2/2', '99999999999999999999/3']), JUNK),
+                '--retention-max-age-days': NUMBERS,
+                '--retention-max-bytes': NUMBERS,
+                '--output': st.sampled_from([str(root / 'out'), '/proc/no-such-dir', '']),
+            },
+        ),
+    ]
     argv += draw(st.lists(st.sampled_from(['--ship', '--dry-run', '--verbose', '--bogus', '-x']), max_size=2))
     env = {**base_env(root), **_environment(draw, GATHER_VARIABLES)}
     env[P + 'SHIP_PATH'] = draw(st.sampled_from([str(root / 'ship'), str(root / 'missing'), '', 'a\x00b']))
@@ -307,15 +402,23 @@ def gather_runs(draw, root: Path) -> tuple[list[str], dict[str, str]]:
 
 @st.composite
 def report_runs(draw, root: Path) -> tuple[list[str], dict[str, str]]:
-    argv = ['build-report', *_options(draw, {
-        '--month': st.one_of(st.sampled_from(['0000-01', '9999-12', '2026-13', '1969-12', f'{THIS_MONTH}',
-                                              '٢٠٢٤-٠١']), JUNK),
-        '--since': RECENT, '--until': RECENT, '--type': st.one_of(st.sampled_from(['CCSP', 'CCSPv2',
-                                                                                   'RENEWAL_GUIDANCE']), JUNK),
-        '--sheets': st.one_of(st.sampled_from(['all', 'ccsp_summary', 'bogus', ' , ']), JUNK),
-        '--ephemeral': st.one_of(st.sampled_from(['30d', '2months', '0d', '3651d', '99999999999d']), JUNK),
-        '--also-from': st.sampled_from([str(root / 'other'), str(root / 'ship'), 's3://', 'ftp://x', '']),
-    })]  # fmt: skip
+    argv = [
+        'build-report',
+        *_options(
+            draw,
+            {
+                '--month': st.one_of(
+                    st.sampled_from(['0000-01', '9999-12', '2026-13', '1969-12', f'{THIS_MONTH}', '٢٠٢٤-٠١']), JUNK
+                ),
+                '--since': RECENT,
+                '--until': RECENT,
+                '--type': st.one_of(st.sampled_from(['CCSP', 'CCSPv2', 'RENEWAL_GUIDANCE']), JUNK),
+                '--sheets': st.one_of(st.sampled_from(['all', 'ccsp_summary', 'bogus', ' , ']), JUNK),
+                '--ephemeral': st.one_of(st.sampled_from(['30d', '2months', '0d', '3651d', '99999999999d']), JUNK),
+                '--also-from': st.sampled_from([str(root / 'other'), str(root / 'ship'), 's3://', 'ftp://x', '']),
+            },
+        ),
+    ]
     argv += draw(st.lists(st.sampled_from(['--force', '--rebuild-rollups', '--verbose', '--bogus']), max_size=2))
     env = {**base_env(root), **_environment(draw, REPORT_VARIABLES)}
     env[P + 'SHIP_PATH'] = draw(st.sampled_from([str(root / 'ship'), str(root / 'missing'), '', 'a\x00b']))
@@ -339,8 +442,11 @@ def check_one_answer(command: str, argv: list[str], env: dict[str, str], summary
     code, _, err = run_main([*argv, f'--summary-file={summary_file}'], env, capsys)
     assert code in (0, 1, 2)
     assert 'Traceback' not in err and 'internal error' not in err, err
-    messages = [line for line in err.splitlines() if line.startswith(f'metrics-utility {command}: ')
-                and ': warning: ' not in line]  # fmt: skip
+    messages = [
+        line
+        for line in err.splitlines()
+        if line.startswith(f'metrics-utility {command}: ') and ': warning: ' not in line
+    ]
     assert len(messages) == (0 if code == 0 else 1), err
     text = summary_file.read_text(encoding='utf-8')
     written = json.loads(text)
@@ -355,8 +461,9 @@ def check_one_answer(command: str, argv: list[str], env: dict[str, str], summary
 @pytest.mark.parametrize(
     ('command', 'runs'), [('gather', gather_runs), ('build-report', report_runs)], ids=['gather', 'build-report']
 )
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_property_a_command_answers_any_arguments_and_environment(tmp_path_factory, capsys, command, runs, data):
     root = tmp_path_factory.mktemp(command)

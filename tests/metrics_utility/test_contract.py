@@ -43,17 +43,22 @@ def test_header_fields_are_the_workers():
 def test_every_rendered_variable_is_read_by_the_worker():
     """A name the operator renders but the worker never reads would be a setting without effect."""
     source = '\n'.join(path.read_text() for path in WORKER.rglob('*.py') if path.name != 'contract.py')
-    unread = [name for name in sorted(contract.RENDERED_VARIABLES)
-              if not re.search(rf"(METRICS_UTILITY_|PREFIX \+ ')?{name}\b", source)]  # fmt: skip
+    unread = [
+        name
+        for name in sorted(contract.RENDERED_VARIABLES)
+        if not re.search(rf"(METRICS_UTILITY_|PREFIX \+ ')?{name}\b", source)
+    ]
     assert unread == []
 
 
 def test_limits_are_the_workers():
     env = {'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS': str(contract.MAX_GATHER_PERIOD_DAYS[1])}
     assert settings.load(env, ship=False).max_days == contract.MAX_GATHER_PERIOD_DAYS[1]
-    for name, (low, high) in {'MAX_GATHER_PERIOD_DAYS': contract.MAX_GATHER_PERIOD_DAYS,
-                              'RETENTION_MAX_AGE_DAYS': contract.RETENTION_MAX_AGE_DAYS,
-                              'RETENTION_MAX_BYTES': contract.RETENTION_MAX_BYTES}.items():  # fmt: skip
+    for name, (low, high) in {
+        'MAX_GATHER_PERIOD_DAYS': contract.MAX_GATHER_PERIOD_DAYS,
+        'RETENTION_MAX_AGE_DAYS': contract.RETENTION_MAX_AGE_DAYS,
+        'RETENTION_MAX_BYTES': contract.RETENTION_MAX_BYTES,
+    }.items():
         settings.load({f'METRICS_UTILITY_{name}': str(high)}, ship=False)
         settings.load({f'METRICS_UTILITY_{name}': str(low)}, ship=False)
         for wrong in (low - 1, high + 1):
@@ -103,7 +108,10 @@ def test_build_report_summary_keys_are_the_contracts(tmp_path):
     synthetic(date(2024, 2, 28), 2).write(tmp_path / 'ship')
     summary = tmp_path / 'termination-log'
     args = _parser().parse_args(['build-report', '--summary-file', str(summary)])
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'ship'),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'ship'),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+    }
     assert run(args, env=env, now=datetime(2024, 3, 2, 4, tzinfo=UTC)) == 0
     assert tuple(json.loads(summary.read_text())) == contract.SUMMARY_KEYS['build-report']

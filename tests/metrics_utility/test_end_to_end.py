@@ -39,14 +39,17 @@ def report(controller_db, tmp_path_factory):
     ship = tmp_path_factory.mktemp('ship')
     monkeypatch = pytest.MonkeyPatch()
     try:
-        _env(monkeypatch, {
-            **controller_db.reader_env(),
-            'METRICS_UTILITY_SHIP_TARGET': 'directory',
-            'METRICS_UTILITY_SHIP_PATH': str(ship),
-            'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit',
-            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
-            'METRICS_UTILITY_PRICE_PER_NODE': '11.50',
-        })  # fmt: skip
+        _env(
+            monkeypatch,
+            {
+                **controller_db.reader_env(),
+                'METRICS_UTILITY_SHIP_TARGET': 'directory',
+                'METRICS_UTILITY_SHIP_PATH': str(ship),
+                'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent,main_host,main_indirectmanagednodeaudit',
+                'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+                'METRICS_UTILITY_PRICE_PER_NODE': '11.50',
+            },
+        )
         assert main(['gather', '--ship', '--since', '2024-02-27', '--until', '2024-03-02']) == 0
         assert main(['build-report', '--month', '2024-02', '--sheets', 'all']) == 0
     finally:
@@ -77,28 +80,46 @@ def truth(controller_db):
     """Reachable summaries of February: (identity, organization, job id, template, task runs)."""
     with controller_db.connect_owner() as conn:
         hosts = _identities(conn)
-        rows = conn.execute(f"""
+        rows = conn.execute(
+            f"""
             SELECT s.host_id, s.host_name, coalesce(o.name, 'No organization name'), s.job_id, u.name,
                    s.ok + s.failures + s.skipped + s.ignored + s.rescued + s.dark
             FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
             LEFT JOIN main_organization o ON o.id = u.organization_id
-            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""", FEB).fetchall()  # fmt: skip
-        summaries = [(hosts.get(host_id) or name, org, job, template, tasks)
-                     for host_id, name, org, job, template, tasks in rows]  # fmt: skip
-        events = conn.execute("""
+            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
+            FEB,
+        ).fetchall()
+        summaries = [
+            (hosts.get(host_id) or name, org, job, template, tasks) for host_id, name, org, job, template, tasks in rows
+        ]
+        events = conn.execute(
+            """
             SELECT e.event_data, e.job_id, e.host_name FROM main_jobevent e
             JOIN main_jobhostsummary s ON s.job_id = e.job_id AND s.host_name = e.host_name
             WHERE s.modified >= %s AND s.modified < %s
               AND e.event IN ('runner_on_ok', 'runner_on_failed', 'runner_on_skipped', 'runner_on_unreachable')
-            """, FEB).fetchall()  # fmt: skip
-        identity_of = {(job, name): hosts.get(host_id) or name for host_id, name, _, job, _, _ in conn.execute(
-            'SELECT s.host_id, s.host_name, 0, s.job_id, 0, 0 FROM main_jobhostsummary s '
-            'WHERE s.modified >= %s AND s.modified < %s', FEB)}  # fmt: skip
-        indirect = {r[0] for r in conn.execute("""
+            """,
+            FEB,
+        ).fetchall()
+        identity_of = {
+            (job, name): hosts.get(host_id) or name
+            for host_id, name, _, job, _, _ in conn.execute(
+                'SELECT s.host_id, s.host_name, 0, s.job_id, 0, 0 FROM main_jobhostsummary s '
+                'WHERE s.modified >= %s AND s.modified < %s',
+                FEB,
+            )
+        }
+        indirect = {
+            r[0]
+            for r in conn.execute(
+                """
             SELECT DISTINCT a.name FROM main_indirectmanagednodeaudit a JOIN main_unifiedjob u ON u.id = a.job_id
             WHERE u.finished >= %s AND u.finished < %s
               AND EXISTS (SELECT 1 FROM main_jobhostsummary s WHERE s.job_id = a.job_id
-                          AND s.modified >= %s AND s.modified < %s)""", FEB + FEB)}  # fmt: skip
+                          AND s.modified >= %s AND s.modified < %s)""",
+                FEB + FEB,
+            )
+        }
     return summaries, events, identity_of, indirect
 
 
@@ -151,13 +172,20 @@ def test_jobs_sheet(report, truth):
 def reachable_pairs(controller_db):
     """(job id, host name) of February's summaries with a reachable result: the only way to a content-sheet node."""
     with controller_db.connect_owner() as conn:
-        return set(conn.execute(f"""
+        return set(
+            conn.execute(
+                f"""
             SELECT s.job_id, s.host_name FROM main_jobhostsummary s
-            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""", FEB).fetchall())  # fmt: skip
+            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
+                FEB,
+            ).fetchall()
+        )
 
 
-@pytest.mark.parametrize(('key', 'sheet'), [('module', 'Usage by modules'), ('collection', 'Usage by collections'),
-                                            ('role', 'Usage by roles')])  # fmt: skip
+@pytest.mark.parametrize(
+    ('key', 'sheet'),
+    [('module', 'Usage by modules'), ('collection', 'Usage by collections'), ('role', 'Usage by roles')],
+)
 def test_content_usage(report, truth, reachable_pairs, key, sheet):
     _, events, identity_of, _ = truth
     runs, nodes = defaultdict(int), defaultdict(set)
@@ -165,8 +193,11 @@ def test_content_usage(report, truth, reachable_pairs, key, sheet):
         data = json.loads(text)  # Python's json accepts the \u0000 escapes PostgreSQL's jsonb refuses
         module = data.get('resolved_action') or data.get('task_action')
         parts = module.split('.')
-        name = {'module': module, 'collection': '.'.join(parts[:2]) if len(parts) >= 3 else 'No collection used',
-                'role': data.get('resolved_role') or data.get('role') or 'No role used'}[key]  # fmt: skip
+        name = {
+            'module': module,
+            'collection': '.'.join(parts[:2]) if len(parts) >= 3 else 'No collection used',
+            'role': data.get('resolved_role') or data.get('role') or 'No role used',
+        }[key]
         runs[name] += 1
         if (job, host) in reachable_pairs:  # unreachable-only summaries never make a node (docs/reports.md)
             nodes[name].add(identity_of[(job, host)])

@@ -67,9 +67,12 @@ def _gather(db: ControllerDatabase, ship: Path) -> None:
     try:
         for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
             monkeypatch.delenv(key)
-        for key, value in {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory',
-                           'METRICS_UTILITY_SHIP_PATH': str(ship),
-                           'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent'}.items():  # fmt: skip
+        for key, value in {
+            **db.reader_env(),
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(ship),
+            'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent',
+        }.items():
             monkeypatch.setenv(key, value)
         assert main(['gather', '--ship', '--since', '2024-02-27', '--until', '2024-03-02']) == 0
     finally:
@@ -81,8 +84,11 @@ def _report(ship: Path, *flags: str) -> None:
     try:
         for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
             monkeypatch.delenv(key)
-        for key, value in {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship),
-                           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}.items():  # fmt: skip
+        for key, value in {
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(ship),
+            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        }.items():
             monkeypatch.setenv(key, value)
         assert main(['build-report', '--month', '2024-02', *flags]) == 0
     finally:
@@ -106,8 +112,10 @@ def ships(dbs, tmp_path_factory) -> dict[str, Path]:
 def reports(ships) -> dict[str, object]:
     _report(ships['shared'])
     _report(ships['a'], '--sheets', 'all', '--also-from', str(ships['b']))
-    return {layout: load_workbook(ships[ship] / 'reports/2024/02/CCSPv2-2024-02.xlsx')
-            for layout, ship in (('shared', 'shared'), ('combined', 'a'))}  # fmt: skip
+    return {
+        layout: load_workbook(ships[ship] / 'reports/2024/02/CCSPv2-2024-02.xlsx')
+        for layout, ship in (('shared', 'shared'), ('combined', 'a'))
+    }
 
 
 @pytest.fixture(scope='module')
@@ -117,14 +125,19 @@ def truth(dbs) -> list[Summary]:
     for db in dbs:
         with db.connect_owner() as conn:
             hosts = _identities(conn)
-            rows = conn.execute(f"""
+            rows = conn.execute(
+                f"""
                 SELECT s.host_id, s.host_name, coalesce(o.name, 'No organization name'), s.job_id,
                        s.ok + s.failures + s.skipped + s.ignored + s.rescued + s.dark
                 FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
                 LEFT JOIN main_organization o ON o.id = u.organization_id
-                WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""", FEB).fetchall()  # fmt: skip
-        out += [Summary(db.install_uuid, hosts.get(host_id) or name, org, job, tasks)
-                for host_id, name, org, job, tasks in rows]  # fmt: skip
+                WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
+                FEB,
+            ).fetchall()
+        out += [
+            Summary(db.install_uuid, hosts.get(host_id) or name, org, job, tasks)
+            for host_id, name, org, job, tasks in rows
+        ]
     return out
 
 
@@ -203,7 +216,8 @@ def test_a_new_package_in_one_source_rebuilds_only_that_installation(reports, sh
     storage = MultiStorage(StorageDirectory(main_copy), [StorageDirectory(copy)])
     manifest = main_copy / f'rollups/installations/{dbs[0].install_uuid}/2024/02/28/manifest.json'
     before = manifest.stat().st_mtime_ns
-    result = build_report(storage, ReportOptions('CCSPv2', date(2024, 2, 1), date(2024, 3, 1), '2024-02'),
-                          tmp_path / 'r.xlsx')  # fmt: skip
+    result = build_report(
+        storage, ReportOptions('CCSPv2', date(2024, 2, 1), date(2024, 3, 1), '2024-02'), tmp_path / 'r.xlsx'
+    )
     assert result.days_rebuilt == 1
     assert manifest.stat().st_mtime_ns == before  # the first installation's rollup of that day was not rewritten

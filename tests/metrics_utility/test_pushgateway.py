@@ -96,9 +96,16 @@ def push_env(url: str, **extra: str) -> dict[str, str]:
 
 
 def test_gather_success_figures_and_usage(pushgw):
-    summary = {'command': 'gather', 'ok': True, 'rows': 123, 'bytes': 4567, 'packages': 2, 'error': None,
-               'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
-               'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5}}  # fmt: skip
+    summary = {
+        'command': 'gather',
+        'ok': True,
+        'rows': 123,
+        'bytes': 4567,
+        'packages': 2,
+        'error': None,
+        'window': {'since': '2026-03-02T02:50:00Z', 'until': '2026-03-02T03:50:00Z'},
+        'usage': {'month': '2026-03', 'unique_managed_nodes': 17, 'job_runs': 5},
+    }
     env = push_env(pushgw.url, METRICS_UTILITY_PUSHGATEWAY_GROUPING='install_uuid=abc, bad label=x')
     assert pushgateway.push_run('gather', summary, 12.5, push_settings(env), now=1_000.0)
     (push,) = pushgw.pushes
@@ -128,17 +135,24 @@ def test_gather_command_failure_is_pushed_without_secrets(pushgw):
     assert push.value('metrics_utility_last_failure_timestamp_seconds') is not None
     # A failure pushes no success time and no figures, so the last good run's stay in the group.
     assert {name for name, _ in push.samples()} == {
-        'metrics_utility_run_success', 'metrics_utility_run_duration_seconds',
-        'metrics_utility_last_run_timestamp_seconds', 'metrics_utility_last_failure_timestamp_seconds',
-    }  # fmt: skip
+        'metrics_utility_run_success',
+        'metrics_utility_run_duration_seconds',
+        'metrics_utility_last_run_timestamp_seconds',
+        'metrics_utility_last_failure_timestamp_seconds',
+    }
     assert DB_PASSWORD not in push.body and DB_PASSWORD not in push.path
 
 
 def test_build_report_pushes_the_billed_quantity_with_basic_auth(pushgw, tmp_path, capsys):
     synthetic(date(2024, 2, 28), 2).write(tmp_path)
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'pusher',
-           'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD, **push_env(pushgw.url)}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'pusher',
+        'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD,
+        **push_env(pushgw.url),
+    }
     args = _parser().parse_args(['build-report', '--month', '2024-02', '--summary-file', str(tmp_path / 's.json')])
     assert build_report.run(args, env=env, now=datetime(2024, 3, 2, tzinfo=UTC)) == 0
     written = json.loads((tmp_path / 's.json').read_text())
@@ -153,12 +167,18 @@ def test_build_report_pushes_the_billed_quantity_with_basic_auth(pushgw, tmp_pat
 
 def test_a_failed_push_warns_and_the_run_still_succeeds(pushgw, tmp_path, capsys, caplog):
     pushgw.status = 500
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'user',
-           'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD, **push_env(pushgw.url)}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PUSHGATEWAY_USERNAME': 'user',
+        'METRICS_UTILITY_PUSHGATEWAY_PASSWORD': PASSWORD,
+        **push_env(pushgw.url),
+    }
     with caplog.at_level(logging.WARNING, logger='metrics_utility.pushgateway'):
-        code = build_report.run(_parser().parse_args(['build-report', '--month', '2024-02']), env=env,
-                                now=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip
+        code = build_report.run(
+            _parser().parse_args(['build-report', '--month', '2024-02']), env=env, now=datetime(2024, 3, 2, tzinfo=UTC)
+        )
     assert code == 0  # no billing data: skipped, exit 0 — the push outcome does not change it
     (push,) = pushgw.pushes
     assert push.headers['Authorization'] == 'Basic ' + base64.b64encode(f'user:{PASSWORD}'.encode()).decode()
@@ -191,8 +211,9 @@ def test_a_url_holding_credentials_is_refused_and_never_logged(pushgw, caplog, t
 
     from testsupport.secrets import assert_no_secret
 
-    url = template.format(password=PASSWORD, quoted=quote(PASSWORD + '/+', safe=''),
-                          host=pushgw.url.removeprefix('http://'))  # fmt: skip
+    url = template.format(
+        password=PASSWORD, quoted=quote(PASSWORD + '/+', safe=''), host=pushgw.url.removeprefix('http://')
+    )
     with caplog.at_level(logging.DEBUG):
         assert pushgateway.push_run('gather', {'ok': True}, 1.0, push_settings(push_env(url))) is False
     assert pushgw.pushes == []

@@ -84,8 +84,10 @@ class ElasticsearchBulk:
                         store.pop(doc_id, None)
                         result |= {'status': 200 if existed else 404, 'result': 'deleted' if existed else 'not_found'}
                     elif action == 'create' and existed:
-                        result |= {'status': 409, 'error': {'type': 'version_conflict_engine_exception',
-                                                            'reason': 'document already exists'}}  # fmt: skip
+                        result |= {
+                            'status': 409,
+                            'error': {'type': 'version_conflict_engine_exception', 'reason': 'document already exists'},
+                        }
                         errors = True
                     else:
                         store[doc_id] = source
@@ -95,8 +97,10 @@ class ElasticsearchBulk:
 
     @staticmethod
     def _parse(request: Recorded, path_index: str | None) -> list[tuple[str, dict[str, Any], Any]]:
-        if request.headers.get('Content-Type', '').split(';')[0].strip() not in ('application/x-ndjson',
-                                                                                 'application/json'):  # fmt: skip
+        if request.headers.get('Content-Type', '').split(';')[0].strip() not in (
+            'application/x-ndjson',
+            'application/json',
+        ):
             raise BulkProtocolError('Content-Type must be application/x-ndjson')
         text = request.body.decode('utf-8')
         if not text.endswith('\n'):

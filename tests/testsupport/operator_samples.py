@@ -46,8 +46,12 @@ def crc_storage(state: dict[str, Any] | None = None, **crc: Any) -> dict[str, An
 
 def crc_secret(name: str = 'sa') -> dict[str, Any]:
     """The service account of `storage.crc.serviceAccountSecret` (keys `client-id`, `client-secret`)."""
-    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': name},
-            'stringData': {'client-id': 'metrics', 'client-secret': 'crc-client-secret'}}  # fmt: skip
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Secret',
+        'metadata': {'name': name},
+        'stringData': {'client-id': 'metrics', 'client-secret': 'crc-client-secret'},
+    }
 
 
 def db_secret(name: str = 'db-reader') -> dict[str, Any]:

@@ -34,29 +34,58 @@ def csv_collector(key: str, data: bytes, output_dir: Path) -> Collector:
     """A CSV collector of `key` returning `data` as its file; built directly (not registered: the real collectors
     own the registry's keys)."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    return Collector(CollectorInfo(key, VERSIONS[key], 'csv', f'test {key}'), _write_csv,
-                     {'data': data, 'output_dir': output_dir, 'key': key})  # fmt: skip
+    return Collector(
+        CollectorInfo(key, VERSIONS[key], 'csv', f'test {key}'),
+        _write_csv,
+        {'data': data, 'output_dir': output_dir, 'key': key},
+    )
 
 
 def jhs_rows(day: date, hosts: list[str], job: int) -> list[dict[str, Any]]:
     """One reachable job host summary per host, for job `job` on `day`."""
     at = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
-    return [{'id': job * 1000 + i, 'created': pg_ts(at), 'modified': pg_ts(at), 'host_name': host,
-             'host_remote_id': i + 1, 'ok': 2, 'dark': 0, 'failures': 0, 'skipped': 0, 'failed': 'f',
-             'job_created': pg_ts(at), 'job_remote_id': job, 'job_template_name': 'deploy', 'organization_name': 'Org'}
-            for i, host in enumerate(hosts)]  # fmt: skip
+    return [
+        {
+            'id': job * 1000 + i,
+            'created': pg_ts(at),
+            'modified': pg_ts(at),
+            'host_name': host,
+            'host_remote_id': i + 1,
+            'ok': 2,
+            'dark': 0,
+            'failures': 0,
+            'skipped': 0,
+            'failed': 'f',
+            'job_created': pg_ts(at),
+            'job_remote_id': job,
+            'job_template_name': 'deploy',
+            'organization_name': 'Org',
+        }
+        for i, host in enumerate(hosts)
+    ]
 
 
-def ship(base: Path, day: date, rows: list[dict[str, Any]], *, key: str = 'job_host_summary', work: Path,
-         data: bytes | None = None) -> Path:  # fmt: skip
+def ship(
+    base: Path,
+    day: date,
+    rows: list[dict[str, Any]],
+    *,
+    key: str = 'job_host_summary',
+    work: Path,
+    data: bytes | None = None,
+) -> Path:
     """Package one day's rows as a gather would and store it at `<base>/data/YYYY/MM/DD/<name>`."""
     since = datetime(day.year, day.month, day.day, tzinfo=UTC)
     out = work / f'out-{day}-{key}'
     out.mkdir(parents=True)
     content = csv_bytes(COLUMNS[key], rows) if data is None else data
-    package = Package(config={'install_uuid': INSTALL_UUID, 'controller_version': '4.6.8'},
-                      collectors=[csv_collector(key, content, work / f'collect-{day}-{key}')],
-                      since=since, until=since + timedelta(days=1), output_dir=out)  # fmt: skip
+    package = Package(
+        config={'install_uuid': INSTALL_UUID, 'controller_version': '4.6.8'},
+        collectors=[csv_collector(key, content, work / f'collect-{day}-{key}')],
+        since=since,
+        until=since + timedelta(days=1),
+        output_dir=out,
+    )
     (built,) = list(package.build())
     target = base / built.object_name
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -55,8 +55,13 @@ COLUMNS = {
     'main_indirectmanagednodeaudit': INDIRECT,
     'main_hostmetric': HOSTMETRIC,
 }
-VERSIONS = {'job_host_summary': '1.2', 'main_jobevent': '1.0', 'main_host': '1.1',
-            'main_indirectmanagednodeaudit': '1.0', 'main_hostmetric': '1.1'}  # fmt: skip
+VERSIONS = {
+    'job_host_summary': '1.2',
+    'main_jobevent': '1.0',
+    'main_host': '1.1',
+    'main_indirectmanagednodeaudit': '1.0',
+    'main_hostmetric': '1.1',
+}
 INSTALL_UUID = '2b54dd1f-8c3a-4b6e-9d2f-0a1b2c3d4e5f'
 
 
@@ -126,8 +131,14 @@ def write_tarball(
     members: list[tuple[str, bytes]] = [(f'./{key}.csv', csv_bytes(COLUMNS[key], rows))]
     cfg = config if config is not None else {'install_uuid': install_uuid, 'controller_version': '4.6.8'}
     members.append(('./config.json', json.dumps(cfg).encode()))
-    status_row = {'collection_start_timestamp': str(until + timedelta(minutes=5)), 'since': str(since),
-                  'until': str(until), 'file_name': f'{key}.csv', 'status': status, 'elapsed': 1}  # fmt: skip
+    status_row = {
+        'collection_start_timestamp': str(until + timedelta(minutes=5)),
+        'since': str(since),
+        'until': str(until),
+        'file_name': f'{key}.csv',
+        'status': status,
+        'elapsed': 1,
+    }
     members.append(('./data_collection_status.csv', csv_bytes(STATUS, [status_row])))
     manifest = {f'{key}.csv': VERSIONS[key], 'config.json': '2.0', 'data_collection_status.csv': '1.0'}
     members.append(('./manifest.json', json.dumps(manifest).encode()))
@@ -191,8 +202,16 @@ class SyntheticData:
             if keys is not None and key not in keys:
                 continue
             since = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            paths.append(write_tarball(base, key=key, rows=rows, since=since, until=since + timedelta(days=1),
-                                       install_uuid=self.install_uuid))  # fmt: skip
+            paths.append(
+                write_tarball(
+                    base,
+                    key=key,
+                    rows=rows,
+                    since=since,
+                    until=since + timedelta(days=1),
+                    install_uuid=self.install_uuid,
+                )
+            )
         return paths
 
 
@@ -221,9 +240,19 @@ def synthetic(
         org_name, org_id = orgs[i % len(orgs)]
         name = f'host{i:05d}.example.com'
         ansible_host = f'10.0.{i // 250}.{i % 250}' if i % 3 == 0 else None
-        pool.append(SynthHost(name, 1000 + i, ansible_host, org_name, org_id, f'{org_name} inv', 100 + org_id,
-                              serial=f'SER-{i // 2:05d}' if i % 5 == 0 else None,
-                              machine_id=f'mid-{i:05d}' if i % 5 == 0 else None))  # fmt: skip
+        pool.append(
+            SynthHost(
+                name,
+                1000 + i,
+                ansible_host,
+                org_name,
+                org_id,
+                f'{org_name} inv',
+                100 + org_id,
+                serial=f'SER-{i // 2:05d}' if i % 5 == 0 else None,
+                machine_id=f'mid-{i:05d}' if i % 5 == 0 else None,
+            )
+        )
     if hosts >= 6:  # the awkward cast
         pool[1].ansible_host = pool[0].ansible_host or '10.9.0.1'
         pool[0].ansible_host = pool[1].ansible_host  # hosts 0 and 1: same machine, two inventory entries
@@ -256,53 +285,98 @@ def synthetic(
                 modified = min(modified, start + timedelta(days=1) - timedelta(microseconds=1))
                 unreachable = rng.random() < 0.08
                 ok, failures, skipped, ignored, rescued = (
-                    (0, 0, 0, 0, 0) if unreachable else
-                    (rng.randint(0, 9), rng.randint(0, 1), rng.randint(0, 3), rng.randint(0, 1), rng.randint(0, 1))
-                )  # fmt: skip
+                    (0, 0, 0, 0, 0)
+                    if unreachable
+                    else (rng.randint(0, 9), rng.randint(0, 1), rng.randint(0, 3), rng.randint(0, 1), rng.randint(0, 1))
+                )
                 if not unreachable and ok + failures + skipped + ignored + rescued == 0:
                     ok = 1
                 dark = 1 if unreachable or rng.random() < 0.05 else 0
                 deleted = host.remote_id is not None and rng.random() < 0.05
-                jhs_rows.append({
-                    'id': jhs_id, 'created': pg_ts(modified), 'modified': pg_ts(modified), 'host_name': host.name,
-                    'host_remote_id': None if deleted else host.remote_id,
-                    'ansible_host_variable': None if deleted else host.ansible_host,
-                    'ansible_connection_variable': 'ssh', 'changed': rng.randint(0, ok) if ok else 0, 'dark': dark,
-                    'failures': failures, 'ok': ok, 'processed': 1, 'skipped': skipped,
-                    'failed': pg_bool(failures > 0), 'ignored': ignored, 'rescued': rescued,
-                    'job_created': pg_ts(job_created), 'job_remote_id': job_id, 'job_template_remote_id': 50 + j % 2,
-                    'job_template_name': template, 'inventory_remote_id': host.inventory_id,
-                    'inventory_name': host.inventory, 'organization_remote_id': None if no_org else org_id,
-                    'organization_name': None if no_org else org_name, 'project_remote_id': 7,
-                    'project_name': 'playbooks',
-                })  # fmt: skip
+                jhs_rows.append(
+                    {
+                        'id': jhs_id,
+                        'created': pg_ts(modified),
+                        'modified': pg_ts(modified),
+                        'host_name': host.name,
+                        'host_remote_id': None if deleted else host.remote_id,
+                        'ansible_host_variable': None if deleted else host.ansible_host,
+                        'ansible_connection_variable': 'ssh',
+                        'changed': rng.randint(0, ok) if ok else 0,
+                        'dark': dark,
+                        'failures': failures,
+                        'ok': ok,
+                        'processed': 1,
+                        'skipped': skipped,
+                        'failed': pg_bool(failures > 0),
+                        'ignored': ignored,
+                        'rescued': rescued,
+                        'job_created': pg_ts(job_created),
+                        'job_remote_id': job_id,
+                        'job_template_remote_id': 50 + j % 2,
+                        'job_template_name': template,
+                        'inventory_remote_id': host.inventory_id,
+                        'inventory_name': host.inventory,
+                        'organization_remote_id': None if no_org else org_id,
+                        'organization_name': None if no_org else org_name,
+                        'project_remote_id': 7,
+                        'project_name': 'playbooks',
+                    }
+                )
                 for _ in range(0 if unreachable else events_per_host):
                     event_id += 1
                     task_action, resolved, role = MODULES[rng.randrange(len(MODULES))]
-                    event_rows.append({
-                        'main_jobhostsummary_id': jhs_id, 'main_jobhostsummary_created': pg_ts(modified),
-                        'id': event_id, 'created': pg_ts(modified), 'modified': pg_ts(modified),
-                        'job_created': pg_ts(job_created), 'event': rng.choice(RESULT_EVENTS),
-                        'task_action': task_action, 'resolved_action': resolved or None,
-                        'resolved_role': role or None, 'duration': f'{rng.randint(1, 5000) / 1000:.3f}',
-                        'failed': 'f', 'changed': 't', 'playbook': 'site.yml', 'play': 'all', 'task': task_action,
-                        'role': role.rsplit('.', 1)[-1] if role else None, 'job_remote_id': job_id,
-                        'host_remote_id': None if deleted else host.remote_id, 'host_name': host.name,
-                    })  # fmt: skip
+                    event_rows.append(
+                        {
+                            'main_jobhostsummary_id': jhs_id,
+                            'main_jobhostsummary_created': pg_ts(modified),
+                            'id': event_id,
+                            'created': pg_ts(modified),
+                            'modified': pg_ts(modified),
+                            'job_created': pg_ts(job_created),
+                            'event': rng.choice(RESULT_EVENTS),
+                            'task_action': task_action,
+                            'resolved_action': resolved or None,
+                            'resolved_role': role or None,
+                            'duration': f'{rng.randint(1, 5000) / 1000:.3f}',
+                            'failed': 'f',
+                            'changed': 't',
+                            'playbook': 'site.yml',
+                            'play': 'all',
+                            'task': task_action,
+                            'role': role.rsplit('.', 1)[-1] if role else None,
+                            'job_remote_id': job_id,
+                            'host_remote_id': None if deleted else host.remote_id,
+                            'host_name': host.name,
+                        }
+                    )
             if indirect and j % 3 == 1:
                 for vm in rng.sample(range(30), 3):
                     audit_id += 1
                     name = f'vm-{vm:03d}.vcenter.example.com'
                     facts = {'device_type': 'virtual_machine', 'infra_type': 'PrivateCloud', 'infra_bucket': 'vmware'}
-                    audit_rows.append({
-                        'id': audit_id, 'created': pg_ts(job_created + timedelta(minutes=5)), 'host_name': name,
-                        'host_remote_id': None, 'canonical_facts': json.dumps({'fqdn': name, 'moid': f'vm-{vm}'}),
-                        'facts': json.dumps(facts), 'events': json.dumps(['vmware.vmware_rest.vcenter_vm_info']),
-                        'task_runs': rng.randint(1, 4), 'job_created': pg_ts(job_created), 'job_remote_id': job_id,
-                        'job_template_remote_id': 50 + j % 2, 'job_template_name': template,
-                        'inventory_remote_id': 101, 'inventory_name': 'vcenter', 'organization_remote_id': org_id,
-                        'organization_name': org_name, 'project_remote_id': 7, 'project_name': 'playbooks',
-                    })  # fmt: skip
+                    audit_rows.append(
+                        {
+                            'id': audit_id,
+                            'created': pg_ts(job_created + timedelta(minutes=5)),
+                            'host_name': name,
+                            'host_remote_id': None,
+                            'canonical_facts': json.dumps({'fqdn': name, 'moid': f'vm-{vm}'}),
+                            'facts': json.dumps(facts),
+                            'events': json.dumps(['vmware.vmware_rest.vcenter_vm_info']),
+                            'task_runs': rng.randint(1, 4),
+                            'job_created': pg_ts(job_created),
+                            'job_remote_id': job_id,
+                            'job_template_remote_id': 50 + j % 2,
+                            'job_template_name': template,
+                            'inventory_remote_id': 101,
+                            'inventory_name': 'vcenter',
+                            'organization_remote_id': org_id,
+                            'organization_name': org_name,
+                            'project_remote_id': 7,
+                            'project_name': 'playbooks',
+                        }
+                    )
         data.rows[(day, 'job_host_summary')] = jhs_rows
         data.rows[(day, 'main_jobevent')] = event_rows
         if indirect:
@@ -312,14 +386,23 @@ def synthetic(
 
 
 def _host_row(host: SynthHost, day_start: datetime) -> dict[str, Any]:
-    canonical = {'ansible_product_serial': host.serial, 'ansible_machine_id': host.machine_id,
-                 'ansible_host': host.ansible_host, 'host_name': host.name, 'ansible_port': 22}  # fmt: skip
+    canonical = {
+        'ansible_product_serial': host.serial,
+        'ansible_machine_id': host.machine_id,
+        'ansible_host': host.ansible_host,
+        'host_name': host.name,
+        'ansible_port': 22,
+    }
     return {
-        'host_name': host.name, 'host_id': host.remote_id, 'inventory_remote_id': host.inventory_id,
-        'inventory_name': host.inventory, 'organization_remote_id': host.org_id, 'organization_name': host.org,
+        'host_name': host.name,
+        'host_id': host.remote_id,
+        'inventory_remote_id': host.inventory_id,
+        'inventory_name': host.inventory,
+        'organization_remote_id': host.org_id,
+        'organization_name': host.org,
         'last_automation': pg_ts(day_start + timedelta(hours=20)),
         'first_automation': pg_ts(day_start - timedelta(days=90)),
         'ansible_host_variable': host.ansible_host,
         'canonical_facts': json.dumps({k: v for k, v in canonical.items() if v is not None}),
         'facts': json.dumps({'ansible_connection_variable': 'ssh', 'architecture': 'x86_64'}),
-    }  # fmt: skip
+    }

@@ -34,8 +34,17 @@ def _cell(c: Any) -> list[Any] | None:
     color = font.color.rgb if font is not None and font.color is not None else None
     fg = fill.fgColor.rgb if fill is not None and fill.fill_type else None
     border = bool(c.border and c.border.left and c.border.left.style)
-    return [_value(c.value), c.number_format, font.name, bool(font.b), float(font.sz or 0), color, fg, border,
-            bool(c.alignment and c.alignment.wrap_text)]  # fmt: skip
+    return [
+        _value(c.value),
+        c.number_format,
+        font.name,
+        bool(font.b),
+        float(font.sz or 0),
+        color,
+        fg,
+        border,
+        bool(c.alignment and c.alignment.wrap_text),
+    ]
 
 
 def iter_sheets(path: str | Path) -> Any:

@@ -22,8 +22,10 @@ from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
 PROG = 'metrics-utility'
 SUMMARY_FLAG = '--summary-file'
-_COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {'build-report': 'build-report',
-                                                              'build_report': 'build-report'}  # fmt: skip
+_COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {
+    'build-report': 'build-report',
+    'build_report': 'build-report',
+}
 _COMMAND_NAMES['check'] = 'check'
 
 

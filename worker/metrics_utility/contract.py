@@ -57,13 +57,17 @@ CCSPV2_SHEETS: Final = (
     'usage_by_organizations', 'usage_by_collections', 'usage_by_roles', 'usage_by_modules', 'data_collection_status',
     'managed_nodes_by_organizations', 'usage_trend', 'usage_by_installations',
 )  # fmt: skip
-CCSP_SHEETS: Final = tuple(s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status',
-                                                                  'usage_by_installations'))  # fmt: skip
+CCSP_SHEETS: Final = tuple(
+    s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status', 'usage_by_installations')
+)
 SHEETS: Final = {'CCSPv2': CCSPV2_SHEETS, 'CCSP': CCSP_SHEETS, 'RENEWAL_GUIDANCE': ()}
 CCSP_DEDUPLICATORS: Final = ('ccsp', 'ccsp-experimental', 'ccsp-case-insensitive')
 RENEWAL_DEDUPLICATORS: Final = ('renewal', 'renewal-hostname', 'renewal-experimental')
-DEDUPLICATORS: Final = {'CCSP': CCSP_DEDUPLICATORS, 'CCSPv2': CCSP_DEDUPLICATORS,
-                        'RENEWAL_GUIDANCE': RENEWAL_DEDUPLICATORS}  # fmt: skip
+DEDUPLICATORS: Final = {
+    'CCSP': CCSP_DEDUPLICATORS,
+    'CCSPv2': CCSP_DEDUPLICATORS,
+    'RENEWAL_GUIDANCE': RENEWAL_DEDUPLICATORS,
+}
 # RENEWAL_GUIDANCE needs --since (it runs until today); the operator renders the spec's relative start.
 RENEWAL_SINCE_DEFAULT: Final = '12months'
 RENEWAL_SINCE_PATTERN: Final = r'^[1-9][0-9]{0,3}(d|months)$'

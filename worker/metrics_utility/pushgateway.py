@@ -61,17 +61,26 @@ def registry_for(summary: Mapping[str, Any], duration: float, now: float) -> Col
     usage = summary.get('usage')
     if isinstance(usage, Mapping) and usage.get('month'):
         month = {'period': 'month', 'month': str(usage['month'])}
-        gauge('metrics_utility_unique_managed_nodes', 'Unique managed nodes month-to-date.',
-              usage.get('unique_managed_nodes', 0), month)  # fmt: skip
+        gauge(
+            'metrics_utility_unique_managed_nodes',
+            'Unique managed nodes month-to-date.',
+            usage.get('unique_managed_nodes', 0),
+            month,
+        )
         gauge('metrics_utility_job_runs', 'Controller job runs month-to-date.', usage.get('job_runs', 0), month)
     if isinstance(summary.get('quantity'), int):
-        gauge('metrics_utility_report_billed_managed_nodes', 'Billed managed nodes of the last report built.',
-              summary['quantity'], {'period': str(summary.get('period') or '')})  # fmt: skip
+        gauge(
+            'metrics_utility_report_billed_managed_nodes',
+            'Billed managed nodes of the last report built.',
+            summary['quantity'],
+            {'period': str(summary.get('period') or '')},
+        )
     return registry
 
 
-def push_run(kind: str, summary: Mapping[str, Any], duration: float, settings: PushSettings | None,
-             now: float | None = None) -> bool:  # fmt: skip
+def push_run(
+    kind: str, summary: Mapping[str, Any], duration: float, settings: PushSettings | None, now: float | None = None
+) -> bool:
     """Push the run's figures when configured (`settings.push.push_settings`); True when pushed. Never raises."""
     if settings is None:
         return False

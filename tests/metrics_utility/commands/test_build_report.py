@@ -24,8 +24,12 @@ def _run(argv, env, capsys):
 
 
 def _env(path, **extra):
-    return {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(path),
-            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', **extra}  # fmt: skip
+    return {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        **extra,
+    }
 
 
 def test_default_month_is_the_previous_one_and_existing_reports_are_kept(tmp_path, capsys):
@@ -69,9 +73,13 @@ def test_empty_month_writes_nothing(tmp_path, capsys):
 
 
 def test_every_problem_is_reported_together(tmp_path, capsys):
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'missing'),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '-3',
-           'METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS': 'ccsp_summary,bogus'}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'missing'),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PRICE_PER_NODE': '-3',
+        'METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS': 'ccsp_summary,bogus',
+    }
     code, _, err = _run(['build-report', '--until', '2024-02-01', '--ephemeral', '3d'], env, capsys)
     assert code == 2
     for text in ('SHIP_PATH', 'PRICE_PER_NODE', "'bogus'", '--until requires --since', '--ephemeral applies'):
@@ -79,8 +87,9 @@ def test_every_problem_is_reported_together(tmp_path, capsys):
 
 
 def test_renewal_requires_since(tmp_path, capsys):
-    code, _, err = _run(['build-report', '--month', '2024-02'], _env(tmp_path, METRICS_UTILITY_REPORT_TYPE=
-                                                                    'RENEWAL_GUIDANCE'), capsys)  # fmt: skip
+    code, _, err = _run(
+        ['build-report', '--month', '2024-02'], _env(tmp_path, METRICS_UTILITY_REPORT_TYPE='RENEWAL_GUIDANCE'), capsys
+    )
     assert code == 2 and 'requires --since' in err and 'takes --since only' in err
 
 
@@ -129,8 +138,9 @@ def _period(base, work, days=3):
     paths = []
     for i in range(days):
         day = date(2024, 2, 1 + i)
-        paths.append(packages.ship(base, day, packages.jhs_rows(day, [f'h{i}-{n}' for n in range(i + 1)], job=i + 1),
-                                   work=work))  # fmt: skip
+        paths.append(
+            packages.ship(base, day, packages.jhs_rows(day, [f'h{i}-{n}' for n in range(i + 1)], job=i + 1), work=work)
+        )
     return paths
 
 

@@ -34,8 +34,13 @@ def _run(argv: list[str], env: dict[str, str], capsys) -> tuple[int, str, str]:
 
 
 def _env(ship: Path, db_env: dict[str, str], **extra: str) -> dict[str, str]:
-    return {P + 'SHIP_TARGET': 'controller_db', P + 'SHIP_PATH': str(ship), P + 'REPORT_TYPE': 'RENEWAL_GUIDANCE',
-            **db_env, **extra}  # fmt: skip
+    return {
+        P + 'SHIP_TARGET': 'controller_db',
+        P + 'SHIP_PATH': str(ship),
+        P + 'REPORT_TYPE': 'RENEWAL_GUIDANCE',
+        **db_env,
+        **extra,
+    }
 
 
 def _cells(path: Path) -> dict[str, list[tuple]]:
@@ -63,8 +68,9 @@ def test_the_renewal_report_from_controller_db_equals_sql_truth(controller_db, f
             'SELECT array_agg(DISTINCT hostname), count(DISTINCT hostname), sum(automated_counter) '
             "FROM main_hostmetric WHERE last_automation >= '2023-03-02T00:00:00+00:00'"
         ).fetchone()
-    listed = [name for sheet in NODE_SHEETS for cell in _column(from_db[sheet], 'Host names')
-              for name in cell.split(', ')]  # fmt: skip
+    listed = [
+        name for sheet in NODE_SHEETS for cell in _column(from_db[sheet], 'Host names') for name in cell.split(', ')
+    ]
     assert sorted(listed) == sorted(hostnames) and records > 0
     assert sum(sum(_column(from_db[s], 'HostMetric record count')) for s in NODE_SHEETS) == records
     assert sum(sum(_column(from_db[s], 'Number of Automations')) for s in NODE_SHEETS) == automations
@@ -82,9 +88,13 @@ def test_the_same_report_from_gathered_packages_is_identical(controller_db, from
         )
     for key in [k for k in __import__('os').environ if k.startswith(P)]:
         monkeypatch.delenv(key)
-    gather_env = {**controller_db.reader_env(), P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path),
-                  P + 'OPTIONAL_COLLECTORS': 'main_hostmetric',
-                  P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true'}  # fmt: skip
+    gather_env = {
+        **controller_db.reader_env(),
+        P + 'SHIP_TARGET': 'directory',
+        P + 'SHIP_PATH': str(tmp_path),
+        P + 'OPTIONAL_COLLECTORS': 'main_hostmetric',
+        P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
+    }
     assert main(['gather', '--ship', '--since', '2024-02-20', '--until', '2024-03-02T04:00:00Z'], env=gather_env) == 0
     env = {P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path), P + 'REPORT_TYPE': 'RENEWAL_GUIDANCE'}
     args = _parser().parse_args(['build-report', f'--since={SINCE}', '--ephemeral=1month'])
@@ -131,8 +141,10 @@ def test_a_role_without_select_on_main_hostmetric_is_named(scratch_db, tmp_path,
     env = _env(tmp_path, _no_select_role(scratch_db, f'{scratch_db.dbname}_nosel'))
     code, out, err = _run(['build_report', f'--since={SINCE}'], env, capsys)
     assert (code, out) == (1, '')
-    assert err == (f'{PROG}: permission denied for table main_hostmetric: grant SELECT on main_hostmetric and '
-                   f'main_host to {scratch_db.dbname}_nosel\n')  # fmt: skip
+    assert err == (
+        f'{PROG}: permission denied for table main_hostmetric: grant SELECT on main_hostmetric and '
+        f'main_host to {scratch_db.dbname}_nosel\n'
+    )
 
 
 @pytest.mark.hostile

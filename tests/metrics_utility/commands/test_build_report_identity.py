@@ -27,25 +27,47 @@ SHEETS = 'ccsp_summary,managed_nodes,usage_by_organizations,usage_by_modules,job
 
 
 def _summary(i, host, *, job=1, ok=1, dark=0, org='Default', template='tpl', ansible_host=None):
-    return {'id': i, 'created': pg_ts(SINCE + timedelta(hours=1, minutes=i)), 'modified': pg_ts(SINCE + timedelta(
-            hours=2)), 'host_name': host, 'host_remote_id': i, 'ansible_host_variable': ansible_host, 'ok': ok,
-            'dark': dark, 'job_remote_id': job, 'job_created': pg_ts(SINCE + timedelta(hours=1)),
-            'job_template_name': template, 'organization_name': org}  # fmt: skip
+    return {
+        'id': i,
+        'created': pg_ts(SINCE + timedelta(hours=1, minutes=i)),
+        'modified': pg_ts(SINCE + timedelta(hours=2)),
+        'host_name': host,
+        'host_remote_id': i,
+        'ansible_host_variable': ansible_host,
+        'ok': ok,
+        'dark': dark,
+        'job_remote_id': job,
+        'job_created': pg_ts(SINCE + timedelta(hours=1)),
+        'job_template_name': template,
+        'organization_name': org,
+    }
 
 
 def _event(i, host, module, job=1):
-    return {'id': i, 'created': pg_ts(SINCE + timedelta(hours=1)), 'job_created': pg_ts(SINCE + timedelta(hours=1)),
-            'event': 'runner_on_ok', 'task_action': module, 'resolved_action': module, 'duration': '1.0',
-            'job_remote_id': job, 'host_name': host}  # fmt: skip
+    return {
+        'id': i,
+        'created': pg_ts(SINCE + timedelta(hours=1)),
+        'job_created': pg_ts(SINCE + timedelta(hours=1)),
+        'event': 'runner_on_ok',
+        'task_action': module,
+        'resolved_action': module,
+        'duration': '1.0',
+        'job_remote_id': job,
+        'host_name': host,
+    }
 
 
 def _build(tmp_path, capsys, summaries, events=(), **header):
     write_tarball(tmp_path, key='job_host_summary', rows=summaries, since=SINCE, until=SINCE + timedelta(days=1))
     if events:
         write_tarball(tmp_path, key='main_jobevent', rows=events, since=SINCE, until=SINCE + timedelta(days=1))
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '10',
-           **{f'METRICS_UTILITY_REPORT_{k.upper()}': v for k, v in header.items()}}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PRICE_PER_NODE': '10',
+        **{f'METRICS_UTILITY_REPORT_{k.upper()}': v for k, v in header.items()},
+    }
     code = run(_parser().parse_args(['build-report', '--month', '2024-02', '--sheets', SHEETS]), env=env, now=NOW)
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -132,23 +154,39 @@ def test_hostile_texts_never_become_formulas_and_never_stop_the_report(tmp_path,
     assert _column(wb['Jobs'], 1) == [(shown, 's') for _, shown in expected]
     ws = wb['Usage Reporting']
     assert [(ws[c].value, ws[c].data_type) for c in ('B2', 'F4', 'B3', 'A8', 'A1', 'C8')] == [
-        ('=HYPERLINK("http://evil.example","Pay here")', 's'), ('+1-555_x0007_', 's'), ('@SUM(1+1)*cmd|x', 's'),
-        ('-2+3', 's'), ('CCSP_x001B_[31m', 's'), ('Z_xDCFC_rich', 's')]  # fmt: skip
+        ('=HYPERLINK("http://evil.example","Pay here")', 's'),
+        ('+1-555_x0007_', 's'),
+        ('@SUM(1+1)*cmd|x', 's'),
+        ('-2+3', 's'),
+        ('CCSP_x001B_[31m', 's'),
+        ('Z_xDCFC_rich', 's'),
+    ]
     assert ws['B2'].quotePrefix and ws['F4'].quotePrefix and not ws['A1'].quotePrefix
     assert (ws['J2'].value, ws['J8'].value, ws['G8'].value) == ('=SUM(J8:J13)', '=G8*I8', len(HOSTILE))
-    assert len([s for s in wb.sheetnames if s not in ('Usage Reporting', 'Jobs', 'Managed nodes',
-                'Usage by organizations', 'Usage by modules')]) == len(HOSTILE)  # fmt: skip
+    assert len(
+        [
+            s
+            for s in wb.sheetnames
+            if s not in ('Usage Reporting', 'Jobs', 'Managed nodes', 'Usage by organizations', 'Usage by modules')
+        ]
+    ) == len(HOSTILE)
     assert _formulas(path) == OWN_FORMULAS
 
 
 CONTENT = [  # (summaries (host, job, ok, dark), events (host, job, module), Usage by modules rows)
-    ('unreachable-only-host', [('dark01', 1, 0, 1), ('web01', 1, 1, 0)],
-     [('dark01', 1, 'ping'), ('dark01', 1, 'ping'), ('web01', 1, 'setup')],
-     [['ping', 0, 0, 2, 2.0], ['setup', 1, 1, 1, 1.0]]),
-    ('reachable-in-another-job', [('web01', 1, 0, 1), ('web01', 2, 1, 0)],
-     [('web01', 1, 'ping'), ('web01', 2, 'ping'), ('web01', 1, 'setup')],
-     [['ping', 1, 1, 2, 2.0], ['setup', 0, 0, 1, 1.0]]),
-]  # fmt: skip
+    (
+        'unreachable-only-host',
+        [('dark01', 1, 0, 1), ('web01', 1, 1, 0)],
+        [('dark01', 1, 'ping'), ('dark01', 1, 'ping'), ('web01', 1, 'setup')],
+        [['ping', 0, 0, 2, 2.0], ['setup', 1, 1, 1, 1.0]],
+    ),
+    (
+        'reachable-in-another-job',
+        [('web01', 1, 0, 1), ('web01', 2, 1, 0)],
+        [('web01', 1, 'ping'), ('web01', 2, 'ping'), ('web01', 1, 'setup')],
+        [['ping', 1, 1, 2, 2.0], ['setup', 0, 0, 1, 1.0]],
+    ),
+]
 
 
 @pytest.mark.hostile
@@ -162,24 +200,45 @@ def test_content_sheets_count_nodes_only_through_reachable_summaries(tmp_path, c
 
 
 RENEWAL = [  # (hostname, ansible_host, serial) of host metric rows → Managed nodes (Host name, Host names) rows
-    ('null-token-hostnames', [('NA', None, 'NA'), ('null', None, 'NA'), ('None', None, 'NA'), ('nan', None, 'NA')],
-     [('NA', 'NA'), ('None', 'None'), ('nan', 'nan'), ('null', 'null')]),
-    ('null-token-ansible-host', [('web01', 'NA', None), ('web02', 'NA', None), ('web03', '', None)],
-     [('web02', 'web01, web02'), ('web03', 'web03')]),  # 'NA' shared: one machine, latest name
-    ('hostile-hostnames', [('=1+1', None, None), ('web\x0701', None, None), ('web01', None, None)],
-     [('=1+1', '=1+1'), ('web_x0007_01', 'web_x0007_01'), ('web01', 'web01')]),  # sorted by the exact names
-]  # fmt: skip
+    (
+        'null-token-hostnames',
+        [('NA', None, 'NA'), ('null', None, 'NA'), ('None', None, 'NA'), ('nan', None, 'NA')],
+        [('NA', 'NA'), ('None', 'None'), ('nan', 'nan'), ('null', 'null')],
+    ),
+    (
+        'null-token-ansible-host',
+        [('web01', 'NA', None), ('web02', 'NA', None), ('web03', '', None)],
+        [('web02', 'web01, web02'), ('web03', 'web03')],
+    ),  # 'NA' shared: one machine, latest name
+    (
+        'hostile-hostnames',
+        [('=1+1', None, None), ('web\x0701', None, None), ('web01', None, None)],
+        [('=1+1', '=1+1'), ('web_x0007_01', 'web_x0007_01'), ('web01', 'web01')],
+    ),  # sorted by the exact names
+]
 
 
 @pytest.mark.hostile
 @pytest.mark.parametrize(('hosts', 'nodes'), [c[1:] for c in RENEWAL], ids=[c[0] for c in RENEWAL])
 def test_renewal_guidance_keeps_every_hostname(tmp_path, capsys, hosts, nodes):
-    rows = [{'hostname': h, 'ansible_host_variable': a, 'ansible_product_serial': s, 'deleted': 'f',
-             'first_automation': pg_ts(SINCE), 'last_automation': pg_ts(SINCE + timedelta(hours=i)),
-             'automated_counter': 1} for i, (h, a, s) in enumerate(hosts)]  # fmt: skip
+    rows = [
+        {
+            'hostname': h,
+            'ansible_host_variable': a,
+            'ansible_product_serial': s,
+            'deleted': 'f',
+            'first_automation': pg_ts(SINCE),
+            'last_automation': pg_ts(SINCE + timedelta(hours=i)),
+            'automated_counter': 1,
+        }
+        for i, (h, a, s) in enumerate(hosts)
+    ]
     write_tarball(tmp_path, key='main_hostmetric', rows=rows, since=SINCE, until=SINCE + timedelta(days=1))
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'RENEWAL_GUIDANCE'}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'RENEWAL_GUIDANCE',
+    }
     code = run(_parser().parse_args(['build-report', '--since', '2024-02-01']), env=env, now=NOW)
     assert code == 0, capsys.readouterr().err
     (path,) = tmp_path.glob('reports/*/*/RENEWAL_GUIDANCE-*.xlsx')

@@ -32,8 +32,9 @@ SINCE, UNTIL = '2024-02-27', '2024-03-02'
 
 def truth(db, since=SINCE, until=UNTIL) -> set[int]:
     with db.connect_owner() as conn:
-        rows = conn.execute('SELECT id FROM main_jobhostsummary WHERE modified >= %s AND modified < %s',
-                            (since, until)).fetchall()  # fmt: skip
+        rows = conn.execute(
+            'SELECT id FROM main_jobhostsummary WHERE modified >= %s AND modified < %s', (since, until)
+        ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -46,8 +47,12 @@ def gather(monkeypatch, env: dict[str, str], *args: str) -> int:
 
 
 def directory_env(db, ship_path: Path, **extra: str) -> dict[str, str]:
-    return {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
-            **extra}  # fmt: skip
+    return {
+        **db.reader_env(),
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+        **extra,
+    }
 
 
 def tarballs(root: Path) -> list[Path]:
@@ -58,8 +63,9 @@ def test_ship_to_a_directory_exactly_once_and_resume(controller_db, tmp_path, mo
     ship = tmp_path / 'ship'
     summary_file = tmp_path / 'summary.json'
     env = directory_env(controller_db, ship)
-    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL,
-                  '--summary-file', str(summary_file)) == 0  # fmt: skip
+    assert (
+        gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL, '--summary-file', str(summary_file)) == 0
+    )
     files = tarballs(ship)
     assert files and all(p.parent.relative_to(ship / 'data').as_posix().count('/') == 2 for p in files)
     counts = shipped_ids(files)
@@ -100,24 +106,47 @@ def test_incremental_runs_leave_no_gap(controller_db, tmp_path, monkeypatch):
 def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
     out = tmp_path / 'out'
     env = directory_env(controller_db, tmp_path / 'ship')
-    assert gather(monkeypatch, env, '--dry-run', '--since', '2024-02-28', '--until', '2024-02-29', '--output',
-                  str(out), '--collectors', 'job_host_summary') == 0  # fmt: skip
+    assert (
+        gather(
+            monkeypatch,
+            env,
+            '--dry-run',
+            '--since',
+            '2024-02-28',
+            '--until',
+            '2024-02-29',
+            '--output',
+            str(out),
+            '--collectors',
+            'job_host_summary',
+        )
+        == 0
+    )
     built = sorted(out.rglob('*.tar.gz'))
     assert built and set(shipped_ids(built)) == truth(controller_db, '2024-02-28', '2024-02-29')
     assert not (tmp_path / 'ship').exists()
 
 
-def test_s3_errors_then_recovery_ship_every_window_once(controller_db, tmp_path, monkeypatch, capsys, s3_server,
-                                                        bucket, faulty_s3):  # fmt: skip
-    env = {**controller_db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'billing',
-           'METRICS_UTILITY_BUCKET_NAME': bucket, 'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
-           'METRICS_UTILITY_BUCKET_REGION': 'us-east-1', 'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-           'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}  # fmt: skip
+def test_s3_errors_then_recovery_ship_every_window_once(
+    controller_db, tmp_path, monkeypatch, capsys, s3_server, bucket, faulty_s3
+):
+    env = {
+        **controller_db.reader_env(),
+        'METRICS_UTILITY_SHIP_TARGET': 's3',
+        'METRICS_UTILITY_SHIP_PATH': 'billing',
+        'METRICS_UTILITY_BUCKET_NAME': bucket,
+        'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
+        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
+        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
+        'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
+    }
     summary_file = tmp_path / 'summary.json'
     # Every upload fails (500s beyond the retries): the run fails and no watermark moves.
     faulty_s3.fail(None, when=lambda method, path: method == 'PUT' and '/data/' in path)
-    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL,
-                  '--summary-file', str(summary_file)) == 1  # fmt: skip
+    assert (
+        gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL, '--summary-file', str(summary_file)) == 1
+    )
     failed = json.loads(summary_file.read_text())
     assert not failed['ok'] and 'job_host_summary' in failed['error']
     client = s3_server.client()
@@ -168,9 +197,13 @@ def test_bad_configuration_lists_every_problem(controller_db, tmp_path, monkeypa
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path, monkeypatch, capsys):
-    env = {'METRICS_UTILITY_DB_HOST': '127.0.0.1', 'METRICS_UTILITY_DB_PORT': '1',
-           'METRICS_UTILITY_DB_PASSWORD': 'pw-x1', 'METRICS_UTILITY_SHIP_TARGET': 'directory',
-           'METRICS_UTILITY_SHIP_PATH': str(tmp_path)}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_DB_HOST': '127.0.0.1',
+        'METRICS_UTILITY_DB_PORT': '1',
+        'METRICS_UTILITY_DB_PASSWORD': 'pw-x1',
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+    }
     assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 1
     err = capsys.readouterr().err
     assert 'cannot connect to the controller database' in err and 'pw-x1' not in err
@@ -179,8 +212,10 @@ def test_unreachable_database_is_one_clear_line(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_sigkill_in_the_middle_then_rerun_ships_every_window_once(controller_db, tmp_path):
     ship = tmp_path / 'ship'
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith('METRICS_UTILITY_')},
-           **directory_env(controller_db, ship, METRICS_UTILITY_PACKAGE_MAX_BYTES='65536')}  # fmt: skip
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith('METRICS_UTILITY_')},
+        **directory_env(controller_db, ship, METRICS_UTILITY_PACKAGE_MAX_BYTES='65536'),
+    }
     args = [sys.executable, '-m', 'metrics_utility.cli', 'gather', '--ship', '--since', SINCE, '--until', UNTIL]
     victim = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -198,11 +233,14 @@ def test_sigkill_in_the_middle_then_rerun_ships_every_window_once(controller_db,
     assert not list(ship.rglob('*.part'))  # no half-written file visible
 
 
-@pytest.mark.parametrize(('runtime', 'install_type'), [({'container': 'oci'}, 'openshift'),
-                                                       ({'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'k8s')],
-                         ids=['oci-runtime', 'pod'])  # fmt: skip
-def test_config_json_names_the_install_type_the_settings_detected(controller_db, tmp_path, monkeypatch, runtime,
-                                                                   install_type):  # fmt: skip
+@pytest.mark.parametrize(
+    ('runtime', 'install_type'),
+    [({'container': 'oci'}, 'openshift'), ({'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'k8s')],
+    ids=['oci-runtime', 'pod'],
+)
+def test_config_json_names_the_install_type_the_settings_detected(
+    controller_db, tmp_path, monkeypatch, runtime, install_type
+):
     """The settings layer detects the install type once and the config collector receives it as a parameter."""
     import tarfile
 
@@ -210,8 +248,22 @@ def test_config_json_names_the_install_type_the_settings_detected(controller_db,
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / 'out'
     env = directory_env(controller_db, tmp_path / 'ship', **runtime)
-    assert gather(monkeypatch, env, '--dry-run', '--since', '2024-02-28', '--until', '2024-02-29', '--output',
-                  str(out), '--collectors', 'job_host_summary') == 0  # fmt: skip
+    assert (
+        gather(
+            monkeypatch,
+            env,
+            '--dry-run',
+            '--since',
+            '2024-02-28',
+            '--until',
+            '2024-02-29',
+            '--output',
+            str(out),
+            '--collectors',
+            'job_host_summary',
+        )
+        == 0
+    )
     with tarfile.open(sorted(out.rglob('*.tar.gz'))[0]) as tar:
         config = json.load(tar.extractfile('./config.json'))
     assert config['platform']['type'] == install_type

@@ -48,8 +48,23 @@ def test_sharded_backfill_ships_exactly_what_one_gather_ships(controller_db, tmp
     env = directory_env(controller_db, sharded)
     summaries = [tmp_path / f'shard-{i}.json' for i in range(3)]
     with ThreadPoolExecutor(3) as pool:
-        codes = list(pool.map(lambda i: gather(env, '--ship', '--since', SINCE, '--until', UNTIL, '--shard', f'{i}/3',
-                                               '--summary-file', str(summaries[i])), range(3)))  # fmt: skip
+        codes = list(
+            pool.map(
+                lambda i: gather(
+                    env,
+                    '--ship',
+                    '--since',
+                    SINCE,
+                    '--until',
+                    UNTIL,
+                    '--shard',
+                    f'{i}/3',
+                    '--summary-file',
+                    str(summaries[i]),
+                ),
+                range(3),
+            )
+        )
     assert codes == [0, 0, 0]
     assert names(sharded) == names(single)
     counts = shipped_ids(tarballs(sharded))
@@ -77,8 +92,9 @@ def test_a_missing_shard_holds_the_watermark_until_it_ran(controller_db, tmp_pat
     # A retried shard skips what it finished: shard 0 ships nothing again, but merges.
     before = {p: p.stat().st_mtime_ns for p in tarballs(ship)}
     summary = tmp_path / 's.json'
-    assert gather(env, '--ship', '--since', SINCE, '--until', UNTIL, '--shard', '0/3', '--summary-file',
-                  str(summary)) == 0  # fmt: skip
+    assert (
+        gather(env, '--ship', '--since', SINCE, '--until', UNTIL, '--shard', '0/3', '--summary-file', str(summary)) == 0
+    )
     assert json.loads(summary.read_text())['backfill']['slices'] == 0
     assert {p: p.stat().st_mtime_ns for p in tarballs(ship)} == before
     assert (
@@ -209,9 +225,13 @@ def test_kpi_documents_for_every_shipped_file_and_run(controller_db, tmp_path):
     ship = tmp_path / 'ship'
     summary = tmp_path / 'summary.json'
     with HTTPSServer(ca, bulk) as server:
-        env = directory_env(controller_db, ship, METRICS_UTILITY_ELASTICSEARCH_URL=server.url(''),
-                            METRICS_UTILITY_ELASTICSEARCH_API_KEY=API_KEY,
-                            METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE=str(bundle))  # fmt: skip
+        env = directory_env(
+            controller_db,
+            ship,
+            METRICS_UTILITY_ELASTICSEARCH_URL=server.url(''),
+            METRICS_UTILITY_ELASTICSEARCH_API_KEY=API_KEY,
+            METRICS_UTILITY_ELASTICSEARCH_CA_BUNDLE=str(bundle),
+        )
         args = ('--ship', '--since', SINCE, '--until', UNTIL, '--summary-file', str(summary))
         assert gather(env, *args) == 0
         docs = bulk.documents('metrics-utility-kpi')
@@ -220,8 +240,11 @@ def test_kpi_documents_for_every_shipped_file_and_run(controller_db, tmp_path):
         members = []
         for path in tarballs(ship):
             with tarfile.open(path, 'r:gz') as tar:
-                members += [(path.name, m.name.lstrip('./')) for m in tar.getmembers() if m.name.endswith('.csv')
-                            and 'data_collection_status' not in m.name]  # fmt: skip
+                members += [
+                    (path.name, m.name.lstrip('./'))
+                    for m in tar.getmembers()
+                    if m.name.endswith('.csv') and 'data_collection_status' not in m.name
+                ]
         assert sorted((d['object'].rsplit('/', 1)[-1], d['file']) for d in files) == sorted(members)
         jhs_rows = sum(d['rows'] for d in files if d['collector'] == 'job_host_summary')
         assert jhs_rows == sum(shipped_ids(tarballs(ship)).values())

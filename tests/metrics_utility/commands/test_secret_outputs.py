@@ -106,10 +106,14 @@ def test_build_report_refuses_urls_holding_credentials(tmp_path, capsys, caplog,
 
 
 @pytest.mark.hostile
-def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_server, bucket, tmp_path, capsys,
-                                                                           caplog):  # fmt: skip
-    env = {**S3, 'METRICS_UTILITY_BUCKET_NAME': bucket, 'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
-           'METRICS_UTILITY_BUCKET_REGION': 'us-east-1', 'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_server, bucket, tmp_path, capsys, caplog):
+    env = {
+        **S3,
+        'METRICS_UTILITY_BUCKET_NAME': bucket,
+        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
+        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+    }
     summary_file = tmp_path / 'summary.json'
     argv = ['build-report', '--verbose', '--month', '2024-02', '--summary-file', str(summary_file)]
     args = _parser().parse_args(argv)
@@ -124,14 +128,31 @@ def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_se
 
 
 @pytest.mark.hostile
-def test_gather_verbose_against_s3_never_logs_signed_headers_or_keys(controller_db, s3_server, bucket, tmp_path,
-                                                                     capsys, caplog):  # fmt: skip
-    env = {**controller_db.reader_env(), **S3, 'METRICS_UTILITY_BUCKET_NAME': bucket,
-           'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint, 'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-           'METRICS_UTILITY_OPTIONAL_COLLECTORS': ''}  # fmt: skip
+def test_gather_verbose_against_s3_never_logs_signed_headers_or_keys(
+    controller_db, s3_server, bucket, tmp_path, capsys, caplog
+):
+    env = {
+        **controller_db.reader_env(),
+        **S3,
+        'METRICS_UTILITY_BUCKET_NAME': bucket,
+        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
+        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
+    }
     summary_file = tmp_path / 'summary.json'
-    args = _parser().parse_args(['gather', '--ship', '--verbose', '--since', '2024-02-28', '--until', '2024-02-29',
-                                 '--summary-file', str(summary_file)])  # fmt: skip
+    args = _parser().parse_args(
+        [
+            'gather',
+            '--ship',
+            '--verbose',
+            '--since',
+            '2024-02-28',
+            '--until',
+            '2024-02-29',
+            '--summary-file',
+            str(summary_file),
+        ]
+    )
     with caplog.at_level(logging.DEBUG):
         code = gather.run(args, env=env)
     err = capsys.readouterr().err

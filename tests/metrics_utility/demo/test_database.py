@@ -28,8 +28,7 @@ def test_reader_cannot_write(controller_db, statement):
 
 def test_reader_can_read_every_table_and_partition(controller_db):
     with controller_db.connect_reader() as conn:
-        tables = [t for (t,) in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]  # fmt: skip
+        tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
         assert 'main_jobevent_20240228_09' in tables
         for table in tables:
             conn.execute(f'SELECT * FROM "{table}" LIMIT 1')

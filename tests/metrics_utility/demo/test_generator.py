@@ -45,8 +45,9 @@ def test_tiny_is_exactly_the_scenario():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(('scale', 'low', 'high'), [('small', 400, 1_500), ('medium', 34_000, 48_000),
-                                                     ('large', 340_000, 480_000)])  # fmt: skip
+@pytest.mark.parametrize(
+    ('scale', 'low', 'high'), [('small', 400, 1_500), ('medium', 34_000, 48_000), ('large', 340_000, 480_000)]
+)
 def test_planned_summaries_per_day_match_the_scale(scale, low, high):
     """Counted from the plan (cheap even for `large`): one summary per host of each job finished by the end."""
     generated = plan(DatasetSpec(scale, START, days=1, seed=5))
@@ -87,10 +88,21 @@ def _one(conn: psycopg.Connection, query: str, *params):
 
 @integration
 def test_host_names_repeat_across_inventories(owner_conn):
-    assert _one(owner_conn, 'SELECT count(*) FROM (SELECT name FROM main_host GROUP BY name '
-                            'HAVING count(DISTINCT inventory_id) > 1) d') > 0  # fmt: skip
-    assert _one(owner_conn, 'SELECT count(*) FROM (SELECT lower(name) FROM main_host GROUP BY lower(name) '
-                            'HAVING count(DISTINCT name) > 1) d') > 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM (SELECT name FROM main_host GROUP BY name HAVING count(DISTINCT inventory_id) > 1) d',
+        )
+        > 0
+    )
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM (SELECT lower(name) FROM main_host GROUP BY lower(name) '
+            'HAVING count(DISTINCT name) > 1) d',
+        )
+        > 0
+    )
 
 
 @integration
@@ -116,36 +128,70 @@ def test_host_variables_come_in_every_shape(owner_conn):
                 kinds['yaml quoted with comment'] += 1
         except yaml.YAMLError:
             kinds['malformed yaml'] += 1
-    for kind in ('empty', 'json with ansible_host', 'json nested only', 'malformed json', 'yaml with ansible_host',
-                 'yaml quoted with comment', 'malformed yaml'):  # fmt: skip
+    for kind in (
+        'empty',
+        'json with ansible_host',
+        'json nested only',
+        'malformed json',
+        'yaml with ansible_host',
+        'yaml quoted with comment',
+        'malformed yaml',
+    ):
         assert kinds[kind] > 0, (kind, kinds)
     assert _one(owner_conn, "SELECT count(*) FROM main_host WHERE variables ~ 'ansible_port: [^0-9]'") > 0
 
 
 @integration
 def test_unreachable_only_and_deleted_hosts(owner_conn):
-    assert _one(owner_conn, 'SELECT count(*) FROM main_jobhostsummary '
-                            'WHERE dark > 0 AND ok + failures + skipped + ignored + rescued = 0') > 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM main_jobhostsummary '
+            'WHERE dark > 0 AND ok + failures + skipped + ignored + rescued = 0',
+        )
+        > 0
+    )
     # Deleted hosts: summaries keep the name with NULL host_id; their events point at a host that no longer exists.
-    assert _one(owner_conn, "SELECT count(*) FROM main_jobhostsummary WHERE host_id IS NULL "
-                            "AND host_name = 'old01.example.com'") > 0  # fmt: skip
-    assert _one(owner_conn, "SELECT count(*) FROM main_jobhostsummary WHERE host_id IS NULL "
-                            "AND host_name = 'localhost'") > 0  # fmt: skip
-    assert _one(owner_conn, 'SELECT count(*) FROM main_jobevent e WHERE e.host_id IS NOT NULL '
-                            'AND NOT EXISTS (SELECT 1 FROM main_host h WHERE h.id = e.host_id)') > 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            "SELECT count(*) FROM main_jobhostsummary WHERE host_id IS NULL AND host_name = 'old01.example.com'",
+        )
+        > 0
+    )
+    assert (
+        _one(owner_conn, "SELECT count(*) FROM main_jobhostsummary WHERE host_id IS NULL AND host_name = 'localhost'")
+        > 0
+    )
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM main_jobevent e WHERE e.host_id IS NOT NULL '
+            'AND NOT EXISTS (SELECT 1 FROM main_host h WHERE h.id = e.host_id)',
+        )
+        > 0
+    )
     assert _one(owner_conn, 'SELECT count(*) FROM main_hostmetric WHERE deleted AND last_deleted IS NOT NULL') > 0
 
 
 @integration
 def test_jobs_cross_midnight_and_some_still_run(owner_conn):
-    assert _one(owner_conn, "SELECT count(*) FROM main_unifiedjob u JOIN main_job j ON j.unifiedjob_ptr_id = u.id "
-                            "WHERE date_trunc('day', u.created) <> date_trunc('day', u.finished)") > 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM main_unifiedjob u JOIN main_job j ON j.unifiedjob_ptr_id = u.id '
+            "WHERE date_trunc('day', u.created) <> date_trunc('day', u.finished)",
+        )
+        > 0
+    )
     running = owner_conn.execute(
         "SELECT u.id FROM main_unifiedjob u WHERE status = 'running' AND finished IS NULL"
-    ).fetchall()  # fmt: skip
+    ).fetchall()
     assert running
-    assert _one(owner_conn, 'SELECT count(*) FROM main_jobhostsummary WHERE job_id = ANY(%s)',
-                [r[0] for r in running]) == 0  # fmt: skip
+    assert (
+        _one(owner_conn, 'SELECT count(*) FROM main_jobhostsummary WHERE job_id = ANY(%s)', [r[0] for r in running])
+        == 0
+    )
     assert _one(owner_conn, "SELECT count(*) FROM main_unifiedjob WHERE launch_type = 'sync'") > 0
     job_type = "(SELECT id FROM django_content_type WHERE model = 'job')"
     no_template = f'SELECT count(*) FROM main_unifiedjob WHERE unified_job_template_id IS NULL AND polymorphic_ctype_id = {job_type}'  # noqa: E501
@@ -176,7 +222,9 @@ def test_event_data_is_awkward_but_valid_json_text(owner_conn):
 @integration
 def test_summaries_agree_with_the_events(owner_conn):
     """Each summary's ok/failed/skipped/unreachable counts equal the result events of that (job, host)."""
-    mismatches = _one(owner_conn, """
+    mismatches = _one(
+        owner_conn,
+        """
         WITH ev AS (
             SELECT job_id, host_name,
                    count(*) FILTER (WHERE event = 'runner_on_ok') AS ok,
@@ -187,7 +235,8 @@ def test_summaries_agree_with_the_events(owner_conn):
             FROM main_jobevent GROUP BY job_id, host_name)
         SELECT count(*) FROM main_jobhostsummary s JOIN ev USING (job_id, host_name)
         WHERE s.ok <> ev.ok OR s.skipped <> ev.skipped OR s.dark <> ev.dark
-           OR s.failures + s.ignored + s.rescued <> ev.failed OR s.changed <> ev.changed""")  # fmt: skip
+           OR s.failures + s.ignored + s.rescued <> ev.failed OR s.changed <> ev.changed""",
+    )
     assert mismatches == 0
     assert _one(owner_conn, 'SELECT count(*) FROM main_jobhostsummary WHERE failed <> (dark > 0 OR failures > 0)') == 0
 
@@ -195,8 +244,14 @@ def test_summaries_agree_with_the_events(owner_conn):
 @integration
 def test_indirect_nodes_settings_and_instances(owner_conn, controller_db):
     assert _one(owner_conn, 'SELECT count(*) FROM main_indirectmanagednodeaudit') > 0
-    assert _one(owner_conn, "SELECT count(*) FROM main_indirectmanagednodeaudit "
-                            "WHERE jsonb_typeof(events) = 'array' AND canonical_facts ? 'fqdn'") > 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM main_indirectmanagednodeaudit '
+            "WHERE jsonb_typeof(events) = 'array' AND canonical_facts ? 'fqdn'",
+        )
+        > 0
+    )
     uuid = _one(owner_conn, "SELECT value #>> '{}' FROM conf_setting WHERE key = 'INSTALL_UUID'")
     assert uuid == controller_db.install_uuid
     assert _one(owner_conn, "SELECT value ->> 'license_type' FROM conf_setting WHERE key = 'LICENSE'") == 'enterprise'
@@ -210,7 +265,7 @@ def test_event_partitions_are_hourly_and_named_like_awx(owner_conn):
     rows = owner_conn.execute("""
         SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'main_jobevent'::regclass""").fetchall()  # fmt: skip
+        WHERE i.inhparent = 'main_jobevent'::regclass""").fetchall()
     assert len(rows) > 24
     for name, bound in rows:
         match = re.fullmatch(r'main_jobevent_(\d{8})_(\d{2})', name)
@@ -220,22 +275,31 @@ def test_event_partitions_are_hourly_and_named_like_awx(owner_conn):
     strategy = "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'main_jobevent'::regclass"
     assert _one(owner_conn, strategy) == 'r'
     # Every event sits in the partition of its job's creation hour.
-    assert _one(owner_conn, 'SELECT count(*) FROM main_jobevent e JOIN main_unifiedjob u ON u.id = e.job_id '
-                            'WHERE e.job_created <> u.created') == 0  # fmt: skip
+    assert (
+        _one(
+            owner_conn,
+            'SELECT count(*) FROM main_jobevent e JOIN main_unifiedjob u ON u.id = e.job_id '
+            'WHERE e.job_created <> u.created',
+        )
+        == 0
+    )
 
 
 @integration
 def test_schema_keeps_awx_types_and_indexes(owner_conn):
-    types = dict(owner_conn.execute(
-        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
-        "WHERE table_name IN ('main_jobevent', 'main_host', 'main_jobhostsummary', 'main_unifiedjob')"
-    ).fetchall())  # fmt: skip
+    types = dict(
+        owner_conn.execute(
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+            "WHERE table_name IN ('main_jobevent', 'main_host', 'main_jobhostsummary', 'main_unifiedjob')"
+        ).fetchall()
+    )
     assert types['main_jobevent.event_data'] == 'text'  # JSON stored as text, as AWX does
     assert types['main_jobevent.id'] == 'bigint'
     assert types['main_host.variables'] == 'text'
     assert types['main_unifiedjob.installed_collections'] == 'jsonb'
     assert types['main_jobhostsummary.modified'] == 'timestamp with time zone'
-    indexed = {r[0] for r in owner_conn.execute(
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'main_jobhostsummary'")}  # fmt: skip
+    indexed = {
+        r[0] for r in owner_conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'main_jobhostsummary'")
+    }
     assert not any('(modified' in d for d in indexed)  # AWX has no index on modified either
     assert any('(host_id, id DESC)' in d for d in indexed)

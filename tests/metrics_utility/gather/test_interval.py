@@ -23,8 +23,10 @@ def test_first_run_starts_at_the_horizon():
 def test_each_collector_resumes_at_its_own_watermark():
     marks = Watermarks({'job_host_summary': datetime(2024, 3, 1, tzinfo=UTC), 'main_jobevent': NOW})
     jhs, events = plan(['job_host_summary', 'main_jobevent'], [], marks, NOW)
-    assert jhs.windows == [Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC)),
-                           Window(datetime(2024, 3, 2, tzinfo=UTC), NOW)]  # fmt: skip
+    assert jhs.windows == [
+        Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC)),
+        Window(datetime(2024, 3, 2, tzinfo=UTC), NOW),
+    ]
     assert events.windows == []  # up to date
 
 
@@ -36,8 +38,13 @@ def test_a_watermark_older_than_the_horizon_is_reported():
 
 
 def test_until_in_the_future_is_clamped():
-    (p,) = plan(['job_host_summary'], [], Watermarks({'job_host_summary': NOW - timedelta(hours=1)}), NOW,
-                until=NOW + timedelta(days=1))  # fmt: skip
+    (p,) = plan(
+        ['job_host_summary'],
+        [],
+        Watermarks({'job_host_summary': NOW - timedelta(hours=1)}),
+        NOW,
+        until=NOW + timedelta(days=1),
+    )
     assert p.windows[-1].until == NOW
     assert 'in the future' in p.notes[0]
 
@@ -81,20 +88,36 @@ def test_put_only_targets_never_get_an_uploaded_slice_again():
 @pytest.mark.parametrize(
     ('since', 'until', 'max_days', 'message'),
     [
-        (None, datetime(1, 1, 2, tzinfo=UTC), 28,
-         '--until 0001-01-02T00:00:00+00:00 is too early: the look-back horizon of 28 days reaches before the '
-         'year 0001'),
-        (datetime(2024, 3, 2, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC), 28,
-         '--since 2024-03-02T00:00:00+00:00 is not before --until 2024-03-01T00:00:00+00:00'),
-        (datetime(2099, 1, 1, tzinfo=UTC), None, 28,
-         '--since 2099-01-01T00:00:00+00:00 is not before --until 2024-03-02T10:07:00+00:00'),
-        (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC), 3650,
-         '--since 0001-01-01T00:00:00+00:00 .. --until 2024-03-02T10:07:00+00:00 spans 738946d 10h 7m, more than the '
-         'look-back horizon of 3650 days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); gather in several runs or raise '
-         'the horizon'),
+        (
+            None,
+            datetime(1, 1, 2, tzinfo=UTC),
+            28,
+            '--until 0001-01-02T00:00:00+00:00 is too early: the look-back horizon of 28 days reaches before the '
+            'year 0001',
+        ),
+        (
+            datetime(2024, 3, 2, tzinfo=UTC),
+            datetime(2024, 3, 1, tzinfo=UTC),
+            28,
+            '--since 2024-03-02T00:00:00+00:00 is not before --until 2024-03-01T00:00:00+00:00',
+        ),
+        (
+            datetime(2099, 1, 1, tzinfo=UTC),
+            None,
+            28,
+            '--since 2099-01-01T00:00:00+00:00 is not before --until 2024-03-02T10:07:00+00:00',
+        ),
+        (
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(9999, 12, 31, tzinfo=UTC),
+            3650,
+            '--since 0001-01-01T00:00:00+00:00 .. --until 2024-03-02T10:07:00+00:00 spans 738946d 10h 7m, more than '
+            'the look-back horizon of 3650 days (METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS); gather in several runs or '
+            'raise the horizon',
+        ),
     ],
     ids=['until-year-1', 'since-after-until', 'since-in-the-future', 'year-1-to-9999'],
-)  # fmt: skip
+)
 def test_windows_that_cannot_be_gathered_are_refused_before_any_connection(since, until, max_days, message):
     with pytest.raises(IntervalError) as info:
         check_window(since, until, NOW, max_days)

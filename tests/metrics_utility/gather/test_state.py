@@ -46,9 +46,15 @@ def test_saving_leaves_no_temporary_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ['w.json']
 
 
-@pytest.mark.parametrize('content', ['not json', '{"version": 9, "shipped_until": {}}',
-                                     '{"version": 1, "shipped_until": {"a": "yesterday"}}',
-                                     '{"version": 1, "shipped_until": {"a": "2024-02-29T00:00:00"}}'])  # fmt: skip
+@pytest.mark.parametrize(
+    'content',
+    [
+        'not json',
+        '{"version": 9, "shipped_until": {}}',
+        '{"version": 1, "shipped_until": {"a": "yesterday"}}',
+        '{"version": 1, "shipped_until": {"a": "2024-02-29T00:00:00"}}',
+    ],
+)
 def test_damaged_documents_are_explained(tmp_path, content):
     path = tmp_path / 'w.json'
     path.write_text(content)
@@ -61,8 +67,11 @@ def test_document_is_readable_json(tmp_path):
     store = StorageStateStore(StorageDirectory(tmp_path))
     store.save(Watermarks({'job_host_summary': T1}, 'uuid-1'))
     data = json.loads((tmp_path / 'state' / 'watermarks.json').read_text())
-    assert data == {'version': 1, 'install_uuid': 'uuid-1',
-                    'shipped_until': {'job_host_summary': '2024-02-29T00:00:00+00:00'}}  # fmt: skip
+    assert data == {
+        'version': 1,
+        'install_uuid': 'uuid-1',
+        'shipped_until': {'job_host_summary': '2024-02-29T00:00:00+00:00'},
+    }
 
 
 # Concurrent writers: every save re-reads and merges under the location's lock (S3: compare-and-swap), so no update
@@ -189,8 +198,10 @@ def test_a_live_holder_makes_the_other_writer_give_up_with_a_clear_message(tmp_p
     finally:
         holder.kill()
         holder.wait(10)
-    assert str(info.value) == (f'the watermark document {path} stayed locked by another gather for 1s; only one gather '
-                               'at a time can ship to one target or state path')  # fmt: skip
+    assert str(info.value) == (
+        f'the watermark document {path} stayed locked by another gather for 1s; only one gather '
+        'at a time can ship to one target or state path'
+    )
     assert not path.exists()
 
 
@@ -254,6 +265,8 @@ def test_an_s3_lease_of_a_dead_holder_runs_out_and_a_live_one_holds(holder, s3_s
             wait_until(lambda: written() >= first + timedelta(seconds=3), 10, 'a renewal after the lease period')
             with pytest.raises(StateError) as info, lease():
                 pytest.fail('took a live lease')
-        assert str(info.value) == ('the watermark document doc stayed locked by another gather for 6s; only one gather '
-                                   'at a time can ship to one target or state path')  # fmt: skip
+        assert str(info.value) == (
+            'the watermark document doc stayed locked by another gather for 6s; only one gather '
+            'at a time can ship to one target or state path'
+        )
         assert s3.age(name) is None

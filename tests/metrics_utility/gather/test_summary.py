@@ -94,14 +94,20 @@ def test_another_commands_summary_fits_the_termination_message(tmp_path, fields,
 
 
 def test_unreadable_rows_per_collector_and_in_total():
-    summary = RunSummary(collectors={'job_host_summary': CollectorOutcome(rows=10, unreadable=4),
-                                     'main_jobevent': CollectorOutcome(rows=90, unreadable=1),
-                                     'main_host': CollectorOutcome(rows=5)})  # fmt: skip
+    summary = RunSummary(
+        collectors={
+            'job_host_summary': CollectorOutcome(rows=10, unreadable=4),
+            'main_jobevent': CollectorOutcome(rows=90, unreadable=1),
+            'main_host': CollectorOutcome(rows=5),
+        }
+    )
     data = json.loads(summary.render())
     assert data['unreadable_rows'] == 5
     assert {k: v['unreadable'] for k, v in data['collectors'].items()} == {
-        'job_host_summary': 4, 'main_host': 0, 'main_jobevent': 1,
-    }  # fmt: skip
+        'job_host_summary': 4,
+        'main_host': 0,
+        'main_jobevent': 1,
+    }
 
 
 def test_the_total_survives_when_collectors_are_dropped_for_size():

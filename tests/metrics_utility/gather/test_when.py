@@ -40,8 +40,10 @@ def test_relative_to_a_non_utc_now():
     assert parse_when('1d', tokyo_now) == datetime(2024, 3, 31, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(('text', 'message'), [('42', 'bare number'), ('yesterday', 'not a date'),
-                                               ('2024-02-30', 'not a date'), ('10y', 'not a date')])  # fmt: skip
+@pytest.mark.parametrize(
+    ('text', 'message'),
+    [('42', 'bare number'), ('yesterday', 'not a date'), ('2024-02-30', 'not a date'), ('10y', 'not a date')],
+)
 def test_bad_values_name_the_option(text, message):
     with pytest.raises(WhenError, match=message) as info:
         parse_when(text, NOW, option='--until')
@@ -53,8 +55,9 @@ def test_format_duration():
     assert format_duration(timedelta(seconds=7)) == '7s'
 
 
-EXPECTED = ('expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) or a relative form such as 10m, '
-            '2h, 3d or 1mo')  # fmt: skip
+EXPECTED = (
+    'expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) or a relative form such as 10m, 2h, 3d or 1mo'
+)
 OUT_OF_RANGE = 'is out of range: it reaches before the year 0001'
 
 
@@ -69,20 +72,37 @@ OUT_OF_RANGE = 'is out of range: it reaches before the year 0001'
         ('9' * 5000 + 'd', f"--since='{'9' * 200}'… (5001 characters) {OUT_OF_RANGE}"),  # beyond int()'s limit
         ('0000-01-01', "--since='0000-01-01' is out of range; years run from 0001 to 9999"),
         ('10000-01-01', "--since='10000-01-01' is out of range; years run from 0001 to 9999"),
-        ('9999-12-31T23:59:59-01:00',
-         "--since='9999-12-31T23:59:59-01:00' is out of range in UTC; years run from 0001 to 9999"),
-        ('0001-01-01T00:30+01:00',
-         "--since='0001-01-01T00:30+01:00' is out of range in UTC; years run from 0001 to 9999"),
+        (
+            '9999-12-31T23:59:59-01:00',
+            "--since='9999-12-31T23:59:59-01:00' is out of range in UTC; years run from 0001 to 9999",
+        ),
+        (
+            '0001-01-01T00:30+01:00',
+            "--since='0001-01-01T00:30+01:00' is out of range in UTC; years run from 0001 to 9999",
+        ),
         ('-3d', "--since='-3d' is negative; relative forms count back from now, e.g. 3d"),
         ('0d', "--since='0d': days count from 1 (1d is today 00:00 UTC, 2d yesterday 00:00)"),
         ('٣d', f"--since='٣d' is not a date; {EXPECTED} (ASCII digits only)"),
         ('', f'--since is empty; {EXPECTED}'),
         (' \t ', f'--since is empty; {EXPECTED}'),
     ],
-    ids=['99999999d', '30000mo', 'max-minutes', 'minutes-overflow', '5000-digits', 'year-0', 'year-10000',
-         'offset-into-year-10000', 'offset-before-year-1', 'negative', '0d', 'arabic-indic-digit', 'empty',
-         'whitespace'],
-)  # fmt: skip
+    ids=[
+        '99999999d',
+        '30000mo',
+        'max-minutes',
+        'minutes-overflow',
+        '5000-digits',
+        'year-0',
+        'year-10000',
+        'offset-into-year-10000',
+        'offset-before-year-1',
+        'negative',
+        '0d',
+        'arabic-indic-digit',
+        'empty',
+        'whitespace',
+    ],
+)
 def test_hostile_values_get_one_message_naming_the_option(text, message):
     if message is None:
         assert parse_when(text, NOW) == datetime(122, 12, 3, 23, 38, tzinfo=UTC)
@@ -92,10 +112,15 @@ def test_hostile_values_get_one_message_naming_the_option(text, message):
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize(('text', 'expected'), [('0m', datetime(2024, 3, 31, 10, 17, tzinfo=UTC)),
-                                                ('0h', datetime(2024, 3, 31, 10, tzinfo=UTC)),
-                                                ('0mo', datetime(2024, 3, 31, tzinfo=UTC)),
-                                                ('0001d', datetime(2024, 3, 31, tzinfo=UTC))])  # fmt: skip
+@pytest.mark.parametrize(
+    ('text', 'expected'),
+    [
+        ('0m', datetime(2024, 3, 31, 10, 17, tzinfo=UTC)),
+        ('0h', datetime(2024, 3, 31, 10, tzinfo=UTC)),
+        ('0mo', datetime(2024, 3, 31, tzinfo=UTC)),
+        ('0001d', datetime(2024, 3, 31, tzinfo=UTC)),
+    ],
+)
 def test_zero_counts_of_minutes_hours_and_months_are_now(text, expected):
     """The operator renders --until=<untilLag> and its CRD accepts 0m: it means the current minute."""
     assert parse_when(text, NOW) == expected

@@ -124,16 +124,33 @@ def test_days_ago_is_whole_days_before_today(ref, n):
     [
         (instants.days_ago, 99_999_999, REF, '99999999 days from 2024-02-29 leaves the supported years 1..9999'),
         (instants.days_ago, 10**12, REF, '1000000000000 days from 2024-02-29 leaves the supported years 1..9999'),
-        (instants.minutes_ago, -(10**10), REF,
-         '-10000000000 minutes from 2024-02-29 leaves the supported years 1..9999'),
-        (instants.hours_ago, 1, datetime(1, 1, 1, 0, 30, tzinfo=UTC),
-         '1 hours from 0001-01-01 leaves the supported years 1..9999'),
-        (instants.weeks_ago, -1, datetime(9999, 12, 31, tzinfo=UTC),
-         '-1 weeks from 9999-12-27 leaves the supported years 1..9999'),
+        (
+            instants.minutes_ago,
+            -(10**10),
+            REF,
+            '-10000000000 minutes from 2024-02-29 leaves the supported years 1..9999',
+        ),
+        (
+            instants.hours_ago,
+            1,
+            datetime(1, 1, 1, 0, 30, tzinfo=UTC),
+            '1 hours from 0001-01-01 leaves the supported years 1..9999',
+        ),
+        (
+            instants.weeks_ago,
+            -1,
+            datetime(9999, 12, 31, tzinfo=UTC),
+            '-1 weeks from 9999-12-27 leaves the supported years 1..9999',
+        ),
     ],
-    ids=['days-past-year-1', 'days-beyond-timedelta', 'minutes-forward-past-9999', 'hour-before-year-1',
-         'week-after-9999'],
-)  # fmt: skip
+    ids=[
+        'days-past-year-1',
+        'days-beyond-timedelta',
+        'minutes-forward-past-9999',
+        'hour-before-year-1',
+        'week-after-9999',
+    ],
+)
 def test_counts_that_leave_the_calendar_raise_overflow_naming_the_count(func, n, ref, message):
     with pytest.raises(OverflowError) as info:
         func(n, relative_to=ref)

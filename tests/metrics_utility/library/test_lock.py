@@ -108,8 +108,10 @@ def test_detect_dead_client_sets_keepalives_and_the_connection_check(controller_
     with controller_db.connect_reader() as conn:
         detect_dead_client(conn)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # nothing left open
-        shown = {name: conn.execute(f'SHOW {name}').fetchone()[0] for name in
-                 ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count')}  # fmt: skip
+        shown = {
+            name: conn.execute(f'SHOW {name}').fetchone()[0]
+            for name in ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count')
+        }
         assert shown == {'tcp_keepalives_idle': '10', 'tcp_keepalives_interval': '5', 'tcp_keepalives_count': '3'}
         assert (
             conn.info.server_version < 140000

@@ -42,8 +42,9 @@ def test_age_deletes_whole_windows_whose_end_is_old_enough():
     objects = listing(range(9)) | {'reports/2024/02/CCSPv2-2024-02.xlsx': 5, 'state/watermarks.json': 10}
     result = plan(objects, Policy(max_age_days=7), NOW)
     # cutoff 2024-03-03T12:00: the windows ending 03-02 and 03-03T00:00 go (both collectors), nothing else.
-    assert sorted(o.name for o in result.delete) == sorted([package(0), package(0, 'main_jobevent'),
-                                                            package(1), package(1, 'main_jobevent')])  # fmt: skip
+    assert sorted(o.name for o in result.delete) == sorted(
+        [package(0), package(0, 'main_jobevent'), package(1), package(1, 'main_jobevent')]
+    )
     assert set(result.reasons.values()) == {'age'}
 
 
@@ -57,11 +58,20 @@ def test_size_deletes_oldest_first_until_under_the_limit_and_never_state_or_repo
 
 
 def test_multi_part_windows_and_rollups_are_candidates():
-    objects = {package(0, index=0): 10, package(0, index=1): 10, 'rollups/jobs/2024/03/01/hosts.parquet': 10,
-               'rollups/jobs/2024/03/05/hosts.parquet': 10, 'data/README': 1, 'rollups/summary.json': 1}  # fmt: skip
+    objects = {
+        package(0, index=0): 10,
+        package(0, index=1): 10,
+        'rollups/jobs/2024/03/01/hosts.parquet': 10,
+        'rollups/jobs/2024/03/05/hosts.parquet': 10,
+        'data/README': 1,
+        'rollups/summary.json': 1,
+    }
     result = plan(objects, Policy(max_age_days=5), NOW)
-    assert {o.name for o in result.delete} == {package(0, index=0), package(0, index=1),
-                                               'rollups/jobs/2024/03/01/hosts.parquet'}  # fmt: skip
+    assert {o.name for o in result.delete} == {
+        package(0, index=0),
+        package(0, index=1),
+        'rollups/jobs/2024/03/01/hosts.parquet',
+    }
 
 
 def test_upload_guard_keeps_windows_not_uploaded_even_over_the_limit():

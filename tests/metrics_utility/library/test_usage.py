@@ -30,8 +30,11 @@ def test_month_to_date_matches_the_report_and_reuses_rollups(tmp_path, capsys):
     assert (tmp_path / 'rollups/2024/02/29/manifest.json').is_file()  # persisted: the next hour reads parquet
 
     args = _parser().parse_args(['build-report', '--month', '2024-02', '--summary-file', str(tmp_path / 's.json')])
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(tmp_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+    }
     assert build_report(args, env=env, now=datetime(2024, 3, 2, tzinfo=UTC)) == 0
     billed = json.loads((tmp_path / 's.json').read_text())['quantity']
     assert usage.month == '2024-02' and usage.unique_managed_nodes == billed > 0

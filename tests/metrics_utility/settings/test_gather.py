@@ -21,11 +21,17 @@ def test_defaults_match_metrics_utility():
 
 
 def test_optional_collectors_disable_flags_and_lock_suffix():
-    s = load({**BASE, 'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'total_workers_vcpu, main_host',
-              'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
-              'METRICS_UTILITY_DISABLE_SAVE_LAST_GATHERED_ENTRIES': '1',
-              'METRICS_UTILITY_COLLECTOR_LOCK_SUFFIX': 'vcpu', 'METRICS_UTILITY_CLUSTER_NAME': 'rosa-1'},
-             ship=True)  # fmt: skip
+    s = load(
+        {
+            **BASE,
+            'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'total_workers_vcpu, main_host',
+            'METRICS_UTILITY_DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'true',
+            'METRICS_UTILITY_DISABLE_SAVE_LAST_GATHERED_ENTRIES': '1',
+            'METRICS_UTILITY_COLLECTOR_LOCK_SUFFIX': 'vcpu',
+            'METRICS_UTILITY_CLUSTER_NAME': 'rosa-1',
+        },
+        ship=True,
+    )
     assert s.collectors == ['total_workers_vcpu', 'main_host']
     assert not s.save_watermarks
     assert s.lock_name == 'gather_automation_controller_billing_vcpu_lock'
@@ -57,8 +63,14 @@ def test_every_problem_is_listed_together():
 
 def test_s3_and_crc_requirements():
     with pytest.raises(ConfigError) as info:
-        load({'METRICS_UTILITY_SHIP_TARGET': 's3', 'METRICS_UTILITY_SHIP_PATH': 'p',
-              'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'AKIA'}, ship=True)  # fmt: skip
+        load(
+            {
+                'METRICS_UTILITY_SHIP_TARGET': 's3',
+                'METRICS_UTILITY_SHIP_PATH': 'p',
+                'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'AKIA',
+            },
+            ship=True,
+        )
     assert 'BUCKET_NAME is not set' in str(info.value) and 'must be set together' in str(info.value)
     with pytest.raises(ConfigError) as info:
         load({'METRICS_UTILITY_SHIP_TARGET': 'crc', 'METRICS_UTILITY_BILLING_PROVIDER': 'gcp'}, ship=True)
@@ -117,48 +129,98 @@ P = 'METRICS_UTILITY_'
         ({P + 'MAX_GATHER_PERIOD_DAYS': 'inf'}, {}, f"{P}MAX_GATHER_PERIOD_DAYS='inf': {WHOLE} 1 to 3650"),
         ({P + 'MAX_GATHER_PERIOD_DAYS': '٣'}, {}, f"{P}MAX_GATHER_PERIOD_DAYS='٣': {WHOLE} 1 to 3650"),
         ({P + 'MAX_GATHER_PERIOD_DAYS': '1_000'}, {}, f"{P}MAX_GATHER_PERIOD_DAYS='1_000': {WHOLE} 1 to 3650"),
-        ({P + 'MAX_GATHER_PERIOD_DAYS': '9' * 5000}, {},
-         f"{P}MAX_GATHER_PERIOD_DAYS='{'9' * 200}'… (5000 characters): {WHOLE} 1 to 3650"),
+        (
+            {P + 'MAX_GATHER_PERIOD_DAYS': '9' * 5000},
+            {},
+            f"{P}MAX_GATHER_PERIOD_DAYS='{'9' * 200}'… (5000 characters): {WHOLE} 1 to 3650",
+        ),
         ({P + 'MAX_GATHER_PERIOD_DAYS': '-5'}, {}, f'{P}MAX_GATHER_PERIOD_DAYS=-5: {WHOLE} 1 to 3650'),
         ({P + 'DB_PORT': '0'}, {}, f'{P}DB_PORT=0: {WHOLE} 1 to 65535'),
         ({P + 'PACKAGE_MAX_BYTES': '-1'}, {}, f'{P}PACKAGE_MAX_BYTES=-1: {WHOLE} 65536 to 17179869184'),
         ({P + 'RETENTION_MAX_BYTES': '-1'}, {}, f'{P}RETENTION_MAX_BYTES=-1: {WHOLE} 0 to 4611686018427387904'),
         ({P + 'RETENTION_MAX_AGE_DAYS': '-5'}, {}, f'{P}RETENTION_MAX_AGE_DAYS=-5: {WHOLE} 1 to 36500'),
-        ({}, {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '-5')},
-         f'--retention-max-age-days=-5: {WHOLE} 1 to 36500'),
-        ({}, {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '')},
-         f"--retention-max-age-days='': {WHOLE} 1 to 36500"),
-        ({}, {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '٣')},
-         f"--retention-max-age-days='٣': {WHOLE} 1 to 36500"),
-        ({P + 'RETENTION_MAX_BYTES': '10'}, {'RETENTION_MAX_BYTES': ('--retention-max-bytes', '1e9')},
-         f"--retention-max-bytes='1e9': {WHOLE} 0 to 4611686018427387904"),
-        ({P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'yes please'}, {},
-         f"{P}DISABLE_SAVE_LAST_GATHERED_ENTRIES='yes please': expected true or false"),
+        (
+            {},
+            {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '-5')},
+            f'--retention-max-age-days=-5: {WHOLE} 1 to 36500',
+        ),
+        (
+            {},
+            {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '')},
+            f"--retention-max-age-days='': {WHOLE} 1 to 36500",
+        ),
+        (
+            {},
+            {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', '٣')},
+            f"--retention-max-age-days='٣': {WHOLE} 1 to 36500",
+        ),
+        (
+            {P + 'RETENTION_MAX_BYTES': '10'},
+            {'RETENTION_MAX_BYTES': ('--retention-max-bytes', '1e9')},
+            f"--retention-max-bytes='1e9': {WHOLE} 0 to 4611686018427387904",
+        ),
+        (
+            {P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'yes please'},
+            {},
+            f"{P}DISABLE_SAVE_LAST_GATHERED_ENTRIES='yes please': expected true or false",
+        ),
         ({P + 'MONTH_USAGE': 'maybe'}, {}, f"{P}MONTH_USAGE='maybe': expected true or false"),
-        ({P + 'COMPRESSION': 'zip'}, {},
-         f"{P}COMPRESSION='zip': expected 'isal-0'..'isal-3' or 'gzip-0'..'gzip-9'"),
+        ({P + 'COMPRESSION': 'zip'}, {}, f"{P}COMPRESSION='zip': expected 'isal-0'..'isal-3' or 'gzip-0'..'gzip-9'"),
         ({P + 'DB_HOST': 'db\x00host'}, {}, f'{P}DB_HOST contains a NUL byte; remove it'),
-        ({}, {'RETENTION_MAX_BYTES': ('--retention-max-bytes', '1\x00')},
-         ['--retention-max-bytes contains a NUL byte; remove it',
-          f"--retention-max-bytes='1\\x00': {WHOLE} 0 to 4611686018427387904"]),
-        ({P + 'DB_HOST': 'h' * 300}, {},
-         f"{P}DB_HOST='{'h' * 200}'… (300 characters): expected host names (labels of at most 63 characters, 253 in "
-         'all), IP addresses or a socket directory'),
-        ({P + 'DB_SSLMODE': 's' * 300}, {},
-         f"{P}DB_SSLMODE='{'s' * 200}'… (300 characters): expected disable, allow, prefer, require, verify-ca or "
-         'verify-full'),
-        ({P + 'OPTIONAL_COLLECTORS': 'main_jobevent,bad\x01key'}, {},
-         "unknown collector(s) 'bad\\x01key': expected some of job_host_summary, job_host_summary_service, main_host, "
-         'main_host_daily, main_hostmetric, main_indirectmanagednodeaudit, main_jobevent, main_jobevent_service, '
-         'unified_jobs, execution_environments, credentials_service, controller_version_service, '
-         'table_metadata, total_workers_vcpu'),
+        (
+            {},
+            {'RETENTION_MAX_BYTES': ('--retention-max-bytes', '1\x00')},
+            [
+                '--retention-max-bytes contains a NUL byte; remove it',
+                f"--retention-max-bytes='1\\x00': {WHOLE} 0 to 4611686018427387904",
+            ],
+        ),
+        (
+            {P + 'DB_HOST': 'h' * 300},
+            {},
+            f"{P}DB_HOST='{'h' * 200}'… (300 characters): expected host names (labels of at most 63 characters, 253 in "
+            'all), IP addresses or a socket directory',
+        ),
+        (
+            {P + 'DB_SSLMODE': 's' * 300},
+            {},
+            f"{P}DB_SSLMODE='{'s' * 200}'… (300 characters): expected disable, allow, prefer, require, verify-ca or "
+            'verify-full',
+        ),
+        (
+            {P + 'OPTIONAL_COLLECTORS': 'main_jobevent,bad\x01key'},
+            {},
+            "unknown collector(s) 'bad\\x01key': expected some of job_host_summary, job_host_summary_service, "
+            'main_host, main_host_daily, main_hostmetric, main_indirectmanagednodeaudit, main_jobevent, '
+            'main_jobevent_service, unified_jobs, execution_environments, credentials_service, '
+            'controller_version_service, table_metadata, total_workers_vcpu',
+        ),
     ],
-    ids=['days-1e309', 'days-inf', 'days-arabic-indic', 'days-underscore', 'days-5000-digits', 'days-negative',
-         'port-0', 'package-bytes-negative', 'retention-bytes-negative', 'retention-age-negative',
-         'flag-retention-age-negative', 'flag-retention-age-empty', 'flag-retention-age-arabic-indic',
-         'flag-replaces-variable', 'bad-boolean', 'month-usage-boolean', 'compression', 'nul-in-variable',
-         'nul-in-flag', 'db-host-too-long', 'sslmode-long', 'collector-control-char'],
-)  # fmt: skip
+    ids=[
+        'days-1e309',
+        'days-inf',
+        'days-arabic-indic',
+        'days-underscore',
+        'days-5000-digits',
+        'days-negative',
+        'port-0',
+        'package-bytes-negative',
+        'retention-bytes-negative',
+        'retention-age-negative',
+        'flag-retention-age-negative',
+        'flag-retention-age-empty',
+        'flag-retention-age-arabic-indic',
+        'flag-replaces-variable',
+        'bad-boolean',
+        'month-usage-boolean',
+        'compression',
+        'nul-in-variable',
+        'nul-in-flag',
+        'db-host-too-long',
+        'sslmode-long',
+        'collector-control-char',
+    ],
+)
 def test_hostile_values_are_one_problem_naming_the_variable_or_flag(env, flags, problem):
     with pytest.raises(ConfigError) as info:
         load(env, ship=False, flags=flags)
@@ -167,16 +229,25 @@ def test_hostile_values_are_one_problem_naming_the_variable_or_flag(env, flags, 
 
 def test_flags_replace_their_variables_with_the_same_check():
     env = {P + 'RETENTION_MAX_AGE_DAYS': '-5', P + 'RETENTION_MAX_BYTES': 'lots'}
-    flags = {'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', ' 30 '),
-             'RETENTION_MAX_BYTES': ('--retention-max-bytes', '+1024')}  # fmt: skip
+    flags = {
+        'RETENTION_MAX_AGE_DAYS': ('--retention-max-age-days', ' 30 '),
+        'RETENTION_MAX_BYTES': ('--retention-max-bytes', '+1024'),
+    }
     retention = load(env, ship=False, flags=flags).retention
     assert (retention.max_age_days, retention.max_bytes, retention.upload_state) == (30, 1024, None)
 
 
-@given(value=st.one_of(st.text(max_size=8), st.integers(min_value=-(10**20), max_value=10**20).map(str),
-                       st.sampled_from(['1e3', '٣', '1_0', ' 7 ', '+7', 'inf', '9' * 5000])))  # fmt: skip
-@pytest.mark.parametrize(('suffix', 'flag'), [('RETENTION_MAX_AGE_DAYS', '--retention-max-age-days'),
-                                              ('RETENTION_MAX_BYTES', '--retention-max-bytes')])  # fmt: skip
+@given(
+    value=st.one_of(
+        st.text(max_size=8),
+        st.integers(min_value=-(10**20), max_value=10**20).map(str),
+        st.sampled_from(['1e3', '٣', '1_0', ' 7 ', '+7', 'inf', '9' * 5000]),
+    )
+)
+@pytest.mark.parametrize(
+    ('suffix', 'flag'),
+    [('RETENTION_MAX_AGE_DAYS', '--retention-max-age-days'), ('RETENTION_MAX_BYTES', '--retention-max-bytes')],
+)
 def test_a_flag_gets_exactly_the_check_of_its_variable(suffix, flag, value):
     """Same accepted values, same problem text (but for the name); only an empty flag differs: the variable set
     empty means 'not set' (as Kubernetes renders it), the flag given empty is an error."""

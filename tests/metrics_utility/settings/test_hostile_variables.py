@@ -80,8 +80,14 @@ def whole_cases() -> dict[str, tuple[Variable, dict, dict, list[str]]]:
             '2**70': [range_problem(v.name, str(2**70), v)],
             'nul': [f'{v.name} contains a NUL byte; remove it', range_problem(v.name, "'1\\x00'", v)],
         }
-        values = {'empty': '', 'padded-12': ' 12 ', 'underscore': '1_000', 'arabic-indic': '٣', '2**70': str(2**70),
-                  'nul': '1\x00'}  # fmt: skip
+        values = {
+            'empty': '',
+            'padded-12': ' 12 ',
+            'underscore': '1_000',
+            'arabic-indic': '٣',
+            '2**70': str(2**70),
+            'nul': '1\x00',
+        }
         for case, value in values.items():
             cases[f'{v.name}-{case}'] = (v, {v.name: value}, {}, expected[case])
         if v.flag:  # the flag passes the same check; given empty it is an error, not "unset"

@@ -8,8 +8,11 @@ from metrics_utility.settings.common import ShipSettings
 from metrics_utility.settings.sources import VARIABLE, additional_sources
 
 pytestmark = pytest.mark.unit
-ENDPOINT = {'METRICS_UTILITY_BUCKET_ENDPOINT': 'http://127.0.0.1:9000', 'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'k',
-            'METRICS_UTILITY_BUCKET_SECRET_KEY': 's'}  # fmt: skip
+ENDPOINT = {
+    'METRICS_UTILITY_BUCKET_ENDPOINT': 'http://127.0.0.1:9000',
+    'METRICS_UTILITY_BUCKET_ACCESS_KEY': 'k',
+    'METRICS_UTILITY_BUCKET_SECRET_KEY': 's',
+}
 
 
 def test_variable_lists_directories_and_buckets(tmp_path):
@@ -18,8 +21,10 @@ def test_variable_lists_directories_and_buckets(tmp_path):
     env = {VARIABLE: f'{tmp_path / "b"}; s3://other-bucket/controller-c/ ;', **ENDPOINT}
     sources = additional_sources(env, None, problems)
     assert problems == []
-    assert [(s.ship.target, s.ship.path) for s in sources] == [('directory', str(tmp_path / 'b')),
-                                                                ('s3', 'controller-c')]  # fmt: skip
+    assert [(s.ship.target, s.ship.path) for s in sources] == [
+        ('directory', str(tmp_path / 'b')),
+        ('s3', 'controller-c'),
+    ]
     assert sources[1].ship.s3.bucket == 'other-bucket' and sources[1].ship.s3.access_key == 'k'
 
 

@@ -92,11 +92,15 @@ def test_targets_of_the_doc_are_the_loaders():
 # build-report with upstream values: no data in an empty ship directory, so every accepted run exits 0 -------------
 
 RENEWAL = {P + 'REPORT_TYPE': 'RENEWAL_GUIDANCE'}
-SHEETS_V2 = ('ccsp_summary,jobs,managed_nodes,indirectly_managed_nodes,inventory_scope,infrastructure_summary,'
-             'usage_by_organizations,usage_by_collections,usage_by_roles,usage_by_modules,data_collection_status,'
-             'managed_nodes_by_organizations')  # fmt: skip
-SHEETS_V1 = ('ccsp_summary,managed_nodes,indirectly_managed_nodes,inventory_scope,usage_by_collections,usage_by_roles,'
-             'usage_by_modules,usage_by_organizations,managed_nodes_by_organizations')  # fmt: skip
+SHEETS_V2 = (
+    'ccsp_summary,jobs,managed_nodes,indirectly_managed_nodes,inventory_scope,infrastructure_summary,'
+    'usage_by_organizations,usage_by_collections,usage_by_roles,usage_by_modules,data_collection_status,'
+    'managed_nodes_by_organizations'
+)
+SHEETS_V1 = (
+    'ccsp_summary,managed_nodes,indirectly_managed_nodes,inventory_scope,usage_by_collections,usage_by_roles,'
+    'usage_by_modules,usage_by_organizations,managed_nodes_by_organizations'
+)
 DEFAULT_SHEETS = (
     'ccsp_summary,managed_nodes,usage_by_organizations,usage_by_collections,usage_by_roles,usage_by_modules'
 )
@@ -159,8 +163,10 @@ def test_build_report_accepts_every_upstream_value(tmp_path, capsys, env, argv):
 @pytest.mark.parametrize('name', NO_EFFECT)
 def test_build_report_names_a_variable_without_effect_once(tmp_path, capsys, name):
     code, err = _build(tmp_path, {name: 'Secret-Value-1'}, [], capsys)
-    assert (code, err) == (0, f'{build_report.PROG}: warning: {name} is set but has no effect here: '
-                              f'{BY_NAME[name].doc}\n')  # fmt: skip
+    assert (code, err) == (
+        0,
+        f'{build_report.PROG}: warning: {name} is set but has no effect here: {BY_NAME[name].doc}\n',
+    )
 
 
 HOSTILE = [  # (id, env, argv, exit code, stderr)
@@ -206,8 +212,11 @@ DJANGO = [  # metrics-utility's Django options as a cron line may give them
 @pytest.mark.parametrize(('argv', 'named'), [c[1:] for c in DJANGO], ids=[c[0] for c in DJANGO])
 def test_build_report_names_each_django_option_once(tmp_path, capsys, argv, named):
     code, err = _build(tmp_path, {}, argv, capsys)
-    warnings = ''.join(f'{build_report.PROG}: warning: {flag} (a Django option of metrics-utility) has no effect here: '
-                       f'{upstream_options.OPTIONS[flag][1]}\n' for flag in named)  # fmt: skip
+    warnings = ''.join(
+        f'{build_report.PROG}: warning: {flag} (a Django option of metrics-utility) has no effect here: '
+        f'{upstream_options.OPTIONS[flag][1]}\n'
+        for flag in named
+    )
     assert (code, err) == (0, warnings)
 
 
@@ -219,9 +228,11 @@ def test_upstream_values_in_odd_forms(tmp_path, capsys, env, argv, code, stderr)
 
 # gather (dry run on the tiny controller database) with upstream values --------------------------------------------
 
-UPSTREAM_COLLECTORS = ('main_host,main_host_daily,main_hostmetric,main_jobevent,main_indirectmanagednodeaudit,'
-                       'total_workers_vcpu,controller_version_service,credentials_service,execution_environments,'
-                       'job_host_summary_service,main_jobevent_service,table_metadata,unified_jobs')  # fmt: skip
+UPSTREAM_COLLECTORS = (
+    'main_host,main_host_daily,main_hostmetric,main_jobevent,main_indirectmanagednodeaudit,'
+    'total_workers_vcpu,controller_version_service,credentials_service,execution_environments,'
+    'job_host_summary_service,main_jobevent_service,table_metadata,unified_jobs'
+)
 WINDOW = ['--since=2024-02-28', '--until=2024-02-29']
 GATHER = [  # (id, env, argv)
     ('every-upstream-collector', {P + 'OPTIONAL_COLLECTORS': UPSTREAM_COLLECTORS, P + 'CLUSTER_NAME': 'c1',
@@ -250,8 +261,10 @@ GATHER = [  # (id, env, argv)
 
 def _gather(tiny_db, tmp_path: Path, env: dict[str, str], argv: list[str], capsys) -> tuple[int, str]:
     base = {**tiny_db.reader_env(), P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path)}
-    code = main(['gather_automation_controller_billing_data', '--dry-run', f'--output={tmp_path / "out"}', *argv],
-                env={**base, **env})  # fmt: skip
+    code = main(
+        ['gather_automation_controller_billing_data', '--dry-run', f'--output={tmp_path / "out"}', *argv],
+        env={**base, **env},
+    )
     return code, capsys.readouterr().err
 
 
@@ -274,10 +287,25 @@ def test_gather_names_each_variable_and_django_option_without_effect_once(tiny_d
 
 
 @pytest.mark.hostile
-@pytest.mark.parametrize('argv', [['register', '--username=u', '--password=Secret-Value-1', '--org=o', '--force',
-                                   '--dry-run', '--proxy=http://p:3128', '--candlepin-url=https://c',
-                                   '--candlepin-ca=/ca.pem'], ['renew'], ['renew', '--force']],
-                         ids=['register-every-flag', 'renew', 'renew-force'])  # fmt: skip
+@pytest.mark.parametrize(
+    'argv',
+    [
+        [
+            'register',
+            '--username=u',
+            '--password=Secret-Value-1',
+            '--org=o',
+            '--force',
+            '--dry-run',
+            '--proxy=http://p:3128',
+            '--candlepin-url=https://c',
+            '--candlepin-ca=/ca.pem',
+        ],
+        ['renew'],
+        ['renew', '--force'],
+    ],
+    ids=['register-every-flag', 'renew', 'renew-force'],
+)
 def test_candlepin_manage_is_accepted_with_one_warning(capsys, argv):
     assert main(['candlepin_manage', *argv]) == 0
     out = capsys.readouterr()
@@ -308,8 +336,12 @@ def test_the_aap_cronjob_commands_run_with_the_documented_configmap(tiny_db, tmp
     on a claim mounted where the ConfigMap's SHIP_PATH points (with a trailing slash, as some admins write it)."""
     env = {**tiny_db.reader_env(), **AAP_DOCS_CONFIGMAP, P + 'SHIP_PATH': f'{tmp_path}/'}
     assert main(['gather_automation_controller_billing_data', '--ship', '--until=10m'], env=env) == 0
-    assert main(['gather_automation_controller_billing_data', '--ship', '--since=2024-02-28', '--until=2024-03-01'],
-                env=env) == 0  # fmt: skip
+    assert (
+        main(
+            ['gather_automation_controller_billing_data', '--ship', '--since=2024-02-28', '--until=2024-03-01'], env=env
+        )
+        == 0
+    )
     assert main(['build_report'], env=env) == 0  # the previous month: no data, no report
     assert main(['build_report', '--since=2024-02-28', '--until=2024-02-29'], env=env) == 0
     err = capsys.readouterr().err

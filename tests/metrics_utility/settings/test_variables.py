@@ -48,9 +48,11 @@ def test_the_operator_renders_only_declared_variables():
 
 
 def test_ranges_separators_and_header_fields_come_from_the_contract():
-    for name, pair in (('MAX_GATHER_PERIOD_DAYS', contract.MAX_GATHER_PERIOD_DAYS),
-                       ('RETENTION_MAX_AGE_DAYS', contract.RETENTION_MAX_AGE_DAYS),
-                       ('RETENTION_MAX_BYTES', contract.RETENTION_MAX_BYTES)):  # fmt: skip
+    for name, pair in (
+        ('MAX_GATHER_PERIOD_DAYS', contract.MAX_GATHER_PERIOD_DAYS),
+        ('RETENTION_MAX_AGE_DAYS', contract.RETENTION_MAX_AGE_DAYS),
+        ('RETENTION_MAX_BYTES', contract.RETENTION_MAX_BYTES),
+    ):
         assert (BY_NAME[P + name].low, BY_NAME[P + name].high) == pair
     for name, separator in contract.LIST_SEPARATORS.items():
         assert BY_NAME[P + name].separator == separator
@@ -61,22 +63,45 @@ def test_ranges_separators_and_header_fields_come_from_the_contract():
 def full_environment(tmp_path: Path) -> dict[str, str]:
     """Every declared variable set, with values that switch every group on."""
     env = {v.name: 'x' for v in VARIABLES}
-    env.update({
-        P + 'SHIP_TARGET': 'crc', P + 'SHIP_PATH': str(tmp_path), P + 'BILLING_PROVIDER': 'aws',
-        P + 'BILLING_ACCOUNT_ID': '123456789012', P + 'OPTIONAL_COLLECTORS': 'total_workers_vcpu',
-        P + 'DB_PORT': '5432', P + 'DB_SSLMODE': 'require', P + 'MAX_GATHER_PERIOD_DAYS': '28',
-        P + 'PACKAGE_MAX_BYTES': '65536', P + 'RETENTION_MAX_AGE_DAYS': '30', P + 'RETENTION_MAX_BYTES': '10',
-        P + 'RETENTION_UPLOAD_STATE': 'state/up.json', P + 'COMPRESSION': 'gzip-6', P + 'CRC_CLIENT_CERT': '',
-        P + 'CRC_CLIENT_KEY': '', P + 'ELASTICSEARCH_URL': 'https://es:9200', P + 'ELASTICSEARCH_API_KEY': '',
-        P + 'CRC_INGRESS_URL': 'https://in', P + 'CRC_SSO_URL': 'https://sso', P + 'PROXY_URL': 'http://proxy:3128',
-        P + 'PROMETHEUS_URL': 'https://prom', P + 'PUSHGATEWAY_URL': 'http://127.0.0.1:9', P + 'PRICE_PER_NODE': '1',
-        P + 'PUSHGATEWAY_TIMEOUT': '5', 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '3', P + 'REPORT_TYPE': 'CCSPv2',
-        P + 'OPTIONAL_CCSP_REPORT_SHEETS': 'all', P + 'DEDUPLICATOR': 'ccsp', P + 'ADDITIONAL_SHIP_PATHS': '',
-        P + 'BUCKET_ENDPOINT': 'http://127.0.0.1:1', P + 'USAGE_BASED_METERING_ENABLED': 'true',
-        P + 'MONTH_USAGE': 'true', P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'false',
-        P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
-        **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
-    })  # fmt: skip
+    env.update(
+        {
+            P + 'SHIP_TARGET': 'crc',
+            P + 'SHIP_PATH': str(tmp_path),
+            P + 'BILLING_PROVIDER': 'aws',
+            P + 'BILLING_ACCOUNT_ID': '123456789012',
+            P + 'OPTIONAL_COLLECTORS': 'total_workers_vcpu',
+            P + 'DB_PORT': '5432',
+            P + 'DB_SSLMODE': 'require',
+            P + 'MAX_GATHER_PERIOD_DAYS': '28',
+            P + 'PACKAGE_MAX_BYTES': '65536',
+            P + 'RETENTION_MAX_AGE_DAYS': '30',
+            P + 'RETENTION_MAX_BYTES': '10',
+            P + 'RETENTION_UPLOAD_STATE': 'state/up.json',
+            P + 'COMPRESSION': 'gzip-6',
+            P + 'CRC_CLIENT_CERT': '',
+            P + 'CRC_CLIENT_KEY': '',
+            P + 'ELASTICSEARCH_URL': 'https://es:9200',
+            P + 'ELASTICSEARCH_API_KEY': '',
+            P + 'CRC_INGRESS_URL': 'https://in',
+            P + 'CRC_SSO_URL': 'https://sso',
+            P + 'PROXY_URL': 'http://proxy:3128',
+            P + 'PROMETHEUS_URL': 'https://prom',
+            P + 'PUSHGATEWAY_URL': 'http://127.0.0.1:9',
+            P + 'PRICE_PER_NODE': '1',
+            P + 'PUSHGATEWAY_TIMEOUT': '5',
+            'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS': '3',
+            P + 'REPORT_TYPE': 'CCSPv2',
+            P + 'OPTIONAL_CCSP_REPORT_SHEETS': 'all',
+            P + 'DEDUPLICATOR': 'ccsp',
+            P + 'ADDITIONAL_SHIP_PATHS': '',
+            P + 'BUCKET_ENDPOINT': 'http://127.0.0.1:1',
+            P + 'USAGE_BASED_METERING_ENABLED': 'true',
+            P + 'MONTH_USAGE': 'true',
+            P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'false',
+            P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
+            **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
+        }
+    )
     # METRICS_UTILITY_CA_BUNDLE is checked before a run (settings.network): it names a real PEM file.
     env[P + 'CA_BUNDLE'] = str(tmp_path / 'ca.pem')
     trustme.CA().cert_pem.write_to_path(env[P + 'CA_BUNDLE'])
@@ -117,8 +142,14 @@ def test_the_demo_reads_its_variable_through_the_settings_layer(tmp_path, monkey
 
 
 def test_flags_override_the_variables_that_declare_them():
-    args = argparse.Namespace(report_type='CCSP', sheets=None, also_from=['/a'], retention_max_bytes='5',
-                              collectors='main_host', retention_max_age_days=None)  # fmt: skip
+    args = argparse.Namespace(
+        report_type='CCSP',
+        sheets=None,
+        also_from=['/a'],
+        retention_max_bytes='5',
+        collectors='main_host',
+        retention_max_age_days=None,
+    )
     assert overrides(args) == {
         P + 'REPORT_TYPE': ('--type', 'CCSP'),
         P + 'ADDITIONAL_SHIP_PATHS': ('--also-from', ['/a']),
@@ -144,10 +175,16 @@ def test_groups_are_typed_and_frozen():
     assert config.elasticsearch is None and config.crc is None and config.vcpu is None
 
 
-@pytest.mark.parametrize(('env', 'install_type'), [
-    ({}, 'traditional'), ({'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'k8s'), ({'KUBERNETES_SERVICE_PORT': '443'}, 'k8s'),
-    ({'container': 'oci', 'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'openshift'),
-], ids=['plain', 'k8s-host', 'k8s-port', 'oci'])  # fmt: skip
+@pytest.mark.parametrize(
+    ('env', 'install_type'),
+    [
+        ({}, 'traditional'),
+        ({'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'k8s'),
+        ({'KUBERNETES_SERVICE_PORT': '443'}, 'k8s'),
+        ({'container': 'oci', 'KUBERNETES_SERVICE_HOST': '10.0.0.1'}, 'openshift'),
+    ],
+    ids=['plain', 'k8s-host', 'k8s-port', 'oci'],
+)
 def test_the_install_type_is_detected_once_for_the_library(env, install_type):
     assert gather_settings.platform_settings(env).install_type == install_type
 
@@ -159,8 +196,12 @@ def test_docs_settings_md_is_generated_from_the_declarations(render_settings):
 
 
 def test_render_settings_check_mode_passes_on_the_committed_page():
-    result = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'render-settings.py'), '--check'],
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / 'scripts' / 'render-settings.py'), '--check'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -188,11 +229,18 @@ def environment_reads(source: str) -> list[int]:
     return sorted(lines)
 
 
-@pytest.mark.parametrize(('source', 'lines'), [
-    ('import os\nos.environ.get("A")', [2]), ('import os\nx = os.getenv("A")', [2]),
-    ('from os import environ', [1]), ('def f(env):\n    return env["A"]', [2]), ('def f(env):\n    env.get("A")', [2]),
-    ('"""os.environ in a docstring"""\nenv = [1]\nenv.append(2)', []),
-], ids=['os-environ', 'getenv', 'import-environ', 'env-index', 'env-get', 'docstring-and-lists'])  # fmt: skip
+@pytest.mark.parametrize(
+    ('source', 'lines'),
+    [
+        ('import os\nos.environ.get("A")', [2]),
+        ('import os\nx = os.getenv("A")', [2]),
+        ('from os import environ', [1]),
+        ('def f(env):\n    return env["A"]', [2]),
+        ('def f(env):\n    env.get("A")', [2]),
+        ('"""os.environ in a docstring"""\nenv = [1]\nenv.append(2)', []),
+    ],
+    ids=['os-environ', 'getenv', 'import-environ', 'env-index', 'env-get', 'docstring-and-lists'],
+)
 def test_the_environment_read_detector(source, lines):
     assert environment_reads(source) == lines
 

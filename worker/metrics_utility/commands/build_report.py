@@ -43,8 +43,12 @@ MAX_EPHEMERAL_DAYS = 3650
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     for name in ('build-report', 'build_report'):
-        parser = subparsers.add_parser(name, help='build a CCSP, CCSPv2 or RENEWAL_GUIDANCE report (XLSX)'
-                                       if name == 'build-report' else argparse.SUPPRESS)  # fmt: skip
+        parser = subparsers.add_parser(
+            name,
+            help='build a CCSP, CCSPv2 or RENEWAL_GUIDANCE report (XLSX)'
+            if name == 'build-report'
+            else argparse.SUPPRESS,
+        )
         parser.add_argument('--month', help='YYYY-MM (default: the previous month, UTC)')
         parser.add_argument('--since', help='first day: YYYY-MM-DD, or Nd / Nmonths ago (UTC)')
         parser.add_argument('--until', help='last day, inclusive: YYYY-MM-DD, or Nd / Nmonths ago (UTC)')
@@ -55,14 +59,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument('--ephemeral', help='RENEWAL_GUIDANCE only: Nd or Nmonths (a month counts as 30 days)')
         parser.add_argument('--force', action='store_true', help='overwrite an existing report')
         parser.add_argument('--rebuild-rollups', action='store_true', help='rebuild the daily rollups from raw data')
-        parser.add_argument('--also-from', action='append', metavar='DIR_OR_S3_URI',
-                            help='also read packages from this directory or s3://bucket/prefix (repeatable, read-only; '
-                            'replaces METRICS_UTILITY_ADDITIONAL_SHIP_PATHS)')  # fmt: skip
-        parser.add_argument('--summary-file', type=summary_path,
-                            help="write the run's JSON summary here (the operator reads it)")  # fmt: skip
+        parser.add_argument(
+            '--also-from',
+            action='append',
+            metavar='DIR_OR_S3_URI',
+            help='also read packages from this directory or s3://bucket/prefix (repeatable, read-only; '
+            'replaces METRICS_UTILITY_ADDITIONAL_SHIP_PATHS)',
+        )
+        parser.add_argument(
+            '--summary-file', type=summary_path, help="write the run's JSON summary here (the operator reads it)"
+        )
         parser.add_argument('--verbose', action='store_true', help='debug logging')
-        parser.add_argument('--format', dest='output_format', help='xlsx (the only format written; metrics-utility '
-                            'also takes ods, accepted here with a warning)')  # fmt: skip
+        parser.add_argument(
+            '--format',
+            dest='output_format',
+            help='xlsx (the only format written; metrics-utility also takes ods, accepted here with a warning)',
+        )
         upstream_options.add(parser)  # metrics-utility's Django options: accepted without effect
         parser.set_defaults(func=run)
 
@@ -85,19 +97,24 @@ def parse_ephemeral(value: str, problems: list[str]) -> int | None:
     if days == 0:  # metrics-utility takes 0d (or 0months) as "no ephemeral analysis"
         return None
     if not 1 <= days <= MAX_EPHEMERAL_DAYS:
-        problems.append(f'--ephemeral={shown(value)}; expected Nd or Nmonths from 0d (none) to {MAX_EPHEMERAL_DAYS}d '
-                        '(a month counts as 30 days; e.g. 30d, 2months)')  # fmt: skip
+        problems.append(
+            f'--ephemeral={shown(value)}; expected Nd or Nmonths from 0d (none) to {MAX_EPHEMERAL_DAYS}d '
+            '(a month counts as 30 days; e.g. 30d, 2months)'
+        )
         return None
     return days
 
 
-def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[str], today: date
-                   ) -> tuple[date, date, str | None] | None:  # fmt: skip
+def resolve_period(
+    args: argparse.Namespace, kind: str | None, problems: list[str], today: date
+) -> tuple[date, date, str | None] | None:
     """(since, until exclusive, month label) from --month / --since / --until.
 
     A period lies between 1970-01-01 and today: a flag given empty is an error, never "not given"."""
-    given = {flag: value is not None for flag, value in (('--since', args.since), ('--until', args.until),
-                                                         ('--month', args.month))}  # fmt: skip
+    given = {
+        flag: value is not None
+        for flag, value in (('--since', args.since), ('--until', args.until), ('--month', args.month))
+    }
     if given['--until'] and not given['--since']:
         problems.append('--until requires --since')
     if given['--month'] and (given['--since'] or given['--until']):
@@ -129,8 +146,10 @@ def resolve_period(args: argparse.Namespace, kind: str | None, problems: list[st
             problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2024-02')
             return None
         if not f'{FIRST_DAY:%Y-%m}' <= f'{match.group(1)}-{int(match.group(2)):02d}' <= f'{today:%Y-%m}':
-            problems.append(f'--month={shown(args.month)} is out of range; expected a month from '
-                            f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})')  # fmt: skip
+            problems.append(
+                f'--month={shown(args.month)} is out of range; expected a month from '
+                f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})'
+            )
             return None
         first = date(int(match.group(1)), int(match.group(2)), 1)
     else:
@@ -182,10 +201,18 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         return outcome(failed(PROG, ConfigError(problems)), 'invalid configuration: ' + '; '.join(problems))
     since, until, month = period
     options = ReportOptions(
-        settings.report_type, since, until, month, settings.sheets, settings.price_per_node,
-        organization_filter=settings.organization_filter, deduplicator=settings.deduplicator,
-        ephemeral_days=ephemeral, generated=now, **settings.header,
-    )  # fmt: skip
+        settings.report_type,
+        since,
+        until,
+        month,
+        settings.sheets,
+        settings.price_per_node,
+        organization_filter=settings.organization_filter,
+        deduplicator=settings.deduplicator,
+        ephemeral_days=ephemeral,
+        generated=now,
+        **settings.header,
+    )
     try:
         storage = _storage(settings, extra)
         name = report_name(options)
@@ -196,8 +223,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
                 result = renewal_from_database(database, options, now, tmp)
             else:
-                result = build(storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups,
-                               workers=default_workers())  # fmt: skip
+                result = build(
+                    storage, options, tmp / 'report.xlsx', force_rollups=args.rebuild_rollups, workers=default_workers()
+                )
             if result.path is not None:
                 storage.put(name, filename=result.path)
     except StorageError as exc:
@@ -205,9 +233,15 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         return outcome(failed(PROG, error), str(error))
     except MetricsUtilityError as error:
         return outcome(failed(PROG, error), error.message)
-    summary = {'report': name if result.path else None, 'type': options.report_type, 'since': since.isoformat(),
-               'until': (until - timedelta(days=1)).isoformat(), 'quantity': result.quantity,
-               'problems': len(result.problems), 'days_rebuilt': result.days_rebuilt}  # fmt: skip
+    summary = {
+        'report': name if result.path else None,
+        'type': options.report_type,
+        'since': since.isoformat(),
+        'until': (until - timedelta(days=1)).isoformat(),
+        'quantity': result.quantity,
+        'problems': len(result.problems),
+        'days_rebuilt': result.days_rebuilt,
+    }
     for problem in result.problems:
         print(f'{PROG}: warning: {problem.day} {problem.name}: {problem.message}', file=sys.stderr)
     if result.path is None:
@@ -245,9 +279,11 @@ def controller_database(environment: Environment, problems: list[str], extra: li
     from metrics_utility.settings.gather import database_settings
 
     if extra:
-        problems.append('SHIP_TARGET=controller_db reads host metrics from the controller database only; '
-                        'additional package sources (--also-from, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS) do not '
-                        'apply')  # fmt: skip
+        problems.append(
+            'SHIP_TARGET=controller_db reads host metrics from the controller database only; '
+            'additional package sources (--also-from, METRICS_UTILITY_ADDITIONAL_SHIP_PATHS) do not '
+            'apply'
+        )
     return database_settings(environment, problems)
 
 
@@ -269,8 +305,14 @@ def renewal_from_database(database: DatabaseSettings, options: ReportOptions, no
     since = datetime(options.since.year, options.since.month, options.since.day, tzinfo=UTC)
     workdir = tmp / 'controller_db'
     workdir.mkdir()
-    with controller_db.connect(host=database.host, port=database.port, dbname=database.dbname, user=database.user,
-                               password=database.password.reveal(), sslmode=database.sslmode) as conn:  # fmt: skip
+    with controller_db.connect(
+        host=database.host,
+        port=database.port,
+        dbname=database.dbname,
+        user=database.user,
+        password=database.password.reveal(),
+        sslmode=database.sslmode,
+    ) as conn:
         metrics = controller_db.host_metrics(conn, since, now, workdir)
     return build_renewal(options, metrics, tmp / 'report.xlsx')
 

@@ -56,8 +56,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         p.add_argument('--summary-file', type=summary_path, help="write the run's JSON summary here ('-' for stdout)")
         p.add_argument('--output', help='dry run: keep the packages here (default: a new temp folder)')
         p.add_argument('--verbose', action='store_true', help='debug logging')
-        p.add_argument('--shard', help='sharded backfill: ship slice p of --since..--until when p mod n == i; i/n, or '
-                       'n with the index from JOB_COMPLETION_INDEX (docs/scale.md)')  # fmt: skip
+        p.add_argument(
+            '--shard',
+            help='sharded backfill: ship slice p of --since..--until when p mod n == i; i/n, or '
+            'n with the index from JOB_COMPLETION_INDEX (docs/scale.md)',
+        )
         # No argparse type=: a flag gets exactly the check (and message) of the variable it replaces.
         p.add_argument('--retention-max-age-days', help='delete stored windows older than this many days')
         p.add_argument('--retention-max-bytes', help='delete the oldest stored windows above this total')
@@ -67,8 +70,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({'time': self.formatTime(record, '%Y-%m-%dT%H:%M:%S'), 'level': record.levelname.lower(),
-                           'logger': record.name, 'message': record.getMessage()})  # fmt: skip
+        return json.dumps(
+            {
+                'time': self.formatTime(record, '%Y-%m-%dT%H:%M:%S'),
+                'level': record.levelname.lower(),
+                'logger': record.name,
+                'message': record.getMessage(),
+            }
+        )
 
 
 def _setup_logging(verbose: bool) -> bool:

@@ -212,9 +212,9 @@ def drop_optional_tables(db: ControllerDatabase) -> None:
             conn.execute(sql.SQL('DROP TABLE IF EXISTS {} CASCADE').format(sql.Identifier(table)))
 
 
-def build(cluster: PostgresCluster, spec: DatasetSpec, dbname: str = 'awx', progress=None) -> tuple[
-    ControllerDatabase, LoadStats
-]:  # fmt: skip
+def build(
+    cluster: PostgresCluster, spec: DatasetSpec, dbname: str = 'awx', progress=None
+) -> tuple[ControllerDatabase, LoadStats]:
     """Create a controller database in `cluster` and load `spec` into it."""
     db = create_database(cluster, dbname)
     return db, load_dataset(db, spec, progress)

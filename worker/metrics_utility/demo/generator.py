@@ -305,9 +305,20 @@ class _Generator:
             self.emit('django_content_type', _row(str(ctid), 'main', model))
         self.emit(
             'auth_user',
-            _row('1', 'pbkdf2_sha256$600000$demo$hash', '\\N', 't', 'admin', '', '', 'admin@example.com', 't', 't',
-                 _ts(t0)),
-        )  # fmt: skip
+            _row(
+                '1',
+                'pbkdf2_sha256$600000$demo$hash',
+                '\\N',
+                't',
+                'admin',
+                '',
+                '',
+                'admin@example.com',
+                't',
+                't',
+                _ts(t0),
+            ),
+        )
         self._settings(t0)
         self._instances(t0)
         self._execution_environments(t0)
@@ -325,10 +336,17 @@ class _Generator:
             'LICENSE': {
                 'license_type': 'enterprise',
                 'subscription_name': 'Red Hat Ansible Automation, Premium (100 Managed Nodes)',
-                'sku': 'MCT3695', 'instance_count': 100, 'license_date': 1893456000, 'pool_id': 'a1b2c3',
-                'product_name': 'Red Hat Ansible Automation Platform', 'support_level': 'Premium',
+                'sku': 'MCT3695',
+                'instance_count': 100,
+                'license_date': 1893456000,
+                'pool_id': 'a1b2c3',
+                'product_name': 'Red Hat Ansible Automation Platform',
+                'support_level': 'Premium',
                 'usage': 'Production',
-                'satellite': False, 'valid_key': True, 'trial': False, 'subscription_id': 12345678,
+                'satellite': False,
+                'valid_key': True,
+                'trial': False,
+                'subscription_id': 12345678,
                 'account_number': '1234567',
             },
             'TOWER_URL_BASE': 'https://controller.example.com',
@@ -344,7 +362,7 @@ class _Generator:
             'AUTOMATION_ANALYTICS_LAST_GATHER': '2023-12-01T10:00:00Z',
             'AUTOMATION_ANALYTICS_LAST_ENTRIES': last_entries,  # double-encoded, as AWX stores it
             **SECRET_SETTINGS,
-        }  # fmt: skip
+        }
         for key, value in settings.items():
             self.emit('conf_setting', _row(str(self.ids('conf_setting')), _ts(t0), _ts(t0), key, _json(value), '\\N'))
 
@@ -356,22 +374,57 @@ class _Generator:
             ('controller-old.example.com', '4.5.12', 'hybrid', False, snapshot - timedelta(days=90)),
         ]
         for hostname, version, node_type, enabled, last_seen in rows:
-            self.emit('main_instance', _row(
-                str(self.ids('main_instance')), self.uuid(), hostname, _ts(t0), _ts(last_seen), '120', version,
-                '1.00', '4.0', '16000000000', '16', '120', _b(enabled), 't', '', node_type, _ts(last_seen), '',
-                _ts(last_seen), 'ready', '\\N', 'f',
-            ))  # fmt: skip
+            self.emit(
+                'main_instance',
+                _row(
+                    str(self.ids('main_instance')),
+                    self.uuid(),
+                    hostname,
+                    _ts(t0),
+                    _ts(last_seen),
+                    '120',
+                    version,
+                    '1.00',
+                    '4.0',
+                    '16000000000',
+                    '16',
+                    '120',
+                    _b(enabled),
+                    't',
+                    '',
+                    node_type,
+                    _ts(last_seen),
+                    '',
+                    _ts(last_seen),
+                    'ready',
+                    '\\N',
+                    'f',
+                ),
+            )
 
     def _execution_environments(self, t0: datetime) -> None:
         for name, image, managed in [
             ('Default execution environment', f'{AAP_REGISTRY}/ee-supported-rhel8:latest', True),
             ('Control Plane Execution Environment', f'{AAP_REGISTRY}/ee-minimal-rhel8:latest', True),
             ('Network EE', 'quay.example.com/network/ee-network:2.1', False),
-        ]:  # fmt: skip
-            self.emit('main_executionenvironment', _row(
-                str(self.ids('main_executionenvironment')), _ts(t0), _ts(t0), '', image, _b(managed), '\\N', '\\N',
-                '\\N', '\\N', name, 'missing',
-            ))  # fmt: skip
+        ]:
+            self.emit(
+                'main_executionenvironment',
+                _row(
+                    str(self.ids('main_executionenvironment')),
+                    _ts(t0),
+                    _ts(t0),
+                    '',
+                    image,
+                    _b(managed),
+                    '\\N',
+                    '\\N',
+                    '\\N',
+                    '\\N',
+                    name,
+                    'missing',
+                ),
+            )
 
     def _credentials(self, t0: datetime) -> None:
         null, at = '\\N', _ts(t0)
@@ -396,10 +449,24 @@ class _Generator:
     def _organization(self, name: str, weight: float, t0: datetime) -> Organization:
         org = Organization(self.ids('main_organization'), name, weight)
         self.orgs.append(org)
-        self.emit('main_organization', _row(
-            str(org.id), _ts(t0), _ts(t0), f'{name} organization', name, *(['\\N'] * 6), '\\N', *(['\\N'] * 7), '0',
-            '\\N', '\\N', '1', '\\N',
-        ))  # fmt: skip
+        self.emit(
+            'main_organization',
+            _row(
+                str(org.id),
+                _ts(t0),
+                _ts(t0),
+                f'{name} organization',
+                name,
+                *(['\\N'] * 6),
+                '\\N',
+                *(['\\N'] * 7),
+                '0',
+                '\\N',
+                '\\N',
+                '1',
+                '\\N',
+            ),
+        )
         for _ in range(2 if name != 'Default' else 1):
             org.projects.append(self._project(org, t0))
         return org
@@ -408,11 +475,35 @@ class _Generator:
         pid = self.ids('main_unifiedjobtemplate')
         name = f'{org.name} playbooks {len(org.projects) + 1}'
         self.emit('main_unifiedjobtemplate', self._ujt_row(pid, name, org.id, CT['project'], t0))
-        self.emit('main_project', _row(
-            str(pid), f'_{pid}__{name.lower().replace(" ", "_")}', 'git', f'https://git.example.com/{org.id}/{pid}.git',
-            'main', 'f', 'f', 't', '0', '0', 'a' * 40, '["site.yml"]', '[]', '\\N', '', 'f', '\\N', 'f',
-            '\\N', '\\N', '\\N', '\\N', '\\N', '\\N',
-        ))  # fmt: skip
+        self.emit(
+            'main_project',
+            _row(
+                str(pid),
+                f'_{pid}__{name.lower().replace(" ", "_")}',
+                'git',
+                f'https://git.example.com/{org.id}/{pid}.git',
+                'main',
+                'f',
+                'f',
+                't',
+                '0',
+                '0',
+                'a' * 40,
+                '["site.yml"]',
+                '[]',
+                '\\N',
+                '',
+                'f',
+                '\\N',
+                'f',
+                '\\N',
+                '\\N',
+                '\\N',
+                '\\N',
+                '\\N',
+                '\\N',
+            ),
+        )
         return pid
 
     def _ujt_row(self, ujt_id: int, name: str, org_id: int, ctype: int, t0: datetime) -> str:
@@ -447,13 +538,43 @@ class _Generator:
         for org in self.orgs:
             for inv in org.inventories:
                 live = [h for h in inv.hosts if not h.deleted]
-                self.emit('main_inventory', _row(
-                    str(inv.id), _ts(t0), _ts(t0), '', inv.name, _text('env: demo\n'), 'f', str(len(live)), '0', '1',
-                    'f', '0', '0', '\\N', '\\N', str(org.id), *(['\\N'] * 5), '\\N', '', 'f', 'f', '\\N',
-                ))  # fmt: skip
+                self.emit(
+                    'main_inventory',
+                    _row(
+                        str(inv.id),
+                        _ts(t0),
+                        _ts(t0),
+                        '',
+                        inv.name,
+                        _text('env: demo\n'),
+                        'f',
+                        str(len(live)),
+                        '0',
+                        '1',
+                        'f',
+                        '0',
+                        '0',
+                        '\\N',
+                        '\\N',
+                        str(org.id),
+                        *(['\\N'] * 5),
+                        '\\N',
+                        '',
+                        'f',
+                        'f',
+                        '\\N',
+                    ),
+                )
 
-    def _host(self, inv: Inventory, name: str, variables: str, ansible_host: str | None, facts: dict | None = None,
-              **flags: bool) -> Host:  # fmt: skip
+    def _host(
+        self,
+        inv: Inventory,
+        name: str,
+        variables: str,
+        ansible_host: str | None,
+        facts: dict | None = None,
+        **flags: bool,
+    ) -> Host:
         host = Host(self.ids('main_host'), name, inv, variables, ansible_host, facts or {}, **flags)
         inv.hosts.append(host)
         self.hosts.append(host)
@@ -461,17 +582,58 @@ class _Generator:
 
     def _template(self, org: Organization, inv: Inventory, name: str, tasks: list | None = None) -> Template:
         tpl = Template(
-            self.ids('main_unifiedjobtemplate'), name, org, self.rng.choice(org.projects), inv,
-            f'{name.lower().replace(" ", "_")}.yml', tasks or self._random_tasks(),
-        )  # fmt: skip
+            self.ids('main_unifiedjobtemplate'),
+            name,
+            org,
+            self.rng.choice(org.projects),
+            inv,
+            f'{name.lower().replace(" ", "_")}.yml',
+            tasks or self._random_tasks(),
+        )
         org.templates.append(tpl)
         t0 = self.spec.start - timedelta(days=300)
         self.emit('main_unifiedjobtemplate', self._ujt_row(tpl.id, name, org.id, CT['jobtemplate'], t0))
-        self.emit('main_jobtemplate', _row(
-            str(tpl.id), 'run', tpl.playbook, '5', '', '0', '---', '', 'f', '', '', 't', '', 'f', 'f', '{}',
-            str(inv.id), str(tpl.project_id), '\\N', '\\N', '\\N', *(['f'] * 7), '0', 'f', 'f', 'f', 'f', '\\N', '1',
-            'f', '', '\\N', '', '', *(['f'] * 7),'\\N',
-        ))  # fmt: skip
+        self.emit(
+            'main_jobtemplate',
+            _row(
+                str(tpl.id),
+                'run',
+                tpl.playbook,
+                '5',
+                '',
+                '0',
+                '---',
+                '',
+                'f',
+                '',
+                '',
+                't',
+                '',
+                'f',
+                'f',
+                '{}',
+                str(inv.id),
+                str(tpl.project_id),
+                '\\N',
+                '\\N',
+                '\\N',
+                *(['f'] * 7),
+                '0',
+                'f',
+                'f',
+                'f',
+                'f',
+                '\\N',
+                '1',
+                'f',
+                '',
+                '\\N',
+                '',
+                '',
+                *(['f'] * 7),
+                '\\N',
+            ),
+        )
         return tpl
 
     def _random_tasks(self) -> list[tuple[str, str, str, str, str]]:
@@ -479,8 +641,9 @@ class _Generator:
         for i in range(self.rng.randint(2, 6)):
             action, resolved = self.rng.choice(MODULES)
             role, resolved_role = self.rng.choice(ROLES) if self.rng.random() < 0.3 else ('', '')
-            tasks.append((f'{resolved.rsplit(".", 1)[-1].replace("_", " ")} step {i + 1}', action, resolved, role,
-                          resolved_role))  # fmt: skip
+            tasks.append(
+                (f'{resolved.rsplit(".", 1)[-1].replace("_", " ")} step {i + 1}', action, resolved, role, resolved_role)
+            )
         return tasks
 
     def _scenario_objects(self, t0: datetime) -> None:
@@ -490,50 +653,89 @@ class _Generator:
         prod = self._inventory(default, 'Production', t0)
         lab = self._inventory(default, 'Lab', t0)
         switches = self._inventory(network, 'Switches', t0)
-        serial = {'ansible_product_serial': 'SER-0001', 'ansible_machine_id': 'mid-web01',
-                  'ansible_system_vendor': 'Dell Inc.', 'ansible_virtualization_type': 'kvm'}  # fmt: skip
+        serial = {
+            'ansible_product_serial': 'SER-0001',
+            'ansible_machine_id': 'mid-web01',
+            'ansible_system_vendor': 'Dell Inc.',
+            'ansible_virtualization_type': 'kvm',
+        }
         self.scenario = {
-            'yaml': self._host(prod, 'web01.example.com', 'ansible_host: 10.0.0.11\nansible_connection: ssh\n',
-                               '10.0.0.11', serial),
-            'yaml_quoted_comment': self._host(prod, 'web02.example.com',
-                                              '---\nansible_host: "10.0.0.12"  # primary NIC\nansible_port: ssh\n',
-                                              '10.0.0.12'),
-            'json': self._host(prod, 'db01.example.com', '{"ansible_host": "10.0.0.21", "ansible_port": 5432}',
-                               '10.0.0.21'),
-            'json_nested': self._host(prod, 'db02.example.com',
-                                      '{"vars": {"ansible_host": "nested-not-top"}, "ansible_connection": "local"}',
-                                      None),
+            'yaml': self._host(
+                prod, 'web01.example.com', 'ansible_host: 10.0.0.11\nansible_connection: ssh\n', '10.0.0.11', serial
+            ),
+            'yaml_quoted_comment': self._host(
+                prod,
+                'web02.example.com',
+                '---\nansible_host: "10.0.0.12"  # primary NIC\nansible_port: ssh\n',
+                '10.0.0.12',
+            ),
+            'json': self._host(
+                prod, 'db01.example.com', '{"ansible_host": "10.0.0.21", "ansible_port": 5432}', '10.0.0.21'
+            ),
+            'json_nested': self._host(
+                prod,
+                'db02.example.com',
+                '{"vars": {"ansible_host": "nested-not-top"}, "ansible_connection": "local"}',
+                None,
+            ),
             'empty': self._host(prod, 'app01.example.com', '', None),
             'malformed_json': self._host(prod, 'app02.example.com', '{"ansible_host": "10.0.0.32",', None),
-            'malformed_yaml': self._host(prod, 'app03.example.com', 'ansible_host: [10.0.0.33\n\tbad: : indent',
-                                         None),
-            'unreachable': self._host(prod, 'ghost01.example.com', 'ansible_host: 10.9.9.9', '10.9.9.9',
-                                      unreachable=True),
+            'malformed_yaml': self._host(prod, 'app03.example.com', 'ansible_host: [10.0.0.33\n\tbad: : indent', None),
+            'unreachable': self._host(
+                prod, 'ghost01.example.com', 'ansible_host: 10.9.9.9', '10.9.9.9', unreachable=True
+            ),
             'deleted': self._host(prod, 'old01.example.com', 'ansible_host: 10.0.0.99', '10.0.0.99', deleted=True),
             'disabled': self._host(prod, 'disabled01.example.com', '', None, enabled=False),
             # The same machine in two inventories (same ansible_host), and a same-name host with different case.
             'dup_same': self._host(lab, 'web01.example.com', '{"ansible_host": "10.0.0.11"}', '10.0.0.11', serial),
             'dup_case': self._host(lab, 'WEB02.example.com', 'ansible_host: 10.0.0.12', '10.0.0.12'),
-            'switch': self._host(switches, 'sw01', 'ansible_host: 192.0.2.1\nansible_network_os: cisco.ios.ios\n',
-                                 '192.0.2.1'),
-        }  # fmt: skip
+            'switch': self._host(
+                switches, 'sw01', 'ansible_host: 192.0.2.1\nansible_network_os: cisco.ios.ios\n', '192.0.2.1'
+            ),
+        }
         self.scenario_templates = {
-            'site': self._template(default, prod, 'Deploy site', [
-                ('Install packages', 'yum', 'ansible.builtin.dnf', '', ''),
-                ('Configure time', 'redhat.rhel_system_roles.timesync', 'redhat.rhel_system_roles.timesync',
-                 'timesync', 'redhat.rhel_system_roles.timesync'),
-                ('Render config', 'template', 'ansible.builtin.template', 'webserver', ''),
-                ('Restart', 'ansible.builtin.service', 'ansible.builtin.systemd_service', '', ''),
-            ]),
-            'lab': self._template(default, lab, 'Lab check', [
-                ('Ping', 'ping', 'ansible.builtin.ping', '', ''),
-                ('Local thing', 'my_local_module', 'my_local_module', '', ''),
-            ]),
-            'network': self._template(network, switches, 'Switch audit', [
-                ('Show version', 'ios_command', 'cisco.ios.ios_command', '', ''),
-                ('VM inventory', 'vmware.vmware_rest.vcenter_vm_info', 'vmware.vmware_rest.vcenter_vm_info', '', ''),
-            ]),
-        }  # fmt: skip
+            'site': self._template(
+                default,
+                prod,
+                'Deploy site',
+                [
+                    ('Install packages', 'yum', 'ansible.builtin.dnf', '', ''),
+                    (
+                        'Configure time',
+                        'redhat.rhel_system_roles.timesync',
+                        'redhat.rhel_system_roles.timesync',
+                        'timesync',
+                        'redhat.rhel_system_roles.timesync',
+                    ),
+                    ('Render config', 'template', 'ansible.builtin.template', 'webserver', ''),
+                    ('Restart', 'ansible.builtin.service', 'ansible.builtin.systemd_service', '', ''),
+                ],
+            ),
+            'lab': self._template(
+                default,
+                lab,
+                'Lab check',
+                [
+                    ('Ping', 'ping', 'ansible.builtin.ping', '', ''),
+                    ('Local thing', 'my_local_module', 'my_local_module', '', ''),
+                ],
+            ),
+            'network': self._template(
+                network,
+                switches,
+                'Switch audit',
+                [
+                    ('Show version', 'ios_command', 'cisco.ios.ios_command', '', ''),
+                    (
+                        'VM inventory',
+                        'vmware.vmware_rest.vcenter_vm_info',
+                        'vmware.vmware_rest.vcenter_vm_info',
+                        '',
+                        '',
+                    ),
+                ],
+            ),
+        }
 
     def _random_objects(self, t0: datetime) -> None:
         scale, rng = self.scale, self.rng
@@ -562,11 +764,22 @@ class _Generator:
                 variables, ansible_host = self._random_variables(n)
                 facts = {}
                 if rng.random() < 0.4:
-                    facts = {'ansible_machine_id': f'mid-{n:06d}', 'ansible_product_serial': f'SER-{n // 2:06d}',
-                             'ansible_system_vendor': rng.choice(['Dell Inc.', 'HPE', 'VMware, Inc.', 'QEMU']),
-                             'ansible_virtualization_type': rng.choice(['kvm', 'VMware', 'NA'])}  # fmt: skip
-                self._host(inv, name, variables, ansible_host, facts, enabled=rng.random() > 0.02,
-                           deleted=rng.random() < 0.02, unreachable=rng.random() < 0.005)  # fmt: skip
+                    facts = {
+                        'ansible_machine_id': f'mid-{n:06d}',
+                        'ansible_product_serial': f'SER-{n // 2:06d}',
+                        'ansible_system_vendor': rng.choice(['Dell Inc.', 'HPE', 'VMware, Inc.', 'QEMU']),
+                        'ansible_virtualization_type': rng.choice(['kvm', 'VMware', 'NA']),
+                    }
+                self._host(
+                    inv,
+                    name,
+                    variables,
+                    ansible_host,
+                    facts,
+                    enabled=rng.random() > 0.02,
+                    deleted=rng.random() < 0.02,
+                    unreachable=rng.random() < 0.005,
+                )
         for inv in inventories:
             for k in range(rng.randint(2, 5)):
                 self._template(inv.org, inv, f'{inv.name} job {k + 1}')
@@ -592,31 +805,109 @@ class _Generator:
         sc, tpl = self.scenario, self.scenario_templates
         for day in range(spec.days):
             midnight = spec.start + timedelta(days=day)
-            prod = [sc[k] for k in ('yaml', 'yaml_quoted_comment', 'json', 'json_nested', 'empty', 'malformed_json',
-                                    'malformed_yaml', 'unreachable', 'deleted', 'disabled')]  # fmt: skip
-            jobs.append(PlannedJob(midnight + timedelta(hours=9, minutes=5), tpl['site'], tpl['site'].org,
-                                   tpl['site'].inventory, prod, 95.5, 'successful', 'scheduled', tpl['site'].tasks,
-                                   nasty=True, extra_hosts=['localhost']))  # fmt: skip
-            jobs.append(PlannedJob(midnight + timedelta(hours=13, minutes=30), tpl['lab'], tpl['lab'].org,
-                                   tpl['lab'].inventory, [sc['dup_same'], sc['dup_case']], 12.25, 'failed', 'manual',
-                                   tpl['lab'].tasks))  # fmt: skip
-            jobs.append(PlannedJob(midnight + timedelta(hours=16), tpl['network'], tpl['network'].org,
-                                   tpl['network'].inventory, [sc['switch']], 30.0, 'successful', 'workflow',
-                                   tpl['network'].tasks, indirect=True))  # fmt: skip
+            prod = [
+                sc[k]
+                for k in (
+                    'yaml',
+                    'yaml_quoted_comment',
+                    'json',
+                    'json_nested',
+                    'empty',
+                    'malformed_json',
+                    'malformed_yaml',
+                    'unreachable',
+                    'deleted',
+                    'disabled',
+                )
+            ]
+            jobs.append(
+                PlannedJob(
+                    midnight + timedelta(hours=9, minutes=5),
+                    tpl['site'],
+                    tpl['site'].org,
+                    tpl['site'].inventory,
+                    prod,
+                    95.5,
+                    'successful',
+                    'scheduled',
+                    tpl['site'].tasks,
+                    nasty=True,
+                    extra_hosts=['localhost'],
+                )
+            )
+            jobs.append(
+                PlannedJob(
+                    midnight + timedelta(hours=13, minutes=30),
+                    tpl['lab'],
+                    tpl['lab'].org,
+                    tpl['lab'].inventory,
+                    [sc['dup_same'], sc['dup_case']],
+                    12.25,
+                    'failed',
+                    'manual',
+                    tpl['lab'].tasks,
+                )
+            )
+            jobs.append(
+                PlannedJob(
+                    midnight + timedelta(hours=16),
+                    tpl['network'],
+                    tpl['network'].org,
+                    tpl['network'].inventory,
+                    [sc['switch']],
+                    30.0,
+                    'successful',
+                    'workflow',
+                    tpl['network'].tasks,
+                    indirect=True,
+                )
+            )
             # Crosses UTC midnight: created 23:50, finished 00:20 next day (the summary lands on the next day).
-            jobs.append(PlannedJob(midnight + timedelta(hours=23, minutes=50), tpl['site'], tpl['site'].org,
-                                   tpl['site'].inventory, [sc['yaml'], sc['json']], 1800.0, 'successful', 'scheduled',
-                                   tpl['site'].tasks))  # fmt: skip
+            jobs.append(
+                PlannedJob(
+                    midnight + timedelta(hours=23, minutes=50),
+                    tpl['site'],
+                    tpl['site'].org,
+                    tpl['site'].inventory,
+                    [sc['yaml'], sc['json']],
+                    1800.0,
+                    'successful',
+                    'scheduled',
+                    tpl['site'].tasks,
+                )
+            )
             # No template (ad-hoc style playbook run).
             ping = [('Ping', 'ping', 'ansible.builtin.ping', '', '')]
             lab = tpl['lab']
-            jobs.append(PlannedJob(midnight + timedelta(hours=11), None, lab.org, lab.inventory, [sc['dup_same']], 5.0,
-                                   'successful', 'manual', ping))  # fmt: skip
+            jobs.append(
+                PlannedJob(
+                    midnight + timedelta(hours=11),
+                    None,
+                    lab.org,
+                    lab.inventory,
+                    [sc['dup_same']],
+                    5.0,
+                    'successful',
+                    'manual',
+                    ping,
+                )
+            )
             jobs.extend(self._random_jobs(midnight))
         # Still running at the snapshot: created an hour before the end, runs for two hours.
         end = spec.end
-        jobs.append(PlannedJob(end - timedelta(minutes=59), tpl['site'], tpl['site'].org, tpl['site'].inventory,
-                               [sc['yaml']], 7200.0, 'successful', 'manual', tpl['site'].tasks))  # fmt: skip
+        jobs.append(
+            PlannedJob(
+                end - timedelta(minutes=59),
+                tpl['site'],
+                tpl['site'].org,
+                tpl['site'].inventory,
+                [sc['yaml']],
+                7200.0,
+                'successful',
+                'manual',
+                tpl['site'].tasks,
+            )
+        )
         jobs.sort(key=lambda j: j.created)
         return jobs
 
@@ -631,8 +922,9 @@ class _Generator:
         mu = math.log(scale.hosts_per_job_median)
         for _ in range(count):
             # Diurnal shape: a busy working day, a quiet night.
-            hour = rng.choices(range(24), weights=[2, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3,
-                                                   3, 2, 2])[0]  # fmt: skip
+            hour = rng.choices(
+                range(24), weights=[2, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 3, 3, 2, 2]
+            )[0]
             created = midnight + timedelta(hours=hour, seconds=rng.random() * 3600)
             org = rng.choices(orgs, org_weights)[0]
             template = rng.choice(org.templates)
@@ -641,16 +933,29 @@ class _Generator:
             hosts = rng.sample(inventory.hosts, size)
             r = rng.random()
             status = 'successful' if r < 0.85 else 'failed' if r < 0.95 else rng.choice(['error', 'canceled'])
-            launch = rng.choices(['manual', 'scheduled', 'workflow', 'webhook', 'callback', 'relaunch'],
-                                 [40, 40, 10, 4, 3, 3])[0]  # fmt: skip
+            launch = rng.choices(
+                ['manual', 'scheduled', 'workflow', 'webhook', 'callback', 'relaunch'], [40, 40, 10, 4, 3, 3]
+            )[0]
             duration = min(6 * 3600.0, rng.lognormvariate(math.log(90), 1.0))
             if rng.random() < 0.1:
                 template_ref, tasks = None, self._random_tasks()
             else:
                 template_ref, tasks = template, template.tasks
             extra = ['localhost'] if rng.random() < 0.02 else []
-            yield PlannedJob(created, template_ref, org, inventory, hosts, duration, status, launch, tasks,
-                             nasty=rng.random() < 0.01, extra_hosts=extra, indirect=rng.random() < 0.05)  # fmt: skip
+            yield PlannedJob(
+                created,
+                template_ref,
+                org,
+                inventory,
+                hosts,
+                duration,
+                status,
+                launch,
+                tasks,
+                nasty=rng.random() < 0.01,
+                extra_hosts=extra,
+                indirect=rng.random() < 0.05,
+            )
 
     def project_updates(self) -> Iterator[None]:
         """Project updates are unified jobs with launch_type sync and no main_job row: job collectors skip them."""
@@ -660,15 +965,39 @@ class _Generator:
                 created = midnight + timedelta(seconds=self.rng.random() * 86000)
                 org = self.rng.choice(self.orgs)
                 uj_id = self.ids('main_unifiedjob')
-                self.emit('main_unifiedjob', self._unifiedjob_row(
-                    uj_id, created, created + timedelta(seconds=3), created + timedelta(seconds=9), 'successful',
-                    'sync', f'{org.name} playbooks 1', CT['projectupdate'], org.projects[0], org.id, 6.0,
-                ))  # fmt: skip
+                self.emit(
+                    'main_unifiedjob',
+                    self._unifiedjob_row(
+                        uj_id,
+                        created,
+                        created + timedelta(seconds=3),
+                        created + timedelta(seconds=9),
+                        'successful',
+                        'sync',
+                        f'{org.name} playbooks 1',
+                        CT['projectupdate'],
+                        org.projects[0],
+                        org.id,
+                        6.0,
+                    ),
+                )
                 yield None
 
-    def _unifiedjob_row(self, uj_id: int, created: datetime, started: datetime | None, finished: datetime | None,
-                        status: str, launch_type: str, name: str, ctype: int, ujt_id: int | None, org_id: int,
-                        elapsed: float, ee_id: int = 1) -> str:  # fmt: skip
+    def _unifiedjob_row(
+        self,
+        uj_id: int,
+        created: datetime,
+        started: datetime | None,
+        finished: datetime | None,
+        status: str,
+        launch_type: str,
+        name: str,
+        ctype: int,
+        ujt_id: int | None,
+        org_id: int,
+        elapsed: float,
+        ee_id: int = 1,
+    ) -> str:
         modified = finished or started or created
         installed = '{"ansible.posix": {"version": "1.5.4"}, "cisco.ios": {"version": "5.3.0"}}'
         return _row(
@@ -722,17 +1051,59 @@ class _Generator:
         running = finished > snapshot
         status = 'running' if running else job.status
         name = job.template.name if job.template else 'Ad hoc playbook'
-        self.emit('main_unifiedjob', self._unifiedjob_row(
-            uj_id, job.created, started, None if running else finished, status, job.launch_type, name, CT['job'],
-            job.template.id if job.template else None, job.org.id, 0.0 if running else job.duration,
-        ))  # fmt: skip
+        self.emit(
+            'main_unifiedjob',
+            self._unifiedjob_row(
+                uj_id,
+                job.created,
+                started,
+                None if running else finished,
+                status,
+                job.launch_type,
+                name,
+                CT['job'],
+                job.template.id if job.template else None,
+                job.org.id,
+                0.0 if running else job.duration,
+            ),
+        )
         self._job_credentials(uj_id)
-        self.emit('main_job', _row(
-            str(uj_id), 'run', job.template.playbook if job.template else 'adhoc.yml', '5', '', '0', '{}', '', 'f', '',
-            '', 'f', str(job.inventory.id), _n(job.template.id if job.template else None),
-            _n(job.template.project_id if job.template else None), 'f', '{}', 'b' * 40, '\\N', 'f', '0', 'f', '1', '0',
-            '\\N', '', '\\N', '', '', '{}', _b(not job.indirect),
-        ))  # fmt: skip
+        self.emit(
+            'main_job',
+            _row(
+                str(uj_id),
+                'run',
+                job.template.playbook if job.template else 'adhoc.yml',
+                '5',
+                '',
+                '0',
+                '{}',
+                '',
+                'f',
+                '',
+                '',
+                'f',
+                str(job.inventory.id),
+                _n(job.template.id if job.template else None),
+                _n(job.template.project_id if job.template else None),
+                'f',
+                '{}',
+                'b' * 40,
+                '\\N',
+                'f',
+                '0',
+                'f',
+                '1',
+                '0',
+                '\\N',
+                '',
+                '\\N',
+                '',
+                '',
+                '{}',
+                _b(not job.indirect),
+            ),
+        )
 
         # Events: playbook start, play start, per task a task start and one result per live host, stats at the end.
         targets = [(h.name, h.id, h) for h in job.hosts] + [(n, None, None) for n in job.extra_hosts]
@@ -791,11 +1162,27 @@ class _Generator:
             ok, changed, failures, skipped, dark, ignored, rescued = counts[name]
             js_id = self.ids('main_jobhostsummary')
             keep_id = None if host is None or host.deleted else host_id
-            self.emit('main_jobhostsummary', _row(
-                str(js_id), _ts(summary_time), _ts(summary_time), name, str(changed), str(dark), str(failures),
-                str(ok), '1', str(skipped), _b(dark > 0 or failures > 0), _n(keep_id), str(uj_id), str(ignored),
-                str(rescued), '\\N',
-            ))  # fmt: skip
+            self.emit(
+                'main_jobhostsummary',
+                _row(
+                    str(js_id),
+                    _ts(summary_time),
+                    _ts(summary_time),
+                    name,
+                    str(changed),
+                    str(dark),
+                    str(failures),
+                    str(ok),
+                    '1',
+                    str(skipped),
+                    _b(dark > 0 or failures > 0),
+                    _n(keep_id),
+                    str(uj_id),
+                    str(ignored),
+                    str(rescued),
+                    '\\N',
+                ),
+            )
             metric = self.host_metrics.setdefault(name.lower(), [summary_time, summary_time, 0, False])
             metric[1] = summary_time
             metric[2] += 1
@@ -812,11 +1199,22 @@ class _Generator:
             modules = sorted(rng.sample(INDIRECT_MODULES, rng.randint(1, 2)))
             canonical = {'fqdn': name, 'moid': f'vm-{vm}'} if vm % 3 else {'serial': f'VMW-{vm:04d}'}
             facts = {'device_type': 'virtual_machine', 'guest_os': rng.choice(['RHEL 9', 'Windows 2022'])}
-            self.emit('main_indirectmanagednodeaudit', _row(
-                str(self.ids('main_indirectmanagednodeaudit')), _ts(finished + timedelta(seconds=30)), name,
-                _json(canonical), _json(facts), _json(modules), str(rng.randint(1, 20)), '\\N', str(job.inventory.id),
-                str(uj_id), str(job.org.id),
-            ))  # fmt: skip
+            self.emit(
+                'main_indirectmanagednodeaudit',
+                _row(
+                    str(self.ids('main_indirectmanagednodeaudit')),
+                    _ts(finished + timedelta(seconds=30)),
+                    name,
+                    _json(canonical),
+                    _json(facts),
+                    _json(modules),
+                    str(rng.randint(1, 20)),
+                    '\\N',
+                    str(job.inventory.id),
+                    str(uj_id),
+                    str(job.org.id),
+                ),
+            )
 
     # final tables --------------------------------------------------------------------------------------------------
     def finish(self) -> Iterator[tuple[str, str]]:
@@ -826,19 +1224,46 @@ class _Generator:
             if host.deleted:
                 continue
             last_job, last_summary = self.host_last.get(host.id, (None, None))
-            self.emit('main_host', _row(
-                str(host.id), _ts(host.created), _ts(host.created), '', host.name, _b(host.enabled),
-                f'i-{host.id:08x}', _text(host.variables), '\\N', str(host.inventory.id), _n(last_job),
-                _n(last_summary), '\\N', _json(host.facts), _ts(host.created) if host.facts else '\\N',
-            ))  # fmt: skip
+            self.emit(
+                'main_host',
+                _row(
+                    str(host.id),
+                    _ts(host.created),
+                    _ts(host.created),
+                    '',
+                    host.name,
+                    _b(host.enabled),
+                    f'i-{host.id:08x}',
+                    _text(host.variables),
+                    '\\N',
+                    str(host.inventory.id),
+                    _n(last_job),
+                    _n(last_summary),
+                    '\\N',
+                    _json(host.facts),
+                    _ts(host.created) if host.facts else '\\N',
+                ),
+            )
         for name, (first, last, count, deleted) in sorted(self.host_metrics.items()):
-            self.emit('main_hostmetric', _row(
-                str(self.ids('main_hostmetric')), name, _ts(first), _ts(last), _ts(last) if deleted else '\\N',
-                str(count), '1' if deleted else '0', _b(deleted), '1',
-            ))  # fmt: skip
+            self.emit(
+                'main_hostmetric',
+                _row(
+                    str(self.ids('main_hostmetric')),
+                    name,
+                    _ts(first),
+                    _ts(last),
+                    _ts(last) if deleted else '\\N',
+                    str(count),
+                    '1' if deleted else '0',
+                    _b(deleted),
+                    '1',
+                ),
+            )
         month = self.spec.start.date().replace(day=1)
-        self.emit('main_hostmetricsummarymonthly', _row('1', month.isoformat(), str(len(self.host_metrics)), '100',
-                                                        str(len(self.host_metrics)), '0', '0'))  # fmt: skip
+        self.emit(
+            'main_hostmetricsummarymonthly',
+            _row('1', month.isoformat(), str(len(self.host_metrics)), '100', str(len(self.host_metrics)), '0', '0'),
+        )
         self.emit(
             'main_eventquery',
             _row(
@@ -851,8 +1276,9 @@ class _Generator:
 class _EventWriter:
     """Builds main_jobevent rows for one job; event_data JSON is assembled from pre-escaped pieces for speed."""
 
-    def __init__(self, gen: _Generator, job_id: int, job_created: datetime, playbook: str, pb_uuid: str,
-                 play_uuid: str) -> None:  # fmt: skip
+    def __init__(
+        self, gen: _Generator, job_id: int, job_created: datetime, playbook: str, pb_uuid: str, play_uuid: str
+    ) -> None:
         self.gen = gen
         self.job_id = str(job_id)
         self.job_created = _ts(job_created)
@@ -861,21 +1287,60 @@ class _EventWriter:
         self.play_uuid = play_uuid
         self.counter = 0
         self.line = 1
-        self.base = (f'"playbook": "{playbook}", "playbook_uuid": "{pb_uuid}", "play": "Configure", '
-                     f'"play_uuid": "{play_uuid}", "play_pattern": "all"')  # fmt: skip
+        self.base = (
+            f'"playbook": "{playbook}", "playbook_uuid": "{pb_uuid}", "play": "Configure", '
+            f'"play_uuid": "{play_uuid}", "play_pattern": "all"'
+        )
         self.rows: list[str] = []
 
-    def _row(self, event: str, created: datetime, event_data: str, failed: bool, changed: bool, host_name: str,
-             role: str, task: str, host_id: int | None, uuid: str, parent: str, stdout: str) -> None:  # fmt: skip
+    def _row(
+        self,
+        event: str,
+        created: datetime,
+        event_data: str,
+        failed: bool,
+        changed: bool,
+        host_name: str,
+        role: str,
+        task: str,
+        host_id: int | None,
+        uuid: str,
+        parent: str,
+        stdout: str,
+    ) -> None:
         self.counter += 1
         lines = stdout.count('\\n') + 1
         gen = self.gen
         modified = created + timedelta(seconds=0.5)
-        self.rows.append('\t'.join((
-            str(gen.ids('main_jobevent')), _ts(created), _ts(modified), event, event_data, _b(failed), _b(changed),
-            host_name, 'Configure', role, task, str(self.counter), _n(host_id), self.job_id, uuid, parent,
-            str(self.line + lines), self.playbook, str(self.line), stdout, '0', self.job_created,
-        )) + '\n')  # fmt: skip
+        self.rows.append(
+            '\t'.join(
+                (
+                    str(gen.ids('main_jobevent')),
+                    _ts(created),
+                    _ts(modified),
+                    event,
+                    event_data,
+                    _b(failed),
+                    _b(changed),
+                    host_name,
+                    'Configure',
+                    role,
+                    task,
+                    str(self.counter),
+                    _n(host_id),
+                    self.job_id,
+                    uuid,
+                    parent,
+                    str(self.line + lines),
+                    self.playbook,
+                    str(self.line),
+                    stdout,
+                    '0',
+                    self.job_created,
+                )
+            )
+            + '\n'
+        )
         self.line += lines
 
     def simple(self, event: str, when: datetime, parent: str, host: str, task: tuple | None = None) -> str:
@@ -889,8 +1354,17 @@ class _EventWriter:
         self._row(event, when, data, False, False, host, role, name, None, uuid, parent, '')
         return uuid
 
-    def result(self, event: str, when: datetime, task_uuid: str, task: tuple, host: str, host_id: int | None,
-               changed: bool, nasty: bool) -> None:  # fmt: skip
+    def result(
+        self,
+        event: str,
+        when: datetime,
+        task_uuid: str,
+        task: tuple,
+        host: str,
+        host_id: int | None,
+        changed: bool,
+        nasty: bool,
+    ) -> None:
         gen = self.gen
         name, action, resolved, role, resolved_role = task
         uuid = gen.uuid()
@@ -912,8 +1386,12 @@ class _EventWriter:
             f'"host": "{host}", "remote_addr": "{host}", "res": {res}, "start": "{start.isoformat()}", '
             f'"end": "{end.isoformat()}", "duration": {duration}, "event_loop": null, "uuid": "{uuid}"}}'
         )
-        status = {'runner_on_ok': 'changed' if changed else 'ok', 'runner_on_failed': 'fatal',
-                  'runner_on_skipped': 'skipping', 'runner_on_unreachable': 'fatal'}[event]  # fmt: skip
+        status = {
+            'runner_on_ok': 'changed' if changed else 'ok',
+            'runner_on_failed': 'fatal',
+            'runner_on_skipped': 'skipping',
+            'runner_on_unreachable': 'fatal',
+        }[event]
         stdout = f'\x1b[0;33m{status}: [{host}]\x1b[0m'
         self._row(event, when, _text(data), failed, changed, host, role, name, host_id, uuid, task_uuid, stdout)
 

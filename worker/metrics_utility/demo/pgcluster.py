@@ -123,9 +123,18 @@ class PostgresCluster:
             os.chmod(self.base_dir, 0o700)
         if not (self.data_dir / 'PG_VERSION').exists():
             self._pg(
-                'initdb', '-D', str(self.data_dir), '-U', SUPERUSER, '-E', 'UTF8', '--no-locale',
-                '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync',
-            )  # fmt: skip
+                'initdb',
+                '-D',
+                str(self.data_dir),
+                '-U',
+                SUPERUSER,
+                '-E',
+                'UTF8',
+                '--no-locale',
+                '--auth-local=trust',
+                '--auth-host=scram-sha-256',
+                '--no-sync',
+            )
             settings = {**FAST_SETTINGS, **self.settings}
             with open(self.data_dir / 'postgresql.conf', 'a', encoding='utf-8') as conf:
                 conf.write('\n# metrics-utility throwaway cluster\n')
@@ -164,9 +173,15 @@ class PostgresCluster:
         # group bits (often none) then apply instead of the `other` bits that `_check_reachable` checked.
         account = pwd.getpwnam(self.user) if self.user else None
         result = subprocess.run(
-            [str(self.bin_dir / tool), *args], user=self.user, group=account.pw_gid if account else None,
-            extra_groups=[] if account else None, capture_output=True, text=True, check=False, cwd=self.base_dir,
-        )  # fmt: skip
+            [str(self.bin_dir / tool), *args],
+            user=self.user,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.base_dir,
+        )
         if result.returncode != 0:
             log = self.log_file.read_text(errors='replace')[-2000:] if self.log_file.exists() else ''
             raise subprocess.CalledProcessError(

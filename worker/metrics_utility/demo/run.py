@@ -46,8 +46,16 @@ def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
     print(f'\nGathering {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} into {ship_path} ...', file=out)
     from metrics_utility.commands import gather
 
-    args = argparse.Namespace(ship=True, dry_run=False, since=spec.start.isoformat(), until=spec.end.isoformat(),
-                              collectors=None, summary_file=None, output=None, verbose=False)  # fmt: skip
+    args = argparse.Namespace(
+        ship=True,
+        dry_run=False,
+        since=spec.start.isoformat(),
+        until=spec.end.isoformat(),
+        collectors=None,
+        summary_file=None,
+        output=None,
+        verbose=False,
+    )
     code = gather.run(args, env=env)
     packages = sorted(ship_path.glob('data/*/*/*/*.tar.gz'))
     print(f'gather exit code {code}: {len(packages)} package(s) under {ship_path / "data"}', file=out)
@@ -58,14 +66,28 @@ def _report(spec: DatasetSpec, ship_path: Path, out) -> int:
     """Build a CCSPv2 report with every sheet over the gathered days, into <ship>/reports/."""
     from metrics_utility.commands import build_report
 
-    env = {'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship_path),
-           'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2', 'METRICS_UTILITY_PRICE_PER_NODE': '25.00',
-           'METRICS_UTILITY_REPORT_COMPANY_NAME': 'Demo Corp', 'METRICS_UTILITY_REPORT_SKU': 'MCT3695'}  # fmt: skip
+    env = {
+        'METRICS_UTILITY_SHIP_TARGET': 'directory',
+        'METRICS_UTILITY_SHIP_PATH': str(ship_path),
+        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        'METRICS_UTILITY_PRICE_PER_NODE': '25.00',
+        'METRICS_UTILITY_REPORT_COMPANY_NAME': 'Demo Corp',
+        'METRICS_UTILITY_REPORT_SKU': 'MCT3695',
+    }
     last = (spec.end - timedelta(days=1)).date().isoformat()
     print(f'\nBuilding the CCSPv2 report for {spec.start:%Y-%m-%d} .. {last} ...', file=out)
-    args = argparse.Namespace(month=None, since=spec.start.date().isoformat(), until=last, report_type=None,
-                              sheets='all', ephemeral=None, force=True, rebuild_rollups=False, summary_file=None,
-                              verbose=False)  # fmt: skip
+    args = argparse.Namespace(
+        month=None,
+        since=spec.start.date().isoformat(),
+        until=last,
+        report_type=None,
+        sheets='all',
+        ephemeral=None,
+        force=True,
+        rebuild_rollups=False,
+        summary_file=None,
+        verbose=False,
+    )
     code = build_report.run(args, env=env)
     reports = sorted(ship_path.glob('reports/*/*/*.xlsx'))
     for report in reports:
@@ -106,11 +128,17 @@ def run_demo(options: DemoOptions, out=sys.stdout) -> int:
     cluster.start()
     try:
         began = time.monotonic()
-        print(f'Generating {spec.scale!r} controller data for {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} '
-              f'(seed {spec.seed}) ...', file=out)  # fmt: skip
+        print(
+            f'Generating {spec.scale!r} controller data for {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} '
+            f'(seed {spec.seed}) ...',
+            file=out,
+        )
         db, stats = build(cluster, spec)
-        print(f'Loaded {sum(stats.rows.values()):,} rows ({stats.bytes / 2**20:.1f} MiB, {stats.partitions} hourly '
-              f'event partitions) in {time.monotonic() - began:.1f}s\n', file=out)  # fmt: skip
+        print(
+            f'Loaded {sum(stats.rows.values()):,} rows ({stats.bytes / 2**20:.1f} MiB, {stats.partitions} hourly '
+            f'event partitions) in {time.monotonic() - began:.1f}s\n',
+            file=out,
+        )
         with db.connect_owner() as conn:
             tables = conn.execute(
                 'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '

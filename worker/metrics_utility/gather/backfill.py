@@ -80,8 +80,10 @@ def check_window(since: datetime | None, until: datetime | None, now: datetime) 
     if since is None or until is None:
         raise ShardError('--shard needs both --since and --until (every shard must cut the same window)')
     if until > now:
-        raise ShardError(f'--until {until.isoformat()} is in the future; a sharded backfill needs a past end so '
-                         'that every shard cuts the same slices')  # fmt: skip
+        raise ShardError(
+            f'--until {until.isoformat()} is in the future; a sharded backfill needs a past end so '
+            'that every shard cuts the same slices'
+        )
     if since >= until:
         raise ShardError(f'--since {since.isoformat()} is not before --until {until.isoformat()}')
     return since, until
@@ -102,11 +104,19 @@ class Markers:
 
     def mark(self, key: str, window: Window, shipped: list[PackagedFile], shard: Shard) -> None:
         """Written only after the slice's packages were confirmed (a failure here fails the slice)."""
-        self.storage.put(self.name(key, window), dict={
-            'run': self.run, 'shard': shard.index, 'shards': shard.count, 'collector': key,
-            'since': window.since.isoformat(), 'until': window.until.isoformat(),
-            'objects': [item.object_name for item in shipped], 'rows': sum(item.rows for item in shipped),
-        })  # fmt: skip
+        self.storage.put(
+            self.name(key, window),
+            dict={
+                'run': self.run,
+                'shard': shard.index,
+                'shards': shard.count,
+                'collector': key,
+                'since': window.since.isoformat(),
+                'until': window.until.isoformat(),
+                'objects': [item.object_name for item in shipped],
+                'rows': sum(item.rows for item in shipped),
+            },
+        )
 
 
 @dataclass

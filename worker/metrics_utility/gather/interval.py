@@ -104,16 +104,20 @@ def plan(
             if skip_shipped and mark is not None:
                 kept = [w for w in windows if w.until > mark]
                 if len(kept) < len(windows):
-                    note.append(f'{key}: {len(windows) - len(kept)} slice(s) up to {mark.isoformat()} were already '
-                                'uploaded and are not sent again (the target cannot overwrite)')  # fmt: skip
+                    note.append(
+                        f'{key}: {len(windows) - len(kept)} slice(s) up to {mark.isoformat()} were already '
+                        'uploaded and are not sent again (the target cannot overwrite)'
+                    )
                 windows = kept
             plans.append(CollectorPlan(key, False, windows, advances, notes + note))
             continue
         start = horizon if mark is None or mark < horizon else mark
         note = list(notes)
         if mark is not None and mark < horizon:
-            note.append(f'{key}: last shipped up to {mark.isoformat()}, older than the {max_days}-day horizon; '
-                        f'data between then and {horizon.isoformat()} is not collected')  # fmt: skip
+            note.append(
+                f'{key}: last shipped up to {mark.isoformat()}, older than the {max_days}-day horizon; '
+                f'data between then and {horizon.isoformat()} is not collected'
+            )
         plans.append(CollectorPlan(key, False, daily_slices(start, end) if start < end else [], True, note))
     for key in snapshot_keys:
         plans.append(CollectorPlan(key, True, [Window(end - SNAPSHOT_WIDTH, end)], False, list(notes)))

@@ -22,8 +22,11 @@ from .summary import RunSummary
 log = logging.getLogger('metrics_utility.gather.retention')
 
 
-def step(storage: Storage, limits: RetentionSettings, now: Callable[[], datetime] = instants.now,
-         ) -> Callable[[RunSummary], None]:  # fmt: skip
+def step(
+    storage: Storage,
+    limits: RetentionSettings,
+    now: Callable[[], datetime] = instants.now,
+) -> Callable[[RunSummary], None]:
     """The runner's `finish` hook for a readable storage (directory, S3)."""
     policy = retention.Policy(limits.max_age_days, limits.max_bytes)
     upload_state = limits.upload_state

@@ -59,8 +59,9 @@ class PackagedFile:
 
 
 class Packager(Protocol):
-    def __call__(self, collectors: list[Collector], config: dict[str, Any], window: Window,
-                 workdir: Path) -> Iterable[PackagedFile]: ...  # fmt: skip
+    def __call__(
+        self, collectors: list[Collector], config: dict[str, Any], window: Window, workdir: Path
+    ) -> Iterable[PackagedFile]: ...
 
 
 class StateStore(Protocol):
@@ -145,9 +146,17 @@ def run(
             return _run_locked(request, conn, packager, storage, state, summary, steps or NoSteps(), now, progress)
 
 
-def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Packager, storage: Storage | None,
-                state: StateStore | None, summary: RunSummary, steps: Steps, now: datetime,
-                progress: Callable[[str], None]) -> RunSummary:  # fmt: skip
+def _run_locked(
+    request: GatherRequest,
+    conn: psycopg.Connection,
+    packager: Packager,
+    storage: Storage | None,
+    state: StateStore | None,
+    summary: RunSummary,
+    steps: Steps,
+    now: datetime,
+    progress: Callable[[str], None],
+) -> RunSummary:
     with job_tempdir(base=request.workdir) as workdir:
         marks = state.load() if state is not None else Watermarks()
         if state is not None:
@@ -172,8 +181,9 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
                 log.warning(note)
             for planned in plan.windows:
                 done += 1
-                progress(f'[{done}/{total}] {plan.key} {planned.since:%Y-%m-%d %H:%M} .. '
-                         f'{planned.until:%Y-%m-%d %H:%M}')  # fmt: skip
+                progress(
+                    f'[{done}/{total}] {plan.key} {planned.since:%Y-%m-%d %H:%M} .. {planned.until:%Y-%m-%d %H:%M}'
+                )
                 records = request.ship and plan.advances_watermark and state is not None and request.save_watermarks
                 # A recorded window is claimed, shipped and recorded under the state location's lock, after
                 # re-reading the state: another gather of the same target (another lock name) may have shipped it.
@@ -183,8 +193,12 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
                         marks.absorb(state.load())
                         window = unclaimed(planned, marks.get(plan.key), trim=put_only or request.since is None)
                         if window is None:
-                            log.info('%s %s..%s: already shipped by another gather; skipped', plan.key,
-                                     planned.since.isoformat(), planned.until.isoformat())  # fmt: skip
+                            log.info(
+                                '%s %s..%s: already shipped by another gather; skipped',
+                                plan.key,
+                                planned.since.isoformat(),
+                                planned.until.isoformat(),
+                            )
                             continue
                     try:
                         shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
@@ -193,8 +207,9 @@ def _run_locked(request: GatherRequest, conn: psycopg.Connection, packager: Pack
                     except Exception as exc:  # one collector's failure must not stop the others
                         outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
                         summary.ok = False
-                        log.error('%s: %s (its watermark stays; the next run retries this window)', plan.key,
-                                  outcome.error)  # fmt: skip
+                        log.error(
+                            '%s: %s (its watermark stays; the next run retries this window)', plan.key, outcome.error
+                        )
                         break
                     outcome.windows += 1
                     for item in shipped:
@@ -228,9 +243,16 @@ def _gather_config(conn: psycopg.Connection, params: dict[str, Any]) -> dict[str
     return registry.CONFIG(db=conn, **params).gather() or {}
 
 
-def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dict[str, Any],
-                 request: GatherRequest, packager: Packager, storage: Storage | None,
-                 workdir: Path) -> list[PackagedFile]:  # fmt: skip
+def _ship_window(
+    key: str,
+    window: Window,
+    conn: psycopg.Connection,
+    config: dict[str, Any],
+    request: GatherRequest,
+    packager: Packager,
+    storage: Storage | None,
+    workdir: Path,
+) -> list[PackagedFile]:
     context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key)
     collector = registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
     shipped = []
@@ -244,11 +266,24 @@ def _ship_window(key: str, window: Window, conn: psycopg.Connection, config: dic
             item.path.unlink(missing_ok=True)
     if request.ship and storage is not None and not storage.put_only and config.get('install_uuid'):
         _remove_stale(storage, key, window, config['install_uuid'], {item.object_name for item in shipped})
-    log.info('%s %s..%s: %d package(s), %d rows in %.1fs', key, window.since.isoformat(), window.until.isoformat(),
-             len(shipped), sum(i.rows for i in shipped), time.monotonic() - started)  # fmt: skip
+    log.info(
+        '%s %s..%s: %d package(s), %d rows in %.1fs',
+        key,
+        window.since.isoformat(),
+        window.until.isoformat(),
+        len(shipped),
+        sum(i.rows for i in shipped),
+        time.monotonic() - started,
+    )
     if unreadable := sum(i.unreadable for i in shipped):
-        log.warning('%s %s..%s: %d row(s) with unreadable documents exported with NULLs (data_collection_status.csv '
-                    'has the count)', key, window.since.isoformat(), window.until.isoformat(), unreadable)  # fmt: skip
+        log.warning(
+            '%s %s..%s: %d row(s) with unreadable documents exported with NULLs (data_collection_status.csv '
+            'has the count)',
+            key,
+            window.since.isoformat(),
+            window.until.isoformat(),
+            unreadable,
+        )
     return shipped
 
 
@@ -261,14 +296,21 @@ def _remove_stale(storage: Storage, key: str, window: Window, install_uuid: str,
         if name in kept or parsed is None or parsed.key != key:
             continue
         if window.since <= parsed.since and parsed.until <= window.until:
-            log.warning('removing %s: covered by the window %s..%s shipped now', name, window.since.isoformat(),
-                        window.until.isoformat())  # fmt: skip
+            log.warning(
+                'removing %s: covered by the window %s..%s shipped now',
+                name,
+                window.since.isoformat(),
+                window.until.isoformat(),
+            )
             storage.remove(name)
         elif parsed.since < window.until and window.since < parsed.until:
             log.warning(
                 '%s overlaps the window %s..%s shipped now; reports count rows in both once (same row ids), but '
-                'they are stored twice', name, window.since.isoformat(), window.until.isoformat(),
-            )  # fmt: skip
+                'they are stored twice',
+                name,
+                window.since.isoformat(),
+                window.until.isoformat(),
+            )
 
 
 def _first_line(exc: BaseException) -> str:

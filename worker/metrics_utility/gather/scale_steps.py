@@ -59,9 +59,11 @@ def kpi_sink(config: GatherSettings) -> kpi.KpiSink | None:
 
     es = config.elasticsearch
     password, api_key = (value.reveal() if value is not None else None for value in (es.password, es.api_key))
-    return kpi.KpiSink(StorageElasticsearch(es.url, es.index, username=es.username,
-                                            password=password, api_key=api_key,
-                                            verify_cert_path=es.ca_bundle))  # fmt: skip
+    return kpi.KpiSink(
+        StorageElasticsearch(
+            es.url, es.index, username=es.username, password=password, api_key=api_key, verify_cert_path=es.ca_bundle
+        )
+    )
 
 
 def marker_storage(config: GatherSettings, storage: Storage | None) -> Storage:
@@ -70,8 +72,10 @@ def marker_storage(config: GatherSettings, storage: Storage | None) -> Storage:
         return StorageDirectory(config.state_path.parent)
     if storage is not None and not storage.put_only:
         return storage
-    raise backfill.ShardError('a sharded backfill to a put-only target needs METRICS_UTILITY_STATE_PATH on a volume '
-                              'every shard mounts (its completion markers live beside it)')  # fmt: skip
+    raise backfill.ShardError(
+        'a sharded backfill to a put-only target needs METRICS_UTILITY_STATE_PATH on a volume '
+        'every shard mounts (its completion markers live beside it)'
+    )
 
 
 def build(
@@ -109,8 +113,13 @@ def _shard_summary(plan: backfill.ShardPlan) -> Callable[[RunSummary], None]:
     def finish(summary: RunSummary) -> None:
         for outcome in summary.collectors.values():
             outcome.shipped_until = None  # shards never move watermarks; the merge does
-        summary.backfill = {'run': plan.markers.run, 'shard': plan.shard.index, 'shards': plan.shard.count,
-                            'slices': plan.shipped, 'merged': {}}  # fmt: skip
+        summary.backfill = {
+            'run': plan.markers.run,
+            'shard': plan.shard.index,
+            'shards': plan.shard.count,
+            'slices': plan.shipped,
+            'merged': {},
+        }
 
     return finish
 
@@ -145,8 +154,11 @@ def merge_backfill(
         with connect() as conn, advisory_lock(conn, lock_name, mode='wait', timeout=timeout):
             moved = backfill.merge(plan.markers, state, keys, plan.slices)
     except LockHeldError:
-        log.warning('backfill merge deferred: the gather lock stayed busy for %.0fs; the last shard to finish (or '
-                    'a rerun of any shard) merges', timeout)  # fmt: skip
+        log.warning(
+            'backfill merge deferred: the gather lock stayed busy for %.0fs; the last shard to finish (or '
+            'a rerun of any shard) merges',
+            timeout,
+        )
         return
     if summary.backfill is not None:
         summary.backfill['merged'] = {k: v.isoformat() for k, v in sorted(moved.items())}

@@ -116,8 +116,9 @@ class Watermarks:
     def parse(cls, raw: bytes, where: str) -> Watermarks:
         """The document from its bytes; every kind of damage is one StateError naming the document."""
         if len(raw) > MAX_DOCUMENT_BYTES:
-            raise StateError(f'the watermark document {where} is damaged (larger than {MAX_DOCUMENT_BYTES} bytes); '
-                             f'{RECOVERY}')  # fmt: skip
+            raise StateError(
+                f'the watermark document {where} is damaged (larger than {MAX_DOCUMENT_BYTES} bytes); {RECOVERY}'
+            )
         try:
             data = json.loads(raw.decode('utf-8'))
         except UnicodeDecodeError:
@@ -256,8 +257,15 @@ class S3Lease:
     compare-and-swap. Re-entrant within one store object, like LocationLock.
     """
 
-    def __init__(self, storage: Any, name: str, where: str, timeout: float = LOCK_TIMEOUT,
-                 lease: float = LEASE_SECONDS, poll: float = 0.5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        storage: Any,
+        name: str,
+        where: str,
+        timeout: float = LOCK_TIMEOUT,
+        lease: float = LEASE_SECONDS,
+        poll: float = 0.5,
+    ) -> None:
         self.storage = storage
         self.name = name
         self.where = where
@@ -388,8 +396,10 @@ class StorageStateStore:
                 marks.adopt(stored)
                 return
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # another writer won: spread the retries
-        raise StateError(f'cannot save watermarks to {self.describe()}: it changed under every one of '
-                         f'{CAS_ATTEMPTS} attempts (other writers keep replacing it)')  # fmt: skip
+        raise StateError(
+            f'cannot save watermarks to {self.describe()}: it changed under every one of '
+            f'{CAS_ATTEMPTS} attempts (other writers keep replacing it)'
+        )
 
     def _read(self) -> tuple[bytes, str | None] | None:
         try:

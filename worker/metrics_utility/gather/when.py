@@ -28,8 +28,9 @@ _RELATIVE = re.compile(r'(?P<n>[0-9]+)\s*' + _UNITS, re.IGNORECASE)
 _NEGATIVE = re.compile(r'-\s*[0-9]+\s*' + _UNITS, re.IGNORECASE)
 _ISO_YEAR = re.compile(r'([0-9]+)-')  # the year of a value that looks like an ISO date
 MAX_COUNT_DIGITS = 9  # more reaches beyond the year 1 in any unit; int() of thousands of digits is refused anyway
-EXPECTED = ('expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) or a relative form such as 10m, '
-            '2h, 3d or 1mo')  # fmt: skip
+EXPECTED = (
+    'expected an ISO date or datetime (2024-02-29, 2024-02-29T10:00:00Z) or a relative form such as 10m, 2h, 3d or 1mo'
+)
 
 
 class WhenError(MetricsUtilityError, ValueError):

@@ -85,10 +85,17 @@ def connector(settings: GatherSettings) -> Callable[[], psycopg.Connection]:
 
     def connect() -> psycopg.Connection:
         # Read-only sessions: even a bug could not write to the controller database.
-        return psycopg.connect(host=db.host, port=db.port, dbname=db.dbname, user=db.user,
-                               password=db.password.reveal() or None, sslmode=db.sslmode,
-                               application_name='metrics-utility', connect_timeout=15,
-                               options='-c default_transaction_read_only=on')  # fmt: skip
+        return psycopg.connect(
+            host=db.host,
+            port=db.port,
+            dbname=db.dbname,
+            user=db.user,
+            password=db.password.reveal() or None,
+            sslmode=db.sslmode,
+            application_name='metrics-utility',
+            connect_timeout=15,
+            options='-c default_transaction_read_only=on',
+        )
 
     return connect
 
@@ -98,8 +105,11 @@ def collector_params(config: GatherSettings) -> dict[str, dict]:
     install type config.json records."""
     params: dict[str, dict] = {}
     if config.vcpu:
-        vcpu = {'cluster_name': config.vcpu.cluster_name, 'metering_enabled': config.vcpu.metering_enabled,
-                'prometheus_url': config.vcpu.prometheus_url}  # fmt: skip
+        vcpu = {
+            'cluster_name': config.vcpu.cluster_name,
+            'metering_enabled': config.vcpu.metering_enabled,
+            'prometheus_url': config.vcpu.prometheus_url,
+        }
         if config.vcpu.token_file:
             vcpu['bearer_token_file'] = config.vcpu.token_file
         if config.vcpu.ca_bundle:
@@ -131,12 +141,12 @@ def storage_for(settings: GatherSettings) -> Storage | None:
         if crc.client_cert:
             from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
 
-            return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key),
-                                    crc.ca_bundle)  # fmt: skip
+            return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key), crc.ca_bundle)
         from metrics_utility.library.storage.crc import StorageCRC
 
-        return StorageCRC(crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url,
-                          crc.sso_url, crc.ca_bundle)  # fmt: skip
+        return StorageCRC(
+            crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
+        )
     return None
 
 
@@ -154,8 +164,12 @@ def billing_provider_params(settings: GatherSettings) -> dict[str, Any]:
         return {'ship_path': settings.ship_path}
     if settings.ship_target == 's3':
         s3 = settings.ship.s3
-        return {'ship_path': settings.ship_path, 'bucket_name': s3.bucket, 'bucket_endpoint': s3.endpoint,
-                'bucket_region': s3.region}  # fmt: skip
+        return {
+            'ship_path': settings.ship_path,
+            'bucket_name': s3.bucket,
+            'bucket_endpoint': s3.endpoint,
+            'bucket_region': s3.region,
+        }
     if settings.ship_target == 'crc':
         crc = settings.crc
         return {
@@ -174,12 +188,20 @@ def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packa
     if settings.package_max_bytes:
         options['max_data_size'] = settings.package_max_bytes
 
-    def package(collectors: list[Collector], config: dict[str, Any], window: Window,
-                workdir: Path) -> Iterable[PackagedFile]:  # fmt: skip
+    def package(
+        collectors: list[Collector], config: dict[str, Any], window: Window, workdir: Path
+    ) -> Iterable[PackagedFile]:
         out = keep_in or Path(tempfile.mkdtemp(prefix='packages-', dir=workdir))
         out.mkdir(parents=True, exist_ok=True)
-        built = Package(config=config, collectors=collectors, since=window.since, until=window.until, output_dir=out,
-                        install_uuid=config.get('install_uuid'), **options)  # fmt: skip
+        built = Package(
+            config=config,
+            collectors=collectors,
+            since=window.since,
+            until=window.until,
+            output_dir=out,
+            install_uuid=config.get('install_uuid'),
+            **options,
+        )
         files = list(built.build())
         failed = [run for run in built.runs if not run.ok]
         if failed:
@@ -188,9 +210,17 @@ def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packa
             raise CollectorFailedError(f'{failed[0].key} failed: {failed[0].error or failed[0].error_type}')
         rows = sum(run.rows or 0 for run in built.runs)
         unreadable = sum(run.unreadable for run in built.runs)
-        return [PackagedFile(f.path, f.object_name, rows if i == 0 else 0, f.path.stat().st_size,
-                             _file_records(built, f.index), unreadable if i == 0 else 0)
-                for i, f in enumerate(files)]  # fmt: skip
+        return [
+            PackagedFile(
+                f.path,
+                f.object_name,
+                rows if i == 0 else 0,
+                f.path.stat().st_size,
+                _file_records(built, f.index),
+                unreadable if i == 0 else 0,
+            )
+            for i, f in enumerate(files)
+        ]
 
     return package
 
@@ -198,7 +228,18 @@ def packager_for(settings: GatherSettings, keep_in: Path | None = None) -> Packa
 def _file_records(built: Package, index: int) -> tuple[dict[str, Any], ...]:
     """What each data file of package `index` holds (the KPI documents are built from it)."""
     return tuple(
-        {'collector': run.key, 'file': f.name, 'part': f.part, 'parts': f.parts, 'rows': f.rows, 'size': f.size,
-         'sha256': f.sha256, 'elapsed': round(run.elapsed, 3), 'status': run.status}
-        for run in built.runs for f in run.files if f.package == index
-    )  # fmt: skip
+        {
+            'collector': run.key,
+            'file': f.name,
+            'part': f.part,
+            'parts': f.parts,
+            'rows': f.rows,
+            'size': f.size,
+            'sha256': f.sha256,
+            'elapsed': round(run.elapsed, 3),
+            'status': run.status,
+        }
+        for run in built.runs
+        for f in run.files
+        if f.package == index
+    )

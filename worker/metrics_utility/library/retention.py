@@ -211,17 +211,25 @@ def apply(
     for obj in decided.delete:
         if not dry_run:
             storage.remove(obj.name)
-        log.info('retention: %s %s (%s, %d bytes)', 'would delete' if dry_run else 'deleted', obj.name,
-                 'older than the age limit' if decided.reasons[obj.name] == 'age' else 'over the size limit',
-                 obj.size)  # fmt: skip
+        log.info(
+            'retention: %s %s (%s, %d bytes)',
+            'would delete' if dry_run else 'deleted',
+            obj.name,
+            'older than the age limit' if decided.reasons[obj.name] == 'age' else 'over the size limit',
+            obj.size,
+        )
         outcome.deleted.append(obj.name)
         outcome.deleted_objects += 1
         outcome.deleted_bytes += obj.size
     outcome.stored_bytes = decided.remaining_bytes
     outcome.stored_objects = decided.stored_objects - len(decided.delete)
     if decided.blocked:
-        log.warning('retention: kept %d object(s), %d bytes, that are not uploaded yet (oldest %s)',
-                    len(decided.blocked), decided.blocked_bytes, decided.blocked[0].name)  # fmt: skip
+        log.warning(
+            'retention: kept %d object(s), %d bytes, that are not uploaded yet (oldest %s)',
+            len(decided.blocked),
+            decided.blocked_bytes,
+            decided.blocked[0].name,
+        )
     if outcome.over_limit:
         log.warning('retention: %d bytes stored, above the limit of %d bytes', outcome.stored_bytes, policy.max_bytes)
     usage = volume_usage(storage)

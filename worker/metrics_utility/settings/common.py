@@ -62,13 +62,25 @@ class ShipSettings:
                 ) from exc
             s3 = self.s3
             assert s3 is not None
-            return StorageS3(bucket=s3.bucket, endpoint=s3.endpoint, region=s3.region, access_key=s3.access_key,
-                             secret_key=s3.secret_key, prefix=self.path, verify_cert_path=s3.ca_bundle)  # fmt: skip
+            return StorageS3(
+                bucket=s3.bucket,
+                endpoint=s3.endpoint,
+                region=s3.region,
+                access_key=s3.access_key,
+                secret_key=s3.secret_key,
+                prefix=self.path,
+                verify_cert_path=s3.ca_bundle,
+            )
         raise ConfigError([f'{PREFIX}SHIP_TARGET={self.target!r} cannot be read from'])
 
 
-def ship_settings(env: Mapping[str, str] | Environment, targets: tuple[str, ...], problems: list[str], *,
-                  path_must_exist: bool = False) -> ShipSettings | None:  # fmt: skip
+def ship_settings(
+    env: Mapping[str, str] | Environment,
+    targets: tuple[str, ...],
+    problems: list[str],
+    *,
+    path_must_exist: bool = False,
+) -> ShipSettings | None:
     """Parse the ship target, path and bucket variables, appending problems (returns None if unusable)."""
     from .environment import Environment
 
@@ -95,8 +107,10 @@ def ship_settings(env: Mapping[str, str] | Environment, targets: tuple[str, ...]
         if not bucket:
             problems.append(f'{PREFIX}BUCKET_NAME is not set; expected the S3 bucket name')
         elif not _BUCKET.fullmatch(bucket):
-            problems.append(f'{PREFIX}BUCKET_NAME={shown(bucket)} is not a bucket name; expected up to 255 letters, '
-                            'digits, dots, hyphens and underscores')  # fmt: skip
+            problems.append(
+                f'{PREFIX}BUCKET_NAME={shown(bucket)} is not a bucket name; expected up to 255 letters, '
+                'digits, dots, hyphens and underscores'
+            )
         if not endpoint:
             problems.append(
                 f'{PREFIX}BUCKET_ENDPOINT is not set; expected a URL like https://s3.us-east-1.amazonaws.com'
@@ -117,8 +131,10 @@ def s3_credentials(env: Environment, bucket: str, endpoint: str, problems: list[
     secret_key = env.text('METRICS_UTILITY_BUCKET_SECRET_KEY') or ''
     secret.register(access, secret_key)  # logs and the run summary hide both (botocore logs the key id)
     if problems is not None and bool(access) != bool(secret_key):
-        problems.append(f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
-                        'neither, for the implicit AWS credentials)')  # fmt: skip
+        problems.append(
+            f'{PREFIX}BUCKET_ACCESS_KEY and {PREFIX}BUCKET_SECRET_KEY must be set together (or '
+            'neither, for the implicit AWS credentials)'
+        )
     region = env.text('METRICS_UTILITY_BUCKET_REGION')
     return S3Settings(
         bucket, endpoint, region, access or None, secret_key or None, env.text('METRICS_UTILITY_CA_BUNDLE')

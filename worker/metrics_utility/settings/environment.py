@@ -87,8 +87,10 @@ class Environment:
         assert variable.low is not None and variable.high is not None, f'{name} declares no range'
         value = whole_number(raw, variable.low, variable.high)
         if value is None:
-            problems.append(f'{label}={shown_number(raw)}{variable.problem_separator} expected a whole number from '
-                            f'{variable.low} to {variable.high}')  # fmt: skip
+            problems.append(
+                f'{label}={shown_number(raw)}{variable.problem_separator} expected a whole number from '
+                f'{variable.low} to {variable.high}'
+            )
             return default
         return value
 

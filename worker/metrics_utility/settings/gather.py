@@ -147,8 +147,13 @@ def _service_account_token() -> str | None:
     return str(SERVICE_ACCOUNT_TOKEN) if SERVICE_ACCOUNT_TOKEN.is_file() else None
 
 
-def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[str] | None = None,
-         flags: Mapping[str, tuple[str, str]] | None = None) -> GatherSettings:  # fmt: skip
+def load(
+    env: Mapping[str, str] | Environment,
+    *,
+    ship: bool,
+    collectors: list[str] | None = None,
+    flags: Mapping[str, tuple[str, str]] | None = None,
+) -> GatherSettings:
     """Read and check the gather variables; raise ConfigError listing every problem.
 
     Flags come as the environment's overrides (`settings.environment.overrides`); for callers that parse their own
@@ -172,8 +177,10 @@ def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[s
     state = env.text('METRICS_UTILITY_STATE_PATH')
     state_path = Path(state) if state else None
     if target == 'crc' and ship and save_watermarks and not state_path:
-        problems.append(f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
-                        'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json)')  # fmt: skip
+        problems.append(
+            f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
+            'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json)'
+        )
     db = database_settings(env, problems)
     network = network_settings(env, problems)  # before the clients' groups: they fall back to its CA bundle
     crc = crc_settings(env, problems) if target == 'crc' else None
@@ -186,8 +193,23 @@ def load(env: Mapping[str, str] | Environment, *, ship: bool, collectors: list[s
     if problems:
         raise ConfigError(problems)
     assert max_days is not None
-    return GatherSettings(shipping, wanted, save_watermarks, max_days, lock_name, state_path, db, crc, vcpu,
-                          package, retention, kpi, usage, platform, network)  # fmt: skip
+    return GatherSettings(
+        shipping,
+        wanted,
+        save_watermarks,
+        max_days,
+        lock_name,
+        state_path,
+        db,
+        crc,
+        vcpu,
+        package,
+        retention,
+        kpi,
+        usage,
+        platform,
+        network,
+    )
 
 
 def _collectors(env: Environment, problems: list[str]) -> list[str]:
@@ -205,13 +227,14 @@ def _collectors(env: Environment, problems: list[str]) -> list[str]:
         wanted = list(dict.fromkeys(c.strip() for c in str(given[1]).split(',') if c.strip()))
     unknown = [c for c in wanted if c not in KNOWN_COLLECTORS]
     if unknown:
-        problems.append(f'unknown collector(s) {", ".join(map(shown_name, unknown))}: expected some of '
-                        f'{", ".join(KNOWN_COLLECTORS)}')  # fmt: skip
+        problems.append(
+            f'unknown collector(s) {", ".join(map(shown_name, unknown))}: expected some of '
+            f'{", ".join(KNOWN_COLLECTORS)}'
+        )
     if not wanted and given is not None:
         problems.append(f'--collectors names no collector: expected some of {", ".join(KNOWN_COLLECTORS)}')
     elif not wanted:
-        problems.append('no collector selected: enable job_host_summary or list some in '
-                        f'{PREFIX}OPTIONAL_COLLECTORS')  # fmt: skip
+        problems.append(f'no collector selected: enable job_host_summary or list some in {PREFIX}OPTIONAL_COLLECTORS')
     return [c for c in wanted if c in KNOWN_COLLECTORS]
 
 
@@ -226,8 +249,10 @@ def database_settings(env: Environment, problems: list[str]) -> DatabaseSettings
     )
     for host in db.host.split(','):  # libpq: comma-separated hosts; '/…' is a socket directory
         if not host.startswith('/') and (len(host) > 253 or any(len(label) > 63 for label in host.split('.'))):
-            problems.append(f'{PREFIX}DB_HOST={shown(db.host)}: expected host names (labels of at most 63 '
-                            'characters, 253 in all), IP addresses or a socket directory')  # fmt: skip
+            problems.append(
+                f'{PREFIX}DB_HOST={shown(db.host)}: expected host names (labels of at most 63 '
+                'characters, 253 in all), IP addresses or a socket directory'
+            )
             break
     modes = declared('METRICS_UTILITY_DB_SSLMODE').choices
     if db.sslmode not in modes:
@@ -268,8 +293,10 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
     if mutual and not (crc.client_cert and crc.client_key):
         problems.append(f'{PREFIX}CRC_CLIENT_CERT and {PREFIX}CRC_CLIENT_KEY: set both for mutual TLS')
     if not mutual and not (crc.client_id and crc.client_secret):
-        problems.append(f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the '
-                        'console.redhat.com service account (or CRC_CLIENT_CERT/KEY for mutual TLS)')  # fmt: skip
+        problems.append(
+            f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the '
+            'console.redhat.com service account (or CRC_CLIENT_CERT/KEY for mutual TLS)'
+        )
     return crc
 
 
@@ -292,8 +319,9 @@ def package_settings(env: Environment, problems: list[str]) -> PackageSettings:
         try:
             parse_compression(compression)
         except ValueError:
-            problems.append(f"{PREFIX}COMPRESSION={shown(compression)}: expected 'isal-0'..'isal-3' or "
-                            "'gzip-0'..'gzip-9'")  # fmt: skip
+            problems.append(
+                f"{PREFIX}COMPRESSION={shown(compression)}: expected 'isal-0'..'isal-3' or 'gzip-0'..'gzip-9'"
+            )
     return PackageSettings(compression, env.whole('METRICS_UTILITY_PACKAGE_MAX_BYTES', problems, None))
 
 
@@ -317,8 +345,10 @@ def retention_settings(env: Environment, problems: list[str]) -> RetentionSettin
         upload_state=env.text('METRICS_UTILITY_RETENTION_UPLOAD_STATE'),
     )
     if retention.upload_state and not retention.upload_state.startswith('state/'):
-        problems.append(f'{PREFIX}RETENTION_UPLOAD_STATE={shown(retention.upload_state)}: expected an object name '
-                        'under state/ (e.g. state/uploaded.json)')  # fmt: skip
+        problems.append(
+            f'{PREFIX}RETENTION_UPLOAD_STATE={shown(retention.upload_state)}: expected an object name '
+            'under state/ (e.g. state/uploaded.json)'
+        )
     return retention
 
 
@@ -342,8 +372,14 @@ def kpi_settings(env: Environment, problems: list[str]) -> KpiSettings | None:
     elif bool(username) != bool(password):
         problems.append(f'{PREFIX}ELASTICSEARCH_USERNAME and {PREFIX}ELASTICSEARCH_PASSWORD: set both for basic auth')
     assert index is not None
-    return KpiSettings(checked or '', index, username, Secret(password) if password else None,
-                       Secret(api_key) if api_key else None, ca_bundle)  # fmt: skip
+    return KpiSettings(
+        checked or '',
+        index,
+        username,
+        Secret(password) if password else None,
+        Secret(api_key) if api_key else None,
+        ca_bundle,
+    )
 
 
 def platform_settings(env: Mapping[str, str] | Environment) -> PlatformSettings:

@@ -59,8 +59,9 @@ def _push_settings(env: Environment) -> PushSettings | None:
         if _LABEL.match(key.strip()) and value.strip() and key.strip() not in ('job', 'kind'):
             grouping[key.strip()] = value.strip()
         else:
-            log.warning('%sGROUPING: ignoring %r; expected name=value with a label name other than job/kind',
-                        PREFIX, item)  # fmt: skip
+            log.warning(
+                '%sGROUPING: ignoring %r; expected name=value with a label name other than job/kind', PREFIX, item
+            )
     try:
         timeout = float(timeout_text or 10)
     except ValueError:

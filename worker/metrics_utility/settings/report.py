@@ -40,8 +40,13 @@ class ReportSettings:
     header: dict[str, str]
 
 
-def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *, report_type: str | None = None,
-                    sheets: str | None = None) -> ReportSettings | None:  # fmt: skip
+def report_settings(
+    env: Mapping[str, str] | Environment,
+    problems: list[str],
+    *,
+    report_type: str | None = None,
+    sheets: str | None = None,
+) -> ReportSettings | None:
     """Parse every report variable; `report_type`/`sheets` (CLI flags, or the environment's overrides) replace the
     variables and pass the same checks, each message naming the flag when the value came from one (a flag given
     empty is an error)."""
@@ -60,8 +65,10 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
         missing = '--type is empty' if report_type is not None else f'{PREFIX}REPORT_TYPE is not set (nor --type)'
         problems.append(f'{missing}; expected one of: {", ".join(REPORT_TYPES)}')
     elif kind not in REPORT_TYPES:
-        problems.append(f'{type_label}={shown(kind)} is not a report type; expected one of: '
-                        f'{", ".join(REPORT_TYPES)} (case-sensitive)')  # fmt: skip
+        problems.append(
+            f'{type_label}={shown(kind)} is not a report type; expected one of: '
+            f'{", ".join(REPORT_TYPES)} (case-sensitive)'
+        )
         kind = ''
     sheets_label = '--sheets' if sheets is not None else f'{PREFIX}OPTIONAL_CCSP_REPORT_SHEETS'
     raw_sheets = sheets if sheets is not None else env.text('METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS')
@@ -73,18 +80,24 @@ def report_settings(env: Mapping[str, str] | Environment, problems: list[str], *
             chosen = VALID_SHEETS[kind]
         bad = [s for s in chosen if s not in VALID_SHEETS[kind]]
         if bad:
-            problems.append(f'{sheets_label} has {", ".join(map(shown, bad))}, not valid for '
-                            f'{kind}; expected some of: {", ".join(VALID_SHEETS[kind])} (or "all")')  # fmt: skip
+            problems.append(
+                f'{sheets_label} has {", ".join(map(shown, bad))}, not valid for '
+                f'{kind}; expected some of: {", ".join(VALID_SHEETS[kind])} (or "all")'
+            )
     if ship is not None and ship.target == 'controller_db' and kind in ('CCSP', 'CCSPv2'):
-        problems.append(f'{PREFIX}SHIP_TARGET=controller_db reads only RENEWAL_GUIDANCE from the controller '
-                        f'database; a {kind} report reads gathered packages: set {PREFIX}SHIP_TARGET=directory (or '
-                        's3)')  # fmt: skip
+        problems.append(
+            f'{PREFIX}SHIP_TARGET=controller_db reads only RENEWAL_GUIDANCE from the controller '
+            f'database; a {kind} report reads gathered packages: set {PREFIX}SHIP_TARGET=directory (or '
+            's3)'
+        )
     default_dedup = 'renewal' if kind == 'RENEWAL_GUIDANCE' else 'ccsp'
     dedup = env.text('METRICS_UTILITY_DEDUPLICATOR') or default_dedup
     allowed = RENEWAL_MODES if kind == 'RENEWAL_GUIDANCE' else CCSP_MODES
     if dedup not in allowed:
-        problems.append(f'{PREFIX}DEDUPLICATOR={shown(dedup)} does not apply to {kind or "this report"}; expected one '
-                        f'of: {", ".join(allowed)}')  # fmt: skip
+        problems.append(
+            f'{PREFIX}DEDUPLICATOR={shown(dedup)} does not apply to {kind or "this report"}; expected one '
+            f'of: {", ".join(allowed)}'
+        )
     iterations = env.whole(ITERATIONS, problems, 3)
     orgs = organization_filter(env, kind)
     price_text = env.text('METRICS_UTILITY_PRICE_PER_NODE') or '0'

@@ -33,8 +33,12 @@ class Source:
         return self.ship.storage()
 
 
-def additional_sources(env: Mapping[str, str] | Environment, flags: Sequence[str] | None, problems: list[str],
-                       main: ShipSettings | None = None) -> list[Source]:  # fmt: skip
+def additional_sources(
+    env: Mapping[str, str] | Environment,
+    flags: Sequence[str] | None,
+    problems: list[str],
+    main: ShipSettings | None = None,
+) -> list[Source]:
     """The `--also-from` values when given (they replace the variable), else the `;`-separated variable."""
     env = Environment.of(env)
     given = env.flag(VARIABLE)

@@ -504,10 +504,21 @@ _SAME = (
     'KUBERNETES_SERVICE_PORT',
 )  # fmt: skip
 _DIFFERENTLY = (
-    *(f'{P}{suffix}' for suffix in ('SHIP_TARGET', 'BUCKET_ACCESS_KEY', 'BUCKET_SECRET_KEY', 'DB_USER', 'DB_PASSWORD',
-                                    'MAX_GATHER_PERIOD_DAYS', 'PROXY_URL', 'PRICE_PER_NODE')),
+    *(
+        f'{P}{suffix}'
+        for suffix in (
+            'SHIP_TARGET',
+            'BUCKET_ACCESS_KEY',
+            'BUCKET_SECRET_KEY',
+            'DB_USER',
+            'DB_PASSWORD',
+            'MAX_GATHER_PERIOD_DAYS',
+            'PROXY_URL',
+            'PRICE_PER_NODE',
+        )
+    ),
     'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS',
-)  # fmt: skip
+)
 _RELATION: Final[dict[str, Upstream]] = {**dict.fromkeys(_SAME, 'same'), **dict.fromkeys(_DIFFERENTLY, 'differently')}
 VARIABLES: Final = tuple(replace(v, upstream=_RELATION[v.name]) if v.name in _RELATION else v for v in _DECLARED)
 BY_NAME: Final = {v.name: v for v in VARIABLES}

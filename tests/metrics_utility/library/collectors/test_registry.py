@@ -14,8 +14,9 @@ pytestmark = pytest.mark.unit
 
 
 def test_the_registry_is_the_contract_key_by_key():
-    declared = {key: (factory.info.key, factory.info.kind, factory.info.format)
-                for key, factory in registry.COLLECTORS.items()}  # fmt: skip
+    declared = {
+        key: (factory.info.key, factory.info.kind, factory.info.format) for key, factory in registry.COLLECTORS.items()
+    }
     assert declared == {c.key: (c.key, c.kind, c.format) for c in contract.COLLECTORS}
     assert registry.CONFIG.info.key == 'config' and 'config' not in registry.COLLECTORS
 
@@ -78,8 +79,12 @@ BAD_RUN_PARAMS = {
 @pytest.mark.hostile
 @pytest.mark.parametrize(('extra', 'message'), BAD_RUN_PARAMS.values(), ids=list(BAD_RUN_PARAMS))
 def test_bad_extra_parameters_of_a_run_are_refused_with_the_collectors_message(reader_conn, tmp_path, extra, message):
-    context = RunContext(db=reader_conn, since=datetime(2019, 1, 1, tzinfo=UTC),
-                         until=datetime(2019, 1, 2, tzinfo=UTC), output_dir=tmp_path)  # fmt: skip
+    context = RunContext(
+        db=reader_conn,
+        since=datetime(2019, 1, 1, tzinfo=UTC),
+        until=datetime(2019, 1, 2, tzinfo=UTC),
+        output_dir=tmp_path,
+    )
     with pytest.raises(CollectorParameterError) as caught:
         registry.COLLECTORS['main_host'].for_run(context, extra)
     assert str(caught.value) == message

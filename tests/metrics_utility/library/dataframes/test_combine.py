@@ -42,8 +42,7 @@ def test_two_storages_give_the_frames_of_one_storage_holding_both(layout):
     assert set(merged['job_host_summary']['install_uuid']) == {A, B}
     for name in NAMES:
         assert _sorted(merged[name]).equals(_sorted(single[name])), name
-    assert merged.days_with_data == single.days_with_data == [date(2024, 2, 27), date(2024, 2, 28),
-                                                                date(2024, 2, 29)]  # fmt: skip
+    assert merged.days_with_data == single.days_with_data == [date(2024, 2, 27), date(2024, 2, 28), date(2024, 2, 29)]
 
 
 def test_rollups_are_namespaced_per_installation_in_the_main_storage(layout):

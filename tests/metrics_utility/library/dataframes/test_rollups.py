@@ -15,9 +15,19 @@ T0 = datetime(2024, 2, 29, 10, tzinfo=UTC)
 
 
 def _jhs(i, host, job, ok=1, dark=0, ansible_host=None, org='Default'):
-    return {'id': i, 'created': pg_ts(T0 + timedelta(minutes=i)), 'modified': pg_ts(T0), 'host_name': host,
-            'ansible_host_variable': ansible_host, 'ok': ok, 'dark': dark, 'job_remote_id': job,
-            'job_created': pg_ts(T0), 'job_template_name': 'tpl', 'organization_name': org}  # fmt: skip
+    return {
+        'id': i,
+        'created': pg_ts(T0 + timedelta(minutes=i)),
+        'modified': pg_ts(T0),
+        'host_name': host,
+        'ansible_host_variable': ansible_host,
+        'ok': ok,
+        'dark': dark,
+        'job_remote_id': job,
+        'job_created': pg_ts(T0),
+        'job_template_name': 'tpl',
+        'organization_name': org,
+    }
 
 
 def _table(key, columns, rows):
@@ -33,8 +43,13 @@ def test_empty_rollups_keep_their_fields(name):
 
 def test_job_host_summary_counts_reachable_rows_by_identity():
     rollup = JobHostSummaryUsage()
-    rows = [_jhs(1, 'web01', 1, ansible_host='10.0.0.1'), _jhs(2, 'web01-alias', 1, ansible_host=' 10.0.0.1 '),
-            _jhs(3, 'ghost', 1, ok=0, dark=1), _jhs(4, 'db01', 2, ansible_host=''), _jhs(4, 'db01', 2)]  # fmt: skip
+    rows = [
+        _jhs(1, 'web01', 1, ansible_host='10.0.0.1'),
+        _jhs(2, 'web01-alias', 1, ansible_host=' 10.0.0.1 '),
+        _jhs(3, 'ghost', 1, ok=0, dark=1),
+        _jhs(4, 'db01', 2, ansible_host=''),
+        _jhs(4, 'db01', 2),
+    ]
     rollup.add_csv(_table('job_host_summary', JOB_HOST_SUMMARY, rows), install_uuid='u1', day=DAY)
     data = rollup.group()
     # ghost unreachable; id 4 delivered twice; identities are exact strings (docs/reports.md), never trimmed
@@ -63,19 +78,28 @@ def test_regroup_of_daily_rollups_equals_grouping_everything():
 
 def test_events_take_identity_and_organization_from_their_summary():
     jhs = JobHostSummaryUsage()
-    jhs.add_csv(_table('job_host_summary', JOB_HOST_SUMMARY, [_jhs(1, 'web01', 7, ansible_host='10.0.0.1', org='A')]),
-                install_uuid='u1', day=DAY)  # fmt: skip
+    jhs.add_csv(
+        _table('job_host_summary', JOB_HOST_SUMMARY, [_jhs(1, 'web01', 7, ansible_host='10.0.0.1', org='A')]),
+        install_uuid='u1',
+        day=DAY,
+    )
     jhs.group()
     events = ContentUsage()
     rows = [
-        {'id': 1, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'yum', 'resolved_action':
-         'ansible.builtin.dnf', 'duration': '1.5'},
+        {
+            'id': 1,
+            'host_name': 'web01',
+            'job_remote_id': 7,
+            'task_action': 'yum',
+            'resolved_action': 'ansible.builtin.dnf',
+            'duration': '1.5',
+        },
         {'id': 2, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'my_mod', 'role': 'web', 'duration': ''},
         {'id': 3, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'a.b.c.d', 'resolved_role': 'ns.coll.r'},
         {'id': 3, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': 'a.b.c.d', 'resolved_role': 'ns.coll.r'},
         {'id': 4, 'host_name': 'other', 'job_remote_id': 7, 'task_action': 'ping'},
         {'id': 5, 'host_name': 'web01', 'job_remote_id': 7, 'task_action': None},
-    ]  # fmt: skip
+    ]
     events.add_csv(_table('main_jobevent', MAIN_JOBEVENT, rows), install_uuid='u1', day=DAY)
     data = events.group_with(jhs.pairs).sort_values('module_name', ignore_index=True)
     assert data[['host_name', 'organization_name']].drop_duplicates().values.tolist() == [['10.0.0.1', 'A']]
@@ -109,10 +133,19 @@ def _snapshot(day: int, rng) -> pd.DataFrame:
     for i in rng.sample(range(40), 25):
         org = [None, 'Default', 'Acme'][(i + day // 3) % 3]
         facts = None if (i + day) % 5 == 0 else f'{{"day": {day % 3}}}'
-        rows.append({'host_name': f'h{i:02d}' if i % 7 else f'H{i:02d}', 'host_id': i, 'inventory_name': f'inv{i % 3}',
-                     'organization_name': org, 'last_automation': pg_ts(T0 + timedelta(days=day, minutes=i)),
-                     'first_automation': pg_ts(T0 - timedelta(days=i)), 'canonical_facts': facts, 'facts': facts,
-                     'ansible_host_variable': '10.0.0.1' if i in (3, 4) else None})  # fmt: skip
+        rows.append(
+            {
+                'host_name': f'h{i:02d}' if i % 7 else f'H{i:02d}',
+                'host_id': i,
+                'inventory_name': f'inv{i % 3}',
+                'organization_name': org,
+                'last_automation': pg_ts(T0 + timedelta(days=day, minutes=i)),
+                'first_automation': pg_ts(T0 - timedelta(days=i)),
+                'canonical_facts': facts,
+                'facts': facts,
+                'ansible_host_variable': '10.0.0.1' if i in (3, 4) else None,
+            }
+        )
     daily = InventoryScope()
     for install in ('u1', 'u2') if day % 2 else ('u1',):
         daily.add_csv(_table('main_host', MAIN_HOST, rows), install_uuid=install, day=DAY + timedelta(days=day))

@@ -31,8 +31,9 @@ def test_case_insensitive_merges_under_the_latest_spelling():
 
 
 def test_experimental_merges_by_serial_under_first_seen():
-    scope = _scope(('b', 'S1/m1', T('2024-01-02'), None), ('a', 'S1/m1', T('2024-01-01'), None),
-                   ('c', None, T('2023-01-01'), None))  # fmt: skip
+    scope = _scope(
+        ('b', 'S1/m1', T('2024-01-02'), None), ('a', 'S1/m1', T('2024-01-01'), None), ('c', None, T('2023-01-01'), None)
+    )
     assert identity_map('ccsp-experimental', _direct(), scope) == {'b': 'a'}
 
 
@@ -42,15 +43,20 @@ def test_unknown_mode_is_refused():
 
 
 def _metrics():
-    return pd.DataFrame({
-        'hostname': ['a', 'b', 'c', 'd', 'e'],
-        'ansible_host_variable': ['10.0.0.1', '10.0.0.1', 'NA', None, ''],
-        'ansible_product_serial': ['S1', None, 'S2', 'S2', 'S3'],
-        'ansible_machine_id': [None, 'm1', 'm2', 'm2', 'm9'],
-        'first_automation': [T('2024-01-01')] * 5, 'last_automation': [T(f'2024-02-0{i}') for i in range(1, 6)],
-        'automated_counter': [1, 2, 3, 4, 5], 'deleted_counter': [0, 0, 0, 1, 0], 'last_deleted': [None] * 5,
-        'deleted': [False, False, False, True, False],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            'hostname': ['a', 'b', 'c', 'd', 'e'],
+            'ansible_host_variable': ['10.0.0.1', '10.0.0.1', 'NA', None, ''],
+            'ansible_product_serial': ['S1', None, 'S2', 'S2', 'S3'],
+            'ansible_machine_id': [None, 'm1', 'm2', 'm2', 'm9'],
+            'first_automation': [T('2024-01-01')] * 5,
+            'last_automation': [T(f'2024-02-0{i}') for i in range(1, 6)],
+            'automated_counter': [1, 2, 3, 4, 5],
+            'deleted_counter': [0, 0, 0, 1, 0],
+            'last_deleted': [None] * 5,
+            'deleted': [False, False, False, True, False],
+        }
+    )
 
 
 def test_renewal_modes_group_as_defined():

@@ -62,12 +62,26 @@ def test_the_token_list_is_the_libraries_and_holds_the_usual_suspects():
 @pytest.mark.hostile
 @pytest.mark.parametrize('token', NULL_TOKENS, ids=repr)
 def test_null_tokens_are_text_in_every_text_column(token):
-    row = {'id': 1, 'host_name': token, 'ansible_host_variable': token, 'organization_name': token,
-           'job_template_name': token, 'inventory_name': token, 'project_name': token, 'ok': 1}  # fmt: skip
+    row = {
+        'id': 1,
+        'host_name': token,
+        'ansible_host_variable': token,
+        'organization_name': token,
+        'job_template_name': token,
+        'inventory_name': token,
+        'project_name': token,
+        'ok': 1,
+    }
     null = {'id': 2, 'host_name': 'web01', 'ok': 1}  # every other text column NULL (unquoted empty field)
     table = read_csv(csv_bytes(JOB_HOST_SUMMARY, [row, null]), 'job_host_summary')
-    for column in ('host_name', 'ansible_host_variable', 'organization_name', 'job_template_name', 'inventory_name',
-                   'project_name'):  # fmt: skip
+    for column in (
+        'host_name',
+        'ansible_host_variable',
+        'organization_name',
+        'job_template_name',
+        'inventory_name',
+        'project_name',
+    ):
         assert table.column(column).to_pylist() == [token, None if column != 'host_name' else 'web01'], column
     assert table.column('id').to_pylist() == [1, 2]
 

@@ -84,9 +84,12 @@ def _bomb(path, members):
 
 BOMBS = [
     ('one-member-over-the-budget', [('job_host_summary.csv', 24 << 20)], 'job_host_summary.csv: over the size limit'),
-    ('members-adding-up-over-the-budget', [('job_host_summary.csv', 6 << 20), ('main_host.csv', 6 << 20),
-                                           ('main_jobevent.csv', 6 << 20)], 'main_jobevent.csv: over the size limit'),
-]  # fmt: skip
+    (
+        'members-adding-up-over-the-budget',
+        [('job_host_summary.csv', 6 << 20), ('main_host.csv', 6 << 20), ('main_jobevent.csv', 6 << 20)],
+        'main_jobevent.csv: over the size limit',
+    ),
+]
 
 
 @pytest.mark.hostile

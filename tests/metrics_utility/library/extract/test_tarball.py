@@ -16,9 +16,18 @@ DAY = datetime(2024, 2, 29, tzinfo=UTC)
 
 
 def _jhs(**extra):
-    row = {'id': 1, 'created': pg_ts(DAY), 'modified': pg_ts(DAY + timedelta(hours=1, microseconds=120)),
-           'host_name': 'web01', 'host_remote_id': 7, 'ok': 3, 'dark': 0, 'failed': 'f', 'job_remote_id': 9,
-           'organization_name': 'Zürich Netzwerk'}  # fmt: skip
+    row = {
+        'id': 1,
+        'created': pg_ts(DAY),
+        'modified': pg_ts(DAY + timedelta(hours=1, microseconds=120)),
+        'host_name': 'web01',
+        'host_remote_id': 7,
+        'ok': 3,
+        'dark': 0,
+        'failed': 'f',
+        'job_remote_id': 9,
+        'organization_name': 'Zürich Netzwerk',
+    }
     row.update(extra)
     return row
 
@@ -75,8 +84,13 @@ def test_a_missing_required_column_leaves_the_file_out(tmp_path):
 
 
 def test_truncated_tarball_is_refused(tmp_path):
-    path = write_tarball(tmp_path, key='job_host_summary', rows=[_jhs(id=i) for i in range(2000)], since=DAY,
-                         until=DAY + timedelta(days=1))  # fmt: skip
+    path = write_tarball(
+        tmp_path,
+        key='job_host_summary',
+        rows=[_jhs(id=i) for i in range(2000)],
+        since=DAY,
+        until=DAY + timedelta(days=1),
+    )
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(TarballError, match=r'^truncated \.tar\.gz \(EOFError: '):
         read_tables(path, path.name)

@@ -36,8 +36,17 @@ def test_upstream_six_column_files_are_still_read() -> None:
         b'collection_start_timestamp,since,until,file_name,status,elapsed\r\n'
         b'2024-04-17 13:59:12.576144+00:00,,,a.csv,ok,1\r\n'
     )
-    assert rows == [{'collection_start_timestamp': '2024-04-17 13:59:12.576144+00:00', 'since': '', 'until': '',
-                     'file_name': 'a.csv', 'status': 'ok', 'elapsed': '1', 'unreadable_rows': ''}]  # fmt: skip
+    assert rows == [
+        {
+            'collection_start_timestamp': '2024-04-17 13:59:12.576144+00:00',
+            'since': '',
+            'until': '',
+            'file_name': 'a.csv',
+            'status': 'ok',
+            'elapsed': '1',
+            'unreadable_rows': '',
+        }
+    ]
 
 
 def test_a_foreign_header_is_refused() -> None:

@@ -16,8 +16,13 @@ STATUS = b'collection_start_timestamp,since,until,file_name,status,elapsed\r\n'
 
 
 def one_package(kit: SimpleNamespace, out: Path, work: Path) -> PackageFile:
-    package = Package(config={'install_uuid': kit.UUID}, collectors=[kit.csv_a(sizes=[500], output_dir=work)],
-                      since=kit.SINCE, until=kit.UNTIL, output_dir=out)  # fmt: skip
+    package = Package(
+        config={'install_uuid': kit.UUID},
+        collectors=[kit.csv_a(sizes=[500], output_dir=work)],
+        since=kit.SINCE,
+        until=kit.UNTIL,
+        output_dir=out,
+    )
     return next(package.build())
 
 
@@ -76,9 +81,15 @@ def test_a_dropped_row_is_detected(kit: SimpleNamespace, out: Path, work: Path, 
 
 @pytest.mark.parametrize(
     ('name', 'kind'),
-    [('../evil.csv', tarfile.REGTYPE), ('./a/b.csv', tarfile.REGTYPE), ('/etc/x.csv', tarfile.REGTYPE),
-     ('./link.csv', tarfile.SYMTYPE), ('./hard.csv', tarfile.LNKTYPE), ('./dev.csv', tarfile.CHRTYPE)],
-)  # fmt: skip
+    [
+        ('../evil.csv', tarfile.REGTYPE),
+        ('./a/b.csv', tarfile.REGTYPE),
+        ('/etc/x.csv', tarfile.REGTYPE),
+        ('./link.csv', tarfile.SYMTYPE),
+        ('./hard.csv', tarfile.LNKTYPE),
+        ('./dev.csv', tarfile.CHRTYPE),
+    ],
+)
 def test_unsafe_members_are_refused(tmp_path: Path, name: str, kind: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.type = kind

@@ -40,9 +40,14 @@ def period(base: Path, work: Path) -> Path:
 
 
 def options() -> ReportOptions:
-    return ReportOptions('CCSPv2', date(2024, 2, 1), date(2024, 3, 1), '2024-02',
-                         sheets=('ccsp_summary', 'data_collection_status'),
-                         generated=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip
+    return ReportOptions(
+        'CCSPv2',
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        '2024-02',
+        sheets=('ccsp_summary', 'data_collection_status'),
+        generated=datetime(2024, 3, 2, tzinfo=UTC),
+    )
 
 
 def member(path: Path, name: str) -> bytes:
@@ -75,8 +80,11 @@ def zero_ok_counts(path: Path) -> None:
 
 
 def forge_checksum(path: Path) -> None:
-    edit_json(path, 'package_info.json', lambda info: info | {'files': info['files'] | {CSV: {**info['files'][CSV],
-              'sha256': '0' * 64}}})  # fmt: skip
+    edit_json(
+        path,
+        'package_info.json',
+        lambda info: info | {'files': info['files'] | {CSV: {**info['files'][CSV], 'sha256': '0' * 64}}},
+    )
 
 
 def without_info_files(path: Path) -> None:
@@ -386,13 +394,17 @@ def test_json_config_of_the_period_is_read_verified(tmp_path: Path) -> None:
     assert json.loads(member(target, 'manifest.json'))  # the package is otherwise intact
 
 
-@pytest.mark.parametrize(('kind', 'sheets'), [('CCSPv2', ('ccsp_summary', 'managed_nodes')), ('CCSP', ())],
-                         ids=['ccspv2-default-like', 'ccsp-v1'])  # fmt: skip
+@pytest.mark.parametrize(
+    ('kind', 'sheets'),
+    [('CCSPv2', ('ccsp_summary', 'managed_nodes')), ('CCSP', ())],
+    ids=['ccspv2-default-like', 'ccsp-v1'],
+)
 def test_without_the_status_sheet_problems_get_their_own_sheet(tmp_path: Path, kind: str, sheets: tuple) -> None:
     target = period(tmp_path / 'ship', tmp_path / 'work')
     rename_host(target)
-    options = ReportOptions(kind, date(2024, 2, 1), date(2024, 3, 1), '2024-02', sheets=sheets,
-                            generated=datetime(2024, 3, 2, tzinfo=UTC))  # fmt: skip
+    options = ReportOptions(
+        kind, date(2024, 2, 1), date(2024, 3, 1), '2024-02', sheets=sheets, generated=datetime(2024, 3, 2, tzinfo=UTC)
+    )
     result = build(StorageDirectory(tmp_path / 'ship'), options, tmp_path / 'report.xlsx')
     assert result.quantity == UNTAMPERED
     rows = list(load_workbook(tmp_path / 'report.xlsx')['Problems'].iter_rows(values_only=True))

@@ -102,16 +102,21 @@ def _event_expectations(data, key):
             continue
         module = e['resolved_action'] or e['task_action']
         parts = module.split('.')
-        name = {'module': module, 'collection': '.'.join(parts[:2]) if len(parts) >= 3 else 'No collection used',
-                'role': e['resolved_role'] or e['role'] or 'No role used'}[key]  # fmt: skip
+        name = {
+            'module': module,
+            'collection': '.'.join(parts[:2]) if len(parts) >= 3 else 'No collection used',
+            'role': e['resolved_role'] or e['role'] or 'No role used',
+        }[key]
         runs[name] += 1
         nodes[name].add(ident)
         pairs[name].add((ident, e['job_remote_id']))
     return runs, nodes, pairs
 
 
-@pytest.mark.parametrize(('key', 'sheet'), [('module', 'Usage by modules'), ('collection', 'Usage by collections'),
-                                            ('role', 'Usage by roles')])  # fmt: skip
+@pytest.mark.parametrize(
+    ('key', 'sheet'),
+    [('module', 'Usage by modules'), ('collection', 'Usage by collections'), ('role', 'Usage by roles')],
+)
 def test_content_usage(month, key, sheet):
     data, wb, _ = month
     runs, nodes, pairs = _event_expectations(data, key)

@@ -43,9 +43,18 @@ def ship(tmp_path_factory):
 
 
 def _build(base, kind, sheets, **kw):
-    options = ReportOptions(kind, date(2024, 2, 1), date(2024, 3, 1), month='2024-02', sheets=sheets,
-                            price_per_node=11, sku='MCT3752MO', company_name='Partner Ltd', generated=NOW,
-                            **kw)  # fmt: skip
+    options = ReportOptions(
+        kind,
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        month='2024-02',
+        sheets=sheets,
+        price_per_node=11,
+        sku='MCT3752MO',
+        company_name='Partner Ltd',
+        generated=NOW,
+        **kw,
+    )
     out = base / f'{kind}.xlsx'
     assert build(StorageDirectory(base), options, out).path == out
     return load_workbook(out)
@@ -53,21 +62,48 @@ def _build(base, kind, sheets, **kw):
 
 def test_ccspv2_sheets_headers_and_formats(ship):
     wb = _build(ship, 'CCSPv2', CCSPV2_SHEETS)
-    assert wb.sheetnames == ['Usage Reporting', 'Jobs', 'Managed nodes', 'Indirectly Managed nodes', 'Inventory Scope',
-                             'Infrastructure Summary', 'Usage by organizations', 'Usage by installations',
-                             'Usage by collections', 'Usage by roles', 'Usage by modules', 'Usage trend',
-                             'Acme, Inc.', 'Default', 'Zürich Netzwerk', 'Data collection status']  # fmt: skip
+    assert wb.sheetnames == [
+        'Usage Reporting',
+        'Jobs',
+        'Managed nodes',
+        'Indirectly Managed nodes',
+        'Inventory Scope',
+        'Infrastructure Summary',
+        'Usage by organizations',
+        'Usage by installations',
+        'Usage by collections',
+        'Usage by roles',
+        'Usage by modules',
+        'Usage trend',
+        'Acme, Inc.',
+        'Default',
+        'Zürich Netzwerk',
+        'Data collection status',
+    ]
     for sheet, headers in HEADERS.items():
         assert [c.value for c in wb[sheet][1]] == headers, sheet
     ws = wb['Usage Reporting']
     assert ws['H1'].value == 'Updated: Mar 02, 2024'
-    assert [ws[f'A{r}'].value for r in range(2, 6)] == ['CCSP Company Name', 'CCSP Email', 'CCSP RHN Login',
-                                                          'Report Period']  # fmt: skip
+    assert [ws[f'A{r}'].value for r in range(2, 6)] == [
+        'CCSP Company Name',
+        'CCSP Email',
+        'CCSP RHN Login',
+        'Report Period',
+    ]
     assert (ws['B2'].value, ws['B5'].value, ws['E4'].value) == ('Partner Ltd', '2024-02', 'PO Number')
     assert [c.value for c in ws[7]] == [
-        'End User Company Name', "Enter 'X' to indicate Interal Usage", 'End User City', 'End User State/Prov',
-        'Country Where SKU Consumed', 'SKU Number', 'Quantity', 'SKU Description', 'SKU Unit Price',
-        'SKU Extended Unit Price', 'Notes']  # fmt: skip
+        'End User Company Name',
+        "Enter 'X' to indicate Interal Usage",
+        'End User City',
+        'End User State/Prov',
+        'Country Where SKU Consumed',
+        'SKU Number',
+        'Quantity',
+        'SKU Description',
+        'SKU Unit Price',
+        'SKU Extended Unit Price',
+        'Notes',
+    ]
     assert (ws['F8'].value, ws['I8'].value, ws['J8'].value) == ('MCT3752MO', 11, '=G8*I8')
     assert (ws['I2'].value, ws['J2'].value) == ('Grand total', '=SUM(J8:J13)')
     assert ws['I8'].number_format == ws['J8'].number_format == ws['J2'].number_format == '$#,##0.00'
@@ -81,13 +117,33 @@ def test_ccspv2_sheets_headers_and_formats(ship):
 
 
 def test_ccspv2_default_sheets(ship):
-    wb = _build(ship, 'CCSPv2', ('ccsp_summary', 'managed_nodes', 'usage_by_organizations', 'usage_by_collections',
-                                 'usage_by_roles', 'usage_by_modules'))  # fmt: skip
-    assert wb.sheetnames == ['Usage Reporting', 'Managed nodes', 'Usage by organizations', 'Usage by collections',
-                             'Usage by roles', 'Usage by modules']  # fmt: skip
+    wb = _build(
+        ship,
+        'CCSPv2',
+        (
+            'ccsp_summary',
+            'managed_nodes',
+            'usage_by_organizations',
+            'usage_by_collections',
+            'usage_by_roles',
+            'usage_by_modules',
+        ),
+    )
+    assert wb.sheetnames == [
+        'Usage Reporting',
+        'Managed nodes',
+        'Usage by organizations',
+        'Usage by collections',
+        'Usage by roles',
+        'Usage by modules',
+    ]
     assert [c.value for c in wb['Usage by organizations'][1]] == [
-        'Organization name', 'Job runs', 'Unique managed nodes automated', 'Non-unique managed nodes automated',
-        'Number of task runs']  # fmt: skip
+        'Organization name',
+        'Job runs',
+        'Unique managed nodes automated',
+        'Non-unique managed nodes automated',
+        'Number of task runs',
+    ]
 
 
 def test_ccsp_v1_layout(ship):
@@ -98,8 +154,14 @@ def test_ccsp_v1_layout(ship):
     assert 'A1:B1' in {str(r) for r in ws.merged_cells.ranges}
     assert (ws['A1'].value, ws['A1'].font.sz, ws['A1'].font.color.rgb) == ('Usage report', 17, '00FFFFFF')
     assert [ws[f'A{r}'].value for r in range(2, 9)] == [
-        'CCSP Company Name', 'CCSP Email', 'CCSP RHN Login', 'Report Period (YYYY-MM)', 'Company Business leader',
-        'Company Procurement leader', 'Periodicity']  # fmt: skip
+        'CCSP Company Name',
+        'CCSP Email',
+        'CCSP RHN Login',
+        'Report Period (YYYY-MM)',
+        'Company Business leader',
+        'Company Procurement leader',
+        'Periodicity',
+    ]
     assert [c.value for c in ws[11]] == ['SKU', 'SKU Description', None, 'Term', 'Unit of Measure', 'Currency', 'MSRP']
     assert ws['G12'].number_format == '$#,##0.00'
     rows = list(ws.iter_rows(min_row=15, values_only=True))
@@ -110,27 +172,61 @@ def test_ccsp_v1_layout(ship):
 def test_renewal_guidance_with_ephemeral(tmp_path):
     t0 = datetime(2024, 2, 1, tzinfo=UTC)
     rows = [
-        {'hostname': 'a', 'first_automation': pg_ts(t0), 'last_automation': pg_ts(t0 + timedelta(days=20)),
-         'automated_counter': 5, 'deleted': 'f', 'ansible_host_variable': '10.0.0.1'},
-        {'hostname': 'b', 'first_automation': pg_ts(t0), 'last_automation': pg_ts(t0 + timedelta(days=21)),
-         'automated_counter': 2, 'deleted': 'f', 'ansible_host_variable': '10.0.0.1'},
-        {'hostname': 'eph', 'first_automation': pg_ts(t0 + timedelta(days=3)),
-         'last_automation': pg_ts(t0 + timedelta(days=4)), 'automated_counter': 1, 'deleted': 'f'},
-        {'hostname': 'gone', 'first_automation': pg_ts(t0), 'last_automation': pg_ts(t0 + timedelta(days=2)),
-         'automated_counter': 1, 'deleted': 't', 'deleted_counter': 1, 'last_deleted': pg_ts(t0 + timedelta(days=25))},
-    ]  # fmt: skip
-    write_tarball(tmp_path, key='main_hostmetric', rows=rows, since=t0 + timedelta(days=25),
-                  until=t0 + timedelta(days=26))  # fmt: skip
-    options = ReportOptions('RENEWAL_GUIDANCE', date(2024, 2, 1), date(2024, 3, 3), deduplicator='renewal',
-                            ephemeral_days=5, generated=NOW)  # fmt: skip
+        {
+            'hostname': 'a',
+            'first_automation': pg_ts(t0),
+            'last_automation': pg_ts(t0 + timedelta(days=20)),
+            'automated_counter': 5,
+            'deleted': 'f',
+            'ansible_host_variable': '10.0.0.1',
+        },
+        {
+            'hostname': 'b',
+            'first_automation': pg_ts(t0),
+            'last_automation': pg_ts(t0 + timedelta(days=21)),
+            'automated_counter': 2,
+            'deleted': 'f',
+            'ansible_host_variable': '10.0.0.1',
+        },
+        {
+            'hostname': 'eph',
+            'first_automation': pg_ts(t0 + timedelta(days=3)),
+            'last_automation': pg_ts(t0 + timedelta(days=4)),
+            'automated_counter': 1,
+            'deleted': 'f',
+        },
+        {
+            'hostname': 'gone',
+            'first_automation': pg_ts(t0),
+            'last_automation': pg_ts(t0 + timedelta(days=2)),
+            'automated_counter': 1,
+            'deleted': 't',
+            'deleted_counter': 1,
+            'last_deleted': pg_ts(t0 + timedelta(days=25)),
+        },
+    ]
+    write_tarball(
+        tmp_path, key='main_hostmetric', rows=rows, since=t0 + timedelta(days=25), until=t0 + timedelta(days=26)
+    )
+    options = ReportOptions(
+        'RENEWAL_GUIDANCE', date(2024, 2, 1), date(2024, 3, 3), deduplicator='renewal', ephemeral_days=5, generated=NOW
+    )
     assert build(StorageDirectory(tmp_path), options, tmp_path / 'r.xlsx').path
     wb = load_workbook(tmp_path / 'r.xlsx')
-    assert wb.sheetnames == ['Usage Reporting', 'Managed nodes', 'Managed nodes ephemeral',
-                             'Managed nodes ephemeral usage', 'Deleted Managed nodes']  # fmt: skip
+    assert wb.sheetnames == [
+        'Usage Reporting',
+        'Managed nodes',
+        'Managed nodes ephemeral',
+        'Managed nodes ephemeral usage',
+        'Deleted Managed nodes',
+    ]
     summary = {r[0]: r[1] for r in wb['Usage Reporting'].iter_rows(min_row=6, values_only=True)}
-    assert summary == {'Automated hosts': 1, 'Ephemeral automated hosts total': 2,
-                       'Ephemeral automated hosts maximum concurrent usage in defined interval': 2,
-                       'Deleted Automated hosts': 1}  # fmt: skip
+    assert summary == {
+        'Automated hosts': 1,
+        'Ephemeral automated hosts total': 2,
+        'Ephemeral automated hosts maximum concurrent usage in defined interval': 2,
+        'Deleted Automated hosts': 1,
+    }
     nodes = list(wb['Managed nodes'].iter_rows(values_only=True))
     assert nodes[0][:4] == ('Host name', 'First automation', 'Last automation', 'Number of Automations')
     assert nodes[1][0] == 'b' and nodes[1][3] == 7 and nodes[1][10] == 'a, b'
@@ -149,10 +245,16 @@ def test_status_rollup_added_to_days_built_for_another_report(tmp_path):
     packages = len(list((tmp_path / 'data').rglob('*.tar.gz')))
     when = datetime(2024, 3, 2, tzinfo=UTC)
     period = (date(2024, 2, 1), date(2024, 3, 1))
-    build(StorageDirectory(tmp_path), ReportOptions('CCSP', *period, month='2024-02', sheets=CCSP_SHEETS,
-                                                   generated=when), tmp_path / 'v1.xlsx')  # fmt: skip
-    build(StorageDirectory(tmp_path), ReportOptions('CCSPv2', *period, month='2024-02', sheets=CCSPV2_SHEETS,
-                                                   generated=when), tmp_path / 'v2.xlsx')  # fmt: skip
+    build(
+        StorageDirectory(tmp_path),
+        ReportOptions('CCSP', *period, month='2024-02', sheets=CCSP_SHEETS, generated=when),
+        tmp_path / 'v1.xlsx',
+    )
+    build(
+        StorageDirectory(tmp_path),
+        ReportOptions('CCSPv2', *period, month='2024-02', sheets=CCSPV2_SHEETS, generated=when),
+        tmp_path / 'v2.xlsx',
+    )
     rows = dump(tmp_path / 'v2.xlsx')['Data collection status']
     listed = [r for r in rows if r and isinstance(r[0][0], dict) and r[0][0].get('t') == 'datetime']
     assert len(listed) == packages

@@ -53,9 +53,18 @@ def _pretty(dumped: dict) -> str:
 @pytest.mark.parametrize('variant', sorted(VARIANTS))
 def test_every_cell_as_before(ship, tmp_path, variant):
     kind, sheets, extra = VARIANTS[variant]
-    options = ReportOptions(kind, date(2024, 2, 1), date(2024, 3, 1), month='2024-02', sheets=sheets,
-                            price_per_node=11.5, sku='MCT3752MO', company_name='Partner Ltd', generated=NOW,
-                            **extra)  # fmt: skip
+    options = ReportOptions(
+        kind,
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        month='2024-02',
+        sheets=sheets,
+        price_per_node=11.5,
+        sku='MCT3752MO',
+        company_name='Partner Ltd',
+        generated=NOW,
+        **extra,
+    )
     path = GOLDEN / f'{variant}.json'
     cached = set((ship / 'rollups/figures').glob('*.zip'))
     computed = build(StorageDirectory(ship), options, tmp_path / 'computed.xlsx')

@@ -24,10 +24,20 @@ T0 = datetime(2024, 2, 29, 10, tzinfo=UTC)
 
 
 def _summary(i, host, job, *, ok=1, dark=0, ansible_host=None, org='Default', host_id=100):
-    return {'id': i, 'created': pg_ts(T0 + timedelta(minutes=i)), 'modified': pg_ts(T0), 'host_name': host,
-            'host_remote_id': host_id, 'ansible_host_variable': ansible_host, 'ok': ok, 'dark': dark,
-            'job_remote_id': job, 'job_created': pg_ts(T0), 'job_template_name': 'tpl',
-            'organization_name': org}  # fmt: skip
+    return {
+        'id': i,
+        'created': pg_ts(T0 + timedelta(minutes=i)),
+        'modified': pg_ts(T0),
+        'host_name': host,
+        'host_remote_id': host_id,
+        'ansible_host_variable': ansible_host,
+        'ok': ok,
+        'dark': dark,
+        'job_remote_id': job,
+        'job_created': pg_ts(T0),
+        'job_template_name': 'tpl',
+        'organization_name': org,
+    }
 
 
 def _direct(rows):
@@ -48,8 +58,9 @@ def test_null_token_host_name_is_billed(token):
 @pytest.mark.hostile
 @pytest.mark.parametrize('token', NULL_TOKENS, ids=repr)
 def test_null_token_organization_is_its_own_organization(token):
-    _, direct = _direct([_summary(1, 'web01', 1, org=token), _summary(2, 'db01', 2, org='Default'),
-                         _summary(3, 'db02', 2, org=None)])  # fmt: skip
+    _, direct = _direct(
+        [_summary(1, 'web01', 1, org=token), _summary(2, 'db01', 2, org='Default'), _summary(3, 'db02', 2, org=None)]
+    )
     orgs = figures.organizations(direct, None)
     assert orgs[['organization_name', 'unique_nodes']].values.tolist() == sorted(
         [[token, 1], ['Default', 1], ['No organization name', 1]]
@@ -81,8 +92,9 @@ IDENTITIES = [  # (host_name, ansible_host, host_remote_id, billed identity)
 
 
 @pytest.mark.hostile
-@pytest.mark.parametrize(('host', 'ansible_host', 'host_id', 'identity'), IDENTITIES,
-                         ids=[f'{h!r}-{a!r}-{i}' for h, a, i, _ in IDENTITIES])  # fmt: skip
+@pytest.mark.parametrize(
+    ('host', 'ansible_host', 'host_id', 'identity'), IDENTITIES, ids=[f'{h!r}-{a!r}-{i}' for h, a, i, _ in IDENTITIES]
+)
 def test_identity_is_the_exact_string(host, ansible_host, host_id, identity):
     _, direct = _direct([_summary(1, host, 1, ansible_host=ansible_host, host_id=host_id)])
     assert direct['host_name'].tolist() == [identity]
@@ -116,8 +128,14 @@ def test_non_string_ansible_host_becomes_text(variables, identity):
 
 
 def _event(i, host, job, module):
-    return {'id': i, 'host_name': host, 'job_remote_id': job, 'task_action': module, 'resolved_action': module,
-            'duration': '2.5'}  # fmt: skip
+    return {
+        'id': i,
+        'host_name': host,
+        'job_remote_id': job,
+        'task_action': module,
+        'resolved_action': module,
+        'duration': '2.5',
+    }
 
 
 CONTENT = [  # (summaries, events, (unique nodes, non-unique nodes, task runs, duration) of module 'ping')
@@ -136,8 +154,9 @@ CONTENT = [  # (summaries, events, (unique nodes, non-unique nodes, task runs, d
 def test_content_nodes_only_through_reachable_summaries(summaries, events, expected):
     rollup, _ = _direct([_summary(i, h, j, ok=ok, dark=dark) for i, (h, j, ok, dark) in enumerate(summaries, 1)])
     content = ContentUsage()
-    table = read_csv(csv_bytes(MAIN_JOBEVENT, [_event(i, h, j, 'ping') for i, (h, j) in enumerate(events, 1)]),
-                     'main_jobevent')  # fmt: skip
+    table = read_csv(
+        csv_bytes(MAIN_JOBEVENT, [_event(i, h, j, 'ping') for i, (h, j) in enumerate(events, 1)]), 'main_jobevent'
+    )
     content.add_csv(table, install_uuid='u1', day=DAY)
     events_frame = content.group_with(rollup.pairs)
     for dimension in ('module_name', 'collection_name', 'role_name'):

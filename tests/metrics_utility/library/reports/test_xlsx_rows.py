@@ -14,8 +14,24 @@ COLUMNS = [Column('Text', 'text'), Column('Int', 'int', INTEGER), Column('Nullab
            Column('Float', 'float', '#,##0.000'), Column('Plain float', 'float'), Column('When', 'when', DATETIME),
            Column('Naive', 'naive', 'yyyy-mm-dd'), Column('Mixed', 'mixed'), Column('Missing', 'nope', INTEGER),
            Column('Text fmt', 'text', INTEGER), Column('Old', 'old', DATETIME)]  # fmt: skip
-TEXT = ['host-1.example.com', 'Zürich Netzwerk', 'a & b <c> "d" \'e\'', '=SUM(A1)', '=', '#N/A', ' padded ', '',
-        'tab\there', 'new\nline', None, 'x' * 40, '日本語', 'emoji 🙂', '0042', '1e5']  # fmt: skip
+TEXT = [
+    'host-1.example.com',
+    'Zürich Netzwerk',
+    'a & b <c> "d" \'e\'',
+    '=SUM(A1)',
+    '=',
+    '#N/A',
+    ' padded ',
+    '',
+    'tab\there',
+    'new\nline',
+    None,
+    'x' * 40,
+    '日本語',
+    'emoji 🙂',
+    '0042',
+    '1e5',
+]
 
 
 def _frame() -> pd.DataFrame:
@@ -23,8 +39,24 @@ def _frame() -> pd.DataFrame:
     when = pd.Series(pd.date_range('2024-02-01 10:00:00.123456', periods=n, freq='37min', tz=UTC))
     when[3] = pd.NaT
     naive = pd.Series(pd.date_range('1900-01-01', periods=n, freq='13D')).astype('datetime64[us]')
-    mixed = [1, 2.5, 'text', None, True, np.int64(7), float('nan'), datetime(2024, 1, 2, 3, 4, 5), np.float64(1e20),
-             2**60, -0.0, 1 / 3, pd.NA, 'x', 0, False]  # fmt: skip
+    mixed = [
+        1,
+        2.5,
+        'text',
+        None,
+        True,
+        np.int64(7),
+        float('nan'),
+        datetime(2024, 1, 2, 3, 4, 5),
+        np.float64(1e20),
+        2**60,
+        -0.0,
+        1 / 3,
+        pd.NA,
+        'x',
+        0,
+        False,
+    ]
     old = [
         '1899-12-30',
         '1899-12-31 12:00',
@@ -36,13 +68,18 @@ def _frame() -> pd.DataFrame:
         '1970-01-01',
         '1969-12-31 23:59:59.000001',
     ] + ['2024-02-29 12:00'] * (n - 9)
-    return pd.DataFrame({
-        'old': pd.Series(pd.to_datetime(old, format='ISO8601'), dtype='datetime64[us]').dt.tz_localize(UTC),
-        'text': pd.Series(TEXT, dtype='str'), 'int': np.arange(n, dtype='int64') * 1_000_003,
-        'nullable': pd.array([None if i % 4 == 0 else i * 10**12 for i in range(n)], dtype='Int64'),
-        'float': [i / 7 if i % 5 else float('nan') for i in range(n)], 'when': when, 'naive': naive,
-        'mixed': pd.Series(mixed, dtype=object),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            'old': pd.Series(pd.to_datetime(old, format='ISO8601'), dtype='datetime64[us]').dt.tz_localize(UTC),
+            'text': pd.Series(TEXT, dtype='str'),
+            'int': np.arange(n, dtype='int64') * 1_000_003,
+            'nullable': pd.array([None if i % 4 == 0 else i * 10**12 for i in range(n)], dtype='Int64'),
+            'float': [i / 7 if i % 5 else float('nan') for i in range(n)],
+            'when': when,
+            'naive': naive,
+            'mixed': pd.Series(mixed, dtype=object),
+        }
+    )
 
 
 @pytest.mark.parametrize('rows', [0, 1, 16])

@@ -78,8 +78,11 @@ def test_characters_xml_cannot_hold_are_escaped_visibly_and_reversibly(tmp_path,
 
 
 @pytest.mark.hostile
-@pytest.mark.parametrize('text', ['web\x7f01', 'web\x8501', 'web\x9f01', 'tab\there', 'new\nline', ' padded '],
-                         ids=['DEL', 'C1-NEL', 'C1-APC', 'tab-inside', 'LF-inside', 'padding'])  # fmt: skip
+@pytest.mark.parametrize(
+    'text',
+    ['web\x7f01', 'web\x8501', 'web\x9f01', 'tab\there', 'new\nline', ' padded '],
+    ids=['DEL', 'C1-NEL', 'C1-APC', 'tab-inside', 'LF-inside', 'padding'],
+)
 def test_characters_xml_holds_are_written_as_themselves(tmp_path, text):
     path = _write(tmp_path, [text])
     assert _read(path) == {key: [(text, 's', False)] for key in PATHS}

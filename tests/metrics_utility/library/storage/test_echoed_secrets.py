@@ -74,8 +74,14 @@ def test_a_token_endpoint_echoing_the_client_secret_never_leaks_it(
     tls_ca, ingress_server, ca_bundle, retry, caplog, status, encode, shown
 ):
     with HTTPSServer(tls_ca, Echo(status, encode=encode)) as sso:
-        crc = StorageCRC(CLIENT_ID, CLIENT_SECRET, ingress_url=ingress_server.url('/upload'), sso_url=sso.url('/token'),
-                         verify_cert_path=ca_bundle, retry=retry)  # fmt: skip
+        crc = StorageCRC(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            ingress_url=ingress_server.url('/upload'),
+            sso_url=sso.url('/token'),
+            verify_cert_path=ca_bundle,
+            retry=retry,
+        )
         with pytest.raises(StorageError) as caught:
             crc.put(NAME, fileobj=io.BytesIO(b'tarball'))
         sent = sso.requests[0].body.decode()
@@ -84,8 +90,9 @@ def test_a_token_endpoint_echoing_the_client_secret_never_leaks_it(
         f"SSO {sso.url('/token')} rejected the service account credentials of client_id '{CLIENT_ID}' "
         f'(HTTP {status}: {shown}); check the client id and secret'
     )
-    assert_no_secret([*exception_texts(caught.value), *logged(caplog), caplog.text, crc.describe()], CLIENT_SECRET,
-                     user=CLIENT_ID)  # fmt: skip
+    assert_no_secret(
+        [*exception_texts(caught.value), *logged(caplog), caplog.text, crc.describe()], CLIENT_SECRET, user=CLIENT_ID
+    )
 
 
 def decoded_basic(header: str) -> str:
@@ -191,8 +198,14 @@ def test_ingress_echoing_the_bearer_token_never_leaks_it(tls_ca, sso_server, ca_
 
     with HTTPSServer(tls_ca, Echo(400, 'Authorization', encode)) as ingress:
         url = ingress.url('/upload')
-        crc = StorageCRC(CLIENT_ID, SSO_SECRET, ingress_url=url, sso_url=sso_server.url('/token'),
-                         verify_cert_path=ca_bundle, retry=retry)  # fmt: skip
+        crc = StorageCRC(
+            CLIENT_ID,
+            SSO_SECRET,
+            ingress_url=url,
+            sso_url=sso_server.url('/token'),
+            verify_cert_path=ca_bundle,
+            retry=retry,
+        )
         with pytest.raises(StorageError) as caught:
             crc.put(NAME, fileobj=io.BytesIO(b'tarball'))
         assert ingress.requests[0].headers['Authorization'] == f'Bearer {TOKEN_PREFIX}1'

@@ -79,8 +79,14 @@ def test_upload_only_targets_cannot_be_sources(tmp_path):
 
 @pytest.mark.integration
 def test_a_bucket_prefix_as_additional_source(tmp_path, s3_server: S3Server, bucket: str):
-    s3 = StorageS3(bucket, endpoint=s3_server.endpoint, region='us-east-1', access_key=ACCESS_KEY,
-                   secret_key=SECRET_KEY, prefix='controller-b')  # fmt: skip
+    s3 = StorageS3(
+        bucket,
+        endpoint=s3_server.endpoint,
+        region='us-east-1',
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        prefix='controller-b',
+    )
     s3.put(f'{DAY}/b-1.tar.gz', fileobj=_bytes(b'from s3'))
     main = StorageDirectory(tmp_path)
     main.put(f'{DAY}/a-1.tar.gz', fileobj=_bytes(b'local'))

@@ -23,8 +23,15 @@ NOW = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def segment(segment_server: HTTPSServer, ca_bundle: str, retry: RetryPolicy) -> StorageSegment:
-    return StorageSegment(debug=True, user_id='install-4b5a', write_key=WRITE_KEY, url=segment_server.url('/v1/batch'),
-                          verify_cert_path=ca_bundle, retry=retry, now=lambda: NOW)  # fmt: skip
+    return StorageSegment(
+        debug=True,
+        user_id='install-4b5a',
+        write_key=WRITE_KEY,
+        url=segment_server.url('/v1/batch'),
+        verify_cert_path=ca_bundle,
+        retry=retry,
+        now=lambda: NOW,
+    )
 
 
 def body(request: Recorded) -> dict:
@@ -121,8 +128,12 @@ def test_a_failed_batch_says_how_far_it_got(segment, segment_server):
 
 
 def test_proxy_is_honoured(segment_server, ca_bundle, connect_proxy: ConnectProxy):
-    segment = StorageSegment(write_key=WRITE_KEY, url=segment_server.url('/v1/batch'), proxy_url=connect_proxy.url,
-                             verify_cert_path=ca_bundle)  # fmt: skip
+    segment = StorageSegment(
+        write_key=WRITE_KEY,
+        url=segment_server.url('/v1/batch'),
+        proxy_url=connect_proxy.url,
+        verify_cert_path=ca_bundle,
+    )
     segment.put('anonymized/a.json', dict={'a': 1})
     assert connect_proxy.targets() == [f'127.0.0.1:{segment_server.port}']
     assert 'anonymousId' in events(segment_server)[0], 'without user_id the event is anonymous'

@@ -35,8 +35,9 @@ def merge_periods(periods: Iterable[PeriodData], names: set[str]) -> PeriodData:
     return merged
 
 
-def load_by_installation(storage: Storage, since: date, until: date, names: set[str], *, force: bool = False,
-                         persist: bool = True) -> PeriodData:  # fmt: skip
+def load_by_installation(
+    storage: Storage, since: date, until: date, names: set[str], *, force: bool = False, persist: bool = True
+) -> PeriodData:
     """Like `RollupStore(storage).load(…)`, with the rollups of each installation kept (and rebuilt) apart."""
     periods = []
     for install in installations(storage, since, until):

@@ -19,8 +19,17 @@ from .base import NO_ORGANIZATION, Rollup, blank, drop_redelivered
 NO_COLLECTION = 'No collection used'
 NO_ROLE = 'No role used'
 FQCN = re.compile(r'^(\w+)\.(\w+)\.(\w+)(\.\w+)*$')
-INDEX = ['day', 'install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name', 'collection_name',
-         'role_name', 'reachable']  # fmt: skip
+INDEX = [
+    'day',
+    'install_uuid',
+    'organization_name',
+    'job_remote_id',
+    'host_name',
+    'module_name',
+    'collection_name',
+    'role_name',
+    'reachable',
+]
 
 
 def collection_of(module: pd.Series) -> pd.Series:
@@ -55,11 +64,20 @@ class ContentUsage(Rollup):
         raw = raw[raw['task_action'].notna() & raw['host_name'].notna()]
         module = _text(raw['resolved_action']).fillna(raw['task_action'])
         role = _text(raw['resolved_role']).fillna(_text(raw['role'])).fillna(NO_ROLE)
-        return pd.DataFrame({
-            'day': day, 'install_uuid': install_uuid, 'job_remote_id': raw['job_remote_id'],
-            'original_host_name': raw['host_name'], 'module_name': module, 'collection_name': collection_of(module),
-            'role_name': role, 'task_runs': 1, 'duration': raw['duration'].fillna(0.0), 'id': raw['id'],
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                'day': day,
+                'install_uuid': install_uuid,
+                'job_remote_id': raw['job_remote_id'],
+                'original_host_name': raw['host_name'],
+                'module_name': module,
+                'collection_name': collection_of(module),
+                'role_name': role,
+                'task_runs': 1,
+                'duration': raw['duration'].fillna(0.0),
+                'id': raw['id'],
+            }
+        )
 
     def group_with(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Roll up the day's events, keeping those whose (job, host) has a summary: `pairs` from the JHS rollup."""

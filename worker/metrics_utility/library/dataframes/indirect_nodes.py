@@ -26,24 +26,36 @@ class IndirectNodes(Rollup):
 
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['host_name'].notna()]
-        return pd.DataFrame({
-            'day': day, 'install_uuid': install_uuid,
-            'organization_name': raw['organization_name'].fillna(NO_ORGANIZATION),
-            'job_template_name': raw['job_template_name'].fillna(''), 'job_remote_id': raw['job_remote_id'],
-            'host_name': raw['host_name'], 'task_runs': raw['task_runs'].fillna(0), 'host_runs': 1,
-            'first_automation': raw['created'], 'last_automation': raw['created'], 'job_created': raw['job_created'],
-            'canonical_facts': raw['canonical_facts'], 'facts': raw['facts'], 'events': raw['events'],
-            'id': raw['id'],
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                'day': day,
+                'install_uuid': install_uuid,
+                'organization_name': raw['organization_name'].fillna(NO_ORGANIZATION),
+                'job_template_name': raw['job_template_name'].fillna(''),
+                'job_remote_id': raw['job_remote_id'],
+                'host_name': raw['host_name'],
+                'task_runs': raw['task_runs'].fillna(0),
+                'host_runs': 1,
+                'first_automation': raw['created'],
+                'last_automation': raw['created'],
+                'job_created': raw['job_created'],
+                'canonical_facts': raw['canonical_facts'],
+                'facts': raw['facts'],
+                'events': raw['events'],
+                'id': raw['id'],
+            }
+        )
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.sort_values('last_automation', kind='stable')
         grouped = frame.groupby(INDEX, sort=False, dropna=False)
         out = grouped.agg(
-            task_runs=('task_runs', 'sum'), host_runs=('host_runs', 'sum'),
-            first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
+            task_runs=('task_runs', 'sum'),
+            host_runs=('host_runs', 'sum'),
+            first_automation=('first_automation', 'min'),
+            last_automation=('last_automation', 'max'),
             job_created=('job_created', 'max'),
-        )  # fmt: skip
+        )
         latest = grouped[['canonical_facts', 'facts']].last()
         events = union_lists(frame, INDEX, 'events').rename('events')
         return pd.concat([out, latest, events], axis=1).reset_index()

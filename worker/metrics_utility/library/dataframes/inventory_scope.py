@@ -42,14 +42,21 @@ class InventoryScope(Rollup):
     def prepare(self, raw: pd.DataFrame, install_uuid: str, day: pd.Timestamp) -> pd.DataFrame:
         raw = raw[raw['host_name'].notna()]
         wrap = lambda s: s.map({v: json.dumps([v], ensure_ascii=False) for v in s.dropna().unique()}).fillna('[]')  # noqa: E731
-        return pd.DataFrame({
-            'install_uuid': install_uuid, 'host_name': identity(raw['host_name'], raw['ansible_host_variable']),
-            'host_names': wrap(raw['host_name']),
-            'organizations': wrap(raw['organization_name'].fillna(NO_ORGANIZATION)),
-            'inventories': wrap(raw['inventory_name']), 'first_automation': raw['first_automation'],
-            'last_automation': raw['last_automation'], 'canonical_facts': raw['canonical_facts'],
-            'facts': raw['facts'], 'serial': serial_of(raw['canonical_facts']), 'seen': day,
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                'install_uuid': install_uuid,
+                'host_name': identity(raw['host_name'], raw['ansible_host_variable']),
+                'host_names': wrap(raw['host_name']),
+                'organizations': wrap(raw['organization_name'].fillna(NO_ORGANIZATION)),
+                'inventories': wrap(raw['inventory_name']),
+                'first_automation': raw['first_automation'],
+                'last_automation': raw['last_automation'],
+                'canonical_facts': raw['canonical_facts'],
+                'facts': raw['facts'],
+                'serial': serial_of(raw['canonical_facts']),
+                'seen': day,
+            }
+        )
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self._aggregate_in_order(frame.sort_values('seen', kind='stable'))
@@ -67,8 +74,11 @@ class InventoryScope(Rollup):
 
     def _aggregate_in_order(self, frame: pd.DataFrame) -> pd.DataFrame:
         grouped = frame.groupby(INDEX, sort=False, dropna=False)
-        out = grouped.agg(first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
-                          seen=('seen', 'max'))  # fmt: skip
+        out = grouped.agg(
+            first_automation=('first_automation', 'min'),
+            last_automation=('last_automation', 'max'),
+            seen=('seen', 'max'),
+        )
         latest = grouped[['canonical_facts', 'facts', 'serial']].last()  # last non-null value of each column
         lists = {c: union_lists(frame, INDEX, c) for c in ('host_names', 'organizations', 'inventories')}
         return pd.concat([out, latest, pd.DataFrame(lists)], axis=1).reset_index()

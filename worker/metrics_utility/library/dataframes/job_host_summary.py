@@ -13,8 +13,15 @@ import pandas as pd
 
 from .base import NO_ORGANIZATION, Rollup, drop_redelivered, identity
 
-INDEX = ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name',
-         'original_host_name']  # fmt: skip
+INDEX = [
+    'day',
+    'install_uuid',
+    'organization_name',
+    'job_template_name',
+    'job_remote_id',
+    'host_name',
+    'original_host_name',
+]
 PAIR_COLUMNS = ['install_uuid', 'job_remote_id', 'original_host_name', 'host_name', 'organization_name']
 
 
@@ -40,15 +47,24 @@ class JobHostSummaryUsage(Rollup):
         raw = raw[raw['host_name'].notna()]
         counts = {c: raw[c].fillna(0) for c in ('dark', 'failures', 'ok', 'skipped', 'ignored', 'rescued')}
         reachable = counts['ok'] + counts['failures'] + counts['skipped'] + counts['ignored'] + counts['rescued']
-        return pd.DataFrame({
-            'day': day, 'install_uuid': install_uuid,
-            'organization_name': raw['organization_name'].fillna(NO_ORGANIZATION),
-            'job_template_name': raw['job_template_name'].fillna(''), 'job_remote_id': raw['job_remote_id'],
-            'host_name': identity(raw['host_name'], raw['ansible_host_variable']),
-            'original_host_name': raw['host_name'], 'task_runs': reachable + counts['dark'], 'host_runs': 1,
-            'first_automation': raw['created'], 'last_automation': raw['created'], 'job_created': raw['job_created'],
-            'id': raw['id'], 'reachable': reachable > 0,
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                'day': day,
+                'install_uuid': install_uuid,
+                'organization_name': raw['organization_name'].fillna(NO_ORGANIZATION),
+                'job_template_name': raw['job_template_name'].fillna(''),
+                'job_remote_id': raw['job_remote_id'],
+                'host_name': identity(raw['host_name'], raw['ansible_host_variable']),
+                'original_host_name': raw['host_name'],
+                'task_runs': reachable + counts['dark'],
+                'host_runs': 1,
+                'first_automation': raw['created'],
+                'last_automation': raw['created'],
+                'job_created': raw['job_created'],
+                'id': raw['id'],
+                'reachable': reachable > 0,
+            }
+        )
 
     def group(self) -> pd.DataFrame:
         frame = pd.concat(self._raw, ignore_index=True) if self._raw else self.empty_raw()
@@ -64,8 +80,14 @@ class JobHostSummaryUsage(Rollup):
         return self.data
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.groupby(INDEX, sort=False, dropna=False).agg(
-            task_runs=('task_runs', 'sum'), host_runs=('host_runs', 'sum'),
-            first_automation=('first_automation', 'min'), last_automation=('last_automation', 'max'),
-            job_created=('job_created', 'max'),
-        ).reset_index()  # fmt: skip
+        return (
+            frame.groupby(INDEX, sort=False, dropna=False)
+            .agg(
+                task_runs=('task_runs', 'sum'),
+                host_runs=('host_runs', 'sum'),
+                first_automation=('first_automation', 'min'),
+                last_automation=('last_automation', 'max'),
+                job_created=('job_created', 'max'),
+            )
+            .reset_index()
+        )

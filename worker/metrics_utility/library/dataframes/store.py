@@ -52,11 +52,31 @@ DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the su
 # Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
 # the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns.
 COMPACT_COLUMNS: dict[str, list[str]] = {
-    'job_host_summary': ['day', 'install_uuid', 'organization_name', 'job_template_name', 'job_remote_id', 'host_name',
-                         'task_runs', 'first_automation', 'last_automation', 'job_created'],
-    'main_jobevent': ['install_uuid', 'organization_name', 'job_remote_id', 'host_name', 'module_name',
-                      'collection_name', 'role_name', 'reachable', 'task_runs', 'duration'],
-}  # fmt: skip
+    'job_host_summary': [
+        'day',
+        'install_uuid',
+        'organization_name',
+        'job_template_name',
+        'job_remote_id',
+        'host_name',
+        'task_runs',
+        'first_automation',
+        'last_automation',
+        'job_created',
+    ],
+    'main_jobevent': [
+        'install_uuid',
+        'organization_name',
+        'job_remote_id',
+        'host_name',
+        'module_name',
+        'collection_name',
+        'role_name',
+        'reachable',
+        'task_runs',
+        'duration',
+    ],
+}
 
 
 @dataclass
@@ -79,8 +99,9 @@ def rollup_prefix(day: date, prefix: str = 'rollups') -> str:
 class RollupStore:
     """Builds, persists and reads daily rollups of one storage."""
 
-    def __init__(self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True,
-                 workers: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, storage: Storage, *, prefix: str = 'rollups', persist: bool = True, workers: int | None = None
+    ) -> None:
         self.storage = storage
         self.prefix = prefix
         self.persist = persist
@@ -89,8 +110,9 @@ class RollupStore:
         # import-safe (the CLI) ask for them; library calls build days in this process by default.
         self.workers = 1 if workers is None else workers
 
-    def load(self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
-             ) -> PeriodData:  # fmt: skip
+    def load(
+        self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
+    ) -> PeriodData:
         """Rollups `names` for the days from `since` to `until` (excluded), regrouped over the period.
 
         `compact` (what reports use): the large day-indexed rollups (`COMPACT_COLUMNS`) keep only the columns
@@ -159,9 +181,12 @@ class RollupStore:
         if force:
             return True
         manifest = self._manifest(day)
-        return (manifest is None or manifest.get('version') != ROLLUP_VERSION
-                or manifest.get('sources') != self.extractor.signature(tarballs)
-                or not names <= set(manifest.get('rollups', [])))  # fmt: skip
+        return (
+            manifest is None
+            or manifest.get('version') != ROLLUP_VERSION
+            or manifest.get('sources') != self.extractor.signature(tarballs)
+            or not names <= set(manifest.get('rollups', []))
+        )
 
     def fingerprint(self, since: date, until: date, names: set[str]) -> str | None:
         """A hash of the manifests of the period's days when every day with packages has fresh rollups `names`
@@ -221,8 +246,9 @@ class RollupStore:
                     if key not in rollup.sources:
                         continue
                     if isinstance(rollup, CollectionStatus):
-                        rollup.add_package(table, install_uuid=package.install_uuid, day=pd.Timestamp(day),
-                                           tarball=package.name)  # fmt: skip
+                        rollup.add_package(
+                            table, install_uuid=package.install_uuid, day=pd.Timestamp(day), tarball=package.name
+                        )
                     else:
                         rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
         problems = list(self.extractor.problems[before:])
@@ -237,8 +263,13 @@ class RollupStore:
             assert isinstance(jhs, JobHostSummaryUsage)
             frames['main_jobevent'] = events.group_with(jhs.pairs)
             if events.unmatched:
-                problems.append(Problem(day, 'main_jobevent', f'{events.unmatched} event(s) have no job host summary '
-                                        'in their day and are not counted'))  # fmt: skip
+                problems.append(
+                    Problem(
+                        day,
+                        'main_jobevent',
+                        f'{events.unmatched} event(s) have no job host summary in their day and are not counted',
+                    )
+                )
         return frames, problems
 
     # persistence ----------------------------------------------------------------------------------------------------
@@ -263,8 +294,14 @@ class RollupStore:
             text = [c for c in columns if rollup.fields[c] == 'str']
             return pq.read_table(path, columns=columns, read_dictionary=text)
 
-    def _write(self, day: date, frames: dict[str, pd.DataFrame], sources: list[dict[str, Any]],
-               problems: list[Problem], names: set[str]) -> None:  # fmt: skip
+    def _write(
+        self,
+        day: date,
+        frames: dict[str, pd.DataFrame],
+        sources: list[dict[str, Any]],
+        problems: list[Problem],
+        names: set[str],
+    ) -> None:
         prefix = rollup_prefix(day, self.prefix)
         try:
             with job_tempdir(prefix='rollup-') as tmp:
@@ -274,8 +311,13 @@ class RollupStore:
                     path = tmp / f'{name}.parquet'
                     rollup.to_parquet(path)
                     self.storage.put(f'{prefix}/{name}.parquet', filename=path)
-            manifest = {'version': ROLLUP_VERSION, 'day': day.isoformat(), 'sources': sources,
-                        'rollups': sorted(names), 'problems': [p.as_dict() for p in problems]}  # fmt: skip
+            manifest = {
+                'version': ROLLUP_VERSION,
+                'day': day.isoformat(),
+                'sources': sources,
+                'rollups': sorted(names),
+                'problems': [p.as_dict() for p in problems],
+            }
             self.storage.put(f'{prefix}/manifest.json', dict=manifest)
         except StorageError as exc:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)

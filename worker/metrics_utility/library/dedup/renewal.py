@@ -83,9 +83,22 @@ def _join(values: pd.Series, value: Callable[[object], str | None] = _value) -> 
 
 def deduplicate(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
     """One row per machine with the renewal-guidance columns; `host_name` is the latest non-deleted hostname."""
-    columns = ['host_name', 'first_automation', 'last_automation', 'automated_counter', 'deleted_counter',
-               'last_deleted', 'deleted', 'records_total', 'records_active', 'records_deleted', 'hostnames',
-               'ansible_hosts', 'serials', 'machine_ids']  # fmt: skip
+    columns = [
+        'host_name',
+        'first_automation',
+        'last_automation',
+        'automated_counter',
+        'deleted_counter',
+        'last_deleted',
+        'deleted',
+        'records_total',
+        'records_active',
+        'records_deleted',
+        'hostnames',
+        'ansible_hosts',
+        'serials',
+        'machine_ids',
+    ]
     if frame.empty:
         return pd.DataFrame({c: [] for c in columns})
     frame = frame.assign(_group=group_ids(frame.reset_index(drop=True), mode) if len(frame) else [])
@@ -93,14 +106,22 @@ def deduplicate(frame: pd.DataFrame, mode: str) -> pd.DataFrame:
     ordered = frame.sort_values(['deleted', 'last_automation'], ascending=[True, False], kind='stable')
     rows = []
     for _, g in ordered.groupby('_group', sort=False):
-        rows.append({
-            'host_name': g['hostname'].iloc[0], 'first_automation': g['first_automation'].min(),
-            'last_automation': g['last_automation'].max(),
-            'automated_counter': int(g['automated_counter'].fillna(0).sum()),
-            'deleted_counter': int(g['deleted_counter'].fillna(0).sum()), 'last_deleted': g['last_deleted'].max(),
-            'deleted': bool(g['deleted'].all()), 'records_total': len(g), 'records_active': int((~g['deleted']).sum()),
-            'records_deleted': int(g['deleted'].sum()), 'hostnames': _join(g['hostname'], _identity),
-            'ansible_hosts': _join(g['ansible_host_variable'], _identity),
-            'serials': _join(g['ansible_product_serial']), 'machine_ids': _join(g['ansible_machine_id']),
-        })  # fmt: skip
+        rows.append(
+            {
+                'host_name': g['hostname'].iloc[0],
+                'first_automation': g['first_automation'].min(),
+                'last_automation': g['last_automation'].max(),
+                'automated_counter': int(g['automated_counter'].fillna(0).sum()),
+                'deleted_counter': int(g['deleted_counter'].fillna(0).sum()),
+                'last_deleted': g['last_deleted'].max(),
+                'deleted': bool(g['deleted'].all()),
+                'records_total': len(g),
+                'records_active': int((~g['deleted']).sum()),
+                'records_deleted': int(g['deleted'].sum()),
+                'hostnames': _join(g['hostname'], _identity),
+                'ansible_hosts': _join(g['ansible_host_variable'], _identity),
+                'serials': _join(g['ansible_product_serial']),
+                'machine_ids': _join(g['ansible_machine_id']),
+            }
+        )
     return pd.DataFrame(rows, columns=columns).sort_values('host_name', kind='stable', ignore_index=True)

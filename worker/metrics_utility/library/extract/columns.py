@@ -110,8 +110,13 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     """
     types = SCHEMAS[key]
     read = pacsv.ReadOptions(block_size=16 << 20)
-    kwargs = {'include_columns': list(types), 'include_missing_columns': True, **NULL_FORMAT,
-              'true_values': ['t', 'true', 'True'], 'false_values': ['f', 'false', 'False']}  # fmt: skip
+    kwargs = {
+        'include_columns': list(types),
+        'include_missing_columns': True,
+        **NULL_FORMAT,
+        'true_values': ['t', 'true', 'True'],
+        'false_values': ['f', 'false', 'False'],
+    }
     if not data.strip():
         return empty(key)
     try:

@@ -29,16 +29,24 @@ class ControllerDbError(MetricsUtilityError):
     """The controller database could not be read: one line, naming what to fix, without the password."""
 
 
-def connect(*, host: str, port: str, dbname: str, user: str, password: str | None, sslmode: str
-            ) -> psycopg.Connection:  # fmt: skip
+def connect(*, host: str, port: str, dbname: str, user: str, password: str | None, sslmode: str) -> psycopg.Connection:
     """A read-only session: even a bug could not write to the controller database."""
     try:
-        return psycopg.connect(host=host, port=port, dbname=dbname, user=user, password=password or None,
-                               sslmode=sslmode, application_name='metrics-utility', connect_timeout=15,
-                               options='-c default_transaction_read_only=on')  # fmt: skip
+        return psycopg.connect(
+            host=host,
+            port=port,
+            dbname=dbname,
+            user=user,
+            password=password or None,
+            sslmode=sslmode,
+            application_name='metrics-utility',
+            connect_timeout=15,
+            options='-c default_transaction_read_only=on',
+        )
     except psycopg.OperationalError as exc:
-        raise ControllerDbError(f'cannot connect to the controller database {dbname} at {host}:{port} as {user}: '
-                                f'{_first_line(exc)}') from None  # fmt: skip
+        raise ControllerDbError(
+            f'cannot connect to the controller database {dbname} at {host}:{port} as {user}: {_first_line(exc)}'
+        ) from None
 
 
 def host_metrics(conn: psycopg.Connection, since: datetime, until: datetime, workdir: Path) -> pd.DataFrame:
@@ -47,8 +55,9 @@ def host_metrics(conn: psycopg.Connection, since: datetime, until: datetime, wor
     try:
         files = main_hostmetric(db=conn, since=since, until=until, output_dir=workdir).gather()
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise ControllerDbError(f'{_first_line(exc)}: grant SELECT on main_hostmetric and main_host to '
-                                f'{conn.info.user}') from None  # fmt: skip
+        raise ControllerDbError(
+            f'{_first_line(exc)}: grant SELECT on main_hostmetric and main_host to {conn.info.user}'
+        ) from None
     except psycopg.Error as exc:
         raise ControllerDbError(f'reading main_hostmetric failed: {_first_line(exc)}') from None
     rollup = HostMetric()

@@ -124,6 +124,7 @@ def controllers(storage: Storage, since: date, until: date) -> dict[str, Control
             config = {}
         uuid = config.get('install_uuid') if isinstance(config.get('install_uuid'), str) else None
         uuid = uuid or prefix
-        out[uuid] = Controller(uuid, str(config.get('controller_url_base') or ''),
-                               str(config.get('controller_version') or ''))  # fmt: skip
+        out[uuid] = Controller(
+            uuid, str(config.get('controller_url_base') or ''), str(config.get('controller_version') or '')
+        )
     return out

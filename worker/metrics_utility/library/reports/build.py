@@ -68,8 +68,15 @@ class BuildResult:
     message: str = ''
 
 
-def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups: bool = False,
-          persist_rollups: bool = True, workers: int = 1) -> BuildResult:  # fmt: skip
+def build(
+    storage: Storage,
+    options: ReportOptions,
+    out: Path,
+    *,
+    force_rollups: bool = False,
+    persist_rollups: bool = True,
+    workers: int = 1,
+) -> BuildResult:
     """Write the workbook to `out`; returns path None (and a message) when the period holds no billing data.
 
     `workers` > 1 builds stale days in spawned processes: only for callers whose main module is safe to import again
@@ -90,8 +97,9 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
             cls(options, figures).build().save(out)
             return BuildResult(out, figures.quantity, figures.problems, 0)
     if store is None:
-        period = load_by_installation(storage, options.since, options.until, names, force=force_rollups,
-                                      persist=persist_rollups)  # fmt: skip
+        period = load_by_installation(
+            storage, options.since, options.until, names, force=force_rollups, persist=persist_rollups
+        )
     else:
         period = store.load(options.since, options.until, names, force=force_rollups, compact=True)
     if options.report_type == 'RENEWAL_GUIDANCE':
@@ -101,8 +109,12 @@ def build(storage: Storage, options: ReportOptions, out: Path, *, force_rollups:
         return result
     data = ReportData.from_period(period, options.organization_filter, options.deduplicator)
     if data.empty:
-        return BuildResult(None, problems=period.problems, days_rebuilt=len(period.days_rebuilt),
-                           message='No billing data for the period')  # fmt: skip
+        return BuildResult(
+            None,
+            problems=period.problems,
+            days_rebuilt=len(period.days_rebuilt),
+            message='No billing data for the period',
+        )
     wanted = installations.with_sheet(options, data.direct)  # several installations: per-installation sheet
     if wanted.wants('usage_by_installations'):
         data.controllers = controllers(storage, options.since, options.until)

@@ -52,9 +52,14 @@ def _digest(value: dict[str, Any], length: int) -> str:
 def cache_name(options: ReportOptions, fingerprint: str | None) -> str | None:
     if fingerprint is None:
         return None
-    report = {'type': options.report_type, 'sheets': sorted(options.sheets), 'since': options.since.isoformat(),
-              'until': options.until.isoformat(), 'organizations': sorted(options.organization_filter),
-              'deduplicator': options.deduplicator}  # fmt: skip
+    report = {
+        'type': options.report_type,
+        'sheets': sorted(options.sheets),
+        'since': options.since.isoformat(),
+        'until': options.until.isoformat(),
+        'organizations': sorted(options.organization_filter),
+        'deduplicator': options.deduplicator,
+    }
     key = {**report, 'figures': FIGURES_VERSION, 'release': _release(), 'rollups': fingerprint}
     return f'{PREFIX}/{_digest(report, 16)}-{_digest(key, 40)}.zip'
 
@@ -73,10 +78,13 @@ def _remove_superseded(storage: Storage, name: str) -> None:
 def save(storage: Storage, name: str, figures: Figures) -> None:
     """Persist `figures`; a storage that refuses it only costs speed on the next run."""
     meta: dict[str, Any] = {
-        'version': FIGURES_VERSION, 'quantity': figures.quantity, 'experimental': figures.experimental,
-        'organizations': figures.organizations, 'problems': [p.as_dict() for p in figures.problems],
+        'version': FIGURES_VERSION,
+        'quantity': figures.quantity,
+        'experimental': figures.experimental,
+        'organizations': figures.organizations,
+        'problems': [p.as_dict() for p in figures.problems],
         'frames': list(figures.frames),
-    }  # fmt: skip
+    }
     try:
         with job_tempdir(prefix='figures-') as tmp:
             path = tmp / 'figures.zip'
@@ -102,8 +110,10 @@ def load(storage: Storage, name: str) -> Figures | None:
             meta = json.loads(archive.read('figures.json'))
             if meta.get('version') != FIGURES_VERSION:
                 return None
-            frames = {key: pq.read_table(io.BytesIO(archive.read(f'{i}.parquet'))).to_pandas()
-                      for i, key in enumerate(meta['frames'])}  # fmt: skip
+            frames = {
+                key: pq.read_table(io.BytesIO(archive.read(f'{i}.parquet'))).to_pandas()
+                for i, key in enumerate(meta['frames'])
+            }
     except (StorageError, OSError, ValueError, KeyError, zipfile.BadZipFile, pa.ArrowException) as exc:
         log.warning('report figures %s unreadable (%s); computing them', name, exc)
         return None

@@ -28,30 +28,45 @@ class ReportCCSP(ReportCCSPv2):
         ws = wb.create_sheet('Usage Reporting')
         widths(ws, [Column('', '', width=w) for w in (40, 40, 22, 22, 22, 16, 16)])
         ws.merged_cells.add('A1:B1')
-        ws.append([cell(ws, o.h1_heading, bold=True, size=17, color='FFFFFF', fill=BLACK),
-                   cell(ws, None, fill=BLACK)])  # fmt: skip
+        ws.append([cell(ws, o.h1_heading, bold=True, size=17, color='FFFFFF', fill=BLACK), cell(ws, None, fill=BLACK)])
         label = lambda text: cell(ws, text, bold=True, color='FFFFFF', fill=BLUE)  # noqa: E731
-        for text, value in [('CCSP Company Name', o.company_name), ('CCSP Email', o.email),
-                            ('CCSP RHN Login', o.rhn_login), ('Report Period (YYYY-MM)', o.period_label),
-                            ('Company Business leader', o.business_leader),
-                            ('Company Procurement leader', o.procurement_leader),
-                            ('Periodicity', 'Report is submitted monthly')]:  # fmt: skip
+        for text, value in [
+            ('CCSP Company Name', o.company_name),
+            ('CCSP Email', o.email),
+            ('CCSP RHN Login', o.rhn_login),
+            ('Report Period (YYYY-MM)', o.period_label),
+            ('Company Business leader', o.business_leader),
+            ('Company Procurement leader', o.procurement_leader),
+            ('Periodicity', 'Report is submitted monthly'),
+        ]:
             ws.append([label(text), value])
         ws.append([])
         ws.merged_cells.add('A10:G10')
-        ws.append([cell(ws, 'Monthly payment', bold=True, size=14, color='FFFFFF', fill=DARK_GREEN),
-                   *(cell(ws, None, fill=DARK_GREEN) for _ in range(6))])  # fmt: skip
+        ws.append(
+            [
+                cell(ws, 'Monthly payment', bold=True, size=14, color='FFFFFF', fill=DARK_GREEN),
+                *(cell(ws, None, fill=DARK_GREEN) for _ in range(6)),
+            ]
+        )
         ws.append([cell(ws, h, bold=True, border=True) for h in SKU_HEADERS])
-        ws.append([cell(ws, v, border=True) for v in (o.sku, o.sku_description, '', 'MONTH', 'MANAGED NODE', 'USD')]
-                  + [cell(ws, o.price_per_node, fmt=PRICE, border=True)])  # fmt: skip
+        ws.append(
+            [cell(ws, v, border=True) for v in (o.sku, o.sku_description, '', 'MONTH', 'MANAGED NODE', 'USD')]
+            + [cell(ws, o.price_per_node, fmt=PRICE, border=True)]
+        )
         ws.append([])
         ws.append([cell(ws, h, bold=True, border=True, wrap=True) for h in ORG_HEADERS])
         first = row = 15
         per_org = self.figures.frames['summary']
         for org, qty in zip(per_org['organization_name'], per_org['unique_nodes'], strict=True):
-            ws.append([cell(ws, org, border=True), cell(ws, '', border=True), cell(ws, int(qty), border=True),
-                       cell(ws, o.price_per_node, fmt=PRICE, border=True),
-                       formula(ws, f'=C{row}*D{row}', fmt=PRICE, border=True)])  # fmt: skip
+            ws.append(
+                [
+                    cell(ws, org, border=True),
+                    cell(ws, '', border=True),
+                    cell(ws, int(qty), border=True),
+                    cell(ws, o.price_per_node, fmt=PRICE, border=True),
+                    formula(ws, f'=C{row}*D{row}', fmt=PRICE, border=True),
+                ]
+            )
             row += 1
         if row > first:
             total = formula(ws, f'=SUM(E{first}:E{row - 1})', fmt=PRICE, bold=True)

@@ -140,25 +140,63 @@ class ReportCCSPv2:
     def summary(self, wb: Workbook) -> None:
         o = self.options
         ws = wb.create_sheet('Usage Reporting')
-        widths(ws, [Column(h, '', width=w) for h, w in zip(SUMMARY_HEADERS, [30, 18, 18, 18, 18, 16, 12, 40, 16, 20,
-                                                                              30], strict=True)])  # fmt: skip
+        widths(
+            ws,
+            [
+                Column(h, '', width=w)
+                for h, w in zip(SUMMARY_HEADERS, [30, 18, 18, 18, 18, 16, 12, 40, 16, 20, 30], strict=True)
+            ],
+        )
         last = FIRST_DATA_ROW + BLANK_ROWS
         label = lambda text: cell(ws, text, bold=True)  # noqa: E731
         value = lambda text: cell(ws, text, fill=GREEN)  # noqa: E731
-        ws.append([cell(ws, o.h1_heading, bold=True, size=12), *[None] * 6,
-                   cell(ws, f'Updated: {o.generated:%b %d, %Y}', bold=True)])  # fmt: skip
-        ws.append([label('CCSP Company Name'), value(o.company_name), *[None] * 6, label('Grand total'),
-                   formula(ws, f'=SUM(J{FIRST_DATA_ROW}:J{last})', fmt=PRICE, bold=True, color='FF0000')])  # fmt: skip
+        ws.append(
+            [
+                cell(ws, o.h1_heading, bold=True, size=12),
+                *[None] * 6,
+                cell(ws, f'Updated: {o.generated:%b %d, %Y}', bold=True),
+            ]
+        )
+        ws.append(
+            [
+                label('CCSP Company Name'),
+                value(o.company_name),
+                *[None] * 6,
+                label('Grand total'),
+                formula(ws, f'=SUM(J{FIRST_DATA_ROW}:J{last})', fmt=PRICE, bold=True, color='FF0000'),
+            ]
+        )
         ws.append([label('CCSP Email'), value(o.email)])
         ws.append([label('CCSP RHN Login'), value(o.rhn_login), None, None, label('PO Number'), value(o.po_number)])
         ws.append([label('Report Period'), value(o.period_label)])
         ws.append([])
         ws.append([cell(ws, h, bold=True, fill=BLUE, color='FFFFFF', wrap=True, border=True) for h in SUMMARY_HEADERS])
         row = FIRST_DATA_ROW
-        data = [o.end_user_company_name, '', o.end_user_city, o.end_user_state, o.end_user_country, o.sku,
-                self.figures.quantity, o.sku_description, o.price_per_node]  # fmt: skip
-        ws.append([*(cell(ws, v, border=True) for v in data[:8]), cell(ws, data[8], fmt=PRICE, border=True),
-                   formula(ws, f'=G{row}*I{row}', fmt=PRICE, border=True), cell(ws, '', border=True)])  # fmt: skip
+        data = [
+            o.end_user_company_name,
+            '',
+            o.end_user_city,
+            o.end_user_state,
+            o.end_user_country,
+            o.sku,
+            self.figures.quantity,
+            o.sku_description,
+            o.price_per_node,
+        ]
+        ws.append(
+            [
+                *(cell(ws, v, border=True) for v in data[:8]),
+                cell(ws, data[8], fmt=PRICE, border=True),
+                formula(ws, f'=G{row}*I{row}', fmt=PRICE, border=True),
+                cell(ws, '', border=True),
+            ]
+        )
         for _ in range(BLANK_ROWS):
-            ws.append([*(cell(ws, None, border=True) for _ in range(8)), cell(ws, None, fmt=PRICE, border=True),
-                       cell(ws, None, fmt=PRICE, border=True), cell(ws, None, border=True)])  # fmt: skip
+            ws.append(
+                [
+                    *(cell(ws, None, border=True) for _ in range(8)),
+                    cell(ws, None, fmt=PRICE, border=True),
+                    cell(ws, None, fmt=PRICE, border=True),
+                    cell(ws, None, border=True),
+                ]
+            )

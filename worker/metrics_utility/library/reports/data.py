@@ -29,8 +29,9 @@ class ReportData:
         return self.direct.empty and self.events.empty and self.indirect.empty and self.scope.empty
 
     @classmethod
-    def from_period(cls, period: PeriodData, organizations: tuple[str, ...] = (), deduplicator: str = 'ccsp'
-                    ) -> ReportData:  # fmt: skip
+    def from_period(
+        cls, period: PeriodData, organizations: tuple[str, ...] = (), deduplicator: str = 'ccsp'
+    ) -> ReportData:
         """Apply the organization filter (to direct usage, events and indirect nodes) and the CCSP dedup mode."""
         direct, events, indirect = (
             period['job_host_summary'],
@@ -51,6 +52,12 @@ class ReportData:
                 dedup.apply(events, mapping),
                 dedup.apply(scope, mapping),
             )
-        return cls(direct.reset_index(drop=True), events.reset_index(drop=True), indirect.reset_index(drop=True),
-                   scope.reset_index(drop=True), period['data_collection_status'], list(period.problems),
-                   experimental)  # fmt: skip
+        return cls(
+            direct.reset_index(drop=True),
+            events.reset_index(drop=True),
+            indirect.reset_index(drop=True),
+            scope.reset_index(drop=True),
+            period['data_collection_status'],
+            list(period.problems),
+            experimental,
+        )

@@ -44,14 +44,32 @@ def _count_distinct(frame: pd.DataFrame, by: list[str], columns: list[str], name
 def usage(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Job runs, unique and non-unique nodes, task runs, first/last automation and run per `by` group."""
     if frame.empty:
-        return pd.DataFrame(columns=[*by, 'job_runs', 'unique_nodes', 'non_unique_nodes', 'task_runs',
-                                     'first_automation', 'last_automation', 'first_run', 'last_run'])  # fmt: skip
+        return pd.DataFrame(
+            columns=[
+                *by,
+                'job_runs',
+                'unique_nodes',
+                'non_unique_nodes',
+                'task_runs',
+                'first_automation',
+                'last_automation',
+                'first_run',
+                'last_run',
+            ]
+        )
     grouped = frame.groupby(by, sort=False, dropna=False, observed=True)
-    sums = grouped.agg(task_runs=('task_runs', 'sum'), first_automation=('first_automation', 'min'),
-                       last_automation=('last_automation', 'max'), first_run=('job_created', 'min'),
-                       last_run=('job_created', 'max'), unique_nodes=('host_name', 'nunique'))  # fmt: skip
-    out = pd.concat([sums, _count_distinct(frame, by, JOB, 'job_runs'), _count_distinct(frame, by, PAIR,
-                     'non_unique_nodes')], axis=1).reset_index()  # fmt: skip
+    sums = grouped.agg(
+        task_runs=('task_runs', 'sum'),
+        first_automation=('first_automation', 'min'),
+        last_automation=('last_automation', 'max'),
+        first_run=('job_created', 'min'),
+        last_run=('job_created', 'max'),
+        unique_nodes=('host_name', 'nunique'),
+    )
+    out = pd.concat(
+        [sums, _count_distinct(frame, by, JOB, 'job_runs'), _count_distinct(frame, by, PAIR, 'non_unique_nodes')],
+        axis=1,
+    ).reset_index()
     return _plain(out)
 
 
@@ -79,8 +97,9 @@ def managed_nodes(direct: pd.DataFrame, with_org_columns: bool = False) -> pd.Da
         nodes = nodes.merge(before, left_on='host_name', right_index=True, how='left')
         nodes['names_before_dedup_count'] = nodes['names_before_dedup'].str.count(', ') + 1
     if with_org_columns and len(direct):
-        pivot = direct.pivot_table(index='host_name', columns='organization_name', values='last_automation',
-                                   aggfunc='max', observed=True)  # fmt: skip
+        pivot = direct.pivot_table(
+            index='host_name', columns='organization_name', values='last_automation', aggfunc='max', observed=True
+        )
         pivot.columns = [f'org:{c}' for c in pivot.columns]
         if isinstance(pivot.index.dtype, pd.CategoricalDtype):
             pivot.index = pivot.index.astype(pivot.index.categories.dtype)
@@ -89,14 +108,21 @@ def managed_nodes(direct: pd.DataFrame, with_org_columns: bool = False) -> pd.Da
 
 
 def organizations(direct: pd.DataFrame, indirect: pd.DataFrame | None) -> pd.DataFrame:
-    out = usage(direct, ['organization_name'])[['organization_name', 'job_runs', 'unique_nodes', 'non_unique_nodes',
-                                                 'task_runs']]  # fmt: skip
+    out = usage(direct, ['organization_name'])[
+        ['organization_name', 'job_runs', 'unique_nodes', 'non_unique_nodes', 'task_runs']
+    ]
     if indirect is not None:
         ind = usage(indirect, ['organization_name'])[['organization_name', 'unique_nodes', 'non_unique_nodes']]
         ind = ind.rename(columns={'unique_nodes': 'indirect_unique_nodes', 'non_unique_nodes': 'indirect_non_unique'})
         out = out.merge(ind, on='organization_name', how='outer')
-        for column in ('job_runs', 'unique_nodes', 'non_unique_nodes', 'task_runs', 'indirect_unique_nodes',
-                       'indirect_non_unique'):  # fmt: skip
+        for column in (
+            'job_runs',
+            'unique_nodes',
+            'non_unique_nodes',
+            'task_runs',
+            'indirect_unique_nodes',
+            'indirect_non_unique',
+        ):
             out[column] = out[column].fillna(0).astype('int64')
     return out.sort_values('organization_name', kind='stable', ignore_index=True)
 
@@ -109,8 +135,9 @@ def content(events: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """
     if events.empty:
         return pd.DataFrame(columns=[dimension, 'unique_nodes', 'non_unique_nodes', 'task_runs', 'duration'])
-    sums = events.groupby(dimension, sort=False, observed=True).agg(task_runs=('task_runs', 'sum'),
-                                                                    duration=('duration', 'sum'))  # fmt: skip
+    sums = events.groupby(dimension, sort=False, observed=True).agg(
+        task_runs=('task_runs', 'sum'), duration=('duration', 'sum')
+    )
     nodes = events[events['reachable'].astype(bool)] if 'reachable' in events else events
     unique = nodes.groupby(dimension, sort=False, observed=True)['host_name'].nunique().rename('unique_nodes')
     out = pd.concat([unique, sums, _count_distinct(nodes, [dimension], PAIR, 'non_unique_nodes')], axis=1)
@@ -130,7 +157,7 @@ def indirect_nodes(indirect: pd.DataFrame, direct_names: set[str]) -> pd.DataFra
         canonical_facts=('canonical_facts', lambda s: _merge_json(s)),
         facts=('facts', lambda s: _merge_json(s)),
         events=('events', lambda s: ', '.join(sorted({e for v in s for e in json_list(v)}))),
-    )  # fmt: skip
+    )
     nodes = nodes.merge(extra, left_on='host_name', right_index=True, how='left')
     nodes['node_types'] = nodes['host_name'].map(lambda h: 'DIRECT, INDIRECT' if h in direct_names else 'INDIRECT')
     return nodes.sort_values('host_name', kind='stable', ignore_index=True)
@@ -143,10 +170,13 @@ def infrastructure(indirect: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     facts = indirect['facts'].map(_json_dict)
     frame = indirect.assign(**{k: facts.map(lambda f, k=k: str(f.get(k) or 'Unknown')) for k in columns[:3]})
-    out = pd.concat([
-        frame.groupby(columns[:3]).agg(unique_nodes=('host_name', 'nunique')),
-        _count_distinct(frame, columns[:3], PAIR, 'total_nodes'),
-    ], axis=1).reset_index()  # fmt: skip
+    out = pd.concat(
+        [
+            frame.groupby(columns[:3]).agg(unique_nodes=('host_name', 'nunique')),
+            _count_distinct(frame, columns[:3], PAIR, 'total_nodes'),
+        ],
+        axis=1,
+    ).reset_index()
     return out.sort_values(columns[:3], kind='stable', ignore_index=True)[columns]
 
 
@@ -172,10 +202,13 @@ def trend(direct: pd.DataFrame, unit: str) -> pd.DataFrame:
     else:
         period = day.dt.to_period({'Month': 'M', 'Quarter': 'Q', 'Year': 'Y'}[unit]).dt.start_time
     frame = direct.assign(period=period.values)
-    out = pd.concat([
-        frame.groupby('period', observed=True).agg(unique_nodes=('host_name', 'nunique')),
-        _count_distinct(frame, ['period'], JOB, 'job_runs'),
-    ], axis=1).reset_index()  # fmt: skip
+    out = pd.concat(
+        [
+            frame.groupby('period', observed=True).agg(unique_nodes=('host_name', 'nunique')),
+            _count_distinct(frame, ['period'], JOB, 'job_runs'),
+        ],
+        axis=1,
+    ).reset_index()
     return out.sort_values('period', ignore_index=True)
 
 

@@ -13,8 +13,14 @@ CCSPV2_SHEETS = (
     'usage_by_installations',  # several controllers: reports/installations.py
 )  # fmt: skip
 CCSP_SHEETS = tuple(s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status', 'usage_by_installations'))
-DEFAULT_SHEETS = ('ccsp_summary', 'managed_nodes', 'usage_by_organizations', 'usage_by_collections', 'usage_by_roles',
-                  'usage_by_modules')  # fmt: skip
+DEFAULT_SHEETS = (
+    'ccsp_summary',
+    'managed_nodes',
+    'usage_by_organizations',
+    'usage_by_collections',
+    'usage_by_roles',
+    'usage_by_modules',
+)
 VALID_SHEETS = {'CCSPv2': CCSPV2_SHEETS, 'CCSP': CCSP_SHEETS, 'RENEWAL_GUIDANCE': ()}
 
 

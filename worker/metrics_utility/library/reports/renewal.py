@@ -81,9 +81,12 @@ class ReportRenewalGuidance:
             since = datetime(o.since.year, o.since.month, o.since.day, tzinfo=UTC)
             usage = windows(ephemeral_hosts, o.ephemeral_days, since, now)
             peak = int(usage['ephemeral_hosts'].max()) if len(usage) else 0
-            rows = [('Automated hosts', len(active)), ('Ephemeral automated hosts total', len(ephemeral_hosts)),
-                    ('Ephemeral automated hosts maximum concurrent usage in defined interval', peak),
-                    ('Deleted Automated hosts', len(deleted))]  # fmt: skip
+            rows = [
+                ('Automated hosts', len(active)),
+                ('Ephemeral automated hosts total', len(ephemeral_hosts)),
+                ('Ephemeral automated hosts maximum concurrent usage in defined interval', peak),
+                ('Deleted Automated hosts', len(deleted)),
+            ]
         ws = wb.create_sheet('Usage Reporting')
         widths(ws, [Column('', '', width=70), Column('', '', width=24)])
         ws.append([cell(ws, 'Renewal guidance', bold=True, size=14)])
@@ -97,9 +100,11 @@ class ReportRenewalGuidance:
         if ephemeral_hosts is not None and usage is not None:
             self._nodes(wb, 'Managed nodes ephemeral', ephemeral_hosts)
             ws = wb.create_sheet('Managed nodes ephemeral usage')
-            columns = [Column('Window start', 'window_start', 'yyyy-mm-dd', 16),
-                       Column('Window end', 'window_end', 'yyyy-mm-dd', 16),
-                       Column('Ephemeral hosts', 'ephemeral_hosts', INTEGER)]  # fmt: skip
+            columns = [
+                Column('Window start', 'window_start', 'yyyy-mm-dd', 16),
+                Column('Window end', 'window_end', 'yyyy-mm-dd', 16),
+                Column('Ephemeral hosts', 'ephemeral_hosts', INTEGER),
+            ]
             widths(ws, columns)
             write_table(ws, columns, usage)
         self._nodes(wb, 'Deleted Managed nodes', deleted)

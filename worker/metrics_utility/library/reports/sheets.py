@@ -19,8 +19,10 @@ NODE_COLUMNS = [
     Column('First automation', 'first_automation', DATETIME, 20), Column('Last automation', 'last_automation',
                                                                          DATETIME, 20),
 ]  # fmt: skip
-DEDUP_COLUMNS = [Column('Host names before deduplication', 'names_before_dedup', width=50),
-                 Column('Host names before deduplication count', 'names_before_dedup_count', INTEGER)]  # fmt: skip
+DEDUP_COLUMNS = [
+    Column('Host names before deduplication', 'names_before_dedup', width=50),
+    Column('Host names before deduplication count', 'names_before_dedup_count', INTEGER),
+]
 INDIRECT_COLUMNS = [*NODE_COLUMNS, Column('Canonical Facts', 'canonical_facts', width=50),
                     Column('Facts', 'facts', width=50), Column('Manage Node Types', 'node_types'),
                     Column('Events', 'events', width=50)]  # fmt: skip
@@ -41,9 +43,11 @@ JOBS_COLUMNS = [
     Column('Last run', 'last_run', DATETIME, 20),
 ]  # fmt: skip
 CONTENT_NAMES = {'collection_name': 'Collection name', 'role_name': 'Role name', 'module_name': 'Module name'}
-CONTENT_SHEETS = {'usage_by_collections': ('Usage by collections', 'collection_name'),
-                  'usage_by_roles': ('Usage by roles', 'role_name'),
-                  'usage_by_modules': ('Usage by modules', 'module_name')}  # fmt: skip
+CONTENT_SHEETS = {
+    'usage_by_collections': ('Usage by collections', 'collection_name'),
+    'usage_by_roles': ('Usage by roles', 'role_name'),
+    'usage_by_modules': ('Usage by modules', 'module_name'),
+}
 
 
 def table_sheet(wb: Workbook, title: str, columns: Sequence[Column], frame: pd.DataFrame) -> None:
@@ -63,12 +67,17 @@ def managed_nodes(wb: Workbook, nodes: pd.DataFrame, dedup: bool, org_columns: b
 
 
 def usage_by_organizations(wb: Workbook, frame: pd.DataFrame, indirect: bool) -> None:
-    columns = [Column('Organization name', 'organization_name', width=30), Column('Job runs', 'job_runs', INTEGER),
-               Column('Unique managed nodes automated', 'unique_nodes', INTEGER),
-               Column('Non-unique managed nodes automated', 'non_unique_nodes', INTEGER)]  # fmt: skip
+    columns = [
+        Column('Organization name', 'organization_name', width=30),
+        Column('Job runs', 'job_runs', INTEGER),
+        Column('Unique managed nodes automated', 'unique_nodes', INTEGER),
+        Column('Non-unique managed nodes automated', 'non_unique_nodes', INTEGER),
+    ]
     if indirect:
-        columns += [Column('Unique indirect managed nodes automated', 'indirect_unique_nodes', INTEGER),
-                    Column('Non-unique indirect managed nodes automated', 'indirect_non_unique', INTEGER)]  # fmt: skip
+        columns += [
+            Column('Unique indirect managed nodes automated', 'indirect_unique_nodes', INTEGER),
+            Column('Non-unique indirect managed nodes automated', 'indirect_non_unique', INTEGER),
+        ]
     columns.append(Column('Number of task runs', 'task_runs', INTEGER))
     table_sheet(wb, 'Usage by organizations', columns, frame)
 
@@ -76,11 +85,13 @@ def usage_by_organizations(wb: Workbook, frame: pd.DataFrame, indirect: bool) ->
 def content(wb: Workbook, sheet: str, frame: pd.DataFrame) -> None:
     """`frame`: `figures.content(events, <the sheet's dimension>)`."""
     title, dimension = CONTENT_SHEETS[sheet]
-    columns = [Column(CONTENT_NAMES[dimension], dimension, width=45),
-               Column('Unique managed nodes automated', 'unique_nodes', INTEGER),
-               Column('Non-unique managed nodes automated', 'non_unique_nodes', INTEGER),
-               Column('Number of task runs', 'task_runs', INTEGER),
-               Column('Duration of task runs [seconds]', 'duration', '#,##0.000', 22)]  # fmt: skip
+    columns = [
+        Column(CONTENT_NAMES[dimension], dimension, width=45),
+        Column('Unique managed nodes automated', 'unique_nodes', INTEGER),
+        Column('Non-unique managed nodes automated', 'non_unique_nodes', INTEGER),
+        Column('Number of task runs', 'task_runs', INTEGER),
+        Column('Duration of task runs [seconds]', 'duration', '#,##0.000', 22),
+    ]
     table_sheet(wb, title, columns, frame)
 
 
@@ -118,13 +129,20 @@ def organization_tabs(wb: Workbook, nodes: Sequence[tuple[str, pd.DataFrame]], d
 def collection_status(wb: Workbook, found: pd.DataFrame, rows: pd.DataFrame, problems: Sequence) -> None:
     """`found`: `status.gaps(...)` of the period; `rows`: `status.raw(...)`."""
     ws = wb.create_sheet('Data collection status')
-    gap_columns = [Column('CSV filename', 'file_name', width=34), Column('Missing from', 'missing_from', DATETIME, 22),
-                   Column('Missing until', 'missing_until', DATETIME, 22),
-                   Column('Gap in seconds', 'gap_seconds', INTEGER, 16)]  # fmt: skip
-    raw_columns = [Column('Collection timestamp', 'collection_start_timestamp', DATETIME, 34),
-                   Column('Since', 'since', DATETIME, 22), Column('Until', 'until', DATETIME, 22),
-                   Column('File name', 'file_name', width=16), Column('Status', 'status', width=10),
-                   Column('Elapsed', 'elapsed', INTEGER, 10)]  # fmt: skip
+    gap_columns = [
+        Column('CSV filename', 'file_name', width=34),
+        Column('Missing from', 'missing_from', DATETIME, 22),
+        Column('Missing until', 'missing_until', DATETIME, 22),
+        Column('Gap in seconds', 'gap_seconds', INTEGER, 16),
+    ]
+    raw_columns = [
+        Column('Collection timestamp', 'collection_start_timestamp', DATETIME, 34),
+        Column('Since', 'since', DATETIME, 22),
+        Column('Until', 'until', DATETIME, 22),
+        Column('File name', 'file_name', width=16),
+        Column('Status', 'status', width=10),
+        Column('Elapsed', 'elapsed', INTEGER, 10),
+    ]
     widths(ws, [*raw_columns, Column('Time since previous collection', '', width=30)])
     ws.append([cell(ws, 'Gaps in data collection', bold=True, size=12)])
     if found.empty:
@@ -145,8 +163,9 @@ def collection_status(wb: Workbook, found: pd.DataFrame, rows: pd.DataFrame, pro
     for record in rows.to_dict('records'):
         values = [cell(ws, record[c.field], fmt=c.fmt) if c.fmt else record[c.field] for c in raw_columns]
         gap = record['since_previous']
-        values.append(cell(ws, None if pd.isna(gap) else gap, fmt=INTEGER,
-                           fill=fills[status.interval_class(gap, median)]))  # fmt: skip
+        values.append(
+            cell(ws, None if pd.isna(gap) else gap, fmt=INTEGER, fill=fills[status.interval_class(gap, median)])
+        )
         ws.append(values)
 
 
@@ -154,8 +173,11 @@ def usage_trend(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """Unique managed nodes and job runs per day/week/month/quarter/year (`figures.trend` per unit), each with a
     native line chart."""
     ws = wb.create_sheet('Usage trend')
-    columns = [Column('Period start', 'period', 'yyyy-mm-dd', 14), Column('Unique managed nodes', 'unique_nodes',
-               INTEGER, 22), Column('Job runs', 'job_runs', INTEGER, 12)]  # fmt: skip
+    columns = [
+        Column('Period start', 'period', 'yyyy-mm-dd', 14),
+        Column('Unique managed nodes', 'unique_nodes', INTEGER, 22),
+        Column('Job runs', 'job_runs', INTEGER, 12),
+    ]
     widths(ws, columns)
     row = 1
     for unit in figures.TREND_FREQUENCIES:
@@ -169,8 +191,9 @@ def usage_trend(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
             chart.y_axis.title = 'Count'
             chart.x_axis.number_format = 'yyyy-mm-dd'
             chart.height, chart.width = 7, 16
-            chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=header, max_row=header + written),
-                           titles_from_data=True)  # fmt: skip
+            chart.add_data(
+                Reference(ws, min_col=2, max_col=3, min_row=header, max_row=header + written), titles_from_data=True
+            )
             chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=header + written))
             ws.add_chart(chart, f'E{row}')
         ws.append([])

@@ -87,9 +87,19 @@ def new_workbook() -> Workbook:
     return workbook
 
 
-def cell(ws: WriteOnlyWorksheet, value: Any, *, fmt: str | None = None, fill: PatternFill | None = None,
-         bold: bool = False, color: str | None = None, size: int = 10, wrap: bool = False,
-         border: bool = False, code: bool = False) -> WriteOnlyCell:  # fmt: skip
+def cell(
+    ws: WriteOnlyWorksheet,
+    value: Any,
+    *,
+    fmt: str | None = None,
+    fill: PatternFill | None = None,
+    bold: bool = False,
+    color: str | None = None,
+    size: int = 10,
+    wrap: bool = False,
+    border: bool = False,
+    code: bool = False,
+) -> WriteOnlyCell:
     """A styled cell; text is always a string cell (`text_cell`) unless `code` (use `formula`).
 
     Styles are registered once per workbook and combination, then copied (building Font objects per cell cost
@@ -248,8 +258,9 @@ def table_rows(ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.Data
     return len(frame)
 
 
-def _render_rows(ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.DataFrame, first_row: int
-                 ) -> Iterator[str]:  # fmt: skip
+def _render_rows(
+    ws: WriteOnlyWorksheet, columns: Sequence[Column], frame: pd.DataFrame, first_row: int
+) -> Iterator[str]:
     n = len(frame)
     for start in range(0, n, _ROWS_PER_CHUNK):
         part = frame.iloc[start : start + _ROWS_PER_CHUNK]
@@ -265,8 +276,10 @@ def _render_column(ws: WriteOnlyWorksheet, index: int, column: Column, frame: pd
     if series is not None and style and pd.api.types.is_datetime64_any_dtype(series.dtype):
         serials = _excel_serials(series, ws.parent.epoch)
         empty = f'{style} t="n"></c>'
-        return [f'<c r="{letter}{r}"{style} t="n"><v>{v}</v></c>' if v is not None else f'<c r="{letter}{r}"{empty}'
-                for r, v in zip(rows, serials, strict=True)]  # fmt: skip
+        return [
+            f'<c r="{letter}{r}"{style} t="n"><v>{v}</v></c>' if v is not None else f'<c r="{letter}{r}"{empty}'
+            for r, v in zip(rows, serials, strict=True)
+        ]
     values = series.tolist() if series is not None else [None] * len(frame)
     out = []
     for row, raw in zip(rows, values, strict=True):
@@ -275,10 +288,17 @@ def _render_column(ws: WriteOnlyWorksheet, index: int, column: Column, frame: pd
         kind = type(value)
         if value is None:
             out.append(f'<c r="{letter}{row}"{style} t="n"></c>' if style else '')
-        elif kind is str and value and not (
-            formula_like(value) or value in ERROR_CODES or value != value.strip() or len(value) > MAX_TEXT
-            or _ESCAPED.search(value)
-        ):  # fmt: skip
+        elif (
+            kind is str
+            and value
+            and not (
+                formula_like(value)
+                or value in ERROR_CODES
+                or value != value.strip()
+                or len(value) > MAX_TEXT
+                or _ESCAPED.search(value)
+            )
+        ):
             text = value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
             out.append(f'<c r="{letter}{row}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
         elif (kind is int or kind is float) and math.isfinite(value):

@@ -68,8 +68,10 @@ class StorageElasticsearch(PutOnlyStorage):
         has_credentials = bool(api_key or password)
         parts = urlsplit(url or '')
         if '@' in parts.netloc:  # the URL is shown in logs and errors: credentials must not be in it
-            raise StorageError('Elasticsearch url must not hold credentials (user:password@host): give username and '
-                               'password, or api_key')  # fmt: skip
+            raise StorageError(
+                'Elasticsearch url must not hold credentials (user:password@host): give username and '
+                'password, or api_key'
+            )
         if has_credentials:
             require_https(url, 'Elasticsearch url')
         elif parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -137,8 +139,12 @@ class StorageElasticsearch(PutOnlyStorage):
             if attempt == retry.attempts:
                 break
             delay = retry.delay(attempt)
-            log.warning('%s: %d document(s) rejected with 429 (queue full); retrying them in %.1f s',
-                        self.describe(), len(rejected), delay)  # fmt: skip
+            log.warning(
+                '%s: %d document(s) rejected with 429 (queue full); retrying them in %.1f s',
+                self.describe(),
+                len(rejected),
+                delay,
+            )
             retry.sleep(delay)
             pending = rejected
         raise StorageError(
@@ -161,8 +167,10 @@ class StorageElasticsearch(PutOnlyStorage):
                 items = answer['items']
                 errors = bool(answer.get('errors'))
             except (ValueError, KeyError, TypeError):
-                raise StorageError(f'{self.describe()} answered the bulk request with something that is not a bulk '
-                                   f'response: {excerpt(response, self.client.redact)}') from None  # fmt: skip
+                raise StorageError(
+                    f'{self.describe()} answered the bulk request with something that is not a bulk '
+                    f'response: {excerpt(response, self.client.redact)}'
+                ) from None
         if len(items) != len(batch):
             raise StorageError(f'{self.describe()} answered {len(items)} items for {len(batch)} documents')
         if not errors:

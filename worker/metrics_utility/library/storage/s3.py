@@ -85,8 +85,9 @@ class StorageS3(Storage):
                 'METRICS_UTILITY_BUCKET_SECRET_KEY) or neither to use the implicit AWS credentials chain'
             )
         if endpoint and url_has_credentials(endpoint):  # describe() and every error show the endpoint
-            raise StorageError('S3 endpoint must not hold credentials (user:password@host): give access_key and '
-                               'secret_key')  # fmt: skip
+            raise StorageError(
+                'S3 endpoint must not hold credentials (user:password@host): give access_key and secret_key'
+            )
         if endpoint and not endpoint.startswith(('http://', 'https://')):
             raise StorageError(f'S3 endpoint {endpoint!r} is not a URL: expected e.g. https://s3.example.com')
         self.bucket = bucket

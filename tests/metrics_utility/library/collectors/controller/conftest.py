@@ -73,9 +73,12 @@ def edges_db(postgres: PostgresCluster) -> ControllerDatabase:
     db, _ = build(postgres, DatasetSpec('tiny', start=datetime(2024, 2, 28, tzinfo=UTC), days=2, seed=1), 'edges')
     since, until = EDGE_WINDOW
     with db.connect_owner() as conn:
-        a, b = [r[0] for r in conn.execute(
-            "SELECT id FROM main_unifiedjob WHERE name = 'Switch audit' ORDER BY created"
-        ).fetchall()]  # fmt: skip
+        a, b = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM main_unifiedjob WHERE name = 'Switch audit' ORDER BY created"
+            ).fetchall()
+        ]
         conn.execute('UPDATE main_unifiedjob SET finished = %s WHERE id = %s', (since, a))
         conn.execute('UPDATE main_unifiedjob SET finished = %s WHERE id = %s', (until, b))
         conn.execute('UPDATE main_jobhostsummary SET created = %s, modified = %s WHERE job_id = %s', (since, since, a))
@@ -84,9 +87,12 @@ def edges_db(postgres: PostgresCluster) -> ControllerDatabase:
         conn.execute("UPDATE main_host SET created = '2020-01-01', modified = %s WHERE id = 2", (until,))
         conn.execute("UPDATE main_hostmetric SET last_automation = %s WHERE hostname = 'web01.example.com'", (since,))
         conn.execute("UPDATE main_hostmetric SET last_automation = %s WHERE hostname = 'sw01'", (until,))
-        first, second = [r[0] for r in conn.execute(
-            "SELECT id FROM main_jobevent WHERE job_id = %s AND event = 'runner_on_ok' ORDER BY id LIMIT 2", (a,)
-        ).fetchall()]  # fmt: skip
+        first, second = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM main_jobevent WHERE job_id = %s AND event = 'runner_on_ok' ORDER BY id LIMIT 2", (a,)
+            ).fetchall()
+        ]
         conn.execute(
             'UPDATE main_jobevent SET event_data = %s WHERE id = %s',
             ('{"task_action": "nul\\u0000here", "resolved_action": "lone \\ud83d surrogate", "duration": 1.5}', first),
@@ -129,8 +135,9 @@ def hostile_db(postgres: PostgresCluster) -> ControllerDatabase:
     db, _ = build(postgres, DatasetSpec('tiny', start=datetime(2024, 2, 28, tzinfo=UTC), days=2, seed=1), 'hostile')
     with db.connect_owner() as conn:
         conn.execute("UPDATE main_host SET variables = 'ansible_host: 10.0.0.' || id")
-        conn.execute("UPDATE main_hostmetric SET last_automation = '2024-02-28 12:00+00' "
-                     "WHERE hostname = 'web01.example.com'")  # fmt: skip
+        conn.execute(
+            "UPDATE main_hostmetric SET last_automation = '2024-02-28 12:00+00' WHERE hostname = 'web01.example.com'"
+        )
     return db
 
 
@@ -167,12 +174,26 @@ def gather_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[.
         summary_file = ship.with_suffix('.json')
         for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
             monkeypatch.delenv(key)
-        env = {**db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(ship),
-               'METRICS_UTILITY_OPTIONAL_COLLECTORS': collectors}  # fmt: skip
+        env = {
+            **db.reader_env(),
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(ship),
+            'METRICS_UTILITY_OPTIONAL_COLLECTORS': collectors,
+        }
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        code = main(['gather', '--ship', '--since', HOSTILE_WINDOW[0], '--until', HOSTILE_WINDOW[1],
-                     '--summary-file', str(summary_file)])  # fmt: skip
+        code = main(
+            [
+                'gather',
+                '--ship',
+                '--since',
+                HOSTILE_WINDOW[0],
+                '--until',
+                HOSTILE_WINDOW[1],
+                '--summary-file',
+                str(summary_file),
+            ]
+        )
         data: dict[str, list[bytes]] = {}
         status: dict[str, list[dict[str, str]]] = {}
         for path in sorted((ship / 'data').rglob('*.tar.gz')):

@@ -22,9 +22,19 @@ COLLECTORS = {'main_jobevent': main_jobevent, 'main_jobevent_service': main_jobe
 MODULES = {key: importlib.import_module(f'metrics_utility.library.collectors.controller.{key}') for key in COLLECTORS}
 EXTRACTED = {
     'main_jobevent': ('task_action', 'resolved_action', 'resolved_role', 'duration'),
-    'main_jobevent_service': ('task_action', 'resolved_action', 'resolved_role', 'duration', 'start', 'end',
-                              'task_uuid', 'ignore_errors', 'warnings', 'deprecations'),
-}  # fmt: skip
+    'main_jobevent_service': (
+        'task_action',
+        'resolved_action',
+        'resolved_role',
+        'duration',
+        'start',
+        'end',
+        'task_uuid',
+        'ignore_errors',
+        'warnings',
+        'deprecations',
+    ),
+}
 
 
 def records(paths: list[Path]) -> tuple[bytes, Counter]:
@@ -99,8 +109,9 @@ def set_event(hostile_db):
     def set_data(event_id: int, text: str) -> None:
         with hostile_db.connect_owner() as conn:
             if event_id not in originals:
-                originals[event_id] = conn.execute('SELECT event_data FROM main_jobevent WHERE id = %s',
-                                                   (event_id,)).fetchone()[0]  # fmt: skip
+                originals[event_id] = conn.execute(
+                    'SELECT event_data FROM main_jobevent WHERE id = %s', (event_id,)
+                ).fetchone()[0]
             conn.execute('UPDATE main_jobevent SET event_data = %s WHERE id = %s', (text, event_id))
 
     yield set_data
@@ -111,8 +122,9 @@ def set_event(hostile_db):
 
 def export(db, tmp_path: Path, key: str, name: str, **params) -> tuple[list[Path], int]:
     with db.connect_reader() as conn:
-        files = COLLECTORS[key](db=conn, since=WINDOW_BOUNDS[0], until=WINDOW_BOUNDS[1],
-                               output_dir=tmp_path / f'{key}-{name}', **params).gather()  # fmt: skip
+        files = COLLECTORS[key](
+            db=conn, since=WINDOW_BOUNDS[0], until=WINDOW_BOUNDS[1], output_dir=tmp_path / f'{key}-{name}', **params
+        ).gather()
     return files, files.unreadable
 
 
@@ -166,8 +178,13 @@ def test_unreadable_event_data_never_stops_the_export(hostile_db, chosen, set_ev
         if key == 'main_jobevent_service':
             assert bad['event_data_length'] == str(len(text.encode())).encode()
         assert after == {i: r for i, r in before[key].items() if i != chosen['a']}
-    counts = {'job_host_summary': 0, 'main_jobevent': 1, 'main_jobevent_service': 1, 'main_hostmetric': 0,
-              'main_host': 0}  # fmt: skip
+    counts = {
+        'job_host_summary': 0,
+        'main_jobevent': 1,
+        'main_jobevent_service': 1,
+        'main_hostmetric': 0,
+        'main_host': 0,
+    }
     assert {key: shipped.unreadable(key) for key in counts} == counts
     assert {key: shipped.summary['collectors'][key]['unreadable'] for key in counts} == counts
     assert shipped.summary['unreadable_rows'] == 2
@@ -220,8 +237,9 @@ def test_the_fallback_renders_readable_event_data_as_the_server(hostile_db, chos
 @pytest.mark.integration
 @pytest.mark.parametrize('batch_rows', [1, 3], ids=['row-by-row', 'batches-of-3'])
 @pytest.mark.parametrize('key', sorted(COLLECTORS))
-def test_unreadable_events_in_two_hours_across_many_parts_are_shipped_once(hostile_db, chosen, set_event, tmp_path,
-                                                                           monkeypatch, key, batch_rows):  # fmt: skip
+def test_unreadable_events_in_two_hours_across_many_parts_are_shipped_once(
+    hostile_db, chosen, set_event, tmp_path, monkeypatch, key, batch_rows
+):
     """With 2 KB parts and small write batches (the tiny dataset has fewer rows than one real batch) the failed first
     attempt, and the failed COPY of `a`'s hour, have written rows and parts before the server refused the document;
     they are rewound, and every event is in exactly one part; both hours fall back, each bad event counted once."""

@@ -94,8 +94,16 @@ def test_a_failed_parse_fails_the_export():
 @pytest.mark.unit
 def test_csv_fields_as_postgresql_writes_them():
     assert [_csv(v, 'utf-8') for v in (None, '', 'a', 'a b', 22, 'a,b', 'a"b', 'a\rb', 'café')] == [
-        b'', b'""', b'a', b'a b', b'22', b'"a,b"', b'"a""b"', b'"a\rb"', 'café'.encode(),
-    ]  # fmt: skip
+        b'',
+        b'""',
+        b'a',
+        b'a b',
+        b'22',
+        b'"a,b"',
+        b'"a""b"',
+        b'"a\rb"',
+        'café'.encode(),
+    ]
 
 
 class Estimate:
@@ -113,8 +121,10 @@ class Estimate:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(('rows', 'every_host'), [(0, True), (11_373, True), (99_999, True), (100_000, False),
-                                                  (2e6, False), (-1, False), (None, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ('rows', 'every_host'),
+    [(0, True), (11_373, True), (99_999, True), (100_000, False), (2e6, False), (-1, False), (None, False)],
+)
 def test_small_main_host_is_read_whole(rows, every_host):
     scoped = sql.SQL('SELECT id, variables FROM main_host WHERE id < 10')
     chosen = hosts_in_scope(Estimate(rows), scoped)  # type: ignore[arg-type]
@@ -124,8 +134,13 @@ def test_small_main_host_is_read_whole(rows, every_host):
 # -- against the database: the spliced export equals the server joining the parsed values ---------------------------
 
 NASTY_NAMES = ['rs\x1ename', 'comma,name', 'quote"name', 'line\nbreak', '\x1e', '']
-NASTY_VARIABLES = ['ansible_host: "a,b"\nansible_connection: \'say "hi"\'', '{"ansible_host": "x\\u001ey"}',
-                   'ansible_host: |\n  two\n  lines\n', '{"ansible_host": ""}', 'ansible_host: \x1e']  # fmt: skip
+NASTY_VARIABLES = [
+    'ansible_host: "a,b"\nansible_connection: \'say "hi"\'',
+    '{"ansible_host": "x\\u001ey"}',
+    'ansible_host: |\n  two\n  lines\n',
+    '{"ansible_host": ""}',
+    'ansible_host: \x1e',
+]
 
 
 def joined(db, query: str, hosts_query: sql.Composable, key: str, params: dict, out: Path, columns: str) -> bytes:
@@ -150,10 +165,13 @@ def nasty_db(scratch_db):
         ids = [r[0] for r in conn.execute('SELECT id FROM main_host ORDER BY id LIMIT %s', (len(NASTY_NAMES),))]
         for host_id, name, variables in zip(ids, NASTY_NAMES, [*NASTY_VARIABLES, ''], strict=True):
             conn.execute('UPDATE main_jobhostsummary SET host_name = %s WHERE host_id = %s', (name, host_id))
-            conn.execute('UPDATE main_hostmetric SET hostname = %s WHERE hostname = (SELECT name FROM main_host '
-                         'WHERE id = %s)', (name + '-metric', host_id))  # fmt: skip
-            conn.execute('UPDATE main_host SET name = %s, variables = %s WHERE id = %s',
-                         (name + '-metric', variables, host_id))  # fmt: skip
+            conn.execute(
+                'UPDATE main_hostmetric SET hostname = %s WHERE hostname = (SELECT name FROM main_host WHERE id = %s)',
+                (name + '-metric', host_id),
+            )
+            conn.execute(
+                'UPDATE main_host SET name = %s, variables = %s WHERE id = %s', (name + '-metric', variables, host_id)
+            )
         conn.commit()
     return scratch_db
 
@@ -296,10 +314,14 @@ def host_one(hostile_db):
 
 @pytest.mark.hostile
 @pytest.mark.integration
-@pytest.mark.parametrize(('text', 'host', 'connection', 'port', 'unreadable'), [c[1:] for c in HOSTILE_VARIABLES],
-                         ids=[c[0] for c in HOSTILE_VARIABLES])  # fmt: skip
-def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_window, capsys, text, host, connection,
-                                                  port, unreadable):  # fmt: skip
+@pytest.mark.parametrize(
+    ('text', 'host', 'connection', 'port', 'unreadable'),
+    [c[1:] for c in HOSTILE_VARIABLES],
+    ids=[c[0] for c in HOSTILE_VARIABLES],
+)
+def test_hostile_variables_never_stop_a_collector(
+    hostile_db, host_one, gather_window, capsys, text, host, connection, port, unreadable
+):
     """Every collector that parses host variables exports all its rows; the host's values are exactly these (NULL when
     unreadable), its rows are counted in data_collection_status.csv and the run summary, and watermarks advance."""
     host_one(text)
@@ -322,7 +344,9 @@ def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_w
     }
     metrics = [r for r in shipped.rows('main_hostmetric') if r['host_id'] == '1']
     assert len(metrics) == 1 and (metrics[0]['ansible_host_variable'], metrics[0]['ansible_connection_variable']) == (
-        host or '', connection or '')  # fmt: skip
+        host or '',
+        connection or '',
+    )
     hosts = shipped.rows('main_host')
     assert sorted(int(r['host_id']) for r in hosts) == sorted(enabled)
     (one,) = [r for r in hosts if r['host_id'] == '1']
@@ -330,13 +354,20 @@ def test_hostile_variables_never_stop_a_collector(hostile_db, host_one, gather_w
     assert (one['ansible_host_variable'] or None, facts['ansible_host'], facts['ansible_port']) == (host, host, port)
     assert json.loads(one['facts'])['ansible_connection_variable'] == connection
 
-    counts = {'job_host_summary': len(mine) if unreadable else 0, 'main_hostmetric': int(unreadable),
-              'main_host': int(unreadable), 'main_jobevent': 0, 'main_jobevent_service': 0}  # fmt: skip
+    counts = {
+        'job_host_summary': len(mine) if unreadable else 0,
+        'main_hostmetric': int(unreadable),
+        'main_host': int(unreadable),
+        'main_jobevent': 0,
+        'main_jobevent_service': 0,
+    }
     assert {key: shipped.unreadable(key) for key in counts} == counts
     assert {key: shipped.summary['collectors'][key]['unreadable'] for key in counts} == counts
     assert shipped.summary['unreadable_rows'] == sum(counts.values())
-    warning = ('job_host_summary 2024-02-28T00:00:00+00:00..2024-02-29T00:00:00+00:00: '
-               f'{len(mine)} row(s) with unreadable documents exported with NULLs')  # fmt: skip
+    warning = (
+        'job_host_summary 2024-02-28T00:00:00+00:00..2024-02-29T00:00:00+00:00: '
+        f'{len(mine)} row(s) with unreadable documents exported with NULLs'
+    )
     assert (warning in capsys.readouterr().err) is unreadable
     assert shipped.watermarks == dict.fromkeys(
         ('job_host_summary', 'main_hostmetric', 'main_jobevent', 'main_jobevent_service'), WATERMARK

@@ -58,13 +58,37 @@ def test_parsing(text, expected):
 # -- the fast path for simple YAML must agree with libyaml ------------------------------------------------------------
 
 
-_keys = st.sampled_from(['ansible_host', 'ansible_port', 'ansible_connection', 'ansible_user', 'yes', 'null', 'On',
-                         'x_1', 'TRUE'])  # fmt: skip
+_keys = st.sampled_from(
+    ['ansible_host', 'ansible_port', 'ansible_connection', 'ansible_user', 'yes', 'null', 'On', 'x_1', 'TRUE']
+)
 _plain = st.one_of(
     st.from_regex(r'[A-Za-z0-9][A-Za-z0-9./-]{0,20}', fullmatch=True),
-    st.sampled_from(['10.0.0.5', '22', '022', '0x1F', '1.5', '1e3', 'yes', 'No', 'off', 'null', 'NULL', '2024-02-29',
-                     '0', '-1', 'ssh', 'local', '1_000', '.5', 'inf', '10.0.0.5/24', 'host-1.example.com']),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            '10.0.0.5',
+            '22',
+            '022',
+            '0x1F',
+            '1.5',
+            '1e3',
+            'yes',
+            'No',
+            'off',
+            'null',
+            'NULL',
+            '2024-02-29',
+            '0',
+            '-1',
+            'ssh',
+            'local',
+            '1_000',
+            '.5',
+            'inf',
+            '10.0.0.5/24',
+            'host-1.example.com',
+        ]
+    ),
+)
 _printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
 _quoted = st.one_of(
     _printable.map(lambda t: "'" + t.replace("'", "''") + "'"),  # a valid single-quoted scalar
@@ -76,8 +100,10 @@ _filler = st.sampled_from(['', '   ', '# a comment', '  # indented comment', '#'
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.lists(st.one_of(st.tuples(_keys, st.one_of(_plain, _quoted), _trailing), _filler), min_size=1, max_size=6),
-       st.booleans())  # fmt: skip
+@given(
+    st.lists(st.one_of(st.tuples(_keys, st.one_of(_plain, _quoted), _trailing), _filler), min_size=1, max_size=6),
+    st.booleans(),
+)
 def test_fast_path_equals_libyaml(lines, marker):
     body = [line if isinstance(line, str) else f'{line[0]}: {line[1]}{line[2]}' for line in lines]
     text = ('---\n' if marker else '') + '\n'.join(body) + '\n'
@@ -87,12 +113,27 @@ def test_fast_path_equals_libyaml(lines, marker):
 
 
 def test_fast_path_declines_what_it_does_not_understand():
-    for text in ['  ansible_host: x', 'a: [1, 2]', 'ansible_host: 1.5', 'ansible_host: yes', 'a: 2024-02-29',
-                 'a: 010', 'yes: x', 'a:\tb', 'a: "tab\\tescape"', "a: 'multi\n  line'", 'a: x#not-a-comment',
-                 "a: 'x'# tight", 'a: "caf\u00e9"', 'a: x # caf\u00e9']:  # fmt: skip
+    for text in [
+        '  ansible_host: x',
+        'a: [1, 2]',
+        'ansible_host: 1.5',
+        'ansible_host: yes',
+        'a: 2024-02-29',
+        'a: 010',
+        'yes: x',
+        'a:\tb',
+        'a: "tab\\tescape"',
+        "a: 'multi\n  line'",
+        'a: x#not-a-comment',
+        "a: 'x'# tight",
+        'a: "caf\u00e9"',
+        'a: x # caf\u00e9',
+    ]:
         assert _simple_yaml(text) is None, text
-    assert _simple_yaml('---\nansible_host: 10.0.0.1\nansible_port: 22\n') == {'ansible_host': '10.0.0.1',
-                                                                               'ansible_port': 22}  # fmt: skip
+    assert _simple_yaml('---\nansible_host: 10.0.0.1\nansible_port: 22\n') == {
+        'ansible_host': '10.0.0.1',
+        'ansible_port': 22,
+    }
 
 
 def test_fast_path_reads_quotes_and_comments():

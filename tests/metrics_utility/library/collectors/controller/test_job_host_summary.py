@@ -27,8 +27,21 @@ def expected(conn, since: datetime, until: datetime) -> dict[int, dict]:
         """,
         (since, until, until),
     ).fetchall()
-    keys = ('modified', 'host_name', 'host_id', 'ok', 'dark', 'failed', 'job_created', 'job_id', 'template_id',
-            'job_name', 'inventory', 'organization', 'project')  # fmt: skip
+    keys = (
+        'modified',
+        'host_name',
+        'host_id',
+        'ok',
+        'dark',
+        'failed',
+        'job_created',
+        'job_id',
+        'template_id',
+        'job_name',
+        'inventory',
+        'organization',
+        'project',
+    )
     return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
 
 
@@ -48,8 +61,11 @@ def test_rows_and_values(reader_conn, gather, truth_hosts):
         assert ts(row['job_created']) == w['job_created'] and int(row['job_remote_id']) == w['job_id']
         assert row['job_template_remote_id'] == ('' if w['template_id'] is None else str(w['template_id']))
         assert (row['job_template_name'], row['inventory_name'], row['organization_name'], row['project_name']) == (
-            w['job_name'], w['inventory'], w['organization'], w['project'] or '',
-        )  # fmt: skip
+            w['job_name'],
+            w['inventory'],
+            w['organization'],
+            w['project'] or '',
+        )
         truth = truth_hosts[w['host_id']].ansible_host if w['host_id'] else None
         assert row['ansible_host_variable'] == (truth or ''), row
     assert [ts(r['modified']) for r in rows] == sorted(ts(r['modified']) for r in rows)

@@ -66,8 +66,10 @@ def test_nasty_event_data_is_extracted(reader_conn, gather):
 
 def test_null_escapes_in_extracted_keys_and_non_json_text(edges_conn, edges_db, gather):
     first, second = edges_db.edge_events
-    rows = {int(r['id']): r for r in read_csv(gather(main_jobevent, db=edges_conn, since=EDGE_WINDOW[0],
-                                                     until=EDGE_WINDOW[1]))}  # fmt: skip
+    rows = {
+        int(r['id']): r
+        for r in read_csv(gather(main_jobevent, db=edges_conn, since=EDGE_WINDOW[0], until=EDGE_WINDOW[1]))
+    }
     assert rows[first]['task_action'] == 'nul\\u0000here'  # kept as literal text, not a NUL
     assert rows[first]['resolved_action'] == 'lone \\ud83d surrogate'
     assert rows[first]['duration'] == '1.5'

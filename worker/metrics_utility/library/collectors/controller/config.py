@@ -108,8 +108,12 @@ def _platform(install_type: str) -> dict[str, Any]:
 
 
 @collector('config', '2.0', 'json', kind='snapshot')
-def config(*, db: psycopg.Connection, billing_provider_params: Mapping[str, Any] | None = None,
-           install_type: str = 'traditional') -> dict[str, Any]:  # fmt: skip
+def config(
+    *,
+    db: psycopg.Connection,
+    billing_provider_params: Mapping[str, Any] | None = None,
+    install_type: str = 'traditional',
+) -> dict[str, Any]:
     """Installation identity, versions, license and a few settings; never credentials. `install_type` (openshift,
     k8s or traditional) is detected by the caller's settings (`settings.gather.platform_settings`)."""
     with session(db):

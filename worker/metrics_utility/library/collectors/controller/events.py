@@ -167,8 +167,11 @@ def copy_events(run: CsvRun, export: EventExport) -> Files:
                 out.copy(db, export.fast(), export.params)
         except UNREADABLE_ERRORS as exc:
             out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
-            log.warning('%s: the server cannot read some event_data (%s); exporting hour by hour', stem,
-                        str(exc).splitlines()[0])  # fmt: skip
+            log.warning(
+                '%s: the server cannot read some event_data (%s); exporting hour by hour',
+                stem,
+                str(exc).splitlines()[0],
+            )
             for hour in partitions.hours(export.ranges):
                 mark = out.mark()
                 try:
@@ -180,8 +183,12 @@ def copy_events(run: CsvRun, export: EventExport) -> Files:
                     with db.transaction():
                         out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
                     unreadable += parsed.unreadable
-                    log.warning('%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',
-                                stem, parsed.unreadable, hour[0].isoformat())  # fmt: skip
+                    log.warning(
+                        '%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',
+                        stem,
+                        parsed.unreadable,
+                        hour[0].isoformat(),
+                    )
         return Files(out.finish(), unreadable)
     except BaseException:
         out.discard()

@@ -67,8 +67,9 @@ def candidates(hosts_query: sql.Composable) -> sql.Composable:
 class HostVariables:
     """The parsed variables of every host a hosts query returns (columns `id, variables`, one row per host)."""
 
-    def __init__(self, db: psycopg.Connection, hosts_query: sql.Composable, params: Any = None,
-                 raw_budget: int = RAW_BUDGET) -> None:  # fmt: skip
+    def __init__(
+        self, db: psycopg.Connection, hosts_query: sql.Composable, params: Any = None, raw_budget: int = RAW_BUDGET
+    ) -> None:
         self._found: dict[int, HostVars] = {}
         self._raw: list[tuple[int, str]] = []
         waiting = 0
