@@ -6,7 +6,6 @@ command (SELECT-only role), and builds a CCSPv2 report with every sheet from wha
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import time
@@ -44,19 +43,9 @@ def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
     if ship_path.exists():
         shutil.rmtree(ship_path)
     print(f'\nGathering {spec.start:%Y-%m-%d} .. {spec.end:%Y-%m-%d} into {ship_path} ...', file=out)
-    from metrics_utility.commands import gather
+    from metrics_utility.cli import main  # the command line itself: the demo runs what a user types
 
-    args = argparse.Namespace(
-        ship=True,
-        dry_run=False,
-        since=spec.start.isoformat(),
-        until=spec.end.isoformat(),
-        collectors=None,
-        summary_file=None,
-        output=None,
-        verbose=False,
-    )
-    code = gather.run(args, env=env)
+    code = main(['gather', '--ship', '--since', spec.start.isoformat(), '--until', spec.end.isoformat()], env=env)
     packages = sorted(ship_path.glob('data/*/*/*/*.tar.gz'))
     print(f'gather exit code {code}: {len(packages)} package(s) under {ship_path / "data"}', file=out)
     return code
@@ -64,7 +53,7 @@ def _gather(db, spec: DatasetSpec, ship_path: Path, out) -> int:
 
 def _report(spec: DatasetSpec, ship_path: Path, out) -> int:
     """Build a CCSPv2 report with every sheet over the gathered days, into <ship>/reports/."""
-    from metrics_utility.commands import build_report
+    from metrics_utility.cli import main
 
     env = {
         'METRICS_UTILITY_SHIP_TARGET': 'directory',
@@ -76,19 +65,8 @@ def _report(spec: DatasetSpec, ship_path: Path, out) -> int:
     }
     last = (spec.end - timedelta(days=1)).date().isoformat()
     print(f'\nBuilding the CCSPv2 report for {spec.start:%Y-%m-%d} .. {last} ...', file=out)
-    args = argparse.Namespace(
-        month=None,
-        since=spec.start.date().isoformat(),
-        until=last,
-        report_type=None,
-        sheets='all',
-        ephemeral=None,
-        force=True,
-        rebuild_rollups=False,
-        summary_file=None,
-        verbose=False,
-    )
-    code = build_report.run(args, env=env)
+    argv = ['build-report', '--since', spec.start.date().isoformat(), '--until', last, '--sheets', 'all', '--force']
+    code = main(argv, env=env)
     reports = sorted(ship_path.glob('reports/*/*/*.xlsx'))
     for report in reports:
         print(f'Report: {report}', file=out)
