@@ -25,11 +25,11 @@ from metrics_operator import names
 from metrics_utility import cli, contract
 from metrics_utility.commands import build_report
 from metrics_utility.gather import backfill
-from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.settings import gather as settings
 from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.sources import additional_sources
+from metrics_utility.settings.when import WhenError, parse_when
 
 SECRET_STAND_IN = 'stand-in-secret-value'
 # Keys of the AAP operator's `<controller>-postgres-configuration` Secret whose values the worker parses: stand-ins of

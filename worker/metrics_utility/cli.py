@@ -18,6 +18,7 @@ from pathlib import Path
 from metrics_utility import __version__
 from metrics_utility.commands import build_report, candlepin_manage, check, failed, gather
 from metrics_utility.gather import summary
+from metrics_utility.library import summary_file
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 
 PROG = 'metrics-utility'
@@ -75,9 +76,11 @@ def _failed(command: str | None, message: str, path: str | None) -> None:
     if command == 'gather':
         summary.write(summary.RunSummary(ok=False, error=message), path)
     elif command == 'build-report':
-        summary.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
+        summary_file.write_json({'command': 'build-report', 'ok': False, 'target': None, 'error': message}, path)
     elif command == 'check':
-        summary.write_json({'command': 'check', 'ok': False, 'reason': 'InvalidConfiguration', 'error': message}, path)
+        summary_file.write_json(
+            {'command': 'check', 'ok': False, 'reason': 'InvalidConfiguration', 'error': message}, path
+        )
 
 
 def _usage_error(error: UsageError, argv: list[str]) -> int:

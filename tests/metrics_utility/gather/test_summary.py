@@ -10,7 +10,7 @@ import pytest
 
 from metrics_utility.gather import summary
 from metrics_utility.gather.summary import CollectorOutcome, RunSummary
-from metrics_utility.library import secret
+from metrics_utility.library import secret, summary_file
 from testsupport.secrets import assert_no_secret
 
 SECRET = 'db/pass+word=dø-not~leak 0003'
@@ -61,7 +61,7 @@ def test_another_commands_summary_is_redacted_before_its_cut(tmp_path):
     secret.register(SECRET)
     path = tmp_path / 'summary.json'
     # about 6000 characters are halved to fit 4 KiB: unredacted, the cut at 3008 would fall 15 characters into it
-    summary.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * 2993 + SECRET + 't' * 3000}, path)
+    summary_file.write_json({'command': 'build-report', 'ok': False, 'error': 'r' * 2993 + SECRET + 't' * 3000}, path)
     assert json.loads(path.read_text())['error'] == 'r' * 2993 + '***t…'
 
 
@@ -84,7 +84,7 @@ def test_another_commands_summary_fits_the_termination_message(tmp_path, fields,
     from metrics_operator import worker_summary as operator_summary
 
     path = tmp_path / 'summary.json'
-    summary.write_json({'command': 'build-report', 'ok': False, **fields}, path)
+    summary_file.write_json({'command': 'build-report', 'ok': False, **fields}, path)
     text = path.read_text()
     assert len(text.encode()) <= summary.MAX_BYTES
     written = json.loads(text)

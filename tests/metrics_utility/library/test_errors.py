@@ -10,7 +10,6 @@ from metrics_utility.gather.backfill import ShardError
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.gather.runner import GatherError
 from metrics_utility.gather.state import StateError
-from metrics_utility.gather.when import WhenError
 from metrics_utility.gather.wiring import CollectorFailedError
 from metrics_utility.library.collectors import CollectorError, CollectorParameterError
 from metrics_utility.library.errors import MetricsUtilityError, SetupError
@@ -18,6 +17,7 @@ from metrics_utility.library.lock import LockHeldError
 from metrics_utility.library.package import PackageError
 from metrics_utility.library.storage import StorageError
 from metrics_utility.settings.common import ConfigError
+from metrics_utility.settings.when import WhenError
 
 pytestmark = pytest.mark.unit
 

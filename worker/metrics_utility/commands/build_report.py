@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from metrics_utility import pushgateway
 from metrics_utility.commands import failed, summary_path, upstream_options
-from metrics_utility.gather.summary import write_json
-from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
 from metrics_utility.library.errors import MetricsUtilityError, SetupError
+from metrics_utility.library.summary_file import write_json
 from metrics_utility.settings.common import ConfigError, shown
+from metrics_utility.settings.when import WhenError, parse_when
 
 if TYPE_CHECKING:  # storage and report settings pull in boto3 and pandas: imported when a report is built
     from metrics_utility.library.reports import BuildResult, ReportOptions

@@ -16,8 +16,7 @@ from metrics_utility import contract
 from metrics_utility.check import outcomes, probes
 from metrics_utility.check.outcomes import CheckResult
 from metrics_utility.commands import summary_path
-from metrics_utility.gather import summary as run_summary
-from metrics_utility.library import secret
+from metrics_utility.library import secret, summary_file
 from metrics_utility.library.collectors.controller.tables import OPTIONAL_TABLES, tables_read
 from metrics_utility.library.storage import StorageError
 from metrics_utility.settings import gather as gather_settings
@@ -50,9 +49,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             secret.redact(line) + '\n'
         )
     data = outcomes.summary(results)
-    if args.summary_file is not None:
-        limit, droppable = contract.SUMMARY_MAX_BYTES, contract.SUMMARY_DROPPABLE['check']
-        run_summary.write_text(run_summary.fit(data, limit, optional=droppable), args.summary_file)
+    summary_file.write_json(data, args.summary_file)
     return outcomes.exit_code(results)
 
 

@@ -22,7 +22,6 @@ from metrics_utility import pushgateway
 from metrics_utility.commands import failed, summary_path, upstream_options
 from metrics_utility.gather import backfill, interval, runner, scale_steps, summary, usage, wiring
 from metrics_utility.gather.interval import IntervalError
-from metrics_utility.gather.when import WhenError, parse_when
 from metrics_utility.library import instants, secret
 from metrics_utility.library.collectors import registry
 from metrics_utility.library.errors import MetricsUtilityError
@@ -32,6 +31,7 @@ from metrics_utility.settings.environment import Environment, overrides, process
 from metrics_utility.settings.gather import job_completion_index
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.upstream import without_effect
+from metrics_utility.settings.when import WhenError, parse_when
 
 NAMES = ('gather', 'gather_automation_controller_billing_data')
 PROG = 'metrics-utility gather'

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
 from metrics_utility.library.slicing import Window, daily_slices
+from metrics_utility.settings.when import format_duration
 
 from .state import Watermarks
-from .when import format_duration
 
 SNAPSHOT_WIDTH = timedelta(seconds=1)
 

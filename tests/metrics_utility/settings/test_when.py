@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from metrics_utility.gather.when import WhenError, format_duration, parse_when
+from metrics_utility.settings.when import WhenError, format_duration, parse_when
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from metrics_utility.library import instants
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
-from metrics_utility.settings.common import shown
+
+from .messages import shown
 
 _UNITS = r'(?P<unit>m|min|mins|minutes?|h|hours?|d|days?|mo|mon|months?)'
 _RELATIVE = re.compile(r'(?P<n>[0-9]+)\s*' + _UNITS, re.IGNORECASE)
