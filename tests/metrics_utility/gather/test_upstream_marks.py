@@ -24,7 +24,7 @@ from metrics_utility.gather.upstream_marks import (
 )
 from testsupport import upstream_packages as up
 
-from ..commands.conftest import shipped_ids
+from ..commands.conftest import s3_env, shipped_ids
 from ..commands.test_gather_console import console, console_env, uploaded_ids  # noqa: F401 (console: fixture)
 
 NOW = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -420,8 +420,6 @@ def test_packages_upstream_left_in_the_target_are_not_gathered_again(db, tmp_pat
 @pytest.mark.integration
 def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, monkeypatch, s3_server, bucket):
     """The same over S3 (moto): the day prefixes are listed, upstream's objects are left as they are."""
-    from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
-
     install_uuid = _install_uuid(db)
     _setting(db, None)  # no watermark in the controller: the bucket alone says where upstream stopped
     with db.connect_reader() as conn:
@@ -439,17 +437,7 @@ def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, 
     for path, key in zip(theirs, keys, strict=True):
         client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
     summary_file = tmp_path / 'summary.json'
-    env = {
-        **db.reader_env(),
-        'METRICS_UTILITY_SHIP_TARGET': 's3',
-        'METRICS_UTILITY_SHIP_PATH': 'billing',
-        'METRICS_UTILITY_BUCKET_NAME': bucket,
-        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
-        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-        'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
-    }
+    env = s3_env(db, s3_server.endpoint, bucket, METRICS_UTILITY_OPTIONAL_COLLECTORS='')
     assert _gather(monkeypatch, env, '--ship', '--until', '2024-03-01', '--summary-file', str(summary_file)) == 0
     assert json.loads(summary_file.read_text())['started_from'] == {'job_host_summary': PKGS}
     listed = client.list_objects_v2(Bucket=bucket, Prefix='billing/data/')['Contents']
