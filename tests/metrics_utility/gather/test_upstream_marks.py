@@ -4,12 +4,10 @@ decide where the first gather starts; every hostile value of the watermark row i
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics_utility.cli import main
 from metrics_utility.demo.database import build
 from metrics_utility.demo.generator import DatasetSpec
 from metrics_utility.gather.upstream_marks import (
@@ -25,6 +23,7 @@ from metrics_utility.gather.upstream_marks import (
 from testsupport import upstream_packages as up
 
 from ..commands.conftest import s3_env, shipped_ids
+from ..commands.test_gather import gather as _gather
 from ..commands.test_gather_console import console, console_env, uploaded_ids  # noqa: F401 (console: fixture)
 
 NOW = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -323,14 +322,6 @@ def test_a_row_the_role_cannot_read_costs_only_the_import(db):
 
 
 # -- a first gather continues where metrics-utility stopped -----------------------------------------------------------
-
-
-def _gather(monkeypatch, env: dict[str, str], *args: str) -> int:
-    for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return main(['gather', *args])
 
 
 def _ids(db, since: datetime, until: datetime) -> set[int]:
