@@ -57,6 +57,18 @@ def jobevent_statements(conn: psycopg.Connection, since: datetime, until: dateti
     return [(sql.SQL(JOBS).format(window=window.condition('s.modified')), params), jobevent_query(conn, since, until)]
 
 
+# The collectors a benchmark runs: name, factory, the statements it sends (for the COPY-only ceiling).
+COLLECTORS = (
+    ('job_host_summary', job_host_summary, jhs_statements),
+    ('main_jobevent', main_jobevent, jobevent_statements),
+)
+
+
+def print_table_header(header: str) -> None:
+    print(header)
+    print('-' * len(header))
+
+
 def ceiling(cluster: PostgresCluster, dbname: str, statements: list[Statement]) -> tuple[float, float]:
     """The server alone, (all statements, the export alone): per statement the faster of JIT on (the server
     default) and off (what the collectors use), each statement run after a warm-up in the same session."""
@@ -136,12 +148,8 @@ def main() -> None:
             f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"export s":>9} {"ours s":>8} '
             f'{"ceil rows/s":>12} {"our rows/s":>11} {"our MB/s":>9} {"ratio":>6} {"export only":>11}'
         )
-        print(header)
-        print('-' * len(header))
-        for name, factory, build_statements in (
-            ('job_host_summary', job_host_summary, jhs_statements),
-            ('main_jobevent', main_jobevent, jobevent_statements),
-        ):
+        print_table_header(header)
+        for name, factory, build_statements in COLLECTORS:
             with db.connect_reader() as conn:  # the SELECT-only role, one session (warm, as the ceiling's)
                 statements = build_statements(conn, since, until)
                 ours(conn, factory, since, until)  # warm the caches once

@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 from gather import (  # bench/gather.py: the same ceiling
+    COLLECTORS,
     ceiling,
     day_bench,
-    jhs_statements,
-    jobevent_statements,
     medium_day,
+    print_table_header,
 )
 from metrics_utility.demo.database import build
 from metrics_utility.demo.pgcluster import PostgresCluster
-from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent
 from metrics_utility.library.package import Package
 
 
@@ -69,12 +68,8 @@ def main() -> None:
             f'{"ceil rows/s":>11} {"e2e rows/s":>10} {"tar.gz MB":>9} {"pkgs":>4} {"ratio":>6} '
             f'{"export only":>11}'
         )
-        print(header)
-        print('-' * len(header))
-        for name, factory, build_statements in (
-            ('job_host_summary', job_host_summary, jhs_statements),
-            ('main_jobevent', main_jobevent, jobevent_statements),
-        ):
+        print_table_header(header)
+        for name, factory, build_statements in COLLECTORS:
             conn = db.connect_reader()  # the SELECT-only role, one session (warm, as the ceiling's)
             statements = build_statements(conn, since, until)
             end_to_end(db, conn, factory, since, until, 'isal-1')  # warm caches once

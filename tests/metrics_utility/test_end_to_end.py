@@ -1,8 +1,7 @@
 """Database → gather → build-report, with every billed figure recomputed directly from the controller database.
 
 The report month is February 2024 of the standard dataset (27–29 Feb, and 1 Mar outside the month). Expected values
-come from SQL over the synthetic controller tables; only host identity needs the host's variables parsed, which is
-done here with `json`/`yaml` on the raw `main_host.variables` text (the collectors use their own parser).
+come from SQL over the synthetic controller tables (testsupport.controller_truth parses host identity on its own).
 """
 
 from __future__ import annotations
@@ -15,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from openpyxl import load_workbook
 
 from metrics_utility.cli import main
+from testsupport.controller_truth import REACHABLE, identities, reachable_summaries
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FEB = ('2024-02-01', '2024-03-01')
-REACHABLE = 's.ok + s.failures + s.skipped + s.ignored + s.rescued > 0'
 
 
 def _env(monkeypatch, values: dict[str, str]) -> None:
@@ -59,39 +57,12 @@ def report(controller_db, tmp_path_factory):
     return load_workbook(path)
 
 
-def _identities(conn) -> dict[int, str]:
-    """host id → top-level ansible_host, parsed as real JSON or YAML (broken documents give nothing)."""
-    found = {}
-    for host_id, text in conn.execute('SELECT id, variables FROM main_host'):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError:
-                data = None
-        if isinstance(data, dict) and isinstance(data.get('ansible_host'), str | int | float):
-            found[host_id] = str(data['ansible_host'])
-    return found
-
-
 @pytest.fixture(scope='module')
 def truth(controller_db):
     """Reachable summaries of February: (identity, organization, job id, template, task runs)."""
     with controller_db.connect_owner() as conn:
-        hosts = _identities(conn)
-        rows = conn.execute(
-            f"""
-            SELECT s.host_id, s.host_name, coalesce(o.name, 'No organization name'), s.job_id, u.name,
-                   s.ok + s.failures + s.skipped + s.ignored + s.rescued + s.dark
-            FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
-            LEFT JOIN main_organization o ON o.id = u.organization_id
-            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
-            FEB,
-        ).fetchall()
-        summaries = [
-            (hosts.get(host_id) or name, org, job, template, tasks) for host_id, name, org, job, template, tasks in rows
-        ]
+        hosts = identities(conn)
+        summaries = reachable_summaries(conn, FEB)
         events = conn.execute(
             """
             SELECT e.event_data, e.job_id, e.host_name FROM main_jobevent e

@@ -32,8 +32,9 @@ from metrics_utility.library.reports import build as build_report
 from metrics_utility.library.reports.installations import TOTAL
 from metrics_utility.library.storage import StorageDirectory
 from metrics_utility.library.storage.multi import MultiStorage
+from testsupport.controller_truth import reachable_summaries
 
-from .test_end_to_end import FEB, REACHABLE, _identities, _table, check_usage_by_organizations
+from .test_end_to_end import FEB, _env, _table, check_usage_by_organizations
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,37 +63,28 @@ def dbs(controller_db, second_db) -> list[ControllerDatabase]:
     return [controller_db, second_db]
 
 
-def _gather(db: ControllerDatabase, ship: Path) -> None:
+def _run(env: dict[str, str], *argv: str) -> None:
+    """One CLI run with exactly `env` as its METRICS_UTILITY_* settings."""
     monkeypatch = pytest.MonkeyPatch()
     try:
-        for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
-            monkeypatch.delenv(key)
-        for key, value in {
-            **db.reader_env(),
-            'METRICS_UTILITY_SHIP_TARGET': 'directory',
-            'METRICS_UTILITY_SHIP_PATH': str(ship),
-            'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent',
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(['gather', '--ship', '--since', '2024-02-27', '--until', '2024-03-02']) == 0
+        _env(monkeypatch, {'METRICS_UTILITY_SHIP_TARGET': 'directory', **env})
+        assert main(list(argv)) == 0
     finally:
         monkeypatch.undo()
+
+
+def _gather(db: ControllerDatabase, ship: Path) -> None:
+    env = {
+        **db.reader_env(),
+        'METRICS_UTILITY_SHIP_PATH': str(ship),
+        'METRICS_UTILITY_OPTIONAL_COLLECTORS': 'main_jobevent',
+    }
+    _run(env, 'gather', '--ship', '--since', '2024-02-27', '--until', '2024-03-02')
 
 
 def _report(ship: Path, *flags: str) -> None:
-    monkeypatch = pytest.MonkeyPatch()
-    try:
-        for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
-            monkeypatch.delenv(key)
-        for key, value in {
-            'METRICS_UTILITY_SHIP_TARGET': 'directory',
-            'METRICS_UTILITY_SHIP_PATH': str(ship),
-            'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(['build-report', '--month', '2024-02', *flags]) == 0
-    finally:
-        monkeypatch.undo()
+    env = {'METRICS_UTILITY_SHIP_PATH': str(ship), 'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2'}
+    _run(env, 'build-report', '--month', '2024-02', *flags)
 
 
 @pytest.fixture(scope='module')
@@ -124,20 +116,8 @@ def truth(dbs) -> list[Summary]:
     out = []
     for db in dbs:
         with db.connect_owner() as conn:
-            hosts = _identities(conn)
-            rows = conn.execute(
-                f"""
-                SELECT s.host_id, s.host_name, coalesce(o.name, 'No organization name'), s.job_id,
-                       s.ok + s.failures + s.skipped + s.ignored + s.rescued + s.dark
-                FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
-                LEFT JOIN main_organization o ON o.id = u.organization_id
-                WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
-                FEB,
-            ).fetchall()
-        out += [
-            Summary(db.install_uuid, hosts.get(host_id) or name, org, job, tasks)
-            for host_id, name, org, job, tasks in rows
-        ]
+            rows = reachable_summaries(conn, FEB)
+        out += [Summary(db.install_uuid, identity, org, job, tasks) for identity, org, job, _, tasks in rows]
     return out
 
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from openpyxl import load_workbook
 
 from metrics_utility.cli import main
 from metrics_utility.demo.database import build
 from metrics_utility.demo.generator import DatasetSpec
 from testsupport import upstream_packages as up
+from testsupport.controller_truth import reachable_summaries
 
 from .commands.conftest import shipped_ids
 
@@ -32,7 +32,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 APRIL = (datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC))
 KEYS = ['job_host_summary', 'main_jobevent', 'main_indirectmanagednodeaudit', 'main_hostmetric']
 STOP = datetime(2024, 4, 10, 13, 37, 1, tzinfo=UTC)  # where metrics-utility's last run before the switch ended
-REACHABLE = 's.ok + s.failures + s.skipped + s.ignored + s.rescued > 0'
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -132,42 +131,18 @@ def mixed(month, tmp_path_factory):
 # -- truth from the controller database ------------------------------------------------------------------------------
 
 
-def _identities(conn) -> dict[int, str]:
-    found = {}
-    for host_id, text in conn.execute('SELECT id, variables FROM main_host'):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError:
-                data = None
-        if isinstance(data, dict) and isinstance(data.get('ansible_host'), str | int | float):
-            found[host_id] = str(data['ansible_host'])
-    return found
-
-
 @pytest.fixture(scope='module')
 def truth(month):
     """April's reachable summaries (identity, organization, job, template) and its host metrics."""
     db, _ = month
     with db.connect_owner() as conn:
-        hosts = _identities(conn)
-        rows = conn.execute(
-            f"""
-            SELECT s.host_id, s.host_name, coalesce(o.name, 'No organization name'), s.job_id, u.name
-            FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
-            LEFT JOIN main_organization o ON o.id = u.organization_id
-            WHERE s.modified >= %s AND s.modified < %s AND {REACHABLE}""",
-            APRIL,
-        ).fetchall()
+        summaries = [summary[:4] for summary in reachable_summaries(conn, APRIL)]
         ids = {
             r[0]
             for r in conn.execute('SELECT id FROM main_jobhostsummary WHERE modified >= %s AND modified < %s', APRIL)
         }
         metrics = conn.execute('SELECT hostname FROM main_hostmetric WHERE last_automation >= %s', APRIL[:1])
         hostnames = sorted(r[0] for r in metrics)
-    summaries = [(hosts.get(host_id) or name, org, job, template) for host_id, name, org, job, template in rows]
     return summaries, ids, hostnames
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import trustme
 
 from metrics_utility import pushgateway
 from metrics_utility.gather.wiring import storage_for
@@ -32,7 +31,7 @@ from metrics_utility.settings.environment import process_environment
 from metrics_utility.settings.push import push_settings
 from testsupport.console import SSOResponder, accepted
 from testsupport.elasticsearch import ElasticsearchBulk
-from testsupport.https_servers import HTTPSServer, Reply
+from testsupport.https_servers import HTTPSServer, Reply, ca_bundle_fixture, tls_ca_fixture  # noqa: F401
 from testsupport.proxy import ConnectProxy, TLSFront
 from testsupport.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
 from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, assert_secret_free, logged
@@ -57,18 +56,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.Lo
     monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-aws-credentials'))
     monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
     caplog.set_level(logging.DEBUG)
-
-
-@pytest.fixture(scope='module')
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope='module')
-def ca_pem(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp('trusted') / 'ca-bundle.crt'
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 @pytest.fixture
@@ -102,7 +89,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> gather_se
 
 
 @pytest.fixture
-def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[str, str]], Client]:
+def make_client(request, monkeypatch, tmp_path, tls_ca, s3) -> Callable[[str, dict[str, str]], Client]:
     """Start the server of `name` and return its client configured from settings built of `env` plus its own."""
     started: list[HTTPSServer | TLSFront] = []
 
@@ -115,7 +102,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
         base = {**env, f'{P}SHIP_TARGET': 'directory', f'{P}SHIP_PATH': str(tmp_path / 'ship')}
         if name == 's3':
             host, port = s3.endpoint.removeprefix('http://').split(':')
-            front = start(TLSFront(ca, (host, int(port))))
+            front = start(TLSFront(tls_ca, (host, int(port))))
             own = {
                 f'{P}SHIP_TARGET': 's3',
                 f'{P}BUCKET_NAME': 'metrics',
@@ -134,7 +121,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
 
             return Client({**base, **own}, front.port, call)
         if name == 'crc':
-            sso, ingress = start(HTTPSServer(ca, SSOResponder())), start(HTTPSServer(ca, accepted))
+            sso, ingress = start(HTTPSServer(tls_ca, SSOResponder())), start(HTTPSServer(tls_ca, accepted))
             assert sso.port != ingress.port
             own = {
                 f'{P}SHIP_TARGET': 'crc',
@@ -158,7 +145,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
             return Client({**base, **own}, ingress.port, call)  # SSO's tunnel is asserted apart
         if name == 'prometheus':
             answer = {'status': 'success', 'data': {'resultType': 'vector', 'result': []}}
-            server = start(HTTPSServer(ca, lambda r: Reply(200, answer)))
+            server = start(HTTPSServer(tls_ca, lambda r: Reply(200, answer)))
             own = {
                 f'{P}OPTIONAL_COLLECTORS': 'total_workers_vcpu',
                 f'{P}CLUSTER_NAME': 'c1',
@@ -169,7 +156,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
             return Client({**base, **own}, server.port, lambda: client.query('up', time=time.time()) and None)
         if name == 'elasticsearch':
             bulk = ElasticsearchBulk()
-            server = start(HTTPSServer(ca, bulk))
+            server = start(HTTPSServer(tls_ca, bulk))
             own = {f'{P}ELASTICSEARCH_URL': server.url('').rstrip('/')}
             es = _settings(monkeypatch, {**base, **own}).elasticsearch
             sink = StorageElasticsearch(es.url, es.index, verify_cert_path=es.ca_bundle, retry=NO_WAIT)
@@ -180,7 +167,7 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
 
             return Client({**base, **own}, server.port, call)
         assert name == 'pushgateway'
-        server = start(HTTPSServer(ca))
+        server = start(HTTPSServer(tls_ca))
         own = {f'{P}PUSHGATEWAY_URL': server.url('').rstrip('/')}
         for key, value in {**base, **own}.items():
             monkeypatch.setenv(key, value)
@@ -197,8 +184,8 @@ def make_client(request, monkeypatch, tmp_path, ca, s3) -> Callable[[str, dict[s
     return make
 
 
-def through(proxy: ConnectProxy, ca_pem: str) -> dict[str, str]:
-    return {'HTTPS_PROXY': proxy.url_with(USER, PASSWORD), f'{P}CA_BUNDLE': ca_pem}
+def through(proxy: ConnectProxy, ca_bundle: str) -> dict[str, str]:
+    return {'HTTPS_PROXY': proxy.url_with(USER, PASSWORD), f'{P}CA_BUNDLE': ca_bundle}
 
 
 def password_forms() -> list[str]:
@@ -208,10 +195,10 @@ def password_forms() -> list[str]:
 
 @pytest.mark.parametrize('name', CLIENTS)
 def test_every_client_goes_through_the_proxy_and_trusts_the_private_ca(
-    name, make_client, proxy, ca_pem, caplog, capsys
+    name, make_client, proxy, ca_bundle, caplog, capsys
 ):
     secret.forget_all()
-    client = make_client(name, through(proxy, ca_pem))
+    client = make_client(name, through(proxy, ca_bundle))
     client.call()
     assert proxy.tunnels, 'the call went through the proxy'
     assert proxy.authorized_tunnels() == len(proxy.tunnels), 'every tunnel carried the proxy credentials'
@@ -225,8 +212,8 @@ def test_every_client_goes_through_the_proxy_and_trusts_the_private_ca(
 
 
 @pytest.mark.parametrize('name', CLIENTS)
-def test_no_proxy_hosts_are_reached_directly(name, make_client, proxy, ca_pem):
-    client = make_client(name, {**through(proxy, ca_pem), 'NO_PROXY': 'example.com,127.0.0.1'})
+def test_no_proxy_hosts_are_reached_directly(name, make_client, proxy, ca_bundle):
+    client = make_client(name, {**through(proxy, ca_bundle), 'NO_PROXY': 'example.com,127.0.0.1'})
     client.call()
     assert proxy.tunnels == []
 
@@ -250,7 +237,7 @@ def test_without_the_ca_prometheus_fails_naming_both_ca_variables(make_client, p
     assert f'Set {P}PROMETHEUS_CA (or {P}CA_BUNDLE) to the CA that signed the server certificate' in str(raised.value)
 
 
-def test_without_the_ca_the_push_is_a_warning_naming_the_ca_variable(make_client, proxy, caplog, ca_pem):
+def test_without_the_ca_the_push_is_a_warning_naming_the_ca_variable(make_client, proxy, caplog, ca_bundle):
     client = make_client('pushgateway', {'HTTPS_PROXY': proxy.url_with(USER, PASSWORD)})
     with pytest.raises(AssertionError, match='pushed'):
         client.call()
@@ -260,9 +247,9 @@ def test_without_the_ca_the_push_is_a_warning_naming_the_ca_variable(make_client
 
 
 @pytest.mark.parametrize('name', CLIENTS)
-def test_a_wrong_proxy_password_is_refused_by_the_proxy(name, make_client, proxy, ca_pem):
+def test_a_wrong_proxy_password_is_refused_by_the_proxy(name, make_client, proxy, ca_bundle):
     """The proxy really checks the credentials: a wrong password gets no tunnel (so the tests above prove use)."""
-    client = make_client(name, {**through(proxy, ca_pem), 'HTTPS_PROXY': proxy.url_with(USER, 'wrong-password')})
+    client = make_client(name, {**through(proxy, ca_bundle), 'HTTPS_PROXY': proxy.url_with(USER, 'wrong-password')})
     with pytest.raises((StorageError, PrometheusError, AssertionError)):
         client.call()
     assert proxy.tunnels and proxy.authorized_tunnels() == 0

@@ -18,6 +18,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 import trustme
 
 from .serving import ServedInThread
@@ -191,3 +192,20 @@ def form_parts(request: Recorded) -> list[Message]:
     message = BytesParser(policy=HTTP).parsebytes(head + request.body)
     assert message.is_multipart(), 'not a multipart body'
     return list(message.iter_parts())  # type: ignore[attr-defined]
+
+
+# Fixtures `tls_ca` and `ca_bundle`: import these functions into a conftest or test module to use them.
+
+
+@pytest.fixture(scope='session', name='tls_ca')
+def tls_ca_fixture() -> trustme.CA:
+    """The CA that issues every test server's certificate (and the accepted client certificates)."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope='session', name='ca_bundle')
+def ca_bundle_fixture(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`tls_ca`'s certificate as a PEM file: what the clients' CA bundle setting names."""
+    path = tmp_path_factory.mktemp('tls') / 'ca.pem'
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)

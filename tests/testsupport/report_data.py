@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from metrics_utility.library.extract.columns import SCHEMAS
+from metrics_utility.library.reports.options import ReportOptions
 
 JOB_HOST_SUMMARY = [
     'id', 'created', 'modified', 'host_name', 'host_remote_id', 'ansible_host_variable',
@@ -65,6 +66,22 @@ VERSIONS = {
 INSTALL_UUID = '2b54dd1f-8c3a-4b6e-9d2f-0a1b2c3d4e5f'
 
 
+def partner_february(kind: str, sheets: tuple[str, ...], price_per_node: float, **extra: Any) -> ReportOptions:
+    """February 2024's report for the fixed partner header the layout and golden tests pin (generated 2 Mar 04:00)."""
+    return ReportOptions(
+        kind,
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        month='2024-02',
+        sheets=sheets,
+        price_per_node=price_per_node,
+        sku='MCT3752MO',
+        company_name='Partner Ltd',
+        generated=datetime(2024, 3, 2, 4, tzinfo=UTC),
+        **extra,
+    )
+
+
 def pg_ts(value: datetime | None) -> str:
     """A timestamptz as PostgreSQL's CSV COPY writes it in a UTC session."""
     if value is None:
@@ -97,6 +114,35 @@ def pg_field(value: Any, text: bool = True) -> str:
     if value == '' or any(c in value for c in ',"\r\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+def summary_row(
+    i: int,
+    host: str,
+    job: int,
+    at: datetime,
+    *,
+    ok: int = 1,
+    dark: int = 0,
+    ansible_host: str | None = None,
+    org: str | None = 'Default',
+    host_id: int | None = None,
+) -> dict[str, Any]:
+    """One job_host_summary row of job `job` (created `at`, template 'tpl'), the summary created `i` minutes later."""
+    return {
+        'id': i,
+        'created': pg_ts(at + timedelta(minutes=i)),
+        'modified': pg_ts(at),
+        'host_name': host,
+        'host_remote_id': host_id,
+        'ansible_host_variable': ansible_host,
+        'ok': ok,
+        'dark': dark,
+        'job_remote_id': job,
+        'job_created': pg_ts(at),
+        'job_template_name': 'tpl',
+        'organization_name': org,
+    }
 
 
 def csv_bytes(columns: list[str], rows: Iterable[dict[str, Any]]) -> bytes:

@@ -18,8 +18,10 @@ from metrics_utility.cli import main
 from metrics_utility.library.collectors.controller.tables import tables_read
 from testsupport.https_servers import HTTPSServer, Reply
 from testsupport.prometheus import free_port
-from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+from testsupport.s3_server import SECRET_KEY
 from testsupport.secrets import assert_no_secret
+
+from .conftest import s3_env
 
 CLIENT_SECRET = 'check-sso-secret-do-not-leak-0013'
 DEFAULT_TABLES = tables_read(['job_host_summary', 'main_jobevent'])
@@ -169,19 +171,6 @@ def refusing_s3() -> Iterator[str]:
     yield f'http://127.0.0.1:{server.server_address[1]}'
     server.shutdown()
     server.server_close()
-
-
-def s3_env(db, endpoint: str, bucket: str, secret_key: str = SECRET_KEY) -> dict[str, str]:
-    return {
-        **db.reader_env(),
-        'METRICS_UTILITY_SHIP_TARGET': 's3',
-        'METRICS_UTILITY_SHIP_PATH': 'billing',
-        'METRICS_UTILITY_BUCKET_NAME': bucket,
-        'METRICS_UTILITY_BUCKET_ENDPOINT': endpoint,
-        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-        'METRICS_UTILITY_BUCKET_SECRET_KEY': secret_key,
-    }
 
 
 def test_s3_probe_passes_and_deletes_its_object(controller_db, s3_server, bucket, tmp_path, capsys):

@@ -21,9 +21,9 @@ import pytest
 from metrics_utility.cli import main
 from metrics_utility.demo.generator import SECRET_SETTINGS
 from metrics_utility.library.lock import advisory_lock
-from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
+from testsupport.s3_server import SECRET_KEY
 
-from .conftest import shipped_ids
+from .conftest import s3_env, shipped_ids
 
 pytestmark = pytest.mark.integration
 
@@ -103,25 +103,16 @@ def test_incremental_runs_leave_no_gap(controller_db, tmp_path, monkeypatch):
     assert set(counts) == truth(controller_db, '2024-02-03', UNTIL) and set(counts.values()) == {1}
 
 
+def _dry_run_leap_eve(monkeypatch, env: dict[str, str], out: Path) -> int:
+    """`gather --dry-run` of job_host_summary for 28 Feb 2024 into `out`."""
+    argv = ['--dry-run', '--since', '2024-02-28', '--until', '2024-02-29', '--output', str(out)]
+    return gather(monkeypatch, env, *argv, '--collectors', 'job_host_summary')
+
+
 def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
     out = tmp_path / 'out'
     env = directory_env(controller_db, tmp_path / 'ship')
-    assert (
-        gather(
-            monkeypatch,
-            env,
-            '--dry-run',
-            '--since',
-            '2024-02-28',
-            '--until',
-            '2024-02-29',
-            '--output',
-            str(out),
-            '--collectors',
-            'job_host_summary',
-        )
-        == 0
-    )
+    assert _dry_run_leap_eve(monkeypatch, env, out) == 0
     built = sorted(out.rglob('*.tar.gz'))
     assert built and set(shipped_ids(built)) == truth(controller_db, '2024-02-28', '2024-02-29')
     assert not (tmp_path / 'ship').exists()
@@ -130,17 +121,7 @@ def test_dry_run_ships_nothing(controller_db, tmp_path, monkeypatch):
 def test_s3_errors_then_recovery_ship_every_window_once(
     controller_db, tmp_path, monkeypatch, capsys, s3_server, bucket, faulty_s3
 ):
-    env = {
-        **controller_db.reader_env(),
-        'METRICS_UTILITY_SHIP_TARGET': 's3',
-        'METRICS_UTILITY_SHIP_PATH': 'billing',
-        'METRICS_UTILITY_BUCKET_NAME': bucket,
-        'METRICS_UTILITY_BUCKET_ENDPOINT': faulty_s3.endpoint,
-        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-        'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
-    }
+    env = s3_env(controller_db, faulty_s3.endpoint, bucket, METRICS_UTILITY_OPTIONAL_COLLECTORS='')
     summary_file = tmp_path / 'summary.json'
     # Every upload fails (500s beyond the retries): the run fails and no watermark moves.
     faulty_s3.fail(None, when=lambda method, path: method == 'PUT' and '/data/' in path)
@@ -248,22 +229,7 @@ def test_config_json_names_the_install_type_the_settings_detected(
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / 'out'
     env = directory_env(controller_db, tmp_path / 'ship', **runtime)
-    assert (
-        gather(
-            monkeypatch,
-            env,
-            '--dry-run',
-            '--since',
-            '2024-02-28',
-            '--until',
-            '2024-02-29',
-            '--output',
-            str(out),
-            '--collectors',
-            'job_host_summary',
-        )
-        == 0
-    )
+    assert _dry_run_leap_eve(monkeypatch, env, out) == 0
     with tarfile.open(sorted(out.rglob('*.tar.gz'))[0]) as tar:
         config = json.load(tar.extractfile('./config.json'))
     assert config['platform']['type'] == install_type

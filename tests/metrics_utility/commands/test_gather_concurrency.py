@@ -25,9 +25,9 @@ import psycopg
 import pytest
 
 from metrics_utility.cli import _parser
-from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
 from testsupport.waiting import wait_until
 
+from .conftest import s3_env
 from .test_gather import directory_env, tarballs, truth
 from .test_gather_console import console, console_env  # noqa: F401 (the console fixture)
 
@@ -142,16 +142,7 @@ def test_two_gathers_with_different_lock_names_ship_every_window_once(case, cont
         env = directory_env(controller_db, tmp_path / 'ship')
     elif case.target == 's3':
         s3_server, bucket = request.getfixturevalue('s3_server'), request.getfixturevalue('bucket')
-        env = {
-            **controller_db.reader_env(),
-            'METRICS_UTILITY_SHIP_TARGET': 's3',
-            'METRICS_UTILITY_SHIP_PATH': 'billing',
-            'METRICS_UTILITY_BUCKET_NAME': bucket,
-            'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
-            'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-            'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-            'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
-        }
+        env = s3_env(controller_db, s3_server.endpoint, bucket)
     else:
         sso, upload, ingress, bundle = request.getfixturevalue('console')
         env = console_env(controller_db, tmp_path, sso, upload, bundle)

@@ -105,15 +105,20 @@ def test_build_report_refuses_urls_holding_credentials(tmp_path, capsys, caplog,
     scan(out, err, summary_file.read_text(), caplog.text)
 
 
-@pytest.mark.hostile
-def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_server, bucket, tmp_path, capsys, caplog):
-    env = {
+def _on_moto(s3_server, bucket: str, **extra: str) -> dict[str, str]:
+    """The S3 settings pointed at the moto server's `bucket`."""
+    return {
         **S3,
         'METRICS_UTILITY_BUCKET_NAME': bucket,
         'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
         'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_REPORT_TYPE': 'CCSPv2',
+        **extra,
     }
+
+
+@pytest.mark.hostile
+def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_server, bucket, tmp_path, capsys, caplog):
+    env = _on_moto(s3_server, bucket, METRICS_UTILITY_REPORT_TYPE='CCSPv2')
     summary_file = tmp_path / 'summary.json'
     argv = ['build-report', '--verbose', '--month', '2024-02', '--summary-file', str(summary_file)]
     args = _parser().parse_args(argv)
@@ -131,14 +136,7 @@ def test_build_report_verbose_against_s3_never_logs_signed_headers_or_keys(s3_se
 def test_gather_verbose_against_s3_never_logs_signed_headers_or_keys(
     controller_db, s3_server, bucket, tmp_path, capsys, caplog
 ):
-    env = {
-        **controller_db.reader_env(),
-        **S3,
-        'METRICS_UTILITY_BUCKET_NAME': bucket,
-        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
-        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
-    }
+    env = _on_moto(s3_server, bucket, **controller_db.reader_env(), METRICS_UTILITY_OPTIONAL_COLLECTORS='')
     summary_file = tmp_path / 'summary.json'
     args = _parser().parse_args(
         [

@@ -4,12 +4,10 @@ decide where the first gather starts; every hostile value of the watermark row i
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics_utility.cli import main
 from metrics_utility.demo.database import build
 from metrics_utility.demo.generator import DatasetSpec
 from metrics_utility.gather.upstream_marks import (
@@ -24,7 +22,8 @@ from metrics_utility.gather.upstream_marks import (
 )
 from testsupport import upstream_packages as up
 
-from ..commands.conftest import shipped_ids
+from ..commands.conftest import s3_env, shipped_ids
+from ..commands.test_gather import gather as _gather
 from ..commands.test_gather_console import console, console_env, uploaded_ids  # noqa: F401 (console: fixture)
 
 NOW = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -325,14 +324,6 @@ def test_a_row_the_role_cannot_read_costs_only_the_import(db):
 # -- a first gather continues where metrics-utility stopped -----------------------------------------------------------
 
 
-def _gather(monkeypatch, env: dict[str, str], *args: str) -> int:
-    for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return main(['gather', *args])
-
-
 def _ids(db, since: datetime, until: datetime) -> set[int]:
     with db.connect_owner() as conn:
         rows = conn.execute(
@@ -420,8 +411,6 @@ def test_packages_upstream_left_in_the_target_are_not_gathered_again(db, tmp_pat
 @pytest.mark.integration
 def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, monkeypatch, s3_server, bucket):
     """The same over S3 (moto): the day prefixes are listed, upstream's objects are left as they are."""
-    from testsupport.s3_server import ACCESS_KEY, SECRET_KEY
-
     install_uuid = _install_uuid(db)
     _setting(db, None)  # no watermark in the controller: the bucket alone says where upstream stopped
     with db.connect_reader() as conn:
@@ -439,17 +428,7 @@ def test_upstream_packages_in_an_s3_bucket_are_not_gathered_again(db, tmp_path, 
     for path, key in zip(theirs, keys, strict=True):
         client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
     summary_file = tmp_path / 'summary.json'
-    env = {
-        **db.reader_env(),
-        'METRICS_UTILITY_SHIP_TARGET': 's3',
-        'METRICS_UTILITY_SHIP_PATH': 'billing',
-        'METRICS_UTILITY_BUCKET_NAME': bucket,
-        'METRICS_UTILITY_BUCKET_ENDPOINT': s3_server.endpoint,
-        'METRICS_UTILITY_BUCKET_REGION': 'us-east-1',
-        'METRICS_UTILITY_BUCKET_ACCESS_KEY': ACCESS_KEY,
-        'METRICS_UTILITY_BUCKET_SECRET_KEY': SECRET_KEY,
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
-    }
+    env = s3_env(db, s3_server.endpoint, bucket, METRICS_UTILITY_OPTIONAL_COLLECTORS='')
     assert _gather(monkeypatch, env, '--ship', '--until', '2024-03-01', '--summary-file', str(summary_file)) == 0
     assert json.loads(summary_file.read_text())['started_from'] == {'job_host_summary': PKGS}
     listed = client.list_objects_v2(Bucket=bucket, Prefix='billing/data/')['Contents']

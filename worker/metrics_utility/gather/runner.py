@@ -194,10 +194,9 @@ def _run_locked(
                         window = unclaimed(planned, marks.get(plan.key), trim=put_only or request.since is None)
                         if window is None:
                             log.info(
-                                '%s %s..%s: already shipped by another gather; skipped',
+                                '%s %s: already shipped by another gather; skipped',
                                 plan.key,
-                                planned.since.isoformat(),
-                                planned.until.isoformat(),
+                                _span(planned),
                             )
                             continue
                     try:
@@ -205,7 +204,7 @@ def _run_locked(
                         if request.ship:
                             steps.confirmed(plan.key, window, shipped)
                     except Exception as exc:  # one collector's failure must not stop the others
-                        outcome.error = f'{window.since.isoformat()}..{window.until.isoformat()}: {_first_line(exc)}'
+                        outcome.error = f'{_span(window)}: {_first_line(exc)}'
                         summary.ok = False
                         log.error(
                             '%s: %s (its watermark stays; the next run retries this window)', plan.key, outcome.error
@@ -267,24 +266,26 @@ def _ship_window(
     if request.ship and storage is not None and not storage.put_only and config.get('install_uuid'):
         _remove_stale(storage, key, window, config['install_uuid'], {item.object_name for item in shipped})
     log.info(
-        '%s %s..%s: %d package(s), %d rows in %.1fs',
+        '%s %s: %d package(s), %d rows in %.1fs',
         key,
-        window.since.isoformat(),
-        window.until.isoformat(),
+        _span(window),
         len(shipped),
         sum(i.rows for i in shipped),
         time.monotonic() - started,
     )
     if unreadable := sum(i.unreadable for i in shipped):
         log.warning(
-            '%s %s..%s: %d row(s) with unreadable documents exported with NULLs (data_collection_status.csv '
-            'has the count)',
+            '%s %s: %d row(s) with unreadable documents exported with NULLs (data_collection_status.csv has the count)',
             key,
-            window.since.isoformat(),
-            window.until.isoformat(),
+            _span(window),
             unreadable,
         )
     return shipped
+
+
+def _span(window: Window) -> str:
+    """`since..until` as the log lines and the summary's errors name a window."""
+    return f'{window.since.isoformat()}..{window.until.isoformat()}'
 
 
 def _remove_stale(storage: Storage, key: str, window: Window, install_uuid: str, kept: set[str]) -> None:
@@ -297,19 +298,17 @@ def _remove_stale(storage: Storage, key: str, window: Window, install_uuid: str,
             continue
         if window.since <= parsed.since and parsed.until <= window.until:
             log.warning(
-                'removing %s: covered by the window %s..%s shipped now',
+                'removing %s: covered by the window %s shipped now',
                 name,
-                window.since.isoformat(),
-                window.until.isoformat(),
+                _span(window),
             )
             storage.remove(name)
         elif parsed.since < window.until and window.since < parsed.until:
             log.warning(
-                '%s overlaps the window %s..%s shipped now; reports count rows in both once (same row ids), but '
+                '%s overlaps the window %s shipped now; reports count rows in both once (same row ids), but '
                 'they are stored twice',
                 name,
-                window.since.isoformat(),
-                window.until.isoformat(),
+                _span(window),
             )
 
 

@@ -170,7 +170,47 @@ def lock_path(document: Path) -> Path:
     return document.with_name(f'.{document.name}.lock')
 
 
-class LocationLock:
+class _ReentrantLock:
+    """What both state locks share: re-entrant within one store object (taken on the outermost entry, given back on
+    its exit), waiting up to `timeout` seconds polling every `poll`, and the messages naming the document."""
+
+    def __init__(self, where: str, timeout: float, poll: float) -> None:
+        self.where = where
+        self.timeout = timeout
+        self.poll = poll
+        self._mutex = threading.RLock()
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._mutex:
+            if self._depth == 0:
+                self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+
+    def _acquire(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def _timed_out(self) -> StateError:
+        return StateError(
+            f'the watermark document {self.where} stayed locked by another gather for '
+            f'{self.timeout:.0f}s; only one gather at a time can ship to one target or state path'
+        )
+
+    def _unlockable(self, reason: object) -> StateError:
+        return StateError(f'cannot lock the watermark document {self.where}: {reason}')
+
+
+class LocationLock(_ReentrantLock):
     """Exclusive lock on one state location, shared by every gather whatever its advisory lock name.
 
     `flock` on `.<document>.lock`: the lock belongs to the open file, so a killed holder never leaves it taken. The
@@ -181,29 +221,23 @@ class LocationLock:
     """
 
     def __init__(self, path: Path, where: str, timeout: float = LOCK_TIMEOUT, poll: float = 0.05) -> None:
+        super().__init__(where, timeout, poll)
         self.path = path
-        self.where = where
-        self.timeout = timeout
-        self.poll = poll
-        self._mutex = threading.RLock()
-        self._depth = 0
         self._fd: int | None = None
 
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._mutex:
-            if self._depth == 0:
-                self._fd = self._acquire()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
-                    self._release(self._fd)
-                    self._fd = None
+    def _acquire(self) -> None:
+        self._fd = self._locked_fd()
 
-    def _acquire(self) -> int:
+    def _release(self) -> None:
+        """Remove the file while still holding it (waiters notice and retry), then let go."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self._fd)
+        self._fd = None
+
+    def _locked_fd(self) -> int:
         started = time.monotonic()
         while True:
             fd = self._open()
@@ -214,33 +248,24 @@ class LocationLock:
                         break
                     except BlockingIOError:
                         if time.monotonic() - started >= self.timeout:
-                            raise StateError(
-                                f'the watermark document {self.where} stayed locked by another gather for '
-                                f'{self.timeout:.0f}s; only one gather at a time can ship to one target or state path'
-                            ) from None
+                            raise self._timed_out() from None
                         time.sleep(self.poll)
                 if self._still_linked(fd):
                     return fd
             except OSError as exc:
                 os.close(fd)
-                raise StateError(f'cannot lock the watermark document {self.where}: {exc.strerror or exc}') from exc
+                raise self._unlockable(exc.strerror or exc) from exc
             except BaseException:
                 os.close(fd)
                 raise
             os.close(fd)  # the holder removed this file while we waited: lock the one that is there now
-
-    def _release(self, fd: int) -> None:
-        """Remove the file while still holding it (waiters notice and retry), then let go."""
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.close(fd)
 
     def _open(self) -> int:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StateError(f'cannot lock the watermark document {self.where}: {exc.strerror or exc}') from exc
+            raise self._unlockable(exc.strerror or exc) from exc
 
     def _still_linked(self, fd: int) -> bool:
         try:
@@ -250,7 +275,7 @@ class LocationLock:
         return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
 
 
-class S3Lease:
+class S3Lease(_ReentrantLock):
     """Exclusive lease on one S3 state location: the object `.<document>.lock` beside it, created only if absent
     (If-None-Match) and rewritten every `lease / 3` seconds by a thread while held. A holder that stopped rewriting
     it for `lease` seconds by the server's clock (killed, or cut off) has lost it: the next one takes it over by
@@ -266,30 +291,13 @@ class S3Lease:
         lease: float = LEASE_SECONDS,
         poll: float = 0.5,
     ) -> None:
+        super().__init__(where, timeout, poll)
         self.storage = storage
         self.name = name
-        self.where = where
-        self.timeout = timeout
         self.lease = lease
-        self.poll = poll
-        self._mutex = threading.RLock()
-        self._depth = 0
         self._etag: str | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._mutex:
-            if self._depth == 0:
-                self._acquire()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._release()
 
     def _acquire(self) -> None:
         body = json.dumps({'holder': f'{uuid.uuid4()}', 'lease_seconds': self.lease}).encode()
@@ -306,13 +314,10 @@ class S3Lease:
                 if tag is not None:
                     break
                 if time.monotonic() - started >= self.timeout:
-                    raise StateError(
-                        f'the watermark document {self.where} stayed locked by another gather for '
-                        f'{self.timeout:.0f}s; only one gather at a time can ship to one target or state path'
-                    )
+                    raise self._timed_out()
                 time.sleep(self.poll)
         except StorageError as exc:
-            raise StateError(f'cannot lock the watermark document {self.where}: {exc}') from exc
+            raise self._unlockable(exc) from exc
         self._etag = tag
         self._stop.clear()
         self._renewer = threading.Thread(target=self._renew, args=(body,), name='state-lease', daemon=True)

@@ -1,5 +1,6 @@
 """Rollup classes: fields even when empty, raw → rollup → regroup consistency, redelivered rows, identity."""
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -7,27 +8,14 @@ import pytest
 
 from metrics_utility.library.dataframes import ROLLUPS, ContentUsage, JobHostSummaryUsage
 from metrics_utility.library.extract import read_csv
-from testsupport.report_data import JOB_HOST_SUMMARY, MAIN_JOBEVENT, csv_bytes, pg_ts
+from testsupport.report_data import JOB_HOST_SUMMARY, MAIN_JOBEVENT, csv_bytes, pg_ts, summary_row
 
 pytestmark = pytest.mark.unit
 DAY = date(2024, 2, 29)
 T0 = datetime(2024, 2, 29, 10, tzinfo=UTC)
 
 
-def _jhs(i, host, job, ok=1, dark=0, ansible_host=None, org='Default'):
-    return {
-        'id': i,
-        'created': pg_ts(T0 + timedelta(minutes=i)),
-        'modified': pg_ts(T0),
-        'host_name': host,
-        'ansible_host_variable': ansible_host,
-        'ok': ok,
-        'dark': dark,
-        'job_remote_id': job,
-        'job_created': pg_ts(T0),
-        'job_template_name': 'tpl',
-        'organization_name': org,
-    }
+_jhs = functools.partial(summary_row, at=T0)
 
 
 def _table(key, columns, rows):

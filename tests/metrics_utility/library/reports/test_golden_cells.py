@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from metrics_utility.library.reports import CCSP_SHEETS, CCSPV2_SHEETS, DEFAULT_SHEETS, ReportOptions, build
+from metrics_utility.library.reports import CCSP_SHEETS, CCSPV2_SHEETS, DEFAULT_SHEETS, build
 from metrics_utility.library.storage import StorageDirectory
-from testsupport.report_data import synthetic
+from testsupport.report_data import partner_february, synthetic
 from testsupport.xlsx_dump import dump, layout
 
 pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).parent / 'golden'
-NOW = datetime(2024, 3, 2, 4, tzinfo=UTC)
 VARIANTS = {
     'ccspv2-all': ('CCSPv2', CCSPV2_SHEETS, {}),
     'ccspv2-all-experimental': ('CCSPv2', CCSPV2_SHEETS, {'deduplicator': 'ccsp-experimental'}),
@@ -53,18 +52,7 @@ def _pretty(dumped: dict) -> str:
 @pytest.mark.parametrize('variant', sorted(VARIANTS))
 def test_every_cell_as_before(ship, tmp_path, variant):
     kind, sheets, extra = VARIANTS[variant]
-    options = ReportOptions(
-        kind,
-        date(2024, 2, 1),
-        date(2024, 3, 1),
-        month='2024-02',
-        sheets=sheets,
-        price_per_node=11.5,
-        sku='MCT3752MO',
-        company_name='Partner Ltd',
-        generated=NOW,
-        **extra,
-    )
+    options = partner_february(kind, sheets, 11.5, **extra)
     path = GOLDEN / f'{variant}.json'
     cached = set((ship / 'rollups/figures').glob('*.zip'))
     computed = build(StorageDirectory(ship), options, tmp_path / 'computed.xlsx')

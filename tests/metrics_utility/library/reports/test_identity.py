@@ -5,7 +5,8 @@ and asserts the exact billed quantity and the identities listed. Null tokens com
 defaults; content-usage cases check the managed-node rule on the content sheets.
 """
 
-from datetime import UTC, date, datetime, timedelta
+import functools
+from datetime import UTC, date, datetime
 
 import pyarrow.csv as pacsv
 import pytest
@@ -15,7 +16,7 @@ from metrics_utility.library.collectors.controller.hostvars import host_vars
 from metrics_utility.library.dataframes import ContentUsage, JobHostSummaryUsage
 from metrics_utility.library.extract import read_csv
 from metrics_utility.library.reports import figures
-from testsupport.report_data import JOB_HOST_SUMMARY, MAIN_JOBEVENT, csv_bytes, pg_ts
+from testsupport.report_data import JOB_HOST_SUMMARY, MAIN_JOBEVENT, csv_bytes, summary_row
 
 pytestmark = pytest.mark.unit
 NULL_TOKENS = sorted(set(pacsv.ConvertOptions().null_values) | set(STR_NA_VALUES))
@@ -23,21 +24,7 @@ DAY = date(2024, 2, 29)
 T0 = datetime(2024, 2, 29, 10, tzinfo=UTC)
 
 
-def _summary(i, host, job, *, ok=1, dark=0, ansible_host=None, org='Default', host_id=100):
-    return {
-        'id': i,
-        'created': pg_ts(T0 + timedelta(minutes=i)),
-        'modified': pg_ts(T0),
-        'host_name': host,
-        'host_remote_id': host_id,
-        'ansible_host_variable': ansible_host,
-        'ok': ok,
-        'dark': dark,
-        'job_remote_id': job,
-        'job_created': pg_ts(T0),
-        'job_template_name': 'tpl',
-        'organization_name': org,
-    }
+_summary = functools.partial(summary_row, at=T0, host_id=100)
 
 
 def _direct(rows):

@@ -11,7 +11,7 @@ import trustme
 
 from metrics_utility.library.storage import RetryPolicy
 from testsupport.console import SSOResponder, accepted
-from testsupport.https_servers import HTTPSServer, Reply
+from testsupport.https_servers import HTTPSServer, Reply, ca_bundle_fixture, tls_ca_fixture  # noqa: F401
 from testsupport.proxy import ConnectProxy
 
 
@@ -55,17 +55,7 @@ def retry(sleeps: Sleeps) -> RetryPolicy:
 # TLS ---------------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope='session')
-def tls_ca() -> trustme.CA:
-    """The CA that issues every test server's certificate (and the accepted client certificates)."""
-    return trustme.CA()
-
-
-@pytest.fixture(scope='session')
-def ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp('tls') / 'ca.pem'
-    tls_ca.cert_pem.write_to_path(str(path))
-    return str(path)
+# tls_ca and ca_bundle come from testsupport.https_servers (imported above).
 
 
 # S3 ----------------------------------------------------------------------------------------------------------------

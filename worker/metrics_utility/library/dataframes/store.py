@@ -50,32 +50,11 @@ ROLLUPS: dict[str, type[Rollup]] = {
 }
 DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
 # Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
-# the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns.
+# the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns: the
+# rollup's fields but those the period's figures never use.
 COMPACT_COLUMNS: dict[str, list[str]] = {
-    'job_host_summary': [
-        'day',
-        'install_uuid',
-        'organization_name',
-        'job_template_name',
-        'job_remote_id',
-        'host_name',
-        'task_runs',
-        'first_automation',
-        'last_automation',
-        'job_created',
-    ],
-    'main_jobevent': [
-        'install_uuid',
-        'organization_name',
-        'job_remote_id',
-        'host_name',
-        'module_name',
-        'collection_name',
-        'role_name',
-        'reachable',
-        'task_runs',
-        'duration',
-    ],
+    'job_host_summary': [c for c in JobHostSummaryUsage.fields if c not in ('original_host_name', 'host_runs')],
+    'main_jobevent': [c for c in ContentUsage.fields if c != 'day'],
 }
 
 
