@@ -18,6 +18,7 @@ from metrics_utility.cli import main
 from metrics_utility.library.collectors.controller.tables import tables_read
 from testsupport.https_servers import HTTPSServer, Reply
 from testsupport.prometheus import free_port
+from testsupport.proxy import TLSFront
 from testsupport.s3_server import SECRET_KEY
 from testsupport.secrets import assert_no_secret
 
@@ -203,6 +204,22 @@ def test_s3_failures_have_their_reason(
     assert storage['reason'] == reason
     assert words in storage['message']
     assert_no_secret([out, json.dumps(summary)], SECRET_KEY)
+
+
+def test_s3_probe_trusts_the_shared_ca_bundle(controller_db, s3_server, bucket, tmp_path, capsys):
+    """The probe uses the client gather uses: S3 behind a private CA passes with METRICS_UTILITY_CA_BUNDLE and fails
+    without it (the check once built its own S3 client without the bundle)."""
+    ca = trustme.CA()
+    bundle = tmp_path / 'private-ca.pem'
+    ca.cert_pem.write_to_path(str(bundle))
+    host, port = s3_server.endpoint.removeprefix('http://').split(':')
+    with TLSFront(ca, (host, int(port))) as front:
+        env = s3_env(controller_db, front.endpoint, bucket)
+        trusted, _, out = run_check(tmp_path, {**env, 'METRICS_UTILITY_CA_BUNDLE': str(bundle)}, capsys)
+        untrusted, summary, _ = run_check(tmp_path, env, capsys)
+    assert trusted == 0, out
+    assert untrusted == 1
+    assert next(c for c in summary['checks'] if c['name'] == 'storage')['reason'] == 'StorageUnreachable'
 
 
 @pytest.fixture

@@ -104,25 +104,8 @@ def _storage(config: gather_settings.GatherSettings) -> CheckResult:
         return probes.service_account(
             crc.sso_url or '', crc.client_id, crc.client_secret.reveal(), crc.proxy_url, crc.ca_bundle
         )
-    try:
-        if ship.target == 's3':
-            from metrics_utility.library.storage import StorageS3  # type: ignore[attr-defined]
-
-            s3 = ship.s3
-            assert s3 is not None
-            store = StorageS3(
-                bucket=s3.bucket,
-                endpoint=s3.endpoint,
-                region=s3.region,
-                access_key=s3.access_key,
-                secret_key=s3.secret_key,
-                prefix=ship.path,
-                max_attempts=1,
-                connect_timeout=probes.TIMEOUT,
-                read_timeout=probes.TIMEOUT,
-            )
-        else:
-            store = ship.storage()
+    try:  # the configured client (CA bundle, proxy) with one attempt and short timeouts: a probe never hangs
+        store = ship.storage(max_attempts=1, connect_timeout=probes.TIMEOUT, read_timeout=probes.TIMEOUT)
     except StorageError as exc:
         return outcomes.failed('storage', 'StorageUnreachable', secret.redact(str(exc).splitlines()[0]))
     return probes.storage(store)

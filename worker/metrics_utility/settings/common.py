@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metrics_utility.contract import PREFIX
 from metrics_utility.library import secret
@@ -47,8 +47,8 @@ class ShipSettings:
     path: str
     s3: S3Settings | None = None
 
-    def storage(self):  # -> Storage (imported lazily: S3 support may live in another module)
-        """The Storage for this target."""
+    def storage(self, **s3_options: Any):  # -> Storage (imported lazily: S3 support may live in another module)
+        """The Storage for this target; `s3_options` (retries, timeouts) tune an S3 client, e.g. for a quick probe."""
         if self.target in ('directory', 'controller_db'):  # controller_db: reports go to the directory
             from metrics_utility.library.storage import StorageDirectory
 
@@ -70,6 +70,7 @@ class ShipSettings:
                 secret_key=s3.secret_key,
                 prefix=self.path,
                 verify_cert_path=s3.ca_bundle,
+                **s3_options,
             )
         raise ConfigError([f'{PREFIX}SHIP_TARGET={self.target!r} cannot be read from'])
 
