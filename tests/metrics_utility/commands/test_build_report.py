@@ -72,6 +72,23 @@ def test_empty_month_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / 'reports').exists()
 
 
+@pytest.mark.hostile
+@pytest.mark.parametrize('month', ['2024-04', '2024-4', '9999-12'], ids=['next-month', 'next-month-short', 'year-9999'])
+def test_a_month_that_has_not_begun_is_a_warning_and_no_report(tmp_path, capsys, month):
+    """metrics-utility finds no data for such a month and ends with 0; so do we, saying why (docs/upstream.md)."""
+    synthetic(date(2024, 2, 28), 2).write(tmp_path)
+    summary_file = tmp_path / 'summary.json'
+    code, out, err = _run(['build-report', '--month', month, f'--summary-file={summary_file}'], _env(tmp_path), capsys)
+    label = f'{month[:4]}-{int(month[5:]):02d}'
+    assert (code, out) == (0, '')
+    assert (
+        err == f'{PROG}: warning: --month={label} has not begun (this month is 2024-03): no data, no report written\n'
+    )
+    assert not (tmp_path / 'reports').exists()
+    summary = json.loads(summary_file.read_text())
+    assert (summary['ok'], summary['error'], summary.get('report')) == (True, None, None)
+
+
 def test_every_problem_is_reported_together(tmp_path, capsys):
     env = {
         'METRICS_UTILITY_SHIP_TARGET': 'directory',

@@ -145,13 +145,16 @@ def resolve_period(
         if not match or not 1 <= int(match.group(2)) <= 12:
             problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2024-02')
             return None
-        if not f'{FIRST_DAY:%Y-%m}' <= f'{match.group(1)}-{int(match.group(2)):02d}' <= f'{today:%Y-%m}':
+        month = f'{match.group(1)}-{int(match.group(2)):02d}'
+        if month < f'{FIRST_DAY:%Y-%m}':
             problems.append(
                 f'--month={shown(args.month)} is out of range; expected a month from '
                 f'{FIRST_DAY:%Y-%m} to this month ({today:%Y-%m})'
             )
             return None
         first = date(int(match.group(1)), int(match.group(2)), 1)
+        if month > f'{today:%Y-%m}':  # metrics-utility finds no data there and ends well: no report, exit 0
+            return first, first, month
     else:
         first = instants.last_month(datetime(today.year, today.month, today.day, tzinfo=UTC)).date()
     next_first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
@@ -200,6 +203,12 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     if problems or settings is None or period is None:
         return outcome(failed(PROG, ConfigError(problems)), 'invalid configuration: ' + '; '.join(problems))
     since, until, month = period
+    if since == until:  # a --month that has not begun
+        print(
+            f'{PROG}: warning: --month={month} has not begun (this month is {now:%Y-%m}): no data, no report written',
+            file=sys.stderr,
+        )
+        return outcome(0)
     options = ReportOptions(
         settings.report_type,
         since,
