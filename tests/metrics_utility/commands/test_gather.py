@@ -162,9 +162,25 @@ def test_concurrent_gather_is_refused(controller_db, tmp_path, monkeypatch, caps
     assert not (tmp_path / 'ship' / 'state').exists()
 
 
+@pytest.mark.hostile
+@pytest.mark.parametrize('days', ['0', ' +0 ', '-0'], ids=['zero', 'padded-plus-zero', 'minus-zero'])
+def test_a_look_back_of_0_days_gathers_nothing_and_ends_well(controller_db, tmp_path, monkeypatch, capsys, days):
+    """metrics-utility takes MAX_GATHER_PERIOD_DAYS=0 (an empty window) and ends with 0; so do we, saying so."""
+    summary_file = tmp_path / 'summary.json'
+    env = directory_env(controller_db, tmp_path / 'ship', METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS=days)
+    (tmp_path / 'ship').mkdir()
+    code = gather(monkeypatch, env, '--ship', f'--summary-file={summary_file}')
+    err = capsys.readouterr().err
+    assert code == 0
+    assert 'METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS=0: an empty look-back window, nothing gathered' in err
+    assert tarballs(tmp_path / 'ship') == [] and not (tmp_path / 'ship' / 'state').exists()
+    summary = json.loads(summary_file.read_text())
+    assert (summary['ok'], summary['packages'], summary['error']) == (True, 0, None)
+
+
 def test_bad_configuration_lists_every_problem(controller_db, tmp_path, monkeypatch, capsys):
     env = {**controller_db.reader_env(), 'METRICS_UTILITY_SHIP_TARGET': 'ftp'}
-    env['METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS'] = '0'
+    env['METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS'] = '-1'
     code = gather(monkeypatch, env, '--ship', '--since', 'yesterday', '--until', '42')
     err = capsys.readouterr().err
     assert code == 2
@@ -172,7 +188,7 @@ def test_bad_configuration_lists_every_problem(controller_db, tmp_path, monkeypa
         "--since='yesterday'",
         "--until='42' is a bare number",
         "SHIP_TARGET='ftp'",
-        'MAX_GATHER_PERIOD_DAYS=0',
+        'MAX_GATHER_PERIOD_DAYS=-1',
     ):
         assert part in err
 

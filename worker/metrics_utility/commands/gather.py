@@ -112,6 +112,10 @@ def _gather(args: argparse.Namespace, env: Environment, result: summary.RunSumma
     for warning in without_effect(env) + upstream_options.warnings(args):  # accepted without effect (docs/upstream.md)
         log.warning(warning)
     since, until, config, shard = _parse(args, env)
+    if config.max_days == 0:
+        log.warning('METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS=0: an empty look-back window, nothing gathered')
+        summary.write(result, args.summary_file)
+        return 0
     keep = None if args.ship else Path(args.output or tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
     result.target = config.ship_target if args.ship else None
     wired = wiring.wire(config, ship=args.ship, keep=keep, shard=shard, since=since, until=until)
@@ -167,7 +171,8 @@ def _parse(
         shard = backfill.Shard.parse(args.shard, index) if getattr(args, 'shard', None) is not None else None
     except backfill.ShardError as exc:
         problems.append(str(exc))
-    if config is not None and (since is not None or until is not None) and getattr(args, 'shard', None) is None:
+    gathers = config is not None and config.max_days > 0
+    if gathers and (since is not None or until is not None) and getattr(args, 'shard', None) is None:
         try:  # before any connection: a window that cannot be gathered is the user's to fix (exit 2); a sharded
             # backfill has its own window rules (backfill.check_window)
             interval.check_window(since, until, now, config.max_days)

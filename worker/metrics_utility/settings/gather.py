@@ -17,7 +17,7 @@ from metrics_utility.library import secret
 from metrics_utility.library.package import parse_compression
 from metrics_utility.library.secret import Secret
 
-from .common import ConfigError, ShipSettings, nul_problems, ship_settings, shown, shown_name
+from .common import ConfigError, ShipSettings, nul_problems, ship_settings, shown, shown_name, whole_number
 from .environment import Environment, Override
 from .network import PROXIES, NetworkSettings, network_settings, trusted_ca  # noqa: F401 - PROXIES re-exported
 from .report import organization_filter
@@ -171,7 +171,9 @@ def load(
     target = shipping.target if shipping else None
     wanted = _collectors(env, problems)
     save_watermarks = not env.boolean('METRICS_UTILITY_DISABLE_SAVE_LAST_GATHERED_ENTRIES', problems)
-    max_days = env.whole('METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS', problems, 28)
+    days_text = env.text('METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS')  # 0: metrics-utility's empty window, nothing to do
+    empty = days_text is not None and whole_number(days_text, 0, 0) == 0
+    max_days = 0 if empty else env.whole('METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS', problems, 28)
     suffix = env.text('METRICS_UTILITY_COLLECTOR_LOCK_SUFFIX')
     lock_name = f'gather_automation_controller_billing_{suffix}_lock' if suffix else DEFAULT_LOCK
     state = env.text('METRICS_UTILITY_STATE_PATH')
