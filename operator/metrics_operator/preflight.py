@@ -2,7 +2,8 @@
 condition (docs/check.md).
 
 The Job runs the gather pod's template (same image, environment, Secret references and volumes) with the command
-`metrics-utility check`; report variables stay when a report is scheduled, so its header fields are checked too. Its
+`metrics-utility check`; report variables stay when a report is scheduled, so its header fields are checked too,
+and with the vCPU CronJob on, its Prometheus settings join, so Prometheus is asked as well. Its
 name carries a hash of that pod and of what triggered it: a spec change that changes the pod, or a scheduled run that
 failed, makes a new Job; a resume or an unrelated change makes none (Jobs are immutable: created once, never
 patched). Pure rendering and folding here; `ensure_check_job` is the one call that writes.
@@ -38,10 +39,36 @@ def check_template(name: str, full: Mapping[str, Any], image: str) -> dict[str, 
     template['metadata'] = {'labels': names.labels(name, CHECK)}  # type: ignore[arg-type]
     worker = template['spec']['containers'][0]
     worker['command'] = ['metrics-utility', CHECK, f'--summary-file={names.TERMINATION_LOG}']
+    if full['vcpu']['enabled']:
+        _with_prometheus(name, template, full, image)
     if not full['report']['enabled']:  # always so with crc (spec.py: reports need readable storage)
         # The shared ConfigMap always names a report type; without a scheduled report there is nothing to check.
         worker['env'] = [*worker['env'], {'name': f'{contract.PREFIX}REPORT_TYPE', 'value': ''}]
     return template
+
+
+def _with_prometheus(name: str, template: dict[str, Any], full: Mapping[str, Any], image: str) -> None:
+    """With the vCPU CronJob on, the check also asks its Prometheus: the vCPU pod's Prometheus settings, CA mount and
+    service-account token join the gather pod, and `total_workers_vcpu` joins its collectors (so the worker's check
+    runs its Prometheus probe; the vCPU pod's own lock and collector switches stay out)."""
+    vcpu_pod = render.pod_template(name, 'vcpu', full, image)['spec']
+    vcpu_env = {e['name']: e for e in vcpu_pod['containers'][0]['env']}
+    worker = template['spec']['containers'][0]
+    prometheus = ('CLUSTER_NAME', 'PROMETHEUS_URL', 'PROMETHEUS_CA', 'USAGE_BASED_METERING_ENABLED')
+    optional = render.settings(full).get(f'{contract.PREFIX}OPTIONAL_COLLECTORS', '')
+    collectors = ','.join(filter(None, (optional, contract.VCPU_COLLECTOR)))
+    worker['env'] = [
+        *worker['env'],
+        *(vcpu_env[f'{contract.PREFIX}{n}'] for n in prometheus if f'{contract.PREFIX}{n}' in vcpu_env),
+        {'name': f'{contract.PREFIX}OPTIONAL_COLLECTORS', 'value': collectors},
+    ]
+    mounts = {m['mountPath'] for m in worker['volumeMounts']}
+    vcpu_mounts = [m for m in vcpu_pod['containers'][0]['volumeMounts'] if m['mountPath'] not in mounts]
+    worker['volumeMounts'] = [*worker['volumeMounts'], *vcpu_mounts]
+    volumes = {v['name'] for v in template['spec']['volumes']}
+    needed = {m['name'] for m in vcpu_mounts}
+    template['spec']['volumes'] += [v for v in vcpu_pod['volumes'] if v['name'] in needed and v['name'] not in volumes]
+    template['spec']['automountServiceAccountToken'] = True  # Prometheus takes the pod's token
 
 
 def check_job(name: str, namespace: str, full: Mapping[str, Any], image: str, trigger: str = 'spec') -> dict:

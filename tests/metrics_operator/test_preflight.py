@@ -56,6 +56,31 @@ def test_without_a_scheduled_report_its_type_is_unset_for_the_check():
     assert worker['env'][-1] == {'name': 'METRICS_UTILITY_REPORT_TYPE', 'value': ''}
 
 
+def test_with_vcpu_the_check_also_asks_prometheus(tmp_path):
+    """The vCPU CronJob's Prometheus joins the check: the worker reading the check pod's environment (as the kubelet
+    builds it) plans the Prometheus probe with the vCPU pod's URL, CA file and token, next to the gather's collectors;
+    the vCPU pod's own lock and its switch-off of job_host_summary stay out."""
+    from metrics_utility.commands.check import configuration
+    from metrics_utility.settings.environment import Environment
+
+    vcpu = {'enabled': True, 'clusterName': 'c1', 'prometheusUrl': 'https://prom:9091', 'caConfigMap': {'name': 'pca'}}
+    config = full(vcpu=vcpu, collectors=['job_host_summary', 'main_host'])
+    job = preflight.check_job('controller', NS, config, IMAGE)
+    pod = pod_of(job, render.configmap('controller', NS, config), tmp_path)
+    problems, gather, _report = configuration(Environment(pod.env))
+    assert problems == []
+    assert gather.collectors == ['job_host_summary', 'main_host', 'total_workers_vcpu']
+    assert gather.vcpu.prometheus_url == 'https://prom:9091' and gather.vcpu.cluster_name == 'c1'
+    assert gather.vcpu.ca_bundle == str(tmp_path / 'etc/metrics-utility/ca/prometheus/ca.crt')
+    assert gather.lock_name == 'gather_automation_controller_billing_lock'  # the gather's lock, not the vCPU one
+    template = job['spec']['template']['spec']
+    assert template['automountServiceAccountToken'] is True
+    assert {'name': 'ca-prometheus', 'configMap': {'name': 'pca'}} in template['volumes']
+    without = preflight.check_job('controller', NS, full(collectors=['job_host_summary']), IMAGE)
+    assert without['spec']['template']['spec']['automountServiceAccountToken'] is False
+    assert 'total_workers_vcpu' not in json.dumps(without)
+
+
 NAMES = {
     'same spec, same Job': (lambda: full(), 'spec', True),
     'schedule change keeps the pod': (lambda: full(gather={'schedule': '@daily'}), 'spec', True),
