@@ -317,8 +317,17 @@ def test_secondary_shows_its_last_confirmed_window_and_error_without_failing_the
     """`status.gather.secondary` (spec.storage.console): a failing console.redhat.com is shown, the gather stays
     succeeded, and the last window it confirmed stays until a later run confirms another."""
     window = {'since': '2026-03-01T00:00:00+00:00', 'until': '2026-03-02T00:00:00+00:00'}
-    sent = {'target': 'crc', 'ok': True, 'windows': 1, 'packages': 1, 'bytes': 9, 'pending': 0, 'last_window': window,
-            'shipped_until': {}, 'error': None}  # fmt: skip
+    sent = {
+        'target': 'crc',
+        'ok': True,
+        'windows': 1,
+        'packages': 1,
+        'bytes': 9,
+        'pending': 0,
+        'last_window': window,
+        'shipped_until': {},
+        'error': None,
+    }
     st, _ = compose({}, [job('g-1', message=json.dumps({'ok': True, 'secondary': sent}))])
     assert st['gather']['secondary'] == {'target': 'crc', 'ok': True, 'pending': 0, 'lastWindow': window}
     failing = sent | {'ok': False, 'windows': 0, 'pending': 3, 'last_window': None, 'error': 'HTTP 503\n  down'}
