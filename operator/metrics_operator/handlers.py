@@ -67,18 +67,27 @@ def _backfill_jobs(name: str, raw_spec: Mapping[str, Any], jobs: list[Mapping[st
 
 
 def _status_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
-    """A merge patch turning `current` into `desired` for the keys we own (removed sub-keys become None)."""
+    """A merge patch turning `current` into `desired` for the keys we own (removed sub-keys, at any depth, become
+    None: `status.gather.kpi.error` or `.secondary.error` of a later clean run must go)."""
     result: dict[str, Any] = {}
     for key, value in desired.items():
         old = current.get(key)
         if isinstance(value, Mapping) and isinstance(old, Mapping):
-            merged = dict(value)
-            merged.update({k: None for k in old if k not in value})
-            if any(old.get(k) != v for k, v in merged.items()):
-                result[key] = merged
+            if dict(old) != dict(value):
+                result[key] = _removing(old, value)
         elif old != value:
             result[key] = value
     return result
+
+
+def _removing(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """`new` as a merge patch over `old`: keys only `old` has become None, nested objects likewise."""
+    merged: dict[str, Any] = {}
+    for key, value in new.items():
+        nested = isinstance(value, Mapping) and isinstance(old.get(key), Mapping)
+        merged[key] = _removing(old[key], value) if nested else value
+    merged.update({k: None for k in old if k not in new})
+    return merged
 
 
 async def startup(settings: kopf.OperatorSettings, rt: Runtime, **_: Any) -> None:

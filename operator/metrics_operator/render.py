@@ -144,7 +144,32 @@ def secret_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
         ]
     if kind == 'gather' and 'apiKeySecret' in kpi:
         env.append(_secret_env('METRICS_UTILITY_ELASTICSEARCH_API_KEY', kpi['apiKeySecret'], 'key'))
+    if kind == 'gather' and 'console' in storage:
+        ref = storage['console']['serviceAccountSecret']
+        env += [
+            _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_ID', ref, 'clientIdKey'),
+            _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_SECRET', ref, 'clientSecretKey'),
+        ]
     return env
+
+
+def console_env(full: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`storage.console`: console.redhat.com as the main gather's second target (gather/secondary.py). Pod env of the
+    gather only: the vCPU gather and the report pod never send there."""
+    console = full['storage'].get('console')
+    if not console:
+        return []
+    values = {
+        'SECONDARY_TARGET': 'crc',
+        'BILLING_PROVIDER': 'aws',
+        'BILLING_ACCOUNT_ID': console['billingAccountId'],
+        'RED_HAT_ORG_ID': console.get('orgId'),
+        'CRC_INGRESS_URL': console.get('ingressUrl'),
+        'CRC_SSO_URL': console.get('ssoUrl'),
+        'PROXY_URL': console.get('proxyUrl'),
+        'CRC_CA_BUNDLE': _ca_file('console', console['caConfigMap']) if console.get('caConfigMap') else None,
+    }
+    return _value_env(values)
 
 
 def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -184,6 +209,8 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
         env += _value_env(
             {'ELASTICSEARCH_URL': kpi['url'], 'ELASTICSEARCH_INDEX': kpi.get('index'), 'ELASTICSEARCH_CA_BUNDLE': ca}
         )
+    if kind == 'gather':
+        env += console_env(full)
     if kind == 'report' and full['report'].get('additionalSources'):
         env += _value_env({'ADDITIONAL_SHIP_PATHS': ';'.join(additional_sources(name, full)[0])})
     if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
@@ -256,6 +283,8 @@ def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dic
         cas.append(('prometheus', full['vcpu']['caConfigMap']['name']))
     if storage['type'] == 'crc' and storage['crc'].get('caConfigMap'):
         cas.append(('crc', storage['crc']['caConfigMap']['name']))
+    if kind == 'gather' and (storage.get('console') or {}).get('caConfigMap'):
+        cas.append(('console', storage['console']['caConfigMap']['name']))
     if kind == 'gather' and (full.get('kpi') or {}).get('caConfigMap'):
         cas.append(('kpi', full['kpi']['caConfigMap']['name']))
     for purpose, configmap in cas:

@@ -59,6 +59,7 @@ SECRET_KEY_DEFAULTS: Final = {
     'database.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
     'storage.s3.credentialsSecret': {'accessKeyKey': 'access-key', 'secretKeyKey': 'secret-key'},
     'storage.crc.serviceAccountSecret': {'clientIdKey': 'client-id', 'clientSecretKey': 'client-secret'},
+    'storage.console.serviceAccountSecret': {'clientIdKey': 'client-id', 'clientSecretKey': 'client-secret'},
     'kpi.credentialsSecret': {'usernameKey': 'username', 'passwordKey': 'password'},
     'kpi.apiKeySecret': {'key': 'api-key'},
 }
@@ -135,6 +136,7 @@ WORKER_PATTERNS: Final = (
     ),
     ('spec.storage.s3.endpoint', r'^https?://\S+$', 'must be an http(s):// URL such as https://s3.example.com'),
     ('spec.storage.crc.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
+    ('spec.storage.console.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
     ('spec.vcpu.clusterName', TRIMMED, 'must be a cluster name without leading or trailing spaces'),
     ('spec.vcpu.prometheusUrl', r'^https?://\S+$', 'must be an http(s):// URL of Prometheus'),
 )
@@ -408,6 +410,9 @@ URL_FIELDS: Final = {
     'storage.crc.ingressUrl': 'use serviceAccountSecret',
     'storage.crc.ssoUrl': 'use serviceAccountSecret',
     'storage.crc.proxyUrl': 'use a proxy without credentials',
+    'storage.console.ingressUrl': 'use serviceAccountSecret',
+    'storage.console.ssoUrl': 'use serviceAccountSecret',
+    'storage.console.proxyUrl': 'use a proxy without credentials',
     'vcpu.prometheusUrl': 'the worker uses its service-account token',
 }
 USERINFO_RE: Final = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@')
@@ -523,7 +528,29 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             )
         if full['report']['enabled']:
             raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
+    _validate_console(storage)
     _validate_claim(full)
+
+
+def _validate_console(storage: Mapping[str, Any]) -> None:
+    """`storage.console`: console.redhat.com as the gather's second, put-only target, fed from the directory or S3
+    target's packages (its watermarks live there, so it needs no volume of its own; docs/migrate.md)."""
+    if 'console' not in storage:
+        return
+    block = storage['console']
+    if storage['type'] == 'crc':
+        raise SpecError(
+            'spec.storage.console', 'needs directory or s3 storage (it is fed from the packages stored there)'
+        )
+    if not isinstance(block, Mapping):
+        raise SpecError('spec.storage.console', 'must be an object (billingAccountId, serviceAccountSecret, ...)')
+    if not block.get('billingAccountId'):
+        raise SpecError('spec.storage.console.billingAccountId', 'is required (12-digit AWS account id)')
+    _require_ref(
+        block.get('serviceAccountSecret'),
+        'spec.storage.console.serviceAccountSecret',
+        ('clientIdKey', 'clientSecretKey'),
+    )
 
 
 def _validate_directory_path(path: Any) -> None:
@@ -571,6 +598,9 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
         refs.append(('spec.storage.s3.credentialsSecret.name', storage['s3']['credentialsSecret']['name']))
     if storage['type'] == 'crc':
         refs.append(('spec.storage.crc.serviceAccountSecret.name', storage['crc']['serviceAccountSecret']['name']))
+    if 'console' in storage:
+        name = storage['console']['serviceAccountSecret']['name']
+        refs.append(('spec.storage.console.serviceAccountSecret.name', name))
     for block in ('credentialsSecret', 'apiKeySecret'):
         if block in (full.get('kpi') or {}):
             refs.append((f'spec.kpi.{block}.name', full['kpi'][block]['name']))
@@ -583,6 +613,8 @@ def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
         refs.append(('spec.vcpu.caConfigMap.name', full['vcpu']['caConfigMap']['name']))
     if full['storage']['type'] == 'crc' and full['storage']['crc'].get('caConfigMap'):
         refs.append(('spec.storage.crc.caConfigMap.name', full['storage']['crc']['caConfigMap']['name']))
+    if (full['storage'].get('console') or {}).get('caConfigMap'):
+        refs.append(('spec.storage.console.caConfigMap.name', full['storage']['console']['caConfigMap']['name']))
     if (full.get('kpi') or {}).get('caConfigMap'):
         refs.append(('spec.kpi.caConfigMap.name', full['kpi']['caConfigMap']['name']))
     return refs

@@ -77,6 +77,9 @@ def fold_block(kind: JobKind, previous: Mapping[str, Any] | None, jobs: Iterable
             figures = _success_figures(kind, job)
             if 'problems' in figures and 'firstProblem' not in figures:
                 block.pop('firstProblem', None)  # a clean report clears the last one's problem
+            carried = (block.get('secondary') or {}).get('lastWindow')
+            if carried and 'secondary' in figures and 'lastWindow' not in figures['secondary']:
+                figures['secondary']['lastWindow'] = carried  # a run that sent nothing keeps the last confirmed one
             block.update(figures)
         if job.outcome == 'failed' and _key(job.finished) > _key(block.get('lastFailureTime')):
             block['lastFailureTime'] = job.finished
@@ -124,7 +127,21 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
         figures['unreadableRows'] = s.unreadable_rows
     if kind == 'gather' and s.kpi is not None:  # replaced as a whole: a later clean run clears the error
         figures['kpi'] = {'documents': s.kpi.documents} | ({'error': s.kpi.error} if s.kpi.error else {})
+    if kind == 'gather' and s.secondary is not None:
+        figures['secondary'] = secondary_figures(s.secondary)
     return figures
+
+
+def secondary_figures(s: worker_summary.Secondary) -> dict[str, Any]:
+    """`status.gather.secondary`; `lastWindow` only when the run confirmed one (`fold_block` keeps the last one)."""
+    block: dict[str, Any] = {'target': s.target, 'ok': s.ok}
+    if s.pending is not None:
+        block['pending'] = s.pending
+    if s.last_window is not None:
+        block['lastWindow'] = {'since': s.last_window.since, 'until': s.last_window.until}
+    if s.error:
+        block['error'] = s.error
+    return block
 
 
 def condition(

@@ -70,6 +70,18 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Secondary:
+    """The second, put-only target (console.redhat.com) fed from the primary's packages; its failure never fails
+    the gather, so it is only visible here."""
+
+    target: str
+    ok: bool
+    pending: int | None = None  # windows still to send
+    last_window: Window | None = None  # the last window it confirmed in that run
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Summary:
     ok: bool
     command: str | None = None
@@ -93,6 +105,7 @@ class Summary:
     problems: int | None = None  # build-report: how many problems the report listed
     first_problem: str | None = None
     reason: str | None = None  # check: the reason code of the first failed check (contract.CHECK_REASONS)
+    secondary: Secondary | None = None
 
 
 def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:
@@ -170,6 +183,24 @@ def parse(message: str | None) -> Summary | None:
         problems=_int(data.get('problem_count')),
         first_problem=_first_problem(data.get('problems')),
         reason=_str(data.get('reason'), 64),
+        secondary=_secondary(data.get('secondary')),
+    )
+
+
+def _secondary(value: Any) -> Secondary | None:
+    if not isinstance(value, dict) or not isinstance(value.get('ok'), bool) or not _str(value.get('target'), 32):
+        return None
+    raw = value.get('last_window')
+    window = None
+    if isinstance(raw, dict) and _str(raw.get('since'), 64) and _str(raw.get('until'), 64):
+        window = Window(since=raw['since'][:64], until=raw['until'][:64])
+    error = value.get('error')
+    return Secondary(
+        target=value['target'][:32],
+        ok=value['ok'],
+        pending=_int(value.get('pending')),
+        last_window=window,
+        error=_flat(error) if isinstance(error, str) and error else None,
     )
 
 

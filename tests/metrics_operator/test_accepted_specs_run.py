@@ -49,6 +49,7 @@ BASES: dict[str, dict[str, Any]] = {
                 'prefix': 'cluster-a',
                 'credentialsSecret': {'name': 's3'},
             },
+            'console': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}},
         },
         report={'additionalSources': [{'s3': 's3://other/b'}]},
     )['spec'],
@@ -76,7 +77,19 @@ BASES: dict[str, dict[str, Any]] = {
     'renewal': collection(report={'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'renewal', 'since': '6months'})['spec'],
     'full': collection(
         collectors=list(contract.SPEC_COLLECTORS),
-        storage={'type': 'directory', 'directory': {'claimName': 'metrics-data', 'path': '/data/metrics'}},
+        storage={
+            'type': 'directory',
+            'directory': {'claimName': 'metrics-data', 'path': '/data/metrics'},
+            'console': {
+                'billingAccountId': '123456789012',
+                'orgId': '123',
+                'ingressUrl': 'https://console.example/api/ingress/v1/upload',
+                'ssoUrl': 'https://sso.example/token',
+                'proxyUrl': 'http://proxy.example:3128',
+                'caConfigMap': {'name': 'console-ca'},
+                'serviceAccountSecret': {'name': 'sa', 'clientIdKey': 'id', 'clientSecretKey': 'secret'},
+            },
+        },
         report={
             'type': 'CCSPv2',
             'sheets': ['jobs', 'managed_nodes'],

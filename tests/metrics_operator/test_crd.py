@@ -350,6 +350,13 @@ def _crc(**urls) -> dict:
     return crc_storage({'claimName': 'crc-state'}, **urls)
 
 
+def _console(primary: str = 'directory', **console) -> dict:
+    """`spec.storage` with console.redhat.com as the second target (`storage.console`)."""
+    block = {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}, **console}
+    main = {'directory': {'claimName': 'c'}, 's3': {'bucket': 'bkt', 'endpoint': 'https://s3.local'}}
+    return {'type': primary, primary: main[primary], 'console': block}
+
+
 # URLs the operator writes into the ConfigMap: user:password@ is refused by the CRD and by spec.py, naming the field
 # and never repeating the URL (a condition and an Event would otherwise carry the password).
 URL_CREDENTIALS = {
@@ -378,6 +385,18 @@ URL_CREDENTIALS = {
         'spec.storage.crc.proxyUrl',
         'use a proxy without credentials',
     ),
+    **{
+        f'console {field}': (
+            collection(storage=_console(**{field: url})),
+            f'spec.storage.console.{field}',
+            instead,
+        )
+        for field, url, instead in (
+            ('ingressUrl', 'https://u:Pw-0005@console.example/up', 'use serviceAccountSecret'),
+            ('ssoUrl', 'https://u:Pw-0005@sso.example/token', 'use serviceAccountSecret'),
+            ('proxyUrl', 'http://proxy:Pw-0005@10.0.0.1:3128', 'use a proxy without credentials'),
+        )
+    },
     'prometheus': (
         collection(vcpu={'enabled': True, 'clusterName': 'c', 'prometheusUrl': 'https://sa:Pw-0005@prom:9091'}),
         'spec.vcpu.prometheusUrl',
@@ -430,3 +449,60 @@ def test_enums_and_lists_come_from_the_contract(crd_schema):
         for part in path.split('.'):
             node = node['properties'][part]
         assert node['pattern'] == pattern, path
+
+
+CONSOLE = {  # (resource, CRD problems, operator's (field, message))
+    'beside crc storage': (
+        collection(
+            report={'enabled': False}, storage={**crc_storage({'claimName': 'st'}), 'console': _console()['console']}
+        ),
+        ['.spec.storage: storage.console needs directory or s3 storage (it is fed from the packages stored there)'],
+        ('spec.storage.console', 'needs directory or s3 storage (it is fed from the packages stored there)'),
+    ),
+    'no billing account': (
+        collection(storage=_console(billingAccountId=None)),
+        ["spec.storage.console: 'billingAccountId' is a required property"],
+        ('spec.storage.console.billingAccountId', 'is required (12-digit AWS account id)'),
+    ),
+    'billing account of 11 digits': (
+        collection(storage=_console(billingAccountId='12345678901')),
+        ["spec.storage.console.billingAccountId: '12345678901' does not match '^[0-9]{12}\\\\Z'"],
+        ('spec.storage.console.billingAccountId', 'must be the 12-digit AWS account id'),
+    ),
+    'no service account': (
+        collection(storage=_console('s3', serviceAccountSecret=None)),
+        ["spec.storage.console: 'serviceAccountSecret' is a required property"],
+        ('spec.storage.console.serviceAccountSecret.name', 'is required (name of a Secret in the same namespace)'),
+    ),
+    'empty service account name': (
+        collection(storage=_console(serviceAccountSecret={'name': ''})),
+        ['.spec.storage.console.serviceAccountSecret: serviceAccountSecret.name must not be empty'],
+        ('spec.storage.console.serviceAccountSecret.name', 'is required (name of a Secret in the same namespace)'),
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('obj, crd_problems, refused', CONSOLE.values(), ids=list(CONSOLE))
+def test_console_misconfigured_is_refused_by_crd_and_operator(crd_schema, obj, crd_problems, refused):
+    console = obj['spec']['storage']['console']
+    for key in [k for k, v in console.items() if v is None]:
+        del console[key]
+    found = problems(crd_schema, obj)
+    assert found == crd_problems
+    with pytest.raises(spec.SpecError) as exc:
+        spec.validate(obj['metadata']['name'], obj['spec'])
+    assert (exc.value.field, exc.value.message) == refused
+
+
+def test_console_beside_directory_and_s3_is_accepted(crd_schema):
+    for primary in ('directory', 's3'):
+        obj = collection(storage=_console(primary))
+        assert problems(crd_schema, obj) == []
+        full = spec.validate('controller', obj['spec'])
+        assert full['storage']['console']['serviceAccountSecret'] == {
+            'name': 'sa',
+            'clientIdKey': 'client-id',
+            'clientSecretKey': 'client-secret',
+        }
+        assert ('spec.storage.console.serviceAccountSecret.name', 'sa') in spec.secret_refs(full)

@@ -603,3 +603,66 @@ async def test_an_s3_endpoint_holding_credentials_is_refused_and_never_written(k
     events = await eventually(lambda: [e for e in kube_api.stored('events', NS) if e.get('reason') == 'InvalidSpec'])
     shown = json.dumps({'status': mc['status'], 'events': [e.get('message') for e in events]})
     assert 'Pw-0009' not in shown and 'minio:' not in shown
+
+
+CONSOLE = {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}}
+
+
+async def test_console_beside_the_claim_waits_for_its_secret_and_shows_its_outcome(
+    kube_api, operator, user, prerequisites, cronjobs
+):
+    """`storage.console` (upstream's metrics_utility_console_enabled): the gather CronJob sends to
+    console.redhat.com too; its failure is shown in status.gather.secondary and never fails the gather."""
+    storage = {'type': 'directory', 'directory': {'claimName': 'metrics-data'}, 'console': CONSOLE}
+    await user.create('metricscollections', collection(storage=storage))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'SecretNotFound'), what='SecretNotFound')
+    assert "spec.storage.console.serviceAccountSecret.name: Secret 'sa' not found" in conditions(mc)['Ready']['message']
+    assert kube_api.stored('cronjobs', NS) == []
+    await user.create('secrets', crc_secret())
+    await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready after the Secret appears')
+    gather = pod_env(kube_api, 'controller-gather')
+    assert gather['METRICS_UTILITY_SECONDARY_TARGET'] == {'name': 'METRICS_UTILITY_SECONDARY_TARGET', 'value': 'crc'}
+    ref = gather['METRICS_UTILITY_SERVICE_ACCOUNT_SECRET']['valueFrom']['secretKeyRef']
+    assert ref == {'name': 'sa', 'key': 'client-secret'}
+    for other in ('controller-report',):
+        assert not any('SECONDARY' in k or 'SERVICE_ACCOUNT' in k for k in pod_env(kube_api, other))
+
+    window = {'since': '2026-03-01T00:00:00+00:00', 'until': '2026-03-02T00:00:00+00:00'}
+    failing = {
+        'target': 'crc',
+        'ok': False,
+        'windows': 0,
+        'packages': 0,
+        'bytes': 0,
+        'pending': 2,
+        'last_window': None,
+        'shipped_until': {},
+        'error': 'ingress: HTTP 503',
+    }
+    await cronjobs.run(
+        NS, 'controller-gather', succeeded=True, message=json.dumps(GATHER_OK | {'secondary': failing}), at=T0
+    )
+    mc = await eventually(cond_is(kube_api, 'controller', 'GatherSucceeded', 'True'), what='GatherSucceeded')
+    assert mc['status']['gather']['secondary'] == {
+        'target': 'crc',
+        'ok': False,
+        'pending': 2,
+        'error': 'ingress: HTTP 503',
+    }
+    caught_up = failing | {'ok': True, 'windows': 2, 'pending': 0, 'last_window': window, 'error': None}
+    await cronjobs.run(
+        NS,
+        'controller-gather',
+        succeeded=True,
+        message=json.dumps(GATHER_OK | {'secondary': caught_up}),
+        at=T0 + timedelta(hours=1),
+    )
+    mc = await eventually(
+        lambda: (
+            (o := kube_api.get_object('metricscollections', NS, 'controller'))
+            and o['status']['gather'].get('secondary', {}).get('ok')
+            and o
+        ),
+        what='the secondary caught up',
+    )
+    assert mc['status']['gather']['secondary'] == {'target': 'crc', 'ok': True, 'pending': 0, 'lastWindow': window}

@@ -92,6 +92,21 @@ SPECS['placement'] = collection(
 )['spec']
 
 
+SPECS['console'] = collection(
+    storage={
+        'type': 'directory',
+        'directory': {'claimName': 'metrics-data'},
+        'console': {
+            'billingAccountId': '123456789012',
+            'orgId': '4242',
+            'caConfigMap': {'name': 'console-ca'},
+            'serviceAccountSecret': {'name': 'sa'},
+        },
+    },
+    vcpu={'enabled': True, 'clusterName': 'c1'},
+)['spec']
+
+
 def pod_spec(obj: dict) -> dict:
     template = obj['spec']['jobTemplate']['spec']['template'] if obj['kind'] == 'CronJob' else obj['spec']['template']
     return template['spec']
@@ -462,3 +477,33 @@ def test_a_misspelt_affinity_fails_kubernetes_validation():
     full = spec.validate('mc', {**SPECS['directory-claim'], 'affinity': {'nodeAfinity': {}}})
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(render.cronjob('mc', 'ns', 'gather', full, IMAGE), K8S_VERSION, strict=True)
+
+
+def test_console_reaches_the_main_gather_pod_only():
+    """`storage.console` (upstream's metrics_utility_console_enabled): the gather pod sends to console.redhat.com;
+    the vCPU gather and the report pod never do, and the shared ConfigMap carries none of it."""
+    from metrics_utility.settings import gather as gather_settings
+
+    kinds = by_kind('console')
+    assert set(kinds) == {'gather', 'report', 'vcpu'}
+    gather = kinds['gather']
+    env = env_values(gather)
+    skip = ('METRICS_UTILITY_MONTH_USAGE', 'METRICS_UTILITY_DB_USER', 'METRICS_UTILITY_DB_PASSWORD')
+    assert {k: env[k] for k in env if k.startswith('METRICS_UTILITY_') and k not in skip} == {
+        'METRICS_UTILITY_SECONDARY_TARGET': 'crc',
+        'METRICS_UTILITY_BILLING_PROVIDER': 'aws',
+        'METRICS_UTILITY_BILLING_ACCOUNT_ID': '123456789012',
+        'METRICS_UTILITY_RED_HAT_ORG_ID': '4242',
+        'METRICS_UTILITY_CRC_CA_BUNDLE': '/etc/metrics-utility/ca/console/ca.crt',
+        'METRICS_UTILITY_SERVICE_ACCOUNT_ID': None,
+        'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET': None,
+    }
+    assert secret_refs(gather)['METRICS_UTILITY_SERVICE_ACCOUNT_SECRET'] == {'name': 'sa', 'key': 'client-secret'}
+    assert {'name': 'ca-console', 'configMap': {'name': 'console-ca'}} in pod_spec(gather)['volumes']
+    for kind in ('report', 'vcpu'):
+        text = json.dumps(pod_spec(kinds[kind]))
+        assert 'SECONDARY_TARGET' not in text and 'SERVICE_ACCOUNT' not in text and 'console-ca' not in text, kind
+    assert not any('SECONDARY' in k or 'BILLING' in k for k in render.settings(spec.validate('mc', SPECS['console'])))
+    config = gather_settings.load(pod_environment('console', gather), ship=True)
+    assert (config.ship_target, config.secondary_target) == ('directory', 'crc')
+    assert config.crc.client_secret.reveal() == 's3cret' and config.crc.ca_bundle.endswith('/console/ca.crt')

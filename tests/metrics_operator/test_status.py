@@ -311,3 +311,38 @@ def test_unreadable_rows_of_the_last_gather_and_older_workers_without_them():
     older = json.dumps({'ok': True, 'rows': 9})  # a worker from before the field: unknown, the figure stays
     st, _ = compose(st, [job('g-3', scheduled='2026-03-02T06:00:00Z', finished='2026-03-02T06:01:00Z', message=older)])
     assert st['gather']['unreadableRows'] == 0 and st['gather']['lastJob'] == 'g-3'
+
+
+def test_secondary_shows_its_last_confirmed_window_and_error_without_failing_the_gather():
+    """`status.gather.secondary` (spec.storage.console): a failing console.redhat.com is shown, the gather stays
+    succeeded, and the last window it confirmed stays until a later run confirms another."""
+    window = {'since': '2026-03-01T00:00:00+00:00', 'until': '2026-03-02T00:00:00+00:00'}
+    sent = {
+        'target': 'crc',
+        'ok': True,
+        'windows': 1,
+        'packages': 1,
+        'bytes': 9,
+        'pending': 0,
+        'last_window': window,
+        'shipped_until': {},
+        'error': None,
+    }
+    st, _ = compose({}, [job('g-1', message=json.dumps({'ok': True, 'secondary': sent}))])
+    assert st['gather']['secondary'] == {'target': 'crc', 'ok': True, 'pending': 0, 'lastWindow': window}
+    failing = sent | {'ok': False, 'windows': 0, 'pending': 3, 'last_window': None, 'error': 'HTTP 503\n  down'}
+    later = job(
+        'g-2',
+        scheduled='2026-03-02T05:00:00Z',
+        finished='2026-03-02T05:01:00Z',
+        message=json.dumps({'ok': True, 'secondary': failing}),
+    )
+    st, _ = compose(st, [later])
+    assert st['gather']['secondary'] == {
+        'target': 'crc',
+        'ok': False,
+        'pending': 3,
+        'lastWindow': window,
+        'error': 'HTTP 503 down',
+    }
+    assert conds(st)['GatherSucceeded']['status'] == 'True'

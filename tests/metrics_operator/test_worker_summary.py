@@ -183,6 +183,17 @@ def test_every_contract_key_is_read_into_its_attribute():
         'kpi': dict(zip(contract.SUMMARY_KPI_FIELDS, (9, 'HTTP 503'), strict=True)),
         'usage': dict(zip(contract.SUMMARY_USAGE_FIELDS, ('2026-03', 10, 11), strict=True)),
         'started_from': {'main_host_daily': 'controller-watermark'},
+        'secondary': {
+            'target': 'crc',
+            'ok': False,
+            'windows': 1,
+            'packages': 2,
+            'bytes': 3,
+            'pending': 4,
+            'last_window': {'since': '2026-01-01T00:00:00+00:00', 'until': '2026-01-02T00:00:00+00:00'},
+            'shipped_until': {'main_host': '2026-01-02T00:00:00+00:00'},
+            'error': 'HTTP 503',
+        },
         'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
         'quantity': 12,
         'period': '2026-02',
@@ -198,6 +209,13 @@ def test_every_contract_key_is_read_into_its_attribute():
     assert [f.key for f in contract.SUMMARY_FIELDS if f.read_as and getattr(parsed, f.read_as) is None] == []
     assert parsed.retention == dict.fromkeys(contract.SUMMARY_RETENTION_FIELDS, 7)
     assert parsed.volume == dict.fromkeys(contract.SUMMARY_VOLUME_FIELDS, 8)
+    assert parsed.secondary == worker_summary.Secondary(
+        target='crc',
+        ok=False,
+        pending=4,
+        last_window=worker_summary.Window('2026-01-01T00:00:00+00:00', '2026-01-02T00:00:00+00:00'),
+        error='HTTP 503',
+    )
     assert (parsed.kpi, parsed.usage) == (
         worker_summary.Kpi(9, 'HTTP 503'),
         worker_summary.MonthUsage('2026-03', 10, 11),

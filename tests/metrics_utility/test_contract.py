@@ -72,6 +72,7 @@ def test_limits_are_the_workers():
 
 def test_run_summary_keys_are_the_contracts():
     """The gather summary writes every gather key of the contract, in its order, and its blocks hold its fields."""
+    from metrics_utility.gather import secondary
     from metrics_utility.gather.summary import CollectorOutcome, RunSummary
     from metrics_utility.library import retention
 
@@ -87,6 +88,7 @@ def test_run_summary_keys_are_the_contracts():
         kpi={},
         usage={},
         started_from={},
+        secondary={},
     )
     assert tuple(known.fields()) == contract.SUMMARY_KEYS['gather']
     assert tuple(known.to_json()) == contract.SUMMARY_KEYS['gather']
@@ -96,6 +98,7 @@ def test_run_summary_keys_are_the_contracts():
     assert tuple(CollectorOutcome.__dataclass_fields__) == contract.SUMMARY_COLLECTOR_FIELDS
     policy = retention.Policy(max_age_days=30, max_bytes=None)
     assert tuple(retention.Outcome(policy).as_json()) == contract.SUMMARY_RETENTION_FIELDS
+    assert tuple(secondary.Outcome('crc').as_json()) == contract.SUMMARY_SECONDARY_FIELDS
 
 
 def test_build_report_summary_keys_are_the_contracts(tmp_path):

@@ -125,6 +125,7 @@ RENDERED_VARIABLES: Final = frozenset({
     'RETENTION_MAX_AGE_DAYS', 'RETENTION_MAX_BYTES',
     'ELASTICSEARCH_URL', 'ELASTICSEARCH_INDEX', 'ELASTICSEARCH_CA_BUNDLE', 'ELASTICSEARCH_USERNAME',
     'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY', 'ADDITIONAL_SHIP_PATHS', 'MONTH_USAGE', 'CA_BUNDLE',
+    'SECONDARY_TARGET',
 })  # fmt: skip
 
 
@@ -172,6 +173,9 @@ SUMMARY_FIELDS: Final = (
     SummaryField('kpi', _GATHER, 'kpi', when_known=True),
     SummaryField('usage', _GATHER, 'usage', when_known=True),
     SummaryField('started_from', _GATHER, None, when_known=True),  # {collector: why its first window starts there}
+    SummaryField(
+        'secondary', _GATHER, 'secondary', when_known=True
+    ),  # SUMMARY_SECONDARY_FIELDS: the put-only 2nd target
     SummaryField('report', _REPORT, 'report', when_known=True),
     SummaryField('quantity', _REPORT, 'quantity', when_known=True),
     SummaryField('period', _REPORT, 'period', when_known=True),  # "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
@@ -200,6 +204,17 @@ SUMMARY_RETENTION_FIELDS: Final = (
 SUMMARY_VOLUME_FIELDS: Final = ('bytes', 'free_bytes')
 SUMMARY_USAGE_FIELDS: Final = ('month', 'unique_managed_nodes', 'job_runs')
 SUMMARY_KPI_FIELDS: Final = ('documents', 'error')
+SUMMARY_SECONDARY_FIELDS: Final = (
+    'target',
+    'ok',
+    'windows',
+    'packages',
+    'bytes',
+    'pending',
+    'last_window',
+    'shipped_until',
+    'error',
+)
 
 # `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
 # failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.

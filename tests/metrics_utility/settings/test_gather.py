@@ -265,3 +265,74 @@ def test_a_flag_gets_exactly_the_check_of_its_variable(suffix, flag, value):
         return
     assert by_flag[0] == by_variable[0]
     assert by_flag[1] == (None if by_variable[1] is None else [p.replace(P + suffix, flag) for p in by_variable[1]])
+
+
+P = 'METRICS_UTILITY_'
+CRC = {
+    P + 'BILLING_PROVIDER': 'aws',
+    P + 'BILLING_ACCOUNT_ID': '123456789012',
+    P + 'SERVICE_ACCOUNT_ID': 'id',
+    P + 'SERVICE_ACCOUNT_SECRET': 'crc-secret-0001',
+}
+SECONDARY = [  # (id, env, the problems, in order)
+    ('unknown-target', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'segment'},
+     [f"{P}SECONDARY_TARGET='segment': expected crc (console.redhat.com)"]),
+    ('upper-case', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'CRC'},
+     [f"{P}SECONDARY_TARGET='CRC': expected crc (console.redhat.com)"]),
+    ('primary-crc', {**CRC, P + 'SHIP_TARGET': 'crc', P + 'STATE_PATH': '/v/w.json', P + 'SECONDARY_TARGET': 'crc'},
+     [f"{P}SECONDARY_TARGET=crc: needs {P}SHIP_TARGET directory or s3 (the second target is fed from the packages "
+      "stored there), found 'crc'"]),
+    ('crc-settings-missing', {**BASE, P + 'SECONDARY_TARGET': 'crc'},
+     [f"{P}BILLING_PROVIDER='': expected aws", f'{P}BILLING_ACCOUNT_ID: expected the 12-digit AWS account id',
+      f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
+      'CRC_CLIENT_CERT/KEY for mutual TLS)']),
+    ('half-mutual-tls', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'crc', P + 'CRC_CLIENT_CERT': '/c.pem'},
+     [f'{P}CRC_CLIENT_CERT and {P}CRC_CLIENT_KEY: set both for mutual TLS']),
+    ('sso-url-with-credentials', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'crc',
+                                  P + 'CRC_SSO_URL': 'https://u:crc-secret-0001@sso.example/token'}, None),
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('env', 'problems'), [c[1:] for c in SECONDARY], ids=[c[0] for c in SECONDARY])
+def test_secondary_target_problems_are_exact(env, problems):
+    with pytest.raises(ConfigError) as info:
+        load(env, ship=True)
+    if problems is None:  # a URL holding credentials: one problem naming the variable, never the secret
+        assert len(info.value.problems) == 1 and info.value.problems[0].startswith(f'{P}CRC_SSO_URL')
+        assert 'crc-secret-0001' not in str(info.value)
+    else:
+        assert info.value.problems == problems
+
+
+def test_secondary_target_beside_a_directory_and_not_without_shipping():
+    assert load({**BASE, **CRC, P + 'SECONDARY_TARGET': 'crc'}, ship=True).secondary_target == 'crc'
+    assert load({P + 'SECONDARY_TARGET': 'crc'}, ship=False).secondary_target is None
+
+
+CRC_STATE = [  # (id, SHIP_PATH: 'dir' an existing directory, else the value as given; the state path, or None)
+    ('existing-directory', 'dir', 'dir/state/crc-watermarks.json'),
+    ('missing-directory', '/nonexistent/metrics-utility', None),
+    ('a-file', 'file', None),
+    ('unset', '', None),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('ship_path', 'expected'), [c[1:] for c in CRC_STATE], ids=[c[0] for c in CRC_STATE])
+def test_crc_state_defaults_to_the_ship_path_only_when_it_is_a_directory(tmp_path, ship_path, expected):
+    """Upstream's console CronJob has SHIP_PATH (the mounted claim) and no STATE_PATH."""
+    (tmp_path / 'dir').mkdir()
+    (tmp_path / 'file').write_text('')
+    given = str(tmp_path / ship_path) if ship_path in ('dir', 'file') else ship_path
+    env = {**CRC, P + 'SHIP_TARGET': 'crc', P + 'SHIP_PATH': given}
+    if expected is not None:
+        assert load(env, ship=True).state_path == tmp_path / expected
+        return
+    with pytest.raises(ConfigError) as info:
+        load(env, ship=True)
+    assert info.value.problems == [
+        f'{P}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need a file on a '
+        f'persistent volume (e.g. /var/lib/metrics-utility/watermarks.json), or {P}SHIP_PATH naming an existing '
+        'directory (they then live in its state/crc-watermarks.json)'
+    ]

@@ -99,6 +99,7 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
             P + 'MONTH_USAGE': 'true',
             P + 'DISABLE_JOB_HOST_SUMMARY_COLLECTOR': 'false',
             P + 'DISABLE_SAVE_LAST_GATHERED_ENTRIES': 'false',
+            P + 'SECONDARY_TARGET': '',  # crc is the primary here; the S3 load below names the secondary
             **{name: 'http://127.0.0.1:3128' for name in gather_settings.PROXIES},
         }
     )
@@ -119,9 +120,10 @@ def test_every_declared_variable_is_consumed_by_a_group(tmp_path):
     assert report_settings(report_env, problems) is not None and problems == []
     additional_sources(report_env, None, problems)
     s3 = {P + 'SHIP_TARGET': 's3', P + 'BUCKET_NAME': 'b', P + 'BUCKET_ACCESS_KEY': 'a', P + 'BUCKET_SECRET_KEY': 's'}
-    s3_env = Environment({**env.values, **s3})
+    s3_env = Environment({**env.values, **s3, P + 'SECONDARY_TARGET': 'crc'})
     s3_env.consumed = env.consumed
-    assert gather_settings.load(s3_env, ship=True).ship.s3 is not None
+    s3_config = gather_settings.load(s3_env, ship=True)
+    assert s3_config.ship.s3 is not None and s3_config.secondary_target == 'crc'
     assert push_settings(env) is not None
     gather_settings.job_completion_index(env)
     env.text('METRICS_UTILITY_PG_BIN')  # the demo's one variable: read by demo.pgcluster.find_bin_dir

@@ -21,6 +21,7 @@ from metrics_utility.library.storage import Storage, StorageDirectory
 from metrics_utility.settings.gather import GatherSettings
 
 from . import backfill, kpi, retention
+from . import secondary as feed_secondary
 from .runner import PackagedFile, StateStore
 from .summary import RunSummary
 
@@ -87,8 +88,12 @@ def build(
     until: datetime | None,
     target: str | None,
     now: datetime | None = None,
+    *,
+    secondary: Storage | None = None,
+    connect: Callable[[], psycopg.Connection] | None = None,
 ) -> ScaleSteps:
-    """The configured steps: a shard's own lock name and slices, retention after a run, the KPI sink."""
+    """The configured steps: a shard's own lock name and slices, the secondary target and retention after a run,
+    the KPI sink. `connect` opens a controller session (a new secondary starts at the controller's watermarks)."""
     steps = ScaleSteps(lock_name=config.lock_name, save_watermarks=config.save_watermarks)
     if shard is not None:
         if not ship:
@@ -101,7 +106,12 @@ def build(
         steps.save_watermarks = False
         steps.lock_name = f'{config.lock_name}_backfill_{run}_{shard.index}'
     elif storage is not None and not storage.put_only and ship:
-        steps.finishers.append(retention.step(storage, config.retention))
+        if secondary is not None:  # before retention: what it confirms now may be pruned in the same run
+            name = config.secondary_target or 'secondary'
+            steps.finishers.append(
+                feed_secondary.step(storage, secondary, name, config.collectors, config.max_days, connect)
+            )
+        steps.finishers.append(retention.step(storage, config.retention, secondary=secondary is not None))
     sink = kpi_sink(config) if ship else None
     if sink is not None:
         steps.confirmers.append(lambda key, window, shipped: sink.confirmed(key, window, shipped, target))

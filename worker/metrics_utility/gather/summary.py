@@ -15,7 +15,12 @@ same table), at most `SUMMARY_MAX_BYTES` of JSON. A gather's summary:
      "backfill": {"run": str, "shard": int, "shards": int, "slices": int, "merged": {key: until}},
      "kpi": {"documents": int, "error": str | null},
      "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int},   # only when computed
-     "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"}}
+     "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"},
+     "secondary": {"target": "crc", "ok": bool, "windows": int, "packages": int, "bytes": int, "pending": int,
+                   "last_window": {"since", "until"} | null, "shipped_until": {key: until}, "error": str | null}}
+
+`secondary` is the second, put-only target fed from the primary's stored packages (`gather/secondary.py`); its
+failure is its own (`ok` stays the primary's).
 
 `started_from` says where each windowed collector of a gather started and why (`gather/upstream_marks.py`): our
 own watermark, metrics-utility's watermark in the controller database or its packages in the target (first run
@@ -71,6 +76,7 @@ class RunSummary:
     kpi: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
     started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
+    secondary: dict[str, Any] | None = None  # the second, put-only target's outcome (gather.secondary)
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -117,6 +123,7 @@ class RunSummary:
             'kpi': self.kpi,
             'usage': self.usage,
             'started_from': self.started_from,
+            'secondary': self.secondary,
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -60,8 +60,15 @@ def wire(
     except (StorageError, ValueError, OSError) as exc:
         raise SetupError(f'cannot set up {settings.ship_target}: {_reason(exc)}') from None
     try:
+        second = crc_storage(settings) if ship and settings.secondary_target == 'crc' else None
+    except (StorageError, ValueError) as exc:
+        raise SetupError(f'cannot set up the secondary target crc: {_reason(exc)}') from None
+    connect = connector(settings)
+    try:
         target = settings.ship_target if ship else None
-        steps = scale_steps.build(settings, storage, shard, ship, since, until, target)
+        steps = scale_steps.build(
+            settings, storage, shard, ship, since, until, target, secondary=second, connect=connect
+        )
     except StorageError as exc:
         raise SetupError(str(exc)) from None
     request = GatherRequest(
@@ -74,7 +81,6 @@ def wire(
         lock_name=steps.lock_name,
         collector_params=collector_params(settings),
     )
-    connect = connector(settings)
     opener = scale_steps.shared_lock(connect, settings.lock_name) if shard is not None else connect
     return Wired(request, opener, connect, packager_for(settings, keep), storage, state, steps)
 
@@ -137,17 +143,23 @@ def storage_for(settings: GatherSettings) -> Storage | None:
     if target in ('directory', 's3'):
         return settings.ship.storage()
     if target == 'crc':
-        crc = settings.crc
-        if crc.client_cert:
-            from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
-
-            return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key), crc.ca_bundle)
-        from metrics_utility.library.storage.crc import StorageCRC
-
-        return StorageCRC(
-            crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
-        )
+        return crc_storage(settings)
     return None
+
+
+def crc_storage(settings: GatherSettings) -> Storage:
+    """console.redhat.com from the crc variables: mutual TLS with a client certificate, else the service account."""
+    crc = settings.crc
+    assert crc is not None  # the settings load the crc group whenever crc is a target
+    if crc.client_cert:
+        from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
+
+        return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key), crc.ca_bundle)
+    from metrics_utility.library.storage.crc import StorageCRC
+
+    return StorageCRC(
+        crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
+    )
 
 
 def state_store_for(settings: GatherSettings, storage: Storage | None):

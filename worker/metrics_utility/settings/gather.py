@@ -17,7 +17,16 @@ from metrics_utility.library import secret
 from metrics_utility.library.package import parse_compression
 from metrics_utility.library.secret import Secret
 
-from .common import ConfigError, ShipSettings, nul_problems, ship_settings, shown, shown_name, whole_number
+from .common import (
+    ConfigError,
+    ShipSettings,
+    is_directory,
+    nul_problems,
+    ship_settings,
+    shown,
+    shown_name,
+    whole_number,
+)
 from .environment import Environment, Override
 from .network import PROXIES, NetworkSettings, network_settings, trusted_ca  # noqa: F401 - PROXIES re-exported
 from .report import organization_filter
@@ -124,6 +133,7 @@ class GatherSettings:
     usage: UsageSettings
     platform: PlatformSettings
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    secondary_target: str | None = None  # a put-only second target fed from this one (gather/secondary.py)
 
     @property
     def ship_target(self) -> str | None:
@@ -179,13 +189,17 @@ def load(
     state = env.text('METRICS_UTILITY_STATE_PATH')
     state_path = Path(state) if state else None
     if target == 'crc' and ship and save_watermarks and not state_path:
-        problems.append(
-            f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
-            'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json)'
-        )
+        state_path = default_crc_state(env.text('METRICS_UTILITY_SHIP_PATH'))
+        if state_path is None:
+            problems.append(
+                f'{PREFIX}STATE_PATH is not set: console.redhat.com cannot be read back, so watermarks need '
+                'a file on a persistent volume (e.g. /var/lib/metrics-utility/watermarks.json), or '
+                f'{PREFIX}SHIP_PATH naming an existing directory (they then live in its state/crc-watermarks.json)'
+            )
+    secondary = secondary_target(env, target, problems) if shipping else None
     db = database_settings(env, problems)
     network = network_settings(env, problems)  # before the clients' groups: they fall back to its CA bundle
-    crc = crc_settings(env, problems) if target == 'crc' else None
+    crc = crc_settings(env, problems) if 'crc' in (target, secondary) else None
     vcpu = vcpu_settings(env, problems) if contract.VCPU_COLLECTOR in wanted else None
     package = package_settings(env, problems)
     usage = usage_settings(env, problems)
@@ -211,7 +225,35 @@ def load(
         usage,
         platform,
         network,
+        secondary,
     )
+
+
+def default_crc_state(ship_path: str | None) -> Path | None:
+    """Upstream's console CronJob ships to crc with no state file (its watermarks live in the controller database,
+    which we never write) but with SHIP_PATH on the mounted claim: the watermarks go there."""
+    if not ship_path or not is_directory(ship_path):
+        return None
+    return Path(ship_path) / 'state' / 'crc-watermarks.json'
+
+
+def secondary_target(env: Environment, target: str | None, problems: list[str]) -> str | None:
+    """METRICS_UTILITY_SECONDARY_TARGET: console.redhat.com beside a readable target (its packages feed it)."""
+    name = f'{PREFIX}SECONDARY_TARGET'
+    value = env.text(name)
+    if value is None:
+        return None
+    choices = declared(name).choices
+    if value not in choices:
+        problems.append(f'{name}={shown(value)}: expected {", ".join(choices)} (console.redhat.com)')
+        return None
+    if target not in ('directory', 's3'):
+        problems.append(
+            f'{name}={value}: needs {PREFIX}SHIP_TARGET directory or s3 (the second target is fed from the '
+            f'packages stored there), found {shown(target or "")}'
+        )
+        return None
+    return value
 
 
 def _collectors(env: Environment, problems: list[str]) -> list[str]:

@@ -179,7 +179,16 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'METRICS_UTILITY_STATE_PATH',
         'collectors',
         'path',
-        'A watermark file on a persistent volume (required for crc; otherwise the watermarks live in the target)',
+        'A watermark file on a persistent volume (for crc; otherwise the watermarks live in the target). For crc '
+        'it defaults to SHIP_PATH/state/crc-watermarks.json when SHIP_PATH is an existing directory',
+    ),
+    Variable(
+        'METRICS_UTILITY_SECONDARY_TARGET',
+        'crc',
+        'choice',
+        'A second, put-only target fed from the directory/S3 target: each stored package is sent there once, '
+        'with its own watermark (state/console.json); uses the crc variables',
+        choices=('crc',),
     ),
     # crc
     Variable('METRICS_UTILITY_BILLING_PROVIDER', 'crc', 'choice', 'Billing provider', choices=('aws',)),
