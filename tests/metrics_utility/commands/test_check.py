@@ -276,6 +276,33 @@ def test_console_service_account(controller_db, tmp_path, capsys, console_ca, re
     assert_no_secret([out, json.dumps(summary)], CLIENT_SECRET, 'check-token-0013')
 
 
+@pytest.mark.hostile
+@pytest.mark.parametrize('reply, expected_code, reason, words', SSO_ANSWERS.values(), ids=list(SSO_ANSWERS))
+def test_the_second_console_target_is_checked_too(
+    controller_db, tmp_path, capsys, console_ca, reply, expected_code, reason, words
+):
+    """A directory gather with console.redhat.com as its second target (METRICS_UTILITY_SECONDARY_TARGET=crc): the
+    check writes its probe to the directory and asks SSO for the second target's token, as check `secondary`."""
+    ca, bundle = console_ca
+    (tmp_path / 'ship').mkdir()
+    with HTTPSServer(ca, lambda request: reply) as sso:
+        env = {
+            **crc_env(controller_db, tmp_path, sso.url('/token'), bundle),
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(tmp_path / 'ship'),
+            'METRICS_UTILITY_SECONDARY_TARGET': 'crc',
+        }
+        code, summary, out = run_check(tmp_path, env, capsys)
+        [request] = sso.requests
+    assert code == expected_code, out
+    checks = {c['name']: c for c in summary['checks']}
+    assert checks['storage']['reason'] == 'Ok' and 'wrote, read back and deleted' in checks['storage']['message']
+    assert checks['secondary']['reason'] == reason
+    assert words in checks['secondary']['message']
+    assert b'grant_type=client_credentials' in request.body
+    assert_no_secret([out, json.dumps(summary)], CLIENT_SECRET, 'check-token-0013')
+
+
 def test_console_unreachable(controller_db, tmp_path, capsys, console_ca):
     _, bundle = console_ca
     url = f'https://127.0.0.1:{free_port()}/token'

@@ -94,8 +94,10 @@ def service_account(
     proxy_url: str | None,
     ca_bundle: str | None,
     timeout: float = TIMEOUT,
+    name: str = 'storage',
 ) -> CheckResult:
-    """console.redhat.com with a service account: SSO hands out a token for it (nothing is uploaded)."""
+    """console.redhat.com with a service account: SSO hands out a token for it (nothing is uploaded). `name` is
+    the check's: 'storage' for the gather's target, 'secondary' for the second target."""
     from metrics_utility.library.storage.http import HTTPClient, RetryPolicy
     from metrics_utility.library.storage.sso import ServiceAccountToken
 
@@ -106,12 +108,18 @@ def service_account(
         ServiceAccountToken(client, sso_url=sso_url, client_id=client_id, client_secret=client_secret).get()
     except StorageError as exc:
         text = _line(str(exc))
-        return failed('storage', storage_reason(text), text)
-    return passed('storage', f'SSO {sso_url} issued a token for client_id {client_id!r}')
+        return failed(name, storage_reason(text), text)
+    return passed(name, f'SSO {sso_url} issued a token for client_id {client_id!r}')
 
 
 def client_certificate(
-    ingress_url: str, cert: str, key: str, proxy_url: str | None, ca_bundle: str | None, timeout: float = TIMEOUT
+    ingress_url: str,
+    cert: str,
+    key: str,
+    proxy_url: str | None,
+    ca_bundle: str | None,
+    timeout: float = TIMEOUT,
+    name: str = 'storage',
 ) -> CheckResult:
     """console.redhat.com with mutual TLS: the ingress completes a handshake with our certificate and answers a
     HEAD request with something other than 401/403."""
@@ -129,15 +137,15 @@ def client_certificate(
             status = response.status_code
     except StorageError as exc:
         text = _line(str(exc))
-        return failed('storage', storage_reason(text), text)
+        return failed(name, storage_reason(text), text)
     if status in (401, 403):
         return failed(
-            'storage',
+            name,
             'AuthenticationFailed',
             f'{ingress_url} answered HTTP {status} to our client '
             'certificate; check that it is valid, current and registered',
         )
-    return passed('storage', f'{ingress_url} accepted the client certificate (HTTP {status})')
+    return passed(name, f'{ingress_url} accepted the client certificate (HTTP {status})')
 
 
 def prometheus(url: str, token_file: str | None, ca_bundle: str | None, timeout: float = TIMEOUT) -> CheckResult:

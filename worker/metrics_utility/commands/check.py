@@ -82,6 +82,8 @@ def check(env: Environment) -> list[CheckResult]:
     }
     results = probes.database(conninfo, db.user, tables_read(config.collectors), OPTIONAL_TABLES)
     results.append(_storage(config))
+    if config.secondary_target == 'crc':
+        results.append(_console(config, 'secondary'))
     if config.vcpu is not None:
         vcpu = config.vcpu
         results.append(probes.prometheus(vcpu.prometheus_url or '', vcpu.token_file, vcpu.ca_bundle))
@@ -94,18 +96,23 @@ def _storage(config: gather_settings.GatherSettings) -> CheckResult:
     ship = config.ship
     assert ship is not None  # load(ship=True) requires a target
     if ship.target == 'crc':
-        crc = config.crc
-        assert crc is not None
-        if crc.client_cert and crc.client_key:
-            return probes.client_certificate(
-                crc.ingress_url or '', crc.client_cert, crc.client_key, crc.proxy_url, crc.ca_bundle
-            )
-        assert crc.client_id and crc.client_secret
-        return probes.service_account(
-            crc.sso_url or '', crc.client_id, crc.client_secret.reveal(), crc.proxy_url, crc.ca_bundle
-        )
+        return _console(config, 'storage')
     try:  # the configured client (CA bundle, proxy) with one attempt and short timeouts: a probe never hangs
         store = ship.storage(max_attempts=1, connect_timeout=probes.TIMEOUT, read_timeout=probes.TIMEOUT)
     except StorageError as exc:
         return outcomes.failed('storage', 'StorageUnreachable', secret.redact(str(exc).splitlines()[0]))
     return probes.storage(store)
+
+
+def _console(config: gather_settings.GatherSettings, name: str) -> CheckResult:
+    """console.redhat.com accepts our certificate, or SSO issues a token for our service account."""
+    crc = config.crc
+    assert crc is not None  # load() reads the crc group for a crc target or second target
+    if crc.client_cert and crc.client_key:
+        return probes.client_certificate(
+            crc.ingress_url or '', crc.client_cert, crc.client_key, crc.proxy_url, crc.ca_bundle, name=name
+        )
+    assert crc.client_id and crc.client_secret
+    return probes.service_account(
+        crc.sso_url or '', crc.client_id, crc.client_secret.reveal(), crc.proxy_url, crc.ca_bundle, name=name
+    )
