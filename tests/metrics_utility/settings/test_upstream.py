@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,10 +19,12 @@ import pytest
 from metrics_utility.cli import _parser, main
 from metrics_utility.commands import build_report, upstream_options
 from metrics_utility.commands.candlepin_manage import MESSAGE as CANDLEPIN_MESSAGE
+from metrics_utility.library.package import parse_tarball_name
 from metrics_utility.settings.gather import TARGETS as GATHER_TARGETS
 from metrics_utility.settings.report import BUILD_TARGETS
 from metrics_utility.settings.upstream import without_effect
 from metrics_utility.settings.variables import BY_NAME, VARIABLES
+from testsupport import upstream_packages
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / 'docs' / 'upstream.md'
@@ -330,6 +333,28 @@ AAP_DOCS_CONFIGMAP = {
 }
 
 
+def assert_upstream_layout(claim: Path) -> None:
+    """Every package sits where metrics-utility 0.8 puts its own and holds its members: `data/<UTC day of since>/`,
+    named `<install_uuid>-<since>-<until>-<index>-<key>.tar.gz` as upstream names it, with `./<key>.csv`,
+    `./config.json`, `./data_collection_status.csv` and `./manifest.json` (ours adds `./package_info.json`; an empty
+    window has no `./<key>.csv`, where upstream writes a header-only one: docs/collectors.md)."""
+    packages = sorted(claim.glob('data/**/*.tar.gz'))
+    with_data = 0
+    for path in packages:
+        parsed = parse_tarball_name(path.name)
+        assert parsed is not None, path.name
+        assert path.name == upstream_packages.name(
+            parsed.install_uuid, parsed.since, parsed.until, parsed.index, parsed.key
+        )
+        assert path.parent.relative_to(claim).as_posix() == parsed.since.astimezone(UTC).strftime('data/%Y/%m/%d')
+        with tarfile.open(path) as tar:
+            members = set(tar.getnames())
+        metadata = {'./config.json', './data_collection_status.csv', './manifest.json'}
+        assert metadata <= members and members - metadata <= {f'./{parsed.key}.csv', './package_info.json'}, members
+        with_data += f'./{parsed.key}.csv' in members
+    assert with_data > 0, packages
+
+
 @pytest.mark.integration
 def test_the_aap_cronjob_commands_run_with_the_documented_configmap(tiny_db, tmp_path, capsys):
     """`gather_automation_controller_billing_data --ship --until=10m` then `build_report` (the two CronJob commands),
@@ -342,6 +367,7 @@ def test_the_aap_cronjob_commands_run_with_the_documented_configmap(tiny_db, tmp
         )
         == 0
     )
+    assert_upstream_layout(tmp_path)
     assert main(['build_report'], env=env) == 0  # the previous month: no data, no report
     assert main(['build_report', '--since=2024-02-28', '--until=2024-02-29'], env=env) == 0
     err = capsys.readouterr().err
