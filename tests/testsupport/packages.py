@@ -18,26 +18,27 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from metrics_utility.library.collectors.base import Collector, CollectorInfo
+from metrics_utility.library.collectors.base import Collector, CollectorInfo, Files
 from metrics_utility.library.package import Package
 
 from .report_data import COLUMNS, INSTALL_UUID, VERSIONS, csv_bytes, pg_ts
 
 
-def _write_csv(data: bytes, output_dir: Path, key: str) -> list[Path]:
+def _write_csv(data: bytes, output_dir: Path, key: str, unreadable: int) -> list[Path]:
     path = output_dir / f'{key}.csv'
     path.write_bytes(data)
-    return [path]
+    return Files([path], unreadable)
 
 
-def csv_collector(key: str, data: bytes, output_dir: Path) -> Collector:
-    """A CSV collector of `key` returning `data` as its file; built directly (not registered: the real collectors
-    own the registry's keys)."""
+def csv_collector(key: str, data: bytes, output_dir: Path, unreadable: int = 0) -> Collector:
+    """A CSV collector of `key` returning `data` as its file (`unreadable`: rows it exported with NULLs because a
+    stored document could not be read); built directly (not registered: the real collectors own the registry's
+    keys)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     return Collector(
-        CollectorInfo(key, VERSIONS[key], 'csv', f'test {key}'),
+        CollectorInfo(key, VERSIONS[key], 'csv', 'windowed', f'test {key}'),
         _write_csv,
-        {'data': data, 'output_dir': output_dir, 'key': key},
+        {'data': data, 'output_dir': output_dir, 'key': key, 'unreadable': unreadable},
     )
 
 
@@ -73,6 +74,7 @@ def ship(
     key: str = 'job_host_summary',
     work: Path,
     data: bytes | None = None,
+    unreadable: int = 0,
 ) -> Path:
     """Package one day's rows as a gather would and store it at `<base>/data/YYYY/MM/DD/<name>`."""
     since = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -81,7 +83,7 @@ def ship(
     content = csv_bytes(COLUMNS[key], rows) if data is None else data
     package = Package(
         config={'install_uuid': INSTALL_UUID, 'controller_version': '4.6.8'},
-        collectors=[csv_collector(key, content, work / f'collect-{day}-{key}')],
+        collectors=[csv_collector(key, content, work / f'collect-{day}-{key}', unreadable)],
         since=since,
         until=since + timedelta(days=1),
         output_dir=out,

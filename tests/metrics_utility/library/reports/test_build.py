@@ -438,3 +438,20 @@ def test_rollups_of_the_unverified_reader_are_rebuilt(tmp_path: Path) -> None:
     assert [p.message for p in result.problems] == [
         f'{CSV}: sha256 does not match package_info.json; none of its rows are used'
     ]
+
+
+def test_the_status_sheet_shows_the_rows_exported_with_unreadable_documents(tmp_path):
+    """A package's data_collection_status.csv counts the rows whose host variables or event data could not be read
+    (exported with NULLs); the workbook's status sheet shows that count per collection, and upstream's packages,
+    which lack the column, show an empty cell."""
+    base = tmp_path / 'ship'
+    for i, day in enumerate(DAYS):
+        ship(base, day, jhs_rows(day, HOSTS[day], job=i + 1), work=tmp_path / 'work', unreadable=(0, 3, 0)[i])
+    result = build(StorageDirectory(base), options(), tmp_path / 'report.xlsx')
+    assert result.problems == []
+    ws = load_workbook(tmp_path / 'report.xlsx')['Data collection status']
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = next(r for r in rows if r and r[0] == 'Collection timestamp')
+    column = header.index('Unreadable rows')
+    counts = {r[1].date(): r[column] for r in rows[rows.index(header) + 1 :] if r and r[3] == CSV}
+    assert counts == {DAYS[0]: 0, DAYS[1]: 3, DAYS[2]: 0}

@@ -17,7 +17,7 @@ class CollectionStatus(Rollup):
     fields: ClassVar[dict[str, str]] = {
         'day': 'datetime64[us]', 'install_uuid': 'str', 'tarball': 'str', 'collection_start_timestamp':
         'datetime64[us, UTC]', 'since': 'datetime64[us, UTC]', 'until': 'datetime64[us, UTC]', 'file_name': 'str',
-        'status': 'str', 'elapsed': 'float64',
+        'status': 'str', 'elapsed': 'float64', 'unreadable_rows': 'Int64',
     }  # fmt: skip
 
     def add_package(self, table: pa.Table, *, install_uuid: str, day: pd.Timestamp, tarball: str) -> None:

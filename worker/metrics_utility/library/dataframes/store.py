@@ -40,8 +40,9 @@ from .job_host_summary import JobHostSummaryUsage
 
 log = logging.getLogger(__name__)
 
-ROLLUP_VERSION = 3  # 2: exact NULL/'' reading (hosts named NA kept), content rows carry `reachable`; 3: packages are
-# verified before use, so days rolled up by the unverified reader are read again
+ROLLUP_VERSION = 4  # 2: exact NULL/'' reading (hosts named NA kept), content rows carry `reachable`; 3: packages are
+# verified before use, so days rolled up by the unverified reader are read again; 4: collection status keeps
+# `unreadable_rows`
 MIN_PARALLEL_DAYS = 6
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {

@@ -58,6 +58,7 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
     },
     'data_collection_status': {
         'collection_start_timestamp': TS, 'since': TS, 'until': TS, 'file_name': STR, 'status': STR, 'elapsed': FLOAT,
+        'unreadable_rows': INT,  # ours only (docs/collectors.md "Unreadable documents"); upstream's files lack it
     },
 }  # fmt: skip
 # main_host_daily has the same columns as the main_host snapshot.

@@ -142,6 +142,7 @@ def collection_status(wb: Workbook, found: pd.DataFrame, rows: pd.DataFrame, pro
         Column('File name', 'file_name', width=16),
         Column('Status', 'status', width=10),
         Column('Elapsed', 'elapsed', INTEGER, 10),
+        Column('Unreadable rows', 'unreadable_rows', INTEGER, 16),
     ]
     widths(ws, [*raw_columns, Column('Time since previous collection', '', width=30)])
     ws.append([cell(ws, 'Gaps in data collection', bold=True, size=12)])
