@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from metrics_utility.library.secret import shorten
 from metrics_utility.library.tempdir import job_tempdir
 
 from .base import PayloadKind, PutOnlyStorage, StorageError
@@ -185,7 +186,7 @@ class StorageCRCIdentity(PutOnlyStorage):
         return self.mutual.last_upload
 
     def _give_up(self, reason: str) -> None:
-        self._given_up = reason
+        self._given_up = shorten(reason, 600)  # the summary's crc block must stay small (4 KiB in all)
         then = 'the service account' if self.fallback else 'nothing (no service account is configured)'
         log.warning('console.redhat.com: %s; falling back to %s for this run', reason, then)
         self.identity_used = IdentityUsed(None, self._fallback_reason())
