@@ -198,7 +198,7 @@ def test_neither_usable_is_one_clear_error(mtls_ingress_server, ca_bundle, stran
         f'{mtls_ingress_server.url("/upload")} failed'
     )
     assert message.startswith(prefix), message
-    assert crc.identity_used == IdentityUsed(None, crc._given_up)
+    assert crc.identity_used == IdentityUsed(None, message.split('to fall back to: ', 1)[1])
     assert_secret_free([*logged(caplog), *exception_texts(excinfo.value)], pem_material(stranger))
 
 
@@ -348,3 +348,41 @@ def test_an_unusable_identity_falls_back_without_asking_the_server(
     assert mtls_ingress_server.requests == [] and mtls_ingress_server.tls_failures == []
     assert len(ingress_server.requests) == 1 and list(tls_dir.iterdir()) == []
     assert_secret_free([*logged(caplog), str(crc.identity_used)], pem_material(identity))
+
+
+ANSWERS = [  # (id, the certificate ingress's answer, identity used, or the exact end of the upload's error)
+    ('401-falls-back', Reply(401), 'service-account', None),
+    ('403-falls-back', Reply(403), 'service-account', None),
+    ('400-is-the-uploads-error', Reply(400, 'bad upload'), None, ': HTTP 400 Bad Request: bad upload'),
+    (
+        '413-is-the-uploads-error',
+        Reply(413),
+        None,
+        'ingress accepts at most 100 MB per upload: lower the package size limit',
+    ),
+    ('415-is-the-uploads-error', Reply(415), None, '(HTTP 415)'),
+    ('202-accepted', Reply(202), 'controller', None),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('reply', 'used', 'error'), [a[1:] for a in ANSWERS], ids=[a[0] for a in ANSWERS])
+def test_what_each_answer_to_the_certificate_leads_to(
+    reply, used, error, mtls_ingress_server, ingress_server, sso_server, ca_bundle, good, tarball, sleeps
+):
+    mtls_ingress_server.script(reply)
+    crc = StorageCRCIdentity(
+        good,
+        mtls_ingress_server.url('/upload'),
+        verify_cert_path=ca_bundle,
+        fallback=service_account(sso_server, ingress_server, ca_bundle, sleeps),
+    )
+    if error is None:
+        crc.put(NAME, filename=tarball)
+        assert crc.identity_used is not None and crc.identity_used.identity == used
+        assert len(ingress_server.requests) == (1 if used == 'service-account' else 0)
+    else:
+        with pytest.raises(StorageError) as excinfo:
+            crc.put(NAME, filename=tarball)
+        assert str(excinfo.value).endswith(error)
+        assert crc.identity_used is None and ingress_server.requests == []
