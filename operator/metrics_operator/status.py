@@ -129,6 +129,9 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
         figures['kpi'] = {'documents': s.kpi.documents} | ({'error': s.kpi.error} if s.kpi.error else {})
     if kind == 'gather' and s.secondary is not None:
         figures['secondary'] = secondary_figures(s.secondary)
+    if kind == 'gather' and s.crc is not None:  # replaced as a whole: a run without fallback clears the reason
+        figures['crc'] = {'identity': s.crc.identity} if s.crc.identity else {}
+        figures['crc'] |= {'fallback': s.crc.fallback} if s.crc.fallback else {}
     return figures
 
 

@@ -26,7 +26,10 @@ attribute it fills here (a test parses every one). As its last act the worker wr
      "retention": {"max_age_days", "max_bytes", "deleted_objects", "deleted_bytes", "blocked_objects",
                    "blocked_bytes"},                        # the limits applied and what they did
      "volume": {"bytes": int, "free_bytes": int},           # the filesystem of a directory target
-     "kpi": {"documents": int, "error": str | null}}        # the KPI sink: documents indexed, why it failed
+     "kpi": {"documents": int, "error": str | null},        # the KPI sink: documents indexed, why it failed
+     "crc": {"identity": str | null, "fallback": str | null}}   # console.redhat.com: the identity uploads used
+                                                            # (contract.CRC_IDENTITIES), why the certificate was
+                                                            # given up for the service account
 
 Every field except `ok` is optional. A missing, truncated or non-JSON message is not an error: the operator then
 relies on the Job's conditions alone.
@@ -82,6 +85,15 @@ class Secondary:
 
 
 @dataclass(frozen=True)
+class Crc:
+    """Which identity the console.redhat.com uploads used (contract.CRC_IDENTITIES; None: none was accepted) and why
+    the client certificate was given up for the service account (None: it was not)."""
+
+    identity: str | None
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
 class Summary:
     ok: bool
     command: str | None = None
@@ -106,6 +118,7 @@ class Summary:
     first_problem: str | None = None
     reason: str | None = None  # check: the reason code of the first failed check (contract.CHECK_REASONS)
     secondary: Secondary | None = None
+    crc: Crc | None = None
 
 
 def _ints(value: Any, fields: tuple[str, ...]) -> dict[str, int | None] | None:
@@ -184,7 +197,19 @@ def parse(message: str | None) -> Summary | None:
         first_problem=_first_problem(data.get('problems')),
         reason=_str(data.get('reason'), 64),
         secondary=_secondary(data.get('secondary')),
+        crc=_crc(data.get('crc')),
     )
+
+
+def _crc(value: Any) -> Crc | None:
+    if not isinstance(value, dict):
+        return None
+    identity = value.get('identity')
+    fallback = value.get('fallback')
+    if identity not in contract.CRC_IDENTITIES and identity is not None:
+        identity = None  # an identity this operator does not know: shown as unknown, the fallback reason still counts
+    reason = _flat(fallback) if isinstance(fallback, str) and fallback.strip() else None
+    return Crc(identity=identity, fallback=reason) if identity or reason else None
 
 
 def _secondary(value: Any) -> Secondary | None:

@@ -346,3 +346,18 @@ def test_secondary_shows_its_last_confirmed_window_and_error_without_failing_the
         'error': 'HTTP 503 down',
     }
     assert conds(st)['GatherSucceeded']['status'] == 'True'
+
+
+def test_crc_shows_the_identity_uploads_used_and_a_clean_run_clears_the_fallback():
+    """`status.gather.crc`: which identity console.redhat.com took and why the certificate was given up."""
+    fell_back = {'ok': True, 'crc': {'identity': 'service-account', 'fallback': 'the certificate was refused'}}
+    st, _ = compose({}, [job('g-1', message=json.dumps(fell_back))])
+    assert st['gather']['crc'] == {'identity': 'service-account', 'fallback': 'the certificate was refused'}
+    clean = job(
+        'g-2',
+        scheduled='2026-03-02T05:00:00Z',
+        finished='2026-03-02T05:01:00Z',
+        message=json.dumps({'ok': True, 'crc': {'identity': 'controller', 'fallback': None}}),
+    )
+    st, _ = compose(st, [clean])
+    assert st['gather']['crc'] == {'identity': 'controller'}

@@ -194,6 +194,7 @@ def test_every_contract_key_is_read_into_its_attribute():
             'shipped_until': {'main_host': '2026-01-02T00:00:00+00:00'},
             'error': 'HTTP 503',
         },
+        'crc': dict(zip(contract.SUMMARY_CRC_FIELDS, ('service-account', 'certificate refused'), strict=True)),
         'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
         'quantity': 12,
         'period': '2026-02',
@@ -216,7 +217,42 @@ def test_every_contract_key_is_read_into_its_attribute():
         last_window=worker_summary.Window('2026-01-01T00:00:00+00:00', '2026-01-02T00:00:00+00:00'),
         error='HTTP 503',
     )
+    assert parsed.crc == worker_summary.Crc('service-account', 'certificate refused')
     assert (parsed.kpi, parsed.usage) == (
         worker_summary.Kpi(9, 'HTTP 503'),
         worker_summary.MonthUsage('2026-03', 10, 11),
     )
+
+
+CRC_BLOCKS = [  # (id, the summary's crc value, what the operator reads)
+    ('controller', {'identity': 'controller', 'fallback': None}, worker_summary.Crc('controller')),
+    (
+        'fallback',
+        {'identity': 'service-account', 'fallback': 'refused'},
+        worker_summary.Crc('service-account', 'refused'),
+    ),
+    ('neither-accepted', {'identity': None, 'fallback': 'refused'}, worker_summary.Crc(None, 'refused')),
+    ('unknown-identity', {'identity': 'root', 'fallback': None}, None),
+    ('unknown-identity-with-reason', {'identity': 'root', 'fallback': 'x'}, worker_summary.Crc(None, 'x')),
+    ('identity-not-a-string', {'identity': 7, 'fallback': None}, None),
+    ('reason-not-a-string', {'identity': 'managed', 'fallback': ['a']}, worker_summary.Crc('managed')),
+    ('blank-reason', {'identity': 'certificate', 'fallback': '  '}, worker_summary.Crc('certificate')),
+    (
+        'multi-line-reason',
+        {'identity': 'service-account', 'fallback': 'a\n  b'},
+        worker_summary.Crc('service-account', 'a b'),
+    ),
+    (
+        'long-reason',
+        {'identity': 'service-account', 'fallback': 'r' * 2000},
+        worker_summary.Crc('service-account', 'r' * 1024),
+    ),
+    ('not-an-object', 'controller', None),
+    ('empty', {}, None),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('value', 'expected'), [c[1:] for c in CRC_BLOCKS], ids=[c[0] for c in CRC_BLOCKS])
+def test_crc_block(value, expected):
+    assert worker_summary.parse(json.dumps({'ok': True, 'crc': value})).crc == expected

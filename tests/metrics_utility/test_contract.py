@@ -89,6 +89,7 @@ def test_run_summary_keys_are_the_contracts():
         usage={},
         started_from={},
         secondary={},
+        crc={},
     )
     assert tuple(known.fields()) == contract.SUMMARY_KEYS['gather']
     assert tuple(known.to_json()) == contract.SUMMARY_KEYS['gather']
@@ -96,6 +97,12 @@ def test_run_summary_keys_are_the_contracts():
     assert tuple(RunSummary().to_json()) == tuple(k for k in contract.SUMMARY_KEYS['gather'] if k not in unknown)
     assert tuple(known.to_json()['window']) == contract.SUMMARY_WINDOW_FIELDS
     assert tuple(CollectorOutcome.__dataclass_fields__) == contract.SUMMARY_COLLECTOR_FIELDS
+    from typing import get_args
+
+    from metrics_utility.library.storage.crc_identity import SERVICE_ACCOUNT, IdentitySource, IdentityUsed
+
+    assert tuple(IdentityUsed('controller').to_json()) == contract.SUMMARY_CRC_FIELDS
+    assert (*get_args(IdentitySource), SERVICE_ACCOUNT) == contract.CRC_IDENTITIES
     policy = retention.Policy(max_age_days=30, max_bytes=None)
     assert tuple(retention.Outcome(policy).as_json()) == contract.SUMMARY_RETENTION_FIELDS
     assert tuple(secondary.Outcome('crc').as_json()) == contract.SUMMARY_SECONDARY_FIELDS

@@ -132,11 +132,19 @@ class HTTPSServer(ServedInThread):
 
     Replies come first from `script(...)` (in order), then from `responder` (default: 200 with an empty body).
     With `client_ca`, the server requires a client certificate issued by that CA and rejects the handshake otherwise.
+    `names` are the host names its certificate is valid for (a test that resolves another name to 127.0.0.1 adds it).
     """
 
-    def __init__(self, ca: trustme.CA, responder: Responder | None = None, *, client_ca: trustme.CA | None = None):
+    def __init__(
+        self,
+        ca: trustme.CA,
+        responder: Responder | None = None,
+        *,
+        client_ca: trustme.CA | None = None,
+        names: tuple[str, ...] = ('127.0.0.1', 'localhost'),
+    ):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert('127.0.0.1', 'localhost').configure_cert(context)
+        ca.issue_cert(*names).configure_cert(context)
         if client_ca is not None:
             client_ca.configure_trust(context)
             context.verify_mode = ssl.CERT_REQUIRED

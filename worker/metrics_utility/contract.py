@@ -176,6 +176,7 @@ SUMMARY_FIELDS: Final = (
     SummaryField(
         'secondary', _GATHER, 'secondary', when_known=True
     ),  # SUMMARY_SECONDARY_FIELDS: the put-only 2nd target
+    SummaryField('crc', _GATHER, 'crc', when_known=True),  # SUMMARY_CRC_FIELDS: the identity uploads used
     SummaryField('report', _REPORT, 'report', when_known=True),
     SummaryField('quantity', _REPORT, 'quantity', when_known=True),
     SummaryField('period', _REPORT, 'period', when_known=True),  # "YYYY-MM" or "YYYY-MM-DD--YYYY-MM-DD" (until incl.)
@@ -215,6 +216,10 @@ SUMMARY_SECONDARY_FIELDS: Final = (
     'shipped_until',
     'error',
 )
+# console.redhat.com: which identity the uploads used (`library/storage/crc_identity.py`); `fallback` says why the
+# client certificate was given up for the service account (null: it was not).
+SUMMARY_CRC_FIELDS: Final = ('identity', 'fallback')
+CRC_IDENTITIES: Final = ('controller', 'managed', 'certificate', 'service-account')
 
 # `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
 # failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.

@@ -17,7 +17,12 @@ same table), at most `SUMMARY_MAX_BYTES` of JSON. A gather's summary:
      "usage": {"month": "YYYY-MM", "unique_managed_nodes": int, "job_runs": int},   # only when computed
      "started_from": {key: "state" | "controller-watermark" | "target-packages" | "default"},
      "secondary": {"target": "crc", "ok": bool, "windows": int, "packages": int, "bytes": int, "pending": int,
-                   "last_window": {"since", "until"} | null, "shipped_until": {key: until}, "error": str | null}}
+                   "last_window": {"since", "until"} | null, "shipped_until": {key: until}, "error": str | null},
+     "crc": {"identity": "controller" | "managed" | "certificate" | "service-account" | null,
+             "fallback": str | null}}
+
+`crc` says which identity the console.redhat.com uploads of the run used (the last accepted one's; null when none
+was accepted) and, when a client certificate was tried and given up for the service account, why.
 
 `secondary` is the second, put-only target fed from the primary's stored packages (`gather/secondary.py`); its
 failure is its own (`ok` stays the primary's).
@@ -77,6 +82,7 @@ class RunSummary:
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
     started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
     secondary: dict[str, Any] | None = None  # the second, put-only target's outcome (gather.secondary)
+    crc: dict[str, Any] | None = None  # console.redhat.com: {identity, fallback} (contract.SUMMARY_CRC_FIELDS)
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())
@@ -124,6 +130,7 @@ class RunSummary:
             'usage': self.usage,
             'started_from': self.started_from,
             'secondary': self.secondary,
+            'crc': self.crc,
         }
 
     def to_json(self) -> dict[str, Any]:

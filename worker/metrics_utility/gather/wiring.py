@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -24,6 +24,9 @@ from .runner import GatherRequest, PackagedFile, Packager, StateStore
 from .state import FileStateStore, StorageStateStore
 from .summary import RunSummary
 
+if TYPE_CHECKING:  # the console.redhat.com modules are imported lazily (their HTTP stack)
+    from metrics_utility.library.storage.crc_identity import ClientIdentity
+
 
 @dataclass
 class Wired:
@@ -38,10 +41,20 @@ class Wired:
     steps: scale_steps.ScaleSteps
 
     def run(self, summary: RunSummary, progress: Callable[[str], None]) -> RunSummary:
-        """One gather with these parts (`runner.run`)."""
-        return runner.run(
-            self.request, self.connect, self.packager, self.storage, self.state, summary, self.steps, progress=progress
-        )
+        """One gather with these parts (`runner.run`); the summary says which identity console.redhat.com took."""
+        try:
+            return runner.run(
+                self.request,
+                self.connect,
+                self.packager,
+                self.storage,
+                self.state,
+                summary,
+                self.steps,
+                progress=progress,
+            )
+        finally:
+            summary.crc = crc_identity_used(self.storage) or summary.crc
 
 
 def wire(
@@ -52,10 +65,14 @@ def wire(
     shard: backfill.Shard | None,
     since: datetime | None,
     until: datetime | None,
+    identity: ClientIdentity | None = None,
+    cert_url: str | None = None,
 ) -> Wired:
-    """The run's parts; a target or step that cannot be set up raises `SetupError` (exit 2)."""
+    """The run's parts; a target or step that cannot be set up raises `SetupError` (exit 2). `identity` is a client
+    certificate console.redhat.com uploads try first (e.g. the controller's own), before the service account;
+    `cert_url` replaces the `cert.` host the ingress URL is rewritten to for it (tests: a second local server)."""
     try:
-        storage = storage_for(settings) if ship else None
+        storage = storage_for(settings, identity, cert_url) if ship else None
         state = state_store_for(settings, storage) if ship else None
     except (StorageError, ValueError, OSError) as exc:
         raise SetupError(f'cannot set up {settings.ship_target}: {_reason(exc)}') from None
@@ -137,20 +154,37 @@ class CollectorFailedError(MetricsUtilityError, RuntimeError):
     """A collector of the window failed inside the package build; the window is not shipped."""
 
 
-def storage_for(settings: GatherSettings) -> Storage | None:
+def storage_for(
+    settings: GatherSettings, identity: ClientIdentity | None = None, cert_url: str | None = None
+) -> Storage | None:
     """The configured target (imported lazily: S3 and console.redhat.com pull in their HTTP stacks)."""
     target = settings.ship_target
     if target in ('directory', 's3'):
         return settings.ship.storage()
     if target == 'crc':
-        return crc_storage(settings)
+        return crc_storage(settings, identity, cert_url)
     return None
 
 
-def crc_storage(settings: GatherSettings) -> Storage:
-    """console.redhat.com from the crc variables: mutual TLS with a client certificate, else the service account."""
+def crc_storage(
+    settings: GatherSettings, identity: ClientIdentity | None = None, cert_url: str | None = None
+) -> Storage:
+    """console.redhat.com from the crc variables: with `identity`, mutual TLS with it and the service account (when
+    configured) as fallback; else mutual TLS with a client certificate file, else the service account."""
     crc = settings.crc
     assert crc is not None  # the settings load the crc group whenever crc is a target
+    if identity is not None:
+        from metrics_utility.library.storage.crc import StorageCRC
+        from metrics_utility.library.storage.crc_identity import StorageCRCIdentity
+
+        fallback = None
+        if crc.client_id and crc.client_secret.reveal():
+            fallback = StorageCRC(
+                crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
+            )
+        return StorageCRCIdentity(
+            identity, crc.ingress_url, crc.proxy_url, crc.ca_bundle, fallback=fallback, cert_url=cert_url
+        )
     if crc.client_cert:
         from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
 
@@ -160,6 +194,19 @@ def crc_storage(settings: GatherSettings) -> Storage:
     return StorageCRC(
         crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
     )
+
+
+def crc_identity_used(storage: Storage | None) -> dict[str, Any] | None:
+    """The summary's `crc` block (contract.SUMMARY_CRC_FIELDS) once a console.redhat.com upload was tried."""
+    from metrics_utility.library.storage.crc import StorageCRC
+    from metrics_utility.library.storage.crc_identity import StorageCRCIdentity
+    from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
+
+    if isinstance(storage, StorageCRCIdentity) and storage.identity_used is not None:
+        return storage.identity_used.to_json()
+    if isinstance(storage, StorageCRC | StorageCRCMutual) and storage.last_upload is not None:
+        return {'identity': 'service-account' if isinstance(storage, StorageCRC) else 'certificate', 'fallback': None}
+    return None
 
 
 def state_store_for(settings: GatherSettings, storage: Storage | None):

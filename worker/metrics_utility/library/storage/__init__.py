@@ -2,6 +2,7 @@
 
 from .base import PutOnlyStorage, PutOnlyStorageError, Storage, StorageError
 from .crc import StorageCRC
+from .crc_identity import ClientIdentity, StorageCRCIdentity, cert_ingress_url
 from .crc_mutual import StorageCRCMutual
 from .directory import StorageDirectory
 from .http import RetryPolicy
@@ -14,15 +15,18 @@ __all__ = [
     'DEFAULT_CERT_INGRESS_URL',
     'DEFAULT_INGRESS_URL',
     'DEFAULT_SSO_URL',
+    'ClientIdentity',
     'PutOnlyStorage',
     'PutOnlyStorageError',
     'RetryPolicy',
     'Storage',
     'StorageCRC',
+    'StorageCRCIdentity',
     'StorageCRCMutual',
     'StorageDirectory',
     'StorageError',
     'StorageS3',
     'StorageSegment',
     'UploadReceipt',
+    'cert_ingress_url',
 ]

@@ -79,6 +79,10 @@ class RetryPolicy:
         return ceiling * (0.5 + 0.5 * self.random())
 
 
+class CertificateRefused(StorageError):
+    """The server refused our client certificate in the TLS handshake (a caller may fall back to other credentials)."""
+
+
 def redact_url(url: str) -> str:
     """The URL without a password (proxy URLs may carry `user:password@`)."""
     parts = urlsplit(url)
@@ -211,6 +215,7 @@ class HTTPClient:
         proxies = {'http': self.proxy_url, 'https': self.proxy_url} if self.proxy_url else None
         attempts = self.retry.attempts
         for attempt in range(1, attempts + 1):
+            refused = False
             extra = dict(fresh()) if fresh else {}
             try:
                 response = self.session.request(
@@ -225,9 +230,11 @@ class HTTPClient:
                 )
             except requests.exceptions.SSLError as exc:
                 if 'EOF' not in str(exc).upper():  # a certificate problem does not heal by retrying
-                    raise StorageError(self.redact(f'{what} failed: {self._tls_hint(url, exc)}')) from None
+                    error = CertificateRefused if self._ours_refused(exc) else StorageError
+                    raise error(self.redact(f'{what} failed: {self._tls_hint(url, exc)}')) from None
                 failure = self._tls_hint(url, exc)  # a cut connection may be the network: worth another try
                 retry_after = None
+                refused = bool(self.client_cert)  # TLS 1.3: a refused certificate may arrive as a cut
             except requests.exceptions.ProxyError as exc:
                 via = redact_url(self.proxy_url) if self.proxy_url else 'from HTTPS_PROXY/HTTP_PROXY'
                 failure = f'cannot use proxy {via}: {describe_failure(exc)}'
@@ -244,7 +251,8 @@ class HTTPClient:
                 retry_after = _retry_after(response)
                 response.close()
             if attempt == attempts:
-                raise StorageError(self.redact(f'{what} failed after {attempts} attempts: {failure}'))
+                error = CertificateRefused if refused else StorageError
+                raise error(self.redact(f'{what} failed after {attempts} attempts: {failure}'))
             delay = self.retry.delay(attempt, retry_after)
             log.warning(
                 '%s',
@@ -252,6 +260,9 @@ class HTTPClient:
             )
             self.retry.sleep(delay)
         raise AssertionError('unreachable')  # pragma: no cover
+
+    def _ours_refused(self, exc: BaseException) -> bool:
+        return bool(self.client_cert) and _client_cert_rejected(exc)
 
     def _tls_hint(self, url: str, exc: BaseException) -> str:
         reason = describe_failure(exc)

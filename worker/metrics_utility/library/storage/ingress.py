@@ -33,6 +33,10 @@ BILLING_CONTENT_TYPE = 'application/vnd.redhat.aap-billing-controller.aap_billin
 INGRESS_SIZE_LIMIT = 100 * 1024 * 1024
 
 
+class CredentialsRejected(StorageError):
+    """Ingress answered 401/403: it does not accept the credentials (token or client certificate) of the upload."""
+
+
 @dataclass(frozen=True)
 class UploadReceipt:
     """What ingress said about the last accepted upload (for the run summary and the operator's status)."""
@@ -135,7 +139,7 @@ class IngressStorage(PutOnlyStorage):
                 'refused': f'{self.ingress_url} refused {name}: HTTP {status} {response.reason or ""}'.rstrip()
                 + answer.detail,
             }[answer.kind]
-        raise StorageError(redact(message))
+        raise (CredentialsRejected if answer.kind == 'credentials' else StorageError)(redact(message))
 
 
 @contextlib.contextmanager
