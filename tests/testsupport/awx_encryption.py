@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
-def awx_key(secret_key: str, pk: int | None, field_name: str = 'value') -> bytes:
-    material = secret_key.encode() + (str(pk).encode() if pk is not None else b'') + field_name.encode()
+def awx_key(secret_key: str | bytes, pk: int | None, field_name: str = 'value') -> bytes:
+    secret = secret_key.encode() if isinstance(secret_key, str) else secret_key  # the file's bytes, as AWX reads it
+    material = secret + (str(pk).encode() if pk is not None else b'') + field_name.encode()
     return hashlib.sha512(material).digest()
 
 
@@ -42,7 +43,7 @@ def wrap(token: bytes) -> str:
 
 
 def encrypt_setting(
-    value: str, secret_key: str, pk: int | None, *, timestamp: int | None = None, iv: bytes | None = None
+    value: str, secret_key: str | bytes, pk: int | None, *, timestamp: int | None = None, iv: bytes | None = None
 ) -> str:
     """`value` as AWX stores an encrypted setting of `conf_setting` row `pk`."""
     token = fernet_token(

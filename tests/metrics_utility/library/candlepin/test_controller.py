@@ -87,8 +87,24 @@ def test_the_controllers_identity(db, pems):
 def test_the_secret_key_file(tmp_path, db, pems):
     (tmp_path / 'secret_key').write_bytes(SECRET_KEY.encode() + b'\n')
     store(db, identity_rows(pems))
-    assert read_secret_key(tmp_path / 'secret_key') == SECRET_KEY
+    assert read_secret_key(tmp_path / 'secret_key') == SECRET_KEY.encode()
     assert isinstance(load(db, read_secret_key(tmp_path / 'secret_key')), Identity)
+
+
+def test_a_secret_key_that_is_not_utf8(tmp_path, db, pems):
+    """AWX hashes the SECRET_KEY file's bytes; a key that is not UTF-8 text still decrypts."""
+    key = b'\xff\xfe-binary-key'
+    (tmp_path / 'secret_key').write_bytes(b' ' + key + b'\r\n')
+    rows = [
+        (CERT, None, lambda pk, p: encrypt_setting(p['good'][0], key, pk)),
+        (KEY, None, lambda pk, p: encrypt_setting(p['good'][1], key, pk)),
+        (CONSUMER, UUID, None),
+    ]
+    store(db, rows, pems)
+    with db.connect_reader() as conn:
+        identity = load_controller_identity(conn, read_secret_key(tmp_path / 'secret_key'), NOW)
+    assert isinstance(identity, Identity) and identity.key_pem.reveal() == pems['good'][1]
+    assert read_secret_key(tmp_path / 'secret_key') == key
 
 
 def test_the_newest_row_of_a_key_wins_and_user_rows_are_ignored(db, pems):
@@ -114,6 +130,12 @@ def test_plain_values_are_used_as_awx_uses_them(db, pems):
     assert isinstance(load(db), Identity)
 
 
+def test_an_encrypted_consumer_uuid_is_decrypted(db, pems):
+    store(db, [(CERT, pems['good'][0], ENCRYPT), (KEY, pems['good'][1], ENCRYPT), (CONSUMER, UUID, ENCRYPT)])
+    identity = load(db)
+    assert isinstance(identity, Identity) and identity.consumer_uuid == UUID
+
+
 def _wrong_row(pk: int, pems) -> str:
     return encrypt_setting(pems['good'][1], SECRET_KEY, pk + 1000)
 
@@ -137,6 +159,11 @@ HOSTILE: dict[str, tuple[Callable[[dict], list], str, Unusable]] = {
     'placeholder-uuid': (
         lambda p: [(CERT, '', None), (KEY, '', None), (CONSUMER, '00000000-0000-0000-0000-000000000000', None)],
         SECRET_KEY,
+        Unusable('absent', 'the controller has no Candlepin consumer (CANDLEPIN_CONSUMER_UUID is all zeros)'),
+    ),
+    'placeholder-with-stale-pems': (
+        lambda p: [*identity_rows(p)[:2], (CONSUMER, '00000000-0000-0000-0000-000000000000', None)],
+        'another-controllers-key',  # the stale PEMs are not even decrypted
         Unusable('absent', 'the controller has no Candlepin consumer (CANDLEPIN_CONSUMER_UUID is all zeros)'),
     ),
     'only-the-certificate': (

@@ -2,8 +2,9 @@
 
 Use: `load_controller_identity(conn, secret_key, now=None) -> IdentityResult` reads `CANDLEPIN_CERT_PEM`,
 `CANDLEPIN_KEY_PEM` and `CANDLEPIN_CONSUMER_UUID` from `conf_setting` with one SELECT (the SELECT-only role
-suffices), decrypts AWX's `$encrypted$` values with the controller's `SECRET_KEY` (`read_secret_key(path)` reads it
-from a file) and checks the result. It returns either
+suffices), decrypts AWX's `$encrypted$` values with the controller's `SECRET_KEY` (text or bytes;
+`read_secret_key(path)` reads it from a file, e.g. METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE) and checks the
+result. It returns either
 
 - `Identity(cert_pem, key_pem: Secret, consumer_uuid, subject, not_after)`: usable now; `remaining(now)` says how
   long it has left, `describe(now)` is a loggable line; `key_pem.reveal()` only where the TLS context needs it; or

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .encryption import DecryptionError, decrypt_value, is_encrypted
-from .identity import PLACEHOLDER_UUID, IdentityResult, Unusable, check_identity, utc_now
+from .identity import NO_CONSUMER, PLACEHOLDER_UUID, IdentityResult, Unusable, check_identity, utc_now
 
 if TYPE_CHECKING:
     import psycopg
@@ -22,10 +22,11 @@ KEYS = (CERT, KEY, CONSUMER)
 _QUERY = 'SELECT key, id, value FROM conf_setting WHERE user_id IS NULL AND key = ANY(%s) ORDER BY modified, id'
 
 
-def read_secret_key(path: str | Path) -> str:
+def read_secret_key(path: str | Path) -> bytes:
     """The controller's SECRET_KEY from a file (the AAP operator's `<controller>-secret-key` Secret, key
-    `secret_key`, mounted as a file), stripped of surrounding whitespace as AWX does when it reads its own."""
-    return Path(path).read_bytes().strip().decode('utf-8')
+    `secret_key`, mounted as a file): its bytes stripped of surrounding whitespace, as AWX reads its own (so a key
+    that is not UTF-8 works too). An unreadable file raises OSError, whose text names the path, never the key."""
+    return Path(path).read_bytes().strip()
 
 
 def load_controller_identity(
@@ -54,25 +55,33 @@ def _read(conn: psycopg.Connection) -> dict[str, tuple[int, Any]] | Unusable:
 
 
 def identity_from_rows(rows: dict[str, tuple[int, Any]], secret_key: str | bytes, now: datetime) -> IdentityResult:
-    """The pure part of `load_controller_identity`: rows by key → the checked identity or the reason there is none."""
+    """The pure part of `load_controller_identity`: rows by key → the checked identity or the reason there is none.
+    A value may be stored encrypted or plain (AWX's `decrypt_field` passes a plain value through; so do we)."""
     present = {key: rows[key] for key in KEYS if key in rows and rows[key][1] not in (None, '')}
     if not present:
         return Unusable('absent', 'the controller holds no Candlepin identity (no CANDLEPIN_* settings)')
-    consumer = present.get(CONSUMER)
-    if consumer is not None and isinstance(consumer[1], str) and consumer[1].strip() == PLACEHOLDER_UUID:
-        return check_identity('', '', consumer[1], now)  # the placeholder: absent, whatever else is stored
-    missing = [key for key in KEYS if key not in present]
+    values: dict[str, str] = {}
+    for key in (CONSUMER, CERT, KEY):  # the consumer first: its placeholder means absent, whatever else is stored
+        if key not in present:
+            continue
+        plain = _plain(key, *present[key], secret_key)
+        if isinstance(plain, Unusable):
+            return plain
+        if key == CONSUMER and plain.strip() == PLACEHOLDER_UUID:
+            return NO_CONSUMER
+        values[key] = plain
+    missing = [key for key in KEYS if key not in values]
     if missing:
         return Unusable('unusable', f'the Candlepin identity is incomplete: no {" or ".join(missing)} in conf_setting')
-    values: dict[str, str] = {}
-    for key in KEYS:
-        pk, value = present[key]
-        if not isinstance(value, str):
-            return Unusable('unusable', f'{key} is not a text value in conf_setting')
-        if is_encrypted(value):
-            try:
-                value = decrypt_value(value, secret_key, pk)
-            except DecryptionError as exc:
-                return Unusable('unusable', f'{key} (conf_setting id {pk}): {exc}')
-        values[key] = value
     return check_identity(values[CERT], values[KEY], values[CONSUMER], now)
+
+
+def _plain(key: str, pk: int, value: Any, secret_key: str | bytes) -> str | Unusable:
+    if not isinstance(value, str):
+        return Unusable('unusable', f'{key} is not a text value in conf_setting')
+    if not is_encrypted(value):
+        return value
+    try:
+        return decrypt_value(value, secret_key, pk)
+    except DecryptionError as exc:
+        return Unusable('unusable', f'{key} (conf_setting id {pk}): {exc}')

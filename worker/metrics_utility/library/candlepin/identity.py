@@ -58,6 +58,7 @@ class Unusable:
 
 
 IdentityResult = Identity | Unusable
+NO_CONSUMER = Unusable('absent', 'the controller has no Candlepin consumer (CANDLEPIN_CONSUMER_UUID is all zeros)')
 
 
 def check_identity(cert_pem: str, key_pem: str, consumer_uuid: str, now: datetime) -> IdentityResult:
@@ -65,7 +66,7 @@ def check_identity(cert_pem: str, key_pem: str, consumer_uuid: str, now: datetim
     the key parses and is the certificate's key."""
     uuid = consumer_uuid.strip()
     if uuid == PLACEHOLDER_UUID:
-        return Unusable('absent', 'the controller has no Candlepin consumer (CANDLEPIN_CONSUMER_UUID is all zeros)')
+        return NO_CONSUMER
     if not _UUID.fullmatch(uuid):
         return Unusable('unusable', 'CANDLEPIN_CONSUMER_UUID is not a UUID')
     try:
