@@ -349,22 +349,27 @@ CANDLEPIN_BASE = {
     P + 'SERVICE_ACCOUNT_SECRET': 'crc-secret-0001',
 }
 KEY_FILE = f'{P}CONTROLLER_SECRET_KEY_FILE'
+NOT_A_KEY_FILE = "expected a readable file holding the controller's SECRET_KEY"
+NO_ACCOUNT = (
+    f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
+    'CRC_CLIENT_CERT/KEY for mutual TLS)'
+)
+ON = {P + 'CANDLEPIN_ENABLED': 'true'}
 CANDLEPIN = [  # (id, env: 'KEY' is the path of a SECRET_KEY file, 'DIR' of a directory; the problems)
-    ('enabled-without-key-file', {P + 'CANDLEPIN_ENABLED': 'true'},
-     [f"{KEY_FILE}: required with {P}CANDLEPIN_ENABLED (the controller's SECRET_KEY decrypts its identity)"]),
-    ('key-file-missing', {P + 'CANDLEPIN_ENABLED': 'true', KEY_FILE: '/nonexistent/secret_key'},
-     [f"{KEY_FILE}='/nonexistent/secret_key': expected a readable file holding the controller's SECRET_KEY"]),
-    ('key-file-is-a-directory', {P + 'CANDLEPIN_ENABLED': 'yes', KEY_FILE: 'DIR'},
-     [f"{KEY_FILE}='DIR': expected a readable file holding the controller's SECRET_KEY"]),
-    ('key-file-nul', {P + 'CANDLEPIN_ENABLED': 'true', KEY_FILE: 'KEY\x00'},
-     [f'{KEY_FILE} contains a NUL byte; remove it']),
-    ('enabled-not-a-boolean', {P + 'CANDLEPIN_ENABLED': 'maybe', KEY_FILE: 'KEY'},
-     [f"{P}CANDLEPIN_ENABLED='maybe': expected true or false"]),
-    ('enabled-still-needs-the-service-account', {P + 'CANDLEPIN_ENABLED': 'true', KEY_FILE: 'KEY',
-                                                 P + 'SERVICE_ACCOUNT_ID': '', P + 'SERVICE_ACCOUNT_SECRET': ''},
-     [f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
-      'CRC_CLIENT_CERT/KEY for mutual TLS)']),
-]  # fmt: skip
+    ('key-file-missing', {**ON, KEY_FILE: '/nonexistent/k'}, [f"{KEY_FILE}='/nonexistent/k': {NOT_A_KEY_FILE}"]),
+    ('key-file-is-a-directory', {**ON, KEY_FILE: 'DIR'}, [f"{KEY_FILE}='DIR': {NOT_A_KEY_FILE}"]),
+    ('key-file-nul', {**ON, KEY_FILE: 'KEY\x00'}, [f'{KEY_FILE} contains a NUL byte; remove it']),
+    (
+        'enabled-not-a-boolean',
+        {P + 'CANDLEPIN_ENABLED': 'maybe'},
+        [f"{P}CANDLEPIN_ENABLED='maybe': expected true or false"],
+    ),
+    (
+        'still-needs-the-service-account',
+        {**ON, P + 'SERVICE_ACCOUNT_ID': '', P + 'SERVICE_ACCOUNT_SECRET': ''},
+        [NO_ACCOUNT],
+    ),
+]
 
 
 def _paths(env: dict[str, str], tmp_path) -> dict[str, str]:
@@ -379,6 +384,13 @@ def test_candlepin_settings_problems_are_exact(tmp_path, env, problems):
     with pytest.raises(ConfigError) as info:
         load({**CANDLEPIN_BASE, **_paths(env, tmp_path)}, ship=True)
     assert info.value.problems == [p.replace("'DIR'", repr(str(tmp_path))) for p in problems]
+
+
+def test_upstreams_candlepin_switch_alone_is_no_error():
+    """metrics-utility's ConfigMaps set CANDLEPIN_ENABLED and mount the SECRET_KEY at /etc/tower/SECRET_KEY: the
+    default; a missing default file means no controller identity at upload time, never exit 2."""
+    crc = load({**CANDLEPIN_BASE, P + 'CANDLEPIN_ENABLED': 'true'}, ship=True).crc
+    assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, '/etc/tower/SECRET_KEY')
 
 
 def test_candlepin_settings_reach_the_crc_settings(tmp_path):

@@ -217,8 +217,10 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE',
         'crc',
         'path',
-        "The controller's SECRET_KEY as a file (AAP operator: Secret <controller>-secret-key, key secret_key), to "
-        f'decrypt its Candlepin identity; required with {P}CANDLEPIN_ENABLED',
+        "The controller's SECRET_KEY as a file (Secret <controller>-secret-key, key secret_key), to decrypt its "
+        f'Candlepin identity with {P}CANDLEPIN_ENABLED; the default is where the AAP operator mounts it; when set, '
+        'the file must exist',
+        default='/etc/tower/SECRET_KEY',
     ),
     Variable(
         'METRICS_UTILITY_CRC_INGRESS_URL',

@@ -20,6 +20,7 @@ from metrics_utility.library.candlepin import (
     IdentityResult,
     Unusable,
     load_controller_identity,
+    load_with_secret_key_file,
     read_secret_key,
 )
 from metrics_utility.library.candlepin.controller import CERT, CONSUMER, KEY
@@ -84,13 +85,6 @@ def test_the_controllers_identity(db, pems):
     assert (identity.consumer_uuid, identity.subject, identity.not_after) == (UUID, SUBJECT, EXPIRES)
 
 
-def test_the_secret_key_file(tmp_path, db, pems):
-    (tmp_path / 'secret_key').write_bytes(SECRET_KEY.encode() + b'\n')
-    store(db, identity_rows(pems))
-    assert read_secret_key(tmp_path / 'secret_key') == SECRET_KEY.encode()
-    assert isinstance(load(db, read_secret_key(tmp_path / 'secret_key')), Identity)
-
-
 def test_a_secret_key_that_is_not_utf8(tmp_path, db, pems):
     """AWX hashes the SECRET_KEY file's bytes; a key that is not UTF-8 text still decrypts."""
     key = b'\xff\xfe-binary-key'
@@ -105,6 +99,43 @@ def test_a_secret_key_that_is_not_utf8(tmp_path, db, pems):
         identity = load_controller_identity(conn, read_secret_key(tmp_path / 'secret_key'), NOW)
     assert isinstance(identity, Identity) and identity.key_pem.reveal() == pems['good'][1]
     assert read_secret_key(tmp_path / 'secret_key') == key
+
+
+CANNOT_READ = "cannot read the controller's SECRET_KEY file {path}"
+EMPTY = Unusable('unusable', "the controller's SECRET_KEY file {path} is empty")
+SECRET_KEY_FILES = [  # (id, how the path is made, the exact outcome: bytes or the reason with {path})
+    ('trailing-newline', lambda d: _write(d, b'k3y\n'), b'k3y'),
+    ('surrounding-whitespace', lambda d: _write(d, b' \tk3y \r\n'), b'k3y'),
+    ('missing', lambda d: d / 'absent', Unusable('unusable', CANNOT_READ + ' (No such file or directory)')),
+    ('a-directory', lambda d: d, Unusable('unusable', CANNOT_READ + ' (Is a directory)')),
+    ('empty', lambda d: _write(d, b''), EMPTY),
+    ('only-whitespace', lambda d: _write(d, b' \n\n'), EMPTY),
+]
+
+
+def _write(directory, content: bytes):
+    (directory / 'secret_key').write_bytes(content)
+    return directory / 'secret_key'
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('make', 'expected'), [c[1:] for c in SECRET_KEY_FILES], ids=[c[0] for c in SECRET_KEY_FILES])
+def test_the_secret_key_file_or_one_clear_reason(tmp_path, make, expected):
+    path = make(tmp_path)
+    if isinstance(expected, Unusable):
+        expected = Unusable(expected.state, expected.reason.format(path=path))
+    assert read_secret_key(path) == expected
+
+
+def test_load_with_the_secret_key_file(tmp_path, db, pems):
+    store(db, identity_rows(pems))
+    (tmp_path / 'secret_key').write_text(SECRET_KEY + '\n')
+    with db.connect_reader() as conn:
+        assert isinstance(load_with_secret_key_file(conn, tmp_path / 'secret_key', NOW), Identity)
+        assert load_with_secret_key_file(conn, tmp_path / 'absent', NOW) == Unusable(
+            'unusable',
+            f"cannot read the controller's SECRET_KEY file {tmp_path / 'absent'} (No such file or directory)",
+        )
 
 
 def test_the_newest_row_of_a_key_wins_and_user_rows_are_ignored(db, pems):

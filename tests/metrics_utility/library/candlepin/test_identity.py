@@ -114,9 +114,22 @@ def cases(ca) -> dict[str, tuple[tuple[str, str, str], Unusable]]:
     return _cases(ca)
 
 
-CASES = ['placeholder-uuid', 'uuid-not-a-uuid', 'uuid-empty', 'cert-not-pem', 'cert-is-the-key', 'cert-truncated',
-         'key-not-pem', 'key-is-the-cert', 'key-with-passphrase', 'key-of-another-cert', 'key-of-another-type',
-         'expired', 'expires-this-second', 'not-yet-valid']  # fmt: skip
+CASES = [
+    'placeholder-uuid',
+    'uuid-not-a-uuid',
+    'uuid-empty',
+    'cert-not-pem',
+    'cert-is-the-key',
+    'cert-truncated',
+    'key-not-pem',
+    'key-is-the-cert',
+    'key-with-passphrase',
+    'key-of-another-cert',
+    'key-of-another-type',
+    'expired',
+    'expires-this-second',
+    'not-yet-valid',
+]
 
 
 def test_every_case_is_run(cases):

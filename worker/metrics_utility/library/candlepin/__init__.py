@@ -11,12 +11,17 @@ result. It returns either
 - `Unusable(state, reason)`: `state` is `absent` (no table, no rows, the all-zero placeholder consumer) or
   `unusable` (a value fails to decrypt or a check); `reason` is one line, safe for logs, summaries and status.
 
+`load_with_secret_key_file(conn, path, now=None)` does both steps (an unreadable SECRET_KEY file is `Unusable`).
 It never raises for bad data and never puts PEM content, ciphertext or the SECRET_KEY into a reason or repr.
+
+For the upload (`library.storage.crc_identity`), an `Identity` becomes
+`ClientIdentity(identity.cert_pem, identity.key_pem.reveal(), 'controller')`; an `Unusable` is logged by its
+`reason` and the upload uses the service account.
 
 Modules: `encryption` (AWX's field decryption, pure), `identity` (the checks, pure), `controller` (the reader).
 """
 
-from .controller import load_controller_identity, read_secret_key
+from .controller import load_controller_identity, load_with_secret_key_file, read_secret_key
 from .encryption import DecryptionError, decrypt_value
 from .identity import PLACEHOLDER_UUID, Identity, IdentityResult, Unusable, check_identity
 
@@ -29,5 +34,6 @@ __all__ = [
     'check_identity',
     'decrypt_value',
     'load_controller_identity',
+    'load_with_secret_key_file',
     'read_secret_key',
 ]

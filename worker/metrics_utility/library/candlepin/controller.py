@@ -22,11 +22,17 @@ KEYS = (CERT, KEY, CONSUMER)
 _QUERY = 'SELECT key, id, value FROM conf_setting WHERE user_id IS NULL AND key = ANY(%s) ORDER BY modified, id'
 
 
-def read_secret_key(path: str | Path) -> bytes:
-    """The controller's SECRET_KEY from a file (the AAP operator's `<controller>-secret-key` Secret, key
-    `secret_key`, mounted as a file): its bytes stripped of surrounding whitespace, as AWX reads its own (so a key
-    that is not UTF-8 works too). An unreadable file raises OSError, whose text names the path, never the key."""
-    return Path(path).read_bytes().strip()
+def read_secret_key(path: str | Path) -> bytes | Unusable:
+    """The controller's SECRET_KEY from a file (the Secret `<controller>-secret-key`, key `secret_key`, mounted as a
+    file): its bytes stripped of surrounding whitespace, as AWX reads its own (a key that is not UTF-8 works too);
+    or why it cannot be used, naming the path, never the content."""
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        return Unusable('unusable', f"cannot read the controller's SECRET_KEY file {path} ({exc.strerror or exc})")
+    if not key:
+        return Unusable('unusable', f"the controller's SECRET_KEY file {path} is empty")
+    return key
 
 
 def load_controller_identity(
@@ -37,6 +43,17 @@ def load_controller_identity(
     if isinstance(rows, Unusable):
         return rows
     return identity_from_rows(rows, secret_key, now or utc_now())
+
+
+def load_with_secret_key_file(
+    conn: psycopg.Connection, secret_key_file: str | Path, now: datetime | None = None
+) -> IdentityResult:
+    """`load_controller_identity` with the SECRET_KEY read from `secret_key_file` (CrcSettings'
+    `controller_secret_key_file`): an unreadable or empty file is `Unusable` too, so the caller falls back."""
+    secret_key = read_secret_key(secret_key_file)
+    if isinstance(secret_key, Unusable):
+        return secret_key
+    return load_controller_identity(conn, secret_key, now)
 
 
 def _read(conn: psycopg.Connection) -> dict[str, tuple[int, Any]] | Unusable:
