@@ -336,3 +336,66 @@ def test_crc_state_defaults_to_the_ship_path_only_when_it_is_a_directory(tmp_pat
         f'persistent volume (e.g. /var/lib/metrics-utility/watermarks.json), or {P}SHIP_PATH naming an existing '
         'directory (they then live in its state/crc-watermarks.json)'
     ]
+
+
+# the controller's Candlepin identity (library.candlepin): METRICS_UTILITY_CANDLEPIN_ENABLED and its SECRET_KEY file --
+
+CANDLEPIN_BASE = {
+    P + 'SHIP_TARGET': 'crc',
+    P + 'STATE_PATH': '/v/w.json',
+    P + 'BILLING_PROVIDER': 'aws',
+    P + 'BILLING_ACCOUNT_ID': '123456789012',
+    P + 'SERVICE_ACCOUNT_ID': 'id',
+    P + 'SERVICE_ACCOUNT_SECRET': 'crc-secret-0001',
+}
+KEY_FILE = f'{P}CONTROLLER_SECRET_KEY_FILE'
+NOT_A_KEY_FILE = "expected a readable file holding the controller's SECRET_KEY"
+NO_ACCOUNT = (
+    f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
+    'CRC_CLIENT_CERT/KEY for mutual TLS)'
+)
+ON = {P + 'CANDLEPIN_ENABLED': 'true'}
+CANDLEPIN = [  # (id, env: 'KEY' is the path of a SECRET_KEY file, 'DIR' of a directory; the problems)
+    ('key-file-missing', {**ON, KEY_FILE: '/nonexistent/k'}, [f"{KEY_FILE}='/nonexistent/k': {NOT_A_KEY_FILE}"]),
+    ('key-file-is-a-directory', {**ON, KEY_FILE: 'DIR'}, [f"{KEY_FILE}='DIR': {NOT_A_KEY_FILE}"]),
+    ('key-file-nul', {**ON, KEY_FILE: 'KEY\x00'}, [f'{KEY_FILE} contains a NUL byte; remove it']),
+    (
+        'enabled-not-a-boolean',
+        {P + 'CANDLEPIN_ENABLED': 'maybe'},
+        [f"{P}CANDLEPIN_ENABLED='maybe': expected true or false"],
+    ),
+    (
+        'still-needs-the-service-account',
+        {**ON, P + 'SERVICE_ACCOUNT_ID': '', P + 'SERVICE_ACCOUNT_SECRET': ''},
+        [NO_ACCOUNT],
+    ),
+]
+
+
+def _paths(env: dict[str, str], tmp_path) -> dict[str, str]:
+    (tmp_path / 'secret_key').write_text('controller-secret-key\n')
+    where = {'KEY': str(tmp_path / 'secret_key'), 'DIR': str(tmp_path)}
+    return {name: value.replace('KEY', where['KEY']).replace('DIR', where['DIR']) for name, value in env.items()}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('env', 'problems'), [c[1:] for c in CANDLEPIN], ids=[c[0] for c in CANDLEPIN])
+def test_candlepin_settings_problems_are_exact(tmp_path, env, problems):
+    with pytest.raises(ConfigError) as info:
+        load({**CANDLEPIN_BASE, **_paths(env, tmp_path)}, ship=True)
+    assert info.value.problems == [p.replace("'DIR'", repr(str(tmp_path))) for p in problems]
+
+
+def test_upstreams_candlepin_switch_alone_is_no_error():
+    """metrics-utility's ConfigMaps set CANDLEPIN_ENABLED and mount the SECRET_KEY at /etc/tower/SECRET_KEY: the
+    default; a missing default file means no controller identity at upload time, never exit 2."""
+    crc = load({**CANDLEPIN_BASE, P + 'CANDLEPIN_ENABLED': 'true'}, ship=True).crc
+    assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, '/etc/tower/SECRET_KEY')
+
+
+def test_candlepin_settings_reach_the_crc_settings(tmp_path):
+    """The service account stays required: it is the fallback, and the upload without one is not wired yet."""
+    env = _paths({P + 'CANDLEPIN_ENABLED': 'true', KEY_FILE: 'KEY'}, tmp_path)
+    crc = load({**CANDLEPIN_BASE, **env}, ship=True).crc
+    assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, str(tmp_path / 'secret_key'))
+    assert load(CANDLEPIN_BASE, ship=True).crc.candlepin_enabled is False  # the default

@@ -181,7 +181,7 @@ HOSTILE = [  # (id, env, argv, exit code, stderr)
      'it)\n'),
     ('format-pdf', {}, ['--format=pdf'], 2,
      f"{build_report.PROG}: invalid configuration:\n  - --format='pdf' is not a report format; expected xlsx or ods\n"),
-    ('no-effect-blank', {P + 'CANDLEPIN_ENABLED': '  '}, [], 0, ''),
+    ('no-effect-blank', {P + 'GATHER_INTERVAL_HOURS': '  '}, [], 0, ''),
     ('no-effect-empty', {P + 'RH_PASSWORD': ''}, [], 0, ''),
     ('no-effect-multiline-password', {P + 'RH_PASSWORD': 'line1\nline2'}, [], 0,
      f'{build_report.PROG}: warning: {P}RH_PASSWORD is set but has no effect here: {BY_NAME[P + "RH_PASSWORD"].doc}\n'),
@@ -286,7 +286,7 @@ def test_gather_names_each_variable_and_django_option_without_effect_once(tiny_d
     warned = [m for m in logged if 'has no effect here' in m]
     django = upstream_options.warnings(_parser().parse_args(['gather', '-v', '2', '--traceback']))
     assert (code, warned, 'Secret-Value-1' in err) == (0, without_effect(dict.fromkeys(NO_EFFECT, 'x')) + django, False)
-    assert len(warned) == len(NO_EFFECT) + 2 == 19
+    assert len(warned) == len(NO_EFFECT) + 2 == 18
 
 
 @pytest.mark.hostile

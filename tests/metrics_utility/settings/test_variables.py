@@ -106,6 +106,9 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
     # METRICS_UTILITY_CA_BUNDLE is checked before a run (settings.network): it names a real PEM file.
     env[P + 'CA_BUNDLE'] = str(tmp_path / 'ca.pem')
     trustme.CA().cert_pem.write_to_path(env[P + 'CA_BUNDLE'])
+    env[P + 'CANDLEPIN_ENABLED'] = 'true'  # its SECRET_KEY file must exist
+    env[P + 'CONTROLLER_SECRET_KEY_FILE'] = str(tmp_path / 'secret_key')
+    (tmp_path / 'secret_key').write_text('controller-secret-key\n')
     return env
 
 

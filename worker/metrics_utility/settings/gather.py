@@ -8,6 +8,7 @@ a CronJob is fixed in one round. Secrets (database password, S3 secret key, serv
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ TARGETS = ('directory', 's3', 'crc')
 DEFAULT_OPTIONAL = ('main_jobevent',)
 KNOWN_COLLECTORS = contract.COLLECTOR_KEYS  # the one list the operator and its CRD are built from
 DEFAULT_INGRESS = declared('METRICS_UTILITY_CRC_INGRESS_URL').default
+DEFAULT_SECRET_KEY_FILE = declared('METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE').default
 DEFAULT_SSO = declared('METRICS_UTILITY_CRC_SSO_URL').default
 DEFAULT_PROMETHEUS = declared('METRICS_UTILITY_PROMETHEUS_URL').default
 PREFIX = contract.PREFIX
@@ -66,6 +68,8 @@ class CrcSettings:
     sso_url: str | None
     proxy_url: str | None
     ca_bundle: str | None
+    candlepin_enabled: bool = False  # upload with the controller's Candlepin identity (library.candlepin)
+    controller_secret_key_file: str | None = None  # decrypts that identity; never read into the settings
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,8 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
         sso_url=url(env, 'METRICS_UTILITY_CRC_SSO_URL', problems) or DEFAULT_SSO,
         proxy_url=url(env, 'METRICS_UTILITY_PROXY_URL', problems),
         ca_bundle=trusted_ca(env, 'METRICS_UTILITY_CRC_CA_BUNDLE'),
+        candlepin_enabled=env.boolean('METRICS_UTILITY_CANDLEPIN_ENABLED', problems),
+        controller_secret_key_file=env.text('METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE') or DEFAULT_SECRET_KEY_FILE,
     )
     if crc.billing_provider not in declared('METRICS_UTILITY_BILLING_PROVIDER').choices:
         problems.append(f'{PREFIX}BILLING_PROVIDER={shown(crc.billing_provider or "")}: expected aws')
@@ -336,12 +342,26 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
     mutual = crc.client_cert or crc.client_key
     if mutual and not (crc.client_cert and crc.client_key):
         problems.append(f'{PREFIX}CRC_CLIENT_CERT and {PREFIX}CRC_CLIENT_KEY: set both for mutual TLS')
-    if not mutual and not (crc.client_id and crc.client_secret):
+    if crc.candlepin_enabled:  # an explicit file must exist; upstream's default path may be absent (no identity then)
+        problems.extend(secret_key_file_problems(env.text('METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE')))
+    if not mutual and not (crc.client_id and crc.client_secret):  # also with Candlepin: it is the fallback
         problems.append(
             f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the '
             'console.redhat.com service account (or CRC_CLIENT_CERT/KEY for mutual TLS)'
         )
     return crc
+
+
+def secret_key_file_problems(path: str | None) -> list[str]:
+    """A SECRET_KEY file given explicitly must exist (its content is read only when used). Unset, the default path
+    is tried at upload time and a missing file only means "no controller identity": metrics-utility's drop-in
+    ConfigMaps set CANDLEPIN_ENABLED without our variable, and must never make gather exit 2."""
+    name = f'{PREFIX}CONTROLLER_SECRET_KEY_FILE'
+    if path is None or '\x00' in path:  # a NUL byte is reported with every variable by nul_problems
+        return []
+    if not (Path(path).is_file() and os.access(path, os.R_OK)):
+        return [f"{name}={shown(path)}: expected a readable file holding the controller's SECRET_KEY"]
+    return []
 
 
 def vcpu_settings(env: Environment, problems: list[str]) -> VcpuSettings:

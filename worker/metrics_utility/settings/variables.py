@@ -205,6 +205,24 @@ _DECLARED: Final[tuple[Variable, ...]] = (
     Variable('METRICS_UTILITY_CRC_CLIENT_CERT', 'crc', 'path', 'Client certificate for mutual TLS (with the key)'),
     Variable('METRICS_UTILITY_CRC_CLIENT_KEY', 'crc', 'path', 'Client key for mutual TLS'),
     Variable(
+        'METRICS_UTILITY_CANDLEPIN_ENABLED',
+        'crc',
+        'boolean',
+        "Upload over mutual TLS with the controller's own Candlepin identity (conf_setting CANDLEPIN_*, decrypted "
+        f'with {P}CONTROLLER_SECRET_KEY_FILE), falling back to the service account (still required)',
+        default='false',
+        upstream='differently',
+    ),
+    Variable(
+        'METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE',
+        'crc',
+        'path',
+        "The controller's SECRET_KEY as a file (Secret <controller>-secret-key, key secret_key), to decrypt its "
+        f'Candlepin identity with {P}CANDLEPIN_ENABLED; the default is where the AAP operator mounts it; when set, '
+        'the file must exist',
+        default='/etc/tower/SECRET_KEY',
+    ),
+    Variable(
         'METRICS_UTILITY_CRC_INGRESS_URL',
         'crc',
         'url',
@@ -467,7 +485,6 @@ _DECLARED: Final[tuple[Variable, ...]] = (
     *(
         Variable(name, 'upstream', 'text', _CANDLEPIN, secret=name.endswith('PASSWORD'), upstream='no effect')
         for name in (
-            'METRICS_UTILITY_CANDLEPIN_ENABLED',
             'METRICS_UTILITY_CANDLEPIN_REGISTRATION_ENABLED',
             'METRICS_UTILITY_CANDLEPIN_LIFECYCLE_ENABLED',
             'METRICS_UTILITY_CANDLEPIN_STORAGE',
