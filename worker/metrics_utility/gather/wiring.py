@@ -3,6 +3,7 @@ connection, the collectors' own parameters and the optional scale steps, handed 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from metrics_utility.library import instants
 from metrics_utility.library.collectors import Collector
 from metrics_utility.library.errors import MetricsUtilityError, SetupError
 from metrics_utility.library.package import Package
@@ -23,6 +25,8 @@ from . import backfill, runner, scale_steps
 from .runner import GatherRequest, PackagedFile, Packager, StateStore
 from .state import FileStateStore, StorageStateStore
 from .summary import RunSummary
+
+log = logging.getLogger('metrics_utility.gather')
 
 if TYPE_CHECKING:  # the console.redhat.com modules are imported lazily (their HTTP stack)
     from metrics_utility.library.storage.crc_identity import ClientIdentity
@@ -71,6 +75,9 @@ def wire(
     """The run's parts; a target or step that cannot be set up raises `SetupError` (exit 2). `identity` is a client
     certificate console.redhat.com uploads try first (e.g. the controller's own), before the service account;
     `cert_url` replaces the `cert.` host the ingress URL is rewritten to for it (tests: a second local server)."""
+    crc = settings.crc
+    if identity is None and ship and settings.ship_target == 'crc' and crc is not None and crc.candlepin_enabled:
+        identity = controller_identity(settings)
     try:
         storage = storage_for(settings, identity, cert_url) if ship else None
         state = state_store_for(settings, storage) if ship else None
@@ -154,6 +161,29 @@ class CollectorFailedError(MetricsUtilityError, RuntimeError):
     """A collector of the window failed inside the package build; the window is not shipped."""
 
 
+def controller_identity(settings: GatherSettings) -> ClientIdentity | None:
+    """The controller's own Candlepin identity (METRICS_UTILITY_CANDLEPIN_ENABLED), read with one SELECT and the
+    controller's SECRET_KEY, or None with one warning saying why (the service account then uploads)."""
+    from metrics_utility.library.candlepin import Identity, load_with_secret_key_file
+    from metrics_utility.library.storage.crc_identity import ClientIdentity
+
+    crc = settings.crc
+    assert crc is not None
+    try:
+        with connector(settings)() as conn:
+            result = load_with_secret_key_file(conn, crc.controller_secret_key_file)
+    except psycopg.Error as exc:
+        log.warning(
+            "the controller's Candlepin identity could not be read (%s); the service account uploads", _reason(exc)
+        )
+        return None
+    if not isinstance(result, Identity):
+        log.warning("the controller's Candlepin identity is not used: %s; the service account uploads", result.reason)
+        return None
+    log.info("console.redhat.com: the controller's Candlepin identity, %s", result.describe(instants.now()))
+    return ClientIdentity(result.cert_pem, result.key_pem.reveal(), 'controller')
+
+
 def storage_for(
     settings: GatherSettings, identity: ClientIdentity | None = None, cert_url: str | None = None
 ) -> Storage | None:
@@ -178,7 +208,7 @@ def crc_storage(
         from metrics_utility.library.storage.crc_identity import StorageCRCIdentity
 
         fallback = None
-        if crc.client_id and crc.client_secret.reveal():
+        if crc.client_id and crc.client_secret is not None:
             fallback = StorageCRC(
                 crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
             )
