@@ -53,8 +53,8 @@ def db(postgres, consumer):
     with database.connect_owner() as conn:
         for key, value in values.items():
             (pk,) = conn.execute(
-                'INSERT INTO conf_setting (created, modified, key, value, user_id) VALUES (now(), now(), %s, \'""\', NULL) '
-                'RETURNING id',
+                'INSERT INTO conf_setting (created, modified, key, value, user_id) '
+                'VALUES (now(), now(), %s, \'""\', NULL) RETURNING id',
                 (key,),
             ).fetchone()
             stored = value if key == CONSUMER else encrypt_setting(value, SECRET_KEY, pk)
