@@ -7,6 +7,7 @@ output ever holds the password, a private key or a certificate.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import socket
 import stat
@@ -36,6 +37,14 @@ def candlepin(tls_ca):
     state = CandlepinState(users={USER: PASSWORD}, owners={USER: ['acme']})
     with FakeCandlepin(tls_ca, state) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog, tmp_path):
+    """Every test: the log records (retries, warnings, debug) hold no password, key or certificate either."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert_no_secrets(caplog.text, tmp_path / 'candlepin-certs')
 
 
 @pytest.fixture
