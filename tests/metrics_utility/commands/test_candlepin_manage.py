@@ -463,16 +463,19 @@ def test_every_call_goes_through_the_proxy(candlepin, env, cert_dir, capsys):
 
 
 @pytest.mark.hostile
-def test_a_candlepin_with_an_untrusted_certificate_is_refused(candlepin, env, tmp_path, capsys):
+@pytest.mark.parametrize('variable', ['CANDLEPIN_CA', 'CA_BUNDLE'])
+def test_a_candlepin_with_an_untrusted_certificate_is_refused(candlepin, env, tmp_path, capsys, variable):
+    """The message names the variable the CA came from: Candlepin's own, else the shared bundle."""
     other = tmp_path / 'other-ca.pem'
     trustme.CA().cert_pem.write_to_path(str(other))
-    code, out, err = run(['candlepin', 'register', '--org', 'acme'], {**env, P + 'CANDLEPIN_CA': str(other)}, capsys)
+    given = {k: v for k, v in env.items() if k != P + 'CANDLEPIN_CA'} | {P + variable: str(other)}
+    code, out, err = run(['candlepin', 'register', '--org', 'acme'], given, capsys)
     assert (code, out, calls(candlepin)) == (1, '', [])
     assert err.startswith(
         f"{PROG}: registering a consumer in organization 'acme' at {candlepin.api} failed: cannot verify the TLS "
         f'certificate of 127.0.0.1:{candlepin.port} (certificate verify failed'
     )
     assert err.endswith(  # the reason between comes from OpenSSL and varies with its version
-        f"): it is not trusted by the CA bundle '{other}'; set {P}CANDLEPIN_CA to a PEM bundle holding the CA that "
+        f"): it is not trusted by the CA bundle '{other}'; set {P}{variable} to a PEM bundle holding the CA that "
         'signed it (a TLS-inspecting proxy needs its CA too)\n'
     )

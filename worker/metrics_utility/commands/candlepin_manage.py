@@ -86,7 +86,13 @@ def run(
         settings = candlepin_settings(values, problems)
         if problems:
             raise ConfigError(problems)
-        client = CandlepinClient(settings.url, ca_bundle=settings.ca_bundle, proxy_url=settings.proxy_url, retry=retry)
+        client = CandlepinClient(
+            settings.url,
+            ca_bundle=settings.ca_bundle,
+            proxy_url=settings.proxy_url,
+            retry=retry,
+            ca_setting=settings.ca_variable,
+        )
         when = now or datetime.now(UTC)
         if args.candlepin_action == 'register':
             line = register(settings, client, force=args.force, dry_run=args.dry_run, now=when)

@@ -30,6 +30,7 @@ RHSM_CA = '/etc/rhsm/ca/redhat-uep.pem'  # where subscription-manager keeps the 
 class CandlepinSettings:
     url: str
     ca_bundle: str | None
+    ca_variable: str  # the variable to name when the server's certificate is not trusted
     proxy_url: str | None
     org: str | None
     cert_dir: Path
@@ -45,9 +46,11 @@ def candlepin_settings(env: Environment | dict[str, str], problems: list[str]) -
     env = Environment.of(env)
     problems += nul_problems({k: v for k, v in env.values.items() if k.startswith(PREFIX)})
     shared_ca = network_settings(env, problems).ca_bundle
-    ca = checked_ca_bundle(env, f'{PREFIX}CANDLEPIN_CA', problems) if env.text(f'{PREFIX}CANDLEPIN_CA') else None
-    if ca is None and env.text(f'{PREFIX}CANDLEPIN_CA') is None:
+    own = env.text(f'{PREFIX}CANDLEPIN_CA')
+    ca = checked_ca_bundle(env, f'{PREFIX}CANDLEPIN_CA', problems) if own else None
+    if own is None:
         ca = shared_ca or (RHSM_CA if Path(RHSM_CA).is_file() else None)
+    ca_variable = f'{PREFIX}CA_BUNDLE' if own is None and ca == shared_ca else f'{PREFIX}CANDLEPIN_CA'
     storage = env.text(f'{PREFIX}CANDLEPIN_STORAGE') or 'local'
     if storage != 'local':
         problems.append(
@@ -58,6 +61,7 @@ def candlepin_settings(env: Environment | dict[str, str], problems: list[str]) -
     return CandlepinSettings(
         url=(url(env, f'{PREFIX}CANDLEPIN_URL', problems) or DEFAULT_URL or '').rstrip('/'),
         ca_bundle=ca,
+        ca_variable=ca_variable,
         proxy_url=url(env, f'{PREFIX}PROXY_URL', problems),
         org=env.text(f'{PREFIX}CANDLEPIN_ORG'),
         cert_dir=Path(env.text(f'{PREFIX}CANDLEPIN_CERT_DIR') or DEFAULT_CERT_DIR or ''),

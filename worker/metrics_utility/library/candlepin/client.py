@@ -30,7 +30,7 @@ from .store import Identity, valid_uuid
 
 MAX_ANSWER_BYTES = 1 << 20  # a consumer with its certificate is a few kilobytes
 MESSAGE_CHARS = 200  # of a server's own message quoted in ours
-CA_SETTING = 'METRICS_UTILITY_CANDLEPIN_CA'  # wins over METRICS_UTILITY_CA_BUNDLE for these calls
+CA_SETTING = 'METRICS_UTILITY_CANDLEPIN_CA'  # named when the server's certificate is not trusted
 
 
 class CandlepinError(MetricsUtilityError):
@@ -46,12 +46,13 @@ class CandlepinClient:
         proxy_url: str | None = None,
         retry: RetryPolicy | None = None,
         redact: Redactor | None = None,
+        ca_setting: str = CA_SETTING,
     ) -> None:
         self.url = url.rstrip('/')
         self.redact = redact or Redactor()
         try:
             self.http = HTTPClient(
-                proxy_url=proxy_url, verify_cert_path=ca_bundle, retry=retry, redact=self.redact, ca_setting=CA_SETTING
+                proxy_url=proxy_url, verify_cert_path=ca_bundle, retry=retry, redact=self.redact, ca_setting=ca_setting
             )
         except StorageError as exc:
             raise CandlepinError(exc.message) from None
