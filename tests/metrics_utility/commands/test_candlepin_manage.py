@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -342,6 +342,24 @@ HOSTILE_REGISTER = [  # (id, argv after register, env changes, scripted replies,
         'reads the controller database)',
     ),
     (
+        'url-plain-http',
+        ['--org', 'acme'],
+        {P + 'CANDLEPIN_URL': 'http://candlepin.example/candlepin'},
+        [],
+        2,
+        f"invalid configuration:\n  - {P}CANDLEPIN_URL='http://candlepin.example/candlepin': expected "
+        'https://host/path (the password and the consumer key are sent to it)',
+    ),
+    (
+        'url-not-a-url',
+        ['--org', 'acme', '--candlepin-url', 'candlepin.example'],
+        {},
+        [],
+        2,
+        f"invalid configuration:\n  - {P}CANDLEPIN_URL='candlepin.example': expected https://host/path (the password "
+        'and the consumer key are sent to it)',
+    ),
+    (
         'url-with-password',
         ['--org', 'acme'],
         {P + 'CANDLEPIN_URL': f'https://{USER}:{PASSWORD}@cp.example/'},
@@ -405,6 +423,13 @@ HOSTILE_RENEW = [  # (id, how the store or Candlepin is spoiled, exit code, stde
         'regenerating the certificate of consumer {uuid}: the answer is for another consumer (c-2)',
     ),
     (
+        'certificate-expired',
+        'expired',
+        1,
+        'the certificate of consumer {uuid} in {dir} expired on {day}; register again with '
+        '`metrics-utility candlepin register --force`',
+    ),
+    (
         'lifecycle-disabled',
         'disabled',
         2,
@@ -440,13 +465,21 @@ def test_renew_failures(candlepin, env, cert_dir, capsys, spoil, code, stderr):
         cert, key = candlepin.issue('c-2')
         candlepin.script(Reply(204), Reply(200, {'uuid': 'c-2', 'idCert': {'cert': cert, 'key': key}}))
         changes[P + 'CANDLEPIN_RENEWAL_DAYS'] = '3650'
+    elif spoil == 'expired':
+        cert, key = candlepin.issue(uuid, validity=timedelta(seconds=-1))
+        (cert_dir / CERT_FILE).write_text(cert)
+        (cert_dir / KEY_FILE).write_text(key)
     elif spoil == 'disabled':
         changes[P + 'CANDLEPIN_LIFECYCLE_ENABLED'] = 'false'
     elif spoil == 'days':
         changes[P + 'CANDLEPIN_RENEWAL_DAYS'] = '٣'
     before = stored(cert_dir) if uuid and spoil not in ('no-key', 'cert-binary') else None
     result = run(['candlepin', 'renew'], {**env, **changes}, capsys)
-    assert result == (code, '', f'{PROG}: {stderr.format(dir=cert_dir, uuid=uuid)}\n')
+    day = f'{datetime.now(UTC):%Y-%m-%d}'
+    assert result == (code, '', f'{PROG}: {stderr.format(dir=cert_dir, uuid=uuid, day=day)}\n')
+    assert calls(candlepin) == ([f'PUT /consumers/{uuid}'] if spoil in ('deleted', 'gone', 'other') else []) + (
+        [f'POST /consumers/{uuid}'] if spoil == 'other' else []
+    )
     if before is not None:
         assert stored(cert_dir) == before  # a failed renewal leaves the identity as it was
 

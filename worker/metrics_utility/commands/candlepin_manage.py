@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from metrics_utility.commands import failed, upstream_options
 from metrics_utility.contract import PREFIX
 from metrics_utility.library.candlepin.client import CandlepinClient, CandlepinError
-from metrics_utility.library.candlepin.store import IdentityStore, StoreError, not_after
+from metrics_utility.library.candlepin.store import Identity, IdentityStore, StoreError, not_after
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.secret import Secret
 from metrics_utility.library.storage.http import RetryPolicy
@@ -138,6 +138,11 @@ def renew(settings: CandlepinSettings, client: CandlepinClient, *, force: bool, 
     if identity is None:
         raise IdentityError(f'no identity in {settings.cert_dir}; run `{PROG} register` first')
     expiry = _expiry(identity.cert_pem, f'the stored certificate in {settings.cert_dir}')
+    if expiry <= now:  # Candlepin accepts no expired certificate, not even to regenerate it
+        raise IdentityError(
+            f'the certificate of consumer {identity.uuid} in {settings.cert_dir} expired on {expiry:%Y-%m-%d}; '
+            f'register again with `{PROG} register --force`'
+        )
     days = (expiry - now).total_seconds() / 86400
     due = force or days <= settings.renewal_days
     if dry_run:
@@ -172,14 +177,14 @@ def _expiry(cert_pem: str, what: str) -> datetime:
         raise IdentityError(f'{what} cannot be read: {exc}') from None
 
 
-def _read(store: IdentityStore):
+def _read(store: IdentityStore) -> Identity | None:
     try:
         return store.read()
     except StoreError as exc:
         raise IdentityError(str(exc)) from None
 
 
-def _write(store: IdentityStore, identity) -> None:
+def _write(store: IdentityStore, identity: Identity) -> None:
     try:
         store.write(identity)
     except StoreError as exc:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from metrics_utility.library.secret import Secret
+from metrics_utility.library.storage.http import is_loopback
 
 from .common import nul_problems
 from .environment import Environment
@@ -58,8 +60,15 @@ def candlepin_settings(env: Environment | dict[str, str], problems: list[str]) -
             'the controller database)'
         )
     password = env.raw(f'{PREFIX}RH_PASSWORD')
+    api = (url(env, f'{PREFIX}CANDLEPIN_URL', problems) or DEFAULT_URL or '').rstrip('/')
+    parts = urlsplit(api)
+    if (parts.scheme != 'https' and not (parts.scheme == 'http' and is_loopback(parts.hostname))) or not parts.hostname:
+        problems.append(
+            f'{PREFIX}CANDLEPIN_URL={shown(api)}: expected https://host/path (the password and the consumer '
+            'key are sent to it)'
+        )
     return CandlepinSettings(
-        url=(url(env, f'{PREFIX}CANDLEPIN_URL', problems) or DEFAULT_URL or '').rstrip('/'),
+        url=api,
         ca_bundle=ca,
         ca_variable=ca_variable,
         proxy_url=url(env, f'{PREFIX}PROXY_URL', problems),
