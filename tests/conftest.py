@@ -118,3 +118,16 @@ def _forget_registered_secrets() -> Iterator[None]:
     secret.forget_all()
     yield
     secret.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _restore_worker_logging() -> Iterator[None]:
+    """A command run in-process points the `metrics_utility` logger at the sys.stderr of its moment (pytest's capture
+    of that test); each test gets the logger back as it found it, so a later test's records never go to a closed
+    capture."""
+    import logging
+
+    logger = logging.getLogger('metrics_utility')
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate

@@ -21,6 +21,8 @@ from urllib.parse import quote
 import pytest
 
 from metrics_utility import pushgateway
+from metrics_utility.cli import _parser
+from metrics_utility.commands import candlepin_manage
 from metrics_utility.gather.wiring import storage_for
 from metrics_utility.library import secret
 from metrics_utility.library.collectors.prometheus.client import PrometheusClient, PrometheusError
@@ -29,6 +31,7 @@ from metrics_utility.library.storage.elasticsearch import StorageElasticsearch
 from metrics_utility.settings import gather as gather_settings
 from metrics_utility.settings.environment import process_environment
 from metrics_utility.settings.push import push_settings
+from testsupport.candlepin import CandlepinState, FakeCandlepin
 from testsupport.console import SSOResponder, accepted
 from testsupport.elasticsearch import ElasticsearchBulk
 from testsupport.https_servers import HTTPSServer, Reply, ca_bundle_fixture, tls_ca_fixture  # noqa: F401
@@ -39,7 +42,7 @@ from testsupport.secrets import CLIENT_ID, CLIENT_SECRET, assert_secret_free, lo
 P = 'METRICS_UTILITY_'
 USER = 'metrics@corp'
 PASSWORD = 'Pr0xy:pass/w0rd-do-not-leak'
-CLIENTS = ['s3', 'crc', 'prometheus', 'elasticsearch', 'pushgateway']
+CLIENTS = ['s3', 'crc', 'prometheus', 'elasticsearch', 'pushgateway', 'candlepin']
 CA_HINT = f'{P}CA_BUNDLE'
 NO_WAIT = RetryPolicy(attempts=4, sleep=lambda seconds: None)
 
@@ -166,6 +169,25 @@ def make_client(request, monkeypatch, tmp_path, tls_ca, s3) -> Callable[[str, di
                 assert list(bulk.documents(es.index)) == ['doc-1']
 
             return Client({**base, **own}, server.port, call)
+        if name == 'candlepin':  # `metrics-utility candlepin register`, its variables read from the process
+            candlepin = start(
+                FakeCandlepin(tls_ca, CandlepinState(users={'rh-user': 'rh-Pass-1'}, owners={'rh-user': ['o']}))
+            )
+            own = {
+                f'{P}CANDLEPIN_URL': candlepin.api,
+                f'{P}CANDLEPIN_CERT_DIR': str(tmp_path / 'candlepin'),
+                f'{P}RH_USERNAME': 'rh-user',
+                f'{P}RH_PASSWORD': 'rh-Pass-1',
+            }
+            for key, value in {**base, **own}.items():
+                monkeypatch.setenv(key, value)
+
+            def call() -> None:
+                args = _parser().parse_args(['candlepin', 'register'])
+                assert candlepin_manage.run(args, retry=NO_WAIT) == 0, 'registered'
+                assert [r.method for r in candlepin.requests] == ['GET', 'POST']
+
+            return Client({**base, **own}, candlepin.port, call)
         assert name == 'pushgateway'
         server = start(HTTPSServer(tls_ca))
         own = {f'{P}PUSHGATEWAY_URL': server.url('').rstrip('/')}
@@ -218,7 +240,7 @@ def test_no_proxy_hosts_are_reached_directly(name, make_client, proxy, ca_bundle
     assert proxy.tunnels == []
 
 
-@pytest.mark.parametrize('name', ['s3', 'crc', 'elasticsearch'])
+@pytest.mark.parametrize('name', ['s3', 'crc', 'elasticsearch'])  # candlepin: test_candlepin_manage.py
 def test_without_the_ca_the_call_fails_naming_the_ca_variable(name, make_client, proxy):
     client = make_client(name, {'HTTPS_PROXY': proxy.url_with(USER, PASSWORD)})
     with pytest.raises(StorageError) as raised:

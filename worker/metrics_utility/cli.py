@@ -28,6 +28,7 @@ _COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {
     'build_report': 'build-report',
 }
 _COMMAND_NAMES['check'] = 'check'
+_COMMAND_NAMES['candlepin_manage'] = 'candlepin'
 
 
 class UsageError(MetricsUtilityError):
@@ -110,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     gather.add_parser(commands)
     build_report.add_parser(commands)
-    candlepin_manage.add_parser(commands)  # metrics-utility's command: accepted without effect (docs/upstream.md)
+    candlepin_manage.add_parser(commands)  # register|renew a Candlepin consumer identity (also `candlepin_manage`)
     check.add_parser(commands)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')

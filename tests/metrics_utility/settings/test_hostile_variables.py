@@ -14,6 +14,7 @@ import pytest
 
 from metrics_utility.library import secret
 from metrics_utility.settings import gather as gather_settings
+from metrics_utility.settings.candlepin import candlepin_settings
 from metrics_utility.settings.common import ConfigError
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
@@ -50,6 +51,12 @@ def report(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
     return problems
 
 
+def candlepin(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
+    problems: list[str] = []
+    candlepin_settings(env, problems)
+    return problems
+
+
 # group → the loader that reads it, in an environment where the group is switched on
 CONTEXT = {
     'ship': gather({P + 'SHIP_TARGET': 's3', P + 'BUCKET_NAME': 'b'}, ship=True),
@@ -62,6 +69,7 @@ CONTEXT = {
     'kpi': gather({}, ship=False),
     'usage': gather({}, ship=False),
     'report': report,
+    'candlepin': candlepin,
 }
 
 

@@ -16,6 +16,7 @@ import trustme
 
 from metrics_utility import contract
 from metrics_utility.settings import gather as gather_settings
+from metrics_utility.settings.candlepin import candlepin_settings
 from metrics_utility.settings.environment import Environment, overrides
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
@@ -130,6 +131,7 @@ def test_every_declared_variable_is_consumed_by_a_group(tmp_path):
     assert push_settings(env) is not None
     gather_settings.job_completion_index(env)
     env.text('METRICS_UTILITY_PG_BIN')  # the demo's one variable: read by demo.pgcluster.find_bin_dir
+    candlepin_settings(env, [])  # the candlepin command's group ('x' values are problems there: not asserted)
     assert len(without_effect(env)) == sum(v.upstream == 'no effect' for v in BY_NAME.values())  # one warning each
     assert problems == []
     assert config.vcpu is not None and config.crc is not None and config.elasticsearch is not None

@@ -39,6 +39,7 @@ GROUPS: Final = {
     'backfill': 'A sharded backfill run as a Kubernetes Indexed Job',
     'platform': 'Install-type detection for config.json (set by the container runtime)',
     'demo': 'The demo command',
+    'candlepin': 'Registering and renewing a Candlepin consumer identity (the candlepin command)',
     'upstream': "metrics-utility's variables accepted for compatibility, without effect (one warning each)",
 }
 
@@ -72,8 +73,8 @@ P = contract.PREFIX
 _SEP = contract.LIST_SEPARATORS
 _ACCOUNT = f'the service account goes in {P}SERVICE_ACCOUNT_ID/SECRET'
 _CANDLEPIN = (
-    'no Candlepin registration or renewal here: mutual TLS to console.redhat.com uses the certificate and key in '
-    f'{P}CRC_CLIENT_CERT/{P}CRC_CLIENT_KEY, else the service account'
+    'gather picks no Candlepin identity by itself: mutual TLS to console.redhat.com uses the certificate and key in '
+    f'{P}CRC_CLIENT_CERT/{P}CRC_CLIENT_KEY (e.g. the files `candlepin register` stores), else the service account'
 )
 _SERVICE_LIMITS = (
     'read by metrics-service, not by metrics-utility; main_jobevent_service gathers every job in the window'
@@ -482,20 +483,85 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'metrics-utility never reads it either; the schedule (cron or spec.schedule) sets how often gather runs',
         upstream='no effect',
     ),
-    *(
-        Variable(name, 'upstream', 'text', _CANDLEPIN, secret=name.endswith('PASSWORD'), upstream='no effect')
-        for name in (
-            'METRICS_UTILITY_CANDLEPIN_REGISTRATION_ENABLED',
-            'METRICS_UTILITY_CANDLEPIN_LIFECYCLE_ENABLED',
-            'METRICS_UTILITY_CANDLEPIN_STORAGE',
-            'METRICS_UTILITY_CANDLEPIN_CERT_DIR',
-            'METRICS_UTILITY_CANDLEPIN_URL',
-            'METRICS_UTILITY_CANDLEPIN_CA',
-            'METRICS_UTILITY_CANDLEPIN_RENEWAL_DAYS',
-            'METRICS_UTILITY_CANDLEPIN_ORG',
-            'METRICS_UTILITY_RH_USERNAME',
-            'METRICS_UTILITY_RH_PASSWORD',
-        )
+    # candlepin: `metrics-utility candlepin register|renew` (docs/upstream.md)
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_URL',
+        'candlepin',
+        'url',
+        'The Candlepin (subscription management) API',
+        default='https://subscription.rhsm.redhat.com/subscription',
+        instead=f'give them in {P}RH_USERNAME/{P}RH_PASSWORD instead',
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_CA',
+        'candlepin',
+        'path',
+        f'CA bundle trusted for the Candlepin API (default: {P}CA_BUNDLE, else /etc/rhsm/ca/redhat-uep.pem when '
+        'present, else the default store)',
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_ORG',
+        'candlepin',
+        'text',
+        "The owner (organization key) to register in (default: the user's only organization)",
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_CERT_DIR',
+        'candlepin',
+        'path',
+        'Directory of the local identity store: cert.pem, key.pem, consumer_uuid (files 0600)',
+        default='/var/lib/awx/candlepin-certs',
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_RENEWAL_DAYS',
+        'candlepin',
+        'whole',
+        'renew regenerates the certificate when it expires within this many days',
+        default='30',
+        low=1,
+        high=3650,
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_STORAGE',
+        'candlepin',
+        'choice',
+        'Where the identity is kept: local (the directory above); db is refused (the worker only reads the controller '
+        'database)',
+        default='local',
+        choices=('local',),
+        upstream='differently',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_REGISTRATION_ENABLED',
+        'candlepin',
+        'boolean',
+        'false: candlepin register refuses to register',
+        default='true',
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_CANDLEPIN_LIFECYCLE_ENABLED',
+        'candlepin',
+        'boolean',
+        'false: candlepin renew refuses to check in or regenerate',
+        default='true',
+        upstream='same',
+    ),
+    Variable(
+        'METRICS_UTILITY_RH_USERNAME', 'candlepin', 'text', 'Red Hat login that registers the consumer', upstream='same'
+    ),
+    Variable(
+        'METRICS_UTILITY_RH_PASSWORD',
+        'candlepin',
+        'text',
+        'Its password (basic auth to Candlepin; never shown)',
+        secret=True,
+        upstream='same',
     ),
     Variable(
         'AWX_PATH',

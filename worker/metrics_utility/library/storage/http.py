@@ -175,7 +175,9 @@ class HTTPClient:
         retry: RetryPolicy | None = None,
         user_agent: str | None = None,
         redact: Redactor | None = None,
+        ca_setting: str = CA_SETTING,
     ) -> None:
+        self.ca_setting = ca_setting  # named in a certificate verification failure
         if proxy_url:
             parts = urlsplit(proxy_url)
             if parts.scheme not in ('http', 'https', 'socks5', 'socks5h') or not parts.hostname:
@@ -271,7 +273,8 @@ class HTTPClient:
             store = f'the CA bundle {self.verify!r}' if isinstance(self.verify, str) else 'the default CA store'
             return (
                 f'cannot verify the TLS certificate of {host} ({reason}): it is not trusted by {store}; set '
-                f'{CA_SETTING} to a PEM bundle holding the CA that signed it (a TLS-inspecting proxy needs its CA too)'
+                f'{self.ca_setting} to a PEM bundle holding the CA that signed it (a TLS-inspecting proxy needs its '
+                'CA too)'
             )
         if _client_cert_rejected(exc) and self.client_cert:
             return f'{host} rejected our client certificate ({reason}); check that it is valid, current and registered'
