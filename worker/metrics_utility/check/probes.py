@@ -8,12 +8,16 @@ import io
 import secrets
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
 from metrics_utility.library import secret
 from metrics_utility.library.storage import Storage, StorageError
+
+if TYPE_CHECKING:  # the HTTP stack is imported only by the probes that ask over HTTP
+    from metrics_utility.library.storage.http import HTTPClient
 
 from .outcomes import CheckResult, database_reason, failed, passed, storage_reason, table_reason, table_results
 
@@ -87,6 +91,19 @@ def storage(store: Storage) -> CheckResult:
     return passed('storage', f'wrote, read back and deleted {name} in {store.describe()}')
 
 
+def _probe_client(proxy_url: str | None, ca_bundle: str | None, timeout: float, **options: Any) -> HTTPClient:
+    """The uploads' HTTP client (proxy, CA bundle) asking once, with the probe's timeout: a check never hangs."""
+    from metrics_utility.library.storage.http import HTTPClient, RetryPolicy
+
+    return HTTPClient(
+        proxy_url=proxy_url,
+        verify_cert_path=ca_bundle,
+        timeout=(timeout, timeout),
+        retry=RetryPolicy(attempts=1),
+        **options,
+    )
+
+
 def service_account(
     sso_url: str,
     client_id: str,
@@ -98,13 +115,10 @@ def service_account(
 ) -> CheckResult:
     """console.redhat.com with a service account: SSO hands out a token for it (nothing is uploaded). `name` is
     the check's: 'storage' for the gather's target, 'secondary' for the second target."""
-    from metrics_utility.library.storage.http import HTTPClient, RetryPolicy
     from metrics_utility.library.storage.sso import ServiceAccountToken
 
     try:
-        client = HTTPClient(
-            proxy_url=proxy_url, verify_cert_path=ca_bundle, timeout=(timeout, timeout), retry=RetryPolicy(attempts=1)
-        )
+        client = _probe_client(proxy_url, ca_bundle, timeout)
         ServiceAccountToken(client, sso_url=sso_url, client_id=client_id, client_secret=client_secret).get()
     except StorageError as exc:
         text = _line(str(exc))
@@ -123,16 +137,8 @@ def client_certificate(
 ) -> CheckResult:
     """console.redhat.com with mutual TLS: the ingress completes a handshake with our certificate and answers a
     HEAD request with something other than 401/403."""
-    from metrics_utility.library.storage.http import HTTPClient, RetryPolicy
-
     try:
-        client = HTTPClient(
-            proxy_url=proxy_url,
-            verify_cert_path=ca_bundle,
-            client_cert=(cert, key),
-            timeout=(timeout, timeout),
-            retry=RetryPolicy(attempts=1),
-        )
+        client = _probe_client(proxy_url, ca_bundle, timeout, client_cert=(cert, key))
         with client.request('HEAD', ingress_url, what=f'HEAD {ingress_url}') as response:
             status = response.status_code
     except StorageError as exc:
