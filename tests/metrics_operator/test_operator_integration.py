@@ -68,7 +68,8 @@ async def test_create_renders_children_once_and_reports_ready(kube_api, operator
     cm = kube_api.get_object('configmaps', NS, 'controller-settings')
     assert cm['data']['METRICS_UTILITY_DB_HOST'] == 'controller-postgres'
     assert mc['status']['observedGeneration'] == 1
-    assert set(conditions(mc)) == {'Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded'}
+    # `Checked` comes from the check Job's own handler and may land before or after this read (docs/check.md).
+    assert set(conditions(mc)) - {'Checked'} == {'Ready', 'GatherSucceeded', 'ReportSucceeded', 'Degraded'}
     # Kopf bookkeeping stays out of status: only our keys are there.
     assert set(mc['status']) <= {'observedGeneration', 'conditions', 'gather', 'report', 'vcpu'}
     assert len(writes(kube_api, 'cronjobs', ('create',))) == 2
