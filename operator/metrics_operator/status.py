@@ -56,11 +56,25 @@ def _key(time: str | None) -> datetime:
     return parse_time(time) or datetime.min.replace(tzinfo=UTC)
 
 
+# A Job that hit its deadline without a run summary may never have started its pod: a Secret or ConfigMap the pod
+# mounts (the console.redhat.com identity's among them) is missing, which only the pod's events show.
+NEVER_STARTED_HINT: Final = (
+    'no run summary: if the pod never started, a Secret or ConfigMap it mounts (such as the console.redhat.com '
+    'identity) is missing; kubectl describe pod shows FailedMount'
+)
+
+
+def without_summary(reason: str | None, message: str | None) -> str:
+    """The Job's own condition as one line (scrubbed like a summary), with the hint when it hit its deadline."""
+    text = worker_summary.scrub(': '.join(part for part in (reason, message) if part))
+    return f'{text} ({NEVER_STARTED_HINT})' if reason == 'DeadlineExceeded' else text
+
+
 def failure_message(job: JobRecord) -> str:
     if job.summary is not None and job.summary.error:
         return job.summary.error
     if job.reason or job.message:  # the Job's own condition: scrubbed like the summary before status and Events
-        return worker_summary.scrub(': '.join(part for part in (job.reason, job.message) if part))
+        return without_summary(job.reason, job.message)
     return 'the Job failed'
 
 

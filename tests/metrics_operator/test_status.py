@@ -12,6 +12,12 @@ pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
 NOW = '2026-03-02T10:00:00Z'
 
+# A deadline without a run summary: the pod may never have started (a Secret it mounts missing).
+NEVER_STARTED = (
+    'no run summary: if the pod never started, a Secret or ConfigMap it mounts (such as the console.redhat.com '
+    'identity) is missing; kubectl describe pod shows FailedMount'
+)
+
 
 def job(
     name,
@@ -110,7 +116,7 @@ def test_older_job_does_not_override_newer_result():
 
 def test_failure_without_summary_uses_job_condition():
     st, _ = compose({}, [job('r-1', kind='report', outcome='failed')])
-    assert st['report']['lastError'] == 'DeadlineExceeded: too slow'
+    assert st['report']['lastError'] == f'DeadlineExceeded: too slow ({NEVER_STARTED})'
     assert conds(st)['ReportSucceeded']['status'] == 'False'
 
 
