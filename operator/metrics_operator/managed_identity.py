@@ -1,0 +1,347 @@
+"""The managed Candlepin identity (`storage.crc.identity.source: managed`): the pure decisions, no I/O.
+
+The operator registers a Candlepin consumer with a Red Hat account, keeps the consumer's certificate, key and UUID
+in the Secret `<collection>-candlepin-identity` it owns (type `kubernetes.io/tls`, mounted into the gather pods as
+the client certificate) and renews it before it expires. What to do on each tick is a function of that Secret and
+the clock (`plan`); what the Secret holds (`secret_body`, `replace_ops`), what the status says (`status_block`,
+`with_identity`) and which credentials are usable (`credentials`) are functions too. `identity_keeper` does the
+calls; `handlers` runs it on a timer and on spec changes.
+
+Why register again rather than repair: Candlepin regenerates a certificate only for a consumer that presents a
+valid one, so a missing, expired, unparsable or mismatched identity can only be replaced by a new registration.
+A Secret of that name that the operator does not own is never overwritten (it is somebody else's).
+
+No PEM, key or password appears in any message, status field or repr here: messages name fields and reasons.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from metrics_operator import names, status
+from metrics_utility import contract
+from metrics_utility.library.candlepin.identity import Identity, Unusable, check_identity
+from metrics_utility.library.secret import Secret
+from metrics_utility.settings.variables import declared
+
+SOURCE: Final = 'managed'
+SECRET_TYPE: Final = 'kubernetes.io/tls'
+CERT_KEY: Final = 'tls.crt'
+KEY_KEY: Final = 'tls.key'
+UUID_KEY: Final = 'consumer-uuid'
+ANNOTATION_RENEWED: Final = f'{names.GROUP}/candlepin-renewed'  # when the operator last wrote the identity
+DEFAULT_RENEW_BEFORE_DAYS: Final = 30
+DEFAULT_URL: Final = (declared(f'{contract.PREFIX}CANDLEPIN_URL').default or '').rstrip('/')
+IDENTITY_BLOCKS: Final = ('crc', 'console')  # storage blocks that choose an upload identity
+MAX_CREDENTIAL_CHARS: Final = 1024
+READY: Final = contract.IDENTITY_READY_CONDITION
+EXPIRING: Final = contract.IDENTITY_EXPIRING_CONDITION
+
+Action = Literal['register', 'renew', 'checkin', 'conflict']
+
+
+def secret_name(collection: str) -> str:
+    """`<collection>-candlepin-identity`: the Secret the operator owns (names.py holds it once h14-op lands)."""
+    return f'{collection}-candlepin-identity'
+
+
+@dataclass(frozen=True)
+class CredentialsRef:
+    name: str
+    username_key: str = 'username'
+    password_key: str = 'password'
+
+
+@dataclass(frozen=True)
+class ManagedSpec:
+    """`identity.managed` of the first storage block that asks for it, defaulted."""
+
+    field: str  # e.g. spec.storage.crc.identity.managed, named in messages
+    credentials: CredentialsRef
+    organization: str | None
+    candlepin_url: str
+    renew_before_days: int
+
+
+class ManagedSpecError(ValueError):
+    """The managed block cannot be used; the message names the field (the CRD refuses these already)."""
+
+
+def managed_spec(raw_spec: Mapping[str, Any]) -> ManagedSpec | None:
+    """The managed identity the spec asks for, or None when no storage block chooses `source: managed`."""
+    storage = raw_spec.get('storage') if isinstance(raw_spec, Mapping) else None
+    for block in IDENTITY_BLOCKS:
+        identity = (storage or {}).get(block, {}).get('identity') if isinstance(storage, Mapping) else None
+        if not isinstance(identity, Mapping) or identity.get('source') != SOURCE:
+            continue
+        where = f'spec.storage.{block}.identity.managed'
+        managed = identity.get('managed')
+        if not isinstance(managed, Mapping):
+            raise ManagedSpecError(f'{where}: is required with source managed')
+        ref = managed.get('credentialsSecret')
+        if not isinstance(ref, Mapping) or not _text(ref.get('name')):
+            raise ManagedSpecError(f'{where}.credentialsSecret.name: is required (a Secret with the Red Hat account)')
+        keys = {k: ref.get(k, default) for k, default in (('usernameKey', 'username'), ('passwordKey', 'password'))}
+        for key, value in keys.items():
+            if not _text(value):
+                raise ManagedSpecError(f'{where}.credentialsSecret.{key}: must be a key of the Secret')
+        url = managed.get('candlepinUrl') or DEFAULT_URL
+        if not isinstance(url, str) or not url.startswith('https://') or any(c.isspace() for c in url):
+            raise ManagedSpecError(f'{where}.candlepinUrl: must be an https:// URL')
+        if '@' in url.split('://', 1)[1].split('/', 1)[0]:
+            raise ManagedSpecError(f'{where}.candlepinUrl: must not hold user:password@ (use credentialsSecret)')
+        days = managed.get('renewBeforeDays', DEFAULT_RENEW_BEFORE_DAYS)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ManagedSpecError(f'{where}.renewBeforeDays: must be a whole number of days from 1 to 365')
+        org = managed.get('organization')
+        if org is not None and not isinstance(org, str):
+            raise ManagedSpecError(f'{where}.organization: must be text')
+        return ManagedSpec(
+            field=where,
+            credentials=CredentialsRef(ref['name'], keys['usernameKey'], keys['passwordKey']),
+            organization=(org or '').strip() or None,
+            candlepin_url=url.rstrip('/'),
+            renew_before_days=days,
+        )
+    return None
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# -- what to do -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this tick does: `register` (no usable identity), `renew` (check in, then regenerate: it expires within
+    the window), `checkin` (it is fine), `conflict` (the Secret is not ours: touch nothing). `why` is one line."""
+
+    action: Action
+    why: str
+    identity: Identity | None = None  # the usable identity the Secret holds (renew, checkin)
+
+
+def plan(secret: Mapping[str, Any] | None, collection: str, now: datetime, renew_before_days: int) -> Plan:
+    """The action for the Secret as it is (None: it does not exist)."""
+    name = secret_name(collection)
+    if secret is None:
+        return Plan('register', f'the Secret {name} does not exist')
+    labels = (secret.get('metadata') or {}).get('labels') or {}
+    if labels.get(names.LABEL_COLLECTION) != collection or labels.get(names.LABEL_MANAGED_BY) != names.MANAGED_BY:
+        return Plan(
+            'conflict',
+            f'the Secret {name} exists but is not managed by this operator for {collection}; delete or rename it',
+        )
+    if secret.get('type') != SECRET_TYPE:
+        return Plan('register', f'the Secret {name} is not of type {SECRET_TYPE}')
+    texts = _decoded(secret.get('data'))
+    missing = [key for key in (CERT_KEY, KEY_KEY, UUID_KEY) if key not in texts]
+    if missing:
+        return Plan('register', f'the Secret {name} lacks {", ".join(missing)} (or it is not ASCII base64)')
+    found = check_identity(texts[CERT_KEY], texts[KEY_KEY], texts[UUID_KEY], now)
+    if isinstance(found, Unusable):
+        return Plan('register', f'the Secret {name}: {_secret_reason(found.reason)}')
+    if found.remaining(now) <= timedelta(days=renew_before_days):
+        return Plan(
+            'renew', f'the certificate expires on {_day(found.not_after)}, within {renew_before_days} days', found
+        )
+    return Plan('checkin', f'the certificate is valid until {_day(found.not_after)}', found)
+
+
+def _decoded(data: Any) -> dict[str, str]:
+    """The Secret's keys that hold ASCII text (base64 as the API returns `data`)."""
+    result: dict[str, str] = {}
+    for key, value in (data or {}).items() if isinstance(data, Mapping) else ():
+        try:
+            result[key] = base64.b64decode(value, validate=True).decode('ascii')
+        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+            continue
+    return result
+
+
+def _secret_reason(reason: str) -> str:
+    """The worker's reason in the Secret's terms (its variable names become the Secret's keys)."""
+    for variable, key in (
+        ('CANDLEPIN_CONSUMER_UUID', UUID_KEY),
+        ('CANDLEPIN_CERT_PEM', CERT_KEY),
+        ('CANDLEPIN_KEY_PEM', KEY_KEY),
+        ('the controller has', 'it has'),
+    ):
+        reason = reason.replace(variable, key)
+    return reason
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime('%Y-%m-%d')
+
+
+# -- the credentials ------------------------------------------------------------------------------------------------
+
+
+class CredentialsError(ValueError):
+    """The credentials Secret cannot be used; the message names Secret and key, never a value."""
+
+
+def credentials(secret: Mapping[str, Any] | None, ref: CredentialsRef) -> tuple[str, Secret]:
+    """(username, password) from the credentials Secret's `data`."""
+    if secret is None:
+        raise CredentialsError(f'the credentials Secret {ref.name} does not exist')
+    data = secret.get('data') if isinstance(secret.get('data'), Mapping) else {}
+    values = []
+    for what, key in (('username', ref.username_key), ('password', ref.password_key)):
+        raw = data.get(key)
+        if raw is None:
+            raise CredentialsError(f'the credentials Secret {ref.name} has no key {key!r} (the {what})')
+        try:
+            text = base64.b64decode(raw, validate=True).decode('utf-8')
+        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+            raise CredentialsError(f'the key {key!r} of the Secret {ref.name} is not UTF-8 text') from None
+        text = text.strip('\r\n') if what == 'password' else text.strip()
+        if not text:
+            raise CredentialsError(f'the key {key!r} of the Secret {ref.name} is empty')
+        if len(text) > MAX_CREDENTIAL_CHARS or any(not c.isprintable() for c in text):
+            raise CredentialsError(
+                f'the key {key!r} of the Secret {ref.name} is not a {what} (control characters or too long)'
+            )
+        values.append(text)
+    username, password = values
+    if ':' in username:
+        raise CredentialsError(f'the key {ref.username_key!r} of the Secret {ref.name}: a username holds no ":"')
+    return username, Secret(password)
+
+
+def only_organization(orgs: list[str], username: str, where: str) -> str:
+    """The one organization `username` may register in; otherwise an error that says what to set."""
+    if len(orgs) == 1:
+        return orgs[0]
+    if not orgs:
+        raise CredentialsError(f'{username} may register in no organization; ask an organization administrator')
+    shown = ', '.join(repr(o[:64]) for o in orgs[:10]) + (f' and {len(orgs) - 10} more' if len(orgs) > 10 else '')
+    raise CredentialsError(f'{username} belongs to {len(orgs)} organizations ({shown}): set {where}.organization')
+
+
+def consumer_name(collection: str, namespace: str) -> str:
+    """The consumer's name in Candlepin: which collection of which namespace registered it."""
+    return f'{collection}.{namespace}.metrics-operator'
+
+
+# -- the Secret -----------------------------------------------------------------------------------------------------
+
+
+def _data(uuid: str, cert_pem: str, key_pem: str) -> dict[str, str]:
+    encode = lambda text: base64.b64encode(text.encode('ascii')).decode('ascii')  # noqa: E731
+    return {CERT_KEY: encode(cert_pem), KEY_KEY: encode(key_pem), UUID_KEY: encode(uuid)}
+
+
+def secret_body(
+    collection: str, namespace: str, owner_uid: str, uuid: str, cert_pem: str, key_pem: str, renewed: str
+) -> dict[str, Any]:
+    """The whole Secret, owned by the collection (deleted with it)."""
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Secret',
+        'type': SECRET_TYPE,
+        'metadata': {
+            'name': secret_name(collection),
+            'namespace': namespace,
+            'labels': names.labels(collection),
+            'annotations': {ANNOTATION_RENEWED: renewed},
+            'ownerReferences': [
+                {
+                    'apiVersion': names.API_VERSION,
+                    'kind': names.KIND,
+                    'name': collection,
+                    'uid': owner_uid,
+                    'controller': True,
+                    'blockOwnerDeletion': True,
+                }
+            ],
+        },
+        'data': _data(uuid, cert_pem, key_pem),
+    }
+
+
+def replace_ops(resource_version: str, uuid: str, cert_pem: str, key_pem: str, renewed: str) -> list[dict[str, Any]]:
+    """One JSON patch that swaps the whole identity at once (readers see old or new, never a mix), only if nobody
+    changed the Secret since it was read."""
+    return [
+        {'op': 'test', 'path': '/metadata/resourceVersion', 'value': resource_version},
+        {'op': 'replace', 'path': '/data', 'value': _data(uuid, cert_pem, key_pem)},
+        {'op': 'add', 'path': '/metadata/annotations', 'value': {ANNOTATION_RENEWED: renewed}},
+    ]
+
+
+def renewed_at(secret: Mapping[str, Any] | None) -> str | None:
+    return ((secret or {}).get('metadata') or {}).get('annotations', {}).get(ANNOTATION_RENEWED)
+
+
+# -- status ---------------------------------------------------------------------------------------------------------
+
+ConditionValue = tuple[str, str, str]  # (status, reason, message)
+
+
+@dataclass(frozen=True)
+class IdentityState:
+    """What the last tick found: the status block (None: no identity yet) and the two conditions."""
+
+    block: dict[str, Any] | None
+    ready: ConditionValue
+    expiring: ConditionValue | None = None
+    event: str | None = field(default=None, compare=False)  # a Warning Event's message for this tick's failure
+
+
+def status_block(identity: Identity, collection: str, last_renewal: str | None) -> dict[str, Any]:
+    """`status.identity`: which consumer, whose subject, until when, where (never PEM)."""
+    block = {
+        'source': SOURCE,
+        'subject': identity.subject,
+        'consumerUUID': identity.consumer_uuid,
+        'notAfter': status.now_iso(identity.not_after),
+        'secretName': secret_name(collection),
+    }
+    return block | ({'lastRenewal': last_renewal} if last_renewal else {})
+
+
+def expiry_condition(not_after: datetime, now: datetime, renew_before_days: int) -> ConditionValue:
+    """`IdentityExpiring`: True from `renew_before_days` before the expiry (renewal has not succeeded yet)."""
+    left = not_after - now
+    if left <= timedelta(0):
+        return 'True', 'Expired', f'the Candlepin certificate expired on {status.now_iso(not_after)}'
+    if left <= timedelta(days=renew_before_days):
+        days = left.days
+        plural = '' if days == 1 else 's'
+        return (
+            'True',
+            'ExpiresSoon',
+            f'the Candlepin certificate expires on {status.now_iso(not_after)} (in {days} day{plural})',
+        )
+    return 'False', 'AsExpected', f'the Candlepin certificate is valid until {status.now_iso(not_after)}'
+
+
+def with_identity(
+    desired: dict[str, Any],
+    previous: Mapping[str, Any],
+    state: IdentityState | None,
+    generation: int,
+    now: str,
+) -> dict[str, Any]:
+    """`desired` (from `status.compose`) with `status.identity` and the identity conditions of `state`; without a
+    state (not managed, or not looked at yet since the start) the previous values stay as compose kept them."""
+    if state is None:
+        return desired
+    prev = previous.get('conditions') or []
+    ours = [status.condition(READY, *state.ready, generation, prev, now)]
+    if state.expiring is not None:
+        ours.append(status.condition(EXPIRING, *state.expiring, generation, prev, now))
+    kept = [c for c in desired.get('conditions') or [] if c.get('type') not in (READY, EXPIRING)]
+    desired['conditions'] = [*kept, *ours]
+    if state.block is not None:
+        desired['identity'] = state.block
+    return desired
