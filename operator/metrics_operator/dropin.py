@@ -48,6 +48,16 @@ def secret_name(controller: str) -> str:
     return f'{controller}{SECRET_SUFFIX}'
 
 
+# The AAP operator keeps the controller's SECRET_KEY (the key of its field encryption, which protects the Candlepin
+# identity in conf_setting) in `<name>-secret-key`, key `secret_key`.
+SECRET_KEY_SUFFIX: Final = '-secret-key'
+SECRET_KEY_KEY: Final = 'secret_key'
+
+
+def secret_key_secret_name(controller: str) -> str:
+    return f'{controller}{SECRET_KEY_SUFFIX}'
+
+
 def problem(full: Mapping[str, Any]) -> Problem | None:
     """The first problem of `controller`, `envFrom` and `env`, or None."""
     return _controller(full.get('controller')) or _env_from(full.get('envFrom')) or _env(full.get('env'))

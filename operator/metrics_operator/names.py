@@ -49,6 +49,12 @@ def claim_name(collection: str) -> str:
     return f'{collection}-data'
 
 
+def candlepin_identity_secret(collection: str) -> str:
+    """The kubernetes.io/tls Secret the operator owns for `identity.source: managed` (it registers and renews the
+    consumer there; the pods mount it like a certificateSecret). At most 45 + 19 characters."""
+    return f'{collection}-candlepin-identity'
+
+
 def backfill_job_name(collection: str, digest: str) -> str:
     """`<collection>-backfill-<8 hex>`: at most 45 + 18 = 63 characters (the Job name is a label value)."""
     return f'{collection}-{BACKFILL}-{digest[:8]}'

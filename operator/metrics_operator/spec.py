@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -89,8 +90,20 @@ STORAGE_DEFAULTS: Final = {'directory': {'path': '/metrics-utility', 'reclaimPol
 CLAIM_BLOCKS: Final = {'directory': 'directory', 'crc': 'crc.state'}
 ACCESS_MODES: Final = ('ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany')
 RECLAIM_POLICIES: Final = ('Retain', 'Delete')
+# The console.redhat.com upload identity (`storage.crc.identity`, `storage.console.identity`; docs/operator.md).
+IDENTITY_SOURCES: Final = ('controller', 'managed', 'certificateSecret', 'serviceAccount')
+CERTIFICATE_SOURCES: Final = ('controller', 'managed', 'certificateSecret')
+CRC_TARGETS: Final = ('crc', 'console')  # the storage blocks that upload to console.redhat.com
+RENEW_BEFORE_DAYS: Final = (1, 365)
+MANAGED_DEFAULTS: Final = {'renewBeforeDays': 30}
+MANAGED_CREDENTIAL_KEYS: Final = {'usernameKey': 'username', 'passwordKey': 'password'}
 # Defaults of optional nested blocks, applied only when the block is given (as the API server does).
-BLOCK_DEFAULTS: Final = {**SECRET_KEY_DEFAULTS, 'storage.crc.state': {'reclaimPolicy': 'Retain'}}
+BLOCK_DEFAULTS: Final = {
+    **SECRET_KEY_DEFAULTS,
+    'storage.crc.state': {'reclaimPolicy': 'Retain'},
+    **{f'storage.{target}.identity.managed': MANAGED_DEFAULTS for target in CRC_TARGETS},
+    **{f'storage.{target}.identity.managed.credentialsSecret': MANAGED_CREDENTIAL_KEYS for target in CRC_TARGETS},
+}
 # spec.kpi (docs/scale.md) and spec.report.additionalSources (docs/reports.md). Sources are joined with ';' into
 # METRICS_UTILITY_ADDITIONAL_SHIP_PATHS, so no part may contain one; sub paths stay inside their claim.
 KPI_INDEX_RE: Final = re.compile(r'^[a-z0-9][a-z0-9._+-]*$')
@@ -139,6 +152,22 @@ WORKER_PATTERNS: Final = (
     ('spec.storage.console.billingAccountId', r'^[0-9]{12}$', 'must be the 12-digit AWS account id'),
     ('spec.vcpu.clusterName', TRIMMED, 'must be a cluster name without leading or trailing spaces'),
     ('spec.vcpu.prometheusUrl', r'^https?://\S+$', 'must be an http(s):// URL of Prometheus'),
+    *(
+        (
+            f'spec.storage.{target}.identity.managed.candlepinUrl',
+            r'^https://\S+$',
+            'must be an https:// URL of the Candlepin service',
+        )
+        for target in CRC_TARGETS
+    ),
+    *(
+        (
+            f'spec.storage.{target}.identity.managed.organization',
+            r'^(\S(.*\S)?)?$',
+            'must be a Candlepin organization key without leading or trailing spaces (empty: discovered)',
+        )
+        for target in CRC_TARGETS
+    ),
 )
 WORKER_RANGES: Final = (
     ('spec.gather.lookbackDays', contract.MAX_GATHER_PERIOD_DAYS),
@@ -413,6 +442,8 @@ URL_FIELDS: Final = {
     'storage.console.ingressUrl': 'use serviceAccountSecret',
     'storage.console.ssoUrl': 'use serviceAccountSecret',
     'storage.console.proxyUrl': 'use a proxy without credentials',
+    'storage.crc.identity.managed.candlepinUrl': 'use credentialsSecret',
+    'storage.console.identity.managed.candlepinUrl': 'use credentialsSecret',
     'vcpu.prometheusUrl': 'the worker uses its service-account token',
 }
 USERINFO_RE: Final = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@')
@@ -515,11 +546,7 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
     else:
         if not block.get('billingAccountId'):
             raise SpecError('spec.storage.crc.billingAccountId', 'is required (12-digit AWS account id)')
-        _require_ref(
-            block.get('serviceAccountSecret'),
-            'spec.storage.crc.serviceAccountSecret',
-            ('clientIdKey', 'clientSecretKey'),
-        )
+        _validate_identity(full, 'crc')
         if not isinstance(block.get('state'), Mapping):
             raise SpecError(
                 'spec.storage.crc.state',
@@ -528,13 +555,14 @@ def _validate_storage(full: Mapping[str, Any]) -> None:
             )
         if full['report']['enabled']:
             raise SpecError('spec.report.enabled', 'reports need directory or s3 storage; disable them for crc')
-    _validate_console(storage)
+    _validate_console(full)
     _validate_claim(full)
 
 
-def _validate_console(storage: Mapping[str, Any]) -> None:
+def _validate_console(full: Mapping[str, Any]) -> None:
     """`storage.console`: console.redhat.com as the gather's second, put-only target, fed from the directory or S3
     target's packages (its watermarks live there, so it needs no volume of its own; docs/migrate.md)."""
+    storage = full['storage']
     if 'console' not in storage:
         return
     block = storage['console']
@@ -546,11 +574,124 @@ def _validate_console(storage: Mapping[str, Any]) -> None:
         raise SpecError('spec.storage.console', 'must be an object (billingAccountId, serviceAccountSecret, ...)')
     if not block.get('billingAccountId'):
         raise SpecError('spec.storage.console.billingAccountId', 'is required (12-digit AWS account id)')
-    _require_ref(
-        block.get('serviceAccountSecret'),
-        'spec.storage.console.serviceAccountSecret',
-        ('clientIdKey', 'clientSecretKey'),
-    )
+    _validate_identity(full, 'console')
+
+
+def _validate_identity(full: Mapping[str, Any], target: str) -> None:
+    """`storage.<target>.identity` and the service account it may make optional (the CRD's CEL rules, in order)."""
+    field, block = f'spec.storage.{target}', full['storage'][target]
+    ident = block.get('identity')
+    if ident is not None and not isinstance(ident, Mapping):
+        raise SpecError(f'{field}.identity', 'must be an object (source, certificateSecret, managed)')
+    ident = ident or {}
+    source = ident.get('source')
+    if source is not None and source not in IDENTITY_SOURCES:
+        raise SpecError(f'{field}.identity.source', f'must be one of {IDENTITY_SOURCES}')
+    if source == 'controller' and not full.get('controller'):
+        raise SpecError(
+            f'{field}.identity.source',
+            'controller needs spec.controller (the AutomationController whose Candlepin identity to use)',
+        )
+    for option in ('certificateSecret', 'managed'):
+        if (option in ident) != (source == option):
+            raise SpecError(f'{field}.identity.{option}', f'is required with source {option} and applies to it only')
+    if source == 'certificateSecret':
+        _require_name(ident['certificateSecret'], f'{field}.identity.certificateSecret')
+    if source == 'managed':
+        managed = ident['managed']
+        if not isinstance(managed, Mapping):
+            raise SpecError(f'{field}.identity.managed', 'must be an object (credentialsSecret, organization, ...)')
+        _require_name(managed.get('credentialsSecret'), f'{field}.identity.managed.credentialsSecret')
+        _require_ref(
+            managed['credentialsSecret'], f'{field}.identity.managed.credentialsSecret', ('usernameKey', 'passwordKey')
+        )
+        days, (low, high) = managed.get('renewBeforeDays'), RENEW_BEFORE_DAYS
+        if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+            raise SpecError(f'{field}.identity.managed.renewBeforeDays', f'must be a whole number from {low} to {high}')
+    if 'serviceAccountSecret' in block or identity_source(full, target) == 'serviceAccount':
+        if 'serviceAccountSecret' not in block:
+            raise SpecError(
+                f'{field}.serviceAccountSecret',
+                'is required unless identity.source is controller, managed or certificateSecret '
+                '(controller is the default with spec.controller)',
+            )
+        _require_ref(block['serviceAccountSecret'], f'{field}.serviceAccountSecret', ('clientIdKey', 'clientSecretKey'))
+
+
+def _require_name(ref: Any, field: str) -> None:
+    """A reference to an object of this namespace: a lowercase DNS subdomain of at most 253 characters."""
+    if not isinstance(ref, Mapping) or not ref.get('name'):
+        raise SpecError(f'{field}.name', 'is required (name of a Secret in the same namespace)')
+    name = ref['name']
+    if not (isinstance(name, str) and len(name) <= 253 and DNS_SUBDOMAIN_RE.fullmatch(name)):
+        raise SpecError(f'{field}.name', 'must name a Secret in this namespace (a lowercase DNS subdomain, ≤ 253)')
+
+
+def identity_source(full: Mapping[str, Any], target: str) -> str:
+    """The identity `storage.<target>` uploads with: the given source, else `controller` when `spec.controller` is
+    set (the controller holds a Candlepin certificate), else `serviceAccount`."""
+    ident = full['storage'][target].get('identity') or {}
+    return ident.get('source') or ('controller' if full.get('controller') else 'serviceAccount')
+
+
+@dataclass(frozen=True)
+class CrcIdentity:
+    """The resolved upload identity of the collection's console.redhat.com target (`crc` or `console`).
+
+    `tls_secret` is the kubernetes.io/tls Secret whose tls.crt/tls.key the pods mount (certificateSecret's, or the
+    operator's own for managed; None for controller and serviceAccount); `service_account` whether a service account
+    is configured (the only identity for serviceAccount, the fallback of the others)."""
+
+    target: str
+    source: str
+    tls_secret: str | None
+    service_account: bool
+    renew_before_days: int
+    managed: Mapping[str, Any] | None
+
+    @property
+    def field(self) -> str:
+        return f'spec.storage.{self.target}.identity'
+
+    @property
+    def certificate(self) -> bool:
+        return self.source in CERTIFICATE_SOURCES
+
+
+def crc_target(full: Mapping[str, Any]) -> str | None:
+    """`crc` or `console`: the storage block that uploads to console.redhat.com (at most one exists), else None."""
+    storage = full['storage']
+    return next((t for t in CRC_TARGETS if isinstance(storage.get(t), Mapping)), None)
+
+
+def crc_identity(name: str, full: Mapping[str, Any]) -> CrcIdentity | None:
+    """The upload identity of a validated spec, or None when nothing uploads to console.redhat.com."""
+    target = crc_target(full)
+    if target is None:
+        return None
+    block, source = full['storage'][target], identity_source(full, target)
+    ident = block.get('identity') or {}
+    managed = ident.get('managed') if source == 'managed' else None
+    tls_secret = {
+        'certificateSecret': (ident.get('certificateSecret') or {}).get('name'),
+        'managed': names.candlepin_identity_secret(name),
+    }.get(source)
+    days = (managed or {}).get('renewBeforeDays', MANAGED_DEFAULTS['renewBeforeDays'])
+    return CrcIdentity(target, source, tls_secret, 'serviceAccountSecret' in block, days, managed)
+
+
+def identity_secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, Secret) of the identity the pods mount and the user (or the AAP operator) supplies: the controller's
+    `<controller>-secret-key` or the certificateSecret. The managed identity's Secret is the operator's own."""
+    target = crc_target(full)
+    if target is None:
+        return []
+    source, ident = identity_source(full, target), full['storage'][target].get('identity') or {}
+    if source == 'controller':
+        return [(f'spec.storage.{target}.identity.source', dropin.secret_key_secret_name(full['controller']['name']))]
+    if source == 'certificateSecret':
+        return [(f'spec.storage.{target}.identity.certificateSecret.name', ident['certificateSecret']['name'])]
+    return []
 
 
 def _validate_directory_path(path: Any) -> None:
@@ -596,11 +737,11 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
     storage = full['storage']
     if storage['type'] == 's3' and 'credentialsSecret' in storage['s3']:
         refs.append(('spec.storage.s3.credentialsSecret.name', storage['s3']['credentialsSecret']['name']))
-    if storage['type'] == 'crc':
-        refs.append(('spec.storage.crc.serviceAccountSecret.name', storage['crc']['serviceAccountSecret']['name']))
-    if 'console' in storage:
-        name = storage['console']['serviceAccountSecret']['name']
-        refs.append(('spec.storage.console.serviceAccountSecret.name', name))
+    for target in CRC_TARGETS:
+        if 'serviceAccountSecret' in (storage.get(target) or {}):
+            name = storage[target]['serviceAccountSecret']['name']
+            refs.append((f'spec.storage.{target}.serviceAccountSecret.name', name))
+    refs += identity_secret_refs(full)
     for block in ('credentialsSecret', 'apiKeySecret'):
         if block in (full.get('kpi') or {}):
             refs.append((f'spec.kpi.{block}.name', full['kpi'][block]['name']))

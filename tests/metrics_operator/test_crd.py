@@ -451,6 +451,9 @@ def test_enums_and_lists_come_from_the_contract(crd_schema):
         assert node['pattern'] == pattern, path
 
 
+CERTIFICATE_SOURCES = (
+    'identity.source is controller, managed or certificateSecret (controller is the default with spec.controller)'
+)
 CONSOLE = {  # (resource, CRD problems, operator's (field, message))
     'beside crc storage': (
         collection(
@@ -471,8 +474,8 @@ CONSOLE = {  # (resource, CRD problems, operator's (field, message))
     ),
     'no service account': (
         collection(storage=_console('s3', serviceAccountSecret=None)),
-        ["spec.storage.console: 'serviceAccountSecret' is a required property"],
-        ('spec.storage.console.serviceAccountSecret.name', 'is required (name of a Secret in the same namespace)'),
+        [f'.spec: storage.console.serviceAccountSecret is required unless {CERTIFICATE_SOURCES}'],
+        ('spec.storage.console.serviceAccountSecret', f'is required unless {CERTIFICATE_SOURCES}'),
     ),
     'empty service account name': (
         collection(storage=_console(serviceAccountSecret={'name': ''})),
@@ -506,3 +509,259 @@ def test_console_beside_directory_and_s3_is_accepted(crd_schema):
             'clientSecretKey': 'client-secret',
         }
         assert ('spec.storage.console.serviceAccountSecret.name', 'sa') in spec.secret_refs(full)
+
+
+# storage.crc.identity / storage.console.identity (docs/operator.md, "console.redhat.com identity").
+CONTROLLER = {'name': 'aap'}
+NO_DB = {'credentialsSecret': None}
+
+
+def _identity(target: str = 'crc', service_account: bool = False, controller: bool = False, **identity) -> dict:
+    """A collection uploading to console.redhat.com (`target` crc or console) with `identity` (None values dropped)."""
+    storage = _crc() if target == 'crc' else _console()
+    block = storage[target]
+    if not service_account:
+        del block['serviceAccountSecret']
+    if identity:
+        block['identity'] = {k: v for k, v in identity.items() if v is not None}
+    extra = {'controller': CONTROLLER, 'database': {}} if controller else {}
+    return collection(report={'enabled': target == 'console'}, storage=storage, **extra)
+
+
+MANAGED = {'credentialsSecret': {'name': 'rh-account'}}
+IDENTITY_GOOD = {  # resource, (target, resolved source, TLS Secret mounted, service account configured)
+    'default with controller': (_identity(controller=True), ('crc', 'controller', None, False)),
+    'default without controller': (_identity(service_account=True), ('crc', 'serviceAccount', None, True)),
+    'controller with fallback': (
+        _identity(controller=True, service_account=True, source='controller'),
+        ('crc', 'controller', None, True),
+    ),
+    'certificate secret': (
+        _identity(source='certificateSecret', certificateSecret={'name': 'crc-tls'}),
+        ('crc', 'certificateSecret', 'crc-tls', False),
+    ),
+    'managed': (
+        _identity(source='managed', managed={**MANAGED, 'organization': '12345', 'renewBeforeDays': 365}),
+        ('crc', 'managed', 'controller-candlepin-identity', False),
+    ),
+    'service account beside controller': (
+        _identity(controller=True, service_account=True, source='serviceAccount'),
+        ('crc', 'serviceAccount', None, True),
+    ),
+    'console with certificate': (
+        _identity('console', source='certificateSecret', certificateSecret={'name': 'crc-tls'}),
+        ('console', 'certificateSecret', 'crc-tls', False),
+    ),
+    'console default with controller': (
+        _identity('console', controller=True),
+        ('console', 'controller', None, False),
+    ),
+}
+
+
+@pytest.mark.parametrize('obj, resolved', IDENTITY_GOOD.values(), ids=list(IDENTITY_GOOD))
+def test_identity_choices_are_accepted_and_resolved(crd_schema, obj, resolved):
+    assert problems(crd_schema, obj) == []
+    full = spec.validate('controller', obj['spec'])
+    found = spec.crc_identity('controller', full)
+    assert (found.target, found.source, found.tls_secret, found.service_account) == resolved
+    assert found.certificate == (resolved[1] != 'serviceAccount')
+
+
+def test_managed_identity_defaults_agree_with_the_crd(crd_schema):
+    obj = _identity(source='managed', managed=MANAGED)
+    assert problems(crd_schema, obj) == []
+    full = spec.validate('controller', obj['spec'])
+    managed = full['storage']['crc']['identity']['managed']
+    assert managed == {
+        'credentialsSecret': {'name': 'rh-account', 'usernameKey': 'username', 'passwordKey': 'password'},
+        'renewBeforeDays': 30,
+    }
+    assert spec.crc_identity('controller', full).renew_before_days == 30
+    block = crd_schema['properties']['spec']['properties']['storage']['properties']['crc']['properties']['identity']
+    assert _schema_defaults(block['properties']['managed']) == {
+        'credentialsSecret': spec.MANAGED_CREDENTIAL_KEYS,
+        **spec.MANAGED_DEFAULTS,
+    }
+    console = crd_schema['properties']['spec']['properties']['storage']['properties']['console']['properties']
+    assert console['identity'] == block
+
+
+def test_identity_secrets_are_checked_before_the_pods_need_them():
+    controller = spec.validate('controller', _identity(controller=True)['spec'])
+    assert spec.secret_refs(controller)[-1] == ('spec.storage.crc.identity.source', 'aap-secret-key')
+    given = _identity(
+        'console', source='certificateSecret', certificateSecret={'name': 'crc-tls'}, service_account=True
+    )
+    refs = spec.secret_refs(spec.validate('controller', given['spec']))
+    assert refs[-2:] == [
+        ('spec.storage.console.serviceAccountSecret.name', 'sa'),
+        ('spec.storage.console.identity.certificateSecret.name', 'crc-tls'),
+    ]
+    managed = spec.validate('controller', _identity(source='managed', managed=MANAGED)['spec'])
+    assert [name for _, name in spec.secret_refs(managed)] == ['db-reader']  # the operator's own Secret is not
+    # the user's to create
+
+
+LONG_NAME = 'a' * 254
+IDENTITY_BAD = {  # resource, CRD problems, operator's (field, message)
+    'no identity and no service account': (
+        _identity(),
+        [f'.spec: storage.crc.serviceAccountSecret is required unless {CERTIFICATE_SOURCES}'],
+        ('spec.storage.crc.serviceAccountSecret', f'is required unless {CERTIFICATE_SOURCES}'),
+    ),
+    'source serviceAccount without one': (
+        _identity(controller=True, source='serviceAccount'),
+        [f'.spec: storage.crc.serviceAccountSecret is required unless {CERTIFICATE_SOURCES}'],
+        ('spec.storage.crc.serviceAccountSecret', f'is required unless {CERTIFICATE_SOURCES}'),
+    ),
+    'controller source without spec.controller': (
+        _identity(service_account=True, source='controller'),
+        [
+            '.spec: storage.crc.identity.source controller needs spec.controller '
+            '(the AutomationController whose Candlepin identity to use)'
+        ],
+        (
+            'spec.storage.crc.identity.source',
+            'controller needs spec.controller (the AutomationController whose Candlepin identity to use)',
+        ),
+    ),
+    'console controller source without spec.controller': (
+        _identity('console', service_account=True, source='controller'),
+        [
+            '.spec: storage.console.identity.source controller needs spec.controller '
+            '(the AutomationController whose Candlepin identity to use)'
+        ],
+        (
+            'spec.storage.console.identity.source',
+            'controller needs spec.controller (the AutomationController whose Candlepin identity to use)',
+        ),
+    ),
+    'unknown source': (
+        _identity(service_account=True, source='Controller'),
+        [
+            "spec.storage.crc.identity.source: 'Controller' is not one of "
+            "['controller', 'managed', 'certificateSecret', 'serviceAccount']"
+        ],
+        ('spec.storage.crc.identity.source', f'must be one of {spec.IDENTITY_SOURCES}'),
+    ),
+    'certificateSecret source without its block': (
+        _identity(source='certificateSecret'),
+        [
+            '.spec.storage.crc.identity: identity.certificateSecret is required with source certificateSecret '
+            'and applies to it only'
+        ],
+        (
+            'spec.storage.crc.identity.certificateSecret',
+            'is required with source certificateSecret and applies to it only',
+        ),
+    ),
+    'certificateSecret block with source managed': (
+        _identity(source='managed', managed=MANAGED, certificateSecret={'name': 'crc-tls'}),
+        [
+            '.spec.storage.crc.identity: identity.certificateSecret is required with source certificateSecret '
+            'and applies to it only'
+        ],
+        (
+            'spec.storage.crc.identity.certificateSecret',
+            'is required with source certificateSecret and applies to it only',
+        ),
+    ),
+    'both blocks': (
+        _identity(source='certificateSecret', certificateSecret={'name': 'crc-tls'}, managed=MANAGED),
+        ['.spec.storage.crc.identity: identity.managed is required with source managed and applies to it only'],
+        ('spec.storage.crc.identity.managed', 'is required with source managed and applies to it only'),
+    ),
+    'managed block without a source': (
+        _identity(controller=True, managed=MANAGED),
+        ['.spec.storage.crc.identity: identity.managed is required with source managed and applies to it only'],
+        ('spec.storage.crc.identity.managed', 'is required with source managed and applies to it only'),
+    ),
+    'managed source without its block': (
+        _identity(source='managed'),
+        ['.spec.storage.crc.identity: identity.managed is required with source managed and applies to it only'],
+        ('spec.storage.crc.identity.managed', 'is required with source managed and applies to it only'),
+    ),
+    'empty certificate secret name': (
+        _identity(source='certificateSecret', certificateSecret={'name': ''}),
+        [
+            "spec.storage.crc.identity.certificateSecret.name: '' should be non-empty",
+            "spec.storage.crc.identity.certificateSecret.name: '' does not match "
+            "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\\\Z'",
+        ],
+        ('spec.storage.crc.identity.certificateSecret.name', 'is required (name of a Secret in the same namespace)'),
+    ),
+    'certificate secret name of 254 characters': (
+        _identity(source='certificateSecret', certificateSecret={'name': LONG_NAME}),
+        [f"spec.storage.crc.identity.certificateSecret.name: '{LONG_NAME}' is too long"],
+        (
+            'spec.storage.crc.identity.certificateSecret.name',
+            'must name a Secret in this namespace (a lowercase DNS subdomain, ≤ 253)',
+        ),
+    ),
+    'certificate secret name with capitals': (
+        _identity(source='certificateSecret', certificateSecret={'name': 'CRC-tls'}),
+        [
+            "spec.storage.crc.identity.certificateSecret.name: 'CRC-tls' does not match "
+            "'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\\\Z'"
+        ],
+        (
+            'spec.storage.crc.identity.certificateSecret.name',
+            'must name a Secret in this namespace (a lowercase DNS subdomain, ≤ 253)',
+        ),
+    ),
+    'managed credentials without a name': (
+        _identity(source='managed', managed={'credentialsSecret': {'usernameKey': 'user'}}),
+        ["spec.storage.crc.identity.managed.credentialsSecret: 'name' is a required property"],
+        (
+            'spec.storage.crc.identity.managed.credentialsSecret.name',
+            'is required (name of a Secret in the same namespace)',
+        ),
+    ),
+    'renewBeforeDays 0': (
+        _identity(source='managed', managed={**MANAGED, 'renewBeforeDays': 0}),
+        ['spec.storage.crc.identity.managed.renewBeforeDays: 0 is less than the minimum of 1'],
+        ('spec.storage.crc.identity.managed.renewBeforeDays', 'must be a whole number from 1 to 365'),
+    ),
+    'renewBeforeDays 366': (
+        _identity(source='managed', managed={**MANAGED, 'renewBeforeDays': 366}),
+        ['spec.storage.crc.identity.managed.renewBeforeDays: 366 is greater than the maximum of 365'],
+        ('spec.storage.crc.identity.managed.renewBeforeDays', 'must be a whole number from 1 to 365'),
+    ),
+    'candlepin URL over http': (
+        _identity(source='managed', managed={**MANAGED, 'candlepinUrl': 'http://candlepin.local/candlepin'}),
+        [
+            "spec.storage.crc.identity.managed.candlepinUrl: 'http://candlepin.local/candlepin' does not match "
+            "'^https://\\\\S+\\\\Z'"
+        ],
+        ('spec.storage.crc.identity.managed.candlepinUrl', 'must be an https:// URL of the Candlepin service'),
+    ),
+    'candlepin URL with a password': (
+        _identity(source='managed', managed={**MANAGED, 'candlepinUrl': 'https://u:Pw-0005@candlepin.local/'}),
+        [
+            '.spec.storage.crc.identity.managed.candlepinUrl: identity.managed.candlepinUrl must not hold '
+            'user:password@ (it would reach the ConfigMap and logs): use credentialsSecret'
+        ],
+        (
+            'spec.storage.crc.identity.managed.candlepinUrl',
+            'must not hold user:password@ (it would reach the ConfigMap and logs): use credentialsSecret',
+        ),
+    ),
+    'organization padded with spaces': (
+        _identity(source='managed', managed={**MANAGED, 'organization': ' 12345 '}),
+        ["spec.storage.crc.identity.managed.organization: ' 12345 ' does not match '^(\\\\S(.*\\\\S)?)?\\\\Z'"],
+        (
+            'spec.storage.crc.identity.managed.organization',
+            'must be a Candlepin organization key without leading or trailing spaces (empty: discovered)',
+        ),
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('obj, crd_problems, refused', IDENTITY_BAD.values(), ids=list(IDENTITY_BAD))
+def test_identity_misconfigured_is_refused_by_crd_and_operator(crd_schema, obj, crd_problems, refused):
+    assert problems(crd_schema, obj) == crd_problems
+    with pytest.raises(spec.SpecError) as exc:
+        spec.validate(obj['metadata']['name'], obj['spec'])
+    assert (exc.value.field, exc.value.message) == refused
