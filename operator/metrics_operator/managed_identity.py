@@ -9,7 +9,8 @@ calls; `handlers` runs it on a timer and on spec changes.
 
 Why register again rather than repair: Candlepin regenerates a certificate only for a consumer that presents a
 valid one, so a missing, expired, unparsable or mismatched identity can only be replaced by a new registration.
-A Secret of that name that the operator does not own is never overwritten (it is somebody else's).
+A Secret of that name that the operator does not own is never overwritten (it is somebody else's), nor one of
+another type (a Secret's type cannot change, and the operator has no right to delete Secrets).
 
 No PEM, key or password appears in any message, status field or repr here: messages name fields and reasons.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from metrics_operator import names, status
+from metrics_operator import names, spec, status
 from metrics_utility import contract
 from metrics_utility.library.candlepin.identity import Identity, Unusable, check_identity
 from metrics_utility.library.secret import Secret
@@ -37,7 +38,6 @@ UUID_KEY: Final = 'consumer-uuid'
 ANNOTATION_RENEWED: Final = f'{names.GROUP}/candlepin-renewed'  # when the operator last wrote the identity
 DEFAULT_RENEW_BEFORE_DAYS: Final = 30
 DEFAULT_URL: Final = (declared(f'{contract.PREFIX}CANDLEPIN_URL').default or '').rstrip('/')
-IDENTITY_BLOCKS: Final = ('crc', 'console')  # storage blocks that choose an upload identity
 MAX_CREDENTIAL_CHARS: Final = 1024
 READY: Final = contract.IDENTITY_READY_CONDITION
 EXPIRING: Final = contract.IDENTITY_EXPIRING_CONDITION
@@ -46,8 +46,8 @@ Action = Literal['register', 'renew', 'checkin', 'conflict']
 
 
 def secret_name(collection: str) -> str:
-    """`<collection>-candlepin-identity`: the Secret the operator owns (names.py holds it once h14-op lands)."""
-    return f'{collection}-candlepin-identity'
+    """`<collection>-candlepin-identity`: the Secret the operator owns (`names.candlepin_identity_secret`)."""
+    return names.candlepin_identity_secret(collection)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class CredentialsRef:
 
 @dataclass(frozen=True)
 class ManagedSpec:
-    """`identity.managed` of the first storage block that asks for it, defaulted."""
+    """`identity.managed` of the collection's console.redhat.com block, defaulted (`spec.crc_identity`)."""
 
     field: str  # e.g. spec.storage.crc.identity.managed, named in messages
     credentials: CredentialsRef
@@ -68,51 +68,19 @@ class ManagedSpec:
     renew_before_days: int
 
 
-class ManagedSpecError(ValueError):
-    """The managed block cannot be used; the message names the field (the CRD refuses these already)."""
-
-
-def managed_spec(raw_spec: Mapping[str, Any]) -> ManagedSpec | None:
-    """The managed identity the spec asks for, or None when no storage block chooses `source: managed`."""
-    storage = raw_spec.get('storage') if isinstance(raw_spec, Mapping) else None
-    for block in IDENTITY_BLOCKS:
-        identity = (storage or {}).get(block, {}).get('identity') if isinstance(storage, Mapping) else None
-        if not isinstance(identity, Mapping) or identity.get('source') != SOURCE:
-            continue
-        where = f'spec.storage.{block}.identity.managed'
-        managed = identity.get('managed')
-        if not isinstance(managed, Mapping):
-            raise ManagedSpecError(f'{where}: is required with source managed')
-        ref = managed.get('credentialsSecret')
-        if not isinstance(ref, Mapping) or not _text(ref.get('name')):
-            raise ManagedSpecError(f'{where}.credentialsSecret.name: is required (a Secret with the Red Hat account)')
-        keys = {k: ref.get(k, default) for k, default in (('usernameKey', 'username'), ('passwordKey', 'password'))}
-        for key, value in keys.items():
-            if not _text(value):
-                raise ManagedSpecError(f'{where}.credentialsSecret.{key}: must be a key of the Secret')
-        url = managed.get('candlepinUrl') or DEFAULT_URL
-        if not isinstance(url, str) or not url.startswith('https://') or any(c.isspace() for c in url):
-            raise ManagedSpecError(f'{where}.candlepinUrl: must be an https:// URL')
-        if '@' in url.split('://', 1)[1].split('/', 1)[0]:
-            raise ManagedSpecError(f'{where}.candlepinUrl: must not hold user:password@ (use credentialsSecret)')
-        days = managed.get('renewBeforeDays', DEFAULT_RENEW_BEFORE_DAYS)
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
-            raise ManagedSpecError(f'{where}.renewBeforeDays: must be a whole number of days from 1 to 365')
-        org = managed.get('organization')
-        if org is not None and not isinstance(org, str):
-            raise ManagedSpecError(f'{where}.organization: must be text')
-        return ManagedSpec(
-            field=where,
-            credentials=CredentialsRef(ref['name'], keys['usernameKey'], keys['passwordKey']),
-            organization=(org or '').strip() or None,
-            candlepin_url=url.rstrip('/'),
-            renew_before_days=days,
-        )
-    return None
-
-
-def _text(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+def managed_spec(name: str, full: Mapping[str, Any]) -> ManagedSpec | None:
+    """The managed identity a validated spec asks for (`spec.validate` checked every field), or None."""
+    chosen = spec.crc_identity(name, full)
+    if chosen is None or chosen.source != SOURCE or chosen.managed is None:
+        return None
+    managed, ref = chosen.managed, chosen.managed['credentialsSecret']
+    return ManagedSpec(
+        field=f'{chosen.field}.managed',
+        credentials=CredentialsRef(ref['name'], ref['usernameKey'], ref['passwordKey']),
+        organization=(managed.get('organization') or '').strip() or None,
+        candlepin_url=(managed.get('candlepinUrl') or DEFAULT_URL).rstrip('/'),
+        renew_before_days=chosen.renew_before_days,
+    )
 
 
 # -- what to do -----------------------------------------------------------------------------------------------------
@@ -121,7 +89,8 @@ def _text(value: Any) -> bool:
 @dataclass(frozen=True)
 class Plan:
     """What this tick does: `register` (no usable identity), `renew` (check in, then regenerate: it expires within
-    the window), `checkin` (it is fine), `conflict` (the Secret is not ours: touch nothing). `why` is one line."""
+    the window), `checkin` (it is fine), `conflict` (the Secret is not ours, or not a TLS Secret: touch nothing).
+    `why` is one line."""
 
     action: Action
     why: str
@@ -139,8 +108,12 @@ def plan(secret: Mapping[str, Any] | None, collection: str, now: datetime, renew
             'conflict',
             f'the Secret {name} exists but is not managed by this operator for {collection}; delete or rename it',
         )
-    if secret.get('type') != SECRET_TYPE:
-        return Plan('register', f'the Secret {name} is not of type {SECRET_TYPE}')
+    if secret.get('type') != SECRET_TYPE:  # a Secret's type cannot change; replacing it would need `delete`
+        return Plan(
+            'conflict',
+            f'the Secret {name} is of type {str(secret.get("type") or "Opaque")[:64]!r}, not {SECRET_TYPE} (a type '
+            'cannot change): delete it to register again',
+        )
     texts = _decoded(secret.get('data'))
     missing = [key for key in (CERT_KEY, KEY_KEY, UUID_KEY) if key not in texts]
     if missing:
