@@ -205,7 +205,7 @@ async def _keep_identity(
         )
         previous = memo.get('identity')
         memo['identity'] = state
-    if state is not None and state.event and (previous is None or previous.event != state.event):
+    if state is not None and state.ready and state.event and (previous is None or previous.event != state.event):
         rt.metrics.errors.labels('identity').inc()
         logger.warning('Candlepin identity not kept (%s): %s', state.ready[1], state.event)
         kopf.warn(body, reason=state.ready[1], message=state.event)

@@ -51,7 +51,8 @@ async def keep(
     timeout: float,
     logger: logging.Logger,
 ) -> IdentityState | None:
-    """The identity's state after this tick; None when the spec asks for no managed identity."""
+    """The identity's state after this tick: `NOT_MANAGED` when the spec asks for no managed identity, None when the
+    spec is invalid (`reconcile` says why; the status keeps what it showed)."""
     meta = body['metadata']
     collection, namespace = meta['name'], meta['namespace']
     try:
@@ -60,7 +61,7 @@ async def keep(
         return None  # `reconcile` reports the spec (Ready False, InvalidSpec); nothing to keep until it is fixed
     wanted = managed_identity.managed_spec(collection, full)
     if wanted is None:
-        return None
+        return managed_identity.NOT_MANAGED
     days = wanted.renew_before_days
     url = kube_client.path('v1', 'secrets', namespace, managed_identity.secret_name(collection))
     current: dict[str, Any] | None = None

@@ -265,9 +265,12 @@ class IdentityState:
     """What the last tick found: the status block (None: no identity yet) and the two conditions."""
 
     block: dict[str, Any] | None
-    ready: ConditionValue
+    ready: ConditionValue | None  # None: the spec no longer asks for a managed identity (see NOT_MANAGED)
     expiring: ConditionValue | None = None
     event: str | None = field(default=None, compare=False)  # a Warning Event's message for this tick's failure
+
+
+NOT_MANAGED: Final = IdentityState(None, None)  # clears what an earlier managed identity left in status
 
 
 def status_block(identity: Identity, collection: str, last_renewal: str | None) -> dict[str, Any]:
@@ -306,14 +309,20 @@ def with_identity(
     now: str,
 ) -> dict[str, Any]:
     """`desired` (from `status.compose`) with `status.identity` and the identity conditions of `state`; without a
-    state (not managed, or not looked at yet since the start) the previous values stay as compose kept them."""
+    state (not looked at yet since the start, or an invalid spec) the previous values stay as compose kept them;
+    `NOT_MANAGED` removes them."""
     if state is None:
+        return desired
+    kept = [c for c in desired.get('conditions') or [] if c.get('type') not in (READY, EXPIRING)]
+    if state.ready is None:  # NOT_MANAGED: the conditions go, and the block when it was ours
+        desired['conditions'] = kept
+        if (previous.get('identity') or {}).get('source') == SOURCE:
+            desired['identity'] = None
         return desired
     prev = previous.get('conditions') or []
     ours = [status.condition(READY, *state.ready, generation, prev, now)]
     if state.expiring is not None:
         ours.append(status.condition(EXPIRING, *state.expiring, generation, prev, now))
-    kept = [c for c in desired.get('conditions') or [] if c.get('type') not in (READY, EXPIRING)]
     desired['conditions'] = [*kept, *ours]
     if state.block is not None:
         desired['identity'] = state.block

@@ -428,3 +428,20 @@ async def test_a_candlepin_that_never_answers_times_out_into_a_condition(kube_ap
     )
     assert message.startswith(head) and message.endswith('timed out'), message
     assert_nothing_leaked(kube_api, caplog)
+
+
+async def test_choosing_another_identity_clears_the_managed_status(kube_api, user, candlepin, tls_ca):
+    await prerequisites(user, tls_ca)
+    async with running(kube_api, interval=3600):
+        await user.create('metricscollections', managed_collection(candlepin.api))
+        await eventually(reason_is(kube_api, 'IdentityReady', 'True', 'Registered'), what='Registered')
+        patch = {'spec': {'storage': {'crc': {'identity': {'source': 'serviceAccount', 'managed': None}}}}}
+        await user.merge_patch(f'/apis/metrics.aap.dev/v1alpha1/namespaces/{NS}/metricscollections/{NAME}', patch)
+
+        def cleared() -> bool:
+            status = (kube_api.get_object('metricscollections', NS, NAME) or {}).get('status') or {}
+            types = {c['type'] for c in status.get('conditions', [])}
+            return 'identity' not in status and not types & {'IdentityReady', 'IdentityExpiring'}
+
+        await eventually(cleared, what='the managed identity gone from status')
+    assert len(candlepin.state.consumers) == 1

@@ -481,3 +481,14 @@ def test_with_identity_sets_status_and_both_conditions_and_keeps_other_condition
 def test_without_a_state_the_status_stays_as_compose_made_it():
     desired = {'conditions': [{'type': 'Ready'}]}
     assert managed_identity.with_identity(desired, {}, None, 1, 'now') == {'conditions': [{'type': 'Ready'}]}
+
+
+def test_not_managed_removes_our_conditions_and_our_block_only():
+    previous = {'identity': {'source': 'managed'}, 'conditions': []}
+    desired = {'conditions': [{'type': 'Ready'}, {'type': 'IdentityReady'}, {'type': 'IdentityExpiring'}]}
+    result = managed_identity.with_identity(desired, previous, managed_identity.NOT_MANAGED, 1, 'now')
+    assert result == {'conditions': [{'type': 'Ready'}], 'identity': None}
+    other = {'identity': {'source': 'controller'}}
+    assert managed_identity.with_identity({'conditions': []}, other, managed_identity.NOT_MANAGED, 1, 'now') == {
+        'conditions': []
+    }
