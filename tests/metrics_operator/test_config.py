@@ -37,6 +37,13 @@ def test_clusterwide_and_peering():
     assert not settings.scanning.disabled
 
 
+def test_the_managed_identity_schedule_and_timeout():
+    assert (OperatorConfig().identity_interval, OperatorConfig().identity_timeout) == (43200.0, 30.0)
+    env = {'METRICS_OPERATOR_IDENTITY_INTERVAL': '3600', 'METRICS_OPERATOR_IDENTITY_TIMEOUT': '5'}
+    config = OperatorConfig.from_env(env)
+    assert (config.identity_interval, config.identity_timeout) == (3600.0, 5.0)
+
+
 def test_kopf_bookkeeping_under_our_prefix_and_out_of_status():
     settings = kopf.OperatorSettings()
     configure(settings, OperatorConfig(namespaces=('aap',)))
