@@ -37,9 +37,10 @@ class OperatorConfig:
     # The operator pod's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (OLM injects the cluster-wide proxy): what
     # `spec.proxy.fromOperator` passes to the worker pods.
     proxy: Mapping[str, str] = field(default_factory=dict)
-    # The managed Candlepin identity (docs/operator.md): how often it checks in (and renews near expiry, or retries
-    # a failure), and how long one Candlepin call may take.
+    # The managed Candlepin identity (docs/operator.md): how often it checks in; how often its Secret is looked at
+    # (registered when missing, renewed near expiry, a failure retried); how long one Candlepin call may take.
     identity_interval: float = 12 * 3600.0
+    identity_retry_interval: float = 600.0
     identity_timeout: float = 30.0
 
     @classmethod
@@ -79,6 +80,7 @@ class OperatorConfig:
             allowed_service_accounts=names_list('ALLOWED_SERVICE_ACCOUNTS'),
             proxy=proxy,
             identity_interval=float(get('IDENTITY_INTERVAL', str(cls.identity_interval))),
+            identity_retry_interval=float(get('IDENTITY_RETRY_INTERVAL', str(cls.identity_retry_interval))),
             identity_timeout=float(get('IDENTITY_TIMEOUT', str(cls.identity_timeout))),
         )
 

@@ -47,12 +47,14 @@ async def keep(
     raw_spec: Mapping[str, Any],
     *,
     now: datetime,
+    checkin: bool = True,
     operator_proxy: Mapping[str, str],
     timeout: float,
     logger: logging.Logger,
 ) -> IdentityState | None:
-    """The identity's state after this tick: `NOT_MANAGED` when the spec asks for no managed identity, None when the
-    spec is invalid (`reconcile` says why; the status keeps what it showed)."""
+    """The identity's state after this tick: `NOT_MANAGED` when the spec asks for no managed identity; None when
+    nothing was due (a usable identity outside the renewal window and `checkin` False) or the spec is invalid
+    (`reconcile` says why): the status keeps what it showed."""
     meta = body['metadata']
     collection, namespace = meta['name'], meta['namespace']
     try:
@@ -71,6 +73,8 @@ async def keep(
         step = managed_identity.plan(current, collection, now, days)
         if step.action == 'conflict':
             raise _Failed('SecretConflict', step.why)
+        if step.action == 'checkin' and not checkin:
+            return None
         ca, proxy = await _network(client, namespace, collection, full, operator_proxy)
         renewed = status.now_iso(now)
         if step.action == 'register':

@@ -63,6 +63,7 @@ def _config(clusterwide: bool) -> OperatorConfig:
         metrics_port=0,
         liveness=None,
         identity_interval=0.3,
+        identity_retry_interval=0.3,
     )
 
 

@@ -64,7 +64,10 @@ def user(kube_api: StrictKubernetesEmulator) -> ApiUser:
 
 
 @contextlib.asynccontextmanager
-async def running(kube_api: StrictKubernetesEmulator, interval: float, timeout: float = 5.0) -> AsyncIterator[None]:
+async def running(
+    kube_api: StrictKubernetesEmulator, interval: float, timeout: float = 5.0, tick: float | None = None
+) -> AsyncIterator[None]:
+    """The operator checking in every `interval` seconds and looking at the Secret every `tick` (default: the same)."""
     config = OperatorConfig(
         worker_image='registry.example/metrics-utility:test',
         status_interval=0.2,
@@ -72,6 +75,7 @@ async def running(kube_api: StrictKubernetesEmulator, interval: float, timeout: 
         metrics_port=0,
         liveness=None,
         identity_interval=interval,
+        identity_retry_interval=interval if tick is None else tick,
         identity_timeout=timeout,
     )
     run = OperatorRun(kube_api.url, config, namespaces=(NS,))
@@ -242,9 +246,22 @@ async def test_a_fine_identity_only_checks_in_on_every_tick(kube_api, user, cand
     assert_nothing_leaked(kube_api, caplog)
 
 
+async def test_check_ins_wait_for_the_interval_while_each_tick_looks_at_the_secret(kube_api, user, candlepin, tls_ca):
+    await prerequisites(user, tls_ca)
+    consumer = await _registered(candlepin, days=200)
+    await user.create('secrets', our_secret(consumer))
+    reads = lambda: len([r for r in kube_api.requests_by('metrics-operator') if r.resource == 'secrets'])  # noqa: E731
+    async with running(kube_api, interval=3600, tick=0.3):
+        await user.create('metricscollections', managed_collection(candlepin.api))
+        await eventually(reason_is(kube_api, 'IdentityReady', 'True', 'CheckedIn'), what='CheckedIn')
+        ticks = reads()
+        await eventually(lambda: reads() >= ticks + 3, what='three more ticks')
+    assert (consumer.checkins, consumer.regenerations) == (1, 0)  # the spec's check-in; the next is due in an hour
+
+
 async def test_deleting_the_secret_forces_a_new_registration(kube_api, user, candlepin, tls_ca):
     await prerequisites(user, tls_ca)
-    async with running(kube_api, interval=0.3):
+    async with running(kube_api, interval=3600, tick=0.3):
         await user.create('metricscollections', managed_collection(candlepin.api))
         await eventually(lambda: kube_api.get_object('secrets', NS, SECRET), what='the Secret')
         await user.delete(f'/api/v1/namespaces/{NS}/secrets/{SECRET}')
