@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from metrics_operator import dropin, names, network
+from metrics_operator import crc_identity, dropin, names, network
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
     PLACEMENT_FIELDS,
@@ -130,7 +130,7 @@ def secret_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
             _secret_env('METRICS_UTILITY_BUCKET_ACCESS_KEY', ref, 'accessKeyKey'),
             _secret_env('METRICS_UTILITY_BUCKET_SECRET_KEY', ref, 'secretKeyKey'),
         ]
-    if storage['type'] == 'crc':
+    if storage['type'] == 'crc' and 'serviceAccountSecret' in storage['crc']:  # optional beside a certificate
         ref = storage['crc']['serviceAccountSecret']
         env += [
             _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_ID', ref, 'clientIdKey'),
@@ -144,7 +144,7 @@ def secret_env(kind: JobKind, full: Mapping[str, Any]) -> list[dict[str, Any]]:
         ]
     if kind == 'gather' and 'apiKeySecret' in kpi:
         env.append(_secret_env('METRICS_UTILITY_ELASTICSEARCH_API_KEY', kpi['apiKeySecret'], 'key'))
-    if kind == 'gather' and 'console' in storage:
+    if kind == 'gather' and 'serviceAccountSecret' in (storage.get('console') or {}):
         ref = storage['console']['serviceAccountSecret']
         env += [
             _secret_env('METRICS_UTILITY_SERVICE_ACCOUNT_ID', ref, 'clientIdKey'),
@@ -211,6 +211,7 @@ def kind_env(name: str, kind: JobKind, full: Mapping[str, Any]) -> list[dict[str
         )
     if kind == 'gather':
         env += console_env(full)
+    env += crc_identity.env(name, kind, full)  # which identity uploads to console.redhat.com
     if kind == 'report' and full['report'].get('additionalSources'):
         env += _value_env({'ADDITIONAL_SHIP_PATHS': ';'.join(additional_sources(name, full)[0])})
     if kind == 'gather' and full['storage']['type'] in ('directory', 's3'):
@@ -293,6 +294,9 @@ def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dic
     trusted_vols, trusted_mounts = network.volumes(name, full)
     vols += trusted_vols
     mounts += trusted_mounts
+    identity_vols, identity_mounts = crc_identity.volumes(name, kind, full)
+    vols += identity_vols
+    mounts += identity_mounts
     if kind == 'report':
         _, source_vols, source_mounts = additional_sources(name, full)
         vols += source_vols

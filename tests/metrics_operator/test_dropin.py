@@ -502,9 +502,15 @@ HOSTILE: dict[str, tuple[dict[str, Any], list[str], str | None]] = {
     'env value with newlines (a PEM)': (dropin_spec(env=[{'name': 'PEM', 'value': 'a\nb'}]), [], None),
     'env lowercase proxy name': (dropin_spec(env=[{'name': 'http_proxy', 'value': 'http://p:3128'}]), [], None),
     'env an upstream variable the operator does not render': (
-        dropin_spec(env=[{'name': 'METRICS_UTILITY_CANDLEPIN_ENABLED', 'value': 'true'}]),
+        dropin_spec(env=[{'name': 'METRICS_UTILITY_GATHER_INTERVAL_HOURS', 'value': '2'}]),
         [],
         None,
+    ),
+    'env turns the Candlepin identity on (storage.crc.identity chooses it)': (
+        dropin_spec(env=[{'name': 'METRICS_UTILITY_CANDLEPIN_ENABLED', 'value': 'true'}]),
+        ['.spec.env[0]: is set by the operator; set the matching spec field instead'],
+        'spec.env[0].name: METRICS_UTILITY_CANDLEPIN_ENABLED is set by the operator: '
+        'set the matching spec field instead',
     ),
     'env 64 variables': (dropin_spec(env=MANY_ENV[:64]), [], None),
 }
