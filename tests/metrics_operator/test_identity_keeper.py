@@ -49,6 +49,8 @@ SECRET = 'controller-candlepin-identity'
 USER = RH_USER
 PASSWORD = RH_PASSWORD
 TLS_TYPE = 'kubernetes.io/tls'
+UUID = '5f0c2b9e-61a4-4c1e-9a57-2d3c4b5a6f70'  # a consumer registered before the test
+OTHER = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
 
 
 @pytest.fixture
@@ -194,10 +196,9 @@ async def test_registration_creates_the_tls_secret_and_reports_it(kube_api, user
 
 
 async def _registered(candlepin: FakeCandlepin, days: int) -> Consumer:
-    uuid = '5f0c2b9e-61a4-4c1e-9a57-2d3c4b5a6f70'
-    cert, key = candlepin.issue(uuid, timedelta(days=days))
-    consumer = Consumer(uuid, 'acme', cert, key)
-    candlepin.state.consumers[uuid] = consumer
+    cert, key = candlepin.issue(UUID, timedelta(days=days))
+    consumer = Consumer(UUID, 'acme', cert, key)
+    candlepin.state.consumers[UUID] = consumer
     return consumer
 
 
@@ -396,9 +397,7 @@ async def test_a_failure_is_a_condition_and_one_event_and_is_retried(kube_api, u
     if 'issue' in given:
         candlepin.responder = lambda request: Reply(
             200,
-            [{'key': 'acme'}]
-            if request.method == 'GET'
-            else {'uuid': '5f0c2b9e-61a4-4c1e-9a57-2d3c4b5a6f70', 'idCert': given['issue']},
+            [{'key': 'acme'}] if request.method == 'GET' else {'uuid': UUID, 'idCert': given['issue']},
         )
     if given.get('foreign_secret'):
         await user.create(
@@ -462,3 +461,61 @@ async def test_choosing_another_identity_clears_the_managed_status(kube_api, use
 
         await eventually(cleared, what='the managed identity gone from status')
     assert len(candlepin.state.consumers) == 1
+
+
+def regenerated(candlepin: FakeCandlepin, uuid: str, cert: str | None = None, key: str | None = None) -> Any:
+    """A Candlepin that accepts the check-in and answers the regeneration with `uuid` and the given PEM (default:
+    a fresh, valid pair for `uuid`)."""
+    fresh_cert, fresh_key = candlepin.issue(uuid)
+    body = {'uuid': uuid, 'idCert': {'cert': cert or fresh_cert, 'key': key or fresh_key}}
+    return lambda request: Reply(204) if request.method == 'PUT' else Reply(200, body)
+
+
+LIFECYCLE_FAILURES = {
+    'consumer deleted in Candlepin (410)': (
+        lambda c: lambda request: Reply(410, {'displayMessage': 'Consumer has been deleted'}),
+        f'checking in consumer {UUID} failed: the consumer was deleted in Candlepin (HTTP 410); register again',
+    ),
+    'certificate refused (401)': (
+        lambda c: lambda request: Reply(401, {'displayMessage': 'Unauthorized'}),
+        f'checking in consumer {UUID} failed: Candlepin refused the consumer certificate (HTTP 401): Unauthorized; '
+        'register again',
+    ),
+    'regenerated for another consumer': (
+        lambda c: regenerated(c, OTHER),
+        f'regenerating the certificate of consumer {UUID}: the answer is for another consumer ({OTHER})',
+    ),
+    'regenerated certificate unparsable': (
+        lambda c: regenerated(c, UUID, cert='-----BEGIN CERTIFICATE-----\nbm9wZQ==\n-----END CERTIFICATE-----\n'),
+        'the certificate Candlepin regenerated is not usable: tls.crt is not a PEM certificate',
+    ),
+    'regenerated key of another certificate': (
+        lambda c: regenerated(c, UUID, key=c.issue(OTHER)[1]),
+        'the certificate Candlepin regenerated is not usable: tls.key is not the key of tls.crt',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', LIFECYCLE_FAILURES, ids=list(LIFECYCLE_FAILURES))
+async def test_a_failed_renewal_keeps_the_secret_and_warns(kube_api, user, candlepin, tls_ca, caplog, case):
+    responder, expected = LIFECYCLE_FAILURES[case]
+    await prerequisites(user, tls_ca)
+    consumer = await _registered(candlepin, days=10)
+    await user.create('secrets', our_secret(consumer))
+    before = kube_api.get_object('secrets', NS, SECRET)
+    candlepin.responder = responder(candlepin)
+    async with running(kube_api, interval=0.3):
+        await user.create('metricscollections', managed_collection(candlepin.api))
+        await eventually(reason_is(kube_api, 'IdentityReady', 'False', 'RenewalFailed'), what='RenewalFailed')
+        answered = len(candlepin.requests)
+        await eventually(lambda: len(candlepin.requests) >= answered + 2, what='retries on the next ticks')
+    assert condition(kube_api, 'IdentityReady')['message'] == expected
+    assert condition(kube_api, 'IdentityExpiring')['reason'] == 'ExpiresSoon'
+    events = [e for e in kube_api.stored('events', NS) if e.get('reason') == 'RenewalFailed']
+    assert [(e['type'], e['message']) for e in events] == [('Warning', expected)]
+    assert kube_api.get_object('secrets', NS, SECRET)['data'] == before['data']
+    assert secret_writes(kube_api) == []
+    sent = [r.body.decode(errors='replace') for r in candlepin.requests]
+    assert not [body for body in sent if 'PRIVATE KEY' in body]  # the key goes over TLS only, never in a body
+    assert_nothing_leaked(kube_api, caplog, consumer.key_pem)
