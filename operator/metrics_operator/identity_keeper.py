@@ -101,7 +101,7 @@ async def keep(
     except kube_client.ApiError as exc:
         reason = 'RegistrationFailed' if step is None or step.action == 'register' else 'RenewalFailed'
         return _failure(collection, step, reason, f'the API server refused: {exc}', now, current, days)
-    logger.info('Candlepin identity: %s', state.ready[2])
+    logger.info('Candlepin identity: %s', message)
     return state
 
 
@@ -137,7 +137,7 @@ def _failure(
 def _checked(issued: Issued, now: datetime, what: str, reason: str) -> Identity:
     found = check_identity(issued.cert_pem, issued.key_pem, issued.uuid, now)
     if isinstance(found, Unusable):
-        raise _Failed(reason, f'{what} is not usable: {managed_identity._secret_reason(found.reason)}')
+        raise _Failed(reason, f'{what} is not usable: {managed_identity.secret_reason(found.reason)}')
     return found
 
 

@@ -120,7 +120,7 @@ def plan(secret: Mapping[str, Any] | None, collection: str, now: datetime, renew
         return Plan('register', f'the Secret {name} lacks {", ".join(missing)} (or it is not ASCII base64)')
     found = check_identity(texts[CERT_KEY], texts[KEY_KEY], texts[UUID_KEY], now)
     if isinstance(found, Unusable):
-        return Plan('register', f'the Secret {name}: {_secret_reason(found.reason)}')
+        return Plan('register', f'the Secret {name}: {secret_reason(found.reason)}')
     if found.remaining(now) <= timedelta(days=renew_before_days):
         return Plan(
             'renew', f'the certificate expires on {_day(found.not_after)}, within {renew_before_days} days', found
@@ -139,7 +139,7 @@ def _decoded(data: Any) -> dict[str, str]:
     return result
 
 
-def _secret_reason(reason: str) -> str:
+def secret_reason(reason: str) -> str:
     """The worker's reason in the Secret's terms (its variable names become the Secret's keys)."""
     for variable, key in (
         ('CANDLEPIN_CONSUMER_UUID', UUID_KEY),
@@ -326,4 +326,6 @@ def with_identity(
     desired['conditions'] = [*kept, *ours]
     if state.block is not None:
         desired['identity'] = state.block
+    elif (previous.get('identity') or {}).get('source') == SOURCE:
+        desired['identity'] = None  # the Secret holds no usable identity any more (a registration is pending)
     return desired

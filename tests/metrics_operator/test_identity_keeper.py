@@ -519,3 +519,32 @@ async def test_a_failed_renewal_keeps_the_secret_and_warns(kube_api, user, candl
     sent = [r.body.decode(errors='replace') for r in candlepin.requests]
     assert not [body for body in sent if 'PRIVATE KEY' in body]  # the key goes over TLS only, never in a body
     assert_nothing_leaked(kube_api, caplog, consumer.key_pem)
+
+
+SPOILED = {
+    'garbage key': {'tls.key': 'bm90IGEga2V5'},
+    'all-zero consumer': {'consumer-uuid': base64.b64encode(b'00000000-0000-0000-0000-000000000000').decode()},
+    'certificate not base64': {'tls.crt': '%%%'},
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', SPOILED, ids=list(SPOILED))
+async def test_a_spoiled_secret_is_replaced_by_a_new_registration(kube_api, user, candlepin, tls_ca, caplog, case):
+    await prerequisites(user, tls_ca)
+    async with running(kube_api, interval=3600, tick=0.3):
+        await user.create('metricscollections', managed_collection(candlepin.api))
+        await eventually(lambda: len(candlepin.state.consumers) == 1, what='the first registration')
+        await eventually(lambda: kube_api.get_object('secrets', NS, SECRET), what='the Secret')
+        await user.merge_patch(f'/api/v1/namespaces/{NS}/secrets/{SECRET}', {'data': SPOILED[case]})
+        await eventually(lambda: len(candlepin.state.consumers) == 2, what='a second registration')
+        second = list(candlepin.state.consumers.values())[1]
+        await eventually(
+            lambda: decoded(kube_api.get_object('secrets', NS, SECRET)).get('consumer-uuid') == second.uuid,
+            what='the new identity in the Secret',
+        )
+        await eventually(reason_is(kube_api, 'IdentityReady', 'True', 'Registered'), what='Registered')
+    secret = kube_api.get_object('secrets', NS, SECRET)
+    assert decoded(secret) == {'tls.crt': second.cert_pem, 'tls.key': second.key_pem, 'consumer-uuid': second.uuid}
+    assert secret_writes(kube_api) == ['create', 'patch']  # the Secret is replaced in place, never deleted
+    assert_nothing_leaked(kube_api, caplog)

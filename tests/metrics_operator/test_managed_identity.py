@@ -492,3 +492,11 @@ def test_not_managed_removes_our_conditions_and_our_block_only():
     assert managed_identity.with_identity({'conditions': []}, other, managed_identity.NOT_MANAGED, 1, 'now') == {
         'conditions': []
     }
+
+
+def test_a_failure_without_a_usable_identity_removes_the_stale_block():
+    previous = {'identity': {'source': 'managed', 'consumerUUID': UUID}}
+    state = IdentityState(None, ('False', 'RegistrationFailed', 'refused'))
+    result = managed_identity.with_identity({'conditions': []}, previous, state, 1, 'now')
+    assert result['identity'] is None
+    assert [c['reason'] for c in result['conditions']] == ['RegistrationFailed']
