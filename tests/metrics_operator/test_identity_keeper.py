@@ -40,6 +40,7 @@ from testsupport.operator_samples import (
     managed_identity,
     rh_account,
 )
+from testsupport.proxy import ConnectProxy
 from testsupport.secrets import assert_no_secret, logged
 
 pytestmark = pytest.mark.integration
@@ -547,4 +548,60 @@ async def test_a_spoiled_secret_is_replaced_by_a_new_registration(kube_api, user
     secret = kube_api.get_object('secrets', NS, SECRET)
     assert decoded(secret) == {'tls.crt': second.cert_pem, 'tls.key': second.key_pem, 'consumer-uuid': second.uuid}
     assert secret_writes(kube_api) == ['create', 'patch']  # the Secret is replaced in place, never deleted
+    assert_nothing_leaked(kube_api, caplog)
+
+
+# -- the network: proxy and trusted CA as the worker pods use them --------------------------------------------------
+
+
+@pytest.mark.parametrize('where', ['spec.proxy.httpsProxy', 'storage.crc.proxyUrl'])
+async def test_candlepin_is_reached_through_the_specs_proxy(kube_api, user, candlepin, tls_ca, where):
+    await prerequisites(user, tls_ca)
+    with ConnectProxy() as proxy:
+        mc = managed_collection(candlepin.api)
+        if where == 'spec.proxy.httpsProxy':
+            mc['spec']['proxy'] = {'httpsProxy': proxy.url}
+        else:
+            mc['spec']['storage']['crc']['proxyUrl'] = proxy.url
+        async with running(kube_api, interval=3600):
+            await user.create('metricscollections', mc)
+            await eventually(reason_is(kube_api, 'IdentityReady', 'True', 'Registered'), what='Registered')
+        assert proxy.targets() == [f'127.0.0.1:{candlepin.port}']  # one tunnel, kept alive for both calls
+    assert [r.method for r in candlepin.requests] == ['GET', 'POST']
+
+
+NETWORK_FAILURES = {
+    'trusted CA key missing': (
+        {'trustedCA': {'configMapName': 'candlepin-ca', 'key': 'other.pem'}},
+        "the trusted CA ConfigMap candlepin-ca does not exist or has no key 'other.pem'",
+    ),
+    'Candlepin CA not trusted': (
+        {'trustedCA': None},
+        'listing the organizations of alice at {api} failed: cannot verify the TLS certificate of {host} (*): it is '
+        'not trusted by the default CA store; set spec.trustedCA to a PEM bundle holding the CA that signed it (a '
+        'TLS-inspecting proxy needs its CA too)',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('case', NETWORK_FAILURES, ids=list(NETWORK_FAILURES))
+async def test_a_network_misconfiguration_is_one_clear_condition(kube_api, user, candlepin, tls_ca, caplog, case):
+    change, expected = NETWORK_FAILURES[case]
+    await prerequisites(user, tls_ca)
+    mc = managed_collection(candlepin.api)
+    mc['spec'].update({key: value for key, value in change.items() if value is not None})
+    for key in [key for key, value in change.items() if value is None]:
+        del mc['spec'][key]
+    async with running(kube_api, interval=3600):
+        await user.create('metricscollections', mc)
+        await eventually(reason_is(kube_api, 'IdentityReady', 'False', 'RegistrationFailed'), what='the failure')
+    wanted = expected.format(api=candlepin.api, host=f'127.0.0.1:{candlepin.port}')
+    message = condition(kube_api, 'IdentityReady')['message']
+    if '(*)' in wanted:  # (*): the TLS library's own words, which vary with its version
+        head, _, tail = wanted.partition('(*)')
+        assert message.startswith(head) and message.endswith(tail) and len(message) > len(wanted), message
+    else:
+        assert message == wanted
+    assert candlepin.state.consumers == {}
     assert_nothing_leaked(kube_api, caplog)
