@@ -23,6 +23,7 @@ import trustme
 
 from metrics_operator import names
 from metrics_operator.config import OperatorConfig
+from metrics_utility import contract
 from testsupport.candlepin import CandlepinState, Consumer, FakeCandlepin
 from testsupport.https_servers import Reply, tls_ca_fixture  # noqa: F401 (fixture)
 from testsupport.kube_api import StrictKubernetesEmulator
@@ -340,6 +341,11 @@ FAILURES = {
         lambda c: 'the credentials Secret rh-account does not exist',
         'CredentialsSecretNotFound',
     ),
+    'empty password in the credentials Secret': (
+        {'password': ''},
+        lambda c: "the key 'password' of the Secret rh-account is empty",
+        'CredentialsInvalid',
+    ),
     'Candlepin 5xx': (
         {'reply': Reply(502, 'Bad Gateway')},
         lambda c: f'{owners_url(c)} failed: HTTP 502',
@@ -605,3 +611,8 @@ async def test_a_network_misconfiguration_is_one_clear_condition(kube_api, user,
         assert message == wanted
     assert candlepin.state.consumers == {}
     assert_nothing_leaked(kube_api, caplog)
+
+
+def test_every_reason_these_tests_expect_is_in_the_contract():
+    reasons = {reason for _, _, reason in FAILURES.values()} | {'Registered', 'Renewed', 'CheckedIn', 'RenewalFailed'}
+    assert reasons == set(contract.IDENTITY_REASONS)

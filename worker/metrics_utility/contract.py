@@ -284,6 +284,5 @@ IDENTITY_REASONS: Final = (
     'CredentialsInvalid',  # it lacks a key, or a value is not a username/password
     'RegistrationFailed',  # Candlepin refused or failed the registration (or the organization lookup)
     'RenewalFailed',  # the check-in or the regeneration failed
-    'InvalidSpec',  # identity.managed is unusable
 )
 IDENTITY_EXPIRY_REASONS: Final = ('AsExpected', 'ExpiresSoon', 'Expired')
