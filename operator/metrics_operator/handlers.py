@@ -61,6 +61,16 @@ def _enabled(raw_spec: Mapping[str, Any]) -> list[names.JobKind]:
         return ['gather']
 
 
+def _renew_before_days(name: str, raw_spec: Mapping[str, Any]) -> int | None:
+    """How long before expiry `CertificateExpiring` warns: the identity's window for the controller's or a given
+    certificate; None for the service account and for the managed identity (its keeper warns itself)."""
+    try:
+        found = spec.crc_identity(name, spec.validate(name, raw_spec))
+    except (spec.SpecError, KeyError, TypeError):
+        return None
+    return found.renew_before_days if found and found.source in ('controller', 'certificateSecret') else None
+
+
 def _records(namespace: str, name: str, jobs: kopf.Index, pods: kopf.Index) -> list[job_records.JobRecord]:
     records = []
     for job in jobs.get((namespace, name), []):
@@ -275,7 +285,9 @@ def _publish(
         backfill_jobs=_backfill_jobs(
             body.metadata.name, body.spec, list(jobs_index.get((body.metadata.namespace, body.metadata.name), []))
         ),
+        renew_before_days=_renew_before_days(body.metadata.name, body.spec),
     )
+    memo['expiry_warnings'] = status.expiry_warnings(current, desired)
     namespace = body.metadata.namespace
     checked = preflight.state_of(jobs_index.get((namespace, body.metadata.name), []), indexes[1], namespace)
     desired = preflight.with_checked(desired, current, checked, body.metadata.get('generation', 1), status.now_iso())
@@ -303,6 +315,8 @@ def _write_status(
     patch.status.update(_status_patch(body.status, desired))
     for failure in failures:
         kopf.warn(body, reason=f'{failure.kind.capitalize()}Failed', message=f'Job {failure.job}: {failure.message}')
+    for reason, message in memo.pop('expiry_warnings', []):  # CertificateExpiring turned True (once)
+        kopf.warn(body, reason=f'Certificate{reason}', message=message)
     return failures
 
 

@@ -150,7 +150,7 @@ def check_state(job: Mapping[str, Any] | None, found: worker_summary.Summary | N
         return 'Unknown', 'Checking', f'Job {name} is checking the database, storage and report settings'
     if outcome == 'succeeded':
         return 'True', 'ChecksPassed', f'Job {name}: every check passed'
-    detail = ': '.join(part for part in (job_reason, job_message) if part)
+    detail = status.without_summary(job_reason, job_message)
     return 'False', 'CheckFailed', f'Job {name} failed without a summary' + (f' ({detail})' if detail else '')
 
 

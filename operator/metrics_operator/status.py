@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from metrics_operator import names, totals, worker_summary
 from metrics_operator.job_records import JobRecord
 from metrics_operator.names import JobKind
+from metrics_utility import contract
 
 CONDITION_TYPES: Final = (
     'Ready',
@@ -24,6 +25,7 @@ CONDITION_TYPES: Final = (
     'Degraded',
     'StorageNearlyFull',
     'BackfillSucceeded',
+    contract.CERTIFICATE_EXPIRING_CONDITION,
 )
 NEARLY_FULL: Final = 0.9  # StorageNearlyFull once 90 % of the volume or of retention.maxBytes is used
 KIND_CONDITION: Final[dict[str, str]] = {'gather': 'GatherSucceeded', 'report': 'ReportSucceeded'}
@@ -54,11 +56,25 @@ def _key(time: str | None) -> datetime:
     return parse_time(time) or datetime.min.replace(tzinfo=UTC)
 
 
+# A Job that hit its deadline without a run summary may never have started its pod: a Secret or ConfigMap the pod
+# mounts (the console.redhat.com identity's among them) is missing, which only the pod's events show.
+NEVER_STARTED_HINT: Final = (
+    'no run summary: if the pod never started, a Secret or ConfigMap it mounts (such as the console.redhat.com '
+    'identity) is missing; kubectl describe pod shows FailedMount'
+)
+
+
+def without_summary(reason: str | None, message: str | None) -> str:
+    """The Job's own condition as one line (scrubbed like a summary), with the hint when it hit its deadline."""
+    text = worker_summary.scrub(': '.join(part for part in (reason, message) if part))
+    return f'{text} ({NEVER_STARTED_HINT})' if reason == 'DeadlineExceeded' else text
+
+
 def failure_message(job: JobRecord) -> str:
     if job.summary is not None and job.summary.error:
         return job.summary.error
     if job.reason or job.message:  # the Job's own condition: scrubbed like the summary before status and Events
-        return worker_summary.scrub(': '.join(part for part in (job.reason, job.message) if part))
+        return without_summary(job.reason, job.message)
     return 'the Job failed'
 
 
@@ -130,7 +146,8 @@ def _success_figures(kind: JobKind, job: JobRecord) -> dict[str, Any]:
     if kind == 'gather' and s.secondary is not None:
         figures['secondary'] = secondary_figures(s.secondary)
     if kind == 'gather' and s.crc is not None:  # replaced as a whole: a run without fallback clears the reason
-        figures['crc'] = {'identity': s.crc.identity} if s.crc.identity else {}
+        found = {'identity': s.crc.identity, 'subject': s.crc.subject, 'notAfter': s.crc.not_after}
+        figures['crc'] = {key: value for key, value in found.items() if value}
         figures['crc'] |= {'fallback': s.crc.fallback} if s.crc.fallback else {}
     return figures
 
@@ -190,8 +207,11 @@ def compose(
     enabled: Iterable[JobKind],
     now: str,
     backfill_jobs: Iterable[Mapping[str, Any]] = (),
+    renew_before_days: int | None = None,
 ) -> tuple[dict[str, Any], list[Failure]]:
-    """The whole `status` and the Job failures not reported before (for Events)."""
+    """The whole `status` and the Job failures not reported before (for Events). `renew_before_days`: warn
+    (`CertificateExpiring`) that long before the certificate the last gather uploaded with expires; None: no such
+    condition (no certificate identity, or one whose own keeper warns: the managed identity)."""
     jobs = list(jobs)
     enabled = set(enabled)
     prev_conditions = previous.get('conditions') or []
@@ -223,6 +243,9 @@ def compose(
     if storage:
         new['storage'] = storage
         conds.append(condition('StorageNearlyFull', *storage_condition(storage), generation, prev_conditions, now))
+    expiry = certificate_expiry((new.get('gather') or {}).get('crc'), renew_before_days, parse_time(now))
+    if expiry is not None:
+        conds.append(condition(contract.CERTIFICATE_EXPIRING_CONDITION, *expiry, generation, prev_conditions, now))
     backfill = fold_backfill(previous.get('backfill'), backfill_jobs)
     if backfill:
         new['backfill'] = backfill
@@ -231,6 +254,38 @@ def compose(
     conds += [c for c in prev_conditions if c.get('type') not in CONDITION_TYPES]
     new['conditions'] = conds
     return new, failures
+
+
+def certificate_expiry(
+    crc: Mapping[str, Any] | None, renew_before_days: int | None, now: datetime | None
+) -> tuple[str, str, str] | None:
+    """`CertificateExpiring` from `status.gather.crc`: True from `renew_before_days` before its `notAfter` (reason
+    ExpiresSoon; Expired after it); None when not asked for or the last gather uploaded without a certificate."""
+    not_after = parse_time((crc or {}).get('notAfter'))
+    if renew_before_days is None or not_after is None or now is None:
+        return None
+    when, left = now_iso(not_after), not_after - now
+    about = f'the client certificate uploads use ({(crc or {}).get("subject") or "no subject"})'
+    if left <= timedelta(0):
+        return 'True', 'Expired', f'{about} expired on {when}: renew it or choose another identity'
+    if left <= timedelta(days=renew_before_days):
+        days = left.days
+        return 'True', 'ExpiresSoon', f'{about} expires on {when} (in {days} day{"" if days == 1 else "s"})'
+    return 'False', 'AsExpected', f'{about} is valid until {when}'
+
+
+def expiry_warnings(previous: Mapping[str, Any], desired: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(reason, message) of a Warning Event when `CertificateExpiring` turned True or changed its reason (once per
+    transition: the next status carries the same condition and warns no more)."""
+    kind = contract.CERTIFICATE_EXPIRING_CONDITION
+
+    def find(status: Mapping[str, Any]) -> Mapping[str, Any]:
+        return next((c for c in status.get('conditions') or [] if c.get('type') == kind), {})
+
+    old, new = find(previous), find(desired)
+    if new.get('status') != 'True' or (old.get('status'), old.get('reason')) == ('True', new.get('reason')):
+        return []
+    return [(new['reason'], new['message'])]
 
 
 def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:

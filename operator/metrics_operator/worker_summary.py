@@ -27,7 +27,8 @@ attribute it fills here (a test parses every one). As its last act the worker wr
                    "blocked_bytes"},                        # the limits applied and what they did
      "volume": {"bytes": int, "free_bytes": int},           # the filesystem of a directory target
      "kpi": {"documents": int, "error": str | null},        # the KPI sink: documents indexed, why it failed
-     "crc": {"identity": str | null, "fallback": str | null}}   # console.redhat.com: the identity uploads used
+     "crc": {"identity": str | null, "fallback": str | null,    # console.redhat.com: the identity uploads used,
+             "subject": str | null, "not_after": str | null}}   # and its certificate's subject and expiry
                                                             # (contract.CRC_IDENTITIES), why the certificate was
                                                             # given up for the service account
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from metrics_utility import contract
@@ -47,6 +49,7 @@ from metrics_utility.library.secret import scrub
 MAX_BYTES: Final = contract.SUMMARY_MAX_BYTES
 MAX_ERROR: Final = 1024
 MAX_PROBLEM: Final = 300
+MAX_SUBJECT: Final = 256  # a certificate's subject (the worker sends at most as much)
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,13 @@ class Secondary:
 @dataclass(frozen=True)
 class Crc:
     """Which identity the console.redhat.com uploads used (contract.CRC_IDENTITIES; None: none was accepted) and why
-    the client certificate was given up for the service account (None: it was not)."""
+    the client certificate was given up for the service account (None: it was not); the certificate's subject and
+    expiry (ISO 8601) when one carried the uploads."""
 
     identity: str | None
     fallback: str | None = None
+    subject: str | None = None
+    not_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,23 @@ def _crc(value: Any) -> Crc | None:
     if identity not in contract.CRC_IDENTITIES and identity is not None:
         identity = None  # an identity this operator does not know: shown as unknown, the fallback reason still counts
     reason = _flat(fallback) if isinstance(fallback, str) and fallback.strip() else None
-    return Crc(identity=identity, fallback=reason) if identity or reason else None
+    subject = value.get('subject')
+    subject = _flat(subject)[:MAX_SUBJECT] if isinstance(subject, str) and subject.strip() else None
+    not_after = value.get('not_after')
+    if not (isinstance(not_after, str) and len(not_after) <= 64 and _is_instant(not_after)):
+        not_after = None
+    if not (identity or reason):
+        return None
+    return Crc(identity=identity, fallback=reason, subject=subject, not_after=not_after)
+
+
+def _is_instant(text: str) -> bool:
+    """An ISO 8601 time with its offset (the status field is a date-time: anything else would be refused)."""
+    try:
+        parsed = datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
 
 
 def _secondary(value: Any) -> Secondary | None:

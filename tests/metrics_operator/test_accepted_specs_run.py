@@ -75,6 +75,43 @@ BASES: dict[str, dict[str, Any]] = {
         'storage': {'type': 'directory', 'directory': {'claimName': 'automationcontroller-metrics-utility'}},
     },
     'renewal': collection(report={'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'renewal', 'since': '6months'})['spec'],
+    # console.redhat.com identities (docs/operator.md, "console.redhat.com identity"): the controller's own, without
+    # a service account; a managed one with the service account as its fallback; a certificateSecret on console.
+    'crc-controller': {
+        'controller': {'name': 'aap'},
+        'report': {'enabled': False},
+        'vcpu': {'enabled': True, 'clusterName': 'c1'},
+        'storage': {
+            'type': 'crc',
+            'crc': {'billingAccountId': '123456789012', 'state': {'size': '1Gi'}, 'identity': {'source': 'controller'}},
+        },
+    },
+    'crc-managed': collection(
+        report={'enabled': False},
+        storage=crc_storage(
+            {'size': '1Gi'},
+            identity={
+                'source': 'managed',
+                'managed': {
+                    'credentialsSecret': {'name': 'rh-account'},
+                    'organization': '12345',
+                    'candlepinUrl': 'https://subscription.rhsm.example/subscription',
+                    'renewBeforeDays': 30,
+                },
+            },
+        ),
+    )['spec'],
+    'console-certificate': collection(
+        storage={
+            'type': 'directory',
+            'directory': {'claimName': 'metrics-data'},
+            'console': {
+                'billingAccountId': '123456789012',
+                'identity': {'source': 'certificateSecret', 'certificateSecret': {'name': 'crc-tls'}},
+            },
+        },
+        backfill={'since': '2024-01-01', 'until': '2024-02-01'},
+    )['spec'],
     'full': collection(
         collectors=list(contract.SPEC_COLLECTORS),
         storage={
@@ -318,7 +355,7 @@ def mutated(base: Mapping[str, Any], path: str, value: Any) -> dict[str, Any] | 
 
 def bases_for(path: str) -> list[str]:
     """Two bases that hold the field's parent block, the richest first (enough variety, bounded time)."""
-    preferred = ('full', 's3', 'crc', 'renewal', 'directory')
+    preferred = ('full', 's3', 'crc', 'crc-controller', 'crc-managed', 'console-certificate', 'renewal', 'directory')
     found = [name for name in preferred if mutated(BASES[name], path, 'probe') is not None][:2]
     dropin = path.startswith(('spec.controller', 'spec.database', 'spec.env'))
     return found + ['dropin'] * (dropin and mutated(BASES['dropin'], path, 'probe') is not None)

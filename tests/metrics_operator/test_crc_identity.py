@@ -278,3 +278,58 @@ async def test_a_missing_identity_secret_waits_with_a_condition_naming_it(
     assert_no_secret(stored, SECRET_KEY_VALUE, TLS_KEY_LINE)
     reads = {(r.verb, r.name) for r in kube_api.requests_by('metrics-operator') if r.resource == 'secrets'}
     assert (('get', name) in reads) and all(verb == 'get' for verb, _ in reads)
+
+
+@pytest.mark.integration
+async def test_an_expiring_upload_certificate_warns_once_with_a_condition_and_an_event(
+    kube_api, operator, user, cronjobs
+):
+    """The run summary's crc block (subject, not_after) → status.gather.crc and CertificateExpiring; one Warning
+    Event per transition however often the status is written; no key or certificate content anywhere."""
+    from datetime import UTC, datetime, timedelta
+
+    await user.create('secrets', db_secret())
+    await user.create('secrets', _secret('crc-tls', {'tls.crt': 'cert', 'tls.key': TLS_KEY_VALUE}, 'kubernetes.io/tls'))
+    await user.create('persistentvolumeclaims', claim('crc-state'))
+    raw = {key: value for key, value in _crc(CERTIFICATE).items() if key not in ('backfill', 'vcpu')}
+    await user.create('metricscollections', {**collection(), 'spec': raw})
+    await eventually(_ready(kube_api, 'True', 'Reconciled'), what='Ready')
+
+    soon = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
+    not_after = soon.strftime('%Y-%m-%dT%H:%M:%SZ')
+    crc = {'identity': 'certificate', 'fallback': None, 'subject': 'CN=consumer-9', 'not_after': not_after}
+    summary = {'command': 'gather', 'ok': True, 'rows': 1, 'bytes': 2, 'packages': 1, 'target': 'crc', 'crc': crc}
+    start = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    await cronjobs.run(NS, 'controller-gather', succeeded=True, message=json.dumps(summary), at=start)
+
+    def expiring():
+        obj = kube_api.get_object('metricscollections', NS, 'controller') or {}
+        found = {c['type']: c for c in (obj.get('status') or {}).get('conditions', [])}
+        return obj if found.get('CertificateExpiring', {}).get('status') == 'True' else None
+
+    mc = await eventually(expiring, what='CertificateExpiring')
+    assert mc['status']['gather']['crc'] == {
+        'identity': 'certificate',
+        'subject': 'CN=consumer-9',
+        'notAfter': not_after,
+    }
+    cond = next(c for c in mc['status']['conditions'] if c['type'] == 'CertificateExpiring')
+    assert cond['reason'] == 'ExpiresSoon' and cond['message'].startswith(
+        f'the client certificate uploads use (CN=consumer-9) expires on {not_after} (in '
+    )
+    await cronjobs.run(
+        NS, 'controller-gather', succeeded=True, message=json.dumps(summary), at=start + timedelta(hours=1)
+    )
+    await eventually(
+        lambda: (
+            (kube_api.get_object('metricscollections', NS, 'controller')['status']['gather'] or {})
+            .get('totals', {})
+            .get('succeeded')
+            == 2
+        ),
+        what='the second run folded',
+    )
+    events = [e for e in kube_api.stored('events', NS) if e.get('reason') == 'CertificateExpiresSoon']
+    assert len(events) == 1 and events[0]['type'] == 'Warning' and events[0]['message'] == cond['message']
+    stored = [json.dumps(o.last.raw) for (r, _, _), o in kube_api.objects.items() if r.plural != 'secrets']
+    assert_no_secret(stored, TLS_KEY_LINE)

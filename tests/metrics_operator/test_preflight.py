@@ -22,6 +22,12 @@ from testsupport.pod_in_worker import pod_of
 NS = 'default'
 IMAGE = 'registry.example/worker:1'
 
+# A deadline without a run summary: the pod may never have started (a Secret it mounts missing).
+NEVER_STARTED = (
+    'no run summary: if the pod never started, a Secret or ConfigMap it mounts (such as the console.redhat.com '
+    'identity) is missing; kubectl describe pod shows FailedMount'
+)
+
 
 def full(**fields: Any) -> dict[str, Any]:
     return spec.validate('controller', collection(**fields)['spec'])
@@ -151,7 +157,7 @@ STATES = {
             'False',
             'CheckFailed',
             'Job controller-check-abc failed without a summary (DeadlineExceeded: Job was '
-            'active longer than specified deadline)',
+            f'active longer than specified deadline ({NEVER_STARTED}))',
         ),
     ),
     'killed without a summary': (
@@ -160,8 +166,8 @@ STATES = {
         (
             'False',
             'CheckFailed',
-            'Job controller-check-abc failed without a summary '
-            '(DeadlineExceeded: Job was active longer than specified deadline)',
+            'Job controller-check-abc failed without a summary (DeadlineExceeded: Job was '
+            f'active longer than specified deadline ({NEVER_STARTED}))',
         ),
     ),
 }

@@ -411,3 +411,67 @@ def test_what_the_operator_accepts_the_worker_runs(crd_schema, tmp_path, case):
     pods = worker_view(fields, tmp_path)
     (pod,) = [pod for name, pod in pods.items() if name.startswith(workload)]
     assert read(pod) == expected
+
+
+# storage.crc.identity shapes only the operator sees (an older CRD or a server without the schema lets them through).
+def _crc_identity(identity) -> dict:
+    storage = crc_storage({'size': '1Gi'}, identity=identity)
+    return {'report': {'enabled': False}, 'storage': storage}
+
+
+MANAGED_ACCOUNT = {'credentialsSecret': {'name': 'rh-account'}}
+IDENTITY_SHAPES = {
+    'identity is a word': (
+        'controller',
+        'spec.storage.crc.identity',
+        'must be an object (source, certificateSecret, managed)',
+    ),
+    'identity is a list': ([], 'spec.storage.crc.identity', 'must be an object (source, certificateSecret, managed)'),
+    'source is not text': (
+        {'source': 1},
+        'spec.storage.crc.identity.source',
+        f'must be one of {spec.IDENTITY_SOURCES}',
+    ),
+    'certificateSecret is a name': (
+        {'source': 'certificateSecret', 'certificateSecret': 'crc-tls'},
+        'spec.storage.crc.identity.certificateSecret.name',
+        'is required (name of a Secret in the same namespace)',
+    ),
+    'certificate secret name is not text': (
+        {'source': 'certificateSecret', 'certificateSecret': {'name': 7}},
+        'spec.storage.crc.identity.certificateSecret.name',
+        'must name a Secret in this namespace (a lowercase DNS subdomain, ≤ 253)',
+    ),
+    'managed is a list': (
+        {'source': 'managed', 'managed': []},
+        'spec.storage.crc.identity.managed',
+        'must be an object (credentialsSecret, organization, ...)',
+    ),
+    'managed credentials key empty': (
+        {'source': 'managed', 'managed': {'credentialsSecret': {'name': 'rh-account', 'passwordKey': ''}}},
+        'spec.storage.crc.identity.managed.credentialsSecret.passwordKey',
+        'must name a key of the Secret',
+    ),
+    'renewBeforeDays true': (
+        {'source': 'managed', 'managed': {**MANAGED_ACCOUNT, 'renewBeforeDays': True}},
+        'spec.storage.crc.identity.managed.renewBeforeDays',
+        'must be a whole number from 1 to 365',
+    ),
+    'renewBeforeDays as text': (
+        {'source': 'managed', 'managed': {**MANAGED_ACCOUNT, 'renewBeforeDays': '30'}},
+        'spec.storage.crc.identity.managed.renewBeforeDays',
+        'must be a whole number from 1 to 365',
+    ),
+    'renewBeforeDays a fraction': (
+        {'source': 'managed', 'managed': {**MANAGED_ACCOUNT, 'renewBeforeDays': 7.5}},
+        'spec.storage.crc.identity.managed.renewBeforeDays',
+        'must be a whole number from 1 to 365',
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('identity', 'field', 'message'), IDENTITY_SHAPES.values(), ids=list(IDENTITY_SHAPES))
+def test_identity_shapes_the_crd_would_refuse_are_refused_naming_the_field(identity, field, message):
+    error = rejected(**_crc_identity(identity))
+    assert (error.field, error.message) == (field, message)

@@ -12,6 +12,12 @@ pytestmark = pytest.mark.unit
 READY = status.ReadyState('True', 'Reconciled', 'ok')
 NOW = '2026-03-02T10:00:00Z'
 
+# A deadline without a run summary: the pod may never have started (a Secret it mounts missing).
+NEVER_STARTED = (
+    'no run summary: if the pod never started, a Secret or ConfigMap it mounts (such as the console.redhat.com '
+    'identity) is missing; kubectl describe pod shows FailedMount'
+)
+
 
 def job(
     name,
@@ -110,7 +116,7 @@ def test_older_job_does_not_override_newer_result():
 
 def test_failure_without_summary_uses_job_condition():
     st, _ = compose({}, [job('r-1', kind='report', outcome='failed')])
-    assert st['report']['lastError'] == 'DeadlineExceeded: too slow'
+    assert st['report']['lastError'] == f'DeadlineExceeded: too slow ({NEVER_STARTED})'
     assert conds(st)['ReportSucceeded']['status'] == 'False'
 
 
@@ -361,3 +367,107 @@ def test_crc_shows_the_identity_uploads_used_and_a_clean_run_clears_the_fallback
     )
     st, _ = compose(st, [clean])
     assert st['gather']['crc'] == {'identity': 'controller'}
+
+
+# The certificate a gather uploaded with: status.gather.crc's subject and notAfter, CertificateExpiring before it
+# expires (docs/operator.md, "console.redhat.com identity").
+SUBJECT = 'CN=7d0c4a52-9e61-4b7a-8c3f-2a1b0c9d8e7f,O=12345'
+
+
+def uploaded_with(name: str, not_after: str | None, identity: str = 'controller', finished=None):
+    crc = {'identity': identity, 'fallback': None, 'subject': SUBJECT if not_after else None, 'not_after': not_after}
+    at = finished or '2026-03-02T04:01:00Z'
+    return job(name, scheduled=at.replace(':01:', ':00:'), finished=at, message=json.dumps({'ok': True, 'crc': crc}))
+
+
+def test_crc_shows_the_certificate_subject_and_expiry():
+    st, _ = compose({}, [uploaded_with('g-1', '2026-06-01T00:00:00Z')])
+    assert st['gather']['crc'] == {'identity': 'controller', 'subject': SUBJECT, 'notAfter': '2026-06-01T00:00:00Z'}
+    assert 'CertificateExpiring' not in conds(st), 'not asked for: no renew_before_days'
+
+
+EXPIRY = {  # notAfter in status.gather.crc, renew_before_days → the condition at NOW (2026-03-02T10:00:00Z)
+    'valid beyond the window': (
+        '2026-06-01T00:00:00Z',
+        30,
+        ('False', 'AsExpected', f'the client certificate uploads use ({SUBJECT}) is valid until 2026-06-01T00:00:00Z'),
+    ),
+    'one second outside the window': (
+        '2026-04-01T10:00:01Z',
+        30,
+        ('False', 'AsExpected', f'the client certificate uploads use ({SUBJECT}) is valid until 2026-04-01T10:00:01Z'),
+    ),
+    'exactly at the window': (
+        '2026-04-01T10:00:00Z',
+        30,
+        (
+            'True',
+            'ExpiresSoon',
+            f'the client certificate uploads use ({SUBJECT}) expires on 2026-04-01T10:00:00Z (in 30 days)',
+        ),
+    ),
+    'within the window': (
+        '2026-03-03T12:00:00Z',
+        30,
+        (
+            'True',
+            'ExpiresSoon',
+            f'the client certificate uploads use ({SUBJECT}) expires on 2026-03-03T12:00:00Z (in 1 day)',
+        ),
+    ),
+    'a one-day window': (
+        '2026-03-03T12:00:00Z',
+        1,
+        ('False', 'AsExpected', f'the client certificate uploads use ({SUBJECT}) is valid until 2026-03-03T12:00:00Z'),
+    ),
+    'expired': (
+        '2026-03-02T09:59:59Z',
+        30,
+        (
+            'True',
+            'Expired',
+            f'the client certificate uploads use ({SUBJECT}) expired on 2026-03-02T09:59:59Z: '
+            'renew it or choose another identity',
+        ),
+    ),
+    'an offset is read as UTC': (
+        '2026-03-02T11:30:00+02:00',
+        30,
+        (
+            'True',
+            'Expired',
+            f'the client certificate uploads use ({SUBJECT}) expired on 2026-03-02T09:30:00Z: '
+            'renew it or choose another identity',
+        ),
+    ),
+    'not asked for': ('2026-03-03T12:00:00Z', None, None),
+    'no certificate (service account)': (None, 30, None),
+    'a notAfter that is not a time': ('soon', 30, None),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('not_after', 'days', 'expected'), EXPIRY.values(), ids=list(EXPIRY))
+def test_certificate_expiry_condition(not_after, days, expected):
+    crc = {'identity': 'controller', 'subject': SUBJECT, **({'notAfter': not_after} if not_after else {})}
+    assert status.certificate_expiry(crc, days, status.parse_time(NOW)) == expected
+
+
+def test_the_expiry_condition_follows_the_last_upload_and_warns_once_per_transition():
+    def step(previous, jobs):
+        st, _ = status.compose(previous, READY, jobs, generation=1, enabled=['gather'], now=NOW, renew_before_days=30)
+        return st, status.expiry_warnings(previous, st)
+
+    first, warned = step({}, [uploaded_with('g-1', '2026-06-01T00:00:00Z')])
+    assert conds(first)['CertificateExpiring']['status'] == 'False' and warned == []
+    soon, warned = step(first, [uploaded_with('g-2', '2026-03-20T00:00:00Z', finished='2026-03-02T05:01:00Z')])
+    message = f'the client certificate uploads use ({SUBJECT}) expires on 2026-03-20T00:00:00Z (in 17 days)'
+    assert warned == [('ExpiresSoon', message)]
+    again, warned = step(soon, [uploaded_with('g-3', '2026-03-20T00:00:00Z', finished='2026-03-02T06:01:00Z')])
+    assert warned == [] and conds(again)['CertificateExpiring']['reason'] == 'ExpiresSoon'
+    gone, warned = step(again, [uploaded_with('g-4', '2026-03-01T00:00:00Z', finished='2026-03-02T07:01:00Z')])
+    assert [reason for reason, _ in warned] == ['Expired']
+    # A later run with the service account: no certificate, no condition (it is ours: not kept as another party's).
+    account, warned = step(gone, [uploaded_with('g-5', None, 'service-account', finished='2026-03-02T08:01:00Z')])
+    assert 'CertificateExpiring' not in conds(account) and warned == []
+    assert account['gather']['crc'] == {'identity': 'service-account'}

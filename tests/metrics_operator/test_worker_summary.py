@@ -194,7 +194,9 @@ def test_every_contract_key_is_read_into_its_attribute():
             'shipped_until': {'main_host': '2026-01-02T00:00:00+00:00'},
             'error': 'HTTP 503',
         },
-        'crc': dict(zip(contract.SUMMARY_CRC_FIELDS, ('service-account', 'certificate refused'), strict=True)),
+        'crc': dict(
+            zip(contract.SUMMARY_CRC_FIELDS, ('service-account', 'certificate refused', None, None), strict=True)
+        ),
         'report': 'reports/2026/02/CCSPv2-2026-02.xlsx',
         'quantity': 12,
         'period': '2026-02',
@@ -249,6 +251,54 @@ CRC_BLOCKS = [  # (id, the summary's crc value, what the operator reads)
     ),
     ('not-an-object', 'controller', None),
     ('empty', {}, None),
+    (
+        'certificate-subject-and-expiry',
+        {
+            'identity': 'controller',
+            'fallback': None,
+            'subject': 'CN=7d0c4a52,O=12345',
+            'not_after': '2027-01-01T00:00:00Z',
+        },
+        worker_summary.Crc('controller', None, 'CN=7d0c4a52,O=12345', '2027-01-01T00:00:00Z'),
+    ),
+    (
+        'expiry-with-an-offset',
+        {'identity': 'certificate', 'not_after': '2027-01-01T01:00:00+01:00'},
+        worker_summary.Crc('certificate', None, None, '2027-01-01T01:00:00+01:00'),
+    ),
+    (
+        'expiry-without-a-zone',
+        {'identity': 'certificate', 'not_after': '2027-01-01T00:00:00'},
+        worker_summary.Crc('certificate'),
+    ),
+    ('expiry-not-a-time', {'identity': 'certificate', 'not_after': 'soon'}, worker_summary.Crc('certificate')),
+    ('expiry-a-number', {'identity': 'certificate', 'not_after': 1798761600}, worker_summary.Crc('certificate')),
+    (
+        'expiry-too-long',
+        {'identity': 'certificate', 'not_after': '2027-01-01T00:00:00Z' + ' ' * 60},
+        worker_summary.Crc('certificate'),
+    ),
+    ('subject-not-a-string', {'identity': 'certificate', 'subject': ['CN=x']}, worker_summary.Crc('certificate')),
+    ('blank-subject', {'identity': 'certificate', 'subject': ' \n '}, worker_summary.Crc('certificate')),
+    (
+        'long-subject',
+        {'identity': 'certificate', 'subject': 'CN=' + 's' * 600},
+        worker_summary.Crc('certificate', None, 'CN=' + 's' * 253),
+    ),
+    (
+        'a private key where the subject goes',
+        {
+            'identity': 'certificate',
+            'subject': '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----',
+        },
+        worker_summary.Crc('certificate', None, 'PEM ***'),
+    ),
+    (
+        'a certificate in the fallback reason',
+        {'identity': None, 'fallback': 'refused: -----BEGIN CERTIFICATE-----\nMIIBkTCB\n-----END CERTIFICATE-----'},
+        worker_summary.Crc(None, 'refused: PEM ***'),
+    ),
+    ('subject-without-an-identity', {'identity': None, 'subject': 'CN=x'}, None),
 ]
 
 

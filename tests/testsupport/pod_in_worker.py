@@ -35,7 +35,16 @@ SECRET_STAND_IN = 'stand-in-secret-value'
 # Keys of the AAP operator's `<controller>-postgres-configuration` Secret whose values the worker parses: stand-ins of
 # the shape that Secret holds (the others are free text).
 SECRET_KEY_STAND_INS = {'host': 'controller-postgres-15', 'port': '5432', 'database': 'awx', 'sslmode': 'prefer'}
-PATH_VARIABLES = ('SHIP_PATH', 'STATE_PATH', 'CRC_CA_BUNDLE', 'PROMETHEUS_CA', 'ELASTICSEARCH_CA_BUNDLE')
+PATH_VARIABLES = (
+    'SHIP_PATH',
+    'STATE_PATH',
+    'CRC_CA_BUNDLE',
+    'PROMETHEUS_CA',
+    'ELASTICSEARCH_CA_BUNDLE',
+    'CONTROLLER_SECRET_KEY_FILE',
+    'CRC_CLIENT_CERT',
+    'CRC_CLIENT_KEY',
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,10 @@ def pod_of(
     mounts = sorted((m['mountPath'] for m in container['volumeMounts']), key=len, reverse=True)
     for mount in mounts:
         (root / mount.lstrip('/')).mkdir(parents=True, exist_ok=True)
+    volumes = {v['name']: v for v in template['spec'].get('volumes') or []}
+    for mount in container['volumeMounts']:  # a Secret volume's items are files: stand-in content
+        for item in (volumes.get(mount['name'], {}).get('secret') or {}).get('items') or []:
+            (root / mount['mountPath'].lstrip('/') / item['path']).write_text(SECRET_STAND_IN)
 
     def rooted(value: str) -> str:
         for mount in mounts:

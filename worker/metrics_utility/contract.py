@@ -218,9 +218,15 @@ SUMMARY_SECONDARY_FIELDS: Final = (
     'error',
 )
 # console.redhat.com: which identity the uploads used (`library/storage/crc_identity.py`); `fallback` says why the
-# client certificate was given up for the service account (null: it was not).
-SUMMARY_CRC_FIELDS: Final = ('identity', 'fallback')
+# client certificate was given up for the service account (null: it was not); `subject` and `not_after` (ISO 8601 UTC)
+# name the certificate that carried the uploads (never its content; null for the service account).
+SUMMARY_CRC_FIELDS: Final = ('identity', 'fallback', 'subject', 'not_after')
 CRC_IDENTITIES: Final = ('controller', 'managed', 'certificate', 'service-account')
+# The operator's warning before the certificate a gather uploaded with expires (status.gather.crc.notAfter within
+# renewBeforeDays; docs/operator.md, "console.redhat.com identity"): a condition of its own, and a Warning Event
+# (reason ExpiresSoon or Expired) when it turns True.
+CERTIFICATE_EXPIRING_CONDITION: Final = 'CertificateExpiring'
+CERTIFICATE_EXPIRY_REASONS: Final = ('AsExpected', 'ExpiresSoon', 'Expired')
 
 # `metrics-utility check` (docs/check.md): each check's outcome is one of these reasons; the operator turns the first
 # failing one into the `Checked` condition. Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.

@@ -196,8 +196,9 @@ EXIT_2 = [  # (id, env beside a directory target, stderr)
     ('secondary-without-its-settings', {P + 'SECONDARY_TARGET': 'crc'},
      f"metrics-utility gather: invalid configuration:\n  - {P}BILLING_PROVIDER='': expected aws\n"
      f'  - {P}BILLING_ACCOUNT_ID: expected the 12-digit AWS account id\n'
-     f'  - {P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account '
-     '(or CRC_CLIENT_CERT/KEY for mutual TLS)\n'),
+     f'  - {P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account, '
+     f"or a client certificate ({P}CRC_CLIENT_CERT/_KEY) or the controller's identity ({P}CANDLEPIN_ENABLED=true) "
+     'to upload with\n'),
     ('secondary-plain-http-ingress', {P + 'SECONDARY_TARGET': 'crc', P + 'BILLING_PROVIDER': 'aws',
                                       P + 'BILLING_ACCOUNT_ID': '123456789012', P + 'SERVICE_ACCOUNT_ID': 'id',
                                       P + 'SERVICE_ACCOUNT_SECRET': CLIENT_SECRET,

@@ -114,3 +114,23 @@ def test_the_total_survives_when_collectors_are_dropped_for_size():
     summary = RunSummary(collectors={f'c{i:03d}': CollectorOutcome(unreadable=1) for i in range(100)})
     data = json.loads(summary.render())
     assert 'collectors' not in data and data['unreadable_rows'] == 100
+
+
+@pytest.mark.hostile
+def test_the_largest_crc_block_fits_beside_a_long_error_and_keeps_its_fields():
+    """The identity block is never dropped for size: its subject (256) and reason (600) are bounded where they are
+    made (library/storage/crc_identity.py), so with a maximal error beside them the summary still fits 4 KiB."""
+    from datetime import UTC, datetime
+
+    from metrics_utility.library.storage.crc_identity import IdentityUsed, NoIdentity
+
+    used = IdentityUsed('controller', 'r' * 5000, 'CN=' + 's' * 5000, datetime(2027, 1, 1, tzinfo=UTC)).to_json()
+    assert used['subject'] == 'CN=' + 's' * 253 + '…' and used['not_after'] == '2027-01-01T00:00:00Z'
+    reason = NoIdentity('why ' * 2000).reason
+    assert len(reason) == 601 and reason.endswith('…')
+    result = RunSummary(ok=False, error='e' * 9000, crc={**used, 'fallback': reason})
+    for key in ('job_host_summary', 'main_jobevent', 'main_host'):
+        result.outcome(key).error = 'x' * 900
+    text = result.render()
+    assert len(text.encode()) <= summary.MAX_BYTES
+    assert json.loads(text)['crc'] == {**used, 'fallback': reason}

@@ -107,6 +107,17 @@ SHAPES = {
         'METRICS_UTILITY_ELASTICSEARCH_PASSWORD: set both for basic auth',
         'METRICS_UTILITY_ELASTICSEARCH_PASSWORD: set both for basic auth',
     ),
+    'a private key block in an echoed error': (
+        'bad key -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY----- in cert.pem',
+        'bad key PEM *** in cert.pem',
+    ),
+    'a certificate and an RSA key, lower case markers': (
+        '-----begin certificate-----\nMIIB\n-----end certificate----- and -----BEGIN RSA PRIVATE KEY-----\nAA\n'
+        '-----END RSA PRIVATE KEY-----',
+        'PEM *** and PEM ***',
+    ),
+    'a PEM block cut off (no END)': ('identity: -----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJA', 'identity: PEM ***'),
+    'five dashes that start no PEM block': ('----- the subject -----', '----- the subject -----'),
 }
 
 

@@ -284,8 +284,9 @@ SECONDARY = [  # (id, env, the problems, in order)
       "stored there), found 'crc'"]),
     ('crc-settings-missing', {**BASE, P + 'SECONDARY_TARGET': 'crc'},
      [f"{P}BILLING_PROVIDER='': expected aws", f'{P}BILLING_ACCOUNT_ID: expected the 12-digit AWS account id',
-      f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
-      'CRC_CLIENT_CERT/KEY for mutual TLS)']),
+      f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account, or a '
+      f"client certificate ({P}CRC_CLIENT_CERT/_KEY) or the controller's identity ({P}CANDLEPIN_ENABLED=true) to "
+      'upload with']),
     ('half-mutual-tls', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'crc', P + 'CRC_CLIENT_CERT': '/c.pem'},
      [f'{P}CRC_CLIENT_CERT and {P}CRC_CLIENT_KEY: set both for mutual TLS']),
     ('sso-url-with-credentials', {**BASE, **CRC, P + 'SECONDARY_TARGET': 'crc',
@@ -351,9 +352,11 @@ CANDLEPIN_BASE = {
 KEY_FILE = f'{P}CONTROLLER_SECRET_KEY_FILE'
 NOT_A_KEY_FILE = "expected a readable file holding the controller's SECRET_KEY"
 NO_ACCOUNT = (
-    f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account (or '
-    'CRC_CLIENT_CERT/KEY for mutual TLS)'
+    f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com service account, or a '
+    f"client certificate ({P}CRC_CLIENT_CERT/_KEY) or the controller's identity ({P}CANDLEPIN_ENABLED=true) to "
+    'upload with'
 )
+HALF_ACCOUNT = f'{P}SERVICE_ACCOUNT_ID and {P}SERVICE_ACCOUNT_SECRET: set both (or neither)'
 ON = {P + 'CANDLEPIN_ENABLED': 'true'}
 CANDLEPIN = [  # (id, env: 'KEY' is the path of a SECRET_KEY file, 'DIR' of a directory; the problems)
     ('key-file-missing', {**ON, KEY_FILE: '/nonexistent/k'}, [f"{KEY_FILE}='/nonexistent/k': {NOT_A_KEY_FILE}"]),
@@ -365,9 +368,20 @@ CANDLEPIN = [  # (id, env: 'KEY' is the path of a SECRET_KEY file, 'DIR' of a di
         [f"{P}CANDLEPIN_ENABLED='maybe': expected true or false"],
     ),
     (
-        'still-needs-the-service-account',
-        {**ON, P + 'SERVICE_ACCOUNT_ID': '', P + 'SERVICE_ACCOUNT_SECRET': ''},
+        'no-identity-and-no-service-account',
+        {P + 'SERVICE_ACCOUNT_ID': '', P + 'SERVICE_ACCOUNT_SECRET': ''},
         [NO_ACCOUNT],
+    ),
+    (
+        'a-secret-without-its-id',
+        {P + 'CANDLEPIN_ENABLED': 'false', P + 'SERVICE_ACCOUNT_ID': ''},
+        [HALF_ACCOUNT],
+    ),
+    ('half-a-service-account-beside-it', {**ON, P + 'SERVICE_ACCOUNT_SECRET': ''}, [HALF_ACCOUNT]),
+    (
+        'half-a-service-account-beside-a-cert',
+        {P + 'CRC_CLIENT_CERT': '/c', P + 'CRC_CLIENT_KEY': '/k', P + 'SERVICE_ACCOUNT_ID': ''},
+        [HALF_ACCOUNT],
     ),
 ]
 
@@ -393,8 +407,22 @@ def test_upstreams_candlepin_switch_alone_is_no_error():
     assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, '/etc/tower/SECRET_KEY')
 
 
+@pytest.mark.parametrize(
+    'identity',
+    [{**ON}, {P + 'CRC_CLIENT_CERT': '/c.pem', P + 'CRC_CLIENT_KEY': '/k.pem'}],
+    ids=['controller identity', 'client certificate'],
+)
+def test_a_certificate_identity_needs_no_service_account(identity):
+    """The service account is the certificate's fallback, not a requirement (storage.crc.identity in the operator)."""
+    env = {k: v for k, v in CANDLEPIN_BASE.items() if 'SERVICE_ACCOUNT' not in k}
+    crc = load({**env, **identity}, ship=True).crc
+    assert (crc.client_id, crc.client_secret) == (None, None)
+    with pytest.raises(ConfigError) as info:
+        load(env, ship=True)
+    assert info.value.problems == [NO_ACCOUNT]
+
+
 def test_candlepin_settings_reach_the_crc_settings(tmp_path):
-    """The service account stays required: it is the fallback, and the upload without one is not wired yet."""
     env = _paths({P + 'CANDLEPIN_ENABLED': 'true', KEY_FILE: 'KEY'}, tmp_path)
     crc = load({**CANDLEPIN_BASE, **env}, ship=True).crc
     assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, str(tmp_path / 'secret_key'))

@@ -8,6 +8,7 @@ import io
 import secrets
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -17,6 +18,7 @@ from metrics_utility.library import secret
 from metrics_utility.library.storage import Storage, StorageError
 
 if TYPE_CHECKING:  # the HTTP stack is imported only by the probes that ask over HTTP
+    from metrics_utility.library.storage.crc_identity import ClientIdentity
     from metrics_utility.library.storage.http import HTTPClient
 
 from .outcomes import CheckResult, database_reason, failed, passed, storage_reason, table_reason, table_results
@@ -152,6 +154,28 @@ def client_certificate(
             'certificate; check that it is valid, current and registered',
         )
     return passed(name, f'{ingress_url} accepted the client certificate (HTTP {status})')
+
+
+def client_identity(
+    ingress_url: str,
+    identity: ClientIdentity,
+    proxy_url: str | None,
+    ca_bundle: str | None,
+    timeout: float = TIMEOUT,
+    name: str = 'storage',
+) -> CheckResult:
+    """`client_certificate` with an identity held in memory (the controller's): its PEMs exist as private files for
+    the probe only. The message names the certificate's subject and expiry, never its content."""
+    from metrics_utility.library.storage.crc_identity import pem_files
+
+    try:
+        with pem_files(identity) as (cert, key):
+            result = client_certificate(ingress_url, cert, key, proxy_url, ca_bundle, timeout, name)
+    except StorageError as exc:
+        return failed(name, 'AuthenticationFailed', _line(str(exc)))
+    expires = f', expires {identity.not_after.isoformat()}' if identity.not_after else ''
+    about = f'the {identity.source} identity ({identity.subject or "no subject"}{expires})'
+    return replace(result, message=f'{about}: {result.message}')
 
 
 def prometheus(url: str, token_file: str | None, ca_bundle: str | None, timeout: float = TIMEOUT) -> CheckResult:

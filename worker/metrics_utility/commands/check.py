@@ -105,14 +105,35 @@ def _storage(config: gather_settings.GatherSettings) -> CheckResult:
 
 
 def _console(config: gather_settings.GatherSettings, name: str) -> CheckResult:
-    """console.redhat.com accepts our certificate, or SSO issues a token for our service account."""
+    """console.redhat.com accepts the certificate the uploads take first (the CRC_CLIENT_CERT/KEY files, else the
+    controller's identity), or SSO issues a token for our service account (alone, or as the fallback of a controller
+    identity that is not usable). The certificate goes to the ingress's `cert.` host, as the uploads do."""
+    from metrics_utility.gather.wiring import controller_identity
+    from metrics_utility.library.storage.crc_identity import cert_ingress_url
+
     crc = config.crc
     assert crc is not None  # load() reads the crc group for a crc target or second target
+    try:
+        ingress = cert_ingress_url(crc.ingress_url or '')
+    except ValueError as exc:
+        return outcomes.failed(name, 'InvalidConfiguration', str(exc))
     if crc.client_cert and crc.client_key:
         return probes.client_certificate(
-            crc.ingress_url or '', crc.client_cert, crc.client_key, crc.proxy_url, crc.ca_bundle, name=name
+            ingress, crc.client_cert, crc.client_key, crc.proxy_url, crc.ca_bundle, name=name
         )
-    assert crc.client_id and crc.client_secret
+    service_account = bool(crc.client_id and crc.client_secret)
+    if crc.candlepin_enabled:
+        identity, why = controller_identity(config)
+        if identity is not None:
+            return probes.client_identity(ingress, identity, crc.proxy_url, crc.ca_bundle, name=name)
+        if not service_account:
+            return outcomes.failed(
+                name,
+                'AuthenticationFailed',
+                f'{why}, and no service account is configured ({contract.PREFIX}SERVICE_ACCOUNT_ID/_SECRET) '
+                'to fall back to',
+            )
+    assert crc.client_id and crc.client_secret  # the settings require one identity at least
     return probes.service_account(
         crc.sso_url or '', crc.client_id, crc.client_secret.reveal(), crc.proxy_url, crc.ca_bundle, name=name
     )

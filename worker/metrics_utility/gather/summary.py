@@ -19,10 +19,12 @@ same table), at most `SUMMARY_MAX_BYTES` of JSON. A gather's summary:
      "secondary": {"target": "crc", "ok": bool, "windows": int, "packages": int, "bytes": int, "pending": int,
                    "last_window": {"since", "until"} | null, "shipped_until": {key: until}, "error": str | null},
      "crc": {"identity": "controller" | "managed" | "certificate" | "service-account" | null,
-             "fallback": str | null}}
+             "fallback": str | null, "subject": str | null, "not_after": "…Z" | null}}
 
 `crc` says which identity the console.redhat.com uploads of the run used (the last accepted one's; null when none
-was accepted) and, when a client certificate was tried and given up for the service account, why.
+was accepted) and, when a client certificate was tried and given up for the service account (or there was nothing
+to upload with), why; `subject` and `not_after` name the certificate that carried them (its subject, e.g. the
+Candlepin consumer's CN, and expiry; never key or certificate content).
 
 `secondary` is the second, put-only target fed from the primary's stored packages (`gather/secondary.py`); its
 failure is its own (`ok` stays the primary's).
@@ -82,7 +84,7 @@ class RunSummary:
     usage: dict[str, Any] | None = None  # month-to-date usage (gather.usage), when computed
     started_from: dict[str, str] | None = None  # per windowed collector: where the run started and why
     secondary: dict[str, Any] | None = None  # the second, put-only target's outcome (gather.secondary)
-    crc: dict[str, Any] | None = None  # console.redhat.com: {identity, fallback} (contract.SUMMARY_CRC_FIELDS)
+    crc: dict[str, Any] | None = None  # console.redhat.com: contract.SUMMARY_CRC_FIELDS
 
     def outcome(self, key: str) -> CollectorOutcome:
         return self.collectors.setdefault(key, CollectorOutcome())

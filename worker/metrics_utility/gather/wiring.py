@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from metrics_utility.contract import PREFIX
 from metrics_utility.library import instants
 from metrics_utility.library.collectors import Collector
 from metrics_utility.library.errors import MetricsUtilityError, SetupError
@@ -29,6 +30,7 @@ from .summary import RunSummary
 log = logging.getLogger('metrics_utility.gather')
 
 if TYPE_CHECKING:  # the console.redhat.com modules are imported lazily (their HTTP stack)
+    from metrics_utility.library.storage.crc import StorageCRC
     from metrics_utility.library.storage.crc_identity import ClientIdentity
 
 
@@ -43,6 +45,7 @@ class Wired:
     storage: Storage | None
     state: StateStore | None
     steps: scale_steps.ScaleSteps
+    second: Storage | None = None  # the second target (console.redhat.com), fed by a step of `steps`
 
     def run(self, summary: RunSummary, progress: Callable[[str], None]) -> RunSummary:
         """One gather with these parts (`runner.run`); the summary says which identity console.redhat.com took."""
@@ -58,7 +61,7 @@ class Wired:
                 progress=progress,
             )
         finally:
-            summary.crc = crc_identity_used(self.storage) or summary.crc
+            summary.crc = crc_identity_used(self.storage) or crc_identity_used(self.second) or summary.crc
 
 
 def wire(
@@ -75,16 +78,19 @@ def wire(
     """The run's parts; a target or step that cannot be set up raises `SetupError` (exit 2). `identity` is a client
     certificate console.redhat.com uploads try first (e.g. the controller's own), before the service account;
     `cert_url` replaces the `cert.` host the ingress URL is rewritten to for it (tests: a second local server)."""
-    crc = settings.crc
-    if identity is None and ship and settings.ship_target == 'crc' and crc is not None and crc.candlepin_enabled:
-        identity = controller_identity(settings)
+    crc, unusable = settings.crc, None
+    uploads = ship and 'crc' in (settings.ship_target, settings.secondary_target)
+    if identity is None and uploads and crc is not None and crc.candlepin_enabled:
+        identity, unusable = controller_identity(settings)
     try:
-        storage = storage_for(settings, identity, cert_url) if ship else None
+        storage = storage_for(settings, identity, cert_url, unusable) if ship else None
         state = state_store_for(settings, storage) if ship else None
     except (StorageError, ValueError, OSError) as exc:
         raise SetupError(f'cannot set up {settings.ship_target}: {_reason(exc)}') from None
-    try:
-        second = crc_storage(settings) if ship and settings.secondary_target == 'crc' else None
+    try:  # the second target uploads with the same identity as a crc primary would
+        second = (
+            crc_storage(settings, identity, cert_url, unusable) if ship and settings.secondary_target == 'crc' else None
+        )
     except (StorageError, ValueError) as exc:
         raise SetupError(f'cannot set up the secondary target crc: {_reason(exc)}') from None
     connect = connector(settings)
@@ -106,7 +112,7 @@ def wire(
         collector_params=collector_params(settings),
     )
     opener = scale_steps.shared_lock(connect, settings.lock_name) if shard is not None else connect
-    return Wired(request, opener, connect, packager_for(settings, keep), storage, state, steps)
+    return Wired(request, opener, connect, packager_for(settings, keep), storage, state, steps, second)
 
 
 def connector(settings: GatherSettings) -> Callable[[], psycopg.Connection]:
@@ -161,64 +167,53 @@ class CollectorFailedError(MetricsUtilityError, RuntimeError):
     """A collector of the window failed inside the package build; the window is not shipped."""
 
 
-def controller_identity(settings: GatherSettings) -> ClientIdentity | None:
+def controller_identity(settings: GatherSettings) -> tuple[ClientIdentity | None, str | None]:
     """The controller's own Candlepin identity (METRICS_UTILITY_CANDLEPIN_ENABLED), read with one SELECT and the
-    controller's SECRET_KEY, or None with one warning saying why (the service account then uploads)."""
+    controller's SECRET_KEY: (identity, None), or (None, why not) with one warning (the service account, when
+    configured, then uploads)."""
     from metrics_utility.library.candlepin import Identity, load_with_secret_key_file
     from metrics_utility.library.storage.crc_identity import ClientIdentity
 
     crc = settings.crc
     assert crc is not None
+    then = 'the service account uploads' if _service_account(settings) else 'no service account is configured'
     try:
         with connector(settings)() as conn:
             result = load_with_secret_key_file(conn, crc.controller_secret_key_file)
     except psycopg.Error as exc:
-        log.warning(
-            "the controller's Candlepin identity could not be read (%s); the service account uploads", _reason(exc)
-        )
-        return None
+        why = f"the controller's Candlepin identity could not be read ({_reason(exc)})"
+        log.warning('%s; %s', why, then)
+        return None, why
     if not isinstance(result, Identity):
-        log.warning("the controller's Candlepin identity is not used: %s; the service account uploads", result.reason)
-        return None
+        why = f"the controller's Candlepin identity is not used: {result.reason}"
+        log.warning('%s; %s', why, then)
+        return None, why
     log.info("console.redhat.com: the controller's Candlepin identity, %s", result.describe(instants.now()))
-    return ClientIdentity(result.cert_pem, result.key_pem.reveal(), 'controller')
+    return ClientIdentity(
+        result.cert_pem, result.key_pem.reveal(), 'controller', result.subject, result.not_after
+    ), None
 
 
 def storage_for(
-    settings: GatherSettings, identity: ClientIdentity | None = None, cert_url: str | None = None
+    settings: GatherSettings,
+    identity: ClientIdentity | None = None,
+    cert_url: str | None = None,
+    unusable: str | None = None,
 ) -> Storage | None:
     """The configured target (imported lazily: S3 and console.redhat.com pull in their HTTP stacks)."""
     target = settings.ship_target
     if target in ('directory', 's3'):
         return settings.ship.storage()
     if target == 'crc':
-        return crc_storage(settings, identity, cert_url)
+        return crc_storage(settings, identity, cert_url, unusable)
     return None
 
 
-def crc_storage(
-    settings: GatherSettings, identity: ClientIdentity | None = None, cert_url: str | None = None
-) -> Storage:
-    """console.redhat.com from the crc variables: with `identity`, mutual TLS with it and the service account (when
-    configured) as fallback; else mutual TLS with a client certificate file, else the service account."""
+def _service_account(settings: GatherSettings) -> StorageCRC | None:
+    """The service-account target when one is configured (the only identity, or a certificate's fallback)."""
     crc = settings.crc
-    assert crc is not None  # the settings load the crc group whenever crc is a target
-    if identity is not None:
-        from metrics_utility.library.storage.crc import StorageCRC
-        from metrics_utility.library.storage.crc_identity import StorageCRCIdentity
-
-        fallback = None
-        if crc.client_id and crc.client_secret is not None:
-            fallback = StorageCRC(
-                crc.client_id, crc.client_secret.reveal(), crc.ingress_url, crc.proxy_url, crc.sso_url, crc.ca_bundle
-            )
-        return StorageCRCIdentity(
-            identity, crc.ingress_url, crc.proxy_url, crc.ca_bundle, fallback=fallback, cert_url=cert_url
-        )
-    if crc.client_cert:
-        from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
-
-        return StorageCRCMutual(crc.ingress_url, crc.proxy_url, (crc.client_cert, crc.client_key), crc.ca_bundle)
+    if crc is None or not crc.client_id or crc.client_secret is None:
+        return None
     from metrics_utility.library.storage.crc import StorageCRC
 
     return StorageCRC(
@@ -226,16 +221,45 @@ def crc_storage(
     )
 
 
+def crc_storage(
+    settings: GatherSettings,
+    identity: ClientIdentity | None = None,
+    cert_url: str | None = None,
+    unusable: str | None = None,
+) -> Storage:
+    """console.redhat.com from the crc variables: a client certificate first (`identity`, e.g. the controller's,
+    else the CRC_CLIENT_CERT/KEY files) over mutual TLS to the `cert.` host, with the service account (when
+    configured) as its fallback; else the service account alone. With neither (`unusable` says why the controller's
+    identity is missing), every upload fails with that reason: the windows stay unconfirmed, nothing is lost."""
+    from metrics_utility.library.storage.crc_identity import NoIdentity, StorageCRCIdentity, load_client_identity
+
+    crc = settings.crc
+    assert crc is not None  # the settings load the crc group whenever crc is a target
+    if identity is None and crc.client_cert and crc.client_key:
+        identity = load_client_identity(crc.client_cert, crc.client_key)
+    fallback = _service_account(settings)
+    if identity is not None:
+        return StorageCRCIdentity(
+            identity, crc.ingress_url, crc.proxy_url, crc.ca_bundle, fallback=fallback, cert_url=cert_url
+        )
+    if fallback is not None:
+        return fallback
+    return NoIdentity(
+        f'{unusable or "no client certificate"}, and no service account is configured '
+        f'({PREFIX}SERVICE_ACCOUNT_ID/_SECRET) to fall back to'
+    )
+
+
 def crc_identity_used(storage: Storage | None) -> dict[str, Any] | None:
     """The summary's `crc` block (contract.SUMMARY_CRC_FIELDS) once a console.redhat.com upload was tried."""
     from metrics_utility.library.storage.crc import StorageCRC
-    from metrics_utility.library.storage.crc_identity import StorageCRCIdentity
+    from metrics_utility.library.storage.crc_identity import IdentityUsed, NoIdentity, StorageCRCIdentity
     from metrics_utility.library.storage.crc_mutual import StorageCRCMutual
 
-    if isinstance(storage, StorageCRCIdentity) and storage.identity_used is not None:
+    if isinstance(storage, StorageCRCIdentity | NoIdentity) and storage.identity_used is not None:
         return storage.identity_used.to_json()
     if isinstance(storage, StorageCRC | StorageCRCMutual) and storage.last_upload is not None:
-        return {'identity': 'service-account' if isinstance(storage, StorageCRC) else 'certificate', 'fallback': None}
+        return IdentityUsed('service-account' if isinstance(storage, StorageCRC) else 'certificate').to_json()
     return None
 
 

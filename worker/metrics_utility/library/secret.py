@@ -100,6 +100,8 @@ _SHAPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # user:password@ and token@ in URLs
     ('@', re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://[^/\s@:"\']*:)[^/\s@"\']*@'), r'\1' + MASK + '@'),
     ('@', re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:"\']+@'), r'\1' + MASK + '@'),
+    # PEM blocks (a private key, a client certificate): the whole block, or to the end of a cut-off text
+    ('-----begin', re.compile(r'(?is)-----BEGIN [A-Z0-9 ]*-----.*?(?:-----END [A-Z0-9 ]*-----|\Z)'), 'PEM ' + MASK),
 )
 
 

@@ -344,10 +344,14 @@ def crc_settings(env: Environment, problems: list[str]) -> CrcSettings:
         problems.append(f'{PREFIX}CRC_CLIENT_CERT and {PREFIX}CRC_CLIENT_KEY: set both for mutual TLS')
     if crc.candlepin_enabled:  # an explicit file must exist; upstream's default path may be absent (no identity then)
         problems.extend(secret_key_file_problems(env.text('METRICS_UTILITY_CONTROLLER_SECRET_KEY_FILE')))
-    if not mutual and not (crc.client_id and crc.client_secret):  # also with Candlepin: it is the fallback
+    account = (crc.client_id, crc.client_secret)
+    if any(account) and not all(account):  # half a service account is a mistake even beside a certificate
+        problems.append(f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: set both (or neither)')
+    elif not mutual and not crc.candlepin_enabled and not all(account):
         problems.append(
-            f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the '
-            'console.redhat.com service account (or CRC_CLIENT_CERT/KEY for mutual TLS)'
+            f'{PREFIX}SERVICE_ACCOUNT_ID and {PREFIX}SERVICE_ACCOUNT_SECRET: expected the console.redhat.com '
+            f"service account, or a client certificate ({PREFIX}CRC_CLIENT_CERT/_KEY) or the controller's identity "
+            f'({PREFIX}CANDLEPIN_ENABLED=true) to upload with'
         )
     return crc
 

@@ -210,7 +210,7 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'crc',
         'boolean',
         "Upload over mutual TLS with the controller's own Candlepin identity (conf_setting CANDLEPIN_*, decrypted "
-        f'with {P}CONTROLLER_SECRET_KEY_FILE), falling back to the service account (still required)',
+        f'with {P}CONTROLLER_SECRET_KEY_FILE), falling back to the service account when one is configured',
         default='false',
         upstream='differently',
     ),

@@ -7,8 +7,10 @@ into a private directory (0700) of the job's temporary directory and removes the
 Uploads go to the ingress URL with the host rewritten to its `cert.` twin (`cert_ingress_url`). When the server
 refuses the certificate (TLS handshake refused, or 401/403 to it), or the PEMs cannot be loaded at all, that upload and
 every later one of this target go to the configured service account, and `identity_used` says so (the run summary's
-`crc` block). With no service account, the refusal is the upload's error: the window is not confirmed and its
-watermark stays.
+`crc` block, with the certificate's subject and expiry, never its content). With no service account, the refusal
+is the upload's error: the window is not confirmed and its watermark stays. `NoIdentity` is the target when there is
+nothing to authenticate with at all (the controller holds no usable identity and no service account is configured):
+every upload fails with that one reason, so the run says why and nothing is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -40,25 +43,67 @@ SERVICE_ACCOUNT = 'service-account'
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """A client certificate and its private key as PEM text, and where they came from (shown in the summary)."""
+    """A client certificate and its private key as PEM text, and where they came from (shown in the summary), with
+    the certificate's subject and expiry when known (the summary's `subject` and `not_after`)."""
 
     cert_pem: str = field(repr=False)
     key_pem: str = field(repr=False)
     source: IdentitySource = 'controller'
+    subject: str | None = None
+    not_after: datetime | None = None
 
     def __repr__(self) -> str:  # never the PEMs, even in a traceback's locals
         return f'ClientIdentity(source={self.source!r})'
 
 
+SUBJECT_MAX = 256  # characters of a subject in the summary (which must stay within 4 KiB)
+
+
 @dataclass(frozen=True)
 class IdentityUsed:
-    """Which identity the last accepted upload used, and why the certificate was given up (None: it was not)."""
+    """Which identity the last accepted upload used, and why the certificate was given up (None: it was not); the
+    certificate's subject and expiry when a certificate carried it."""
 
     identity: str | None
     fallback: str | None = None
+    subject: str | None = None
+    not_after: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {'identity': self.identity, 'fallback': self.fallback}
+        not_after = self.not_after.isoformat().replace('+00:00', 'Z') if self.not_after else None
+        return {
+            'identity': self.identity,
+            'fallback': self.fallback,
+            'subject': shorten(self.subject, SUBJECT_MAX) if self.subject else None,
+            'not_after': not_after,
+        }
+
+
+def load_client_identity(
+    cert_path: str | Path, key_path: str | Path, source: IdentitySource = 'certificate'
+) -> ClientIdentity:
+    """A client identity from its certificate and key files (e.g. a mounted kubernetes.io/tls Secret), with the
+    certificate's subject and expiry. Raises StorageError naming the file (never its content) when one cannot be
+    read; a certificate that does not parse is still returned (the upload then gives it up with the reason)."""
+    texts = []
+    for what, path in (('certificate', cert_path), ('key', key_path)):
+        try:
+            texts.append(Path(path).read_text(encoding='ascii', errors='replace'))
+        except OSError as exc:
+            raise StorageError(f'client {what} file {path} cannot be read: {exc.strerror or exc}') from None
+    subject, not_after = certificate_subject(texts[0])
+    return ClientIdentity(texts[0], texts[1], source, subject, not_after)
+
+
+def certificate_subject(cert_pem: str) -> tuple[str | None, datetime | None]:
+    """(subject as RFC 4514 text, notAfter) of a PEM certificate; (None, None) when it does not parse."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem.encode('ascii', errors='replace'))
+    except ValueError:
+        return None, None
+    return cert.subject.rfc4514_string() or None, cert.not_valid_after_utc
 
 
 def cert_ingress_url(ingress_url: str) -> str:
@@ -160,7 +205,8 @@ class StorageCRCIdentity(PutOnlyStorage):
             if self._given_up is None and self.identity is not None:
                 try:
                     self.last_upload = self._upload_with_certificate(name, path)
-                    self.identity_used = IdentityUsed(self.identity.source)
+                    ident = self.identity
+                    self.identity_used = IdentityUsed(ident.source, None, ident.subject, ident.not_after)
                     return
                 except (CertificateRefused, CredentialsRejected, _Unusable) as exc:
                     self._give_up(str(exc))
@@ -175,7 +221,7 @@ class StorageCRCIdentity(PutOnlyStorage):
 
     def _upload_with_certificate(self, name: str, path: Path) -> UploadReceipt:
         assert self.identity is not None
-        with _pem_files(self.identity, self.tls_dir) as pair:
+        with pem_files(self.identity, self.tls_dir) as pair:
             self.mutual.client.client_cert = pair
             try:
                 self.mutual.put(name, filename=path)
@@ -195,9 +241,31 @@ class StorageCRCIdentity(PutOnlyStorage):
         return None if self.identity is None else self._given_up
 
 
+class NoIdentity(PutOnlyStorage):
+    """Put-only: console.redhat.com with nothing to authenticate with; every upload fails with `reason` (so the
+    window is not confirmed and its watermark stays), and the summary's `crc` block carries the reason."""
+
+    accepts = frozenset(('filename', 'fileobj'))
+
+    def __init__(self, reason: str) -> None:
+        self.reason = shorten(reason, 600)
+        self.identity_used: IdentityUsed | None = None
+
+    def describe(self) -> str:
+        return 'console.redhat.com ingress (no identity)'
+
+    def _refused_payload(self, name: str, kind: PayloadKind) -> str:
+        return f'{self.describe()} accepts tarballs only (filename= or fileobj=), not dict= for {name}'
+
+    def _store(self, name: str, kind: PayloadKind, value: Any) -> None:
+        self.identity_used = IdentityUsed(None, self.reason)
+        raise StorageError(f'cannot upload {name} to console.redhat.com: {self.reason}')
+
+
 @contextlib.contextmanager
-def _pem_files(identity: ClientIdentity, base: str | Path | None) -> Iterator[tuple[str, str]]:
-    """The identity as (cert, key) files readable by this user only, deleted (with their directory) on exit."""
+def pem_files(identity: ClientIdentity, base: str | Path | None = None) -> Iterator[tuple[str, str]]:
+    """The identity as (cert, key) files readable by this user only, deleted (with their directory) on exit;
+    StorageError when they do not load as a certificate and its key."""
     with job_tempdir(prefix='metrics-utility-tls-', base=base) as directory:
         pair = (
             _private_file(directory / 'cert.pem', identity.cert_pem),
