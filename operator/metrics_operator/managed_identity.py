@@ -40,7 +40,7 @@ DEFAULT_RENEW_BEFORE_DAYS: Final = 30
 DEFAULT_URL: Final = (declared(f'{contract.PREFIX}CANDLEPIN_URL').default or '').rstrip('/')
 MAX_CREDENTIAL_CHARS: Final = 1024
 READY: Final = contract.IDENTITY_READY_CONDITION
-EXPIRING: Final = contract.IDENTITY_EXPIRING_CONDITION
+EXPIRING: Final = contract.CERTIFICATE_EXPIRING_CONDITION  # shared with the other certificate identities
 
 Action = Literal['register', 'renew', 'checkin', 'conflict']
 
@@ -286,7 +286,8 @@ def status_block(identity: Identity, collection: str, last_renewal: str | None) 
 
 
 def expiry_condition(not_after: datetime, now: datetime, renew_before_days: int) -> ConditionValue:
-    """`IdentityExpiring`: True from `renew_before_days` before the expiry (renewal has not succeeded yet)."""
+    """`CertificateExpiring` of the managed identity: True from `renew_before_days` before the expiry (renewal has
+    not succeeded yet)."""
     left = not_after - now
     if left <= timedelta(0):
         return 'True', 'Expired', f'the Candlepin certificate expired on {status.now_iso(not_after)}'
@@ -313,12 +314,13 @@ def with_identity(
     `NOT_MANAGED` removes them."""
     if state is None:
         return desired
-    kept = [c for c in desired.get('conditions') or [] if c.get('type') not in (READY, EXPIRING)]
-    if state.ready is None:  # NOT_MANAGED: the conditions go, and the block when it was ours
-        desired['conditions'] = kept
+    if state.ready is None:  # NOT_MANAGED: IdentityReady goes, and the block when it was ours (`compose` owns
+        # CertificateExpiring for the other identities)
+        desired['conditions'] = [c for c in desired.get('conditions') or [] if c.get('type') != READY]
         if (previous.get('identity') or {}).get('source') == SOURCE:
             desired['identity'] = None
         return desired
+    kept = [c for c in desired.get('conditions') or [] if c.get('type') not in (READY, EXPIRING)]
     prev = previous.get('conditions') or []
     ours = [status.condition(READY, *state.ready, generation, prev, now)]
     if state.expiring is not None:

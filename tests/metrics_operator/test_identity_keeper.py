@@ -192,7 +192,7 @@ async def test_registration_creates_the_tls_secret_and_reports_it(kube_api, user
         'secretName': SECRET,
     }
     assert condition(kube_api, 'IdentityReady')['message'].startswith(f'registered consumer {consumer.uuid}; CN=')
-    assert condition(kube_api, 'IdentityExpiring')['reason'] == 'AsExpected'
+    assert condition(kube_api, 'CertificateExpiring')['reason'] == 'AsExpected'
     assert secret_writes(kube_api) == ['create']
     assert_nothing_leaked(kube_api, caplog)
 
@@ -232,7 +232,7 @@ async def test_renewal_close_to_expiry_replaces_the_data_in_one_patch(kube_api, 
     }
     assert consumer.cert_pem != old_cert
     assert secret_writes(kube_api) == ['patch']  # one PATCH swaps certificate, key and UUID together
-    assert condition(kube_api, 'IdentityExpiring')['reason'] == 'AsExpected'
+    assert condition(kube_api, 'CertificateExpiring')['reason'] == 'AsExpected'
     assert_nothing_leaked(kube_api, caplog, old_cert, old_key)
 
 
@@ -285,7 +285,7 @@ async def test_an_expiring_identity_that_cannot_be_renewed_warns(kube_api, user,
     candlepin.responder = lambda request: Reply(503, {'displayMessage': 'down for maintenance'})
     async with running(kube_api, interval=3600):
         await user.create('metricscollections', managed_collection(candlepin.api))
-        await eventually(reason_is(kube_api, 'IdentityExpiring', 'True', 'ExpiresSoon'), what='ExpiresSoon')
+        await eventually(reason_is(kube_api, 'CertificateExpiring', 'True', 'ExpiresSoon'), what='ExpiresSoon')
     ready = condition(kube_api, 'IdentityReady')
     assert (ready['status'], ready['reason']) == ('False', 'RenewalFailed')
     assert ready['message'] == (f'checking in consumer {consumer.uuid} failed: HTTP 503: down for maintenance')
@@ -464,7 +464,7 @@ async def test_choosing_another_identity_clears_the_managed_status(kube_api, use
         def cleared() -> bool:
             status = (kube_api.get_object('metricscollections', NS, NAME) or {}).get('status') or {}
             types = {c['type'] for c in status.get('conditions', [])}
-            return 'identity' not in status and not types & {'IdentityReady', 'IdentityExpiring'}
+            return 'identity' not in status and not types & {'IdentityReady', 'CertificateExpiring'}
 
         await eventually(cleared, what='the managed identity gone from status')
     assert len(candlepin.state.consumers) == 1
@@ -518,7 +518,7 @@ async def test_a_failed_renewal_keeps_the_secret_and_warns(kube_api, user, candl
         answered = len(candlepin.requests)
         await eventually(lambda: len(candlepin.requests) >= answered + 2, what='retries on the next ticks')
     assert condition(kube_api, 'IdentityReady')['message'] == expected
-    assert condition(kube_api, 'IdentityExpiring')['reason'] == 'ExpiresSoon'
+    assert condition(kube_api, 'CertificateExpiring')['reason'] == 'ExpiresSoon'
     events = [e for e in kube_api.stored('events', NS) if e.get('reason') == 'RenewalFailed']
     assert [(e['type'], e['message']) for e in events] == [('Warning', expected)]
     assert kube_api.get_object('secrets', NS, SECRET)['data'] == before['data']

@@ -467,7 +467,7 @@ def test_with_identity_sets_status_and_both_conditions_and_keeps_other_condition
                 'observedGeneration': 3,
             },
             {
-                'type': 'IdentityExpiring',
+                'type': 'CertificateExpiring',
                 'status': 'False',
                 'reason': 'AsExpected',
                 'message': 'ok',
@@ -483,11 +483,12 @@ def test_without_a_state_the_status_stays_as_compose_made_it():
     assert managed_identity.with_identity(desired, {}, None, 1, 'now') == {'conditions': [{'type': 'Ready'}]}
 
 
-def test_not_managed_removes_our_conditions_and_our_block_only():
+def test_not_managed_removes_our_condition_and_our_block_only():
     previous = {'identity': {'source': 'managed'}, 'conditions': []}
-    desired = {'conditions': [{'type': 'Ready'}, {'type': 'IdentityReady'}, {'type': 'IdentityExpiring'}]}
+    desired = {'conditions': [{'type': 'Ready'}, {'type': 'IdentityReady'}, {'type': 'CertificateExpiring'}]}
     result = managed_identity.with_identity(desired, previous, managed_identity.NOT_MANAGED, 1, 'now')
-    assert result == {'conditions': [{'type': 'Ready'}], 'identity': None}
+    # CertificateExpiring is status.compose's for the other certificate identities: it stays as compose made it
+    assert result == {'conditions': [{'type': 'Ready'}, {'type': 'CertificateExpiring'}], 'identity': None}
     other = {'identity': {'source': 'controller'}}
     assert managed_identity.with_identity({'conditions': []}, other, managed_identity.NOT_MANAGED, 1, 'now') == {
         'conditions': []

@@ -277,10 +277,9 @@ REPORT_HEADER_FIELDS: Final = {
 }
 
 # The operator's managed Candlepin identity (`storage.crc.identity.source: managed`, docs/operator.md): whether the
-# consumer certificate in `<collection>-candlepin-identity` is registered and current, and a warning from
-# `renewBeforeDays` before it expires (True only while renewal has not succeeded).
+# consumer certificate in `<collection>-candlepin-identity` is registered and current. Its expiry warning is
+# CERTIFICATE_EXPIRING_CONDITION, set by the operator from the Secret (True only while renewal has not succeeded).
 IDENTITY_READY_CONDITION: Final = 'IdentityReady'
-IDENTITY_EXPIRING_CONDITION: Final = 'IdentityExpiring'
 IDENTITY_REASONS: Final = (
     'Registered',  # a new consumer was registered and its certificate stored
     'Renewed',  # the certificate was regenerated within renewBeforeDays of its expiry
@@ -291,4 +290,3 @@ IDENTITY_REASONS: Final = (
     'RegistrationFailed',  # Candlepin refused or failed the registration (or the organization lookup)
     'RenewalFailed',  # the check-in or the regeneration failed
 )
-IDENTITY_EXPIRY_REASONS: Final = ('AsExpected', 'ExpiresSoon', 'Expired')
