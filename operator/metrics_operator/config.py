@@ -37,6 +37,11 @@ class OperatorConfig:
     # The operator pod's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (OLM injects the cluster-wide proxy): what
     # `spec.proxy.fromOperator` passes to the worker pods.
     proxy: Mapping[str, str] = field(default_factory=dict)
+    # The managed Candlepin identity (docs/operator.md): how often it checks in; how often its Secret is looked at
+    # (registered when missing, renewed near expiry, a failure retried); how long one Candlepin call may take.
+    identity_interval: float = 12 * 3600.0
+    identity_retry_interval: float = 600.0
+    identity_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -74,6 +79,9 @@ class OperatorConfig:
             allowed_images=names_list('ALLOWED_IMAGES'),
             allowed_service_accounts=names_list('ALLOWED_SERVICE_ACCOUNTS'),
             proxy=proxy,
+            identity_interval=float(get('IDENTITY_INTERVAL', str(cls.identity_interval))),
+            identity_retry_interval=float(get('IDENTITY_RETRY_INTERVAL', str(cls.identity_retry_interval))),
+            identity_timeout=float(get('IDENTITY_TIMEOUT', str(cls.identity_timeout))),
         )
 
     @property

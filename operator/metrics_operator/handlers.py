@@ -6,6 +6,9 @@
   watches (no polling).
 - `on_status_timer`, timer `status`: level-based; folds Job outcomes into `status` (patches only on change), posts
   Events for new failures, and re-tries collections that wait for a Secret or claim.
+- `on_identity_timer`, timer `identity` (and every `reconcile`): keeps the managed Candlepin identity
+  (`identity_keeper`): registers, renews near expiry, retries a failure on each tick; checks in once per
+  `identity_interval`; a failure is a condition and one Warning Event.
 - `on_delete`, id `cleanup` (delete, with our finalizer): removes owned objects, keeps user data.
 
 Handlers that need the operator's client, configuration or metrics get them as `rt` (a `Runtime`), bound by
@@ -19,12 +22,24 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import kopf
 
-from metrics_operator import job_records, kube_client, names, preflight, reconcile, render, spec, status
+from metrics_operator import (
+    identity_keeper,
+    job_records,
+    kube_client,
+    managed_identity,
+    names,
+    preflight,
+    reconcile,
+    render,
+    spec,
+    status,
+)
 from metrics_operator.config import OperatorConfig, configure
 from metrics_operator.operator_metrics import OperatorMetrics
 
@@ -132,7 +147,9 @@ async def on_spec_change(
     rt: Runtime,
     **_: Any,
 ) -> None:
-    """Handler `reconcile` (create, resume, update of `spec`): reconcile, then write the status once."""
+    """Handler `reconcile` (create, resume, update of `spec`): the managed identity first (its Secret is one of the
+    pods' references), reconcile, then write the status once."""
+    await _keep_identity(rt, body, spec, memo, logger, checkin=True)
     ready = await _reconcile(rt, body, spec, memo, logger)
     if ready.status == 'True':  # the preflight of this spec (docs/check.md); none when the pod did not change
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger)
@@ -162,6 +179,60 @@ async def on_status_timer(
     failures = _write_status(rt, body, memo, patch, (jobs, pods))
     if (trigger := preflight.recheck_trigger(failures)) and ready.status == 'True':  # re-check after a failed run
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger, trigger)
+
+
+async def on_identity_timer(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    logger: logging.Logger,
+    jobs: kopf.Index,
+    pods: kopf.Index,
+    rt: Runtime,
+    **_: Any,
+) -> None:
+    """Timer `identity`: register a missing identity, renew it near expiry, retry a failure; check in when due."""
+    if body.metadata.get('deletionTimestamp') or memo.get('ready') is None:
+        return  # being deleted, or the create/resume handler (which keeps the identity first) has not finished
+    due = time.monotonic() >= memo.get('identity_checkin_at', 0.0)
+    await _keep_identity(rt, body, spec, memo, logger, checkin=due)
+    _write_status(rt, body, memo, patch, (jobs, pods))
+
+
+async def _keep_identity(
+    rt: Runtime,
+    body: kopf.Body,
+    raw_spec: Mapping[str, Any],
+    memo: kopf.Memo,
+    logger: logging.Logger,
+    *,
+    checkin: bool,
+) -> None:
+    """One tick of the managed identity; its state goes to `memo` (status), a new failure to one Warning Event. After
+    a success the next check-in waits `identity_interval`; after a failure the next tick tries again."""
+    lock = memo.setdefault('identity_lock', asyncio.Lock())
+    async with lock:  # the timer and a spec change never register twice at once
+        state = await identity_keeper.keep(
+            rt.client,
+            body,
+            raw_spec,
+            now=datetime.now(UTC),
+            checkin=checkin,
+            operator_proxy=rt.config.proxy,
+            timeout=rt.config.identity_timeout,
+            logger=logger,
+        )
+        if state is None:
+            return  # nothing was due (or the spec is invalid): the status keeps what it shows
+        previous = memo.get('identity')
+        memo['identity'] = state
+        succeeded = state.ready is not None and state.ready[0] == 'True'
+        memo['identity_checkin_at'] = time.monotonic() + rt.config.identity_interval if succeeded else 0.0
+    if state is not None and state.ready and state.event and (previous is None or previous.event != state.event):
+        rt.metrics.errors.labels('identity').inc()
+        logger.warning('Candlepin identity not kept (%s): %s', state.ready[1], state.event)
+        kopf.warn(body, reason=state.ready[1], message=state.event)
 
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
@@ -220,6 +291,9 @@ def _publish(
     namespace = body.metadata.namespace
     checked = preflight.state_of(jobs_index.get((namespace, body.metadata.name), []), indexes[1], namespace)
     desired = preflight.with_checked(desired, current, checked, body.metadata.get('generation', 1), status.now_iso())
+    desired = managed_identity.with_identity(
+        desired, current, memo.get('identity'), body.metadata.get('generation', 1), status.now_iso()
+    )
     memo['status'] = desired
     rt.metrics.collections.observe(body.metadata.namespace, body.metadata.name, desired)
     for kind in names.JOB_KINDS:
@@ -263,5 +337,7 @@ def register(
     kopf.on.create(**resource, id='reconcile')(reconcile_handler)
     kopf.on.update(**resource, field='spec', id='reconcile')(reconcile_handler)
     kopf.timer(**resource, interval=config.status_interval, id='status')(partial(on_status_timer, rt=rt))
+    every = config.identity_retry_interval
+    kopf.timer(**resource, interval=every, initial_delay=every, id='identity')(partial(on_identity_timer, rt=rt))
     kopf.on.delete(**resource, id='cleanup')(partial(on_delete, rt=rt))
     return rt

@@ -8,20 +8,35 @@ RBAC objects `helm template` renders, with Kubernetes' matching rules (`testsupp
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import trustme
 
 from metrics_operator.config import OperatorConfig
 from testsupport import operator_samples
+from testsupport.candlepin import CandlepinState, FakeCandlepin
 from testsupport.cronjob_controller import FakeCronJobController
 from testsupport.helm import Helm
+from testsupport.https_servers import tls_ca_fixture  # noqa: F401 (fixture)
 from testsupport.kube_api import ApiRequest, StrictKubernetesEmulator
 from testsupport.kube_client import ApiUser, mc_path
 from testsupport.operator_runner import OperatorRun, eventually
-from testsupport.operator_samples import claim, collection, crc_secret, crc_storage, db_secret, es_secret
+from testsupport.operator_samples import (
+    RH_PASSWORD,
+    RH_USER,
+    ca_configmap,
+    claim,
+    collection,
+    crc_secret,
+    crc_storage,
+    db_secret,
+    es_secret,
+    managed_identity,
+    rh_account,
+)
 from testsupport.rbac import Authorizer, describe
 
 pytestmark = pytest.mark.integration
@@ -47,7 +62,17 @@ def _config(clusterwide: bool) -> OperatorConfig:
         retry_interval=0.3,
         metrics_port=0,
         liveness=None,
+        identity_interval=0.3,
+        identity_retry_interval=0.3,
     )
+
+
+@pytest.fixture
+def candlepin(tls_ca: trustme.CA) -> Iterator[FakeCandlepin]:
+    """A local Candlepin whose certificates expire within the default renewal window (so a tick renews)."""
+    state = CandlepinState(users={RH_USER: RH_PASSWORD}, owners={RH_USER: ['acme']}, validity=timedelta(days=10))
+    with FakeCandlepin(tls_ca, state) as server:
+        yield server
 
 
 def _condition(kube_api: StrictKubernetesEmulator, ns: str, name: str, type_: str, status: str) -> Callable[[], Any]:
@@ -59,9 +84,10 @@ def _condition(kube_api: StrictKubernetesEmulator, ns: str, name: str, type_: st
     return check
 
 
-async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: str) -> None:
+async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: str, candlepin: FakeCandlepin) -> None:
     """Create, update, suspend, Jobs failing and succeeding (pods, Events), invalid spec, missing Secret, operator
-    claim created and deleted, delete with finalizer, restart: each path that talks to the API once at least."""
+    claim created and deleted, managed Candlepin identity registered and renewed, delete with finalizer, restart: each
+    path that talks to the API once at least."""
     user, cronjobs = ApiUser(str(kube_api.url)), FakeCronJobController(str(kube_api.url))
     gone = lambda name: lambda: kube_api.get_object('metricscollections', ns, name) is None  # noqa: E731
 
@@ -123,6 +149,20 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
         what='backfill Job',
     )
 
+    # The managed Candlepin identity: registration reads the account and creates the Secret; a certificate that
+    # expires within renewBeforeDays is renewed with one PATCH (this Candlepin issues 10-day certificates).
+    await user.create('secrets', rh_account(), ns)
+    await user.create('configmaps', ca_configmap('candlepin-ca', candlepin.ca.cert_pem.bytes().decode()), ns)
+    await user.create('persistentvolumeclaims', claim('managed-state'), ns)
+    managed = crc_storage({'claimName': 'managed-state'}, identity=managed_identity(candlepin.api))
+    trusted = {'configMapName': 'candlepin-ca', 'key': 'ca.pem'}
+    await user.create(
+        'metricscollections', collection('managed', storage=managed, report={'enabled': False}, trustedCA=trusted), ns
+    )
+    await eventually(lambda: any(c.regenerations for c in candlepin.state.consumers.values()), what='a renewal')
+    await user.delete(mc_path('managed', ns))
+    await eventually(gone('managed'), what='managed deleted')
+
     # A restart resumes without writes; then deletion through the finalizer.
     await run.restart()
     await eventually(_condition(kube_api, ns, 'controller', 'Ready', 'True'), what='Ready after restart')
@@ -156,7 +196,7 @@ def _authorizer(objects: list[dict[str, Any]]) -> Authorizer:
 
 
 async def test_namespaced_role_allows_exactly_what_the_operator_sends(
-    kube_api: StrictKubernetesEmulator, helm: Helm, chart
+    kube_api: StrictKubernetesEmulator, helm: Helm, chart, candlepin: FakeCandlepin
 ) -> None:
     objects = helm.template(chart, namespace=NS)
     assert {o['kind'] for o in objects} >= {'Role', 'RoleBinding'}
@@ -175,7 +215,7 @@ async def test_namespaced_role_allows_exactly_what_the_operator_sends(
     run = OperatorRun(kube_api.url, _config(clusterwide=False), namespaces=(NS,))
     await run.start()
     try:
-        await _scenarios(kube_api, run, NS)
+        await _scenarios(kube_api, run, NS, candlepin)
     finally:
         await run.stop()
 
@@ -185,7 +225,7 @@ async def test_namespaced_role_allows_exactly_what_the_operator_sends(
 
 
 async def test_cluster_wide_role_allows_exactly_what_the_operator_sends(
-    kube_api: StrictKubernetesEmulator, helm: Helm, chart
+    kube_api: StrictKubernetesEmulator, helm: Helm, chart, candlepin: FakeCandlepin
 ) -> None:
     objects = helm.template(chart, namespace=NS, values={'clusterWide': True})
     assert {o['kind'] for o in objects} >= {'ClusterRole', 'ClusterRoleBinding'}
@@ -202,7 +242,7 @@ async def test_cluster_wide_role_allows_exactly_what_the_operator_sends(
     run = OperatorRun(kube_api.url, _config(clusterwide=True), clusterwide=True)
     await run.start()
     try:
-        await _scenarios(kube_api, run, OTHER_NS)  # a namespace the operator does not live in
+        await _scenarios(kube_api, run, OTHER_NS, candlepin)  # a namespace the operator does not live in
     finally:
         await run.stop()
 

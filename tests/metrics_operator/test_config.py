@@ -37,6 +37,18 @@ def test_clusterwide_and_peering():
     assert not settings.scanning.disabled
 
 
+def test_the_managed_identity_schedule_and_timeout():
+    default = OperatorConfig()
+    assert (default.identity_interval, default.identity_retry_interval, default.identity_timeout) == (43200, 600, 30)
+    env = {
+        'METRICS_OPERATOR_IDENTITY_INTERVAL': '3600',
+        'METRICS_OPERATOR_IDENTITY_RETRY_INTERVAL': '60',
+        'METRICS_OPERATOR_IDENTITY_TIMEOUT': '5',
+    }
+    config = OperatorConfig.from_env(env)
+    assert (config.identity_interval, config.identity_retry_interval, config.identity_timeout) == (3600, 60, 5)
+
+
 def test_kopf_bookkeeping_under_our_prefix_and_out_of_status():
     settings = kopf.OperatorSettings()
     configure(settings, OperatorConfig(namespaces=('aap',)))

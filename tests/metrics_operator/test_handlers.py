@@ -42,6 +42,7 @@ def test_register_adds_each_handler_explicitly():
         ('changing', 'reconcile/spec', 'update'),  # Kopf appends the watched field to the id
         ('changing', 'cleanup', 'delete'),
         ('spawning', 'status', 'every 7s'),
+        ('spawning', 'identity', 'every 600.0s'),  # the managed Candlepin identity (docs/operator.md)
     }
 
 

@@ -76,3 +76,28 @@ def claim(name: str = 'metrics-data') -> dict[str, Any]:
         'metadata': {'name': name},
         'spec': {'accessModes': ['ReadWriteOnce'], 'resources': {'requests': {'storage': '1Gi'}}},
     }
+
+
+# The managed Candlepin identity (docs/operator.md): the Red Hat account and the block that asks for it.
+RH_USER = 'alice'
+RH_PASSWORD = 'Rh-p4ss/+=:%-do-not-leak-4711'
+
+
+def rh_account(name: str = 'rh-account', password: str = RH_PASSWORD) -> dict[str, Any]:
+    """The credentials Secret of `identity.managed` as the API server stores it (`data`, base64)."""
+    import base64
+
+    data = {'username': RH_USER, 'password': password}
+    encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+    return {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': name}, 'data': encoded}
+
+
+def managed_identity(candlepin_url: str, **managed: Any) -> dict[str, Any]:
+    """`storage.crc.identity` with `source: managed` against `candlepin_url`."""
+    block = {'credentialsSecret': {'name': 'rh-account'}, 'candlepinUrl': candlepin_url, **managed}
+    return {'source': 'managed', 'managed': block}
+
+
+def ca_configmap(name: str, pem: str, key: str = 'ca.pem') -> dict[str, Any]:
+    """A ConfigMap holding a CA bundle (what `spec.trustedCA.configMapName` names)."""
+    return {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': name}, 'data': {key: pem}}

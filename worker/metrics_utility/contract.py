@@ -275,3 +275,18 @@ REPORT_HEADER_FIELDS: Final = {
     ),
     'RENEWAL_GUIDANCE': (),
 }
+
+# The operator's managed Candlepin identity (`storage.crc.identity.source: managed`, docs/operator.md): whether the
+# consumer certificate in `<collection>-candlepin-identity` is registered and current. Its expiry warning is
+# CERTIFICATE_EXPIRING_CONDITION, set by the operator from the Secret (True only while renewal has not succeeded).
+IDENTITY_READY_CONDITION: Final = 'IdentityReady'
+IDENTITY_REASONS: Final = (
+    'Registered',  # a new consumer was registered and its certificate stored
+    'Renewed',  # the certificate was regenerated within renewBeforeDays of its expiry
+    'CheckedIn',  # the consumer checked in; its certificate is not due
+    'SecretConflict',  # a Secret of that name exists that the operator does not own
+    'CredentialsSecretNotFound',  # the Red Hat account's Secret does not exist
+    'CredentialsInvalid',  # it lacks a key, or a value is not a username/password
+    'RegistrationFailed',  # Candlepin refused or failed the registration (or the organization lookup)
+    'RenewalFailed',  # the check-in or the regeneration failed
+)
