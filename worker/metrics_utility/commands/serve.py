@@ -156,6 +156,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             access_log_format='%a "%r" %s %b %Tfs',
         )
     except OSError as exc:
-        return failed(PROG, ListenError(f'cannot listen on {host}:{settings.port} ({exc.strerror or exc})'))
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return failed(PROG, ListenError(f'cannot listen on {host}:{settings.port} ({reason})'))
     print(f'{PROG}: stopped', file=sys.stderr)
     return 0
