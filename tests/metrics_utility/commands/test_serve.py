@@ -86,11 +86,11 @@ CASES = {
             "METRICS_UTILITY_SERVE_TLS_KEY='/no/tls.key' is not a readable file; expected a PEM file",
         ],
     ),
-    'port-zero': ({}, ['--port', '0'], ["--port=0: expected a whole number from 1 to 65535"]),
+    'port-zero': ({}, ['--port', '0'], ['--port=0: expected a whole number from 1 to 65535']),
     'port-too-big': (
         {P + 'SERVE_PORT': '65536'},
         [],
-        ["METRICS_UTILITY_SERVE_PORT=65536: expected a whole number from 1 to 65535"],
+        ['METRICS_UTILITY_SERVE_PORT=65536: expected a whole number from 1 to 65535'],
     ),
     'address-with-nul': (
         {},
