@@ -154,10 +154,16 @@ def test_unchanged_days_are_not_read_again_and_changed_ones_are(month):
 
 
 def test_days_without_rollups_are_not_written_unless_asked(month):
-    UsageReader(StorageDirectory(month)).usage('month', date(2024, 2, 1), date(2024, 4, 1))
+    span = (date(2024, 2, 1), date(2024, 4, 1))
+    organizations = (None, 'Default', 'Acme, Inc.')
+    in_memory = UsageReader(StorageDirectory(month))
+    built = {org: in_memory.usage('day', *span, org) for org in organizations}
     assert not (month / 'rollups').exists()
-    UsageReader(StorageDirectory(month), persist=True).usage('month', date(2024, 2, 1), date(2024, 4, 1))
+    UsageReader(StorageDirectory(month), persist=True).usage('month', *span)
     assert sorted(p.parent.name for p in (month / 'rollups').rglob('manifest.json')) == ['01', '02', '27', '28', '29']
+    persisted = UsageReader(StorageDirectory(month))  # from the persisted rollups' columns (pyarrow): same figures
+    assert {org: persisted.usage('day', *span, org) for org in organizations} == built
+    assert persisted.days_read == 5
 
 
 class ReadOnlyDirectory(StorageDirectory):
