@@ -143,3 +143,28 @@ def test_a_port_in_use_is_a_failed_run(tmp_path, capsys):
         assert main(['serve', '--port', str(port)], env=env) == 1
     err = capsys.readouterr().err
     assert err == f'metrics-utility serve: cannot listen on 127.0.0.1:{port} (Address already in use)\n'
+
+
+async def test_the_last_months_are_read_at_start_and_answered_from_memory(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from metrics_utility.commands.serve import application
+    from metrics_utility.library.storage import StorageDirectory
+    from metrics_utility.serve.access import LoopbackAccess
+    from metrics_utility.serve.app import SERVED, WARMING
+    from testsupport.report_data import synthetic
+
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    synthetic(day, 2).write(tmp_path)
+    app = application(StorageDirectory(tmp_path), LoopbackAccess(), persist=False)
+    async with TestClient(TestServer(app)) as client:
+        await app[WARMING]
+        reader = app[SERVED].usage
+        assert reader.days_read == 2
+        params = {'by': 'day', 'since': day.isoformat(), 'until': (day + timedelta(days=2)).isoformat()}
+        reply = await client.get('/api/v1/usage', params=params)
+        assert reply.status == 200
+        assert all(p['jobRuns'] > 0 for p in (await reply.json())['periods'])
+        assert reader.days_read == 2  # answered from what was read at start
