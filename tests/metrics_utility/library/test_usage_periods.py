@@ -190,3 +190,17 @@ def test_additional_sources_add_their_packages(tmp_path):
     combined = both.usage('month', date(2024, 2, 1), date(2024, 3, 1))[0]
     assert combined.job_runs > alone.job_runs
     assert not (other / 'rollups').exists()
+
+
+@pytest.mark.integration
+def test_an_s3_storage_gives_the_same_figures(month, s3_server, bucket):
+    """The same packages in a bucket: listed per month from S3, rolled up in memory, the same figures."""
+    from metrics_utility.library.storage import StorageS3
+
+    s3 = StorageS3(bucket, endpoint=s3_server.endpoint, region='us-east-1', access_key='a', secret_key='b', prefix='p')
+    for path in sorted(month.rglob('*.tar.gz')):
+        s3.put(path.relative_to(month).as_posix(), filename=path)
+    span = (date(2024, 2, 20), date(2024, 3, 10))
+    for by in ('day', 'week', 'month'):
+        assert UsageReader(s3).usage(by, *span) == UsageReader(StorageDirectory(month)).usage(by, *span), by
+    assert s3.glob('rollups/*') == []
