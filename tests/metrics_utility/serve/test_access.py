@@ -198,3 +198,30 @@ async def test_no_token_reaches_the_logs(network, caplog):
     assert 'GET /api/v1/reports' in caplog.text  # the access log ran
     for secret in (ALICE, BOB, 'token-nobody', 'token-other', OWN_TOKEN):
         assert secret not in caplog.text
+
+
+async def test_a_remembered_yes_expires(tmp_path):
+    """The positive answer is kept CACHE_SECONDS only: after that the token is reviewed again (and may be refused)."""
+    from metrics_utility.serve.access import CACHE_SECONDS, Denied
+
+    now = [0.0]
+    token_file = tmp_path / 'token'
+    token_file.write_text(OWN_TOKEN)
+    async with serving_emulator() as api:
+        cluster = Cluster(api)
+        api.reviewers['tokenreviews'] = cluster.token_review
+        api.reviewers['subjectaccessreviews'] = cluster.access_review
+        reviews = KubernetesReviews(str(api.url), token_file, None)
+        access = KubernetesAccess(reviews, 'ns1', 'mc1', clock=lambda: now[0])
+        try:
+            await access.check(f'Bearer {ALICE}')
+            now[0] = CACHE_SECONDS - 0.1
+            await access.check(f'Bearer {ALICE}')
+            assert len(api.requests_log) == 2
+            cluster.down = True
+            now[0] = CACHE_SECONDS + 0.1
+            with pytest.raises(Denied) as denied:
+                await access.check(f'Bearer {ALICE}')
+            assert denied.value.status == 503
+        finally:
+            await reviews.close()
