@@ -1,11 +1,13 @@
 """Usage by day, week, month, quarter or year from a storage's daily rollups, counted as the reports count.
 
-Why per day: a managed node is a distinct identity over the *period* (never a sum of days), so each day keeps the
-sets it contributes (identities, job runs per organization) and a period is the union of its days' sets. Any
-`by`/range/organization is then answered from the same per-day cache without reading a file again. A day is read
-from its rollup (`RollupStore`, the report's own rules: reachable hosts, identities, direct usage only) and rolled up
-in memory when it has none (persisted only when the storage takes it). Each cached day remembers the signature of its
-packages (names, sizes, mtimes or etags): it is read again when that changes, checked at most every `ttl` seconds.
+Why per day: a managed node is a distinct identity over the *period* (never a sum of days), so each day keeps what it
+contributes (its distinct identities as ids of one numbering, its distinct jobs, its task runs; for everyone and per
+organization) and a period is the union of its days. Any `by`/range/organization is then answered from the same
+per-day cache without reading a file again. A day with a fresh rollup is read as five columns with pyarrow; a day
+without one is rolled up by `RollupStore` (the report's own rules: reachable hosts, identities, direct usage only)
+and persisted only when asked and the storage takes it. Each cached day remembers the signature of its packages
+(names, sizes, modification times, from one listing per month): it is read again when that changes, checked at most
+every `ttl` seconds; a period's figures are remembered for the signatures of its days.
 
 Periods are UTC days; a week starts on Monday (ISO week, labelled `2026-W45`); month `2026-11`, quarter `2026-Q4`,
 year `2026`. Each period is clipped to the range asked for (`since` included, `until` excluded), so the figures of a
