@@ -1,4 +1,4 @@
-"""The dashboard page: `GET /` and its two static assets, shipped as package data (no CDN, works offline).
+"""The dashboard page: `GET /` and its static assets (script, style, icon), shipped as package data (no CDN, works offline).
 
 The page is static HTML + a small vanilla script that reads the JSON API and puts every text in with `textContent`;
 the usage chart is the API's server-rendered SVG, loaded as an image (an image runs no script). A strict
@@ -16,6 +16,7 @@ from aiohttp import web
 ASSETS = {
     'dashboard.js': 'text/javascript',
     'dashboard.css': 'text/css',
+    'favicon.svg': 'image/svg+xml',
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
