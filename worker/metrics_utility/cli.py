@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from metrics_utility import __version__
-from metrics_utility.commands import build_report, candlepin_manage, check, failed, gather
+from metrics_utility.commands import build_report, candlepin_manage, check, failed, gather, reports, serve
 from metrics_utility.gather import summary
 from metrics_utility.library import summary_file
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
@@ -29,6 +29,8 @@ _COMMAND_NAMES = {name: 'gather' for name in gather.NAMES} | {
 }
 _COMMAND_NAMES['check'] = 'check'
 _COMMAND_NAMES['candlepin_manage'] = 'candlepin'
+_COMMAND_NAMES['reports'] = 'reports'
+_COMMAND_NAMES['serve'] = 'serve'
 
 
 class UsageError(MetricsUtilityError):
@@ -113,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     build_report.add_parser(commands)
     candlepin_manage.add_parser(commands)  # register|renew a Candlepin consumer identity (also `candlepin_manage`)
     check.add_parser(commands)
+    reports.add_parser(commands)  # reports list|get (docs/serve.md)
+    serve.add_parser(commands)  # the usage API and dashboard (docs/serve.md)
 
     demo = commands.add_parser('demo', help='run the whole job on a throwaway database with synthetic data')
     demo.add_argument('--output', type=Path, default=Path('demo-output'), help='where everything goes')

@@ -237,6 +237,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
                 )
             if result.path is not None:
                 storage.put(name, filename=result.path)
+                put_sidecar(storage, name, result, now)
     except StorageError as exc:
         error = StorageError(f'storage failed: {exc}')
         return outcome(failed(PROG, error), str(error))
@@ -264,6 +265,21 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         problem_count=len(result.problems),
         problems=summary_problems(result.problems),
     )
+
+
+def put_sidecar(storage: Storage, name: str, result: BuildResult, now: datetime) -> None:
+    """The report's listing sidecar (billed quantity, job runs; library/reports/catalog.py). A storage that refuses
+    it costs only the quantity in `reports list`; the report itself is stored."""
+    from metrics_utility.library.reports import catalog
+    from metrics_utility.library.storage import StorageError
+
+    entry = catalog.parse_name(name)
+    if entry is None:
+        return
+    try:
+        storage.put(catalog.sidecar_name(name), dict=catalog.sidecar(entry, result.quantity, result.job_runs, now))
+    except StorageError as exc:
+        print(f'{PROG}: warning: cannot store the listing sidecar of {name} ({exc})', file=sys.stderr)
 
 
 def _storage(settings: ReportSettings, extra: list) -> Storage:

@@ -41,6 +41,7 @@ GROUPS: Final = {
     'demo': 'The demo command',
     'candlepin': 'Registering and renewing a Candlepin consumer identity (the candlepin command)',
     'upstream': "metrics-utility's variables accepted for compatibility, without effect (one warning each)",
+    'serve': 'metrics-utility serve: where the usage API listens and who may read it (docs/serve.md)',
 }
 
 
@@ -578,6 +579,42 @@ _DECLARED: Final[tuple[Variable, ...]] = (
             ('METRICS_SERVICE_JOBEVENT_JOB_LIMIT', _SERVICE_LIMITS),
             ('METRICS_SERVICE_JOBEVENT_ROW_LIMIT', _SERVICE_LIMITS),
         )
+    ),
+    # serve: `metrics-utility serve` (docs/serve.md)
+    Variable(
+        'METRICS_UTILITY_SERVE_ADDRESS',
+        'serve',
+        'text',
+        'The IP address serve listens on; anything but loopback requires SERVE_AUTH=kubernetes',
+        default='127.0.0.1',
+        flag='--address',
+    ),
+    Variable(
+        'METRICS_UTILITY_SERVE_PORT',
+        'serve',
+        'whole',
+        'The TCP port serve listens on',
+        default='8080',
+        low=1,
+        high=65535,
+        flag='--port',
+    ),
+    Variable(
+        'METRICS_UTILITY_SERVE_AUTH',
+        'serve',
+        'choice',
+        'none (loopback only: kubectl port-forward) or kubernetes (bearer token, TokenReview + SubjectAccessReview)',
+        default='none',
+        choices=('none', 'kubernetes'),
+    ),
+    Variable('METRICS_UTILITY_SERVE_TLS_CERT', 'serve', 'path', 'PEM serving certificate (required with kubernetes)'),
+    Variable('METRICS_UTILITY_SERVE_TLS_KEY', 'serve', 'path', 'PEM key of the serving certificate'),
+    Variable('METRICS_UTILITY_SERVE_NAMESPACE', 'serve', 'text', "The MetricsCollection's namespace (access reviews)"),
+    Variable(
+        'METRICS_UTILITY_SERVE_COLLECTION',
+        'serve',
+        'text',
+        'The MetricsCollection whose metricscollections/reports get a caller must be allowed',
     ),
 )
 

@@ -66,6 +66,7 @@ class BuildResult:
     problems: list[Problem] = field(default_factory=list)
     days_rebuilt: int = 0
     message: str = ''
+    job_runs: int | None = None  # distinct (installation, job) of the direct usage, for the report's sidecar
 
 
 def build(
@@ -95,7 +96,9 @@ def build(
         figures = cache.load(storage, name) if name else None
         if figures is not None:
             cls(options, figures).build().save(out)
-            return BuildResult(out, figures.quantity, figures.problems, 0)
+            jobs = figures.frames.get('jobs')
+            runs = int(jobs['job_runs'].sum()) if jobs is not None else None  # a job has one template
+            return BuildResult(out, figures.quantity, figures.problems, 0, job_runs=runs)
     if store is None:
         period = load_by_installation(
             storage, options.since, options.until, names, force=force_rollups, persist=persist_rollups
@@ -119,6 +122,7 @@ def build(
     if wanted.wants('usage_by_installations'):
         data.controllers = controllers(storage, options.since, options.until)
     figures = cls.compute(wanted, data)
+    job_runs = len(data.direct[['install_uuid', 'job_remote_id']].drop_duplicates())
     del data
     period.frames = {}  # the month's frames are not needed any more: free them before writing
     if persist_rollups and store is not None:
@@ -126,7 +130,7 @@ def build(
         if name:
             cache.save(storage, name, figures)
     cls(wanted, figures).build().save(out)
-    return BuildResult(out, figures.quantity, period.problems, len(period.days_rebuilt))
+    return BuildResult(out, figures.quantity, period.problems, len(period.days_rebuilt), job_runs=job_runs)
 
 
 def build_renewal(options: ReportOptions, host_metrics: pd.DataFrame, out: Path) -> BuildResult:

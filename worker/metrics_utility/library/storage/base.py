@@ -16,6 +16,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -132,6 +133,11 @@ class Storage(ABC):
         Targets that can list (directory, S3) override it; the others cannot report what they store.
         """
         raise StorageError(f'{self.describe()} cannot list stored objects and their sizes')
+
+    def list_stats(self, prefix: str = '') -> dict[str, tuple[int, datetime | None]]:
+        """Every object below `prefix` with its size and last-modified time (UTC; None when the target cannot tell):
+        what report and package listings show. Defaults to `list_sizes` without times."""
+        return {name: (size, None) for name, size in self.list_sizes(prefix).items()}
 
 
 class PutOnlyStorage(Storage):

@@ -6,8 +6,10 @@ import contextlib
 import glob
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,24 @@ class StorageDirectory(Storage):
             return []
         names = (p.relative_to(self.base_path).as_posix() for p in self.base_path.glob(pattern) if p.is_file())
         return sorted(n for n in names if matches(n, pattern) and not n.rsplit('/', 1)[-1].startswith('.'))
+
+    def list_stats(self, prefix: str = '') -> dict[str, tuple[int, datetime | None]]:
+        """Files below `prefix` with size and modification time (UTC), hidden files excepted."""
+        root = self.base_path / prefix if prefix else self.base_path
+        if not root.is_dir():
+            return {}
+        stats: dict[str, tuple[int, datetime | None]] = {}
+        for path in root.rglob('*'):
+            if path.name.startswith('.'):
+                continue
+            try:
+                st = path.stat()
+            except (FileNotFoundError, OSError):  # removed while listing, or unreadable
+                continue
+            if stat.S_ISREG(st.st_mode):
+                modified = datetime.fromtimestamp(st.st_mtime, UTC)
+                stats[path.relative_to(self.base_path).as_posix()] = (st.st_size, modified)
+        return dict(sorted(stats.items()))
 
     def list_sizes(self, prefix: str = '') -> dict[str, int]:
         """Files below `prefix` with their sizes; hidden files (temporary `.part` writes) are not objects."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,10 @@ class MultiStorage(Storage):
     def list_sizes(self, prefix: str = '') -> dict[str, int]:
         """The main storage's objects only: retention and usage figures never reach into another source."""
         return self.primary.list_sizes(prefix)
+
+    def list_stats(self, prefix: str = '') -> dict[str, tuple[int, datetime | None]]:
+        """The main storage's objects only, as `list_sizes`."""
+        return self.primary.list_stats(prefix)
 
     # writes: the main storage only ---------------------------------------------------------------------------------
     def _store(self, name: str, kind: PayloadKind, value: Any) -> None:

@@ -236,6 +236,15 @@ class StorageS3(Storage):
         """Keys below `prefix` with their sizes, from the listing itself (no per-object request)."""
         return dict(sorted((name, int(item['Size'])) for name, item in self._listing(prefix, prefix or '*')))
 
+    def list_stats(self, prefix: str = '') -> dict[str, tuple[int, datetime | None]]:
+        """Keys below `prefix` with size and LastModified, from the listing itself."""
+        return dict(
+            sorted(
+                (name, (int(item['Size']), item.get('LastModified')))
+                for name, item in self._listing(prefix, prefix or '*')
+            )
+        )
+
     def read_tagged(self, name: str) -> tuple[bytes, str] | None:
         """A small object's content and ETag (None when it does not exist), for `put_if_unchanged`."""
 
