@@ -44,6 +44,7 @@ def x_labels(root: ET.Element) -> list[str]:
 @pytest.mark.unit
 def test_a_year_by_month_draws_three_bars_per_month_with_the_month_labels():
     root = parse(usage_svg(usage(12)))
+    assert (root.get('width'), root.get('height'), root.get('viewBox')) == ('960', '360', '0 0 960 360')
     assert title(root) == 'Usage by month'
     assert len(bars(root)) == 36
     assert x_labels(root) == [f'2026-{m:02d}' for m in range(1, 13)]

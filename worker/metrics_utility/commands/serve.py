@@ -90,10 +90,11 @@ def access_for(settings: ServeSettings, host: str | None, port: str | None) -> A
 
 def application(storage: Storage, access: Access, *, persist: bool) -> web.Application:
     """The app with the dashboard's hooks, and the year's usage read once in the background at start."""
+    from metrics_utility.serve import page, plot
     from metrics_utility.serve.app import Served, make_app
 
     served = Served.of(storage, persist=persist)
-    app = make_app(served, access)
+    app = make_app(served, access, plot=plot.render, pages=[page.add_routes])
 
     async def warm(app: web.Application) -> None:
         today = served.today()

@@ -136,11 +136,14 @@ def _chart(usage: Mapping[str, Any]) -> pygal.Bar:
     return chart
 
 
-def _deterministic(root: ET.Element) -> None:
+def _finish(root: ET.Element) -> None:
     """Drop what pygal adds that changes from run to run or that an image does not need: the comments (one carries
-    today's date), the empty id of the root and the configuration script."""
+    today's date), the empty id of the root and the configuration script; give the image its size (an SVG with only a
+    viewBox is 300 pixels wide to a browser that loads it as an image)."""
     if not root.get('id'):
         root.attrib.pop('id', None)
+    root.set('width', str(WIDTH))
+    root.set('height', str(HEIGHT))
     for parent in list(root.iter()):
         for child in list(parent):
             if child.tag is ET.Comment or child.tag in ('script', f'{{{pygal.svg.Svg.ns}}}script'):
@@ -150,5 +153,5 @@ def _deterministic(root: ET.Element) -> None:
 def usage_svg(usage: Mapping[str, Any]) -> bytes:
     """The `/api/v1/usage` document drawn as an SVG image (UTF-8 bytes with an XML declaration)."""
     root = _chart(usage).render_tree()
-    _deterministic(root)
+    _finish(root)
     return b"<?xml version='1.0' encoding='utf-8'?>\n" + ET.tostring(root, encoding='utf-8', xml_declaration=False)

@@ -1,4 +1,4 @@
-"""The dashboard page: `GET /` and its static assets (script, style, icon), shipped as package data (no CDN, works offline).
+"""The dashboard page: `GET /` and its static assets (script, style, icon), shipped as package data (no CDN).
 
 The page is static HTML + a small vanilla script that reads the JSON API and puts every text in with `textContent`;
 the usage chart is the API's server-rendered SVG, loaded as an image (an image runs no script). A strict

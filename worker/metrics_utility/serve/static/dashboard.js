@@ -161,7 +161,7 @@
     const chart = document.getElementById('usage-chart');
     chart.src = 'api/v1/usage?' + query(Object.assign({ mode: 'plot' }, params));
     chart.alt = 'Usage by ' + by + ' from ' + params.since + ' until ' + params.until;
-    const rows = (usage.periods || []).map((period) => {
+    const rows = (usage.periods || []).slice().reverse().map((period) => { /* newest first */
       const tr = el('tr', null, { 'data-period': period.period });
       tr.appendChild(el('td', period.period));
       tr.appendChild(el('td', period.since));
@@ -196,7 +196,10 @@
     }
     const rows = (collection.collectors || []).map((collector) => {
       const days = collector.days || [];
-      const sum = (field) => days.reduce((total, day) => total + (typeof day[field] === 'number' ? day[field] : 0), 0);
+      const sum = (field) => {
+        const known = days.filter((day) => typeof day[field] === 'number');
+        return known.length ? known.reduce((total, day) => total + day[field], 0) : null;
+      };
       const tr = el('tr', null, { 'data-collector': collector.name });
       tr.appendChild(el('td', collector.name, { class: 'name' }));
       tr.appendChild(el('td', number(days.length), { class: 'num' }));
