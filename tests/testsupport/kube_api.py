@@ -15,16 +15,20 @@ import itertools
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp.web
 import jsonpatch
 import kmock
 from kmock._internal import dicts as kmock_dicts
 from kmock._internal.k8s import KubernetesError
 
+# Review resources are create-only and never stored: the API server answers each with the request plus `status`.
+REVIEW_RESOURCES = {('authentication.k8s.io', 'tokenreviews'), ('authorization.k8s.io', 'subjectaccessreviews')}
+Reviewer = Callable[[dict[str, Any], str | None], dict[str, Any]]  # (spec, caller's Authorization) → status
 VERBS = {'LIST': 'list', 'WATCH': 'watch', 'FETCH': 'get', 'CREATE': 'create', 'UPDATE': 'patch', 'DELETE': 'delete'}
 _SELECTOR_PART = re.compile(r'\s*([^,(]+(?:\([^)]*\))?)\s*(?:,|$)')
 
@@ -103,6 +107,7 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         self._versions = itertools.count(1000)
         self._last_version = 1000
         self.requests_log: list[ApiRequest] = []
+        self.reviewers: dict[str, Reviewer] = {}  # tokenreviews / subjectaccessreviews → how this cluster answers
 
     # -- bookkeeping ------------------------------------------------------------------------------------------------
 
@@ -138,6 +143,9 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
         )
 
     async def _handle(self, request: Any) -> Any:
+        if request.resource is not None and (request.resource.group, request.resource.plural) in REVIEW_RESOURCES:
+            self._record(request)
+            return self._review(request)
         if request.resource is not None:
             self._record(request)
             action = request.action.value if request.action is not None else None
@@ -148,6 +156,21 @@ class StrictKubernetesEmulator(kmock.KubernetesEmulator):
             elif request.method.value == 'PUT':
                 raise KubernetesError(status=405, reason='MethodNotAllowed', message='PUT is not emulated; use PATCH')
         return await super()._handle(request)
+
+    def _review(self, request: Any) -> aiohttp.web.Response:
+        """A TokenReview or SubjectAccessReview: answered (201, never stored) by the test's `reviewers` entry, which
+        sees the caller's Authorization header and may raise KubernetesError (e.g. 403: the caller may not review)."""
+        plural = request.resource.plural
+        if request.method.value != 'POST' or request.name is not None:
+            raise KubernetesError(status=405, reason='MethodNotAllowed', message=f'{plural} only take create')
+        body = request.data
+        if not isinstance(body, dict) or not isinstance(body.get('spec'), dict):
+            raise KubernetesError(status=400, reason='BadRequest', message=f'a {plural} body needs a spec object')
+        reviewer = self.reviewers.get(plural)
+        if reviewer is None:
+            raise KubernetesError(status=404, reason='NotFound', message=f'{plural} are not served by this emulator')
+        status = reviewer(copy.deepcopy(body['spec']), request.headers.get('Authorization'))
+        return aiohttp.web.json_response({**body, 'status': status}, status=201)
 
     def _prepare_create(self, request: Any) -> None:
         data = request.data

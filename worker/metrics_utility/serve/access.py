@@ -29,7 +29,7 @@ RESOURCE = 'metricscollections'
 SUBRESOURCE = 'reports'
 CACHE_SECONDS = 10.0
 CACHE_ENTRIES = 1024
-MAX_TOKEN_CHARS = 8192
+MAX_TOKEN_CHARS = 4096  # service-account JWTs are ~1 KiB; aiohttp refuses headers over 8 KiB itself
 REVIEW_TIMEOUT = 5.0
 SERVICE_ACCOUNT = Path('/var/run/secrets/kubernetes.io/serviceaccount')
 

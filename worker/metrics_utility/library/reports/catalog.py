@@ -152,6 +152,11 @@ def _count(value: object) -> int | None:
     return value
 
 
+def _shown(value: str, limit: int = 100) -> str:
+    """An id quoted for a message: control characters escaped, cut at `limit` characters."""
+    return repr(value[:limit]) + (f'… ({len(value)} characters)' if len(value) > limit else '')
+
+
 def main_storage(storage: Storage) -> Storage:
     """Reports live in the main storage alone (several sources only add packages)."""
     return storage.primary if isinstance(storage, MultiStorage) else storage
@@ -183,5 +188,5 @@ def find(storage: Storage, report_id: str) -> ReportEntry:
     """The stored report `report_id`; ReportNotFound when there is none."""
     entry = parse_id(report_id)
     if entry is None or not main_storage(storage).exists(entry.name):
-        raise ReportNotFound(f'no report {report_id!r} in {main_storage(storage).describe()}')
+        raise ReportNotFound(f'no report {_shown(report_id)}')  # the storage's path is not the caller's business
     return next((e for e in list_reports(storage) if e.id == report_id), entry)
