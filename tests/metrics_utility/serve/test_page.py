@@ -10,7 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from metrics_utility.library.storage import StorageDirectory
 from metrics_utility.serve import page
+from metrics_utility.serve.app import Served, make_app
 
 STATIC = resources.files('metrics_utility.serve').joinpath('static')
 SHIPPED = sorted(p.name for p in STATIC.iterdir() if p.is_file())
@@ -87,6 +89,20 @@ async def test_only_the_listed_assets_are_served(client: TestClient, path: str):
     assert response.status == 404
     text = await response.text()
     assert 'import' not in text and 'aiohttp' not in text  # never a source file
+
+
+@pytest.mark.integration
+async def test_the_served_app_carries_the_page_behind_its_guard(tmp_path):
+    """Through `make_app` (as `metrics-utility serve` builds it): the page keeps its policy, the guard adds no-store,
+    and an unknown asset is the API's JSON 404."""
+    app = make_app(Served.of(StorageDirectory(tmp_path)), pages=[page.add_routes])
+    async with TestClient(TestServer(app, host='127.0.0.1')) as served:
+        response = await served.get('/')
+        assert response.status == 200
+        assert response.headers['Content-Security-Policy'] == page.CONTENT_SECURITY_POLICY
+        assert response.headers['Cache-Control'] == 'no-store'
+        missing = await served.get('/static/secrets.txt')
+        assert (missing.status, await missing.json()) == (404, {'error': 'no such route'})
 
 
 @pytest.mark.unit
