@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from metrics_utility.library.usage_chart import MAX_X_LABELS, ChartError, usage_svg, xml_text
+from metrics_utility.library.usage_chart import MAX_X_LABELS, ChartError, nice_ceiling, usage_svg, xml_text
 
 SVG = '{http://www.w3.org/2000/svg}'
 EXTERNAL = re.compile(rb'(?:https?:)?//(?!www\.w3\.org/2000/svg")[\w.-]+', re.IGNORECASE)
@@ -182,3 +182,24 @@ def test_xml_text_keeps_printable_unicode_and_cuts_at_the_limit():
     assert xml_text('abcdef', 4) == 'abc…'
     assert xml_text('abcd', 4) == 'abcd'
     assert xml_text(42) == '42'
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ('top', 'ceiling'),
+    [
+        (0, 1),
+        (1, 1),
+        (3, 5),
+        (6, 10),
+        (11, 20),
+        (21, 25),
+        (26, 50),
+        (139, 200),
+        (906, 1000),
+        (2400, 2500),
+        (10**7 + 1, 2 * 10**7),
+    ],
+)
+def test_axes_end_on_a_round_number(top: int, ceiling: int):
+    assert nice_ceiling(top) == ceiling

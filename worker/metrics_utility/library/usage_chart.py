@@ -75,6 +75,18 @@ def _count(period: Mapping[str, Any], key: str, index: int) -> int:
     return value
 
 
+def nice_ceiling(top: int) -> int:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten (whole) that is >= `top`: an axis that ends there gets
+    round ticks (0, 250, 500, … rather than 0, 139, 278, …)."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 2.5, 5):
+            candidate = step * magnitude
+            if candidate >= top and candidate == int(candidate):
+                return int(candidate)
+        magnitude *= 10
+
+
 def _whole(value: float) -> str:
     """Axis labels as whole numbers with thousands separators (counts have no fractions)."""
     return f'{value:,.0f}'
@@ -99,7 +111,7 @@ def _periods(usage: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
 def _chart(usage: Mapping[str, Any]) -> pygal.Bar:
     periods = _periods(usage)
     counts = {key: [_count(p, key, i) for i, p in enumerate(periods)] for key, _ in SERIES}
-    runs_top = max([*counts['jobRuns'], *counts['taskRuns'], 1])
+    runs_top = nice_ceiling(max([*counts['jobRuns'], *counts['taskRuns'], 1]))
     labels = [xml_text(p.get('period', ''), 24) for p in periods]
     every = max(1, -(-len(labels) // MAX_X_LABELS))
     chart = pygal.Bar(
@@ -116,7 +128,7 @@ def _chart(usage: Mapping[str, Any]) -> pygal.Bar:
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
         y_title='Managed nodes',
-        range=(0, max([*counts['managedNodes'], 1])),
+        range=(0, nice_ceiling(max([*counts['managedNodes'], 1]))),
         secondary_range=(0, runs_top),
         value_formatter=_whole,
         min_scale=1,
