@@ -15,7 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +224,41 @@ def test_the_dashboard_shows_what_the_api_answers_switches_periods_and_downloads
     # Nothing the page did broke its own policy or failed to load.
     problems = [e for e in driver.get_log('browser') if e['level'] == 'SEVERE']
     assert problems == []
+
+
+HOSTILE_PROBLEMS = {
+    'img-onerror': ('x.tar.gz', '<img src=x onerror="document.title=\'pwned\'">'),
+    'script-tag': ('x.tar.gz', '<script>document.title="pwned"</script>'),
+    'entities': ('x.tar.gz', '&lt;b&gt; &amp; &#60;i&#62;'),
+    'markup-in-package-name': ('"><svg onload="document.title=1">', 'unreadable'),
+    'bidi-and-controls': ('x.tar.gz', 'abc\u202edef\u200b\x07\x1b[31m'),
+    '5000-chars': ('x.tar.gz', 'y' * 5000),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('package', 'message'), HOSTILE_PROBLEMS.values(), ids=list(HOSTILE_PROBLEMS))
+def test_a_problem_text_from_the_storage_is_shown_as_text(
+    server: str, demo_storage: DashboardStorage, browser: tuple[Any, Path, Path], package: str, message: str
+):
+    """A rollup manifest is storage content anyone with write access to the bucket can shape; what it says reaches
+    the page through /api/v1/collection and must stay text."""
+    driver, _, artifacts = browser
+    yesterday = demo_storage.today - timedelta(days=1)
+    manifest_path = demo_storage.path / 'rollups' / f'{yesterday:%Y/%m/%d}' / 'manifest.json'
+    wait_until(manifest_path.is_file, 60, f'the rollup of {yesterday}')  # written while the server answered
+    manifest = json.loads(manifest_path.read_text())
+    manifest['problems'] = [{'name': package, 'message': message}]
+    manifest_path.write_text(json.dumps(manifest))
+    shown_problems = [p for p in api(server, 'api/v1/collection')['problems'] if p['message'] == message]
+    assert shown_problems == [{'day': f'{yesterday}', 'collector': 'unknown', 'package': package, 'message': message}]
+    driver.get(server)
+    wait_until(lambda: attribute(driver, 'body', 'data-state') != 'loading', 60, 'the page to load its data')
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#problems li')).map(li => li.textContent)"
+    )
+    assert texts == [f'day: {yesterday}, collector: unknown, package: {package}, message: {message}']
+    assert driver.execute_script("return document.querySelectorAll('#problems *:not(li)').length") == 0
+    assert driver.title == 'Automation usage'
+    assert attribute(driver, '#problem-count', 'data-value') == '1'
+    driver.save_screenshot(str(artifacts / 'problems.png'))
