@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from metrics_utility.commands import failed
 from metrics_utility.library import secret
-from metrics_utility.library.errors import MetricsUtilityError, SetupError
+from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings.common import ConfigError
 
 if TYPE_CHECKING:
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from metrics_utility.settings.serve import ServeSettings
 
 PROG = 'metrics-utility serve'
+
+
+class ListenError(MetricsUtilityError):
+    """The address cannot be listened on (in use, not this machine's): the run failed, exit 1."""
+
+
 WARM_MONTHS = 13  # the dashboard's first page: this month, last month and the trend of a year
 
 
@@ -151,6 +157,6 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             access_log_format='%a "%r" %s %b %Tfs',
         )
     except OSError as exc:
-        return failed(PROG, SetupError(f'cannot listen on {host}:{settings.port} ({exc.strerror or exc})'))
+        return failed(PROG, ListenError(f'cannot listen on {host}:{settings.port} ({exc.strerror or exc})'))
     print(f'{PROG}: stopped', file=sys.stderr)
     return 0

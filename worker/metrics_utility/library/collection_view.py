@@ -16,7 +16,7 @@ from typing import Any
 
 from metrics_utility.library.dataframes.store import rollup_prefix
 from metrics_utility.library.extract import days
-from metrics_utility.library.package.naming import parse_tarball_name
+from metrics_utility.library.package_listing import list_packages
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.storage.multi import MultiStorage
 
@@ -68,20 +68,6 @@ class CollectionView:
         }
 
 
-def _months(since: date, until: date) -> list[str]:
-    """The `data/YYYY/MM/` prefixes covering [since, until)."""
-    out: list[str] = []
-    for day in days(since, until):
-        prefix = f'data/{day:%Y/%m}/'
-        if not out or out[-1] != prefix:
-            out.append(prefix)
-    return out
-
-
-def _storages(storage: Storage) -> tuple[Storage, ...]:
-    return storage.all if isinstance(storage, MultiStorage) else (storage,)
-
-
 def _manifest_problems(storage: Storage, day: date) -> list[dict[str, Any]]:
     """The problems a day's rollup manifest records; [] when there is none or it is not readable."""
     name = f'{rollup_prefix(day)}/manifest.json'
@@ -104,31 +90,21 @@ def collection_view(storage: Storage, since: date, until: date) -> CollectionVie
     """Packages per collector and day of [since, until), the days without any package, problems, last times."""
     view = CollectionView(since, until)
     main = storage.primary if isinstance(storage, MultiStorage) else storage
-    seen_days: set[date] = set()
+    listing = list_packages(storage, since, until)
     packages: dict[str, str] = {}  # package base name → collector, for the manifests' problems
-    for source in _storages(storage):
-        for prefix in _months(since, until):
-            for name, (size, modified) in source.list_stats(prefix).items():
-                parsed = parse_tarball_name(name, windowless=True)
-                parts = name.split('/')
-                if parsed is None or len(parts) != 5:
-                    continue
-                try:
-                    day = date(int(parts[1]), int(parts[2]), int(parts[3]))
-                except ValueError:
-                    continue
-                if not since <= day < until:
-                    continue
-                collector = parsed.collection_key or 'unknown'
-                packages[parsed.name] = collector
-                entry = view.collectors.setdefault(collector, {}).setdefault(day, CollectorDay(day))
-                entry.packages += 1
-                entry.bytes += size
-                seen_days.add(day)
-                if parsed.until is not None and (view.last_gather is None or parsed.until > view.last_gather):
-                    view.last_gather = parsed.until
-                if modified is not None and (view.last_upload is None or modified > view.last_upload):
-                    view.last_upload = modified
+    for day, listed in listing.items():
+        for package in listed:
+            collector = package.parsed.collection_key or 'unknown'
+            packages[package.parsed.name] = collector
+            entry = view.collectors.setdefault(collector, {}).setdefault(day, CollectorDay(day))
+            entry.packages += 1
+            entry.bytes += package.size
+            until_ = package.parsed.until
+            if until_ is not None and (view.last_gather is None or until_ > view.last_gather):
+                view.last_gather = until_
+            if package.modified is not None and (view.last_upload is None or package.modified > view.last_upload):
+                view.last_upload = package.modified
+    seen_days = set(listing)
     view.gaps = [day for day in days(since, until) if day not in seen_days]
     for day in sorted(seen_days):
         for problem in _manifest_problems(main, day):

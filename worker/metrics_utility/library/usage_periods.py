@@ -27,6 +27,7 @@ import pandas as pd
 
 from metrics_utility.library.dataframes import RollupStore
 from metrics_utility.library.extract import days
+from metrics_utility.library.package_listing import ListedPackage, list_packages
 from metrics_utility.library.storage import Storage
 
 By = Literal['day', 'week', 'month', 'quarter', 'year']
@@ -189,30 +190,38 @@ class UsageReader:
             out.append(PeriodUsage(period, len(total.hosts), len(total.jobs), total.task_runs))
         return out
 
-    def _signature(self, day: date) -> str:
-        extractor = self.store.extractor
-        record = extractor.signature(extractor.tarballs(day))
-        return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
-
     def _refresh(self, since: date, until: date) -> None:
-        """Bring the cached days of [since, until) up to date: unchanged days are kept, the others read."""
+        """Bring the cached days of [since, until) up to date: unchanged days are kept, changed ones read again.
+
+        Whether a day changed comes from one listing per month (names, sizes, modification times of its packages);
+        a day without packages is known empty without reading anything."""
         now = self.clock()
+        due = [day for day in days(since, until) if day not in self._days or now - self._days[day].checked >= self.ttl]
+        if not due:
+            return
+        listing = list_packages(self.storage, due[0], due[-1] + timedelta(days=1))
         stale: dict[date, str] = {}
-        for day in days(since, until):
+        for day in due:
+            signature = _signature(listing.get(day, []))
             entry = self._days.get(day)
-            if entry is not None and now - entry.checked < self.ttl:
-                continue
-            signature = self._signature(day)
             if entry is not None and entry.signature == signature:
                 entry.checked = now
-                continue
-            stale[day] = signature
+            elif day not in listing:
+                self._days[day] = DayUsage(signature, {}, now)
+            else:
+                stale[day] = signature
         for first, last in _runs(sorted(stale)):
             period = self.store.load(first, last + timedelta(days=1), {'job_host_summary'}, compact=True)
             read = contributions(period['job_host_summary'])
             self.days_read += len(period.days_with_data)
             for day in days(first, last + timedelta(days=1)):
-                self._days[day] = DayUsage(stale[day], read.get(day, {}), now)
+                if day in stale:
+                    self._days[day] = DayUsage(stale[day], read.get(day, {}), now)
+
+
+def _signature(packages: list[ListedPackage]) -> str:
+    record = [(p.name, p.size, p.modified.isoformat() if p.modified else None) for p in packages]
+    return hashlib.sha256(json.dumps(record).encode()).hexdigest()
 
 
 def _runs(ordered: list[date]) -> list[tuple[date, date]]:
