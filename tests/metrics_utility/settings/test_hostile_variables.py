@@ -51,6 +51,16 @@ def report(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
     return problems
 
 
+def serve(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
+    from metrics_utility.settings.environment import Environment
+    from metrics_utility.settings.serve import serve_settings
+
+    base = {P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path)}
+    problems: list[str] = []
+    serve_settings(Environment({**base, **env}, {P + k: v for k, v in flags.items()}), problems)
+    return problems
+
+
 def candlepin(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
     problems: list[str] = []
     candlepin_settings(env, problems)
@@ -70,6 +80,7 @@ CONTEXT = {
     'usage': gather({}, ship=False),
     'report': report,
     'candlepin': candlepin,
+    'serve': serve,
 }
 
 

@@ -401,6 +401,6 @@ def test_the_aap_cronjob_commands_run_with_the_documented_configmap(tiny_db, tmp
     assert main(['build_report', '--since=2024-02-28', '--until=2024-02-29'], env=env) == 0
     err = capsys.readouterr().err
     assert 'has no effect here' not in err and 'invalid configuration' not in err
-    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.glob('reports/*/*/*')] == [
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.glob('reports/*/*/*.xlsx')] == [
         'reports/2024/02/CCSPv2-2024-02-28--2024-02-29.xlsx'
     ]

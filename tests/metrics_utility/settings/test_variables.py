@@ -20,6 +20,7 @@ from metrics_utility.settings.candlepin import candlepin_settings
 from metrics_utility.settings.environment import Environment, overrides
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
+from metrics_utility.settings.serve import serve_settings
 from metrics_utility.settings.sources import additional_sources
 from metrics_utility.settings.upstream import without_effect
 from metrics_utility.settings.variables import BY_NAME, GROUPS, VARIABLES
@@ -132,6 +133,7 @@ def test_every_declared_variable_is_consumed_by_a_group(tmp_path):
     gather_settings.job_completion_index(env)
     env.text('METRICS_UTILITY_PG_BIN')  # the demo's one variable: read by demo.pgcluster.find_bin_dir
     candlepin_settings(env, [])  # the candlepin command's group ('x' values are problems there: not asserted)
+    serve_settings(report_env, [])  # serve's group ('x' values are problems there: not asserted)
     assert len(without_effect(env)) == sum(v.upstream == 'no effect' for v in BY_NAME.values())  # one warning each
     assert problems == []
     assert config.vcpu is not None and config.crc is not None and config.elasticsearch is not None

@@ -101,7 +101,7 @@ def _get_problems(args: argparse.Namespace) -> list[str]:
     elif args.id is None and args.month is None:
         problems.append('name the report: an id (see reports list) or --month YYYY-MM [--type TYPE]')
     if args.month is not None:
-        match = _MONTH.fullmatch(args.month.strip())
+        match = _MONTH.fullmatch(args.month)
         if not match or not 1 <= int(match[2]) <= 12:
             problems.append(f'--month={shown(args.month)} is not a month; expected YYYY-MM, e.g. 2026-11')
     if args.report_type is not None and args.report_type not in REPORT_TYPES:
@@ -172,7 +172,7 @@ def _get(storage: Storage, args: argparse.Namespace) -> int:
 
     month = None
     if args.month is not None:
-        match = _MONTH.fullmatch(args.month.strip())
+        match = _MONTH.fullmatch(args.month)
         assert match is not None
         month = f'{match[1]}-{match[2]}'
     entry = choose(catalog.list_reports(storage), args.id, month, args.report_type)

@@ -23,10 +23,13 @@ from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings.common import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from aiohttp import web
 
     from metrics_utility.library.storage import Storage
     from metrics_utility.serve.access import Access
+    from metrics_utility.serve.app import PlotRenderer
     from metrics_utility.settings.serve import ServeSettings
 
 PROG = 'metrics-utility serve'
@@ -94,13 +97,20 @@ def access_for(settings: ServeSettings, host: str | None, port: str | None) -> A
     return KubernetesAccess(KubernetesReviews.in_cluster(host, port), settings.namespace, settings.collection)
 
 
-def application(storage: Storage, access: Access, *, persist: bool) -> web.Application:
-    """The app with the dashboard's hooks, and the year's usage read once in the background at start."""
-    from metrics_utility.serve import page, plot
-    from metrics_utility.serve.app import Served, make_app
+def application(
+    storage: Storage,
+    access: Access,
+    *,
+    persist: bool,
+    plot: PlotRenderer | None = None,
+    pages: Iterable[Callable[[web.Application], None]] = (),
+) -> web.Application:
+    """The app (`plot` renders `mode=plot`, `pages` add the dashboard's routes), with the last months' usage read
+    once in the background at start so the dashboard's first page is answered from memory."""
+    from metrics_utility.serve.app import WARMING, Served, make_app
 
     served = Served.of(storage, persist=persist)
-    app = make_app(served, access, plot=plot.render, pages=[page.add_routes])
+    app = make_app(served, access, plot=plot, pages=pages)
 
     async def warm(app: web.Application) -> None:
         today = served.today()
@@ -109,7 +119,7 @@ def application(storage: Storage, access: Access, *, persist: bool) -> web.Appli
             asyncio.to_thread(served.usage.usage, 'month', since.replace(day=1), today + timedelta(days=1))
         )
         task.add_done_callback(_warmed)
-        app['warming'] = task  # type: ignore[index]
+        app[WARMING] = task
 
     app.on_startup.append(warm)
     return app
@@ -124,6 +134,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     from aiohttp import web
 
     from metrics_utility.commands.reports import open_storage
+    from metrics_utility.serve import page, plot
     from metrics_utility.settings.environment import Environment, overrides, process_environment
     from metrics_utility.settings.serve import serve_settings
 
@@ -140,7 +151,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             settings, environment.text('KUBERNETES_SERVICE_HOST'), environment.text('KUBERNETES_SERVICE_PORT')
         )
         storage = open_storage(settings.storage)
-        app = application(storage, access, persist=writable(storage))
+        app = application(storage, access, persist=writable(storage), plot=plot.render, pages=[page.add_routes])
     except MetricsUtilityError as error:
         return failed(PROG, error)
     scheme = 'https' if context else 'http'
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             access_log_format='%a "%r" %s %b %Tfs',
         )
     except OSError as exc:
-        return failed(PROG, ListenError(f'cannot listen on {host}:{settings.port} ({exc.strerror or exc})'))
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return failed(PROG, ListenError(f'cannot listen on {host}:{settings.port} ({reason})'))
     print(f'{PROG}: stopped', file=sys.stderr)
     return 0

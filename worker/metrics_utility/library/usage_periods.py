@@ -18,12 +18,15 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from metrics_utility.library.dataframes import RollupStore
 from metrics_utility.library.extract import days
@@ -32,7 +35,6 @@ from metrics_utility.library.storage import Storage
 
 By = Literal['day', 'week', 'month', 'quarter', 'year']
 BY: tuple[By, ...] = ('day', 'week', 'month', 'quarter', 'year')
-Job = tuple[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -108,50 +110,105 @@ def periods(by: By, since: date, until: date) -> list[Period]:
 
 
 # one day's contribution ---------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Contribution:
-    hosts: set[str] = field(default_factory=set)
-    jobs: set[Job] = field(default_factory=set)
-    task_runs: int = 0
+    """What one day (of one organization, or of all) adds to a period: distinct identity ids (numbered by the
+    reader's `Interner`), distinct job keys (installation id << 40 | job id) and the task runs."""
 
-    def add(self, other: Contribution) -> None:
-        self.hosts |= other.hosts
-        self.jobs |= other.jobs
-        self.task_runs += other.task_runs
+    hosts: np.ndarray
+    jobs: np.ndarray
+    task_runs: int
 
 
 @dataclass
 class DayUsage:
     signature: str
+    everyone: Contribution | None
     by_organization: dict[str, Contribution]
     checked: float  # monotonic time the signature was last compared
 
-    def select(self, organization: str | None) -> Iterable[Contribution]:
-        if organization is None:
-            return self.by_organization.values()
-        found = self.by_organization.get(organization)
-        return () if found is None else (found,)
+    def select(self, organization: str | None) -> Contribution | None:
+        return self.everyone if organization is None else self.by_organization.get(organization)
 
 
-def contributions(direct: pd.DataFrame) -> dict[date, dict[str, Contribution]]:
-    """Per day and organization: identities, (installation, job) pairs and task runs of a direct-usage frame."""
-    out: dict[date, dict[str, Contribution]] = {}
+class Interner:
+    """Text → a small integer, stable for the reader's life: every day's identities share one numbering, so a
+    period's distinct identities are the set bits of one boolean array."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def codes(self, column: pd.Series) -> np.ndarray:
+        """The ids of a text column (categorical or not), one per row."""
+        codes, uniques = pd.factorize(column, sort=False)
+        ids = self.ids
+        mapped = np.fromiter((ids.setdefault(str(v), len(ids)) for v in uniques), dtype=np.int64, count=len(uniques))
+        return mapped[codes]
+
+
+JOB_BITS = 40  # job ids below 2**40; the installation's id above them
+
+
+def _part(hosts: np.ndarray, jobs: np.ndarray, tasks: np.ndarray) -> Contribution:
+    return Contribution(np.unique(hosts), np.unique(jobs), int(tasks.sum()))
+
+
+def contributions(
+    direct: pd.DataFrame, hosts: Interner, installs: Interner
+) -> dict[date, tuple[Contribution, dict[str, Contribution]]]:
+    """Per day: the contribution of everyone and of each organization, from a direct-usage frame."""
+    out: dict[date, tuple[Contribution, dict[str, Contribution]]] = {}
     if direct.empty:
         return out
-    frame = pd.DataFrame(
-        {
-            'day': pd.to_datetime(direct['day']).dt.date,
-            'org': direct['organization_name'].astype(str),
-            'host': direct['host_name'].astype(str),
-            'install': direct['install_uuid'].astype(str),
-            'job': direct['job_remote_id'].astype('Int64'),
-            'tasks': direct['task_runs'].astype('int64'),
-        }
-    )
-    for (day, org), group in frame.groupby(['day', 'org'], sort=False):
-        jobs = {(i, None if pd.isna(j) else int(j)) for i, j in zip(group['install'], group['job'], strict=True)}
-        out.setdefault(day, {})[org] = Contribution(set(group['host']), jobs, int(group['tasks'].sum()))
+    host_ids = hosts.codes(direct['host_name'])
+    job_ids = direct['job_remote_id'].astype('Int64').fillna(-1).to_numpy(dtype=np.int64) % (1 << JOB_BITS)
+    job_keys = (installs.codes(direct['install_uuid']) << JOB_BITS) | job_ids
+    tasks = direct['task_runs'].to_numpy(dtype=np.int64)
+    day_codes, day_values = pd.factorize(pd.to_datetime(direct['day']).dt.date)
+    org_codes, org_values = pd.factorize(direct['organization_name'].astype(str))
+    for d, rows in pd.Series(np.arange(len(direct))).groupby(day_codes).indices.items():
+        orgs = {}
+        for o, sub in pd.Series(rows).groupby(org_codes[rows]).indices.items():
+            picked = rows[sub]
+            orgs[str(org_values[o])] = _part(host_ids[picked], job_keys[picked], tasks[picked])
+        out[day_values[d]] = (_part(host_ids[rows], job_keys[rows], tasks[rows]), orgs)
     return out
+
+
+COLUMNS = ['organization_name', 'host_name', 'install_uuid', 'job_remote_id', 'task_runs']
+
+
+def _ids(column: pa.ChunkedArray, interner: Interner) -> np.ndarray:
+    """A dictionary-encoded text column as the interner's ids, one per row."""
+    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    mapped = interner.codes(pd.Series(column.dictionary.to_pylist(), dtype=object))
+    return mapped[pc.fill_null(column.indices, 0).to_numpy(zero_copy_only=False)]
+
+
+def day_contribution(
+    table: pa.Table, hosts: Interner, installs: Interner
+) -> tuple[Contribution | None, dict[str, Contribution]]:
+    """One day's contribution (everyone, and per organization) from its rollup's `COLUMNS`, read with pyarrow."""
+    if not table.num_rows:
+        return None, {}
+    host_ids = _ids(table['host_name'], hosts)
+    job_ids = pc.fill_null(table['job_remote_id'], -1).to_numpy().astype(np.int64) % (1 << JOB_BITS)
+    job_keys = (_ids(table['install_uuid'], installs) << JOB_BITS) | job_ids
+    tasks = table['task_runs'].to_numpy().astype(np.int64)
+    orgs_column = table['organization_name'].combine_chunks()
+    if not pa.types.is_dictionary(orgs_column.type):
+        orgs_column = orgs_column.dictionary_encode()
+    org_codes = pc.fill_null(orgs_column.indices, 0).to_numpy(zero_copy_only=False)
+    names = orgs_column.dictionary.to_pylist()
+    orgs = {}
+    for code, rows in pd.Series(np.arange(len(org_codes))).groupby(org_codes).indices.items():
+        orgs[str(names[code])] = _part(host_ids[rows], job_keys[rows], tasks[rows])
+    return _part(host_ids, job_keys, tasks), orgs
 
 
 # the reader ---------------------------------------------------------------------------------------------------------
@@ -171,23 +228,29 @@ class UsageReader:
         self.ttl = ttl
         self.clock = clock
         self._days: dict[date, DayUsage] = {}
+        self._hosts = Interner()
+        self._installs = Interner()
         self._lock = threading.Lock()
         self.days_read = 0  # days read from rollups or packages (tests and the bench look)
 
     def usage(self, by: By, since: date, until: date, organization: str | None = None) -> list[PeriodUsage]:
         with self._lock:
             self._refresh(since, until)
-            cached = self._days
+            cached = dict(self._days)
+            known = len(self._hosts)
         out = []
         for period in periods(by, since, until):
-            total = Contribution()
+            seen = np.zeros(known, dtype=bool)
+            jobs, task_runs = [], 0
             for day in days(period.since, period.until):
                 entry = cached.get(day)
-                for part in entry.select(organization) if entry else ():
-                    total.hosts |= part.hosts
-                    total.jobs |= part.jobs
-                    total.task_runs += part.task_runs
-            out.append(PeriodUsage(period, len(total.hosts), len(total.jobs), total.task_runs))
+                part = entry.select(organization) if entry else None
+                if part is not None:
+                    seen[part.hosts] = True
+                    jobs.append(part.jobs)
+                    task_runs += part.task_runs
+            job_runs = len(np.unique(np.concatenate(jobs))) if jobs else 0
+            out.append(PeriodUsage(period, int(seen.sum()), job_runs, task_runs))
         return out
 
     def _refresh(self, since: date, until: date) -> None:
@@ -207,16 +270,23 @@ class UsageReader:
             if entry is not None and entry.signature == signature:
                 entry.checked = now
             elif day not in listing:
-                self._days[day] = DayUsage(signature, {}, now)
+                self._days[day] = DayUsage(signature, None, {}, now)
             else:
                 stale[day] = signature
+        for day in list(stale):  # days with fresh rollups: a few columns read with pyarrow, no frame built
+            table = self.store.read_fresh(day, 'job_host_summary', COLUMNS)
+            if table is not None:
+                everyone, orgs = day_contribution(table, self._hosts, self._installs)
+                self._days[day] = DayUsage(stale.pop(day), everyone, orgs, now)
+                self.days_read += 1
         for first, last in _runs(sorted(stale)):
             period = self.store.load(first, last + timedelta(days=1), {'job_host_summary'}, compact=True)
-            read = contributions(period['job_host_summary'])
+            read = contributions(period['job_host_summary'], self._hosts, self._installs)
             self.days_read += len(period.days_with_data)
             for day in days(first, last + timedelta(days=1)):
                 if day in stale:
-                    self._days[day] = DayUsage(stale[day], read.get(day, {}), now)
+                    everyone, orgs = read.get(day, (None, {}))
+                    self._days[day] = DayUsage(stale[day], everyone, orgs, now)
 
 
 def _signature(packages: list[ListedPackage]) -> str:

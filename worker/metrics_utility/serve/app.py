@@ -59,6 +59,7 @@ class Served:
 SERVED = web.AppKey('served', Served)
 ACCESS = web.AppKey('access', Access)
 PLOT = web.AppKey('plot', object)
+WARMING = web.AppKey('warming', asyncio.Task)  # the start-up read of the last months (commands/serve.py)
 
 
 def _params(request: web.Request) -> dict[str, list[str]]:

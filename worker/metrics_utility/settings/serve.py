@@ -48,6 +48,7 @@ def storage_settings(
     """The main storage (SHIP_TARGET directory or s3, as build-report) plus the read-only additional sources."""
     env = Environment.of(env)
     problems += nul_problems({k: v for k, v in env.values.items() if k.startswith(PREFIX)})
+    problems += nul_problems({f: v if isinstance(v, str) else ';'.join(v) for f, v in env.flags.values()})
     ship = ship_settings(env, STORAGE_TARGETS, problems, path_must_exist=True)
     network_settings(env, problems)
     sources = additional_sources(env, also_from, problems, ship)

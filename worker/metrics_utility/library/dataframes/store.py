@@ -181,6 +181,19 @@ class RollupStore:
             record.append([day.isoformat(), manifest.get('sources'), manifest.get('problems', [])])
         return hashlib.sha256(json.dumps([ROLLUP_VERSION, record], sort_keys=True).encode()).hexdigest()
 
+    def read_fresh(self, day: date, name: str, columns: list[str]) -> pa.Table | None:
+        """The day's persisted rollup `name`, only `columns` (text dictionary-encoded), when it is fresh; None when the
+        day has no packages, its rollup would be rebuilt (`load` builds it) or cannot be read. For readers of a few
+        columns over many days (the usage API), without building frames."""
+        if not self.extractor.tarballs(day) or self._stale(day, {name}, False):
+            return None
+        text = [c for c in columns if ROLLUPS[name].fields[c] == 'str']
+        try:
+            with self.storage.get(f'{rollup_prefix(day, self.prefix)}/{name}.parquet') as path:
+                return pq.read_table(path, columns=columns, read_dictionary=text)
+        except (StorageError, OSError, ValueError, pa.ArrowException):
+            return None
+
     # one day ------------------------------------------------------------------------------------------------------
     def _day(
         self, day: date, names: set[str], force: bool, columns: dict[str, list[str]] | None = None
