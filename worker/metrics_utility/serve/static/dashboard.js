@@ -156,11 +156,11 @@
     }
     const [since, until] = windowFor(by, today);
     const params = { by: by, since: iso(since), until: iso(until) };
-    const usage = await getJson('api/v1/usage?' + query(params));
-    if (request !== usageRequest) return; /* a later switch won */
-    const chart = document.getElementById('usage-chart');
+    const chart = document.getElementById('usage-chart'); /* the chart loads while the numbers are fetched */
     chart.src = 'api/v1/usage?' + query(Object.assign({ mode: 'plot' }, params));
     chart.alt = 'Usage by ' + by + ' from ' + params.since + ' until ' + params.until;
+    const usage = await getJson('api/v1/usage?' + query(params));
+    if (request !== usageRequest) return; /* a later switch won */
     const rows = (usage.periods || []).slice().reverse().map((period) => { /* newest first */
       const tr = el('tr', null, { 'data-period': period.period });
       tr.appendChild(el('td', period.period));
