@@ -159,15 +159,17 @@ def main() -> int:
         if not (base / 'rollups').is_dir():
             t0 = time.perf_counter()
             generate(base, args.days, args.rows_per_day)
-            print(f'generated {args.days} days x ~{args.rows_per_day:,} rollup rows in {time.perf_counter() - t0:.1f} s')
+            took = time.perf_counter() - t0
+            print(f'generated {args.days} days x ~{args.rows_per_day:,} rollup rows in {took:.1f} s')
         rows = sum(
             pa.parquet.ParquetFile(p).metadata.num_rows for p in (base / 'rollups').rglob('job_host_summary.parquet')
         )
         print(f'{rows:,} direct-usage rollup rows over {args.days} days')
         (cold, cold_each), (warm, warm_each) = asyncio.run(serve_runs(base))
         names = ['this vs last month', 'trend by month', 'collection 30 days', 'reports']
-        print(f'first page cold: {cold:.2f} s  ({", ".join(f"{n} {t:.2f}" for n, t in zip(names, cold_each))})')
-        print(f'first page warm: {warm:.3f} s  ({", ".join(f"{n} {t:.3f}" for n, t in zip(names, warm_each))})')
+        for label, total, each, digits in (('cold', cold, cold_each, 2), ('warm', warm, warm_each, 3)):
+            calls = ', '.join(f'{n} {t:.{digits}f}' for n, t in zip(names, each, strict=True))
+            print(f'first page {label}: {total:.{digits}f} s  ({calls})')
         print(f'baseline (pyarrow alone, distinct hosts/jobs per month over the year): {baseline(base):.2f} s')
         for label, timings in zip(('cold', 'warm'), asyncio.run(full_page_runs(base)), strict=True):
             steps = ', '.join(f'{k} {v:.3f}' for k, v in timings.items() if k != 'total')

@@ -149,6 +149,7 @@ class Interner:
         return mapped[codes]
 
 
+MAX_REMEMBERED = 4096  # periods whose figures are kept (a year by day is 365)
 JOB_BITS = 40  # job ids below 2**40; the installation's id above them
 
 
@@ -230,6 +231,7 @@ class UsageReader:
         self._days: dict[date, DayUsage] = {}
         self._hosts = Interner()
         self._installs = Interner()
+        self._figures: dict[tuple, tuple[int, int, int]] = {}  # a period's figures by its days' signatures
         self._lock = threading.Lock()
         self.days_read = 0  # days read from rollups or packages (tests and the bench look)
 
@@ -238,20 +240,30 @@ class UsageReader:
             self._refresh(since, until)
             cached = dict(self._days)
             known = len(self._hosts)
-        out = []
-        for period in periods(by, since, until):
+        return [self._period(period, organization, cached, known) for period in periods(by, since, until)]
+
+    def _period(
+        self, period: Period, organization: str | None, cached: dict[date, DayUsage], known: int
+    ) -> PeriodUsage:
+        """One period's figures: remembered for the same days' signatures, else the union of its days."""
+        entries = [cached.get(day) for day in days(period.since, period.until)]
+        key = (organization, period.since, period.until, tuple(e.signature if e else '' for e in entries))
+        figures = self._figures.get(key)
+        if figures is None:
             seen = np.zeros(known, dtype=bool)
             jobs, task_runs = [], 0
-            for day in days(period.since, period.until):
-                entry = cached.get(day)
+            for entry in entries:
                 part = entry.select(organization) if entry else None
                 if part is not None:
                     seen[part.hosts] = True
                     jobs.append(part.jobs)
                     task_runs += part.task_runs
             job_runs = len(np.unique(np.concatenate(jobs))) if jobs else 0
-            out.append(PeriodUsage(period, int(seen.sum()), job_runs, task_runs))
-        return out
+            figures = (int(seen.sum()), job_runs, task_runs)
+            if len(self._figures) >= MAX_REMEMBERED:
+                self._figures.clear()
+            self._figures[key] = figures
+        return PeriodUsage(period, *figures)
 
     def _refresh(self, since: date, until: date) -> None:
         """Bring the cached days of [since, until) up to date: unchanged days are kept, changed ones read again.
