@@ -111,7 +111,7 @@ CASES = [
     ('unknown-command', ['gahter'], {}, 2,
      ("metrics-utility: argument COMMAND: invalid choice: 'gahter' (choose from 'gather', "
       "'gather_automation_controller_billing_data', 'build-report', 'build_report', 'candlepin', 'candlepin_manage', "
-      "'check', 'demo') "
+      "'check', 'reports', 'serve', 'demo') "
       '(see metrics-utility --help)\n', None)),
     ('report-month-year-0', ['build-report', '--month', '0000-01'], {}, 2,
      config(B, f"--month='0000-01' is out of range; expected a month from 1970-01 to this month ({THIS_MONTH})")),

@@ -77,5 +77,5 @@ def test_every_answer_is_documented(case, served):
     case.call_and_validate(
         base_url=served,
         checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
-        timeout=20,
+        timeout=60,  # the shared test machine may be busy; answers normally take well under a second
     )
