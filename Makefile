@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench clean postgres prometheus help
+.PHONY: demo test lint format bench clean postgres prometheus chromium help
 
 help:
 	@echo "make demo   - throwaway PostgreSQL with synthetic controller data -> gather -> report"
@@ -27,10 +27,13 @@ postgres:
 prometheus:
 	@bash scripts/ensure-prometheus.sh
 
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 demo: $(STAMP) postgres
 	$(BIN)/metrics-utility demo
 
-test: $(STAMP) postgres prometheus
+test: $(STAMP) postgres prometheus chromium
 	$(BIN)/ruff check worker operator tests bench scripts
 	$(BIN)/ruff format --check worker operator tests bench scripts
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -118,6 +118,23 @@ async def serve_runs(base: Path) -> tuple[tuple[float, list[float]], tuple[float
     return cold, warm
 
 
+async def full_page_runs(base: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """The page as a browser loads it (bench/dashboard.py: HTML, assets, then the API calls and the chart at once),
+    through the app with the dashboard's routes and chart renderer, on a server just started, then again."""
+    from dashboard import page_load
+    from metrics_utility.serve import page, plot
+
+    storage = StorageDirectory(base)
+    served = Served.of(storage)
+    served.today = lambda: TODAY
+    app = make_app(served, plot=plot.render, pages=[page.add_routes])
+    async with TestClient(TestServer(app)) as client:
+        url = str(client.make_url('/'))
+        cold = await asyncio.to_thread(page_load, url, TODAY)  # the loop keeps serving while the loads wait
+        warm = await asyncio.to_thread(page_load, url, TODAY)
+    return cold, warm
+
+
 def baseline(base: Path) -> float:
     """pyarrow alone: read host, job and task columns of the year's rollups, distinct hosts and jobs per month."""
     started = time.perf_counter()
@@ -154,6 +171,9 @@ def main() -> int:
             calls = ', '.join(f'{n} {t:.{digits}f}' for n, t in zip(names, each, strict=True))
             print(f'first page {label}: {total:.{digits}f} s  ({calls})')
         print(f'baseline (pyarrow alone, distinct hosts/jobs per month over the year): {baseline(base):.2f} s')
+        for label, timings in zip(('cold', 'warm'), asyncio.run(full_page_runs(base)), strict=True):
+            steps = ', '.join(f'{k} {v:.3f}' for k, v in timings.items() if k != 'total')
+            print(f'full page {label} (HTML, assets, API and chart at once): {timings["total"]:.2f} s  ({steps})')
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

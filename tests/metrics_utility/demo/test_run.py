@@ -1,7 +1,9 @@
 """`metrics-utility demo` (what `make demo` runs): database, gather, report, all in one go."""
 
 import io
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from openpyxl import load_workbook
 from metrics_utility.demo.run import DemoOptions, run_demo
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+VENV_PROGRAM = Path(sys.executable).parent / 'metrics-utility'
+PROGRAM = os.path.relpath(VENV_PROGRAM) if VENV_PROGRAM.is_relative_to(Path.cwd()) else str(VENV_PROGRAM)
 
 
 @pytest.fixture
@@ -33,11 +37,18 @@ def test_demo_runs_the_whole_job(output):
     assert packages and f'Report: {report}' in text
     assert 'Usage Reporting' in load_workbook(report, read_only=True).sheetnames
     assert not (tmp_path / 'postgres' / 'data' / 'postmaster.pid').exists()  # the server was stopped
-    ending = text[text.index('$ metrics-utility check') :].splitlines()  # the demo ends with the preflight
-    assert [line.split(':')[0] for line in ending] == [
+    ending = text[text.index('$ metrics-utility check') :].splitlines()  # the preflight, then the dashboard
+    assert [line.split(':')[0] for line in ending[:5]] == [
         '$ metrics-utility check',
         'ok     database',
         'ok     tables',
         'ok     storage',
         'check exit code 0',
+    ]
+    ship = (tmp_path / 'ship').resolve()
+    assert ending[5:] == [
+        '',
+        'Dashboard over this storage (Ctrl-C stops it):',
+        f'  METRICS_UTILITY_SHIP_TARGET=directory METRICS_UTILITY_SHIP_PATH={ship} {PROGRAM} serve --port 8080',
+        'then open http://127.0.0.1:8080/',
     ]

@@ -134,6 +134,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     from aiohttp import web
 
     from metrics_utility.commands.reports import open_storage
+    from metrics_utility.serve import page, plot
     from metrics_utility.settings.environment import Environment, overrides, process_environment
     from metrics_utility.settings.serve import serve_settings
 
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             settings, environment.text('KUBERNETES_SERVICE_HOST'), environment.text('KUBERNETES_SERVICE_PORT')
         )
         storage = open_storage(settings.storage)
-        app = application(storage, access, persist=writable(storage))
+        app = application(storage, access, persist=writable(storage), plot=plot.render, pages=[page.add_routes])
     except MetricsUtilityError as error:
         return failed(PROG, error)
     scheme = 'https' if context else 'http'

@@ -1,11 +1,14 @@
 """`metrics-utility demo`: a throwaway controller database with synthetic data, end to end.
 
 It builds the database and prints what it holds, ships the generated days to `<output>/ship` with the real gather
-command (SELECT-only role), and builds a CCSPv2 report with every sheet from what was shipped.
+command (SELECT-only role), builds a CCSPv2 report with every sheet from what was shipped, and ends with the command
+that serves the dashboard over that storage.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import sys
 import time
@@ -94,6 +97,16 @@ def _check(db, ship_path: Path, out) -> int:
     return code
 
 
+def dashboard_command(ship_path: Path, port: int = 8080) -> tuple[str, str]:
+    """The exact command that serves the dashboard over the demo's storage, and the URL to open."""
+    here = Path(sys.executable).parent / 'metrics-utility'  # the venv's command when the demo runs from one
+    program = 'metrics-utility'
+    if here.is_file():
+        program = os.path.relpath(here) if here.is_relative_to(Path.cwd()) else str(here)
+    env = f'METRICS_UTILITY_SHIP_TARGET=directory METRICS_UTILITY_SHIP_PATH={shlex.quote(str(ship_path))}'
+    return f'{env} {shlex.quote(program)} serve --port {port}', f'http://127.0.0.1:{port}/'
+
+
 def run_demo(options: DemoOptions, out=sys.stdout) -> int:
     start = instants.days_ago(options.days)  # the last N complete UTC days
     spec = DatasetSpec(scale=options.scale, start=start, days=options.days, seed=options.seed)
@@ -141,9 +154,11 @@ def run_demo(options: DemoOptions, out=sys.stdout) -> int:
             print(f'Stop it with: pg_ctl -D {cluster.data_dir} stop  (as the user owning that folder)', file=out)
         else:
             print('The server stops after the check below; its data directory stays for inspection.', file=out)
-        code = _check(db, ship_path, out)  # last, so the demo ends with what the preflight says
+        code = _check(db, ship_path, out)  # then the preflight says how the run went
         if code != 0:
             return code
+        command, url = dashboard_command(ship_path)
+        print(f'\nDashboard over this storage (Ctrl-C stops it):\n  {command}\nthen open {url}', file=out)
     finally:
         if not options.keep_running:
             cluster.stop()
