@@ -37,6 +37,9 @@ class OperatorConfig:
     # The operator pod's HTTPS_PROXY/HTTP_PROXY/NO_PROXY (OLM injects the cluster-wide proxy): what
     # `spec.proxy.fromOperator` passes to the worker pods.
     proxy: Mapping[str, str] = field(default_factory=dict)
+    # The chart's ClusterRole for token and access reviews, set only with its `dashboard.networkMode`: the dashboard's
+    # network mode binds its ServiceAccount to it (docs/operator.md, "Dashboard"). Empty: network mode is refused.
+    dashboard_auth_role: str = ''
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -74,6 +77,7 @@ class OperatorConfig:
             allowed_images=names_list('ALLOWED_IMAGES'),
             allowed_service_accounts=names_list('ALLOWED_SERVICE_ACCOUNTS'),
             proxy=proxy,
+            dashboard_auth_role=get('DASHBOARD_AUTH_ROLE', '').strip(),
         )
 
     @property

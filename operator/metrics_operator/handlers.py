@@ -156,7 +156,7 @@ async def on_status_timer(
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
     """Handler `cleanup` (delete, with our finalizer): remove owned objects, keep user data, forget the series."""
-    await reconcile.cleanup(rt.client, body, spec, logger)
+    await reconcile.cleanup(rt.client, body, spec, logger, rt.config.dashboard_auth_role or None)
     rt.metrics.forget(body.metadata.namespace, body.metadata.name)
 
 
@@ -169,7 +169,14 @@ async def _reconcile(
     async with lock:  # the update handler and the timer's retry never reconcile one collection at once
         try:
             ready = await reconcile.ensure(
-                rt.client, body, raw_spec, rt.config.worker_image, logger, rt.config.allowed, rt.config.proxy
+                rt.client,
+                body,
+                raw_spec,
+                rt.config.worker_image,
+                logger,
+                rt.config.allowed,
+                rt.config.proxy,
+                rt.config.dashboard_auth_role or None,
             )
         except kube_client.ApiError as exc:
             rt.metrics.errors.labels('reconcile').inc()

@@ -16,9 +16,11 @@ from metrics_utility.library import secret
 from metrics_utility.settings import gather as gather_settings
 from metrics_utility.settings.candlepin import candlepin_settings
 from metrics_utility.settings.common import ConfigError
+from metrics_utility.settings.environment import Environment
+from metrics_utility.settings.messages import nul_problems
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
-from metrics_utility.settings.variables import VARIABLES, Variable
+from metrics_utility.settings.variables import VARIABLES, Variable, declared
 
 pytestmark = [pytest.mark.unit, pytest.mark.hostile]
 P = 'METRICS_UTILITY_'
@@ -57,6 +59,18 @@ def candlepin(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
     return problems
 
 
+def serve(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
+    """The serve variables the operator renders, read by their declarations (the serve command's own loader joins
+    here when it lands)."""
+    serving = {name: value for name, value in env.items() if declared(name).group == 'serve'}
+    problems = nul_problems(serving)
+    environment = Environment(env)
+    for v in VARIABLES:
+        if v.group == 'serve' and v.kind == 'whole':
+            environment.whole(v.name, problems, int(v.default) if v.default else None)
+    return problems
+
+
 # group → the loader that reads it, in an environment where the group is switched on
 CONTEXT = {
     'ship': gather({P + 'SHIP_TARGET': 's3', P + 'BUCKET_NAME': 'b'}, ship=True),
@@ -70,6 +84,7 @@ CONTEXT = {
     'usage': gather({}, ship=False),
     'report': report,
     'candlepin': candlepin,
+    'serve': serve,
 }
 
 

@@ -40,6 +40,7 @@ GROUPS: Final = {
     'platform': 'Install-type detection for config.json (set by the container runtime)',
     'demo': 'The demo command',
     'candlepin': 'Registering and renewing a Candlepin consumer identity (the candlepin command)',
+    'serve': 'metrics-utility serve: the dashboard and API server (address, access, TLS)',
     'upstream': "metrics-utility's variables accepted for compatibility, without effect (one warning each)",
 }
 
@@ -578,6 +579,33 @@ _DECLARED: Final[tuple[Variable, ...]] = (
             ('METRICS_SERVICE_JOBEVENT_JOB_LIMIT', _SERVICE_LIMITS),
             ('METRICS_SERVICE_JOBEVENT_ROW_LIMIT', _SERVICE_LIMITS),
         )
+    ),
+    # metrics-utility serve (the operator renders these into the dashboard pod: operator/metrics_operator/dashboard.py)
+    Variable(
+        'METRICS_UTILITY_SERVE_ADDRESS',
+        'serve',
+        'text',
+        'Address the server listens on; any other than loopback needs SERVE_AUTH=kubernetes',
+        default='127.0.0.1',
+    ),
+    Variable(
+        'METRICS_UTILITY_SERVE_PORT', 'serve', 'whole', 'Port the server listens on', default='8080', low=1, high=65535
+    ),
+    Variable(
+        'METRICS_UTILITY_SERVE_AUTH',
+        'serve',
+        'choice',
+        'none (loopback only: kubectl port-forward) or kubernetes (bearer token, TokenReview + SubjectAccessReview)',
+        default='none',
+        choices=('none', 'kubernetes'),
+    ),
+    Variable('METRICS_UTILITY_SERVE_TLS_CERT', 'serve', 'path', 'Serving certificate (PEM; with the key)'),
+    Variable('METRICS_UTILITY_SERVE_TLS_KEY', 'serve', 'path', 'Its private key (PEM)'),
+    Variable(
+        'METRICS_UTILITY_SERVE_NAMESPACE', 'serve', 'text', 'Namespace of the MetricsCollection the access review names'
+    ),
+    Variable(
+        'METRICS_UTILITY_SERVE_COLLECTION', 'serve', 'text', 'The MetricsCollection the access review names (reports)'
     ),
 )
 
