@@ -180,10 +180,6 @@ async def ensure(
         backfill['metadata']['ownerReferences'] = [owner_reference(body)]
         await client.create(_url(backfill, with_name=False), backfill)
         logger.info('Created backfill Job %s', backfill['metadata']['name'])
-    wanted = set(spec.enabled_kinds(full))
-    for kind in names.JOB_KINDS:
-        if kind not in wanted:
-            await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
     try:
         await _dashboard_access(client, body, full, dashboard_auth_role, logger)
     except NameConflict as exc:
@@ -192,6 +188,10 @@ async def ensure(
     for api_version, plural in DASHBOARD_KINDS:
         if plural not in kept:
             await _delete_owned(client, api_version, plural, namespace, dashboard.name(name), body)
+    wanted = set(spec.enabled_kinds(full))
+    for kind in names.JOB_KINDS:
+        if kind not in wanted:
+            await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
     changed = {k: v for k, v in results.items() if v != 'unchanged'}
     if changed:
         logger.info('Applied %s', ', '.join(f'{k} ({v})' for k, v in sorted(changed.items())))

@@ -361,3 +361,74 @@ def test_crc_shows_the_identity_uploads_used_and_a_clean_run_clears_the_fallback
     )
     st, _ = compose(st, [clean])
     assert st['gather']['crc'] == {'identity': 'controller'}
+
+
+DASHBOARD = {
+    'service': 'mc-dashboard',
+    'port': 8080,
+    'access': 'kubectl port-forward -n aap svc/mc-dashboard 8080:8080',
+}
+UNAVAILABLE = {
+    'type': 'Available',
+    'status': 'False',
+    'reason': 'MinimumReplicasUnavailable',
+    'message': 'Deployment does not have minimum availability.',
+}
+DEPLOYMENTS = {
+    'not seen yet': (
+        None,
+        0,
+        ('Unknown', 'DeploymentPending', 'Deployment mc-dashboard has not been seen yet'),
+    ),
+    'available': (
+        {'status': {'availableReplicas': 1, 'conditions': [{'type': 'Available', 'status': 'True'}]}},
+        1,
+        (
+            'True',
+            'DeploymentAvailable',
+            'Deployment mc-dashboard is available: kubectl port-forward -n aap svc/mc-dashboard 8080:8080',
+        ),
+    ),
+    'pod not ready': (
+        {'status': {'replicas': 1, 'unavailableReplicas': 1, 'conditions': [UNAVAILABLE]}},
+        0,
+        (
+            'False',
+            'DeploymentUnavailable',
+            'Deployment mc-dashboard has no available pod '
+            '(MinimumReplicasUnavailable: Deployment does not have minimum availability.)',
+        ),
+    ),
+    'no status at all': ({}, 0, ('False', 'DeploymentUnavailable', 'Deployment mc-dashboard has no available pod')),
+    'credential in the condition': (
+        {'status': {'conditions': [{**UNAVAILABLE, 'message': 'pull https://user:hunter2@registry.example failed'}]}},
+        0,
+        (
+            'False',
+            'DeploymentUnavailable',
+            'Deployment mc-dashboard has no available pod '
+            '(MinimumReplicasUnavailable: pull https://user:***@registry.example failed)',
+        ),
+    ),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('deployment', 'available', 'expected'), DEPLOYMENTS.values(), ids=list(DEPLOYMENTS))
+def test_the_dashboard_condition_follows_its_deployment(deployment, available, expected):
+    st, _ = status.compose(
+        {}, READY, [], generation=1, enabled=['gather'], now=NOW, dashboard=DASHBOARD, dashboard_deployment=deployment
+    )
+    assert st['dashboard'] == {**DASHBOARD, 'availableReplicas': available}
+    found = conds(st)['DashboardAvailable']
+    assert (found['status'], found['reason'], found['message']) == expected
+
+
+def test_turning_the_dashboard_off_removes_its_status_and_condition():
+    st, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW, dashboard=DASHBOARD)
+    assert 'DashboardAvailable' in conds(st)
+    off, _ = status.compose(st, READY, [], generation=2, enabled=['gather'], now=NOW)
+    assert off['dashboard'] is None  # a merge patch with null removes status.dashboard
+    assert 'DashboardAvailable' not in conds(off)
+    never, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW)
+    assert 'dashboard' not in never
