@@ -132,7 +132,7 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     if network:
         await _network_mode(kube_api, user, ns)
     await user.delete(mc_path('dash', ns))
-    await eventually(gone('dash'), what='dash deleted')
+    await eventually(gone('dash'), timeout=30, what='dash deleted')  # many lookups: slow on a loaded machine
 
     # A backfill request: one Indexed Job, created once.
     await user.merge_patch(
