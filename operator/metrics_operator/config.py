@@ -42,6 +42,9 @@ class OperatorConfig:
     identity_interval: float = 12 * 3600.0
     identity_retry_interval: float = 600.0
     identity_timeout: float = 30.0
+    # The chart's ClusterRole for token and access reviews, set only with its `dashboard.networkMode`: the dashboard's
+    # network mode binds its ServiceAccount to it (docs/operator.md, "Dashboard"). Empty: network mode is refused.
+    dashboard_auth_role: str = ''
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -82,6 +85,7 @@ class OperatorConfig:
             identity_interval=float(get('IDENTITY_INTERVAL', str(cls.identity_interval))),
             identity_retry_interval=float(get('IDENTITY_RETRY_INTERVAL', str(cls.identity_retry_interval))),
             identity_timeout=float(get('IDENTITY_TIMEOUT', str(cls.identity_timeout))),
+            dashboard_auth_role=get('DASHBOARD_AUTH_ROLE', '').strip(),
         )
 
     @property

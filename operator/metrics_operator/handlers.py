@@ -4,6 +4,7 @@
   `Ready` and status once per change.
 - `index_jobs`/`index_pods`, indexes `jobs` and `pods`: what our Jobs and their pods did, kept in memory from
   watches (no polling).
+- `index_deployments`, index `deployments`: the dashboard Deployment of each collection (its availability).
 - `on_status_timer`, timer `status`: level-based; folds Job outcomes into `status` (patches only on change), posts
   Events for new failures, and re-tries collections that wait for a Secret or claim.
 - `on_identity_timer`, timer `identity` (and every `reconcile`): keeps the managed Candlepin identity
@@ -29,6 +30,7 @@ from typing import Any
 import kopf
 
 from metrics_operator import (
+    dashboard,
     identity_keeper,
     job_records,
     kube_client,
@@ -136,6 +138,24 @@ def index_pods(body: kopf.Body, namespace: str, labels: Mapping[str, str], **_: 
     return {(namespace, job): found} if job and found else None
 
 
+def index_deployments(body: kopf.Body, namespace: str, labels: Mapping[str, str], **_: Any) -> dict[Any, Any]:
+    """Index `deployments`: the dashboard Deployment by (namespace, collection), its status as last seen."""
+    return {(namespace, labels[names.LABEL_COLLECTION]): {'status': dict(body.status)}}
+
+
+def _dashboard(body: kopf.Body, deployments: kopf.Index | None) -> tuple[dict | None, dict | None]:
+    """(`status.dashboard` as the spec asks for it, its Deployment as last seen); (None, None) without one."""
+    name, namespace = body.metadata.name, body.metadata.namespace
+    try:
+        found = dashboard.settings(spec.validate(name, body.spec))
+    except (spec.SpecError, KeyError, TypeError):
+        found = None
+    if found is None:
+        return None, None
+    seen = next(iter((deployments or {}).get((namespace, name), [])), None)
+    return dashboard.status_block(name, namespace, found), seen
+
+
 async def on_spec_change(
     body: kopf.Body,
     spec: kopf.Spec,
@@ -145,6 +165,7 @@ async def on_spec_change(
     jobs: kopf.Index,
     pods: kopf.Index,
     rt: Runtime,
+    deployments: kopf.Index | None = None,
     **_: Any,
 ) -> None:
     """Handler `reconcile` (create, resume, update of `spec`): the managed identity first (its Secret is one of the
@@ -153,7 +174,7 @@ async def on_spec_change(
     ready = await _reconcile(rt, body, spec, memo, logger)
     if ready.status == 'True':  # the preflight of this spec (docs/check.md); none when the pod did not change
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger)
-    _write_status(rt, body, memo, patch, (jobs, pods))
+    _write_status(rt, body, memo, patch, (jobs, pods), deployments)
 
 
 async def on_status_timer(
@@ -165,6 +186,7 @@ async def on_status_timer(
     jobs: kopf.Index,
     pods: kopf.Index,
     rt: Runtime,
+    deployments: kopf.Index | None = None,
     **_: Any,
 ) -> None:
     """Timer `status`: fold Job outcomes into status; re-try a collection that waits for a Secret or claim."""
@@ -176,7 +198,7 @@ async def on_status_timer(
     waited = time.monotonic() - memo.get('checked', 0)
     if ready.reason in WAITING_REASONS and waited >= rt.config.retry_interval:
         await _reconcile(rt, body, spec, memo, logger)
-    failures = _write_status(rt, body, memo, patch, (jobs, pods))
+    failures = _write_status(rt, body, memo, patch, (jobs, pods), deployments)
     if (trigger := preflight.recheck_trigger(failures)) and ready.status == 'True':  # re-check after a failed run
         await preflight.start(rt.client, body, spec, rt.config.worker_image, logger, trigger)
 
@@ -237,7 +259,7 @@ async def _keep_identity(
 
 async def on_delete(body: kopf.Body, spec: kopf.Spec, logger: logging.Logger, rt: Runtime, **_: Any) -> None:
     """Handler `cleanup` (delete, with our finalizer): remove owned objects, keep user data, forget the series."""
-    await reconcile.cleanup(rt.client, body, spec, logger)
+    await reconcile.cleanup(rt.client, body, spec, logger, rt.config.dashboard_auth_role or None)
     rt.metrics.forget(body.metadata.namespace, body.metadata.name)
 
 
@@ -250,7 +272,14 @@ async def _reconcile(
     async with lock:  # the update handler and the timer's retry never reconcile one collection at once
         try:
             ready = await reconcile.ensure(
-                rt.client, body, raw_spec, rt.config.worker_image, logger, rt.config.allowed, rt.config.proxy
+                rt.client,
+                body,
+                raw_spec,
+                rt.config.worker_image,
+                logger,
+                rt.config.allowed,
+                rt.config.proxy,
+                rt.config.dashboard_auth_role or None,
             )
         except kube_client.ApiError as exc:
             rt.metrics.errors.labels('reconcile').inc()
@@ -268,13 +297,18 @@ async def _reconcile(
 
 
 def _publish(
-    rt: Runtime, body: kopf.Body, memo: kopf.Memo, indexes: tuple[kopf.Index, kopf.Index]
+    rt: Runtime,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    indexes: tuple[kopf.Index, kopf.Index],
+    deployments: kopf.Index | None = None,
 ) -> tuple[dict, list]:
     """The desired status from the indexed Jobs, and the new failures; updates the collection's metrics."""
     ready = memo.get('ready') or status.ReadyState('Unknown', 'Pending', 'not reconciled yet')
     current = dict(memo.get('status') or body.status)
     records = _records(body.metadata.namespace, body.metadata.name, *indexes)
     jobs_index = indexes[0]
+    wanted_dashboard, dashboard_deployment = _dashboard(body, deployments)
     desired, failures = status.compose(
         current,
         ready,
@@ -286,6 +320,8 @@ def _publish(
             body.metadata.name, body.spec, list(jobs_index.get((body.metadata.namespace, body.metadata.name), []))
         ),
         renew_before_days=_renew_before_days(body.metadata.name, body.spec),
+        dashboard=wanted_dashboard,
+        dashboard_deployment=dashboard_deployment,
     )
     memo['expiry_warnings'] = status.expiry_warnings(current, desired)
     namespace = body.metadata.namespace
@@ -306,11 +342,16 @@ def _publish(
 
 
 def _write_status(
-    rt: Runtime, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, indexes: tuple[kopf.Index, kopf.Index]
+    rt: Runtime,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    indexes: tuple[kopf.Index, kopf.Index],
+    deployments: kopf.Index | None = None,
 ) -> list[status.Failure]:
     """What both the reconcile handler and the status timer end with: the status from the indexed Jobs, patched
     where it changed, and an Event per new failure (returned: a failed run is re-checked)."""
-    desired, failures = _publish(rt, body, memo, indexes)
+    desired, failures = _publish(rt, body, memo, indexes, deployments)
     # observedGeneration/transition times alone never justify a write; a changed condition does.
     patch.status.update(_status_patch(body.status, desired))
     for failure in failures:
@@ -332,6 +373,8 @@ def register(
     kopf.on.cleanup(registry=registry, id='close')(partial(close_client, rt=rt))
     kopf.index('batch', 'v1', 'jobs', labels=OURS, registry=registry, id='jobs')(index_jobs)
     kopf.index('', 'v1', 'pods', labels=OURS, registry=registry, id='pods')(index_pods)
+    dashboards = {**OURS, 'app.kubernetes.io/component': dashboard.COMPONENT}
+    kopf.index('apps', 'v1', 'deployments', labels=dashboards, registry=registry, id='deployments')(index_deployments)
     reconcile_handler = partial(on_spec_change, rt=rt)
     kopf.on.resume(**resource, id='reconcile')(reconcile_handler)
     kopf.on.create(**resource, id='reconcile')(reconcile_handler)

@@ -35,6 +35,12 @@ def path(api_version: str, plural: str, namespace: str, name: str | None = None,
     return result
 
 
+def cluster_path(api_version: str, plural: str, name: str | None = None) -> str:
+    """The path of a cluster-scoped resource (the dashboard's ClusterRoleBinding)."""
+    prefix = '/api/v1' if api_version == 'v1' else f'/apis/{api_version}'
+    return f'{prefix}/{plural}' + (f'/{name}' if name else '')
+
+
 def _ssl(info: kopf.ConnectionInfo) -> ssl.SSLContext | bool:
     if info.insecure:
         return False

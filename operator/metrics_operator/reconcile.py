@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from metrics_operator import kube_client, names, network, render, spec, trust
+from metrics_operator import dashboard, kube_client, names, network, render, spec, trust
 from metrics_operator.status import ReadyState
 
 PLURALS = {
@@ -19,7 +19,19 @@ PLURALS = {
     'CronJob': 'cronjobs',
     'PersistentVolumeClaim': 'persistentvolumeclaims',
     'Job': 'jobs',
+    'Deployment': 'deployments',
+    'Service': 'services',
+    'ServiceAccount': 'serviceaccounts',
+    'Route': 'routes',
+    'Ingress': 'ingresses',
 }
+# The dashboard's namespaced objects (docs/operator.md, "Dashboard"), deleted when the spec no longer asks for them.
+DASHBOARD_KINDS = (
+    ('apps/v1', 'deployments'),
+    ('v1', 'services'),
+    ('route.openshift.io/v1', 'routes'),
+    ('networking.k8s.io/v1', 'ingresses'),
+)
 
 
 def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,6 +97,9 @@ async def apply(client: kube_client.Client, obj: dict[str, Any], owner: Mapping[
     if 'annotations' not in meta or meta['annotations'] is None:
         ops.append({'op': 'add', 'path': '/metadata/annotations', 'value': {}})
     ops.append({'op': 'add', 'path': f'/metadata/annotations/{_escape(names.ANNOTATION_HASH)}', 'value': want_hash})
+    for key, value in (obj['metadata'].get('annotations') or {}).items():
+        if key != names.ANNOTATION_HASH:  # rendered annotations (the dashboard Service's service-CA request)
+            ops.append({'op': 'add', 'path': f'/metadata/annotations/{_escape(key)}', 'value': value})
     for key in ('spec', 'data'):
         if key in obj:
             ops.append({'op': 'add', 'path': f'/{key}', 'value': obj[key]})
@@ -117,11 +132,14 @@ async def ensure(
     logger: logging.Logger,
     allowed: trust.Allowed | None = None,
     operator_proxy: Mapping[str, str] | None = None,
+    dashboard_auth_role: str | None = None,
 ) -> ReadyState:
     """Reconcile the children of one collection; the returned state becomes the `Ready` condition.
 
     `allowed` says which other images and service accounts a spec may ask for (default: none); `operator_proxy` is
-    the operator's own proxy variables, which `spec.proxy.fromOperator` passes on (`network`)."""
+    the operator's own proxy variables, which `spec.proxy.fromOperator` passes on (`network`);
+    `dashboard_auth_role` is the chart's ClusterRole for token and access reviews (None: the chart's
+    `dashboard.networkMode` is off, so the operator neither may nor does touch ServiceAccounts and bindings)."""
     name, namespace = body['metadata']['name'], body['metadata']['namespace']
     try:
         full = spec.validate(name, raw_spec)
@@ -134,6 +152,13 @@ async def ensure(
     refused = trust.refusal(full, allowed or trust.Allowed(image))
     if refused is not None:  # before anything is written: existing CronJobs keep what was allowed
         return ReadyState('False', refused.reason, refused.message)
+    if dashboard.network_mode(full) and not dashboard_auth_role:
+        return ReadyState(
+            'False',
+            'DashboardNetworkModeOff',
+            'spec.dashboard.network.enabled: the operator was installed without the rights network mode needs '
+            '(set the chart value dashboard.networkMode to true), or use the default port-forward access',
+        )
     missing = await _missing_references(client, name, namespace, full)
     if missing is not None:
         return missing
@@ -143,9 +168,10 @@ async def ensure(
         await client.create(_url(claim, with_name=False), claim)
         logger.info('Created PersistentVolumeClaim %s', claim['metadata']['name'])
     results = {}
+    objects = render.desired(name, namespace, full, image)
     try:
-        for obj in render.desired(name, namespace, full, image):
-            results[obj['metadata']['name']] = await apply(client, obj, body)
+        for obj in objects:
+            results[f'{obj["kind"]} {obj["metadata"]["name"]}'] = await apply(client, obj, body)
     except NameConflict as exc:
         return ReadyState('False', 'NameConflict', str(exc))
     backfill = render.backfill_job(name, namespace, full, image)
@@ -154,6 +180,14 @@ async def ensure(
         backfill['metadata']['ownerReferences'] = [owner_reference(body)]
         await client.create(_url(backfill, with_name=False), backfill)
         logger.info('Created backfill Job %s', backfill['metadata']['name'])
+    try:
+        await _dashboard_access(client, body, full, dashboard_auth_role, logger)
+    except NameConflict as exc:
+        return ReadyState('False', 'NameConflict', str(exc))
+    kept = {PLURALS[obj['kind']] for obj in objects}
+    for api_version, plural in DASHBOARD_KINDS:
+        if plural not in kept:
+            await _delete_owned(client, api_version, plural, namespace, dashboard.name(name), body)
     wanted = set(spec.enabled_kinds(full))
     for kind in names.JOB_KINDS:
         if kind not in wanted:
@@ -164,6 +198,37 @@ async def ensure(
     kinds = ', '.join(sorted(wanted))
     suspended = ' (suspended)' if full['suspend'] else ''
     return ReadyState('True', 'Reconciled', f'CronJobs for {kinds} are in place{suspended}')
+
+
+async def _dashboard_access(
+    client: kube_client.Client,
+    body: Mapping[str, Any],
+    full: Mapping[str, Any],
+    auth_role: str | None,
+    logger: logging.Logger,
+) -> None:
+    """Network mode's ClusterRoleBinding (created, or replaced when its role changed); without network mode, the
+    binding and the ServiceAccount go. Nothing at all without the chart's `dashboard.networkMode`."""
+    if not auth_role:
+        return
+    name, namespace = body['metadata']['name'], body['metadata']['namespace']
+    url = kube_client.cluster_path('rbac.authorization.k8s.io/v1', 'clusterrolebindings')
+    wanted = dashboard.cluster_binding(name, namespace, auth_role)
+    current = await client.get(f'{url}/{wanted["metadata"]["name"]}')
+    ours = current is not None and current['metadata'].get('labels', {}).get(dashboard.NAMESPACE_LABEL) == namespace
+    if dashboard.network_mode(full):
+        if ours and (current['roleRef'], current['subjects']) == (wanted['roleRef'], wanted['subjects']):
+            return
+        if ours:  # roleRef is immutable: replace the binding
+            await client.delete(f'{url}/{wanted["metadata"]["name"]}')
+        elif current is not None:
+            raise NameConflict(f'ClusterRoleBinding {wanted["metadata"]["name"]} exists and is not managed by us')
+        await client.create(url, wanted)
+        logger.info('Bound ServiceAccount %s to ClusterRole %s', dashboard.name(name), auth_role)
+        return
+    if ours:
+        await client.delete(f'{url}/{wanted["metadata"]["name"]}')
+    await _delete_owned(client, 'v1', 'serviceaccounts', namespace, dashboard.name(name), body)
 
 
 async def _delete_owned(
@@ -177,7 +242,11 @@ async def _delete_owned(
 
 
 async def cleanup(
-    client: kube_client.Client, body: Mapping[str, Any], raw_spec: Mapping[str, Any], logger: logging.Logger
+    client: kube_client.Client,
+    body: Mapping[str, Any],
+    raw_spec: Mapping[str, Any],
+    logger: logging.Logger,
+    dashboard_auth_role: str | None = None,
 ) -> None:
     """Delete what the collection owns. A claim the user supplied is never touched; the operator's own claim only
     with `reclaimPolicy: Delete` (of `storage.directory` or `storage.crc.state`)."""
@@ -186,6 +255,10 @@ async def cleanup(
         await _delete_owned(client, 'batch/v1', 'cronjobs', namespace, names.cronjob_name(name, kind), body)
     await _delete_owned(client, 'v1', 'configmaps', namespace, names.configmap_name(name), body)
     await _delete_owned(client, 'v1', 'configmaps', namespace, network.trusted_ca_configmap_name(name), body)
+    for api_version, plural in DASHBOARD_KINDS:
+        await _delete_owned(client, api_version, plural, namespace, dashboard.name(name), body)
+    if dashboard_auth_role:
+        await _dashboard_access(client, body, {}, dashboard_auth_role, logger)
     found = spec.claim_block(spec.with_defaults(raw_spec))
     block = found[1] if found else {}
     if block.get('size') and not block.get('claimName'):

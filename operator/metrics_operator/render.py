@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from metrics_operator import crc_identity, dropin, names, network
+from metrics_operator import crc_identity, dashboard, dropin, names, network
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
     PLACEMENT_FIELDS,
@@ -346,7 +346,66 @@ def pod_template(name: str, kind: JobKind, full: Mapping[str, Any], image: str) 
         spec['imagePullSecrets'] = [{'name': n} for n in full['imagePullSecrets']]
     # Placement only when set: an unchanged spec keeps its rendered hash (no patch of existing CronJobs).
     spec |= {key: copy.deepcopy(full[key]) for key in PLACEMENT_FIELDS if full.get(key)}
+    if dashboard.shares_rwo_claim(full):  # the claim is attached to the dashboard pod's node (docs/operator.md)
+        spec['affinity'] = dashboard.with_affinity(name, spec.get('affinity'))
     return {'metadata': {'labels': names.labels(name, kind)}, 'spec': spec}
+
+
+def dashboard_pod(name: str, namespace: str, full: Mapping[str, Any], image: str) -> dict[str, Any]:
+    """`metrics-utility serve` in the report pod's shape (storage settings, S3 credentials, CA bundles, report
+    sources), with every claim read-only, no database credentials and, in network mode, its own ServiceAccount and
+    the serving certificate."""
+    found = dashboard.settings(full)
+    assert found is not None
+    network_mode = found['network']['enabled']
+    vols, mounts = volumes(name, 'report', full)
+    dashboard.read_only(mounts, vols)
+    if network_mode:
+        secret = dashboard.serving_secret(name, found)
+        vols.append({'name': dashboard.SERVING_VOLUME, 'secret': {'secretName': secret}})
+        mounts.append({'name': dashboard.SERVING_VOLUME, 'mountPath': dashboard.SERVING_DIR, 'readOnly': True})
+    worker = container(name, 'report', full, image, mounts)
+    port_name, port = ('https', dashboard.NETWORK_PORT) if network_mode else ('http', dashboard.LOOPBACK_PORT)
+    worker |= {
+        'name': dashboard.COMPONENT,
+        'command': ['metrics-utility', 'serve'],
+        # The dashboard reads the storage only: the database credentials stay out of its pod.
+        'env': [e for e in worker['env'] if not e['name'].startswith(f'{contract.PREFIX}DB_')]
+        + dashboard.environment(name, namespace, found),
+        'resources': found['resources'],
+        'ports': [{'name': port_name, 'containerPort': port, 'protocol': 'TCP'}],
+        **dashboard.probes(found),
+    }
+    spec: dict[str, Any] = {
+        'securityContext': {'runAsNonRoot': True, 'seccompProfile': {'type': 'RuntimeDefault'}},
+        'containers': [worker],
+        'volumes': vols,
+        'automountServiceAccountToken': network_mode,  # the token authenticates its token and access reviews
+    }
+    if network_mode:
+        spec['serviceAccountName'] = dashboard.name(name)
+    elif full.get('serviceAccountName'):
+        spec['serviceAccountName'] = full['serviceAccountName']
+    if full.get('imagePullSecrets'):
+        spec['imagePullSecrets'] = [{'name': n} for n in full['imagePullSecrets']]
+    spec |= {key: copy.deepcopy(full[key]) for key in PLACEMENT_FIELDS if full.get(key)}
+    return {'metadata': {'labels': dashboard.labels(name)}, 'spec': spec}
+
+
+def dashboard_objects(name: str, namespace: str, full: Mapping[str, Any], image: str) -> list[dict[str, Any]]:
+    """Deployment, Service, optional Route or Ingress, and (network mode) the ServiceAccount; [] when it is off."""
+    found = dashboard.settings(full)
+    if found is None:
+        return []
+    pod = dashboard_pod(name, namespace, full, image)
+    objects = [
+        *([dashboard.service_account(name, namespace)] if found['network']['enabled'] else []),
+        dashboard.deployment(name, namespace, full, pod, found),
+        dashboard.service(name, namespace, found),
+        dashboard.route(name, namespace, found),
+        dashboard.ingress(name, namespace, found),
+    ]
+    return [_with_hash(obj) for obj in objects if obj is not None]
 
 
 def cronjob(name: str, namespace: str, kind: JobKind, full: Mapping[str, Any], image: str) -> dict[str, Any]:
@@ -419,20 +478,30 @@ def claim(name: str, namespace: str, full: Mapping[str, Any]) -> dict[str, Any] 
 def desired(name: str, namespace: str, full: Mapping[str, Any], image: str) -> list[dict[str, Any]]:
     """Everything the operator keeps in step with the spec (the claim is handled apart: it is never rewritten)."""
     trusted_ca = network.trusted_ca_configmap(name, namespace, full)
-    return [configmap(name, namespace, full), *([_with_hash(trusted_ca)] if trusted_ca else [])] + [
-        cronjob(name, namespace, kind, full, image) for kind in enabled_kinds(full)
-    ]
+    return (
+        [configmap(name, namespace, full), *([_with_hash(trusted_ca)] if trusted_ca else [])]
+        + [cronjob(name, namespace, kind, full, image) for kind in enabled_kinds(full)]
+        + dashboard_objects(name, namespace, full, image)
+    )
 
 
 def content_hash(obj: Mapping[str, Any]) -> str:
     body = {k: v for k, v in obj.items() if k != 'metadata'}
     body['labels'] = obj.get('metadata', {}).get('labels', {})
+    annotations = {
+        k: v for k, v in (obj.get('metadata', {}).get('annotations') or {}).items() if k != names.ANNOTATION_HASH
+    }
+    if annotations:  # rendered annotations (the dashboard's Service and Ingress) are content too
+        body['annotations'] = annotations
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _with_hash(obj: dict[str, Any]) -> dict[str, Any]:
     """Stamp the content hash so applying is a no-op when nothing changed (the API server adds defaults we ignore)."""
-    obj['metadata']['annotations'] = {names.ANNOTATION_HASH: content_hash(obj)}
+    obj['metadata']['annotations'] = {
+        **(obj['metadata'].get('annotations') or {}),
+        names.ANNOTATION_HASH: content_hash(obj),
+    }
     return obj
 
 

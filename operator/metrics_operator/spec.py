@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from metrics_operator import cron, dropin, names, network
+from metrics_operator import cron, dashboard, dropin, names, network
 from metrics_utility import contract
 
 COLLECTORS: Final = contract.SPEC_COLLECTORS
@@ -214,6 +214,7 @@ def with_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
         for kind, defaults in STORAGE_DEFAULTS.items():
             if isinstance(storage.get(kind), Mapping):
                 storage[kind] = _merge(defaults, storage[kind])
+    dashboard.apply_defaults(result)
     for path, defaults in BLOCK_DEFAULTS.items():
         ref = _get(result, path)
         if isinstance(ref, dict):
@@ -227,7 +228,7 @@ def validate(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if len(name) > names.MAX_COLLECTION_NAME:
         raise SpecError('metadata.name', f'must be at most {names.MAX_COLLECTION_NAME} characters (CronJob names ≤ 52)')
     full = with_defaults(spec)
-    found = dropin.problem(full) or network.problem(full)
+    found = dropin.problem(full) or network.problem(full) or dashboard.problem(name, full)
     if found:
         raise SpecError(*found)
     _validate_database(full.get('database'), bool(full.get('controller')))
@@ -745,7 +746,7 @@ def secret_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:
     for block in ('credentialsSecret', 'apiKeySecret'):
         if block in (full.get('kpi') or {}):
             refs.append((f'spec.kpi.{block}.name', full['kpi'][block]['name']))
-    return refs
+    return refs + dashboard.secret_refs(full)
 
 
 def configmap_refs(full: Mapping[str, Any]) -> list[tuple[str, str]]:

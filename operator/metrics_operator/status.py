@@ -26,6 +26,7 @@ CONDITION_TYPES: Final = (
     'StorageNearlyFull',
     'BackfillSucceeded',
     contract.CERTIFICATE_EXPIRING_CONDITION,
+    'DashboardAvailable',
 )
 NEARLY_FULL: Final = 0.9  # StorageNearlyFull once 90 % of the volume or of retention.maxBytes is used
 KIND_CONDITION: Final[dict[str, str]] = {'gather': 'GatherSucceeded', 'report': 'ReportSucceeded'}
@@ -208,10 +209,15 @@ def compose(
     now: str,
     backfill_jobs: Iterable[Mapping[str, Any]] = (),
     renew_before_days: int | None = None,
+    dashboard: Mapping[str, Any] | None = None,
+    dashboard_deployment: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Failure]]:
     """The whole `status` and the Job failures not reported before (for Events). `renew_before_days`: warn
     (`CertificateExpiring`) that long before the certificate the last gather uploaded with expires; None: no such
-    condition (no certificate identity, or one whose own keeper warns: the managed identity)."""
+    condition (no certificate identity, or one whose own keeper warns: the managed identity).
+
+    `dashboard` is `status.dashboard` as the spec asks for it (None: no dashboard), `dashboard_deployment` its
+    Deployment as last seen (None: not seen yet)."""
     jobs = list(jobs)
     enabled = set(enabled)
     prev_conditions = previous.get('conditions') or []
@@ -250,6 +256,12 @@ def compose(
     if backfill:
         new['backfill'] = backfill
         conds.append(condition('BackfillSucceeded', *backfill_condition(backfill), generation, prev_conditions, now))
+    if dashboard is not None:
+        new['dashboard'] = dashboard_block(dashboard, dashboard_deployment)
+        found = dashboard_condition(new['dashboard'], dashboard_deployment)
+        conds.append(condition('DashboardAvailable', *found, generation, prev_conditions, now))
+    elif previous.get('dashboard') is not None:
+        new['dashboard'] = None  # turned off: the merge patch removes the block
     # Keep conditions other parties own, in their place after ours.
     conds += [c for c in prev_conditions if c.get('type') not in CONDITION_TYPES]
     new['conditions'] = conds
@@ -410,3 +422,23 @@ def backfill_condition(block: Mapping[str, Any]) -> tuple[str, str, str]:
         'BackfillRunning',
         f'Job {block.get("job")}: {block.get("completed", 0)} of {shards} shards of {window} done',
     )
+
+
+def dashboard_block(block: Mapping[str, Any], deployment: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`status.dashboard`: how to reach it (from the spec) and how many of its pods are available."""
+    available = ((deployment or {}).get('status') or {}).get('availableReplicas') or 0
+    return {**block, 'availableReplicas': available}
+
+
+def dashboard_condition(block: Mapping[str, Any], deployment: Mapping[str, Any] | None) -> tuple[str, str, str]:
+    """DashboardAvailable from the Deployment's availability; its own Available condition says why not."""
+    name = block.get('service')
+    if block.get('availableReplicas'):
+        return 'True', 'DeploymentAvailable', f'Deployment {name} is available: {block.get("access")}'
+    if deployment is None:
+        return 'Unknown', 'DeploymentPending', f'Deployment {name} has not been seen yet'
+    found = next(
+        (c for c in (deployment.get('status') or {}).get('conditions') or [] if c.get('type') == 'Available'), {}
+    )
+    why = worker_summary.scrub(': '.join(p for p in (found.get('reason'), found.get('message')) if p))
+    return 'False', 'DeploymentUnavailable', f'Deployment {name} has no available pod' + (f' ({why})' if why else '')

@@ -50,6 +50,7 @@ MODES: dict[str, dict[str, Any]] = {
         'worker': {'clusterMonitoringView': True},
     },
     'metrics-off': {'metrics': {'enabled': False}},
+    'dashboard-network-mode': {'dashboard': {'networkMode': True}},
 }
 
 
@@ -119,6 +120,9 @@ def test_objects_per_mode(rendered: dict) -> None:
     kinds = {mode: sorted(o['kind'] for o in objects) for mode, objects in rendered.items()}
     base = ['CustomResourceDefinition', 'Deployment', 'Service', 'ServiceAccount', 'ServiceAccount']
     assert kinds['default'] == sorted([*base, 'Role', 'RoleBinding'])
+    # Network mode: the dashboards' review role, the operator's right to bind exactly it, the reports reader.
+    network = [*base, 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding']
+    assert kinds['dashboard-network-mode'] == sorted(network)
     assert kinds['cluster-wide'] == sorted([*base, 'ClusterRole', 'ClusterRoleBinding'])
     assert kinds['collection'] == sorted([*base, 'Role', 'RoleBinding', 'MetricsCollection'])
     assert kinds['service-monitor'] == sorted([*base, 'Role', 'RoleBinding', 'ServiceMonitor'])
@@ -426,3 +430,30 @@ def test_install_guide_lists_exactly_the_roles_rules(default: list[dict[str, Any
         for v in rule['verbs']
     }
     assert documented == granted
+
+
+def test_the_reports_reader_grants_the_access_review_and_aggregates_into_admin_only(rendered: dict) -> None:
+    """docs/operator.md, "Granting access": what a RoleBinding to it lets a person do with a network dashboard."""
+    objects = rendered['dashboard-network-mode']
+    (reader,) = [o for o in by_kind(objects, 'ClusterRole') if o['metadata']['name'].endswith('-reports-reader')]
+    assert reader['metadata']['name'] == 'metrics-utility-reports-reader'
+    aggregation = {k: v for k, v in reader['metadata']['labels'].items() if k.startswith('rbac.authorization.k8s.io/')}
+    assert aggregation == {'rbac.authorization.k8s.io/aggregate-to-admin': 'true'}  # not view, not edit
+    assert reader['rules'] == [
+        {'apiGroups': ['metrics.aap.dev'], 'resources': ['metricscollections/reports'], 'verbs': ['get']},
+        {'apiGroups': ['metrics.aap.dev'], 'resources': ['metricscollections'], 'verbs': ['get', 'list']},
+    ]
+
+
+def test_network_mode_tells_the_operator_its_review_role(rendered: dict) -> None:
+    assert 'METRICS_OPERATOR_DASHBOARD_AUTH_ROLE' not in env_of(rendered['default'])
+    objects = rendered['dashboard-network-mode']
+    auth = env_of(objects)['METRICS_OPERATOR_DASHBOARD_AUTH_ROLE']
+    assert auth == 'metrics-utility-dashboard-auth'
+    binder = next(o for o in by_kind(objects, 'ClusterRole') if o['metadata']['name'].endswith('-dashboard-binder'))
+    assert {
+        'apiGroups': ['rbac.authorization.k8s.io'],
+        'resources': ['clusterroles'],
+        'verbs': ['bind'],
+        'resourceNames': [auth],
+    } in binder['rules']

@@ -434,6 +434,7 @@ def pod_specs_the_operator_renders() -> dict[str, dict]:
         collection(
             vcpu={'enabled': True, 'clusterName': 'c'},
             backfill={'since': '2024-01-01', 'until': '2024-02-01'},
+            dashboard={'enabled': True},
         )['spec'],
     )
     objects = render.desired('mc', 'ns', full, 'registry.example/metrics-utility:1')
@@ -442,14 +443,14 @@ def pod_specs_the_operator_renders() -> dict[str, dict]:
     for obj in objects:
         if obj['kind'] == 'CronJob':
             pods[obj['metadata']['name']] = obj['spec']['jobTemplate']['spec']['template']['spec']
-        elif obj['kind'] == 'Job':
+        elif obj['kind'] in ('Job', 'Deployment'):  # the backfill Job, the dashboard (metrics-utility serve)
             pods[obj['metadata']['name']] = obj['spec']['template']['spec']
     return pods
 
 
 def test_worker_pods_give_the_image_a_writable_scratch_on_a_read_only_root():
     pods = pod_specs_the_operator_renders()
-    assert len(pods) >= 4  # gather, report, vcpu, backfill (and any pod kind added later)
+    assert len(pods) >= 5  # gather, report, vcpu, backfill, dashboard (and any pod kind added later)
     assert {name: rules.scratch_findings(pod, scratch_paths()) for name, pod in pods.items()} == {
         name: [] for name in pods
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,7 +85,9 @@ def _condition(kube_api: StrictKubernetesEmulator, ns: str, name: str, type_: st
     return check
 
 
-async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: str, candlepin: FakeCandlepin) -> None:
+async def _scenarios(
+    kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: str, candlepin: FakeCandlepin, network: bool = False
+) -> None:
     """Create, update, suspend, Jobs failing and succeeding (pods, Events), invalid spec, missing Secret, operator
     claim created and deleted, managed Candlepin identity registered and renewed, delete with finalizer, restart: each
     path that talks to the API once at least."""
@@ -140,6 +143,25 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
         await eventually(gone(name), what=f'{name} deleted')
         assert kube_api.get_object('persistentvolumeclaims', ns, f'{name}-data') is None
 
+    # A dashboard (port-forward only): Deployment and Service created, the Deployment patched, both deleted with it.
+    await user.create('metricscollections', collection('dash', dashboard={'enabled': True}), ns)
+    await eventually(lambda: kube_api.get_object('deployments', ns, 'dash-dashboard'), what='dashboard')
+    resources = {'requests': {'cpu': '10m', 'memory': '64Mi'}, 'limits': {'memory': '128Mi'}}
+    await user.merge_patch(mc_path('dash', ns), {'spec': {'dashboard': {'resources': resources}}})
+    await eventually(
+        lambda: (
+            kube_api.get_object('deployments', ns, 'dash-dashboard')['spec']['template']['spec']['containers'][0][
+                'resources'
+            ]
+            == resources
+        ),
+        what='dashboard patched',
+    )
+    if network:
+        await _network_mode(kube_api, user, ns)
+    await user.delete(mc_path('dash', ns))
+    await eventually(gone('dash'), timeout=30, what='dash deleted')  # many lookups: slow on a loaded machine
+
     # A backfill request: one Indexed Job, created once.
     await user.merge_patch(
         mc_path('controller', ns), {'spec': {'backfill': {'since': '2024-01-01', 'until': '2024-01-10'}}}
@@ -169,6 +191,35 @@ async def _scenarios(kube_api: StrictKubernetesEmulator, run: OperatorRun, ns: s
     for name in ('controller', 'broken'):
         await user.delete(mc_path(name, ns))
         await eventually(gone(name), what=f'{name} deleted')
+
+
+async def _network_mode(kube_api: StrictKubernetesEmulator, user: ApiUser, ns: str) -> None:
+    """The dashboard `dash` into network mode (ServiceAccount, binding, Service patched, a Route), its Route host
+    changed, then an Ingress instead of the Route (its host changed too), then back to port-forward only."""
+    route = {'enabled': True, 'host': 'a.apps.example.com'}
+    await user.merge_patch(mc_path('dash', ns), {'spec': {'dashboard': {'network': {'enabled': True, 'route': route}}}})
+    await eventually(lambda: kube_api.get_object('routes', ns, 'dash-dashboard'), what='Route')
+    await user.merge_patch(
+        mc_path('dash', ns), {'spec': {'dashboard': {'network': {'route': {'host': 'b.example.com'}}}}}
+    )
+    await eventually(
+        lambda: kube_api.get_object('routes', ns, 'dash-dashboard')['spec']['host'] == 'b.example.com', what='host'
+    )
+    ingress = {'enabled': True, 'host': 'c.example.com'}
+    change = {'network': {'route': {'enabled': False}, 'ingress': ingress}}
+    await user.merge_patch(mc_path('dash', ns), {'spec': {'dashboard': change}})
+    await eventually(lambda: kube_api.get_object('routes', ns, 'dash-dashboard') is None, what='Route removed')
+    await eventually(lambda: kube_api.get_object('ingresses', ns, 'dash-dashboard'), what='Ingress')
+    change = {'network': {'ingress': {'host': 'd.example.com'}}}
+    await user.merge_patch(mc_path('dash', ns), {'spec': {'dashboard': change}})
+    await eventually(
+        lambda: kube_api.get_object('ingresses', ns, 'dash-dashboard')['spec']['rules'][0]['host'] == 'd.example.com',
+        what='Ingress host',
+    )
+    change = {'network': {'enabled': False, 'ingress': {'enabled': False}}}
+    await user.merge_patch(mc_path('dash', ns), {'spec': {'dashboard': change}})
+    await eventually(lambda: kube_api.get_object('serviceaccounts', ns, 'dash-dashboard') is None, what='unbound')
+    await eventually(lambda: kube_api.get_object('ingresses', ns, 'dash-dashboard') is None, what='Ingress removed')
 
 
 def _operator_requests(kube_api: StrictKubernetesEmulator) -> list[ApiRequest]:
@@ -249,3 +300,47 @@ async def test_cluster_wide_role_allows_exactly_what_the_operator_sends(
     requests = _operator_requests(kube_api)
     assert {r.namespace for r in requests} >= {None, OTHER_NS}  # cluster-wide watches, namespaced writes
     _prove(_authorizer(objects), requests, extra_needed=set())
+
+
+# Network mode's rights that no emulator can see used.
+NETWORK_MODE_NEEDED_BUT_NOT_SENT = {
+    # Creating a ClusterRoleBinding is authorised by `bind` on its role (RBAC's escalation check), not a request.
+    ('rbac.authorization.k8s.io', 'clusterroles', 'bind'),
+    # OpenShift's Route admission checks it when a Route names its host.
+    ('route.openshift.io', 'routes/custom-host', 'create'),
+    # `reconcile.apply` re-owns a dashboard ServiceAccount that an earlier collection of the same name left behind.
+    ('', 'serviceaccounts', 'patch'),
+}
+
+
+async def test_network_mode_rights_allow_exactly_what_the_operator_sends(
+    kube_api: StrictKubernetesEmulator, helm: Helm, chart, candlepin: FakeCandlepin
+) -> None:
+    objects = helm.template(chart, namespace=NS, values={'dashboard': {'networkMode': True}})
+    env = {
+        e['name']: e.get('value')
+        for e in next(o for o in objects if o['kind'] == 'Deployment')['spec']['template']['spec']['containers'][0][
+            'env'
+        ]
+    }
+    config = OperatorConfig.from_env({'POD_NAMESPACE': NS, **{k: v for k, v in env.items() if v is not None}})
+    auth_role = next(o for o in objects if o['kind'] == 'ClusterRole' and o['metadata']['name'].endswith('-auth'))
+    assert config.dashboard_auth_role == auth_role['metadata']['name']
+    assert {(r['apiGroups'][0], r['resources'][0], r['verbs'][0]) for r in auth_role['rules']} == {
+        ('authentication.k8s.io', 'tokenreviews', 'create'),
+        ('authorization.k8s.io', 'subjectaccessreviews', 'create'),
+    }
+
+    run = OperatorRun(
+        kube_api.url, replace(_config(clusterwide=False), dashboard_auth_role=config.dashboard_auth_role), (NS,)
+    )
+    await run.start()
+    try:
+        await _scenarios(kube_api, run, NS, candlepin, network=True)
+    finally:
+        await run.stop()
+
+    requests = _operator_requests(kube_api)
+    cluster_scoped = {r.resource for r in requests if r.namespace is None}
+    assert cluster_scoped == {'clusterrolebindings'}, "only the dashboards' bindings leave the namespace"
+    _prove(_authorizer(objects), requests, extra_needed=NETWORK_MODE_NEEDED_BUT_NOT_SENT)

@@ -28,7 +28,7 @@ from metrics_operator import names, preflight, render, spec
 from metrics_utility import contract
 from testsupport.crd_rules import cel_failures, schema_errors
 from testsupport.operator_samples import collection, crc_storage
-from testsupport.pod_in_worker import pod_of, worker_problems
+from testsupport.pod_in_worker import pod_of, serve_problems, worker_problems
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow, pytest.mark.hostile]
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,10 @@ BASES: dict[str, dict[str, Any]] = {
             'console': {'billingAccountId': '123456789012', 'serviceAccountSecret': {'name': 'sa'}},
         },
         report={'additionalSources': [{'s3': 's3://other/b'}]},
+        dashboard={
+            'enabled': True,
+            'network': {'enabled': True, 'route': {'enabled': True, 'host': 'm.apps.example.com'}},
+        },
     )['spec'],
     'crc': collection(
         report={'enabled': False},
@@ -74,7 +78,10 @@ BASES: dict[str, dict[str, Any]] = {
         ],
         'storage': {'type': 'directory', 'directory': {'claimName': 'automationcontroller-metrics-utility'}},
     },
-    'renewal': collection(report={'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'renewal', 'since': '6months'})['spec'],
+    'renewal': collection(
+        report={'type': 'RENEWAL_GUIDANCE', 'deduplicator': 'renewal', 'since': '6months'},
+        dashboard={'enabled': True},  # the default: loopback only, reached by kubectl port-forward
+    )['spec'],
     # console.redhat.com identities (docs/operator.md, "console.redhat.com identity"): the controller's own, without
     # a service account; a managed one with the service account as its fallback; a certificateSecret on console.
     'crc-controller': {
@@ -146,6 +153,14 @@ BASES: dict[str, dict[str, Any]] = {
             'caConfigMap': {'name': 'es-ca'},
         },
         backfill={'since': '2024-01-01', 'until': '2024-03-01', 'shards': 4, 'parallelism': 2},
+        dashboard={
+            'enabled': True,
+            'network': {
+                'enabled': True,
+                'servingCertSecret': 'dashboard-cert',
+                'ingress': {'enabled': True, 'host': 'metrics.example.com', 'className': 'nginx', 'tlsSecret': 'ing'},
+            },
+        },
         jobs={'startingDeadlineSeconds': 60},
         timeZone='Europe/Berlin',
         nodeSelector={'disk': 'ssd'},
@@ -400,13 +415,16 @@ def outcome(name: str, raw: Mapping[str, Any], tmp: Path) -> tuple[list[str], st
         assert known_field(exc.field), f'SpecError names no field of the spec: {exc.field}'
         return crd, str(exc), []
     workloads = render.desired(name, 'ns', full, 'registry.example/worker:1')
-    configmap, cronjobs = workloads[0], workloads[1:]
+    configmap = workloads[0]
+    cronjobs = [w for w in workloads if w['kind'] == 'CronJob']
+    dashboards = [w for w in workloads if w['kind'] == 'Deployment']  # metrics-utility serve (docs/operator.md)
     job = render.backfill_job(name, 'ns', full, 'registry.example/worker:1')
     check = preflight.check_job(name, 'ns', full, 'registry.example/worker:1')  # docs/check.md
     problems = []
-    for index, workload in enumerate([*cronjobs, *([job] if job else []), check]):
+    for index, workload in enumerate([*cronjobs, *([job] if job else []), check, *dashboards]):
         pod = pod_of(workload, configmap, tmp / str(index))
-        problems += [f'{workload["metadata"]["name"]}: {p}' for p in worker_problems(pod)]
+        found = serve_problems(pod) if workload['kind'] == 'Deployment' else worker_problems(pod)
+        problems += [f'{workload["metadata"]["name"]}: {p}' for p in found]
         problems += pod_problems(workload, {item['name'] for item in full.get('env') or []})
     return crd, None, problems
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from jsonpath_ng.ext import parse as jsonpath
 
-from metrics_operator import names, spec
+from metrics_operator import dashboard, names, spec
 from testsupport.crd_rules import cel_failures, schema_errors
 from testsupport.operator_samples import collection, crc_storage
 
@@ -267,6 +267,11 @@ def test_operator_defaults_equal_the_crd_defaults(crd_schema):
     crd_defaults['database'].pop('credentialsSecret')  # reference blocks: checked below
     assert crd_defaults['vcpu'].pop('caConfigMap') == {'key': 'ca.crt'}  # render's fallback for the key
     kpi = crd_defaults.pop('kpi')  # only reference blocks inside: checked below
+    # spec.dashboard has no default of its own: its nested defaults apply when it is given (dashboard.apply_defaults).
+    exposure = dict(dashboard.EXPOSURE_DEFAULTS)
+    assert crd_defaults.pop('dashboard') == dashboard.DEFAULTS | {
+        'network': dashboard.NETWORK_DEFAULTS | {'route': exposure, 'ingress': exposure}
+    }
     assert {key: crd_defaults[key] for key in spec.DEFAULTS} == copy.deepcopy(spec.DEFAULTS)
     assert set(crd_defaults) - set(spec.DEFAULTS) == {'storage'}
     # Nested defaults of blocks the user writes (storage, secret references) also agree.

@@ -37,6 +37,7 @@ def test_register_adds_each_handler_explicitly():
         ('activities', 'close', 'cleanup'),
         ('indexing', 'jobs', 'any'),
         ('indexing', 'pods', 'any'),
+        ('indexing', 'deployments', 'any'),  # the dashboard Deployment (status.dashboard)
         ('changing', 'reconcile', 'resume'),
         ('changing', 'reconcile', 'create'),
         ('changing', 'reconcile/spec', 'update'),  # Kopf appends the watched field to the id

@@ -667,3 +667,143 @@ async def test_console_beside_the_claim_waits_for_its_secret_and_shows_its_outco
         what='the secondary caught up',
     )
     assert mc['status']['gather']['secondary'] == {'target': 'crc', 'ok': True, 'pending': 0, 'lastWindow': window}
+
+
+DASHBOARD_PATH = '/apis/apps/v1/namespaces/default/deployments/controller-dashboard'
+AUTH_ROLE = 'metrics-utility-dashboard-auth'
+BINDING = 'metrics-utility-dashboard:default:controller'
+
+
+def owned_by(obj, mc) -> bool:
+    return any(ref['uid'] == mc['metadata']['uid'] for ref in obj['metadata'].get('ownerReferences') or [])
+
+
+async def test_the_dashboard_is_a_deployment_and_service_whose_availability_reaches_status(
+    kube_api, operator, user, prerequisites
+):
+    await user.create('metricscollections', collection(dashboard={'enabled': True}))
+    # A new Deployment without status: no pod is available yet.
+    mc = await eventually(cond_is(kube_api, 'controller', 'DashboardAvailable', 'False'), what='dashboard pending')
+    assert conditions(mc)['DashboardAvailable']['message'] == 'Deployment controller-dashboard has no available pod'
+    deployment = kube_api.get_object('deployments', NS, 'controller-dashboard')
+    service = kube_api.get_object('services', NS, 'controller-dashboard')
+    assert owned_by(deployment, mc) and owned_by(service, mc)
+    assert deployment['spec']['template']['spec']['containers'][0]['command'] == ['metrics-utility', 'serve']
+    assert mc['status']['dashboard'] == {
+        'service': 'controller-dashboard',
+        'port': 8080,
+        'access': f'kubectl port-forward -n {NS} svc/controller-dashboard 8080:8080',
+        'availableReplicas': 0,
+    }
+    gather = kube_api.get_object('cronjobs', NS, 'controller-gather')['spec']['jobTemplate']['spec']['template']
+    assert (
+        gather['spec']['affinity']['podAffinity']['requiredDuringSchedulingIgnoredDuringExecution'][0]['labelSelector'][
+            'matchLabels'
+        ].items()
+        <= deployment['spec']['template']['metadata']['labels'].items()
+    )
+
+    # The Deployment controller reports a pod that never became ready, then one that did.
+    unavailable = {'type': 'Available', 'status': 'False', 'reason': 'MinimumReplicasUnavailable', 'message': 'no pod'}
+    await user.merge_patch(f'{DASHBOARD_PATH}/status', {'status': {'replicas': 1, 'conditions': [unavailable]}})
+    why = 'Deployment controller-dashboard has no available pod (MinimumReplicasUnavailable: no pod)'
+    await eventually(
+        lambda: (
+            conditions(kube_api.get_object('metricscollections', NS, 'controller'))['DashboardAvailable'].get('message')
+            == why
+        ),
+        what='the reason the pod is unavailable',
+    )
+    await user.merge_patch(f'{DASHBOARD_PATH}/status', {'status': {'availableReplicas': 1}})
+    mc = await eventually(cond_is(kube_api, 'controller', 'DashboardAvailable', 'True'), what='available')
+    assert mc['status']['dashboard']['availableReplicas'] == 1
+
+    # Off again: its objects, status block and condition go; no account or binding was ever touched.
+    await user.merge_patch(mc_path('controller'), {'spec': {'dashboard': {'enabled': False}}})
+    await eventually(lambda: kube_api.get_object('deployments', NS, 'controller-dashboard') is None, what='removed')
+    await eventually(lambda: kube_api.get_object('services', NS, 'controller-dashboard') is None, what='no Service')
+    mc = await eventually(
+        lambda: (lambda o: o if 'dashboard' not in o['status'] else None)(
+            kube_api.get_object('metricscollections', NS, 'controller')
+        ),
+        what='status.dashboard removed',
+    )
+    assert 'DashboardAvailable' not in conditions(mc)
+    gather = kube_api.get_object('cronjobs', NS, 'controller-gather')['spec']['jobTemplate']['spec']['template']
+    assert 'affinity' not in gather['spec']
+    assert not writes(kube_api, 'serviceaccounts', ('get', 'create', 'patch', 'delete'))
+    assert not writes(kube_api, 'clusterrolebindings', ('get', 'create', 'patch', 'delete'))
+
+
+async def test_network_mode_without_the_charts_rights_is_refused_before_anything_is_written(
+    kube_api, operator, user, prerequisites
+):
+    await user.create('metricscollections', collection(dashboard={'enabled': True, 'network': {'enabled': True}}))
+    mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'False', 'DashboardNetworkModeOff'), what='refused')
+    assert conditions(mc)['Ready']['message'] == (
+        'spec.dashboard.network.enabled: the operator was installed without the rights network mode needs '
+        '(set the chart value dashboard.networkMode to true), or use the default port-forward access'
+    )
+    assert kube_api.stored('deployments', NS) == [] and kube_api.stored('cronjobs', NS) == []
+
+
+async def test_network_mode_binds_its_own_account_for_reviews_and_unbinds_it(kube_api, operator_config, user):
+    from dataclasses import replace
+
+    from testsupport.operator_runner import OperatorRun
+
+    await user.create('secrets', db_secret())
+    await user.create('persistentvolumeclaims', claim())
+    run = OperatorRun(kube_api.url, replace(operator_config, dashboard_auth_role=AUTH_ROLE), namespaces=(NS,))
+    await run.start()
+    try:
+        route = {'enabled': True, 'host': 'metrics.apps.example.com'}
+        await user.create(
+            'metricscollections', collection(dashboard={'enabled': True, 'network': {'enabled': True, 'route': route}})
+        )
+        mc = await eventually(cond_is(kube_api, 'controller', 'Ready', 'True'), what='Ready')
+        account = kube_api.get_object('serviceaccounts', NS, 'controller-dashboard')
+        assert owned_by(account, mc)
+        (binding,) = [b for b in kube_api.stored('clusterrolebindings') if b['metadata']['name'] == BINDING]
+        assert binding['roleRef'] == {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': AUTH_ROLE}
+        assert binding['subjects'] == [{'kind': 'ServiceAccount', 'name': 'controller-dashboard', 'namespace': NS}]
+        assert kube_api.get_object('routes', NS, 'controller-dashboard')['spec']['tls']['termination'] == 'reencrypt'
+        service = kube_api.get_object('services', NS, 'controller-dashboard')
+        assert service['metadata']['annotations']['service.beta.openshift.io/serving-cert-secret-name'] == (
+            'controller-dashboard-tls'
+        )
+        mc = await eventually(
+            lambda: (lambda o: o if (o.get('status') or {}).get('dashboard') else None)(
+                kube_api.get_object('metricscollections', NS, 'controller')
+            ),
+            what='status.dashboard',
+        )
+        assert mc['status']['dashboard']['url'] == 'https://metrics.apps.example.com'
+
+        # Back to port-forward only: the Route, the binding and the account go.
+        await user.merge_patch(
+            mc_path('controller'), {'spec': {'dashboard': {'network': {'enabled': False, 'route': {'enabled': False}}}}}
+        )
+        await eventually(lambda: kube_api.get_object('routes', NS, 'controller-dashboard') is None, what='no Route')
+        await eventually(
+            lambda: not [b for b in kube_api.stored('clusterrolebindings') if b['metadata']['name'] == BINDING],
+            what='binding removed',
+        )
+        await eventually(
+            lambda: kube_api.get_object('serviceaccounts', NS, 'controller-dashboard') is None, what='no account'
+        )
+        assert kube_api.get_object('deployments', NS, 'controller-dashboard') is not None
+
+        # Network mode again, then the collection is deleted: the cluster-scoped binding goes with it.
+        await user.merge_patch(
+            mc_path('controller'), {'spec': {'dashboard': {'network': {'enabled': True, 'route': route}}}}
+        )
+        await eventually(
+            lambda: [b for b in kube_api.stored('clusterrolebindings') if b['metadata']['name'] == BINDING],
+            what='bound again',
+        )
+        await user.delete(mc_path('controller'))
+        await eventually(lambda: kube_api.get_object('metricscollections', NS, 'controller') is None, what='deleted')
+        assert not [b for b in kube_api.stored('clusterrolebindings') if b['metadata']['name'] == BINDING]
+    finally:
+        await run.stop()

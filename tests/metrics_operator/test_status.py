@@ -446,6 +446,56 @@ EXPIRY = {  # notAfter in status.gather.crc, renew_before_days → the condition
 }
 
 
+DASHBOARD = {
+    'service': 'mc-dashboard',
+    'port': 8080,
+    'access': 'kubectl port-forward -n aap svc/mc-dashboard 8080:8080',
+}
+UNAVAILABLE = {
+    'type': 'Available',
+    'status': 'False',
+    'reason': 'MinimumReplicasUnavailable',
+    'message': 'Deployment does not have minimum availability.',
+}
+DEPLOYMENTS = {
+    'not seen yet': (
+        None,
+        0,
+        ('Unknown', 'DeploymentPending', 'Deployment mc-dashboard has not been seen yet'),
+    ),
+    'available': (
+        {'status': {'availableReplicas': 1, 'conditions': [{'type': 'Available', 'status': 'True'}]}},
+        1,
+        (
+            'True',
+            'DeploymentAvailable',
+            'Deployment mc-dashboard is available: kubectl port-forward -n aap svc/mc-dashboard 8080:8080',
+        ),
+    ),
+    'pod not ready': (
+        {'status': {'replicas': 1, 'unavailableReplicas': 1, 'conditions': [UNAVAILABLE]}},
+        0,
+        (
+            'False',
+            'DeploymentUnavailable',
+            'Deployment mc-dashboard has no available pod '
+            '(MinimumReplicasUnavailable: Deployment does not have minimum availability.)',
+        ),
+    ),
+    'no status at all': ({}, 0, ('False', 'DeploymentUnavailable', 'Deployment mc-dashboard has no available pod')),
+    'credential in the condition': (
+        {'status': {'conditions': [{**UNAVAILABLE, 'message': 'pull https://user:hunter2@registry.example failed'}]}},
+        0,
+        (
+            'False',
+            'DeploymentUnavailable',
+            'Deployment mc-dashboard has no available pod '
+            '(MinimumReplicasUnavailable: pull https://user:***@registry.example failed)',
+        ),
+    ),
+}
+
+
 @pytest.mark.hostile
 @pytest.mark.parametrize(('not_after', 'days', 'expected'), EXPIRY.values(), ids=list(EXPIRY))
 def test_certificate_expiry_condition(not_after, days, expected):
@@ -471,3 +521,23 @@ def test_the_expiry_condition_follows_the_last_upload_and_warns_once_per_transit
     account, warned = step(gone, [uploaded_with('g-5', None, 'service-account', finished='2026-03-02T08:01:00Z')])
     assert 'CertificateExpiring' not in conds(account) and warned == []
     assert account['gather']['crc'] == {'identity': 'service-account'}
+
+
+@pytest.mark.parametrize(('deployment', 'available', 'expected'), DEPLOYMENTS.values(), ids=list(DEPLOYMENTS))
+def test_the_dashboard_condition_follows_its_deployment(deployment, available, expected):
+    st, _ = status.compose(
+        {}, READY, [], generation=1, enabled=['gather'], now=NOW, dashboard=DASHBOARD, dashboard_deployment=deployment
+    )
+    assert st['dashboard'] == {**DASHBOARD, 'availableReplicas': available}
+    found = conds(st)['DashboardAvailable']
+    assert (found['status'], found['reason'], found['message']) == expected
+
+
+def test_turning_the_dashboard_off_removes_its_status_and_condition():
+    st, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW, dashboard=DASHBOARD)
+    assert 'DashboardAvailable' in conds(st)
+    off, _ = status.compose(st, READY, [], generation=2, enabled=['gather'], now=NOW)
+    assert off['dashboard'] is None  # a merge patch with null removes status.dashboard
+    assert 'DashboardAvailable' not in conds(off)
+    never, _ = status.compose({}, READY, [], generation=1, enabled=['gather'], now=NOW)
+    assert 'dashboard' not in never

@@ -302,4 +302,12 @@ async def serving_emulator() -> AsyncIterator[StrictKubernetesEmulator]:
             verbs={'list', 'watch', 'get', 'create', 'patch', 'update', 'delete'},
             subresources={'status'},
         )
+        # OpenShift's Route (the dashboard's optional way in): not a built-in, so declared like a CRD.
+        api.resources['route.openshift.io/v1/routes'] = kmock.ResourceInfo(
+            kind='Route',
+            singular='route',
+            namespaced=True,
+            verbs={'list', 'watch', 'get', 'create', 'patch', 'update', 'delete'},
+            subresources={'status'},
+        )
         yield api

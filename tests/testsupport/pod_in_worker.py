@@ -44,6 +44,8 @@ PATH_VARIABLES = (
     'CONTROLLER_SECRET_KEY_FILE',
     'CRC_CLIENT_CERT',
     'CRC_CLIENT_KEY',
+    'SERVE_TLS_CERT',
+    'SERVE_TLS_KEY',
 )
 
 
@@ -197,4 +199,41 @@ def _report_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]
     if args.ephemeral:
         build_report.parse_ephemeral(args.ephemeral, problems)
     additional_sources(env, args.also_from, problems, config.ship if config else None)
+    return problems
+
+
+SERVE_VARIABLES = ('SERVE_ADDRESS', 'SERVE_PORT', 'SERVE_AUTH', 'SERVE_TLS_CERT', 'SERVE_TLS_KEY')
+LOOPBACK_ADDRESSES = ('127.0.0.1', '::1', 'localhost')
+
+
+def serve_problems(pod: Pod) -> list[str]:
+    """The dashboard pod (`metrics-utility serve`) against the settings layer, until the serve command's own parser
+    is on this branch (h15-api; the merge swaps this for it): its storage settings pass build-report's loaders, each
+    serve variable its declaration (`settings/variables.py`), and a non-loopback address comes with token access
+    and a serving certificate (the contract of issue #15)."""
+    from metrics_utility.settings.environment import Environment
+    from metrics_utility.settings.variables import declared
+
+    if pod.argv != ['serve']:
+        return [f'expected the command metrics-utility serve, got {pod.argv}']
+    problems: list[str] = []
+    config = report_settings(pod.env, problems)  # the storage (and sources) every report pod reads
+    additional_sources(pod.env, None, problems, config.ship if config else None)
+    environment, values = Environment(pod.env), {}
+    for suffix in SERVE_VARIABLES:
+        name = contract.PREFIX + suffix
+        variable, value = declared(name), environment.text(name)
+        values[suffix] = value
+        if variable.kind == 'whole':
+            environment.whole(name, problems, None)
+        elif variable.kind == 'choice' and value is not None and value not in variable.choices:
+            problems.append(f'{name}={value!r}: expected one of {variable.choices}')
+        elif variable.kind == 'path' and value is not None and not Path(value).parent.is_dir():
+            problems.append(f'{name}={value!r}: its directory is not mounted')
+    address = values['SERVE_ADDRESS'] or declared(contract.PREFIX + 'SERVE_ADDRESS').default
+    if address not in LOOPBACK_ADDRESSES:
+        if values['SERVE_AUTH'] != 'kubernetes':
+            problems.append(f'{contract.PREFIX}SERVE_ADDRESS={address!r} needs {contract.PREFIX}SERVE_AUTH=kubernetes')
+        if not (values['SERVE_TLS_CERT'] and values['SERVE_TLS_KEY']):
+            problems.append(f'{contract.PREFIX}SERVE_ADDRESS={address!r} needs a serving certificate and key')
     return problems

@@ -127,6 +127,9 @@ RENDERED_VARIABLES: Final = frozenset({
     'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY', 'ADDITIONAL_SHIP_PATHS', 'MONTH_USAGE', 'CA_BUNDLE',
     'SECONDARY_TARGET',
     'CANDLEPIN_ENABLED', 'CONTROLLER_SECRET_KEY_FILE', 'CRC_CLIENT_CERT', 'CRC_CLIENT_KEY',
+    # metrics-utility serve, rendered into the dashboard pod (operator/metrics_operator/dashboard.py)
+    'SERVE_ADDRESS', 'SERVE_PORT', 'SERVE_AUTH', 'SERVE_TLS_CERT', 'SERVE_TLS_KEY', 'SERVE_NAMESPACE',
+    'SERVE_COLLECTION',
 })  # fmt: skip
 
 

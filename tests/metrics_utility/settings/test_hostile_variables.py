@@ -16,6 +16,7 @@ from metrics_utility.library import secret
 from metrics_utility.settings import gather as gather_settings
 from metrics_utility.settings.candlepin import candlepin_settings
 from metrics_utility.settings.common import ConfigError
+from metrics_utility.settings.environment import Environment
 from metrics_utility.settings.push import push_settings
 from metrics_utility.settings.report import report_settings
 from metrics_utility.settings.variables import VARIABLES, Variable
@@ -52,7 +53,6 @@ def report(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
 
 
 def serve(env: dict[str, str], flags: dict, tmp_path: Path) -> list[str]:
-    from metrics_utility.settings.environment import Environment
     from metrics_utility.settings.serve import serve_settings
 
     base = {P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path)}

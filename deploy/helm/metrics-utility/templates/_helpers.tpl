@@ -78,3 +78,8 @@ worker.allowedServiceAccounts, and the one the release's own collection names. *
 {{- end -}}
 {{- join "," (uniq $accounts) -}}
 {{- end -}}
+
+{{/* The ClusterRole of the dashboards' token and access reviews (dashboard.networkMode). */}}
+{{- define "metrics-utility.dashboardAuthRole" -}}
+{{- printf "%s-dashboard-auth" (include "metrics-utility.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
