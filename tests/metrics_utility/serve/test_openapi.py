@@ -35,25 +35,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope='module')
-def served(demo_storage: Path) -> Iterator[str]:
-    """`metrics-utility serve --port N` over the demo storage; its URL once /healthz answers."""
+def served(demo_storage: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`metrics-utility serve --port N` over the demo storage; its URL once /healthz answers. Its output goes to a
+    file: a pipe nobody reads while the fuzzer runs fills up with the access log and blocks the server."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith('METRICS_UTILITY_')}
     env.update({'METRICS_UTILITY_SHIP_TARGET': 'directory', 'METRICS_UTILITY_SHIP_PATH': str(demo_storage)})
-    process = subprocess.Popen(
-        [sys.executable, '-m', 'metrics_utility.cli', 'serve', '--port', str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path_factory.mktemp('serve') / 'output.log'
+    with log.open('w') as out:
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'metrics_utility.cli', 'serve', '--port', str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f'http://127.0.0.1:{port}'
 
     def up() -> bool:
         try:
             return requests.get(url + '/healthz', timeout=1).status_code == 200
         except requests.ConnectionError:
-            assert process.poll() is None, process.stdout.read()
+            assert process.poll() is None, log.read_text()
             return False
 
     try:
@@ -61,8 +64,8 @@ def served(demo_storage: Path) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=10)
-        assert f'on http://127.0.0.1:{port}/ (loopback only)' in output
+        process.wait(timeout=10)
+        assert f'on http://127.0.0.1:{port}/ (loopback only)' in log.read_text()
 
 
 def test_the_served_document_is_the_one_fuzzed(served):
