@@ -26,13 +26,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from metrics_utility.library.extract import Extractor, Problem, days
+from metrics_utility.library.extract import Extractor, PackageTables, Problem, days
+from metrics_utility.library.extract.columns import stream_csv
+from metrics_utility.library.package.naming import parse_tarball_name
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.tempdir import job_tempdir
 
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
+from .event_tally import EventTally, PackageEvents, content_rollup
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
@@ -49,6 +52,7 @@ ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
 }
+STREAMED = frozenset({'job_host_summary', 'main_jobevent'})  # read from disk a block at a time, never whole
 DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
 # Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
 # the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns: the
@@ -125,7 +129,7 @@ class RollupStore:
                     if len(folded) > FOLD_DAYS:
                         folded = [scope.fold(folded)]
                 else:
-                    period[name].add_frame(frames[name])
+                    period[name].add_frame(_frame(frames[name]))
         if isinstance(scope, InventoryScope):
             scope.data = scope.fold(folded)
         result.frames = {name: rollup.data if rollup is scope else rollup.regroup() for name, rollup in period.items()}
@@ -213,44 +217,108 @@ class RollupStore:
             self._write(day, built, sources, problems, have | set(built))
         return frames, problems, True
 
-    def _build(self, day: date, names: set[str], tarballs: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    def _build(
+        self, day: date, names: set[str], tarballs: list[str]
+    ) -> tuple[dict[str, pd.DataFrame | pa.Table], list[Problem]]:
+        """Roll up the day's packages, streaming the large CSVs (summaries, events) a block at a time.
+
+        Packages that cannot hold events come first, so the day's summaries are complete and grouped (their raw
+        rows freed) before the events are tallied; problems keep the packages' order.
+        """
         build = set(names)
         for name in names:
             build |= DEPENDS.get(name, set())
         rollups = {name: ROLLUPS[name]() for name in build}
         raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
+        events = EventTally() if 'main_jobevent' in rollups else None
+        order = {name: i for i, name in enumerate(tarballs)}
+        last = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
+        jhs = rollups.get('job_host_summary')
+        grouped: dict[str, pd.DataFrame | pa.Table] = {}
         before = len(self.extractor.problems)
-        for package in self.extractor.read_day(day, raw_keys, tarballs):
-            for key, table in package.tables.items():
-                for rollup in rollups.values():
-                    if key not in rollup.sources:
-                        continue
-                    if isinstance(rollup, CollectionStatus):
-                        rollup.add_package(
-                            table, install_uuid=package.install_uuid, day=pd.Timestamp(day), tarball=package.name
-                        )
-                    else:
-                        rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
-        problems = list(self.extractor.problems[before:])
-        frames: dict[str, pd.DataFrame] = {}
+        with job_tempdir(prefix='rollup-day-') as tmp:
+            packages = self.extractor.read_day(day, raw_keys, last, stream_to=tmp, streamed=STREAMED)
+            for package in packages:
+                ready = 'job_host_summary' not in grouped and _holds_only_events(package.name)
+                if ready and isinstance(jhs, JobHostSummaryUsage):
+                    grouped['job_host_summary'] = jhs.group()
+                staged = self._stream(day, package, rollups, events)
+                if staged is None:
+                    continue
+                for key, table in package.tables.items():
+                    for rollup in rollups.values():
+                        if key not in rollup.sources:
+                            continue
+                        if isinstance(rollup, CollectionStatus):
+                            rollup.add_package(
+                                table, install_uuid=package.install_uuid, day=pd.Timestamp(day), tarball=package.name
+                            )
+                        else:
+                            rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
+                for rollup, frames in staged[0].items():
+                    rollup._raw.extend(frames)
+                if events is not None and staged[1] is not None:
+                    events.commit(staged[1])
+        positions = {_base_name(n): i for i, n in enumerate(tarballs)}
+        problems = sorted(self.extractor.problems[before:], key=lambda p: positions.get(p.name, len(positions)))
+        frames: dict[str, pd.DataFrame | pa.Table] = {}
         for name, rollup in rollups.items():
             if isinstance(rollup, ContentUsage):
                 continue
-            frames[name] = rollup.group()
-        events = rollups.get('main_jobevent')
-        if isinstance(events, ContentUsage):
-            jhs = rollups['job_host_summary']
-            assert isinstance(jhs, JobHostSummaryUsage)
-            frames['main_jobevent'] = events.group_with(jhs.pairs)
-            if events.unmatched:
+            frames[name] = grouped[name] if name in grouped else rollup.group()
+        if events is not None and isinstance(jhs, JobHostSummaryUsage):
+            table, unmatched = content_rollup(events, jhs.pairs, day)
+            frames['main_jobevent'] = ContentUsage.empty() if table is None else table
+            if unmatched:
                 problems.append(
                     Problem(
                         day,
                         'main_jobevent',
-                        f'{events.unmatched} event(s) have no job host summary in their day and are not counted',
+                        f'{unmatched} event(s) have no job host summary in their day and are not counted',
                     )
                 )
         return frames, problems
+
+    def _stream(
+        self, day: date, package: PackageTables, rollups: dict[str, Rollup], events: EventTally | None
+    ) -> tuple[dict[Rollup, list[pd.DataFrame]], PackageEvents | None] | None:
+        """Read the package's streamed CSVs (`package.files`) a block at a time into staged parts: prepared rows
+        per rollup, and the package's event tally. None when a CSV is unreadable: the package is then skipped
+        whole (a problem says so), as the extractor skips a package it cannot parse."""
+        staged: dict[Rollup, list[pd.DataFrame]] = {}
+        streams_events = events is not None and 'main_jobevent' in package.files
+        tally = events.package(package.install_uuid) if events is not None and streams_events else None
+        for key, path in package.files.items():
+            takers = [r for r in rollups.values() if key in r.sources and not isinstance(r, ContentUsage)]
+            for lenient in (False, True):
+                messages: list[str] = []
+                parts: dict[Rollup, list[pd.DataFrame]] = {r: [] for r in takers}
+                file_tally = events.package(package.install_uuid) if key == 'main_jobevent' and events else None
+                try:
+                    for table in stream_csv(path, key, messages, lenient=lenient):
+                        if file_tally is not None:
+                            file_tally.add(table, also=tally)
+                        frame = table.to_pandas() if takers and table.num_rows else None
+                        for rollup in takers:
+                            if frame is not None:
+                                parts[rollup].append(rollup.prepare(frame, package.install_uuid, pd.Timestamp(day)))
+                except pa.ArrowException as exc:
+                    if not lenient and isinstance(exc, pa.ArrowInvalid):
+                        continue  # a value that does not parse: read the file again, leniently
+                    log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
+                    message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
+                    self.extractor.problems.append(Problem(day, package.name, message))
+                    for file in package.files.values():
+                        file.unlink(missing_ok=True)
+                    return None
+                break
+            path.unlink()
+            for rollup, frames in parts.items():
+                staged.setdefault(rollup, []).extend(frames)
+            if file_tally is not None and tally is not None:
+                tally.absorb(file_tally)
+            self.extractor.problems.extend(Problem(day, package.name, m) for m in messages)
+        return staged, tally
 
     # persistence ----------------------------------------------------------------------------------------------------
     def _manifest(self, day: date) -> dict[str, Any] | None:
@@ -277,7 +345,7 @@ class RollupStore:
     def _write(
         self,
         day: date,
-        frames: dict[str, pd.DataFrame],
+        frames: dict[str, pd.DataFrame | pa.Table],
         sources: list[dict[str, Any]],
         problems: list[Problem],
         names: set[str],
@@ -286,10 +354,13 @@ class RollupStore:
         try:
             with job_tempdir(prefix='rollup-') as tmp:
                 for name, frame in frames.items():
-                    rollup = ROLLUPS[name]()
-                    rollup.data = frame
                     path = tmp / f'{name}.parquet'
-                    rollup.to_parquet(path)
+                    if isinstance(frame, pa.Table):
+                        pq.write_table(frame, path, compression='zstd')
+                    else:
+                        rollup = ROLLUPS[name]()
+                        rollup.data = frame
+                        rollup.to_parquet(path)
                     self.storage.put(f'{prefix}/{name}.parquet', filename=path)
             manifest = {
                 'version': ROLLUP_VERSION,
@@ -310,6 +381,21 @@ def default_workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(2, cpus))
+
+
+def _frame(frame: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    """A rollup built as an Arrow table (content usage) as the frame a regroup takes."""
+    return frame.to_pandas() if isinstance(frame, pa.Table) else frame
+
+
+def _base_name(name: str) -> str:
+    parsed = parse_tarball_name(name, windowless=True)
+    return parsed.name if parsed is not None else name
+
+
+def _holds_only_events(name: str) -> bool:
+    parsed = parse_tarball_name(name, windowless=True)
+    return parsed is not None and parsed.collection_key == 'main_jobevent'
 
 
 def _build_day(store: RollupStore, day: date, names: set[str], force: bool) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,13 +96,29 @@ def missing_columns(data: bytes, key: str) -> list[str]:
     if not data.strip():
         return []
     end = data.find(b'\n')
-    first = data if end < 0 else data[:end]
+    return _missing_from_header(data if end < 0 else data[:end], key)
+
+
+def _missing_from_header(first: bytes, key: str) -> list[str]:
     try:
         header = next(csv.reader(io.StringIO(first.decode('utf-8-sig', errors='replace'))), [])
     except csv.Error:
         header = []
     present = set(header)
     return [name for name in REQUIRED[key] if name not in present]
+
+
+BLOCK_SIZE = 16 << 20
+
+
+def _convert_kwargs(key: str) -> dict[str, object]:
+    return {
+        'include_columns': list(SCHEMAS[key]),
+        'include_missing_columns': True,
+        **NULL_FORMAT,
+        'true_values': ['t', 'true', 'True'],
+        'false_values': ['f', 'false', 'False'],
+    }
 
 
 def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Table:
@@ -110,14 +128,8 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     turning bad values into nulls and appending one message per affected column to `problems`.
     """
     types = SCHEMAS[key]
-    read = pacsv.ReadOptions(block_size=16 << 20)
-    kwargs = {
-        'include_columns': list(types),
-        'include_missing_columns': True,
-        **NULL_FORMAT,
-        'true_values': ['t', 'true', 'True'],
-        'false_values': ['f', 'false', 'False'],
-    }
+    read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
+    kwargs = _convert_kwargs(key)
     if not data.strip():
         return empty(key)
     try:
@@ -139,6 +151,61 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
                 problems.append(f'{key}.csv: {bad} value(s) in column {name!r} are not valid {typ}; counted as empty')
         columns.append(column)
     return pa.table(columns, schema=schema(key))
+
+
+def missing_columns_in(path: Path, key: str) -> list[str]:
+    """`missing_columns` of a CSV file, reading only its first record (none for a blank file)."""
+    with open(path, 'rb') as source:
+        if _blank(source):
+            return []
+        source.seek(0)
+        first = source.readline()
+    return _missing_from_header(first[:-1] if first.endswith(b'\n') else first, key)
+
+
+def _blank(source: io.BufferedReader) -> bool:
+    """True when the whole file is whitespace (what `data.strip()` finds empty)."""
+    while chunk := source.read(1 << 16):
+        if chunk.strip():
+            return False
+    return True
+
+
+def stream_csv(path: Path, key: str, problems: list[str] | None = None, *, lenient: bool = False) -> Iterator[pa.Table]:
+    """The CSV file `path` in the key's schema, one block (~16 MiB of text) at a time: memory holds one block.
+
+    The same values as `read_csv`. Strict (`lenient` False) raises pa.ArrowInvalid at the first value that does not
+    parse — the caller then discards what it took from the file and reads it again leniently, where bad values become
+    nulls and, once the file is read, one message per affected column is appended to `problems` (as `read_csv`).
+    """
+    types = SCHEMAS[key]
+    kinds = dict.fromkeys(types, STR) if lenient else types
+    options = pacsv.ConvertOptions(column_types=kinds, **_convert_kwargs(key))
+    target = schema(key)
+    bad = dict.fromkeys(types, 0)
+    with open(path, 'rb') as source:
+        if _blank(source):
+            yield empty(key)
+            return
+        source.seek(0)
+        reader = pacsv.open_csv(source, pacsv.ReadOptions(block_size=BLOCK_SIZE), convert_options=options)
+        for batch in reader:
+            table = pa.Table.from_batches([batch]).select(list(types))
+            if not lenient:
+                yield table.cast(target)
+                continue
+            columns = []
+            for name, typ in types.items():
+                column = table.column(name)
+                if typ != STR:
+                    column, count = _lenient_cast(column, typ)
+                    bad[name] += count
+                columns.append(column)
+            yield pa.table(columns, schema=target)
+    for name, count in bad.items():
+        if count and problems is not None:
+            message = f'{key}.csv: {count} value(s) in column {name!r} are not valid {types[name]}; counted as empty'
+            problems.append(message)
 
 
 def _lenient_cast(column: pa.ChunkedArray, typ: pa.DataType) -> tuple[pa.Array, int]:
