@@ -25,7 +25,6 @@ import pyarrow as pa
 from .base import NO_ORGANIZATION
 from .content_usage import NO_ROLE, _text, collection_of
 
-KEY = ['install', 'job', 'host', 'module', 'role']
 COMBINE_ROWS = 500_000  # partial tallies are summed into one when they hold more rows than this
 EVENT_COLUMNS = [
     'id', 'job_remote_id', 'host_name', 'task_action', 'resolved_action', 'resolved_role', 'role', 'duration'
@@ -70,34 +69,61 @@ class Codes:
         self.values: list[str] = []
 
     def encode(self, text: pd.Series) -> np.ndarray:
-        """Codes of a series without missing values."""
+        """Codes of a series without missing values (new texts get new codes)."""
         codes, uniques = pd.factorize(text, use_na_sentinel=False)
-        mapping = np.fromiter((self._code(v) for v in uniques), dtype=np.int32, count=len(uniques))
+        mapping = np.fromiter((self._code(v) for v in uniques), dtype=np.int64, count=len(uniques))
         return mapping[codes]
 
     def lookup(self, text: pd.Series) -> np.ndarray:
         """Codes of known texts, -1 for the others (and missing values)."""
         codes, uniques = pd.factorize(text)
-        mapping = np.fromiter((self.index.get(v, -1) for v in uniques), dtype=np.int32, count=len(uniques))
-        return np.where(codes < 0, -1, mapping[codes]) if len(uniques) else np.full(len(codes), -1, dtype=np.int32)
+        mapping = np.fromiter((self.index.get(v, -1) for v in uniques), dtype=np.int64, count=len(uniques))
+        return np.where(codes < 0, -1, mapping[codes] if len(uniques) else -1)
 
-    def _code(self, value: str) -> int:
-        code = self.index.get(value)
+    def _code(self, value: object) -> int:
+        code = self.index.get(value)  # type: ignore[call-overload]
         if code is None:
-            code = self.index[value] = len(self.values)
-            self.values.append(value)
+            code = self.index[value] = len(self.values)  # type: ignore[index]
+            self.values.append(value)  # type: ignore[arg-type]
         return code
 
 
 class EventTally:
-    """Task runs and durations per (installation, job, host name, module, role) of one day's result events."""
+    """Task runs and durations per (job host summary pair, module, role) of one day's result events.
 
-    def __init__(self) -> None:
+    Built on the day's summary `pairs` (JobHostSummaryUsage.pairs): an event counts for the pairs of its
+    installation, job and host name; events of no pair are counted in `events` only (they end up `unmatched`). A
+    tally row is one int64 key — the pair key's index (high 32 bits) and the (module, role) combination's code —
+    with its task runs and duration: 24 bytes, however many events it sums.
+    """
+
+    def __init__(self, pairs: pd.DataFrame) -> None:
+        self.pairs = pairs
         self.installs, self.hosts, self.modules, self.roles = Codes(), Codes(), Codes(), Codes()
+        self.combos: dict[tuple[int, int], int] = {}
+        self.combo_module: list[int] = []
+        self.combo_role: list[int] = []
+        install = self.installs.encode(pairs['install_uuid'].fillna(''))
+        host = self.hosts.encode(pairs['original_host_name'].fillna(''))
+        self.jobs: dict[tuple[int, object], int] = {}
+        job = np.fromiter(
+            (self._job(int(i), j) for i, j in zip(install, pairs['job_remote_id'], strict=True)),
+            dtype=np.int64,
+            count=len(pairs),
+        )
+        self.pair_key, keys = pd.factorize(job << 32 | host)  # pairs row → its key index
+        self.keys = pd.Index(keys)
         self.seen: dict[int, SeenIds] = {}
         self.parts: list[pd.DataFrame] = []  # the summed tally first, then parts not summed into it yet
         self.pending = 0  # rows of the parts not summed yet
         self.events = 0  # counted (after dropping rows without action or host, and rows delivered twice)
+
+    def _job(self, install: int, job: object) -> int:
+        key = (install, None if pd.isna(job) else int(job))  # type: ignore[arg-type]
+        code = self.jobs.get(key)
+        if code is None:
+            code = self.jobs[key] = len(self.jobs)
+        return code
 
     def package(self, install_uuid: str) -> PackageEvents:
         return PackageEvents(self, install_uuid)
@@ -106,21 +132,32 @@ class EventTally:
         self.seen.setdefault(staged.install, SeenIds()).update(staged.seen)
         self.events += staged.events
         for part in staged.parts:
-            self._append(part)
-
-    def _append(self, part: pd.DataFrame) -> None:
-        self.parts.append(part)
-        self.pending += len(part)
-        if self.pending > COMBINE_ROWS:
-            self.parts, self.pending = [self.total()], 0
+            self.parts.append(part)
+            self.pending += len(part)
+            if self.pending > COMBINE_ROWS:
+                self.parts, self.pending = [self.total()], 0
 
     def total(self) -> pd.DataFrame:
-        """The tally as one frame (groups in order of first appearance)."""
+        """The tally as one frame (keys in order of first appearance)."""
         if not self.parts:
-            return _empty()
+            return pd.DataFrame({'key': np.zeros(0, np.int64), 'task_runs': np.zeros(0, np.int64), 'duration': 0.0})
         if len(self.parts) == 1:
             return self.parts[0]
         return _sum(pd.concat(self.parts, ignore_index=True))
+
+    def combo(self, module: np.ndarray, role: np.ndarray) -> np.ndarray:
+        """Codes of (module, role) combinations."""
+        pairs, inverse = np.unique(np.stack([module, role], axis=1), axis=0, return_inverse=True)
+        mapping = np.fromiter((self._combo(int(m), int(r)) for m, r in pairs), dtype=np.int64, count=len(pairs))
+        return mapping[inverse.reshape(-1)]
+
+    def _combo(self, module: int, role: int) -> int:
+        code = self.combos.get((module, role))
+        if code is None:
+            code = self.combos[(module, role)] = len(self.combo_module)
+            self.combo_module.append(module)
+            self.combo_role.append(role)
+        return code
 
 
 class PackageEvents:
@@ -128,20 +165,14 @@ class PackageEvents:
 
     def __init__(self, tally: EventTally, install_uuid: str) -> None:
         self.tally = tally
+        self.install_uuid = install_uuid
         self.install = int(tally.installs.encode(pd.Series([install_uuid], dtype='str'))[0])
         self.seen = SeenIds()
         self.parts: list[pd.DataFrame] = []
         self.events = 0
 
-    def absorb(self, other: PackageEvents) -> None:
-        """Take over what `other` (a later file of the same package) staged."""
-        self.seen.update(other.seen)
-        self.parts += other.parts
-        self.events += other.events
-
-    def add(self, table: pa.Table, also: PackageEvents | None = None) -> None:
-        """Fold one block of `main_jobevent` rows (the extractor's schema) into the staged tally; ids staged in
-        `also` (earlier files of the package) count as seen."""
+    def add(self, table: pa.Table) -> None:
+        """Fold one block of `main_jobevent` rows (the extractor's schema) into the staged tally."""
         raw = table.select(EVENT_COLUMNS).to_pandas()
         raw = raw[raw['task_action'].notna() & raw['host_name'].notna()]
         ids = raw['id']
@@ -153,92 +184,112 @@ class PackageEvents:
             if committed is not None:
                 keep &= ~committed.seen(values)
             keep &= ~self.seen.seen(values)
-            if also is not None:
-                keep &= ~also.seen.seen(values)
             self.seen.add(values[keep])
             mask = ~with_id
             mask[np.flatnonzero(with_id)[keep]] = True
             raw = raw[mask]
-        if not len(raw):
+        self.events += len(raw)
+        tally = self.tally
+        jobs, job_values = pd.factorize(raw['job_remote_id'], use_na_sentinel=False)
+        job_codes = np.fromiter(
+            (tally.jobs.get((self.install, None if pd.isna(j) else int(j)), -1) for j in job_values),
+            dtype=np.int64,
+            count=len(job_values),
+        )
+        job = job_codes[jobs] if len(job_values) else np.zeros(0, np.int64)
+        host = tally.hosts.lookup(raw['host_name'])
+        known = (job >= 0) & (host >= 0)
+        key = tally.keys.get_indexer(np.where(known, job << 32 | np.maximum(host, 0), -1))
+        paired = key >= 0
+        if not paired.any():
             return
+        raw = raw[paired]
         module = _text(raw['resolved_action']).fillna(raw['task_action'])
         role = _text(raw['resolved_role']).fillna(_text(raw['role'])).fillna(NO_ROLE)
+        combo = tally.combo(tally.modules.encode(module), tally.roles.encode(role))
         frame = pd.DataFrame(
             {
-                'install': np.full(len(raw), self.install, dtype=np.int32),
-                'job': raw['job_remote_id'].astype('Int64').to_numpy(),
-                'host': self.tally.hosts.encode(raw['host_name']),
-                'module': self.tally.modules.encode(module),
-                'role': self.tally.roles.encode(role),
+                'key': key[paired].astype(np.int64) << 32 | combo,
                 'task_runs': np.ones(len(raw), dtype=np.int64),
                 'duration': raw['duration'].fillna(0.0).to_numpy(dtype=np.float64),
             }
         )
-        frame['job'] = frame['job'].astype('Int64')
-        self.events += len(frame)
         self.parts.append(_sum(frame))
 
 
 def _sum(frame: pd.DataFrame) -> pd.DataFrame:
-    grouped = frame.groupby(KEY, sort=False, dropna=False)
+    grouped = frame.groupby('key', sort=False)
     return grouped.agg(task_runs=('task_runs', 'sum'), duration=('duration', 'sum')).reset_index()
 
 
-def _empty() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype='int32') for c in KEY})
-    frame['job'] = frame['job'].astype('Int64')
-    frame['task_runs'] = pd.Series(dtype='int64')
-    frame['duration'] = pd.Series(dtype='float64')
-    return frame
-
-
-def content_rollup(tally: EventTally, pairs: pd.DataFrame, day: date) -> tuple[pa.Table | None, int]:
-    """The day's content usage rollup (`ContentUsage.fields`, text dictionary-encoded) from the tally and the day's
-    job host summary `pairs`, and the number of events without a summary (None when no event has one).
+def content_rollup(tally: EventTally, day: date) -> tuple[pa.Table | None, int]:
+    """The day's content usage rollup (`ContentUsage.fields`, text dictionary-encoded) and the number of events
+    without a job host summary (None when no event has one).
 
     The same rows, in the same order (first appearance of their first event), as `ContentUsage.group_with` of the
-    raw events: the inner join keeps the tally's order, and an event row joined to k pairs counts k times there as
-    its tally row does here (`unmatched` is computed the same way).
+    raw events: an event counts for each pair of its key, as the inner join there repeats it, and `unmatched` is
+    computed the same way.
     """
     total = tally.total()
     tally.parts = []
-    coded = pd.DataFrame(
-        {
-            'install': tally.installs.lookup(pairs['install_uuid']),
-            'job': pairs['job_remote_id'].astype('Int64'),
-            'host': tally.hosts.lookup(pairs['original_host_name']),
-            'org': pairs['organization_name'].fillna(NO_ORGANIZATION),
-            'identity': pairs['host_name'],
-            'reachable': pairs['reachable'].astype(bool),
-        }
+    pairs = tally.pairs
+    key = (total['key'].to_numpy() >> 32).astype(np.int64)
+    combo = (total['key'].to_numpy() & 0xFFFFFFFF).astype(np.int64)
+    runs, duration = total['task_runs'].to_numpy(), total['duration'].to_numpy()
+    del total
+    # each pair: (job, identity, organization, reachable) → target code; a key with several pairs repeats its rows
+    identity, identities = pd.factorize(pairs['host_name'])
+    org, orgs = pd.factorize(pairs['organization_name'].fillna(NO_ORGANIZATION))
+    job = np.fromiter(
+        (
+            tally.jobs[(int(i), None if pd.isna(j) else int(j))]
+            for i, j in zip(
+                tally.installs.lookup(pairs['install_uuid'].fillna('')), pairs['job_remote_id'], strict=True
+            )
+        ),
+        dtype=np.int64,
+        count=len(pairs),
     )
-    coded = coded[(coded['install'] >= 0) & (coded['host'] >= 0)]
-    identity, identities = pd.factorize(coded['identity'])
-    org, orgs = pd.factorize(coded['org'])
-    coded = coded.assign(identity=identity, org=org)
-    merged = total.merge(coded, on=['install', 'job', 'host'], how='inner')
-    del total, coded
-    unmatched = tally.events - int(merged['task_runs'].sum())
-    if not len(merged):
+    reachable = pairs['reachable'].to_numpy(dtype=bool)
+    targets = pd.DataFrame({'job': job, 'identity': identity, 'org': org, 'reachable': reachable})
+    target, _ = pd.factorize(pd.MultiIndex.from_frame(targets))
+    per_key = pd.DataFrame({'key': tally.pair_key, 'target': target}).drop_duplicates()
+    if per_key['key'].is_unique:  # one pair per key (always, unless two summaries of a job name one host twice)
+        lookup = np.full(len(tally.keys), -1, dtype=np.int64)
+        lookup[per_key['key'].to_numpy()] = per_key['target'].to_numpy()
+        row_target = lookup[key]
+        expanded = pd.DataFrame({'target': row_target, 'combo': combo, 'task_runs': runs, 'duration': duration})
+    else:
+        rows = pd.DataFrame({'key': key, 'combo': combo, 'task_runs': runs, 'duration': duration})
+        expanded = rows.merge(per_key, on='key', how='inner')[['target', 'combo', 'task_runs', 'duration']]
+    del key, combo, runs, duration
+    unmatched = tally.events - int(expanded['task_runs'].sum())
+    if not len(expanded):
         return None, unmatched
-    keys = ['install', 'org', 'job', 'identity', 'module', 'role', 'reachable']
-    out = merged.groupby(keys, sort=False, dropna=False)[['task_runs', 'duration']].sum().reset_index()
-    del merged
+    final = expanded.groupby(['target', 'combo'], sort=False)[['task_runs', 'duration']].sum().reset_index()
+    del expanded
+    first = pd.DataFrame({'target': target, 'pair': np.arange(len(target))}).drop_duplicates('target')
+    pair_of_target = np.empty(int(target.max()) + 1 if len(target) else 0, dtype=np.int64)
+    pair_of_target[first['target'].to_numpy()] = first['pair'].to_numpy()
+    pair = pair_of_target[final['target'].to_numpy()]
+    combo = final['combo'].to_numpy()
+    module = np.asarray(tally.combo_module, dtype=np.int64)[combo]
+    role = np.asarray(tally.combo_role, dtype=np.int64)[combo]
     modules = np.asarray(tally.modules.values, dtype=object)
     collection_of_module, collections = pd.factorize(collection_of(pd.Series(modules, dtype='str')))
-    module = out['module'].to_numpy()
+    install_of_pair = tally.installs.lookup(pairs['install_uuid'].fillna(''))
     columns = {
-        'day': pa.array(np.full(len(out), np.datetime64(day.isoformat(), 'us'))),
-        'install_uuid': _dictionary(out['install'].to_numpy(), tally.installs.values),
-        'organization_name': _dictionary(out['org'].to_numpy(), orgs),
-        'job_remote_id': pa.array(out['job'], type=pa.int64()),
-        'host_name': _dictionary(out['identity'].to_numpy(), identities),
+        'day': pa.array(np.full(len(final), np.datetime64(day.isoformat(), 'us'))),
+        'install_uuid': _dictionary(install_of_pair[pair], tally.installs.values),
+        'organization_name': _dictionary(org[pair], orgs),
+        'job_remote_id': pa.array(pairs['job_remote_id'].astype('Int64').take(pair), type=pa.int64()),
+        'host_name': _dictionary(identity[pair], identities),
         'module_name': _dictionary(module, modules),
         'collection_name': _dictionary(collection_of_module[module], collections),
-        'role_name': _dictionary(out['role'].to_numpy(), tally.roles.values),
-        'reachable': pa.array(out['reachable'].to_numpy(dtype=bool)),
-        'task_runs': pa.array(out['task_runs'].to_numpy(dtype=np.int64)),
-        'duration': pa.array(out['duration'].to_numpy(dtype=np.float64)),
+        'role_name': _dictionary(role, tally.roles.values),
+        'reachable': pa.array(reachable[pair]),
+        'task_runs': pa.array(final['task_runs'].to_numpy(dtype=np.int64)),
+        'duration': pa.array(final['duration'].to_numpy(dtype=np.float64)),
     }
     return pa.table(columns), unmatched
 

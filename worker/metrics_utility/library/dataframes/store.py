@@ -10,6 +10,7 @@ storage) only costs speed: the report is still built from what was read.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -18,6 +19,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,26 +225,24 @@ class RollupStore:
         """Roll up the day's packages, streaming the large CSVs (summaries, events) a block at a time.
 
         Packages that cannot hold events come first, so the day's summaries are complete and grouped (their raw
-        rows freed) before the events are tallied; problems keep the packages' order.
+        rows freed) before the events are tallied against them (`EventTally`); the events of a package that holds
+        summaries too wait on disk until then. Problems keep the packages' order.
         """
         build = set(names)
         for name in names:
             build |= DEPENDS.get(name, set())
         rollups = {name: ROLLUPS[name]() for name in build}
         raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
-        events = EventTally() if 'main_jobevent' in rollups else None
         order = {name: i for i, name in enumerate(tarballs)}
-        last = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
         jhs = rollups.get('job_host_summary')
-        grouped: dict[str, pd.DataFrame | pa.Table] = {}
+        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None)
         before = len(self.extractor.problems)
         with job_tempdir(prefix='rollup-day-') as tmp:
-            packages = self.extractor.read_day(day, raw_keys, last, stream_to=tmp, streamed=STREAMED)
-            for package in packages:
-                ready = 'job_host_summary' not in grouped and _holds_only_events(package.name)
-                if ready and isinstance(jhs, JobHostSummaryUsage):
-                    grouped['job_host_summary'] = jhs.group()
-                staged = self._stream(day, package, rollups, events)
+            ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
+            for package in self.extractor.read_day(day, raw_keys, ordered, stream_to=tmp, streamed=STREAMED):
+                if _holds_only_events(package.name):
+                    day_events.start()
+                staged = self._stream(day, package, rollups, day_events, tmp)
                 if staged is None:
                     continue
                 for key, table in package.tables.items():
@@ -257,17 +257,17 @@ class RollupStore:
                             rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
                 for rollup, frames in staged[0].items():
                     rollup._raw.extend(frames)
-                if events is not None and staged[1] is not None:
-                    events.commit(staged[1])
+                day_events.commit(staged[1])
+            day_events.start()
         positions = {_base_name(n): i for i, n in enumerate(tarballs)}
         problems = sorted(self.extractor.problems[before:], key=lambda p: positions.get(p.name, len(positions)))
         frames: dict[str, pd.DataFrame | pa.Table] = {}
         for name, rollup in rollups.items():
             if isinstance(rollup, ContentUsage):
                 continue
-            frames[name] = grouped[name] if name in grouped else rollup.group()
-        if events is not None and isinstance(jhs, JobHostSummaryUsage):
-            table, unmatched = content_rollup(events, jhs.pairs, day)
+            frames[name] = day_events.summaries if name == 'job_host_summary' and day_events.tally else rollup.group()
+        if day_events.tally is not None:
+            table, unmatched = content_rollup(day_events.tally, day)
             frames['main_jobevent'] = ContentUsage.empty() if table is None else table
             if unmatched:
                 problems.append(
@@ -280,45 +280,41 @@ class RollupStore:
         return frames, problems
 
     def _stream(
-        self, day: date, package: PackageTables, rollups: dict[str, Rollup], events: EventTally | None
-    ) -> tuple[dict[Rollup, list[pd.DataFrame]], PackageEvents | None] | None:
+        self, day: date, package: PackageTables, rollups: dict[str, Rollup], events: _DayEvents, tmp: Path
+    ) -> tuple[dict[Rollup, list[pd.DataFrame]], PackageEvents | tuple[str, Path] | None] | None:
         """Read the package's streamed CSVs (`package.files`) a block at a time into staged parts: prepared rows
-        per rollup, and the package's event tally. None when a CSV is unreadable: the package is then skipped
-        whole (a problem says so), as the extractor skips a package it cannot parse."""
+        per rollup, and the package's events (tallied, or the checked file kept until the tally starts). None
+        when a CSV is unreadable: the package is then skipped whole (a problem says so), as the extractor skips a
+        package it cannot parse."""
         staged: dict[Rollup, list[pd.DataFrame]] = {}
-        streams_events = events is not None and 'main_jobevent' in package.files
-        tally = events.package(package.install_uuid) if events is not None and streams_events else None
+        package_events: PackageEvents | tuple[str, Path] | None = None
         for key, path in package.files.items():
             takers = [r for r in rollups.values() if key in r.sources and not isinstance(r, ContentUsage)]
-            for lenient in (False, True):
-                messages: list[str] = []
-                parts: dict[Rollup, list[pd.DataFrame]] = {r: [] for r in takers}
-                file_tally = events.package(package.install_uuid) if key == 'main_jobevent' and events else None
-                try:
-                    for table in stream_csv(path, key, messages, lenient=lenient):
-                        if file_tally is not None:
-                            file_tally.add(table, also=tally)
-                        frame = table.to_pandas() if takers and table.num_rows else None
-                        for rollup in takers:
-                            if frame is not None:
-                                parts[rollup].append(rollup.prepare(frame, package.install_uuid, pd.Timestamp(day)))
-                except pa.ArrowException as exc:
-                    if not lenient and isinstance(exc, pa.ArrowInvalid):
-                        continue  # a value that does not parse: read the file again, leniently
-                    log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
-                    message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
-                    self.extractor.problems.append(Problem(day, package.name, message))
-                    for file in package.files.values():
-                        file.unlink(missing_ok=True)
-                    return None
-                break
-            path.unlink()
-            for rollup, frames in parts.items():
-                staged.setdefault(rollup, []).extend(frames)
-            if file_tally is not None and tally is not None:
-                tally.absorb(file_tally)
+            counted = events.tally.package(package.install_uuid) if events.tally and key == 'main_jobevent' else None
+            messages: list[str] = []
+            try:
+                for table in stream_csv(path, key, messages):
+                    if counted is not None:
+                        counted.add(table)
+                    frame = table.to_pandas() if takers and table.num_rows else None
+                    for rollup in takers:
+                        if frame is not None:
+                            prepared = rollup.prepare(frame, package.install_uuid, pd.Timestamp(day))
+                            staged.setdefault(rollup, []).append(prepared)
+            except pa.ArrowException as exc:
+                log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
+                message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
+                self.extractor.problems.append(Problem(day, package.name, message))
+                for file in package.files.values():
+                    file.unlink(missing_ok=True)
+                return None
             self.extractor.problems.extend(Problem(day, package.name, m) for m in messages)
-        return staged, tally
+            if key == 'main_jobevent' and counted is None and events.rollup is not None:
+                package_events = (package.install_uuid, path.rename(tmp / f'waiting-{next(events.numbers)}.csv'))
+            else:
+                package_events = counted if key == 'main_jobevent' else package_events
+                path.unlink()
+        return staged, package_events
 
     # persistence ----------------------------------------------------------------------------------------------------
     def _manifest(self, day: date) -> dict[str, Any] | None:
@@ -381,6 +377,38 @@ def default_workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(2, cpus))
+
+
+class _DayEvents:
+    """The day's event tally: started once the day's summaries are grouped (`start`), fed package by package."""
+
+    def __init__(self, day: date, summaries: Rollup | None) -> None:
+        self.day = day
+        self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
+        self.summaries: pd.DataFrame | None = None
+        self.tally: EventTally | None = None
+        self.waiting: list[tuple[str, Path]] = []  # (install_uuid, checked events CSV) read before the start
+        self.numbers = itertools.count()
+
+    def start(self) -> None:
+        """Group the summaries, then tally the events that waited for them (once; no-op without events)."""
+        if self.rollup is None or self.tally is not None:
+            return
+        self.summaries = self.rollup.group()
+        self.tally = EventTally(self.rollup.pairs)
+        for install_uuid, path in self.waiting:
+            staged = self.tally.package(install_uuid)
+            for table in stream_csv(path, 'main_jobevent'):
+                staged.add(table)
+            self.tally.commit(staged)
+            path.unlink()
+        self.waiting = []
+
+    def commit(self, staged: PackageEvents | tuple[str, Path] | None) -> None:
+        if isinstance(staged, tuple):
+            self.waiting.append(staged)
+        elif staged is not None and self.tally is not None:
+            self.tally.commit(staged)
 
 
 def _frame(frame: pd.DataFrame | pa.Table) -> pd.DataFrame:

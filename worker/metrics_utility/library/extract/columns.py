@@ -109,6 +109,7 @@ def _missing_from_header(first: bytes, key: str) -> list[str]:
 
 
 BLOCK_SIZE = 16 << 20
+CHUNK = 8 << 20  # bytes of records `stream_csv` parses at a time
 
 
 def _convert_kwargs(key: str) -> dict[str, object]:
@@ -127,11 +128,19 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     Strict parsing first (fast path); if a value does not parse, read everything as text and cast column by column,
     turning bad values into nulls and appending one message per affected column to `problems`.
     """
+    if not data.strip():
+        return empty(key)
+    bad: dict[str, int] = {}
+    table = _parse(data, key, bad)
+    _report(key, bad, problems)
+    return table
+
+
+def _parse(data: bytes, key: str, bad: dict[str, int]) -> pa.Table:
+    """`data` (a header and records) in the key's schema; values that do not parse become nulls, counted in `bad`."""
     types = SCHEMAS[key]
     read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
     kwargs = _convert_kwargs(key)
-    if not data.strip():
-        return empty(key)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=types, **kwargs)
@@ -146,11 +155,20 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     for name, typ in types.items():
         column = text.column(name)
         if typ != STR:
-            column, bad = _lenient_cast(column, typ)
-            if bad and problems is not None:
-                problems.append(f'{key}.csv: {bad} value(s) in column {name!r} are not valid {typ}; counted as empty')
+            column, count = _lenient_cast(column, typ)
+            if count:
+                bad[name] = bad.get(name, 0) + count
         columns.append(column)
     return pa.table(columns, schema=schema(key))
+
+
+def _report(key: str, bad: dict[str, int], problems: list[str] | None) -> None:
+    """One message per column with values that did not parse, in the key's column order."""
+    if problems is None:
+        return
+    for name, typ in SCHEMAS[key].items():
+        if bad.get(name):
+            problems.append(f'{key}.csv: {bad[name]} value(s) in column {name!r} are not valid {typ}; counted as empty')
 
 
 def missing_columns_in(path: Path, key: str) -> list[str]:
@@ -171,41 +189,51 @@ def _blank(source: io.BufferedReader) -> bool:
     return True
 
 
-def stream_csv(path: Path, key: str, problems: list[str] | None = None, *, lenient: bool = False) -> Iterator[pa.Table]:
-    """The CSV file `path` in the key's schema, one block (~16 MiB of text) at a time: memory holds one block.
+def stream_csv(path: Path, key: str, problems: list[str] | None = None, chunk: int = CHUNK) -> Iterator[pa.Table]:
+    """The CSV file `path` in the key's schema, about `chunk` bytes of records at a time: memory holds one chunk.
 
-    The same values as `read_csv`. Strict (`lenient` False) raises pa.ArrowInvalid at the first value that does not
-    parse — the caller then discards what it took from the file and reads it again leniently, where bad values become
-    nulls and, once the file is read, one message per affected column is appended to `problems` (as `read_csv`).
+    The same values and messages as `read_csv` of the whole file: chunks end where a record ends (a line break
+    after an even number of `"`, as quotes are doubled inside quoted values), each is parsed with the file's header
+    (strictly, else leniently: a value that parses has the same value either way), and the counts of values that do
+    not parse are summed over the file before its messages are appended to `problems`. A structural error (e.g. a
+    wrong number of fields) raises pa.ArrowInvalid as `read_csv` does.
     """
-    types = SCHEMAS[key]
-    kinds = dict.fromkeys(types, STR) if lenient else types
-    options = pacsv.ConvertOptions(column_types=kinds, **_convert_kwargs(key))
-    target = schema(key)
-    bad = dict.fromkeys(types, 0)
+    bad: dict[str, int] = {}
     with open(path, 'rb') as source:
         if _blank(source):
             yield empty(key)
             return
         source.seek(0)
-        reader = pacsv.open_csv(source, pacsv.ReadOptions(block_size=BLOCK_SIZE), convert_options=options)
-        for batch in reader:
-            table = pa.Table.from_batches([batch]).select(list(types))
-            if not lenient:
-                yield table.cast(target)
+        header = source.readline()
+        if not header.endswith(b'\n'):
+            header += b'\n'
+        carry = b''
+        while True:
+            block = source.read(chunk)
+            data = carry + block if carry else block
+            if not block:
+                if data.strip():
+                    yield _parse(header + data, key, bad)
+                break
+            cut = _record_end(data)
+            if cut < 0:  # one record longer than a chunk: read on
+                carry = data
                 continue
-            columns = []
-            for name, typ in types.items():
-                column = table.column(name)
-                if typ != STR:
-                    column, count = _lenient_cast(column, typ)
-                    bad[name] += count
-                columns.append(column)
-            yield pa.table(columns, schema=target)
-    for name, count in bad.items():
-        if count and problems is not None:
-            message = f'{key}.csv: {count} value(s) in column {name!r} are not valid {types[name]}; counted as empty'
-            problems.append(message)
+            yield _parse(header + data[:cut], key, bad)
+            carry = data[cut:]
+    _report(key, bad, problems)
+
+
+def _record_end(data: bytes) -> int:
+    """The offset just after the last line break of `data` that ends a record (`data` starts a record), or -1."""
+    quotes = data.count(b'"')
+    end = len(data)
+    while (at := data.rfind(b'\n', 0, end)) >= 0:
+        quotes -= data.count(b'"', at, end)
+        if quotes % 2 == 0:
+            return at + 1
+        end = at
+    return -1
 
 
 def _lenient_cast(column: pa.ChunkedArray, typ: pa.DataType) -> tuple[pa.Array, int]:
