@@ -205,22 +205,25 @@ def stream_csv(path: Path, key: str, problems: list[str] | None = None, chunk: i
             return
         source.seek(0)
         header = source.readline()
-        if not header.endswith(b'\n'):
-            header += b'\n'
+        yielded = False
         carry = b''
-        while True:
+        while header.endswith(b'\n'):
             block = source.read(chunk)
             data = carry + block if carry else block
             if not block:
                 if data.strip():
+                    yielded = True
                     yield _parse(header + data, key, bad)
                 break
             cut = _record_end(data)
             if cut < 0:  # one record longer than a chunk: read on
                 carry = data
                 continue
+            yielded = True
             yield _parse(header + data[:cut], key, bad)
             carry = data[cut:]
+        if not yielded:  # a header alone: what a read of it gives (no rows; an error without its line break)
+            yield _parse(header, key, bad)
     _report(key, bad, problems)
 
 
