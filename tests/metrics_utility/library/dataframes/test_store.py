@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from metrics_utility.library.dataframes import ROLLUPS, RollupStore
+from metrics_utility.library.dataframes.store import workers_pay
 from metrics_utility.library.storage import StorageDirectory
 from testsupport.report_data import synthetic
 
@@ -80,3 +81,31 @@ def test_days_built_in_worker_processes_equal_days_built_in_process(tmp_path):
     assert compact['job_host_summary']['host_name'].astype('str').tolist() == (
         expected['job_host_summary']['host_name'].tolist()
     )
+
+
+MIB = 1 << 20
+WORKER_CASES = [
+    ('no-days', [], False),
+    ('small-days', [2 * MIB] * 10, False),
+    ('mid-size-days', [12 * MIB] * 10, True),
+    ('at-the-lower-bound', [8 * MIB] * 10, True),
+    ('mostly-small-one-mid', [1 * MIB] * 9 + [20 * MIB], False),
+    ('one-large-day-among-mid', [12 * MIB] * 9 + [33 * MIB], False),
+    ('at-the-upper-bound', [32 * MIB] * 10, True),
+    ('sizes-unknown', [0] * 10, False),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('sizes', 'pays'), [c[1:] for c in WORKER_CASES], ids=[c[0] for c in WORKER_CASES])
+def test_worker_processes_only_for_mid_size_days(sizes, pays):
+    assert workers_pay(sizes) is pays
+
+
+def test_small_days_build_in_this_process_even_when_workers_are_allowed(tmp_path):
+    synthetic(date(2024, 2, 1), 7, jobs_per_day=2).write(tmp_path)
+    store = RollupStore(StorageDirectory(tmp_path), workers=2)
+    assert store._prebuild(date(2024, 2, 1), date(2024, 2, 8), {'job_host_summary'}, False) == set()
+    assert store.load(date(2024, 2, 1), date(2024, 2, 8), {'job_host_summary'}).days_rebuilt == [
+        date(2024, 2, d) for d in range(1, 8)
+    ]

@@ -49,6 +49,12 @@ ROLLUP_VERSION = 4  # 2: exact NULL/'' reading (hosts named NA kept), content ro
 # verified before use, so days rolled up by the unverified reader are read again; 4: collection status keeps
 # `unreadable_rows`
 MIN_PARALLEL_DAYS = 6
+# Packages per day (compressed bytes) for which worker processes pay (docs/operator.md "Sizing"). A worker costs its
+# imports (~190 MiB resident, ~2 s) before any work: below the lower bound a day builds faster than that in this
+# process. A day builds in a bounded working set that grows with its summaries (~750 MiB above the imports for 116 MiB
+# of packages: 400k summaries, 6M events), and the memory of all processes adds up in one pod: above the upper bound
+# two such days side by side would not fit the default limit, so large days build one at a time in this process.
+PARALLEL_DAY_BYTES = (8 << 20, 32 << 20)
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
@@ -149,6 +155,10 @@ class RollupStore:
             return set()
         stale = [day for day in days(since, until) if self._stale(day, names, force)]
         if len(stale) < MIN_PARALLEL_DAYS:  # starting a worker costs about as much as building a day or two
+            return set()
+        signatures = [self.extractor.signature(self.extractor.tarballs(day)) for day in stale]
+        sizes = [sum(int(entry.get('size') or 0) for entry in signature) for signature in signatures]
+        if not workers_pay(sizes):
             return set()
         try:
             pickle.dumps(self)
@@ -368,6 +378,15 @@ class RollupStore:
             self.storage.put(f'{prefix}/manifest.json', dict=manifest)
         except StorageError as exc:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)
+
+
+def workers_pay(day_bytes: list[int]) -> bool:
+    """Whether days of these package sizes build faster in worker processes within the pod's memory: the typical
+    (median) day is large enough to outweigh a worker's start, and no day too large to build beside another."""
+    if not day_bytes:
+        return False
+    typical = sorted(day_bytes)[len(day_bytes) // 2]
+    return typical >= PARALLEL_DAY_BYTES[0] and max(day_bytes) <= PARALLEL_DAY_BYTES[1]
 
 
 def default_workers() -> int:
