@@ -37,7 +37,7 @@ from metrics_utility.library.tempdir import job_tempdir
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
-from .event_tally import EventTally, PackageEvents, content_rollup
+from .event_tally import EventTally, PackageEvents, content_rollup, release_memory
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
@@ -277,6 +277,7 @@ class RollupStore:
                 continue
             frames[name] = day_events.summaries if name == 'job_host_summary' and day_events.tally else rollup.group()
         if day_events.tally is not None:
+            release_memory()
             table, unmatched = content_rollup(day_events.tally, day)
             frames['main_jobevent'] = ContentUsage.empty() if table is None else table
             if unmatched:
@@ -414,6 +415,7 @@ class _DayEvents:
         if self.rollup is None or self.tally is not None:
             return
         self.summaries = self.rollup.group()
+        release_memory()
         self.tally = EventTally(self.rollup.pairs)
         for install_uuid, path in self.waiting:
             staged = self.tally.package(install_uuid)
