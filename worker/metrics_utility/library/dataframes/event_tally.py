@@ -16,7 +16,6 @@ that turns out unreadable contributes nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Sequence
 from datetime import date
 
@@ -43,12 +42,12 @@ def release_memory() -> None:
 
 
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library('c')
+    """The C library this process runs with (its own symbols: no `find_library`, which starts processes)."""
     try:
-        libc = ctypes.CDLL(name) if name else None
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
-    return libc if libc is not None and hasattr(libc, 'malloc_trim') else None
+    return libc if hasattr(libc, 'malloc_trim') else None
 
 
 _LIBC = _libc()
