@@ -51,7 +51,9 @@ DEFAULTS: Final[dict[str, Any]] = {
         'backoffLimit': 2,
     },
     'jobs': {'startingDeadlineSeconds': 600, 'successfulJobsHistoryLimit': 3, 'failedJobsHistoryLimit': 3},
-    'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
+    # gather peaks at ~110 MiB (large, 1 day), a cold report at ~965 MiB (6M events + 400k summaries in a day):
+    # docs/operator.md "Sizing"; the limit leaves ~50 % headroom above the largest measured peak
+    'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1536Mi'}},
 }
 # Applied by the operator, not the CRD, and only without `spec.controller`: there the Secret's values apply unless a
 # field is given, and a default written by the API server could not be told from a given one.
