@@ -14,6 +14,11 @@ With `--unreadable-events N`, N events of the window (one per hour partition, as
 `event_data` the server cannot read after the ceiling was measured, so `main_jobevent` runs its fallback (failed COPY,
 then hour by hour, the bad hours parsed in Python): the price of one bad document (docs/collectors.md).
 
+Then the event statement's extraction of the four `event_data` keys against the raw read (the same rows with
+`event_data` passed through as text): each variant's server time (COPY to /dev/null, best of `--repeat`) and
+raw/variant; "exact" says whether it gives the collector's values (the json ones print numbers and nested values as
+written, not as jsonb renders them: tests/.../test_events.py compares the chosen statement with the previous one).
+
     .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0]
 """
 
@@ -33,7 +38,7 @@ from psycopg import ClientCursor, sql
 from metrics_utility.demo.database import build
 from metrics_utility.demo.generator import DatasetSpec
 from metrics_utility.demo.pgcluster import PostgresCluster
-from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent, window
+from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent, partitions, window
 from metrics_utility.library.collectors.controller.host_columns import candidates
 from metrics_utility.library.collectors.controller.main_jobevent import JOBS
 from metrics_utility.library.collectors.controller.main_jobevent import build_query as jobevent_query
@@ -62,6 +67,83 @@ COLLECTORS = (
     ('job_host_summary', job_host_summary, jhs_statements),
     ('main_jobevent', main_jobevent, jobevent_statements),
 )
+
+
+# The previous main_jobevent statement with its LATERAL extraction as `{extract}` (giving `ed.<key>` text columns).
+LATERAL = """
+WITH job_scope AS (
+    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
+           u.created AS job_created, s.job_id, s.host_name
+    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
+    WHERE {window}
+)
+SELECT
+    js.main_jobhostsummary_id, js.main_jobhostsummary_created, e.id, e.created, e.modified, e.job_created, e.event,
+    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration, e.failed, e.changed, e.playbook, e.play,
+    e.task, e.role, e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
+FROM main_jobevent e
+JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
+{extract}
+WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
+"""
+TEXT_KEYS = 'task_action text, resolved_action text, resolved_role text, duration text'
+ESCAPED = "replace(e.event_data, '\\u', '\\u005cu')"
+# name -> (LATERAL's extraction, exact); None: the collector's own statement.
+EXTRACTIONS = {
+    'raw read (event_data as text)': (
+        'LEFT JOIN LATERAL (SELECT e.event_data AS task_action, NULL::text AS resolved_action, '
+        'NULL::text AS resolved_role, NULL::text AS duration) ed ON true',
+        False,
+    ),
+    'previous: LATERAL jsonb_to_record, left/right': (
+        "LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left(e.event_data, 1) = '{' AND right(e.event_data, 1) = '}' "
+        f'THEN {ESCAPED}::jsonb END) AS ed({TEXT_KEYS}) ON true',
+        True,
+    ),
+    'LATERAL jsonb once, ->> x4': (
+        "LEFT JOIN LATERAL (SELECT j->>'task_action' AS task_action, j->>'resolved_action' AS resolved_action, "
+        "j->>'resolved_role' AS resolved_role, j->>'duration' AS duration FROM (SELECT CASE WHEN e.event_data "
+        f"LIKE '{{%%}}' THEN {ESCAPED}::jsonb END AS j OFFSET 0) s) ed ON true",
+        True,
+    ),
+    'LATERAL json_to_record (text columns)': (
+        f"LEFT JOIN LATERAL json_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::json END) "
+        f'AS ed({TEXT_KEYS}) ON true',
+        False,
+    ),
+    'four json_extract_path_text': (
+        'LEFT JOIN LATERAL (SELECT '
+        + ', '.join(
+            f"CASE WHEN e.event_data LIKE '{{%%}}' THEN json_extract_path_text({ESCAPED}::json, '{k}') END AS {k}"
+            for k in ('task_action', 'resolved_action', 'resolved_role', 'duration')
+        )
+        + ') ed ON true',
+        False,
+    ),
+    'chosen: LATERAL jsonb_to_record, LIKE (the collector)': (None, True),
+}
+
+
+def extraction_table(cluster: PostgresCluster, dbname: str, conn: psycopg.Connection, since, until, repeat: int):
+    """Each extraction variant's server time against the raw read of the same rows."""
+    export = main_jobevent_module().build_export(conn, since, until)
+    partition = partitions.job_created_condition('e.job_created', export.ranges)
+    timings = {}
+    for name, (extraction, _) in EXTRACTIONS.items():
+        if extraction is None:
+            query = export.fast()
+        else:
+            query = sql.SQL(LATERAL).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
+        timings[name] = min(ceiling(cluster, dbname, [(query, export.params)])[0] for _ in range(repeat))
+    raw = timings['raw read (event_data as text)']
+    print()
+    print_table_header(f'{"main_jobevent extraction (all days)":<52} {"server s":>9} {"raw/this":>9} {"exact":>6}')
+    for name, seconds in timings.items():
+        print(f'{name:<52} {seconds:>9.3f} {raw / seconds:>9.2f} {"yes" if EXTRACTIONS[name][1] else "no":>6}')
+
+
+def main_jobevent_module():
+    return importlib.import_module('metrics_utility.library.collectors.controller.main_jobevent')  # not the factory
 
 
 def print_table_header(header: str) -> None:
@@ -171,6 +253,8 @@ def main() -> None:
             '\nratio = ceiling time / our time (1.0 = as fast as the server can format CSV into /dev/null); '
             '"export only" leaves the look-up out of the ceiling'
         )
+        with db.connect_reader() as conn:
+            extraction_table(cluster, 'bench', conn, START, START + timedelta(days=args.days), args.repeat)
 
 
 if __name__ == '__main__':

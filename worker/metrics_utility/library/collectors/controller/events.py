@@ -66,20 +66,19 @@ def event_list(events: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(', ').join(sql.Literal(e) for e in events)
 
 
+def parsed(source: str = 'e') -> sql.Composable:
+    """The `event_data` of `source` cast to jsonb once: NULL unless it looks like an object (`{...}`)."""
+    # `LIKE '{%}'` (written `{%%}`: the statement goes through psycopg's placeholders; unbound, `%%` is two
+    # wildcards, the same pattern) is the `{...}` test; `right(text, 1)` would count every character of the text.
+    return sql.SQL(
+        "CASE WHEN {src}.event_data LIKE '{{%%}}' THEN replace({src}.event_data, {esc}, {escaped})::jsonb END"
+    ).format(src=sql.Identifier(source), esc=sql.Literal('\\u'), escaped=sql.Literal('\\u005cu'))
+
+
 def extract(alias: str, columns: str, source: str = 'e') -> sql.Composable:
     """`LEFT JOIN LATERAL jsonb_to_record(<event_data, cast once>) AS <alias>(<columns>) ON true`."""
-    return sql.SQL(
-        'LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left({src}.event_data, 1) = {open} '
-        'AND right({src}.event_data, 1) = {close} '
-        'THEN replace({src}.event_data, {esc}, {escaped})::jsonb END) AS {alias}({columns}) ON true'
-    ).format(
-        src=sql.Identifier(source),
-        open=sql.Literal('{'),
-        close=sql.Literal('}'),
-        esc=sql.Literal('\\u'),
-        escaped=sql.Literal('\\u005cu'),
-        alias=sql.Identifier(alias),
-        columns=sql.SQL(columns),
+    return sql.SQL('LEFT JOIN LATERAL jsonb_to_record({parsed}) AS {alias}({columns}) ON true').format(
+        parsed=parsed(source), alias=sql.Identifier(alias), columns=sql.SQL(columns)
     )
 
 
