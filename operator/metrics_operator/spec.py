@@ -33,6 +33,7 @@ DEFAULTS: Final[dict[str, Any]] = {
         'schedule': '@hourly',
         'untilLag': '10m',
         'lookbackDays': 28,
+        'parallelism': 2,
         'activeDeadlineSeconds': 3000,
         'backoffLimit': 2,
     },
@@ -173,6 +174,7 @@ WORKER_PATTERNS: Final = (
 )
 WORKER_RANGES: Final = (
     ('spec.gather.lookbackDays', contract.MAX_GATHER_PERIOD_DAYS),
+    ('spec.gather.parallelism', contract.GATHER_PARALLELISM),
     ('spec.retention.maxAgeDays', contract.RETENTION_MAX_AGE_DAYS),
 )
 DNS_SUBDOMAIN_RE: Final = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
