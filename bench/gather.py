@@ -14,14 +14,27 @@ With `--unreadable-events N`, N events of the window (one per hour partition, as
 `event_data` the server cannot read after the ceiling was measured, so `main_jobevent` runs its fallback (failed COPY,
 then hour by hour, the bad hours parsed in Python): the price of one bad document (docs/collectors.md).
 
-    .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0]
+Then the event statement's extraction of the four `event_data` keys against the raw read (the same rows with
+`event_data` passed through as text): each variant's server time (COPY to /dev/null, best of `--repeat`) and
+raw/variant; "exact" says whether it gives the collector's values (the json ones print numbers and nested values as
+written, not as jsonb renders them: tests/.../test_events.py compares the chosen statement with the previous one).
+
+Last, the end-to-end gather of all `--days` (`metrics-utility gather` of job_host_summary and main_jobevent, one
+window a day, packages built on disk), each run its own process: with METRICS_UTILITY_GATHER_PARALLELISM 1, 2 and
+4, the code of `--baseline` (git ref, default main; its `worker/` exported with `git archive`) in the same run, and
+the single-stream ceiling of the same statements (each window's statements as server COPYs to /dev/null, summed).
+
+    .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0] [--baseline main]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,7 +46,7 @@ from psycopg import ClientCursor, sql
 from metrics_utility.demo.database import build
 from metrics_utility.demo.generator import DatasetSpec
 from metrics_utility.demo.pgcluster import PostgresCluster
-from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent, window
+from metrics_utility.library.collectors.controller import job_host_summary, main_jobevent, partitions, window
 from metrics_utility.library.collectors.controller.host_columns import candidates
 from metrics_utility.library.collectors.controller.main_jobevent import JOBS
 from metrics_utility.library.collectors.controller.main_jobevent import build_query as jobevent_query
@@ -62,6 +75,145 @@ COLLECTORS = (
     ('job_host_summary', job_host_summary, jhs_statements),
     ('main_jobevent', main_jobevent, jobevent_statements),
 )
+
+
+# The previous main_jobevent statement with its LATERAL extraction as `{extract}` (giving `ed.<key>` text columns).
+LATERAL = """
+WITH job_scope AS (
+    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
+           u.created AS job_created, s.job_id, s.host_name
+    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
+    WHERE {window}
+)
+SELECT
+    js.main_jobhostsummary_id, js.main_jobhostsummary_created, e.id, e.created, e.modified, e.job_created, e.event,
+    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration, e.failed, e.changed, e.playbook, e.play,
+    e.task, e.role, e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
+FROM main_jobevent e
+JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
+{extract}
+WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
+"""
+TEXT_KEYS = 'task_action text, resolved_action text, resolved_role text, duration text'
+ESCAPED = "replace(e.event_data, '\\u', '\\u005cu')"
+# name -> (LATERAL's extraction, exact); None: the collector's own statement.
+EXTRACTIONS = {
+    'raw read (event_data as text)': (
+        'LEFT JOIN LATERAL (SELECT e.event_data AS task_action, NULL::text AS resolved_action, '
+        'NULL::text AS resolved_role, NULL::text AS duration) ed ON true',
+        False,
+    ),
+    'previous: LATERAL jsonb_to_record, left/right': (
+        "LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left(e.event_data, 1) = '{' AND right(e.event_data, 1) = '}' "
+        f'THEN {ESCAPED}::jsonb END) AS ed({TEXT_KEYS}) ON true',
+        True,
+    ),
+    'LATERAL jsonb once, ->> x4': (
+        "LEFT JOIN LATERAL (SELECT j->>'task_action' AS task_action, j->>'resolved_action' AS resolved_action, "
+        "j->>'resolved_role' AS resolved_role, j->>'duration' AS duration FROM (SELECT CASE WHEN e.event_data "
+        f"LIKE '{{%%}}' THEN {ESCAPED}::jsonb END AS j OFFSET 0) s) ed ON true",
+        True,
+    ),
+    'LATERAL json_to_record (text columns)': (
+        f"LEFT JOIN LATERAL json_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::json END) "
+        f'AS ed({TEXT_KEYS}) ON true',
+        False,
+    ),
+    'four json_extract_path_text': (
+        'LEFT JOIN LATERAL (SELECT '
+        + ', '.join(
+            f"CASE WHEN e.event_data LIKE '{{%%}}' THEN json_extract_path_text({ESCAPED}::json, '{k}') END AS {k}"
+            for k in ('task_action', 'resolved_action', 'resolved_role', 'duration')
+        )
+        + ') ed ON true',
+        False,
+    ),
+    'chosen: LATERAL jsonb_to_record, LIKE (the collector)': (None, True),
+}
+
+
+def extraction_table(cluster: PostgresCluster, dbname: str, conn: psycopg.Connection, since, until, repeat: int):
+    """Each extraction variant's server time against the raw read of the same rows."""
+    export = main_jobevent_module().build_export(conn, since, until)
+    partition = partitions.job_created_condition('e.job_created', export.ranges)
+    timings = {}
+    for name, (extraction, _) in EXTRACTIONS.items():
+        if extraction is None:
+            query = export.fast()
+        else:
+            query = sql.SQL(LATERAL).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
+        timings[name] = min(ceiling(cluster, dbname, [(query, export.params)])[0] for _ in range(repeat))
+    raw = timings['raw read (event_data as text)']
+    print()
+    print_table_header(f'{"main_jobevent extraction (all days)":<52} {"server s":>9} {"raw/this":>9} {"exact":>6}')
+    for name, seconds in timings.items():
+        print(f'{name:<52} {seconds:>9.3f} {raw / seconds:>9.2f} {"yes" if EXTRACTIONS[name][1] else "no":>6}')
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def export_worker(ref: str) -> Path:
+    """`worker/` of git `ref`, exported into a temporary folder (for PYTHONPATH)."""
+    folder = Path(tempfile.mkdtemp(prefix='bench-baseline-'))
+    archive = subprocess.run(['git', '-C', str(ROOT), 'archive', ref, 'worker'], check=True, capture_output=True)
+    subprocess.run(['tar', '-x', '-C', str(folder)], input=archive.stdout, check=True)
+    return folder / 'worker'
+
+
+def gather_process(db, since: datetime, until: datetime, pythonpath: Path, env: dict[str, str]) -> float:
+    """One `metrics-utility gather` (dry run, packages kept on disk) in its own process; its wall time."""
+    out = Path(tempfile.mkdtemp(prefix='bench-e2e-'))
+    try:
+        environment = {
+            'PATH': os.environ.get('PATH', ''),
+            'PYTHONPATH': str(pythonpath),
+            **db.reader_env(),
+            'METRICS_UTILITY_SHIP_TARGET': 'directory',
+            'METRICS_UTILITY_SHIP_PATH': str(out / 'ship'),
+            **env,
+        }
+        command = [sys.executable, '-c', 'import sys; from metrics_utility.cli import main; sys.exit(main())']
+        args = ['gather', '--since', since.isoformat(), '--until', until.isoformat(), '--output', str(out / 'pk')]
+        started = time.perf_counter()
+        subprocess.run([*command, *args], env=environment, check=True, capture_output=True)
+        return time.perf_counter() - started
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def end_to_end(cluster: PostgresCluster, db, since: datetime, until: datetime, repeat: int, baseline: str) -> None:
+    """The end-to-end gather with 1, 2 and 4 streams, the baseline's code and the single-stream ceiling."""
+    days = [since + timedelta(days=d) for d in range((until - since).days)]
+    ceiling_s = 0.0
+    with db.connect_reader() as conn:
+        for day in days:
+            for _, _, build_statements in COLLECTORS:
+                statements = build_statements(conn, day, day + timedelta(days=1))
+                ceiling_s += min(ceiling(cluster, 'bench', statements)[0] for _ in range(repeat))
+    ours = ROOT / 'worker'
+    runs = {
+        f'baseline ({baseline}), one stream': (export_worker(baseline), {}),
+        **{
+            f'ours, {n} stream{"s" if n > 1 else ""}': (ours, {'METRICS_UTILITY_GATHER_PARALLELISM': str(n)})
+            for n in (1, 2, 4)
+        },
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):  # interleaved: the shared machine's load drifts
+        for name, (path, env) in runs.items():
+            times[name].append(gather_process(db, since, until, path, env))
+    base = min(times[f'baseline ({baseline}), one stream'])
+    print()
+    print_table_header(f'{"gather, all days (own process)":<34} {"best s":>8} {"runs s":>28} {"vs baseline":>12}')
+    print(f'{"ceiling: one stream, server only":<34} {ceiling_s:>8.2f} {"":>28} {base / ceiling_s:>11.2f}x')
+    for name, values in times.items():
+        shown = ' '.join(f'{v:.1f}' for v in values)
+        print(f'{name:<34} {min(values):>8.2f} {shown:>28} {base / min(values):>11.2f}x')
+
+
+def main_jobevent_module():
+    return importlib.import_module('metrics_utility.library.collectors.controller.main_jobevent')  # not the factory
 
 
 def print_table_header(header: str) -> None:
@@ -130,9 +282,44 @@ def medium_day(days: int) -> tuple[DatasetSpec, datetime, datetime]:
     return DatasetSpec('medium', start=START, days=days, seed=11), since, since + timedelta(days=1)
 
 
+def collector_tables(cluster: PostgresCluster, db, args: argparse.Namespace, since: datetime, until: datetime) -> None:
+    """The per-collector table of one day, then the extraction variants over all days."""
+    header = (
+        f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"export s":>9} {"ours s":>8} '
+        f'{"ceil rows/s":>12} {"our rows/s":>11} {"our MB/s":>9} {"ratio":>6} {"export only":>11}'
+    )
+    print_table_header(header)
+    for name, factory, build_statements in COLLECTORS:
+        with db.connect_reader() as conn:  # the SELECT-only role, one session (warm, as the ceiling's)
+            statements = build_statements(conn, since, until)
+            ours(conn, factory, since, until)  # warm the caches once
+            ceil_s, export_s = min(ceiling(cluster, 'bench', statements) for _ in range(args.repeat))
+            if name == 'main_jobevent' and args.unreadable_events:
+                with db.connect_owner() as owner:
+                    bad = owner.execute(
+                        BAD_EVENTS, {'since': since, 'until': until, 'count': args.unreadable_events}
+                    ).rowcount
+                print(f'({bad} unreadable event(s) in the window from here on)')
+            runs = [ours(conn, factory, since, until) for _ in range(args.repeat)]
+        our_s, rows, size = min(runs)
+        print(
+            f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {export_s:>9.3f} {our_s:>8.3f} '
+            f'{rows / ceil_s:>12,.0f} {rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f} '
+            f'{export_s / our_s:>11.2f}'
+        )
+    print(
+        '\nratio = ceiling time / our time (1.0 = as fast as the server can format CSV into /dev/null); '
+        '"export only" leaves the look-up out of the ceiling'
+    )
+    with db.connect_reader() as conn:
+        extraction_table(cluster, 'bench', conn, START, START + timedelta(days=args.days), args.repeat)
+
+
 def main() -> None:
     parser = day_bench(__doc__)
     parser.add_argument('--unreadable-events', type=int, default=0)
+    parser.add_argument('--baseline', default='main', help='git ref whose worker/ is the end-to-end baseline')
+    parser.add_argument('--only-end-to-end', action='store_true', help='skip the per-collector and extraction tables')
     args = parser.parse_args()
     spec, since, until = medium_day(args.days)
     with PostgresCluster() as cluster:
@@ -144,33 +331,9 @@ def main() -> None:
             f'{events:,} events'
         )
         print(f'window {since:%Y-%m-%d} .. {until:%Y-%m-%d} (one day)\n')
-        header = (
-            f'{"collector":<18} {"rows":>10} {"MB":>8} {"ceiling s":>10} {"export s":>9} {"ours s":>8} '
-            f'{"ceil rows/s":>12} {"our rows/s":>11} {"our MB/s":>9} {"ratio":>6} {"export only":>11}'
-        )
-        print_table_header(header)
-        for name, factory, build_statements in COLLECTORS:
-            with db.connect_reader() as conn:  # the SELECT-only role, one session (warm, as the ceiling's)
-                statements = build_statements(conn, since, until)
-                ours(conn, factory, since, until)  # warm the caches once
-                ceil_s, export_s = min(ceiling(cluster, 'bench', statements) for _ in range(args.repeat))
-                if name == 'main_jobevent' and args.unreadable_events:
-                    with db.connect_owner() as owner:
-                        bad = owner.execute(
-                            BAD_EVENTS, {'since': since, 'until': until, 'count': args.unreadable_events}
-                        ).rowcount
-                    print(f'({bad} unreadable event(s) in the window from here on)')
-                runs = [ours(conn, factory, since, until) for _ in range(args.repeat)]
-            our_s, rows, size = min(runs)
-            print(
-                f'{name:<18} {rows:>10,} {size / 1e6:>8.1f} {ceil_s:>10.3f} {export_s:>9.3f} {our_s:>8.3f} '
-                f'{rows / ceil_s:>12,.0f} {rows / our_s:>11,.0f} {size / 1e6 / our_s:>9.1f} {ceil_s / our_s:>6.2f} '
-                f'{export_s / our_s:>11.2f}'
-            )
-        print(
-            '\nratio = ceiling time / our time (1.0 = as fast as the server can format CSV into /dev/null); '
-            '"export only" leaves the look-up out of the ceiling'
-        )
+        if not args.only_end_to_end:
+            collector_tables(cluster, db, args, since, until)
+        end_to_end(cluster, db, START, START + timedelta(days=args.days), args.repeat, args.baseline)
 
 
 if __name__ == '__main__':

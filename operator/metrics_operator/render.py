@@ -68,6 +68,7 @@ def settings(full: Mapping[str, Any]) -> dict[str, str]:
         'SHIP_TARGET': storage['type'],
         'OPTIONAL_COLLECTORS': ','.join(optional),
         'MAX_GATHER_PERIOD_DAYS': full['gather']['lookbackDays'],
+        'GATHER_PARALLELISM': full['gather']['parallelism'],
         'REPORT_TYPE': report['type'],
     }
     if contract.ALWAYS_ON_COLLECTOR not in full['collectors']:

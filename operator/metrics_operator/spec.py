@@ -33,6 +33,7 @@ DEFAULTS: Final[dict[str, Any]] = {
         'schedule': '@hourly',
         'untilLag': '10m',
         'lookbackDays': 28,
+        'parallelism': 2,
         'activeDeadlineSeconds': 3000,
         'backoffLimit': 2,
     },
@@ -51,7 +52,9 @@ DEFAULTS: Final[dict[str, Any]] = {
         'backoffLimit': 2,
     },
     'jobs': {'startingDeadlineSeconds': 600, 'successfulJobsHistoryLimit': 3, 'failedJobsHistoryLimit': 3},
-    'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
+    # gather peaks at ~110 MiB (large, 1 day), a cold report at ~965 MiB (6M events + 400k summaries in a day):
+    # docs/operator.md "Sizing"; the limit leaves ~50 % headroom above the largest measured peak
+    'resources': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1536Mi'}},
 }
 # Applied by the operator, not the CRD, and only without `spec.controller`: there the Secret's values apply unless a
 # field is given, and a default written by the API server could not be told from a given one.
@@ -171,6 +174,7 @@ WORKER_PATTERNS: Final = (
 )
 WORKER_RANGES: Final = (
     ('spec.gather.lookbackDays', contract.MAX_GATHER_PERIOD_DAYS),
+    ('spec.gather.parallelism', contract.GATHER_PARALLELISM),
     ('spec.retention.maxAgeDays', contract.RETENTION_MAX_AGE_DAYS),
 )
 DNS_SUBDOMAIN_RE: Final = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')

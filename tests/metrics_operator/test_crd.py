@@ -448,6 +448,8 @@ def test_enums_and_lists_come_from_the_contract(crd_schema):
     backfill = ' '.join(r['rule'] for r in props['backfill']['x-kubernetes-validations'])
     assert f"duration('{contract.MAX_GATHER_PERIOD_DAYS[1] * 24}h')" in backfill
     assert props['gather']['properties']['lookbackDays']['maximum'] == contract.MAX_GATHER_PERIOD_DAYS[1]
+    assert props['gather']['properties']['parallelism']['maximum'] == contract.GATHER_PARALLELISM[1]
+    assert props['gather']['properties']['parallelism']['minimum'] == contract.GATHER_PARALLELISM[0]
     assert props['retention']['properties']['maxAgeDays']['maximum'] == contract.RETENTION_MAX_AGE_DAYS[1]
     for path, pattern, _ in spec.WORKER_PATTERNS:  # the operator checks what the CRD checks
         node = crd_schema

@@ -307,6 +307,21 @@ REFUSED = {
         'spec.gather.lookbackDays',
         'must be a whole number from 1 to 3650',
     ),
+    'no gather stream': (
+        {'gather': {'parallelism': 0}},
+        'spec.gather.parallelism',
+        'must be a whole number from 1 to 16',
+    ),
+    'more gather streams than the worker takes': (
+        {'gather': {'parallelism': 17}},
+        'spec.gather.parallelism',
+        'must be a whole number from 1 to 16',
+    ),
+    'gather streams as text': (
+        {'gather': {'parallelism': 'two'}},
+        'spec.gather.parallelism',
+        'must be a whole number from 1 to 16',
+    ),
     'a source directory name longer than a file name': (
         {'report': {'additionalSources': [{'claimName': 'b', 'path': 'x' * 256}]}},
         'spec.report.additionalSources[0].path',

@@ -452,3 +452,107 @@ def _host_row(host: SynthHost, day_start: datetime) -> dict[str, Any]:
         'canonical_facts': json.dumps({k: v for k, v in canonical.items() if v is not None}),
         'facts': json.dumps({'ansible_connection_variable': 'ssh', 'architecture': 'x86_64'}),
     }
+
+
+# -- streamed scales for the report benchmark --------------------------------------------------------------------------
+
+EVENTS_PER_PACKAGE = 1_000_000  # a gather splits a day's events over several packages (200 MiB raw each)
+
+
+def write_scaled_day(
+    base: Path,
+    day: date,
+    *,
+    summaries: int,
+    events: int,
+    hosts: int = 15_000,
+    hosts_per_job: int = 50,
+    seed: int = 0,
+    install_uuid: str = INSTALL_UUID,
+    first_id: int = 0,
+) -> tuple[int, int]:
+    """One day of `summaries` job host summaries and about `events` result events, written as packages while the
+    rows are made (memory stays flat however large the day). Same CSV shape as `synthetic`; unreachable summaries
+    have no events, 1/3 of the hosts have an `ansible_host`, modules follow `MODULES`. Returns (summaries, events)
+    written; ids start after `first_id` so several days never share an id."""
+    rng = random.Random(seed)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    per_summary = events / max(summaries, 1) / 0.92  # unreachable summaries (8 %) have none
+    orgs = [('Default', 1), ('Zürich Netzwerk', 2), ('Acme, Inc.', 3)]
+    modules = [
+        (pg_field(t), pg_field(r or None), pg_field(role or None), pg_field(role.rsplit('.', 1)[-1] if role else None))
+        for t, r, role in MODULES
+    ]
+    tmp = base / '.scaled'
+    tmp.mkdir(parents=True, exist_ok=True)
+    jhs_path, written_jhs, written_events = tmp / 'job_host_summary.csv', 0, 0
+    event_files: list[Path] = []
+    event_out = None
+    with open(jhs_path, 'w', encoding='utf-8', newline='') as jhs:
+        jhs.write(','.join(JOB_HOST_SUMMARY) + '\n')
+        job = first_id // hosts_per_job
+        while written_jhs < summaries:
+            job += 1
+            org_name, org_id = orgs[job % 3]
+            template = pg_field(f'{org_name} deploy')
+            created = start + timedelta(seconds=rng.randint(0, 86_000))
+            job_created = pg_ts(created)
+            stamp_ = pg_ts(created + timedelta(seconds=rng.randint(1, 300)))
+            for _ in range(min(hosts_per_job, summaries - written_jhs)):
+                written_jhs += 1
+                sid = first_id + written_jhs
+                h = rng.randrange(hosts)
+                name = f'host{h:06d}.example.com'
+                ansible_host = f'10.{h // 62500}.{h // 250 % 250}.{h % 250}' if h % 3 == 0 else ''
+                unreachable = rng.random() < 0.08
+                ok = 0 if unreachable else rng.randint(1, 9)
+                jhs.write(
+                    f'{sid},{stamp_},{stamp_},{name},{1000 + h},{ansible_host},ssh,0,{int(unreachable)},0,{ok},1,0,f,'
+                    f'0,0,{job_created},{job},51,{template},{100 + org_id},{pg_field(org_name + " inv")},{org_id},'
+                    f'{pg_field(org_name)},7,playbooks\n'
+                )
+                if unreachable:
+                    continue
+                count = int(per_summary) + (rng.random() < per_summary % 1)
+                for _ in range(count):
+                    if event_out is None or written_events % EVENTS_PER_PACKAGE == 0:
+                        if event_out is not None:
+                            event_out.close()
+                        event_files.append(tmp / f'main_jobevent-{len(event_files)}.csv')
+                        event_out = open(event_files[-1], 'w', encoding='utf-8', newline='')  # noqa: SIM115
+                        event_out.write(','.join(MAIN_JOBEVENT) + '\n')
+                    written_events += 1
+                    task, resolved, role, short = modules[rng.randrange(len(modules))]
+                    event_out.write(
+                        f'{sid},{stamp_},{first_id * 20 + written_events},{stamp_},{stamp_},{job_created},'
+                        f'runner_on_ok,{task},{resolved},{role},{rng.randint(1, 5000) / 1000:.3f},f,t,site.yml,all,'
+                        f'{task},{short},{job},{1000 + h},{name}\n'
+                    )
+    if event_out is not None:
+        event_out.close()
+    since = start
+    _package(base, jhs_path, 'job_host_summary', since, since + timedelta(days=1), install_uuid, 0)
+    for index, path in enumerate(event_files):
+        _package(base, path, 'main_jobevent', since, since + timedelta(days=1), install_uuid, index)
+    return written_jhs, written_events
+
+
+def _package(base: Path, csv_path: Path, key: str, since: datetime, until: datetime, install: str, index: int) -> None:
+    """A package holding the CSV file `csv_path` (removed afterwards), as `write_tarball` lays it out."""
+    status = {'collection_start_timestamp': str(until), 'since': str(since), 'until': str(until)}
+    status |= {'file_name': f'{key}.csv', 'status': 'ok', 'elapsed': 1}
+    manifest = {f'{key}.csv': VERSIONS[key], 'config.json': '2.0', 'data_collection_status.csv': '1.0'}
+    members = [
+        ('./config.json', json.dumps({'install_uuid': install, 'controller_version': '4.6.8'}).encode()),
+        ('./data_collection_status.csv', csv_bytes(STATUS, [status])),
+        ('./manifest.json', json.dumps(manifest).encode()),
+    ]
+    folder = base / 'data' / since.strftime('%Y/%m/%d')
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / tarball_name(install, since, until, index, key), 'w:gz', compresslevel=1) as tar:
+        tar.add(csv_path, arcname=f'./{key}.csv')
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    csv_path.unlink()

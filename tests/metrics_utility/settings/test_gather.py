@@ -427,3 +427,39 @@ def test_candlepin_settings_reach_the_crc_settings(tmp_path):
     crc = load({**CANDLEPIN_BASE, **env}, ship=True).crc
     assert (crc.candlepin_enabled, crc.controller_secret_key_file) == (True, str(tmp_path / 'secret_key'))
     assert load(CANDLEPIN_BASE, ship=True).crc.candlepin_enabled is False  # the default
+
+
+PARALLELISM = 'METRICS_UTILITY_GATHER_PARALLELISM'
+# (id, value, the exact problem; None: accepted, with the parallelism it gives)
+PARALLELISM_CASES = [
+    ('zero', '0', f'{PARALLELISM}=0: {WHOLE} 1 to 16'),
+    ('negative', '-1', f'{PARALLELISM}=-1: {WHOLE} 1 to 16'),
+    ('word', 'two', f"{PARALLELISM}='two': {WHOLE} 1 to 16"),
+    ('exponent', '1e9', f"{PARALLELISM}='1e9': {WHOLE} 1 to 16"),
+    ('billion', '1000000000', f'{PARALLELISM}=1000000000: {WHOLE} 1 to 16'),
+    ('seventeen', '17', f'{PARALLELISM}=17: {WHOLE} 1 to 16'),
+    ('fraction', '2.5', f"{PARALLELISM}='2.5': {WHOLE} 1 to 16"),
+    ('arabic-indic-digit', '٣', f"{PARALLELISM}='٣': {WHOLE} 1 to 16"),
+    ('empty-is-unset', '', 2),
+    ('whitespace-is-unset', ' \t ', 2),
+    ('padded', ' 4 ', 4),
+    ('one', '1', 1),
+    ('sixteen', '16', 16),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ('value', 'outcome'), [c[1:] for c in PARALLELISM_CASES], ids=[c[0] for c in PARALLELISM_CASES]
+)
+def test_gather_parallelism_is_a_whole_number_from_1_to_16(value, outcome):
+    if isinstance(outcome, int):
+        assert load({**BASE, PARALLELISM: value}, ship=True).parallelism == outcome
+        return
+    with pytest.raises(ConfigError) as caught:
+        load({**BASE, PARALLELISM: value}, ship=True)
+    assert caught.value.problems == [outcome]
+
+
+def test_gather_parallelism_defaults_to_2():
+    assert load(BASE, ship=True).parallelism == 2

@@ -75,6 +75,7 @@ def full_environment(tmp_path: Path) -> dict[str, str]:
             P + 'DB_PORT': '5432',
             P + 'DB_SSLMODE': 'require',
             P + 'MAX_GATHER_PERIOD_DAYS': '28',
+            P + 'GATHER_PARALLELISM': '3',
             P + 'PACKAGE_MAX_BYTES': '65536',
             P + 'RETENTION_MAX_AGE_DAYS': '30',
             P + 'RETENTION_MAX_BYTES': '10',

@@ -31,6 +31,7 @@ import psycopg
 
 from metrics_utility.library import instants
 from metrics_utility.library.collectors import Collector, RunContext, registry
+from metrics_utility.library.collectors.controller.streams import Streams
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.lock import advisory_lock, detect_dead_client
 from metrics_utility.library.package import parse_tarball_name
@@ -82,6 +83,7 @@ class GatherRequest:
     lock_name: str = 'gather_automation_controller_billing_lock'
     collector_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # extra parameters per collector key
     workdir: Path | None = None
+    parallelism: int = 1  # concurrent read sessions per window export (METRICS_UTILITY_GATHER_PARALLELISM)
 
 
 class Steps(Protocol):
@@ -142,8 +144,11 @@ def run(
         except psycopg.OperationalError as exc:
             raise GatherError(f'cannot connect to the controller database: {_first_line(exc)}') from None
         detect_dead_client(conn)
+        streams = Streams(connect, request.parallelism) if request.parallelism > 1 else None
         with conn:
-            return _run_locked(request, conn, packager, storage, state, summary, steps or NoSteps(), now, progress)
+            return _run_locked(
+                request, conn, packager, storage, state, summary, steps or NoSteps(), now, progress, streams
+            )
 
 
 def _run_locked(
@@ -156,6 +161,7 @@ def _run_locked(
     steps: Steps,
     now: datetime,
     progress: Callable[[str], None],
+    streams: Streams | None = None,
 ) -> RunSummary:
     with job_tempdir(base=request.workdir) as workdir:
         marks = state.load() if state is not None else Watermarks()
@@ -200,7 +206,9 @@ def _run_locked(
                             )
                             continue
                     try:
-                        shipped = _ship_window(plan.key, window, conn, config, request, packager, storage, workdir)
+                        shipped = _ship_window(
+                            plan.key, window, conn, config, request, packager, storage, workdir, streams
+                        )
                         if request.ship:
                             steps.confirmed(plan.key, window, shipped)
                     except Exception as exc:  # one collector's failure must not stop the others
@@ -251,8 +259,9 @@ def _ship_window(
     packager: Packager,
     storage: Storage | None,
     workdir: Path,
+    streams: Streams | None = None,
 ) -> list[PackagedFile]:
-    context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key)
+    context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key, streams=streams)
     collector = registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
     shipped = []
     started = time.monotonic()

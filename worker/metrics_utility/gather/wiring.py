@@ -110,6 +110,7 @@ def wire(
         save_watermarks=steps.save_watermarks,
         lock_name=steps.lock_name,
         collector_params=collector_params(settings),
+        parallelism=settings.parallelism,
     )
     opener = scale_steps.shared_lock(connect, settings.lock_name) if shard is not None else connect
     return Wired(request, opener, connect, packager_for(settings, keep), storage, state, steps, second)

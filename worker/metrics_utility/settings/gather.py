@@ -138,6 +138,7 @@ class GatherSettings:
     platform: PlatformSettings
     network: NetworkSettings = field(default_factory=NetworkSettings)
     secondary_target: str | None = None  # a put-only second target fed from this one (gather/secondary.py)
+    parallelism: int = 2  # concurrent read sessions per window export (METRICS_UTILITY_GATHER_PARALLELISM)
 
     @property
     def ship_target(self) -> str | None:
@@ -202,6 +203,7 @@ def load(
             )
     secondary = secondary_target(env, target, problems) if shipping else None
     db = database_settings(env, problems)
+    parallelism = env.whole('METRICS_UTILITY_GATHER_PARALLELISM', problems, 2)
     network = network_settings(env, problems)  # before the clients' groups: they fall back to its CA bundle
     crc = crc_settings(env, problems) if 'crc' in (target, secondary) else None
     vcpu = vcpu_settings(env, problems) if contract.VCPU_COLLECTOR in wanted else None
@@ -230,6 +232,7 @@ def load(
         platform,
         network,
         secondary,
+        parallelism,
     )
 
 

@@ -132,6 +132,15 @@ _DECLARED: Final[tuple[Variable, ...]] = (
     Variable('METRICS_UTILITY_DB_USER', 'database', 'text', 'User (a SELECT-only role is enough)', default='awx'),
     Variable('METRICS_UTILITY_DB_PASSWORD', 'database', 'text', 'Password', secret=True),
     Variable(
+        'METRICS_UTILITY_GATHER_PARALLELISM',
+        'database',
+        'whole',
+        'Concurrent read sessions per window export (job_host_summary, main_jobevent): each a backend busy on one '
+        'database core while it runs; 2 leaves a busy controller database its other cores (docs/collectors.md)',
+        default='2',
+        **_range(contract.GATHER_PARALLELISM),
+    ),
+    Variable(
         'METRICS_UTILITY_DB_SSLMODE',
         'database',
         'choice',

@@ -1,12 +1,25 @@
 """Persisted daily rollups: built once, reused warm, rebuilt when a day's packages change."""
 
-from datetime import date
+import io
+import json
+import tarfile
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from metrics_utility.library.dataframes import ROLLUPS, RollupStore
+from metrics_utility.library.dataframes.store import workers_pay
 from metrics_utility.library.storage import StorageDirectory
-from testsupport.report_data import synthetic
+from testsupport.report_data import (
+    COLUMNS,
+    INSTALL_UUID,
+    STATUS,
+    VERSIONS,
+    csv_bytes,
+    synthetic,
+    tarball_name,
+    write_tarball,
+)
 
 pytestmark = pytest.mark.unit
 NAMES = {'job_host_summary', 'main_jobevent', 'main_host', 'data_collection_status', 'main_indirectmanagednodeaudit'}
@@ -80,3 +93,70 @@ def test_days_built_in_worker_processes_equal_days_built_in_process(tmp_path):
     assert compact['job_host_summary']['host_name'].astype('str').tolist() == (
         expected['job_host_summary']['host_name'].tolist()
     )
+
+
+MIB = 1 << 20
+WORKER_CASES = [
+    ('no-days', [], False),
+    ('small-days', [2 * MIB] * 10, False),
+    ('mid-size-days', [12 * MIB] * 10, True),
+    ('at-the-lower-bound', [8 * MIB] * 10, True),
+    ('mostly-small-one-mid', [1 * MIB] * 9 + [20 * MIB], False),
+    ('one-large-day-among-mid', [12 * MIB] * 9 + [33 * MIB], False),
+    ('at-the-upper-bound', [32 * MIB] * 10, True),
+    ('sizes-unknown', [0] * 10, False),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('sizes', 'pays'), [c[1:] for c in WORKER_CASES], ids=[c[0] for c in WORKER_CASES])
+def test_worker_processes_only_for_mid_size_days(sizes, pays):
+    assert workers_pay(sizes) is pays
+
+
+def test_small_days_build_in_this_process_even_when_workers_are_allowed(tmp_path):
+    synthetic(date(2024, 2, 1), 7, jobs_per_day=2).write(tmp_path)
+    store = RollupStore(StorageDirectory(tmp_path), workers=2)
+    assert store._prebuild(date(2024, 2, 1), date(2024, 2, 8), {'job_host_summary'}, False) == set()
+    assert store.load(date(2024, 2, 1), date(2024, 2, 8), {'job_host_summary'}).days_rebuilt == [
+        date(2024, 2, d) for d in range(1, 8)
+    ]
+
+
+def _mixed_package(base, day, members: dict[str, list[dict]]) -> None:
+    """One package holding several collectors' CSVs, named without a key (as metrics-utility <= 0.6 wrote them)."""
+    since = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    until = since + timedelta(days=1)
+    files = {f'./{key}.csv': csv_bytes(COLUMNS[key], rows) for key, rows in members.items()}
+    status = [{'since': str(since), 'until': str(until), 'file_name': f'{key}.csv', 'status': 'ok'} for key in members]
+    files['./data_collection_status.csv'] = csv_bytes(STATUS, status)
+    files['./config.json'] = json.dumps({'install_uuid': INSTALL_UUID}).encode()
+    manifest = {f'{key}.csv': VERSIONS[key] for key in members} | {'config.json': '2.0'}
+    files['./manifest.json'] = json.dumps(manifest | {'data_collection_status.csv': '1.0'}).encode()
+    folder = base / 'data' / since.strftime('%Y/%m/%d')
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / tarball_name(INSTALL_UUID, since, until, 0, None), 'w:gz') as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_events_in_a_package_with_summaries_wait_for_the_day_summaries(tmp_path):
+    data = synthetic(date(2024, 2, 27), 1, jobs_per_day=4)
+    day = date(2024, 2, 27)
+    events = data.rows[(day, 'main_jobevent')]
+    half = len(events) // 2
+    apart, mixed = tmp_path / 'apart', tmp_path / 'mixed'
+    data.write(apart, keys={'job_host_summary', 'main_jobevent'})
+    summaries = data.rows[(day, 'job_host_summary')]
+    _mixed_package(mixed, day, {'main_jobevent': events[:half], 'job_host_summary': summaries})
+    since = datetime(day.year, day.month, day.day, tzinfo=UTC)  # a later package of the day: events only
+    write_tarball(mixed, key='main_jobevent', rows=events[half:], since=since, until=since + timedelta(days=1), index=1)
+    names = {'job_host_summary', 'main_jobevent'}
+    want = RollupStore(StorageDirectory(apart)).load(day, date(2024, 2, 28), names, compact=True)
+    got = RollupStore(StorageDirectory(mixed)).load(day, date(2024, 2, 28), names, compact=True)
+    assert got['main_jobevent']['task_runs'].sum() == len(events)
+    for name in names:
+        assert got[name].equals(want[name]), name
+    assert not any(p.name == 'main_jobevent' for p in got.problems)

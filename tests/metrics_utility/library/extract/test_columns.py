@@ -7,12 +7,13 @@ empty field, nothing else; the null tokens come from the libraries' own defaults
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 from pandas._libs.parsers import STR_NA_VALUES
 
 from metrics_utility.library.extract import read_csv
-from metrics_utility.library.extract.columns import REQUIRED, SCHEMAS, missing_columns
+from metrics_utility.library.extract.columns import REQUIRED, SCHEMAS, missing_columns, missing_columns_in, stream_csv
 from testsupport.report_data import JOB_HOST_SUMMARY, csv_bytes
 
 pytestmark = pytest.mark.unit
@@ -92,3 +93,80 @@ def test_postgresql_null_and_empty_string_differ():
     assert table.column('ansible_host_variable').to_pylist() == [None, '', 'x']
     assert table.column('host_name').to_pylist() == ['a', 'b', '']
     assert table.column('host_remote_id').to_pylist() == [None, 7, None]
+
+
+# -- streamed files: chunk by chunk, the same values and messages as one read ----------------------------------------
+
+EVENT_HEADER = ','.join(SCHEMAS['main_jobevent']).encode()
+
+
+def event_line(i: int, host: bytes = b'web01', duration: bytes = b'1.5', job: bytes = b'7') -> bytes:
+    fields = [b'', b'', str(i).encode(), b'2024-02-01 10:00:00+00', b'', b'', b'runner_on_ok', b'ping', b'', b'',
+              duration, b'f', b't', b'', b'', b'', b'', job, b'', host]  # fmt: skip
+    return b','.join(fields) + b'\n'
+
+
+STREAMED = [
+    # id, file content, chunk size, rows, messages (exact)
+    ('plain', EVENT_HEADER + b'\n' + b''.join(event_line(i) for i in range(50)), 64, 50, []),
+    ('quoted-line-breaks-across-chunks',
+     EVENT_HEADER + b'\n' + b''.join(event_line(i, b'"web\n0%d\n"' % i) for i in range(30)), 48, 30, []),
+    ('doubled-quotes-and-commas',
+     EVENT_HEADER + b'\n' + b''.join(event_line(i, b'"a ""b"", c\nd"') for i in range(20)), 40, 20, []),
+    ('record-longer-than-a-chunk', EVENT_HEADER + b'\n' + event_line(1, b'"' + b'x\n' * 500 + b'"') + event_line(2),
+     16, 2, []),
+    ('bad-values-summed-over-chunks',
+     EVENT_HEADER + b'\n' + b''.join(event_line(i, duration=b'slow' if i % 10 == 0 else b'2') for i in range(40)),
+     100, 40, ["main_jobevent.csv: 4 value(s) in column 'duration' are not valid double; counted as empty"]),
+    ('two-columns-bad-in-different-chunks',
+     EVENT_HEADER + b'\n' + event_line(1, job=b'x') + b''.join(event_line(i) for i in range(2, 30))
+     + event_line(30, duration=b'?'), 64, 30,
+     ["main_jobevent.csv: 1 value(s) in column 'duration' are not valid double; counted as empty",
+      "main_jobevent.csv: 1 value(s) in column 'job_remote_id' are not valid int64; counted as empty"]),
+    ('no-final-line-break', EVENT_HEADER + b'\n' + event_line(1) + event_line(2).rstrip(b'\n'), 32, 2, []),
+    ('header-only', EVENT_HEADER + b'\n', 8, 0, []),
+    ('blank-file', b'\n \n\t\n', 8, 0, []),
+    ('crlf', EVENT_HEADER + b'\r\n' + b''.join(event_line(i).replace(b'\n', b'\r\n') for i in range(9)), 50, 9, []),
+    ('trailing-blank-lines', EVENT_HEADER + b'\n' + event_line(1) + b'\n\n\n', 16, 1, []),
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('data', 'chunk', 'rows', 'messages'), [c[1:] for c in STREAMED], ids=[c[0] for c in STREAMED])
+def test_a_streamed_file_reads_as_one_read_of_it(tmp_path, data, chunk, rows, messages):
+    path = tmp_path / 'main_jobevent.csv'
+    path.write_bytes(data)
+    streamed: list[str] = []
+    tables = list(stream_csv(path, 'main_jobevent', streamed, chunk=chunk))
+    whole: list[str] = []
+    expected = read_csv(data, 'main_jobevent', whole)
+    assert sum(t.num_rows for t in tables) == rows == expected.num_rows
+    assert pa.concat_tables(tables).to_pylist() == expected.to_pylist()
+    assert streamed == whole == messages
+
+
+MALFORMED = [
+    ('too-few-fields', EVENT_HEADER + b'\n' + event_line(1) + b'1,2,3\n'),
+    ('too-many-fields', EVENT_HEADER + b'\n' + event_line(1).rstrip(b'\n') + b',extra\n'),
+    ('unclosed-quote-at-end', EVENT_HEADER + b'\n' + event_line(1) + b'"never closed,\n'),
+    ('header-without-line-break', EVENT_HEADER),  # pyarrow: "Empty CSV file or block"
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize('data', [c[1] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_a_malformed_streamed_file_raises_as_one_read_does(tmp_path, data):
+    path = tmp_path / 'main_jobevent.csv'
+    path.write_bytes(data)
+    with pytest.raises(pa.ArrowInvalid):
+        read_csv(data, 'main_jobevent')
+    with pytest.raises(pa.ArrowInvalid):
+        list(stream_csv(path, 'main_jobevent', chunk=32))
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('data', 'missing'), [c[1:] for c in HEADERS], ids=[c[0] for c in HEADERS])
+def test_a_file_names_the_same_missing_columns_as_its_bytes(tmp_path, data, missing):
+    path = tmp_path / 'job_host_summary.csv'
+    path.write_bytes(data)
+    assert missing_columns_in(path, 'job_host_summary') == missing == missing_columns(data, 'job_host_summary')

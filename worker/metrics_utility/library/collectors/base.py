@@ -16,6 +16,8 @@ Parameters the contract checks for every collector that declares them:
 - `since`, `until`: timezone-aware datetimes, `since < until` (since included, until excluded);
 - `db`: an open psycopg connection;
 - `max_file_bytes`: a positive whole number, the size at which CSV output rolls over to a new part;
+- `streams` (windowed controller csv collectors): `controller.streams.Streams`, how many concurrent read sessions
+  one window's export may use (None: the export runs on `db` alone);
 - `output_dir`: where files go; when omitted a fresh per-collector temporary directory is created (the caller, e.g.
   Package, removes the files once packed). Every call writes files of names of its own (`<key>.<random>.csv`), so one
   directory may take several calls (several windows of one job) before one Package packs them all.
@@ -79,7 +81,7 @@ class CollectorInfo:
     inputs: tuple[str, ...] = ()
 
 
-RUN_INPUTS = ('db', 'since', 'until', 'output_dir')
+RUN_INPUTS = ('db', 'since', 'until', 'output_dir', 'streams')
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,16 @@ class RunContext:
     since: datetime
     until: datetime
     output_dir: Path
+    streams: Any = None  # controller.streams.Streams: concurrent read sessions a window's export may use
 
     def values(self) -> dict[str, Any]:
-        return {'db': self.db, 'since': self.since, 'until': self.until, 'output_dir': self.output_dir}
+        return {
+            'db': self.db,
+            'since': self.since,
+            'until': self.until,
+            'output_dir': self.output_dir,
+            'streams': self.streams,
+        }
 
 
 @dataclass

@@ -10,6 +10,7 @@ storage) only costs speed: the report is still built from what was read.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -18,6 +19,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,13 +28,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from metrics_utility.library.extract import Extractor, Problem, days
+from metrics_utility.library.extract import Extractor, PackageTables, Problem, days
+from metrics_utility.library.extract.columns import stream_csv
+from metrics_utility.library.package.naming import parse_tarball_name
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.tempdir import job_tempdir
 
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
+from .event_tally import EventTally, PackageEvents, content_rollup, release_memory
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
@@ -44,11 +49,18 @@ ROLLUP_VERSION = 4  # 2: exact NULL/'' reading (hosts named NA kept), content ro
 # verified before use, so days rolled up by the unverified reader are read again; 4: collection status keeps
 # `unreadable_rows`
 MIN_PARALLEL_DAYS = 6
+# Packages per day (compressed bytes) for which worker processes pay (docs/operator.md "Sizing"). A worker costs its
+# imports (~190 MiB resident, ~2 s) before any work: below the lower bound a day builds faster than that in this
+# process. A day builds in a bounded working set that grows with its summaries (~750 MiB above the imports for 116 MiB
+# of packages: 400k summaries, 6M events), and the memory of all processes adds up in one pod: above the upper bound
+# two such days side by side would not fit the default limit, so large days build one at a time in this process.
+PARALLEL_DAY_BYTES = (8 << 20, 32 << 20)
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
 }
+STREAMED = frozenset({'job_host_summary', 'main_jobevent'})  # read from disk a block at a time, never whole
 DEPENDS = {'main_jobevent': {'job_host_summary'}}  # events are mapped to the summary identities of their day
 # Rollups whose index starts with the day: a day's rollup is already grouped by that index, so the period's frame is
 # the concatenation of its days (regrouping would change nothing). `compact` loads read only these columns: the
@@ -125,7 +137,7 @@ class RollupStore:
                     if len(folded) > FOLD_DAYS:
                         folded = [scope.fold(folded)]
                 else:
-                    period[name].add_frame(frames[name])
+                    period[name].add_frame(_frame(frames[name]))
         if isinstance(scope, InventoryScope):
             scope.data = scope.fold(folded)
         result.frames = {name: rollup.data if rollup is scope else rollup.regroup() for name, rollup in period.items()}
@@ -143,6 +155,10 @@ class RollupStore:
             return set()
         stale = [day for day in days(since, until) if self._stale(day, names, force)]
         if len(stale) < MIN_PARALLEL_DAYS:  # starting a worker costs about as much as building a day or two
+            return set()
+        signatures = [self.extractor.signature(self.extractor.tarballs(day)) for day in stale]
+        sizes = [sum(int(entry.get('size') or 0) for entry in signature) for signature in signatures]
+        if not workers_pay(sizes):
             return set()
         try:
             pickle.dumps(self)
@@ -226,44 +242,103 @@ class RollupStore:
             self._write(day, built, sources, problems, have | set(built))
         return frames, problems, True
 
-    def _build(self, day: date, names: set[str], tarballs: list[str]) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    def _build(
+        self, day: date, names: set[str], tarballs: list[str]
+    ) -> tuple[dict[str, pd.DataFrame | pa.Table], list[Problem]]:
+        """Roll up the day's packages, streaming the large CSVs (summaries, events) a block at a time.
+
+        Packages that cannot hold events come first, so the day's summaries are complete and grouped (their raw
+        rows freed) before the events are tallied against them (`EventTally`); the events of a package that holds
+        summaries too wait on disk until then. Problems keep the packages' order.
+        """
         build = set(names)
         for name in names:
             build |= DEPENDS.get(name, set())
         rollups = {name: ROLLUPS[name]() for name in build}
         raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
+        order = {name: i for i, name in enumerate(tarballs)}
+        jhs = rollups.get('job_host_summary')
+        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None)
         before = len(self.extractor.problems)
-        for package in self.extractor.read_day(day, raw_keys, tarballs):
-            for key, table in package.tables.items():
-                for rollup in rollups.values():
-                    if key not in rollup.sources:
-                        continue
-                    if isinstance(rollup, CollectionStatus):
-                        rollup.add_package(
-                            table, install_uuid=package.install_uuid, day=pd.Timestamp(day), tarball=package.name
-                        )
-                    else:
-                        rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
-        problems = list(self.extractor.problems[before:])
-        frames: dict[str, pd.DataFrame] = {}
+        with job_tempdir(prefix='rollup-day-') as tmp:
+            ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
+            for package in self.extractor.read_day(day, raw_keys, ordered, stream_to=tmp, streamed=STREAMED):
+                if _holds_only_events(package.name):
+                    day_events.start()
+                staged = self._stream(day, package, rollups, day_events, tmp)
+                if staged is None:
+                    continue
+                for key, table in package.tables.items():
+                    for rollup in rollups.values():
+                        if key not in rollup.sources:
+                            continue
+                        if isinstance(rollup, CollectionStatus):
+                            rollup.add_package(
+                                table, install_uuid=package.install_uuid, day=pd.Timestamp(day), tarball=package.name
+                            )
+                        else:
+                            rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
+                for rollup, frames in staged[0].items():
+                    rollup._raw.extend(frames)
+                day_events.commit(staged[1])
+            day_events.start()
+        positions = {_base_name(n): i for i, n in enumerate(tarballs)}
+        problems = sorted(self.extractor.problems[before:], key=lambda p: positions.get(p.name, len(positions)))
+        frames: dict[str, pd.DataFrame | pa.Table] = {}
         for name, rollup in rollups.items():
             if isinstance(rollup, ContentUsage):
                 continue
-            frames[name] = rollup.group()
-        events = rollups.get('main_jobevent')
-        if isinstance(events, ContentUsage):
-            jhs = rollups['job_host_summary']
-            assert isinstance(jhs, JobHostSummaryUsage)
-            frames['main_jobevent'] = events.group_with(jhs.pairs)
-            if events.unmatched:
+            frames[name] = day_events.summaries if name == 'job_host_summary' and day_events.tally else rollup.group()
+        if day_events.tally is not None:
+            release_memory()
+            table, unmatched = content_rollup(day_events.tally, day)
+            frames['main_jobevent'] = ContentUsage.empty() if table is None else table
+            if unmatched:
                 problems.append(
                     Problem(
                         day,
                         'main_jobevent',
-                        f'{events.unmatched} event(s) have no job host summary in their day and are not counted',
+                        f'{unmatched} event(s) have no job host summary in their day and are not counted',
                     )
                 )
         return frames, problems
+
+    def _stream(
+        self, day: date, package: PackageTables, rollups: dict[str, Rollup], events: _DayEvents, tmp: Path
+    ) -> tuple[dict[Rollup, list[pd.DataFrame]], PackageEvents | tuple[str, Path] | None] | None:
+        """Read the package's streamed CSVs (`package.files`) a block at a time into staged parts: prepared rows
+        per rollup, and the package's events (tallied, or the checked file kept until the tally starts). None
+        when a CSV is unreadable: the package is then skipped whole (a problem says so), as the extractor skips a
+        package it cannot parse."""
+        staged: dict[Rollup, list[pd.DataFrame]] = {}
+        package_events: PackageEvents | tuple[str, Path] | None = None
+        for key, path in package.files.items():
+            takers = [r for r in rollups.values() if key in r.sources and not isinstance(r, ContentUsage)]
+            counted = events.tally.package(package.install_uuid) if events.tally and key == 'main_jobevent' else None
+            messages: list[str] = []
+            try:
+                for table in stream_csv(path, key, messages):
+                    if counted is not None:
+                        counted.add(table)
+                    frame = table.to_pandas() if takers and table.num_rows else None
+                    for rollup in takers:
+                        if frame is not None:
+                            prepared = rollup.prepare(frame, package.install_uuid, pd.Timestamp(day))
+                            staged.setdefault(rollup, []).append(prepared)
+            except pa.ArrowException as exc:
+                log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
+                message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
+                self.extractor.problems.append(Problem(day, package.name, message))
+                for file in package.files.values():
+                    file.unlink(missing_ok=True)
+                return None
+            self.extractor.problems.extend(Problem(day, package.name, m) for m in messages)
+            if key == 'main_jobevent' and counted is None and events.rollup is not None:
+                package_events = (package.install_uuid, path.rename(tmp / f'waiting-{next(events.numbers)}.csv'))
+            else:
+                package_events = counted if key == 'main_jobevent' else package_events
+                path.unlink()
+        return staged, package_events
 
     # persistence ----------------------------------------------------------------------------------------------------
     def _manifest(self, day: date) -> dict[str, Any] | None:
@@ -290,7 +365,7 @@ class RollupStore:
     def _write(
         self,
         day: date,
-        frames: dict[str, pd.DataFrame],
+        frames: dict[str, pd.DataFrame | pa.Table],
         sources: list[dict[str, Any]],
         problems: list[Problem],
         names: set[str],
@@ -299,10 +374,13 @@ class RollupStore:
         try:
             with job_tempdir(prefix='rollup-') as tmp:
                 for name, frame in frames.items():
-                    rollup = ROLLUPS[name]()
-                    rollup.data = frame
                     path = tmp / f'{name}.parquet'
-                    rollup.to_parquet(path)
+                    if isinstance(frame, pa.Table):
+                        pq.write_table(frame, path, compression='zstd')
+                    else:
+                        rollup = ROLLUPS[name]()
+                        rollup.data = frame
+                        rollup.to_parquet(path)
                     self.storage.put(f'{prefix}/{name}.parquet', filename=path)
             manifest = {
                 'version': ROLLUP_VERSION,
@@ -316,6 +394,15 @@ class RollupStore:
             log.warning('cannot persist rollups of %s (%s); continuing without', day, exc)
 
 
+def workers_pay(day_bytes: list[int]) -> bool:
+    """Whether days of these package sizes build faster in worker processes within the pod's memory: the typical
+    (median) day is large enough to outweigh a worker's start, and no day too large to build beside another."""
+    if not day_bytes:
+        return False
+    typical = sorted(day_bytes)[len(day_bytes) // 2]
+    return typical >= PARALLEL_DAY_BYTES[0] and max(day_bytes) <= PARALLEL_DAY_BYTES[1]
+
+
 def default_workers() -> int:
     """Processes for building days: the CPUs this process may use, at most 2 (each holds a day's data)."""
     try:
@@ -323,6 +410,54 @@ def default_workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(1, min(2, cpus))
+
+
+class _DayEvents:
+    """The day's event tally: started once the day's summaries are grouped (`start`), fed package by package."""
+
+    def __init__(self, day: date, summaries: Rollup | None) -> None:
+        self.day = day
+        self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
+        self.summaries: pd.DataFrame | None = None
+        self.tally: EventTally | None = None
+        self.waiting: list[tuple[str, Path]] = []  # (install_uuid, checked events CSV) read before the start
+        self.numbers = itertools.count()
+
+    def start(self) -> None:
+        """Group the summaries, then tally the events that waited for them (once; no-op without events)."""
+        if self.rollup is None or self.tally is not None:
+            return
+        self.summaries = self.rollup.group()
+        release_memory()
+        self.tally = EventTally(self.rollup.pairs)
+        for install_uuid, path in self.waiting:
+            staged = self.tally.package(install_uuid)
+            for table in stream_csv(path, 'main_jobevent'):
+                staged.add(table)
+            self.tally.commit(staged)
+            path.unlink()
+        self.waiting = []
+
+    def commit(self, staged: PackageEvents | tuple[str, Path] | None) -> None:
+        if isinstance(staged, tuple):
+            self.waiting.append(staged)
+        elif staged is not None and self.tally is not None:
+            self.tally.commit(staged)
+
+
+def _frame(frame: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    """A rollup built as an Arrow table (content usage) as the frame a regroup takes."""
+    return frame.to_pandas() if isinstance(frame, pa.Table) else frame
+
+
+def _base_name(name: str) -> str:
+    parsed = parse_tarball_name(name, windowless=True)
+    return parsed.name if parsed is not None else name
+
+
+def _holds_only_events(name: str) -> bool:
+    parsed = parse_tarball_name(name, windowless=True)
+    return parsed is not None and parsed.collection_key == 'main_jobevent'
 
 
 def _build_day(store: RollupStore, day: date, names: set[str], force: bool) -> None:

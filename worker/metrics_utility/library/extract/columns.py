@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,7 +96,10 @@ def missing_columns(data: bytes, key: str) -> list[str]:
     if not data.strip():
         return []
     end = data.find(b'\n')
-    first = data if end < 0 else data[:end]
+    return _missing_from_header(data if end < 0 else data[:end], key)
+
+
+def _missing_from_header(first: bytes, key: str) -> list[str]:
     try:
         header = next(csv.reader(io.StringIO(first.decode('utf-8-sig', errors='replace'))), [])
     except csv.Error:
@@ -103,23 +108,39 @@ def missing_columns(data: bytes, key: str) -> list[str]:
     return [name for name in REQUIRED[key] if name not in present]
 
 
+BLOCK_SIZE = 16 << 20
+CHUNK = 8 << 20  # bytes of records `stream_csv` parses at a time
+
+
+def _convert_kwargs(key: str) -> dict[str, object]:
+    return {
+        'include_columns': list(SCHEMAS[key]),
+        'include_missing_columns': True,
+        **NULL_FORMAT,
+        'true_values': ['t', 'true', 'True'],
+        'false_values': ['f', 'false', 'False'],
+    }
+
+
 def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Table:
     """Parse one collector CSV into the key's schema.
 
     Strict parsing first (fast path); if a value does not parse, read everything as text and cast column by column,
     turning bad values into nulls and appending one message per affected column to `problems`.
     """
-    types = SCHEMAS[key]
-    read = pacsv.ReadOptions(block_size=16 << 20)
-    kwargs = {
-        'include_columns': list(types),
-        'include_missing_columns': True,
-        **NULL_FORMAT,
-        'true_values': ['t', 'true', 'True'],
-        'false_values': ['f', 'false', 'False'],
-    }
     if not data.strip():
         return empty(key)
+    bad: dict[str, int] = {}
+    table = _parse(data, key, bad)
+    _report(key, bad, problems)
+    return table
+
+
+def _parse(data: bytes, key: str, bad: dict[str, int]) -> pa.Table:
+    """`data` (a header and records) in the key's schema; values that do not parse become nulls, counted in `bad`."""
+    types = SCHEMAS[key]
+    read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
+    kwargs = _convert_kwargs(key)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=types, **kwargs)
@@ -134,11 +155,88 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     for name, typ in types.items():
         column = text.column(name)
         if typ != STR:
-            column, bad = _lenient_cast(column, typ)
-            if bad and problems is not None:
-                problems.append(f'{key}.csv: {bad} value(s) in column {name!r} are not valid {typ}; counted as empty')
+            column, count = _lenient_cast(column, typ)
+            if count:
+                bad[name] = bad.get(name, 0) + count
         columns.append(column)
     return pa.table(columns, schema=schema(key))
+
+
+def _report(key: str, bad: dict[str, int], problems: list[str] | None) -> None:
+    """One message per column with values that did not parse, in the key's column order."""
+    if problems is None:
+        return
+    for name, typ in SCHEMAS[key].items():
+        if bad.get(name):
+            problems.append(f'{key}.csv: {bad[name]} value(s) in column {name!r} are not valid {typ}; counted as empty')
+
+
+def missing_columns_in(path: Path, key: str) -> list[str]:
+    """`missing_columns` of a CSV file, reading only its first record (none for a blank file)."""
+    with open(path, 'rb') as source:
+        if _blank(source):
+            return []
+        source.seek(0)
+        first = source.readline()
+    return _missing_from_header(first[:-1] if first.endswith(b'\n') else first, key)
+
+
+def _blank(source: io.BufferedReader) -> bool:
+    """True when the whole file is whitespace (what `data.strip()` finds empty)."""
+    while chunk := source.read(1 << 16):
+        if chunk.strip():
+            return False
+    return True
+
+
+def stream_csv(path: Path, key: str, problems: list[str] | None = None, chunk: int = CHUNK) -> Iterator[pa.Table]:
+    """The CSV file `path` in the key's schema, about `chunk` bytes of records at a time: memory holds one chunk.
+
+    The same values and messages as `read_csv` of the whole file: chunks end where a record ends (a line break
+    after an even number of `"`, as quotes are doubled inside quoted values), each is parsed with the file's header
+    (strictly, else leniently: a value that parses has the same value either way), and the counts of values that do
+    not parse are summed over the file before its messages are appended to `problems`. A structural error (e.g. a
+    wrong number of fields) raises pa.ArrowInvalid as `read_csv` does.
+    """
+    bad: dict[str, int] = {}
+    with open(path, 'rb') as source:
+        if _blank(source):
+            yield empty(key)
+            return
+        source.seek(0)
+        header = source.readline()
+        yielded = False
+        carry = b''
+        while header.endswith(b'\n'):
+            block = source.read(chunk)
+            data = carry + block if carry else block
+            if not block:
+                if data.strip():
+                    yielded = True
+                    yield _parse(header + data, key, bad)
+                break
+            cut = _record_end(data)
+            if cut < 0:  # one record longer than a chunk: read on
+                carry = data
+                continue
+            yielded = True
+            yield _parse(header + data[:cut], key, bad)
+            carry = data[cut:]
+        if not yielded:  # a header alone: what a read of it gives (no rows; an error without its line break)
+            yield _parse(header, key, bad)
+    _report(key, bad, problems)
+
+
+def _record_end(data: bytes) -> int:
+    """The offset just after the last line break of `data` that ends a record (`data` starts a record), or -1."""
+    quotes = data.count(b'"')
+    end = len(data)
+    while (at := data.rfind(b'\n', 0, end)) >= 0:
+        quotes -= data.count(b'"', at, end)
+        if quotes % 2 == 0:
+            return at + 1
+        end = at
+    return -1
 
 
 def _lenient_cast(column: pa.ChunkedArray, typ: pa.DataType) -> tuple[pa.Array, int]:

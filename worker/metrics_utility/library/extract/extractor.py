@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from metrics_utility.library.package.naming import day_prefix, parse_tarball_name
@@ -78,16 +79,27 @@ class Extractor:
         return out
 
     def read_day(
-        self, day: date, keys: frozenset[str] | None = None, names: list[str] | None = None
+        self,
+        day: date,
+        keys: frozenset[str] | None = None,
+        names: list[str] | None = None,
+        *,
+        stream_to: Path | None = None,
+        streamed: frozenset[str] = frozenset(),
     ) -> Iterator[PackageTables]:
-        """Yield the day's packages that may hold `keys` (None = all keys); bad ones become problems."""
+        """Yield the day's packages that may hold `keys` (None = all keys); bad ones become problems.
+
+        With `stream_to`, the CSVs of `streamed` keys land there as files (`PackageTables.files`), overwritten by
+        the next package: use them before asking for it."""
         for name in self.tarballs(day) if names is None else names:
             parsed = parse_tarball_name(name, windowless=True)
             if parsed is None or not parsed.may_hold(keys):
                 continue
             try:
                 with self.storage.get(name) as path:
-                    package = read_tables(path, parsed.name, keys, max_bytes=self.max_bytes)
+                    package = read_tables(
+                        path, parsed.name, keys, max_bytes=self.max_bytes, stream_to=stream_to, streamed=streamed
+                    )
             except TarballError as exc:
                 log.warning('skipping %s: %s', name, exc)
                 self.problems.append(Problem(day, parsed.name, f'{exc}; none of its rows are used'))

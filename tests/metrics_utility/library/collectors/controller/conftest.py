@@ -169,12 +169,13 @@ def gather_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[.
 
     counter = iter(range(1000))
 
-    def run(db: ControllerDatabase, collectors: str = HOSTILE_COLLECTORS) -> Shipped:
+    def run(db: ControllerDatabase, collectors: str = HOSTILE_COLLECTORS, env: dict[str, str] | None = None) -> Shipped:
         ship = tmp_path / f'ship{next(counter)}'
         summary_file = ship.with_suffix('.json')
         for key in [k for k in os.environ if k.startswith('METRICS_UTILITY_')]:
             monkeypatch.delenv(key)
         env = {
+            **(env or {}),
             **db.reader_env(),
             'METRICS_UTILITY_SHIP_TARGET': 'directory',
             'METRICS_UTILITY_SHIP_PATH': str(ship),

@@ -10,8 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
-from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service, streaming
+from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service, partitions, streaming
 from metrics_utility.library.collectors.controller.events import ParsedEvents
 from metrics_utility.library.collectors.controller.streaming import CsvOutput, session
 
@@ -280,3 +281,64 @@ def _nesting_beyond_pythons_limit(hostile_db, chosen, set_event, tmp_path) -> No
     set_event(chosen['b'], '{"task_action": broken}')
     files, unreadable = export(hostile_db, tmp_path, 'main_jobevent', 'slow')
     assert unreadable == 2 and fields(by_id(files)[chosen['a']], header)['task_action'] == b''
+
+
+# The main_jobevent statement before the extraction moved into a subquery (one LATERAL jsonb_to_record per row, the
+# `{...}` test by left()/right()): the reference the cheaper statement must reproduce byte for byte.
+PREVIOUS_JOBEVENT = """
+WITH job_scope AS (
+    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
+           u.created AS job_created, s.job_id, s.host_name
+    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
+    WHERE {window}
+)
+SELECT
+    js.main_jobhostsummary_id, js.main_jobhostsummary_created,
+    e.id, e.created, e.modified, e.job_created, e.event,
+    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration,
+    e.failed, e.changed, e.playbook, e.play, e.task, e.role,
+    e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
+FROM main_jobevent e
+JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
+LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left(e.event_data, 1) = '{{' AND right(e.event_data, 1) = '}}'
+    THEN replace(e.event_data, '\\u', '\\u005cu')::jsonb END)
+    AS ed(task_action text, resolved_action text, resolved_role text, duration text) ON true
+WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
+"""
+
+# (id, event_data): what the previous statement read, the current one reads the same (values and NULLs).
+EXTRACTION_CASES = [
+    *READABLE_EVENT_DATA,
+    ('unicode-escapes-kept-literal', '{"task_action": "caf\\u00e9 \\u0041", "resolved_action": "\\\\u0041"}'),
+    ('duplicate-keys-last-wins', '{"duration": 1, "resolved_role": "a", "duration": 2.50, "resolved_role": null}'),
+    ('nested-key-of-the-same-name', '{"res": {"task_action": "inner"}, "task_action": "outer"}'),
+    ('huge-string-value', '{"task_action": "' + 'x' * 1_000_000 + '"}'),
+    ('empty-object', '{}'),
+    ('lone-brace', '{'),
+    ('trailing-space-not-an-object', '{"task_action": "x"} '),
+    ('leading-space-not-an-object', ' {"task_action": "x"}'),
+    ('multibyte-last-character', '{"task_action": "ü"}\u00e9'),
+    ('quotes-commas-newlines', '{"task_action": "a,\\"b\\"\\nc", "resolved_action": "\\r\\n"}'),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.integration
+@pytest.mark.parametrize('text', [c[1] for c in EXTRACTION_CASES], ids=[c[0] for c in EXTRACTION_CASES])
+def test_the_cheaper_event_statement_gives_the_previous_statements_bytes(hostile_db, chosen, set_event, tmp_path, text):
+    """main_jobevent's statement (the cast in a subquery, `LIKE '{%}'`) exports every row as the previous statement
+    did (a LATERAL jsonb_to_record, `left`/`right`): same rows, same bytes, for the event with `text` too."""
+    set_event(chosen['a'], text)
+    with hostile_db.connect_reader() as conn, session(conn):
+        export = MODULES['main_jobevent'].build_export(conn, *WINDOW_BOUNDS)
+        previous = sql.SQL(PREVIOUS_JOBEVENT).format(
+            **export.fixed, partitions=partitions.job_created_condition('e.job_created', export.ranges)
+        )
+        outputs = {}
+        for name, query in (('previous', previous), ('current', export.fast())):
+            (tmp_path / name).mkdir()
+            out = CsvOutput(tmp_path / name, 'main_jobevent')
+            out.copy(conn, query, export.params)
+            outputs[name] = by_id(out.finish())
+    assert chosen['a'] in outputs['current']
+    assert outputs['current'] == outputs['previous']

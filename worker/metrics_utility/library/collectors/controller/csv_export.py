@@ -1,9 +1,10 @@
 """What every controller CSV collector shares: its keyword signature, its session, and where its CSV goes.
 
 `@csv_collector(key, version, kind=...)` turns a body `(run: CsvRun) -> list[Path]` into a collector with the
-public signature of the collector contract: `db`, `output_dir`, `max_file_bytes` and, when windowed, `since` and
-`until` (keyword only). The body runs inside one `streaming.session` and writes through `run.copy`, so the
-signature, the session rules and the file naming are written once, here.
+public signature of the collector contract: `db`, `output_dir`, `max_file_bytes` and, when windowed, `since`,
+`until` and `streams` (keyword only; concurrent sessions for the collectors that split a window, `streams.py`).
+The body runs inside one `streaming.session` and writes through `run.copy`, so the signature, the session rules
+and the file naming are written once, here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import psycopg
 
-from ..base import CollectorFactory, Kind, collector
+from ..base import CollectorFactory, CollectorParameterError, Kind, collector
 from . import window
 from .streaming import DEFAULT_MAX_FILE_BYTES, Params, Query, Rewrite, copy_to_csv, session
+from .streams import Streams
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class CsvRun:
     max_file_bytes: int
     since: datetime | None = None
     until: datetime | None = None
+    streams: Streams | None = None
 
     def window_params(self) -> dict[str, datetime]:
         """`since`/`until` as the bound parameters of `window.condition`."""
@@ -57,9 +60,11 @@ def csv_collector(key: str, version: str, *, kind: Kind) -> Callable[[Body], Col
                 until: datetime,
                 output_dir: Path | None = None,
                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                streams: Streams | None = None,
             ) -> list[Path]:
                 with session(db):
-                    return body(CsvRun(key, db, output_dir, max_file_bytes, since, until))  # type: ignore[arg-type]
+                    run = CsvRun(key, db, output_dir, max_file_bytes, since, until, streams)  # type: ignore[arg-type]
+                    return body(run)
 
         else:
 
@@ -71,6 +76,13 @@ def csv_collector(key: str, version: str, *, kind: Kind) -> Callable[[Body], Col
 
         collect.__name__, collect.__qualname__, collect.__doc__ = body.__name__, body.__qualname__, body.__doc__
         collect.__module__ = body.__module__
-        return collector(key, version, 'csv', kind=kind)(collect)
+        return collector(key, version, 'csv', kind=kind, check=_check_streams)(collect)
 
     return decorate
+
+
+def _check_streams(values: dict) -> dict:
+    streams = values.get('streams')
+    if streams is not None and not isinstance(streams, Streams):
+        raise CollectorParameterError(f'streams must be a Streams or None, got {type(streams).__name__}')
+    return values

@@ -25,17 +25,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from ..base import Files
-from . import partitions
+from . import partitions, streaming, streams
 from .csv_export import CsvRun
 from .streaming import CsvOutput
 
@@ -66,20 +68,19 @@ def event_list(events: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(', ').join(sql.Literal(e) for e in events)
 
 
+def parsed(source: str = 'e') -> sql.Composable:
+    """The `event_data` of `source` cast to jsonb once: NULL unless it looks like an object (`{...}`)."""
+    # `LIKE '{%}'` (written `{%%}`: the statement goes through psycopg's placeholders; unbound, `%%` is two
+    # wildcards, the same pattern) is the `{...}` test; `right(text, 1)` would count every character of the text.
+    return sql.SQL(
+        "CASE WHEN {src}.event_data LIKE '{{%%}}' THEN replace({src}.event_data, {esc}, {escaped})::jsonb END"
+    ).format(src=sql.Identifier(source), esc=sql.Literal('\\u'), escaped=sql.Literal('\\u005cu'))
+
+
 def extract(alias: str, columns: str, source: str = 'e') -> sql.Composable:
     """`LEFT JOIN LATERAL jsonb_to_record(<event_data, cast once>) AS <alias>(<columns>) ON true`."""
-    return sql.SQL(
-        'LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left({src}.event_data, 1) = {open} '
-        'AND right({src}.event_data, 1) = {close} '
-        'THEN replace({src}.event_data, {esc}, {escaped})::jsonb END) AS {alias}({columns}) ON true'
-    ).format(
-        src=sql.Identifier(source),
-        open=sql.Literal('{'),
-        close=sql.Literal('}'),
-        esc=sql.Literal('\\u'),
-        escaped=sql.Literal('\\u005cu'),
-        alias=sql.Identifier(alias),
-        columns=sql.SQL(columns),
+    return sql.SQL('LEFT JOIN LATERAL jsonb_to_record({parsed}) AS {alias}({columns}) ON true').format(
+        parsed=parsed(source), alias=sql.Identifier(alias), columns=sql.SQL(columns)
     )
 
 
@@ -106,23 +107,28 @@ class EventExport:
     derive: Callable[[dict[str, Any] | None], dict[str, str | None]]
     alias: str = 'ed'
     source: str = 'e'
+    weights: Mapping[datetime, int] = field(default_factory=dict)  # per hour partition: how much its jobs hold
 
     @classmethod
     def of_jobs(
         cls,
-        jobs: list[tuple[int, datetime]],
+        jobs: list[tuple[Any, ...]],
         template: sql.Composable | str,
         fixed: Mapping[str, sql.Composable],
         columns: str,
         params: Mapping[str, Any],
         derive: Callable[[dict[str, Any] | None], dict[str, str | None]],
     ) -> EventExport | None:
-        """The export of the events of `jobs` (id, created), pruned to their hour partitions; None without jobs."""
+        """The export of the events of `jobs` (id, created[, weight: e.g. its summaries]), pruned to their hour
+        partitions; None without jobs."""
         if not jobs:
             return None
-        ranges = partitions.hour_ranges(created for _, created in jobs)
-        job_ids = sorted(job_id for job_id, _ in jobs)
-        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive)
+        ranges = partitions.hour_ranges(job[1] for job in jobs)
+        job_ids = sorted(job[0] for job in jobs)
+        weights: Counter[datetime] = Counter()
+        for job in jobs:
+            weights[job[1].astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += job[2] if len(job) > 2 else 1
+        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive, weights=dict(weights))
 
     def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
         template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
@@ -155,44 +161,62 @@ def collect(run: CsvRun, export: EventExport | None) -> Files:
 
 
 def copy_events(run: CsvRun, export: EventExport) -> Files:
-    """Export `export` into the run's CSV parts; a document the server cannot read never stops it (see the module
-    doc)."""
-    db, stem = run.db, run.key
-    out = CsvOutput(run.output_dir, stem, run.max_file_bytes)
-    unreadable = 0
+    """Export `export` into the run's CSV parts, as concurrent streams over disjoint hour partitions when the run has
+    streams (`streams.py`); a document the server cannot read never stops it (see the module doc)."""
+    pieces = partitions.split(export.ranges, export.weights, streams.count(run.streams))
+    outputs = [CsvOutput(run.output_dir, run.key, run.max_file_bytes) for _ in pieces]
     try:
-        start = out.mark()
-        try:
-            with db.transaction():
-                out.copy(db, export.fast(), export.params)
-        except UNREADABLE_ERRORS as exc:
-            out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
-            log.warning(
-                '%s: the server cannot read some event_data (%s); exporting hour by hour',
-                stem,
-                str(exc).splitlines()[0],
-            )
-            for hour in partitions.hours(export.ranges):
-                mark = out.mark()
-                try:
-                    with db.transaction():
-                        out.copy(db, export.fast([hour]), export.params)
-                except UNREADABLE_ERRORS:
-                    out.rewind(mark)
-                    parsed = ParsedEvents(export.derive, db.info.encoding)
-                    with db.transaction():
-                        out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
-                    unreadable += parsed.unreadable
-                    log.warning(
-                        '%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',
-                        stem,
-                        parsed.unreadable,
-                        hour[0].isoformat(),
-                    )
-        return Files(out.finish(), unreadable)
+        unreadable = streams.run(
+            run.db,
+            run.streams,
+            [
+                partial(_copy_ranges, export=export, ranges=p, out=o, stem=run.key)
+                for p, o in zip(pieces, outputs, strict=True)
+            ],
+        )
+        files = streaming.combine([path for out in outputs for path in out.finish()], run.max_file_bytes)
+        return Files(files, sum(unreadable))
     except BaseException:
-        out.discard()
+        for out in outputs:
+            out.discard()
         raise
+
+
+def _copy_ranges(
+    db: psycopg.Connection, *, export: EventExport, ranges: list[tuple[datetime, datetime]], out: CsvOutput, stem: str
+) -> int:
+    """The events of `ranges` into `out`: one fast COPY, or hour by hour after the server refused a document; returns
+    how many documents could not be read."""
+    unreadable = 0
+    start = out.mark()
+    try:
+        with db.transaction():
+            out.copy(db, export.fast(ranges), export.params)
+    except UNREADABLE_ERRORS as exc:
+        out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
+        log.warning(
+            '%s: the server cannot read some event_data (%s); exporting hour by hour',
+            stem,
+            str(exc).splitlines()[0],
+        )
+        for hour in partitions.hours(ranges):
+            mark = out.mark()
+            try:
+                with db.transaction():
+                    out.copy(db, export.fast([hour]), export.params)
+            except UNREADABLE_ERRORS:
+                out.rewind(mark)
+                parsed = ParsedEvents(export.derive, db.info.encoding)
+                with db.transaction():
+                    out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
+                unreadable += parsed.unreadable
+                log.warning(
+                    '%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',
+                    stem,
+                    parsed.unreadable,
+                    hour[0].isoformat(),
+                )
+    return unreadable
 
 
 # -- the slow path: event_data parsed in Python, rendered as the server renders it -------------------------------------

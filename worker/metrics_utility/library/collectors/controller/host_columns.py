@@ -24,6 +24,7 @@ memory stays bounded whatever the inventory.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -163,6 +164,12 @@ class SplicedRows:
         self._before: re.Pattern[bytes] | None = None
         self.unreadable = 0  # rows written for hosts whose variables could not be read
         self._split: tuple[list[Any], list[bytes]] | None = None
+
+    def fork(self) -> SplicedRows:
+        """Another rewrite over the same parse (one per concurrent stream), counting its own rows."""
+        other = copy.copy(self)
+        other.unreadable, other._split = 0, None
+        return other
 
     def _render(self, hosts: HostVariables, fields: list[int], encoding: str) -> tuple[dict[bytes, bytes], frozenset]:
         parsed = hosts.parsed()

@@ -20,16 +20,19 @@ Deliberate differences from metrics-utility:
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from ..base import Files
-from . import window
+from . import streams, window
 from .csv_export import CsvRun, csv_collector
 from .host_columns import HostVariables, Splice, hosts_in_scope
+from .streaming import CsvOutput, combine
 
 HOSTS = """
 SELECT h.id, h.variables FROM main_host h
@@ -78,10 +81,36 @@ def statements(db: psycopg.Connection, since: datetime, until: datetime) -> tupl
     return hosts, sql.SQL(QUERY).format(host_columns=HOST_COLUMNS.select(), window=where), window.params(since, until)
 
 
+def sub_windows(since: datetime, until: datetime, count: int) -> list[tuple[datetime, datetime]]:
+    """`[since, until)` cut into `count` consecutive windows of equal length (one per stream)."""
+    span = until - since
+    bounds = [since + span * index / count for index in range(count)] + [until]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+
+
 @csv_collector('job_host_summary', '1.2', kind='windowed')
 def job_host_summary(run: CsvRun) -> list[Path]:
-    """Job host summaries modified in the window, with the host's ansible_host/ansible_connection."""
+    """Job host summaries modified in the window, with the host's ansible_host/ansible_connection.
+
+    With streams, each reads a consecutive `modified` sub-window; their files, in sub-window order, hold the rows in
+    the order one COPY gives (`modified, id`)."""
     hosts_query, query, params = statements(run.db, run.since, run.until)
     hosts = HostVariables(run.db, hosts_query, params)
     splice = HOST_COLUMNS.rows(hosts, run.db.info.encoding)  # parses in the background from here on
-    return Files(run.copy(query, params, rewrite=splice), splice.unreadable)
+    pieces = sub_windows(run.since, run.until, streams.count(run.streams))
+    if len(pieces) == 1:
+        return Files(run.copy(query, params, rewrite=splice), splice.unreadable)
+    outputs = [CsvOutput(run.output_dir, run.key, run.max_file_bytes) for _ in pieces]
+    rewrites = [splice.fork() for _ in pieces]
+
+    def piece(index: int, db: psycopg.Connection) -> None:
+        outputs[index].copy(db, query, window.params(*pieces[index]), rewrite=rewrites[index])
+
+    try:
+        streams.run(run.db, run.streams, [partial(piece, index) for index in range(len(pieces))])
+        files = combine([path for out in outputs for path in out.finish()], run.max_file_bytes)
+    except BaseException:
+        for out in outputs:
+            out.discard()
+        raise
+    return Files(files, sum(rewrite.unreadable for rewrite in rewrites))

@@ -28,10 +28,12 @@ from psycopg import sql
 from . import events, window
 from .csv_export import CsvRun, csv_collector
 
+# With each job its summaries in the window: the weight that balances the hour partitions over streams.
 JOBS = """
-SELECT DISTINCT u.id, u.created
+SELECT u.id, u.created, count(*)
 FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
 WHERE {window}
+GROUP BY u.id, u.created
 """
 
 QUERY = """

@@ -9,7 +9,7 @@ events of those jobs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from psycopg import sql
@@ -37,6 +37,29 @@ def hours(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datet
             found.append((start, start + HOUR))
             start += HOUR
     return found
+
+
+def split(
+    ranges: list[tuple[datetime, datetime]], weights: Mapping[datetime, int], count: int
+) -> list[list[tuple[datetime, datetime]]]:
+    """`ranges` cut into at most `count` pieces of consecutive whole hours, each with about the same total weight
+    (`weights`: per hour start, e.g. the summaries of the jobs created in it; hours missing there weigh 1). Every hour
+    is in exactly one piece, so the pieces' events are disjoint and together are those of `ranges`."""
+    all_hours = hours(ranges)
+    count = max(1, min(count, len(all_hours)))
+    weight = [max(1, weights.get(start, 1)) for start, _ in all_hours]
+    total, pieces, done = sum(weight), [], 0
+    current: list[datetime] = []
+    for index, (start, _) in enumerate(all_hours):
+        current.append(start)
+        done += weight[index]
+        left_hours, left_pieces = len(all_hours) - index - 1, count - len(pieces) - 1
+        if left_pieces and (done * count >= total * (len(pieces) + 1) or left_hours == left_pieces):
+            pieces.append(hour_ranges(current))
+            current = []
+    if current:
+        pieces.append(hour_ranges(current))
+    return pieces
 
 
 def job_created_condition(column: str, ranges: list[tuple[datetime, datetime]]) -> sql.Composable:

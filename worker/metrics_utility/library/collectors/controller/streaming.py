@@ -26,6 +26,7 @@ with JIT off (its compile time does not pay back on exports), and never leaves t
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -185,6 +186,7 @@ class CsvOutput:
     def discard(self) -> None:
         if self.parts is not None:
             self.parts.discard()
+        self.single.unlink(missing_ok=True)  # a name of this run only (`run_stem`): `finish` may have made it
 
     def copy(self, db: psycopg.Connection, query: Query, params: Params = None, rewrite: Rewrite | None = None) -> None:
         """Stream one `COPY (query) TO STDOUT` into the files (a later COPY's header must equal the first's)."""
@@ -236,6 +238,27 @@ class CsvOutput:
             os.replace(parts.paths[0], self.single)
             return [self.single]
         return parts.paths
+
+
+def combine(paths: list[Path], limit: int) -> list[Path]:
+    """Consecutive CSV files with one header (the parts of concurrent streams, in order) merged into as few files as
+    fit `limit`: each file is appended whole, without its header, to the one before while the sum fits. Data that
+    fit one part with one stream fit one file here, so the number of packages does not depend on the streams."""
+    kept: list[Path] = []
+    size = 0
+    for path in paths:
+        with open(path, 'rb') as source:
+            header = source.readline()
+            body = path.stat().st_size - len(header)
+            if kept and size + body <= limit:
+                with open(kept[-1], 'ab') as target:
+                    shutil.copyfileobj(source, target, 1024 * 1024)
+                size += body
+                path.unlink()
+                continue
+        kept.append(path)
+        size = len(header) + body
+    return kept
 
 
 def copy_to_csv(

@@ -1,0 +1,346 @@
+"""A day's result events counted a block at a time, so memory does not grow with the day's event count.
+
+Why: a large controller writes millions of result events a day; holding them as one frame (and joining that frame
+to the day's job host summaries) needed gigabytes. Content usage only sums events (task runs, durations) per
+(job, host, module, role), and a sum can be taken per block and summed again, so each block of CSV rows is folded
+into a running tally keyed by small integer codes (text → code dictionaries of the day's host names, modules and
+roles). The join to the summary identities happens once, on the tally, in `ContentUsage.group_from`: summing before
+or after an inner join gives the same sums.
+
+Rows delivered twice (same installation and event id, e.g. an overlapping re-gather) count once, the first time they
+are met, as `drop_redelivered` does: the ids already counted are kept as sorted integer arrays (8 bytes per event).
+A package's rows are staged apart (`PackageEvents`) and join the tally only once all of them were read, so a package
+that turns out unreadable contributes nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .base import NO_ORGANIZATION
+from .content_usage import NO_ROLE, _text, collection_of
+
+COMBINE_ROWS = 500_000  # partial tallies are summed into one when they hold more rows than this
+EVENT_COLUMNS = [
+    'id', 'job_remote_id', 'host_name', 'task_action', 'resolved_action', 'resolved_role', 'role', 'duration'
+]  # fmt: skip
+
+
+def release_memory() -> None:
+    """Give freed heap back to the system (glibc's malloc_trim; nothing elsewhere).
+
+    Why: pandas and numpy free the large temporaries of a group-by into the C heap, which keeps them mapped; over a
+    day of millions of events the resident size then holds ~300 MiB nobody uses, and a pod's limit counts it."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library this process runs with (its own symbols: no `find_library`, which starts processes)."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return None
+    return libc if hasattr(libc, 'malloc_trim') else None
+
+
+_LIBC = _libc()
+
+
+class SeenIds:
+    """Ids already counted, as sorted distinct arrays, each at most half the size of the one before (a
+    binary-counter merge: few arrays, each id copied O(log n) times)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+
+    def seen(self, ids: np.ndarray) -> np.ndarray:
+        """True where an id is already in the set.
+
+        Only ids within a chunk's range are looked up (ids mostly grow, so a new block's usually lie above every
+        chunk), in sorted order (a binary search of sorted needles stays in cache)."""
+        found = np.zeros(len(ids), dtype=bool)
+        for chunk in self.chunks:
+            inside = np.flatnonzero((ids >= chunk[0]) & (ids <= chunk[-1]))
+            if not len(inside):
+                continue
+            inside = inside[np.argsort(ids[inside], kind='stable')]
+            needles = ids[inside]
+            at = np.minimum(np.searchsorted(chunk, needles), len(chunk) - 1)
+            found[inside] |= chunk[at] == needles
+        return found
+
+    def add(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self._push(_sorted_unique(ids))
+
+    def update(self, other: SeenIds) -> None:
+        for chunk in other.chunks:
+            self._push(chunk)
+
+    def _push(self, chunk: np.ndarray) -> None:
+        self.chunks.append(chunk)
+        while len(self.chunks) > 1 and len(self.chunks[-2]) <= len(self.chunks[-1]):
+            last = self.chunks.pop()
+            self.chunks[-1] = _sorted_unique(np.concatenate([self.chunks[-1], last]))
+
+
+def _sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct ids (a stable sort merges sorted runs in linear time; np.unique hashes, 8x slower here)."""
+    ids = np.sort(ids, kind='stable')
+    keep = np.empty(len(ids), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ids[1:], ids[:-1], out=keep[1:])
+    return ids[keep]
+
+
+class Codes:
+    """Text → dense integer code, in order of first appearance."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def encode(self, text: pd.Series) -> np.ndarray:
+        """Codes of a series without missing values (new texts get new codes)."""
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
+        mapping = np.fromiter((self._code(v) for v in uniques), dtype=np.int64, count=len(uniques))
+        return mapping[codes]
+
+    def lookup(self, text: pd.Series) -> np.ndarray:
+        """Codes of known texts, -1 for the others (and missing values)."""
+        codes, uniques = pd.factorize(text)
+        mapping = np.fromiter((self.index.get(v, -1) for v in uniques), dtype=np.int64, count=len(uniques))
+        return np.where(codes < 0, -1, mapping[codes] if len(uniques) else -1)
+
+    def _code(self, value: object) -> int:
+        code = self.index.get(value)  # type: ignore[call-overload]
+        if code is None:
+            code = self.index[value] = len(self.values)  # type: ignore[index]
+            self.values.append(value)  # type: ignore[arg-type]
+        return code
+
+
+class EventTally:
+    """Task runs and durations per (job host summary pair, module, role) of one day's result events.
+
+    Built on the day's summary `pairs` (JobHostSummaryUsage.pairs): an event counts for the pairs of its
+    installation, job and host name; events of no pair are counted in `events` only (they end up `unmatched`). A
+    tally row is one int64 key — the pair key's index (high 32 bits) and the (module, role) combination's code —
+    with its task runs and duration: 24 bytes, however many events it sums.
+    """
+
+    def __init__(self, pairs: pd.DataFrame) -> None:
+        self.pairs = pairs
+        self.installs, self.hosts, self.modules, self.roles = Codes(), Codes(), Codes(), Codes()
+        self.combos: dict[tuple[int, int], int] = {}
+        self.combo_module: list[int] = []
+        self.combo_role: list[int] = []
+        install = self.installs.encode(pairs['install_uuid'].fillna(''))
+        host = self.hosts.encode(pairs['original_host_name'].fillna(''))
+        self.jobs: dict[tuple[int, object], int] = {}
+        job = np.fromiter(
+            (self._job(int(i), j) for i, j in zip(install, pairs['job_remote_id'], strict=True)),
+            dtype=np.int64,
+            count=len(pairs),
+        )
+        self.pair_key, keys = pd.factorize(job << 32 | host)  # pairs row → its key index
+        self.keys = pd.Index(keys)
+        self.seen: dict[int, SeenIds] = {}
+        self.parts: list[pd.DataFrame] = []  # the summed tally first, then parts not summed into it yet
+        self.pending = 0  # rows of the parts not summed yet
+        self.events = 0  # counted (after dropping rows without action or host, and rows delivered twice)
+
+    def _job(self, install: int, job: object) -> int:
+        key = (install, None if pd.isna(job) else int(job))  # type: ignore[arg-type]
+        code = self.jobs.get(key)
+        if code is None:
+            code = self.jobs[key] = len(self.jobs)
+        return code
+
+    def package(self, install_uuid: str) -> PackageEvents:
+        return PackageEvents(self, install_uuid)
+
+    def commit(self, staged: PackageEvents) -> None:
+        self.seen.setdefault(staged.install, SeenIds()).update(staged.seen)
+        self.events += staged.events
+        for part in staged.parts:
+            self.parts.append(part)
+            self.pending += len(part)
+            if self.pending > COMBINE_ROWS:
+                self.parts, self.pending = [self.total()], 0
+                release_memory()
+
+    def total(self) -> pd.DataFrame:
+        """The tally as one frame (keys in order of first appearance)."""
+        if not self.parts:
+            return pd.DataFrame({'key': np.zeros(0, np.int64), 'task_runs': np.zeros(0, np.int64), 'duration': 0.0})
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return _sum(pd.concat(self.parts, ignore_index=True))
+
+    def combo(self, module: np.ndarray, role: np.ndarray) -> np.ndarray:
+        """Codes of (module, role) combinations."""
+        pairs, inverse = np.unique(np.stack([module, role], axis=1), axis=0, return_inverse=True)
+        mapping = np.fromiter((self._combo(int(m), int(r)) for m, r in pairs), dtype=np.int64, count=len(pairs))
+        return mapping[inverse.reshape(-1)]
+
+    def _combo(self, module: int, role: int) -> int:
+        code = self.combos.get((module, role))
+        if code is None:
+            code = self.combos[(module, role)] = len(self.combo_module)
+            self.combo_module.append(module)
+            self.combo_role.append(role)
+        return code
+
+
+class PackageEvents:
+    """One package's events, staged until the whole package was read."""
+
+    def __init__(self, tally: EventTally, install_uuid: str) -> None:
+        self.tally = tally
+        self.install_uuid = install_uuid
+        self.install = int(tally.installs.encode(pd.Series([install_uuid], dtype='str'))[0])
+        self.seen = SeenIds()
+        self.parts: list[pd.DataFrame] = []
+        self.events = 0
+
+    def add(self, table: pa.Table) -> None:
+        """Fold one block of `main_jobevent` rows (the extractor's schema) into the staged tally."""
+        raw = table.select(EVENT_COLUMNS).to_pandas()
+        raw = raw[raw['task_action'].notna() & raw['host_name'].notna()]
+        ids = raw['id']
+        with_id = ids.notna().to_numpy()
+        if with_id.any():
+            values = ids[with_id].to_numpy(dtype=np.int64)
+            keep = ~pd.Series(values).duplicated().to_numpy()
+            committed = self.tally.seen.get(self.install)
+            if committed is not None:
+                keep &= ~committed.seen(values)
+            keep &= ~self.seen.seen(values)
+            self.seen.add(values[keep])
+            mask = ~with_id
+            mask[np.flatnonzero(with_id)[keep]] = True
+            raw = raw[mask]
+        self.events += len(raw)
+        tally = self.tally
+        jobs, job_values = pd.factorize(raw['job_remote_id'], use_na_sentinel=False)
+        job_codes = np.fromiter(
+            (tally.jobs.get((self.install, None if pd.isna(j) else int(j)), -1) for j in job_values),
+            dtype=np.int64,
+            count=len(job_values),
+        )
+        job = job_codes[jobs] if len(job_values) else np.zeros(0, np.int64)
+        host = tally.hosts.lookup(raw['host_name'])
+        known = (job >= 0) & (host >= 0)
+        key = tally.keys.get_indexer(np.where(known, job << 32 | np.maximum(host, 0), -1))
+        paired = key >= 0
+        if not paired.any():
+            return
+        raw = raw[paired]
+        module = _text(raw['resolved_action']).fillna(raw['task_action'])
+        role = _text(raw['resolved_role']).fillna(_text(raw['role'])).fillna(NO_ROLE)
+        combo = tally.combo(tally.modules.encode(module), tally.roles.encode(role))
+        frame = pd.DataFrame(
+            {
+                'key': key[paired].astype(np.int64) << 32 | combo,
+                'task_runs': np.ones(len(raw), dtype=np.int64),
+                'duration': raw['duration'].fillna(0.0).to_numpy(dtype=np.float64),
+            }
+        )
+        self.parts.append(_sum(frame))
+
+
+def _sum(frame: pd.DataFrame) -> pd.DataFrame:
+    grouped = frame.groupby('key', sort=False)
+    return grouped.agg(task_runs=('task_runs', 'sum'), duration=('duration', 'sum')).reset_index()
+
+
+def content_rollup(tally: EventTally, day: date) -> tuple[pa.Table | None, int]:
+    """The day's content usage rollup (`ContentUsage.fields`, text dictionary-encoded) and the number of events
+    without a job host summary (None when no event has one).
+
+    The same rows, in the same order (first appearance of their first event), as `ContentUsage.group_with` of the
+    raw events: an event counts for each pair of its key, as the inner join there repeats it, and `unmatched` is
+    computed the same way.
+    """
+    total = tally.total()
+    tally.parts = []
+    pairs = tally.pairs
+    key = (total['key'].to_numpy() >> 32).astype(np.int64)
+    combo = (total['key'].to_numpy() & 0xFFFFFFFF).astype(np.int64)
+    runs, duration = total['task_runs'].to_numpy(), total['duration'].to_numpy()
+    del total
+    # each pair: (job, identity, organization, reachable) → target code; a key with several pairs repeats its rows
+    identity, identities = pd.factorize(pairs['host_name'])
+    org, orgs = pd.factorize(pairs['organization_name'].fillna(NO_ORGANIZATION))
+    job = np.fromiter(
+        (
+            tally.jobs[(int(i), None if pd.isna(j) else int(j))]
+            for i, j in zip(
+                tally.installs.lookup(pairs['install_uuid'].fillna('')), pairs['job_remote_id'], strict=True
+            )
+        ),
+        dtype=np.int64,
+        count=len(pairs),
+    )
+    reachable = pairs['reachable'].to_numpy(dtype=bool)
+    targets = pd.DataFrame({'job': job, 'identity': identity, 'org': org, 'reachable': reachable})
+    target, _ = pd.factorize(pd.MultiIndex.from_frame(targets))
+    per_key = pd.DataFrame({'key': tally.pair_key, 'target': target}).drop_duplicates()
+    if per_key['key'].is_unique:  # one pair per key (always, unless two summaries of a job name one host twice)
+        lookup = np.full(len(tally.keys), -1, dtype=np.int64)
+        lookup[per_key['key'].to_numpy()] = per_key['target'].to_numpy()
+        row_target = lookup[key]
+        expanded = pd.DataFrame({'target': row_target, 'combo': combo, 'task_runs': runs, 'duration': duration})
+    else:
+        rows = pd.DataFrame({'key': key, 'combo': combo, 'task_runs': runs, 'duration': duration})
+        expanded = rows.merge(per_key, on='key', how='inner')[['target', 'combo', 'task_runs', 'duration']]
+    del key, combo, runs, duration
+    unmatched = tally.events - int(expanded['task_runs'].sum())
+    if not len(expanded):
+        return None, unmatched
+    final = expanded.groupby(['target', 'combo'], sort=False)[['task_runs', 'duration']].sum().reset_index()
+    del expanded
+    first = pd.DataFrame({'target': target, 'pair': np.arange(len(target))}).drop_duplicates('target')
+    pair_of_target = np.empty(int(target.max()) + 1 if len(target) else 0, dtype=np.int64)
+    pair_of_target[first['target'].to_numpy()] = first['pair'].to_numpy()
+    pair = pair_of_target[final['target'].to_numpy()]
+    combo = final['combo'].to_numpy()
+    module = np.asarray(tally.combo_module, dtype=np.int64)[combo]
+    role = np.asarray(tally.combo_role, dtype=np.int64)[combo]
+    modules = np.asarray(tally.modules.values, dtype=object)
+    collection_of_module, collections = pd.factorize(collection_of(pd.Series(modules, dtype='str')))
+    install_of_pair = tally.installs.lookup(pairs['install_uuid'].fillna(''))
+    columns = {
+        'day': pa.array(np.full(len(final), np.datetime64(day.isoformat(), 'us'))),
+        'install_uuid': _dictionary(install_of_pair[pair], tally.installs.values),
+        'organization_name': _dictionary(org[pair], orgs),
+        'job_remote_id': pa.array(pairs['job_remote_id'].astype('Int64').take(pair), type=pa.int64()),
+        'host_name': _dictionary(identity[pair], identities),
+        'module_name': _dictionary(module, modules),
+        'collection_name': _dictionary(collection_of_module[module], collections),
+        'role_name': _dictionary(role, tally.roles.values),
+        'reachable': pa.array(reachable[pair]),
+        'task_runs': pa.array(final['task_runs'].to_numpy(dtype=np.int64)),
+        'duration': pa.array(final['duration'].to_numpy(dtype=np.float64)),
+    }
+    return pa.table(columns), unmatched
+
+
+def _dictionary(codes: np.ndarray, values: Sequence[str] | np.ndarray | pd.Index) -> pa.DictionaryArray:
+    """Codes into `values` (-1: missing) as a dictionary array holding only the values used, in order of first use
+    (as `dictionary_encode` of the text would)."""
+    codes = np.asarray(codes)
+    valid = codes >= 0
+    dense, used = pd.factorize(codes[valid])
+    indices = np.zeros(len(codes), dtype=np.int32)
+    indices[valid] = dense
+    dictionary = pa.array(np.asarray(values, dtype=object)[used], type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid), dictionary)
