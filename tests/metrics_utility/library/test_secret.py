@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
+import threading
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
@@ -230,3 +232,24 @@ def test_every_log_record_is_redacted_and_chatty_loggers_are_capped(caplog):
     assert messages == ["sent {'Authorization': 'Basic ***'}", "failed with '***'"]
     assert caplog.records[1].exc_text.endswith('ValueError: server said ***')
     assert_no_secret(caplog.text, SECRET, user=USER)
+
+
+def test_a_log_record_written_while_the_pattern_compiles_is_redacted_too(monkeypatch):
+    """Compiling can run the garbage collector, whose finalizers may log on the same thread (an unclosed aiohttp
+    session does): redacting that record must not wait for the compile it interrupted (it deadlocked once)."""
+    redactor = Redactor('hunter2-is-the-password', shared=False)
+    compile_pattern, nested, finalizer_ran = re.compile, [], []
+
+    def compile_with_a_finalizer_that_logs(*args, **kwargs):
+        if not finalizer_ran:  # once, as a finalizer runs once
+            finalizer_ran.append(True)
+            nested.append(redactor('a finalizer logs hunter2-is-the-password'))
+        return compile_pattern(*args, **kwargs)
+
+    monkeypatch.setattr(secret.re, 'compile', compile_with_a_finalizer_that_logs)
+    outer: list[str] = []
+    worker = threading.Thread(target=lambda: outer.append(redactor('hunter2-is-the-password')), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), 'redaction deadlocked on its own lock'
+    assert nested == ['a finalizer logs ***'] and outer == ['***']

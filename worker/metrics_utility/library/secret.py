@@ -182,7 +182,9 @@ class Redactor:
         self._secrets: set[str] = set()
         self._literals: set[str] = set()  # base64 forms
         self._pattern: re.Pattern[str] | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: compiling the pattern can run the garbage collector, whose finalizers may log (an unclosed
+        # aiohttp session does), and logging redacts with this same redactor on this same thread.
+        self._lock = threading.RLock()
         self._shared = shared
         for secret in secrets:
             self.add(secret, user=user)
