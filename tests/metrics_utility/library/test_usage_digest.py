@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,6 +19,7 @@ from metrics_utility.library.usage_digest import (
     from_table,
     text_hash,
     to_table,
+    union_figures,
 )
 from metrics_utility.library.usage_periods import UsageReader, write_month_digests
 from testsupport.report_data import synthetic, write_tarball
@@ -40,9 +42,7 @@ def add_row(base: Path, day: date, host: str, organization: str, job: int, index
         'modified': since,
         'job_created': since,
     }
-    write_tarball(
-        base, key='job_host_summary', rows=[row], since=since, until=since + timedelta(hours=1), index=index
-    )
+    write_tarball(base, key='job_host_summary', rows=[row], since=since, until=since + timedelta(hours=1), index=index)
 
 
 @pytest.fixture(scope='module')
@@ -254,6 +254,10 @@ def test_the_parquet_form_keeps_the_digest_exactly(month):
         assert again.organizations[name].identities.tolist() == part.identities.tolist()
         assert again.organizations[name].jobs.tolist() == part.jobs.tolist()
         assert again.organizations[name].task_runs == part.task_runs
+    assert again.everyone.identities.tolist() == digest.everyone.identities.tolist()
+    assert again.everyone.jobs.tolist() == digest.everyone.jobs.tolist()
+    assert again.everyone.task_runs == digest.everyone.task_runs
+    assert len(digest.everyone.identities) > max(len(p.identities) for p in digest.organizations.values())
     assert to_table(digest).schema.field('value').type == pa.int64()
 
 
@@ -269,3 +273,17 @@ def test_build_report_leaves_the_digests_of_its_whole_months(month):
     assert write_month_digests(StorageDirectory(month), D(2024, 2, 15), D(2024, 3, 10)) == 0  # no whole month
     assert write_month_digests(StorageDirectory(month), D(2024, 1, 10), D(2024, 4, 1)) == 1  # March
     assert sorted(p.name for p in (month / 'rollups' / 'usage').iterdir()) == ['2024-02.parquet', '2024-03.parquet']
+
+
+def test_stored_hashes_out_of_order_or_repeated_are_counted_once(month):
+    """A digest is written sorted and distinct; one that is not (another writer, an edit) still counts each once."""
+    reader = UsageReader(StorageDirectory(month))
+    (digest,) = reader.month_digests(D(2024, 2, 1), D(2024, 3, 1)).values()
+    table = to_table(digest)
+    untidy = pa.concat_tables([table.slice(0, 0), table.filter(pc.not_equal(table['kind'], 'task_runs'))])
+    untidy = pa.concat_tables([untidy.take(pa.array(range(untidy.num_rows - 1, -1, -1))), table])
+    again = from_table(untidy.replace_schema_metadata(table.schema.metadata), D(2024, 2, 1))
+    assert again is not None
+    span = [(digest, D(2024, 2, 1), D(2024, 3, 1))]
+    for organization in (None, *digest.organizations):
+        assert union_figures([(again, *span[0][1:])], organization) == union_figures(span, organization)

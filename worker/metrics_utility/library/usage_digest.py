@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metrics_utility.library.extract import days
@@ -79,11 +80,22 @@ class MonthDigest:
     month: date
     signatures: dict[date, str]  # every day of the month
     organizations: dict[str, OrganizationMonth]
+    everyone: OrganizationMonth  # the union of the organizations (kept: the first page asks for it)
     key: str = field(init=False)  # names this digest's content (its days' signatures)
 
     def __post_init__(self) -> None:
         record = json.dumps(sorted((d.isoformat(), s) for d, s in self.signatures.items()))
         object.__setattr__(self, 'key', hashlib.sha256(record.encode()).hexdigest())
+
+    @classmethod
+    def of(cls, month: date, signatures: dict[date, str], organizations: dict[str, OrganizationMonth]) -> MonthDigest:
+        """A digest with `everyone` made from its organizations."""
+        identities = _union([p.identities for p in organizations.values()])
+        jobs = _union([p.jobs for p in organizations.values()])
+        return cls(month, signatures, organizations, OrganizationMonth(identities, jobs, _task_sums(organizations)))
+
+    def select(self, organization: str | None) -> OrganizationMonth | None:
+        return self.everyone if organization is None else self.organizations.get(organization)
 
     def matches(self, signatures: Mapping[date, str]) -> bool:
         """True while every day of the month still has the signature the digest was built from."""
@@ -98,44 +110,60 @@ class MonthDigest:
         )
 
 
+def _task_sums(organizations: Mapping[str, OrganizationMonth]) -> dict[date, int]:
+    tasks: dict[date, int] = {}
+    for part in organizations.values():
+        for day, runs in part.task_runs.items():
+            tasks[day] = tasks.get(day, 0) + runs
+    return tasks
+
+
+def _union(arrays: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct values of several arrays (by sorting: faster than a hash set for 64-bit hashes)."""
+    if not arrays:
+        return np.zeros(0, dtype=np.uint64)
+    merged = np.sort(np.concatenate(arrays)) if len(arrays) > 1 else arrays[0]
+    if len(merged) < 2:
+        return merged
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+
+
+def _sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """`values` as stored (sorted, distinct) are taken as they are; anything else is made so."""
+    if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+        return values
+    return _union([np.sort(values)])
+
+
 def union_figures(parts: list[tuple[MonthDigest, date, date]], organization: str | None) -> tuple[int, int, int]:
     """(managed nodes, job runs, task runs) of the union of month digests, each limited to [since, until) (which
     `covers` allowed), for one organization or everyone."""
     identities, jobs, task_runs = [], [], 0
     for digest, since, until in parts:
-        selected = (
-            digest.organizations.values()
-            if organization is None
-            else [digest.organizations[organization]]
-            if organization in digest.organizations
-            else []
-        )
-        for part in selected:
+        part = digest.select(organization)
+        if part is not None:
             identities.append(part.identities)
             jobs.append(part.jobs)
             task_runs += sum(n for day, n in part.task_runs.items() if since <= day < until)
-
-    def distinct(arrays: list[np.ndarray]) -> int:
-        if not arrays:
-            return 0
-        return len(arrays[0]) if len(arrays) == 1 else len(np.unique(np.concatenate(arrays)))
-
-    return distinct(identities), distinct(jobs), task_runs
+    return len(_union(identities)), len(_union(jobs)), task_runs
 
 
 # parquet (pure: table <-> digest) ------------------------------------------------------------------------------------
 def to_table(digest: MonthDigest) -> pa.Table:
-    organizations, kinds, day_values, values = [], [], [], []
-    for name, part in digest.organizations.items():
+    """Rows of (organization, kind, day, value); `everyone`'s identities and jobs under a null organization."""
+    organizations: list[str | None] = []
+    kinds, day_values, values = [], [], []
+    for name, part in [(None, digest.everyone), *digest.organizations.items()]:
         for kind, hashes in ((IDENTITY, part.identities), (JOB, part.jobs)):
             organizations += [name] * len(hashes)
             kinds += [kind] * len(hashes)
             day_values += [None] * len(hashes)
             values.append(hashes.astype(np.uint64).view(np.int64))
-        organizations += [name] * len(part.task_runs)
-        kinds += [TASK_RUNS] * len(part.task_runs)
-        day_values += list(part.task_runs)
-        values.append(np.array(list(part.task_runs.values()), dtype=np.int64))
+        if name is not None:
+            organizations += [name] * len(part.task_runs)
+            kinds += [TASK_RUNS] * len(part.task_runs)
+            day_values += list(part.task_runs)
+            values.append(np.array(list(part.task_runs.values()), dtype=np.int64))
     metadata = {
         'version': VERSION,
         'month': f'{digest.month:%Y-%m}',
@@ -145,7 +173,7 @@ def to_table(digest: MonthDigest) -> pa.Table:
         pa.array(organizations, pa.string()),
         pa.array(kinds, pa.string()).dictionary_encode().cast(SCHEMA.field('kind').type),
         pa.array(day_values, pa.date32()),
-        pa.array(np.concatenate(values) if values else np.array([], dtype=np.int64), pa.int64()),
+        pa.array(np.concatenate(values), pa.int64()),
     ]
     schema = SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata).encode()})
     return pa.Table.from_arrays(columns, schema=schema)
@@ -161,26 +189,40 @@ def from_table(table: pa.Table, month: date) -> MonthDigest | None:
         table = table.select([f.name for f in SCHEMA]).cast(SCHEMA)
     except (KeyError, ValueError, TypeError, AttributeError, pa.ArrowException):
         return None
-    organizations: dict[str, OrganizationMonth] = {}
     names = table['organization'].combine_chunks().dictionary_encode()
+    org_codes = pc.fill_null(names.indices, -1).to_numpy(zero_copy_only=False)
     kinds = table['kind'].combine_chunks()
-    kind_codes = kinds.indices.to_numpy(zero_copy_only=False)
+    kind_codes = pc.fill_null(kinds.indices, -1).to_numpy(zero_copy_only=False)
     kind_names = kinds.dictionary.to_pylist()
+    codes = {kind: kind_names.index(kind) if kind in kind_names else -2 for kind in (IDENTITY, JOB, TASK_RUNS)}
     values = table['value'].to_numpy()
     hashes = values.view(np.uint64)
-    day_values = table['day'].to_pylist()
-    org_codes = names.indices.to_numpy(zero_copy_only=False)
-    for code, name in enumerate(names.dictionary.to_pylist()):
-        of_org = org_codes == code
-        picked = {kind: of_org & (kind_codes == i) for i, kind in enumerate(kind_names)}
-        empty = np.zeros(len(values), dtype=bool)
-        tasks = picked.get(TASK_RUNS, empty)
-        organizations[name] = OrganizationMonth(
-            np.unique(hashes[picked.get(IDENTITY, empty)]),
-            np.unique(hashes[picked.get(JOB, empty)]),
-            {day_values[i]: int(values[i]) for i in np.flatnonzero(tasks)},
+    task_rows = np.flatnonzero(kind_codes == codes[TASK_RUNS])
+    task_runs = list(
+        zip(
+            table['day'].take(pa.array(task_rows)).to_pylist(),
+            org_codes[task_rows].tolist(),
+            values[task_rows].tolist(),
+            strict=True,
         )
-    return MonthDigest(month, signatures, organizations)
+    )
+
+    def part(code: int) -> OrganizationMonth:
+        of_org = org_codes == code
+        runs: dict[date, int] = {}
+        for day, org, count in task_runs:
+            if org == code and day is not None:
+                runs[day] = runs.get(day, 0) + count
+        return OrganizationMonth(
+            _sorted_distinct(hashes[of_org & (kind_codes == codes[IDENTITY])]),
+            _sorted_distinct(hashes[of_org & (kind_codes == codes[JOB])]),
+            runs,
+        )
+
+    organizations = {name: part(code) for code, name in enumerate(names.dictionary.to_pylist())}
+    stored = part(-1)
+    everyone = OrganizationMonth(stored.identities, stored.jobs, _task_sums(organizations))
+    return MonthDigest(month, signatures, organizations, everyone)
 
 
 # where digests are kept ---------------------------------------------------------------------------------------------

@@ -375,7 +375,7 @@ class UsageReader:
                 np.unique(job_hashes[np.searchsorted(every_job, job_keys)]),
                 tasks,
             )
-        return MonthDigest(month, {day: entry.signature for day, entry in entries.items()}, organizations)
+        return MonthDigest.of(month, {day: entry.signature for day, entry in entries.items()}, organizations)
 
     def _remember(self, key: tuple, figures: tuple[int, int, int]) -> None:
         if len(self._figures) >= MAX_REMEMBERED:
