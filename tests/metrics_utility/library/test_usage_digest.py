@@ -90,12 +90,13 @@ def test_digests_give_the_per_day_figures(readers, by, since, until, organizatio
 
 def test_a_restarted_reader_reads_no_day_for_a_year_by_month(year, readers):
     _, builder, _ = readers
-    assert builder.digests_built == 20  # June 2023 to January 2025
+    assert builder.digests_built == 4  # the months with packages: empty months are neither built nor kept
     restarted = UsageReader(StorageDirectory(year))
     figures = restarted.usage('month', D(2024, 1, 1), D(2025, 1, 1))
     assert (restarted.days_read, restarted.digests_built) == (0, 0)
     assert [p.period.label for p in figures if p.managed_nodes] == ['2024-02', '2024-03', '2024-05', '2024-12']
-    assert sorted(p.name for p in (year / 'rollups' / 'usage').iterdir())[:2] == ['2023-06.parquet', '2023-07.parquet']
+    kept = sorted(p.name for p in (year / 'rollups' / 'usage').iterdir())
+    assert kept == ['2024-02.parquet', '2024-03.parquet', '2024-05.parquet', '2024-12.parquet']
 
 
 HOSTILE_IDENTITIES = {
@@ -138,12 +139,12 @@ def test_a_changed_day_rebuilds_its_month_only(month):
     span = (D(2024, 1, 1), D(2024, 4, 1))
     first = UsageReader(StorageDirectory(month), persist=True)
     before = first.usage('month', *span)
-    assert first.digests_built == 3
+    assert first.digests_built == 1
     stored = (month / digest_name(D(2024, 2, 1))).read_bytes()
     add_row(month, D(2024, 2, 10), 'new.example.com', 'Default', 777)
     restarted = UsageReader(StorageDirectory(month), persist=True)
     after = restarted.usage('month', *span)
-    assert restarted.digests_built == 1  # February; January and March still match their days
+    assert restarted.digests_built == 1  # February; January and March hold no packages
     assert after[1].managed_nodes == before[1].managed_nodes + 1
     assert after[1].job_runs == before[1].job_runs + 1
     assert (after[0], after[2]) == (before[0], before[2])
@@ -173,7 +174,7 @@ def test_a_read_only_storage_keeps_digests_in_the_cache_directory(month, tmp_pat
     first = UsageReader(ReadOnlyDirectory(month), persist=True, cache_dir=cache)
     figures = first.usage('quarter', *span)
     assert not (month / 'rollups').exists()
-    assert sorted(p.name for p in cache.iterdir()) == ['2024-02.parquet', '2024-03.parquet']
+    assert sorted(p.name for p in cache.iterdir()) == ['2024-02.parquet']
     assert 'cannot store the usage digest of 2024-02' in caplog.text
     restarted = UsageReader(ReadOnlyDirectory(month), cache_dir=cache)
     assert restarted.usage('quarter', *span) == figures
@@ -183,7 +184,7 @@ def test_a_read_only_storage_keeps_digests_in_the_cache_directory(month, tmp_pat
 def test_without_persistence_or_cache_nothing_is_written(month):
     reader = UsageReader(StorageDirectory(month))
     reader.usage('year', D(2024, 1, 1), D(2025, 1, 1))
-    assert reader.digests_built == 12
+    assert reader.digests_built == 1
     assert not (month / 'rollups').exists()
 
 
@@ -271,6 +272,8 @@ def test_build_report_leaves_the_digests_of_its_whole_months(month):
     assert write_month_digests(StorageDirectory(month), D(2024, 2, 1), D(2024, 3, 1)) == 1
     assert write_month_digests(StorageDirectory(month), D(2024, 2, 1), D(2024, 3, 1)) == 0  # still matching
     assert write_month_digests(StorageDirectory(month), D(2024, 2, 15), D(2024, 3, 10)) == 0  # no whole month
+    assert write_month_digests(StorageDirectory(month), D(2024, 1, 10), D(2024, 4, 1)) == 0  # March: no packages
+    add_row(month, D(2024, 3, 5), 'march.example.com', 'Default', 5)
     assert write_month_digests(StorageDirectory(month), D(2024, 1, 10), D(2024, 4, 1)) == 1  # March
     assert sorted(p.name for p in (month / 'rollups' / 'usage').iterdir()) == ['2024-02.parquet', '2024-03.parquet']
 

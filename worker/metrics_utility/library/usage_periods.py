@@ -330,6 +330,8 @@ class UsageReader:
                 digest = self._months.get(month)
                 if digest is None or not digest.matches(signatures):
                     digest = self.digests.load(month, signatures)
+                if digest is None and all(s == EMPTY for s in signatures.values()):
+                    digest = MonthDigest.of(month, dict(signatures), {})  # no packages: nothing to read or keep
                 if digest is None:
                     with self._lock:
                         self._refresh(month, month_end(month))
