@@ -2,10 +2,11 @@
 second (`rollups/usage/YYYY-MM.parquet`, docs/serve.md).
 
 Why: a period's managed nodes are distinct identities over the period, so a month cannot be kept as a count; a cold
-read of a year of daily rollups takes tens of seconds. The digest keeps, per organization, the month's distinct
-identities and distinct jobs as 64-bit hashes, and the task runs per (day, organization); a month, quarter or year is
-the union of its months' hashes. It is valid only while the signatures of the month's days (names, sizes and times
-of their packages, as `usage_periods` computes them) all still match those in its metadata; otherwise it is rebuilt.
+read of a year of daily rollups takes tens of seconds. The digest keeps, per organization and for everyone (a null
+organization), the month's distinct identities and distinct jobs as 64-bit hashes, and the task runs per (day,
+organization); a month, quarter or year is the union of its months' hashes. It is valid only while the signatures
+of the month's days (names, sizes and times of their packages, as `usage_periods` computes them) all still match
+those in its metadata; otherwise it is rebuilt.
 
 Hashes: the first 8 bytes of blake2b of the identity's UTF-8 text (a job: `<install uuid>/<job id>`), stable across
 processes and releases. Two different identities share a hash with probability about n²/2⁶⁵ for n distinct ones:
