@@ -4,8 +4,12 @@ A year of days, each with one small real package and a job host summary rollup t
 hosts, 2,400 jobs a day of ~20 hosts: ~48,000 rows; rollups written directly, as build-report would persist them, so
 the year is generated in seconds). The first page's API calls go through the real HTTP server (aiohttp, loopback):
 this month against last month, the trend by month over the year, the collection view of 30 days, the report list.
-Cold = a server just started (nothing cached), warm = the same calls again. Baseline: pyarrow alone reading the same
-rollup columns and counting distinct hosts and jobs per month (what any implementation must at least read).
+
+Cold = a server just started (nothing in memory), three ways: without usage digests (every day's rollup read), with
+the digests build-report leaves (every past month; the current month is built from its days), and with every
+month's digest (a restarted server that had written the current month's). Warm = the same calls again. Baseline:
+pyarrow alone reading the same rollup columns and counting distinct hosts and jobs per month (what any answer from
+the days themselves must at least read).
 
     .venv/bin/python bench/serve.py [--days 365] [--rows-per-day 48000] [--keep DIR]
 """
@@ -34,6 +38,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from metrics_utility.library.dataframes.job_host_summary import JobHostSummaryUsage
 from metrics_utility.library.dataframes.store import RollupStore
 from metrics_utility.library.storage import StorageDirectory
+from metrics_utility.library.usage_digest import PREFIX as DIGESTS
+from metrics_utility.library.usage_digest import month_end
+from metrics_utility.library.usage_periods import write_month_digests
 from metrics_utility.serve.app import Served, make_app
 from testsupport.report_data import INSTALL_UUID, write_tarball
 
@@ -165,11 +172,25 @@ def main() -> int:
             pa.parquet.ParquetFile(p).metadata.num_rows for p in (base / 'rollups').rglob('job_host_summary.parquet')
         )
         print(f'{rows:,} direct-usage rollup rows over {args.days} days')
-        (cold, cold_each), (warm, warm_each) = asyncio.run(serve_runs(base))
+        shutil.rmtree(base / DIGESTS, ignore_errors=True)
         names = ['this vs last month', 'trend by month', 'collection 30 days', 'reports']
-        for label, total, each, digits in (('cold', cold, cold_each, 2), ('warm', warm, warm_each, 3)):
-            calls = ', '.join(f'{n} {t:.{digits}f}' for n, t in zip(names, each, strict=True))
-            print(f'first page {label}: {total:.{digits}f} s  ({calls})')
+
+        def show(label: str, run: tuple[float, list[float]], digits: int) -> None:
+            calls = ', '.join(f'{n} {t:.{digits}f}' for n, t in zip(names, run[1], strict=True))
+            print(f'first page {label}: {run[0]:.{digits}f} s  ({calls})')
+
+        cold, _ = asyncio.run(serve_runs(base))
+        show('cold, no digests', cold, 2)
+        first = (TODAY - timedelta(days=args.days - 1)).replace(day=1)
+        t0 = time.perf_counter()
+        built = write_month_digests(StorageDirectory(base), first, TODAY.replace(day=1))
+        print(f"build-report's digests of {built} past months written in {time.perf_counter() - t0:.1f} s")
+        cold, _ = asyncio.run(serve_runs(base))
+        show('cold, digests of past months (as build-report leaves them)', cold, 2)
+        write_month_digests(StorageDirectory(base), TODAY.replace(day=1), month_end(TODAY))
+        cold, warm = asyncio.run(serve_runs(base))
+        show('cold, every month digested (a restarted server)', cold, 2)
+        show('warm', warm, 3)
         print(f'baseline (pyarrow alone, distinct hosts/jobs per month over the year): {baseline(base):.2f} s')
         for label, timings in zip(('cold', 'warm'), asyncio.run(full_page_runs(base)), strict=True):
             steps = ', '.join(f'{k} {v:.3f}' for k, v in timings.items() if k != 'total')

@@ -244,3 +244,32 @@ def test_many_long_problems_keep_the_summary_within_4_kib(tmp_path, capsys):
     assert all(len(json.dumps(line)) <= 300 and line.endswith('…') for line in written['problems'])
     assert written['problems'][0].startswith(f'2024-02-02 {paths[1].name}: member ')
     assert err.count(f'{PROG}: warning: ') == 11
+
+
+def test_a_monthly_report_leaves_the_month_usage_digest_serve_reads(tmp_path, capsys):
+    """build-report stores `rollups/usage/2024-02.parquet`; a server just started answers February from it alone,
+    with the report's billed quantity; a range report within a month leaves none."""
+    from metrics_utility.library.storage import StorageDirectory
+    from metrics_utility.library.usage_periods import UsageReader
+
+    synthetic(date(2024, 2, 27), 2).write(tmp_path)
+    code, _, _ = _run(['build-report', '--since', '2024-02-27', '--until', '2024-02-28'], _env(tmp_path), capsys)
+    assert code == 0 and not (tmp_path / 'rollups/usage').exists()
+    code, out, err = _run(['build-report', '--month', '2024-02'], _env(tmp_path), capsys)
+    assert code == 0 and err == ''
+    assert sorted(p.name for p in (tmp_path / 'rollups/usage').iterdir()) == ['2024-02.parquet']
+    reader = UsageReader(StorageDirectory(tmp_path))
+    (february,) = reader.usage('month', date(2024, 2, 1), date(2024, 3, 1))
+    assert (reader.days_read, reader.digests_built) == (0, 0)
+    assert february.managed_nodes == json.loads(out.splitlines()[-1])['quantity'] > 10
+
+
+def test_a_usage_digest_that_cannot_be_stored_costs_only_a_warning(tmp_path, capsys, caplog):
+    synthetic(date(2024, 2, 27), 2).write(tmp_path)
+    (tmp_path / 'rollups').mkdir()
+    (tmp_path / 'rollups/usage').write_text('a file where the digests folder goes')
+    code, out, _ = _run(['build-report', '--month', '2024-02'], _env(tmp_path), capsys)
+    assert code == 0 and (tmp_path / 'reports/2024/02/CCSPv2-2024-02.xlsx').is_file() and '"quantity"' in out
+    assert [r.getMessage()[:43] for r in caplog.records if 'usage digest' in r.getMessage()] == [
+        'cannot store the usage digest of 2024-02 (c'
+    ]

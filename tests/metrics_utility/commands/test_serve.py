@@ -86,6 +86,16 @@ CASES = {
             "METRICS_UTILITY_SERVE_TLS_KEY='/no/tls.key' is not a readable file; expected a PEM file",
         ],
     ),
+    'cache-dir-missing': (
+        {P + 'SERVE_CACHE_DIR': '/no/cache'},
+        [],
+        ["METRICS_UTILITY_SERVE_CACHE_DIR='/no/cache' is not a directory; expected an existing one"],
+    ),
+    'cache-dir-a-file': (
+        {P + 'SERVE_CACHE_DIR': '{tmp}/tls.crt'},
+        [],
+        ["METRICS_UTILITY_SERVE_CACHE_DIR='{tmp}/tls.crt' is not a directory; expected an existing one"],
+    ),
     'port-zero': ({}, ['--port', '0'], ['--port=0: expected a whole number from 1 to 65535']),
     'port-too-big': (
         {P + 'SERVE_PORT': '65536'},
@@ -112,7 +122,8 @@ def test_unsafe_or_broken_configurations_are_refused_before_listening(tmp_path, 
         values.update(tls)
     values.update({k: v.replace('{tmp}', str(tmp_path)) for k, v in env.items() if k != 'TLS'})
     assert main(['serve', *argv], env=values) == 2
-    assert capsys.readouterr().err == PROG + '\n  - '.join(problems) + '\n'
+    expected = [p.replace('{tmp}', str(tmp_path)) for p in problems]
+    assert capsys.readouterr().err == PROG + '\n  - '.join(expected) + '\n'
 
 
 def test_network_mode_outside_a_pod_says_so(tmp_path, tls, capsys):
@@ -168,3 +179,33 @@ async def test_the_last_months_are_read_at_start_and_answered_from_memory(tmp_pa
         assert reply.status == 200
         assert all(p['jobRuns'] > 0 for p in (await reply.json())['periods'])
         assert reader.days_read == 2  # answered from what was read at start
+
+
+async def test_a_restarted_server_on_a_read_only_storage_reads_the_digests_from_its_cache_directory(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from metrics_utility.commands.serve import application
+    from metrics_utility.library.storage import StorageDirectory
+    from metrics_utility.serve.access import LoopbackAccess
+    from metrics_utility.serve.app import SERVED, WARMING
+    from testsupport.report_data import synthetic
+
+    data, cache = tmp_path / 'data', tmp_path / 'cache'
+    cache.mkdir()
+    today = datetime.now(UTC).date()
+    synthetic(today - timedelta(days=40), 2).write(data)
+    answers, built = [], []
+    for _ in range(2):
+        app = application(StorageDirectory(data), LoopbackAccess(), persist=False, cache_dir=cache)
+        async with TestClient(TestServer(app)) as client:
+            await app[WARMING]
+            reply = await client.get('/api/v1/usage', params={'by': 'year'})
+            answers.append(await reply.json())
+            built.append(app[SERVED].usage.digests_built)
+    assert not (data / 'rollups').exists()
+    assert len(list(cache.iterdir())) == built[0] >= 1  # the months with packages
+    assert built[1] == 0
+    assert answers[0] == answers[1]
+    assert sum(p['jobRuns'] for p in answers[0]['periods']) > 0

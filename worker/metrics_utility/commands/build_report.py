@@ -238,6 +238,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             if result.path is not None:
                 storage.put(name, filename=result.path)
                 put_sidecar(storage, name, result, now)
+        if database is None:
+            put_usage_digests(storage, since, until)
     except StorageError as exc:
         error = StorageError(f'storage failed: {exc}')
         return outcome(failed(PROG, error), str(error))
@@ -280,6 +282,17 @@ def put_sidecar(storage: Storage, name: str, result: BuildResult, now: datetime)
         storage.put(catalog.sidecar_name(name), dict=catalog.sidecar(entry, result.quantity, result.job_runs, now))
     except StorageError as exc:
         print(f'{PROG}: warning: cannot store the listing sidecar of {name} ({exc})', file=sys.stderr)
+
+
+def put_usage_digests(storage: Storage, since: date, until: date) -> None:
+    """The usage digests of the report's whole months (library/usage_digest.py), from the rollups just built, so
+    `serve` answers a year in well under a second. A digest that cannot be built or stored costs only speed."""
+    from metrics_utility.library.usage_periods import write_month_digests
+
+    try:
+        write_month_digests(storage, since, until)
+    except Exception as exc:  # never the report's failure: one warning line, no traceback
+        print(f'{PROG}: warning: cannot store the usage digests ({secret.redact(str(exc))})', file=sys.stderr)
 
 
 def _storage(settings: ReportSettings, extra: list) -> Storage:

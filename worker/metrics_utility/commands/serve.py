@@ -14,7 +14,7 @@ import logging
 import os
 import ssl
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from metrics_utility.commands import failed
@@ -24,10 +24,12 @@ from metrics_utility.settings.common import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
     from aiohttp import web
 
     from metrics_utility.library.storage import Storage
+    from metrics_utility.library.usage_periods import UsageReader
     from metrics_utility.serve.access import Access
     from metrics_utility.serve.app import PlotRenderer
     from metrics_utility.settings.serve import ServeSettings
@@ -104,25 +106,37 @@ def application(
     persist: bool,
     plot: PlotRenderer | None = None,
     pages: Iterable[Callable[[web.Application], None]] = (),
+    cache_dir: Path | None = None,
 ) -> web.Application:
     """The app (`plot` renders `mode=plot`, `pages` add the dashboard's routes), with the last months' usage read
     once in the background at start so the dashboard's first page is answered from memory."""
     from metrics_utility.serve.app import WARMING, Served, make_app
 
-    served = Served.of(storage, persist=persist)
+    served = Served.of(storage, persist=persist, cache_dir=cache_dir)
     app = make_app(served, access, plot=plot, pages=pages)
 
     async def warm(app: web.Application) -> None:
         today = served.today()
         since = today.replace(day=1) - timedelta(days=31 * (WARM_MONTHS - 1))
-        task = asyncio.create_task(
-            asyncio.to_thread(served.usage.usage, 'month', since.replace(day=1), today + timedelta(days=1))
-        )
+        task = asyncio.create_task(asyncio.to_thread(warm_usage, served.usage, since.replace(day=1), today))
         task.add_done_callback(_warmed)
         app[WARMING] = task
 
     app.on_startup.append(warm)
     return app
+
+
+def warm_usage(reader: UsageReader, since: date, today: date) -> None:
+    """The month digests first (the first page), then the days a month at a time, newest first (the day and week
+    views), so a request waits at most for one month's read."""
+    from metrics_utility.library.usage_digest import month_end
+
+    until = today + timedelta(days=1)
+    reader.usage('month', since, until)
+    month = today.replace(day=1)
+    while month >= since:
+        reader.usage('day', month, min(month_end(month), until))
+        month = (month - timedelta(days=1)).replace(day=1)
 
 
 def _warmed(task: asyncio.Task) -> None:
@@ -151,7 +165,14 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
             settings, environment.text('KUBERNETES_SERVICE_HOST'), environment.text('KUBERNETES_SERVICE_PORT')
         )
         storage = open_storage(settings.storage)
-        app = application(storage, access, persist=writable(storage), plot=plot.render, pages=[page.add_routes])
+        app = application(
+            storage,
+            access,
+            persist=writable(storage),
+            plot=plot.render,
+            pages=[page.add_routes],
+            cache_dir=settings.cache_dir,
+        )
     except MetricsUtilityError as error:
         return failed(PROG, error)
     scheme = 'https' if context else 'http'

@@ -9,6 +9,11 @@ and persisted only when asked and the storage takes it. Each cached day remember
 (names, sizes, modification times, from one listing per month): it is read again when that changes, checked at most
 every `ttl` seconds; a period's figures are remembered for the signatures of its days.
 
+Month, quarter and year periods are answered from month digests (`usage_digest`: a month's distinct identities and
+jobs as hashes), so a cold year is twelve small files, not 365 rollups: a month's digest is read from where it was
+kept while its days' signatures match, else built from the per-day cache and kept (storage or cache directory).
+A period clipped inside a month uses the digest only when the month's other days hold no packages.
+
 Periods are UTC days; a week starts on Monday (ISO week, labelled `2026-W45`); month `2026-11`, quarter `2026-Q4`,
 year `2026`. Each period is clipped to the range asked for (`since` included, `until` excluded), so the figures of a
 clipped first or last period cover only the days asked for.
@@ -17,12 +22,14 @@ clipped first or last period cover only the days asked for.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -34,9 +41,19 @@ from metrics_utility.library.dataframes import RollupStore
 from metrics_utility.library.extract import days
 from metrics_utility.library.package_listing import ListedPackage, list_packages
 from metrics_utility.library.storage import Storage
+from metrics_utility.library.usage_digest import (
+    DigestStore,
+    MonthDigest,
+    OrganizationMonth,
+    month_end,
+    month_start,
+    text_hashes,
+    union_figures,
+)
 
 By = Literal['day', 'week', 'month', 'quarter', 'year']
 BY: tuple[By, ...] = ('day', 'week', 'month', 'quarter', 'year')
+DIGESTED: tuple[By, ...] = ('month', 'quarter', 'year')  # unions of whole months: answered from month digests
 
 
 @dataclass(frozen=True)
@@ -225,9 +242,18 @@ class UsageReader:
         persist: bool = False,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        cache_dir: Path | None = None,
+        monthly_digests: bool = True,
     ) -> None:
         self.storage = storage
         self.store = RollupStore(storage, persist=persist)
+        self.digests = DigestStore(storage, persist=persist, cache_dir=cache_dir)
+        self.monthly_digests = monthly_digests  # False: every period from the days (the reference in tests)
+        self._months: dict[date, MonthDigest] = {}
+        self._listed: dict[date, tuple[float, dict[date, str]]] = {}  # a month's day signatures, when listed
+        self._host_hashes = np.zeros(0, dtype=np.uint64)  # the identity hash of each interned id
+        self._digest_lock = threading.Lock()  # held while digests are checked; days are read under `_lock`
+        self.digests_built = 0  # months built from days (tests and the bench look)
         self.ttl = ttl
         self.clock = clock
         self._days: dict[date, DayUsage] = {}
@@ -238,6 +264,8 @@ class UsageReader:
         self.days_read = 0  # days read from rollups or packages (tests and the bench look)
 
     def usage(self, by: By, since: date, until: date, organization: str | None = None) -> list[PeriodUsage]:
+        if by in DIGESTED and self.monthly_digests:
+            return self._from_digests(by, since, until, organization)
         with self._lock:
             self._refresh(since, until)
             cached = dict(self._days)
@@ -262,10 +290,99 @@ class UsageReader:
                     task_runs += part.task_runs
             job_runs = len(np.unique(np.concatenate(jobs))) if jobs else 0
             figures = (int(seen.sum()), job_runs, task_runs)
-            if len(self._figures) >= MAX_REMEMBERED:
-                self._figures.clear()
-            self._figures[key] = figures
+            self._remember(key, figures)
         return PeriodUsage(period, *figures)
+
+    # month digests ---------------------------------------------------------------------------------------------------
+    def _from_digests(self, by: By, since: date, until: date, organization: str | None) -> list[PeriodUsage]:
+        """Month, quarter and year periods as unions of month digests; a period clipped inside a month whose other
+        days hold packages falls back to the per-day path."""
+        digests = self.month_digests(since, until)
+        out = []
+        for period in periods(by, since, until):
+            parts = []
+            for month in _months(period.since, period.until):
+                first, last = max(period.since, month), min(period.until, month_end(month))
+                if not digests[month].covers(first, last, EMPTY):
+                    break
+                parts.append((digests[month], first, last))
+            else:
+                key = ('digests', organization, period.since, period.until, tuple(d.key for d, _, _ in parts))
+                remembered = self._figures.get(key)
+                if remembered is None:
+                    remembered = union_figures(parts, organization)
+                    self._remember(key, remembered)
+                out.append(PeriodUsage(period, *remembered))
+                continue
+            with self._lock:
+                self._refresh(period.since, period.until)
+                cached, known = dict(self._days), len(self._hosts)
+            out.append(self._period(period, organization, cached, known))
+        return out
+
+    def month_digests(self, since: date, until: date) -> dict[date, MonthDigest]:
+        """The digest of every month meeting [since, until): remembered, read from where it was kept, or built from
+        the month's days (and kept) when none matches the days' current signatures."""
+        out = {}
+        with self._digest_lock:
+            for month in _months(since, until):
+                signatures = self._signatures(month)
+                digest = self._months.get(month)
+                if digest is None or not digest.matches(signatures):
+                    digest = self.digests.load(month, signatures)
+                if digest is None and all(s == EMPTY for s in signatures.values()):
+                    digest = MonthDigest.of(month, dict(signatures), {})  # no packages: nothing to read or keep
+                if digest is None:
+                    with self._lock:
+                        self._refresh(month, month_end(month))
+                        digest = self._digest(month)
+                    self.digests.save(digest)
+                    self.digests_built += 1
+                self._months[month] = out[month] = digest
+        return out
+
+    def _signatures(self, month: date) -> dict[date, str]:
+        """The signature of every day of the month, from one listing, listed again after `ttl` seconds."""
+        now = self.clock()
+        listed = self._listed.get(month)
+        if listed is None or now - listed[0] >= self.ttl:
+            listing = list_packages(self.storage, month, month_end(month))
+            listed = (now, {day: _signature(listing.get(day, [])) for day in days(month, month_end(month))})
+            self._listed[month] = listed
+        return listed[1]
+
+    def _digest(self, month: date) -> MonthDigest:
+        """The month's digest from the per-day cache (every day of it cached); called under `_lock`."""
+        if len(self._host_hashes) < len(self._hosts):
+            fresh = text_hashes(itertools.islice(self._hosts.ids, len(self._host_hashes), None))
+            self._host_hashes = np.concatenate([self._host_hashes, fresh])
+        entries = {day: self._days[day] for day in days(month, month_end(month))}
+        gathered: dict[str, tuple[list[np.ndarray], list[np.ndarray], dict[date, int]]] = {}
+        for day, entry in entries.items():
+            for name, part in entry.by_organization.items():
+                hosts, jobs, tasks = gathered.setdefault(name, ([], [], {}))
+                hosts.append(part.hosts)
+                jobs.append(part.jobs)
+                tasks[day] = part.task_runs
+        every_job = np.unique(np.concatenate([j for _, jobs, _ in gathered.values() for j in jobs] or [np.zeros(0)]))
+        installs = list(self._installs.ids)
+        mask = (1 << JOB_BITS) - 1
+        job_hashes = text_hashes(f'{installs[int(k) >> JOB_BITS]}/{int(k) & mask}' for k in every_job)
+        organizations = {}
+        for name, (hosts, jobs, tasks) in gathered.items():
+            host_ids = np.unique(np.concatenate(hosts))
+            job_keys = np.unique(np.concatenate(jobs))
+            organizations[name] = OrganizationMonth(
+                np.unique(self._host_hashes[host_ids]),
+                np.unique(job_hashes[np.searchsorted(every_job, job_keys)]),
+                tasks,
+            )
+        return MonthDigest.of(month, {day: entry.signature for day, entry in entries.items()}, organizations)
+
+    def _remember(self, key: tuple, figures: tuple[int, int, int]) -> None:
+        if len(self._figures) >= MAX_REMEMBERED:
+            self._figures.clear()
+        self._figures[key] = figures
 
     def _refresh(self, since: date, until: date) -> None:
         """Bring the cached days of [since, until) up to date: unchanged days are kept, changed ones read again.
@@ -308,6 +425,17 @@ def _signature(packages: list[ListedPackage]) -> str:
     return hashlib.sha256(json.dumps(record).encode()).hexdigest()
 
 
+EMPTY = _signature([])  # a day without packages
+
+
+def _months(since: date, until: date) -> list[date]:
+    """The first days of the months meeting [since, until)."""
+    out = [month_start(since)]
+    while month_end(out[-1]) < until:
+        out.append(month_end(out[-1]))
+    return out
+
+
 def _runs(ordered: list[date]) -> list[tuple[date, date]]:
     """Consecutive days grouped into (first, last) runs, so each run is one load."""
     out: list[tuple[date, date]] = []
@@ -317,3 +445,15 @@ def _runs(ordered: list[date]) -> list[tuple[date, date]]:
         else:
             out.append((day, day))
     return out
+
+
+def write_month_digests(storage: Storage, since: date, until: date) -> int:
+    """Build and store the digests of the whole months within [since, until) that have none matching their days
+    (build-report after it rolled them up); returns how many were built."""
+    first = month_start(since) if since.day == 1 else month_end(since)
+    months = [m for m in _months(first, until) if month_end(m) <= until] if first < until else []
+    if not months:
+        return 0
+    reader = UsageReader(storage, persist=True)
+    reader.month_digests(months[0], month_end(months[-1]))
+    return reader.digests_built

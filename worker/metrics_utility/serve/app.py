@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -52,8 +53,8 @@ class Served:
     public_paths: frozenset[str] = field(default=PUBLIC_PATHS)
 
     @classmethod
-    def of(cls, storage: Storage, *, persist: bool = False, ttl: float = 60.0) -> Served:
-        return cls(storage, UsageReader(storage, persist=persist, ttl=ttl))
+    def of(cls, storage: Storage, *, persist: bool = False, ttl: float = 60.0, cache_dir: Path | None = None) -> Served:
+        return cls(storage, UsageReader(storage, persist=persist, ttl=ttl, cache_dir=cache_dir))
 
 
 SERVED = web.AppKey('served', Served)

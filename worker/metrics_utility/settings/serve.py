@@ -40,6 +40,7 @@ class ServeSettings:
     tls_key: str | None
     namespace: str | None
     collection: str | None
+    cache_dir: Path | None = None  # usage digests of a read-only storage (library/usage_digest.py)
 
 
 def storage_settings(
@@ -110,6 +111,10 @@ def serve_settings(
             'are customer data, so a server reachable from the network checks every caller (set '
             f'{PREFIX}SERVE_AUTH=kubernetes) or listens on 127.0.0.1 (reach it with kubectl port-forward)'
         )
+    cache_dir = env.text(f'{PREFIX}SERVE_CACHE_DIR')
+    if cache_dir is not None and not Path(cache_dir).is_dir():
+        problems.append(f'{PREFIX}SERVE_CACHE_DIR={shown(cache_dir)} is not a directory; expected an existing one')
     if storage is None or port is None or problems:
         return None
-    return ServeSettings(storage, address, port, auth, cert, key, namespace, collection)
+    cache = Path(cache_dir) if cache_dir is not None else None
+    return ServeSettings(storage, address, port, auth, cert, key, namespace, collection, cache)

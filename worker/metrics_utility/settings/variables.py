@@ -625,6 +625,12 @@ _DECLARED: Final[tuple[Variable, ...]] = (
         'text',
         'The MetricsCollection whose metricscollections/reports get a caller must be allowed',
     ),
+    Variable(
+        'METRICS_UTILITY_SERVE_CACHE_DIR',
+        'serve',
+        'path',
+        'An existing directory where serve keeps usage digests when the storage is read-only (unset: none kept)',
+    ),
 )
 
 # The relation of our other declarations to metrics-utility's variable of the same name. 'same' allows a superset
