@@ -59,12 +59,15 @@ def lock_waiters(conn: psycopg.Connection) -> int:
 
 def gathers_settled(superuser: psycopg.Connection, sessions: int) -> bool:
     """Every gather session (lock and work, `application_name` metrics-utility) exists and is idle or waits on a
-    table lock (reading other sessions' activity needs a superuser)."""
+    table lock (reading other sessions' activity needs a superuser). With parallel streams (docs/collectors.md) the
+    session that exported the streams' snapshot is idle inside its transaction while the streams read."""
     rows = superuser.execute(
         "SELECT state, wait_event_type FROM pg_stat_activity WHERE application_name = 'metrics-utility'"
     ).fetchall()
     superuser.rollback()
-    return len(rows) >= sessions and all(state == 'idle' or wait == 'Lock' for state, wait in rows)
+    return len(rows) >= sessions and all(
+        state in ('idle', 'idle in transaction') or wait == 'Lock' for state, wait in rows
+    )
 
 
 def process_env(env: dict[str, str], **extra: str) -> dict[str, str]:
