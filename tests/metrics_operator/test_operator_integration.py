@@ -87,11 +87,21 @@ async def test_spec_update_patches_and_removes_unwanted_cronjobs(kube_api, opera
         mc_path('controller'), {'spec': {'gather': {'schedule': '*/30 * * * *'}, 'vcpu': {'enabled': False}}}
     )
 
+    reconciled = operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')
+
     def updated():
         cj = kube_api.get_object('cronjobs', NS, 'controller-gather')
         mc = kube_api.get_object('metricscollections', NS, 'controller')
         gone = kube_api.get_object('cronjobs', NS, 'controller-vcpu') is None
-        return cj['spec']['schedule'] == '*/30 * * * *' and gone and mc['status']['observedGeneration'] == 2 and mc
+        # the status timer may show generation 2 while the update's reconcile is still between its writes
+        finished = reconciled._value.get() >= 2
+        return (
+            cj['spec']['schedule'] == '*/30 * * * *'
+            and gone
+            and mc['status']['observedGeneration'] == 2
+            and finished
+            and mc
+        )
 
     mc = await eventually(updated, what='update applied')
     assert mc['metadata']['generation'] == 2
@@ -100,7 +110,7 @@ async def test_spec_update_patches_and_removes_unwanted_cronjobs(kube_api, opera
     assert len(writes(kube_api, 'cronjobs', ('patch',))) == 1  # only gather changed; report is untouched
     assert len(writes(kube_api, 'cronjobs', ('delete',))) == 1
     # One reconcile for the creation, one for the update: no repeats.
-    assert operator.runtime.metrics.reconciles.labels(NS, 'controller', 'ok')._value.get() == 2
+    assert reconciled._value.get() == 2
 
 
 async def test_suspend_reaches_every_cronjob(kube_api, operator, user, prerequisites):

@@ -238,7 +238,9 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             if result.path is not None:
                 storage.put(name, filename=result.path)
                 put_sidecar(storage, name, result, now)
-        if database is None:
+        # The usage digests follow the one-installation rollup layout that `serve` reads; a report over several sources
+        # keeps its rollups per installation (docs/reports.md) and leaves that layout alone.
+        if database is None and not extra:
             put_usage_digests(storage, since, until)
     except StorageError as exc:
         error = StorageError(f'storage failed: {exc}')

@@ -25,6 +25,8 @@ from typing import TypeVar
 import psycopg
 from psycopg import sql
 
+from metrics_utility.library.lock import detect_dead_client
+
 from ..base import CollectorParameterError
 from .streaming import session
 
@@ -62,6 +64,7 @@ def run(db: psycopg.Connection, streams: Streams | None, pieces: Sequence[Piece[
         for _ in range(min(streams.count, len(pieces))):
             conn = streams.connect()
             opened.append(conn)
+            detect_dead_client(conn)  # a killed gather's streams end with it, as its own session does
             snapshot = _begin(conn, snapshot)
         return _in_threads(opened, pieces)
     finally:
