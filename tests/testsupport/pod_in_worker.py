@@ -123,9 +123,15 @@ def pod_of(
         ref = (item.get('valueFrom') or {}).get('secretKeyRef') or {}
         stand_in = SECRET_KEY_STAND_INS.get(ref.get('key'), SECRET_STAND_IN) if 'valueFrom' in item else ''
         env[item['name']] = item.get('value', stand_in)
+    secret_mounts = [
+        root / m['mountPath'].lstrip('/') for m in container['volumeMounts'] if volumes.get(m['name'], {}).get('secret')
+    ]
     for name in PATH_VARIABLES:
         if contract.PREFIX + name in env and env[contract.PREFIX + name]:
-            env[contract.PREFIX + name] = rooted(env[contract.PREFIX + name])
+            env[contract.PREFIX + name] = path = rooted(env[contract.PREFIX + name])
+            # a Secret mounted whole holds each of its keys as a file (a serving certificate's tls.crt, tls.key)
+            if any(Path(path).parent == mount for mount in secret_mounts) and not Path(path).exists():
+                Path(path).write_text(SECRET_STAND_IN)
     sources = contract.PREFIX + 'ADDITIONAL_SHIP_PATHS'
     if env.get(sources):
         parts = [p if p.startswith('s3://') else rooted(p) for p in env[sources].split(';')]
@@ -202,38 +208,12 @@ def _report_problems(args: Any, env: dict[str, str], now: datetime) -> list[str]
     return problems
 
 
-SERVE_VARIABLES = ('SERVE_ADDRESS', 'SERVE_PORT', 'SERVE_AUTH', 'SERVE_TLS_CERT', 'SERVE_TLS_KEY')
-LOOPBACK_ADDRESSES = ('127.0.0.1', '::1', 'localhost')
-
-
 def serve_problems(pod: Pod) -> list[str]:
-    """The dashboard pod (`metrics-utility serve`) against the settings layer, until the serve command's own parser
-    is on this branch (h15-api; the merge swaps this for it): its storage settings pass build-report's loaders, each
-    serve variable its declaration (`settings/variables.py`), and a non-loopback address comes with token access
-    and a serving certificate (the contract of issue #15)."""
-    from metrics_utility.settings.environment import Environment
-    from metrics_utility.settings.variables import declared
+    """The dashboard pod (`metrics-utility serve`) through the serve command's own settings loader."""
+    from metrics_utility.settings.serve import serve_settings
 
     if pod.argv != ['serve']:
         return [f'expected the command metrics-utility serve, got {pod.argv}']
     problems: list[str] = []
-    config = report_settings(pod.env, problems)  # the storage (and sources) every report pod reads
-    additional_sources(pod.env, None, problems, config.ship if config else None)
-    environment, values = Environment(pod.env), {}
-    for suffix in SERVE_VARIABLES:
-        name = contract.PREFIX + suffix
-        variable, value = declared(name), environment.text(name)
-        values[suffix] = value
-        if variable.kind == 'whole':
-            environment.whole(name, problems, None)
-        elif variable.kind == 'choice' and value is not None and value not in variable.choices:
-            problems.append(f'{name}={value!r}: expected one of {variable.choices}')
-        elif variable.kind == 'path' and value is not None and not Path(value).parent.is_dir():
-            problems.append(f'{name}={value!r}: its directory is not mounted')
-    address = values['SERVE_ADDRESS'] or declared(contract.PREFIX + 'SERVE_ADDRESS').default
-    if address not in LOOPBACK_ADDRESSES:
-        if values['SERVE_AUTH'] != 'kubernetes':
-            problems.append(f'{contract.PREFIX}SERVE_ADDRESS={address!r} needs {contract.PREFIX}SERVE_AUTH=kubernetes')
-        if not (values['SERVE_TLS_CERT'] and values['SERVE_TLS_KEY']):
-            problems.append(f'{contract.PREFIX}SERVE_ADDRESS={address!r} needs a serving certificate and key')
+    serve_settings(pod.env, problems)
     return problems
