@@ -58,32 +58,41 @@ def pem_lines(value: ClientIdentity) -> list[str]:
 
 
 def gather(db, tmp_path: Path, ca, servers, who: ClientIdentity, secret: str = CLIENT_SECRET) -> RunSummary:
+    return run_gather(db, tmp_path, ca, servers, identity=who, secret=secret)
+
+
+def run_gather(
+    db,
+    tmp_path: Path,
+    ca,
+    servers,
+    *,
+    identity: ClientIdentity | None = None,
+    files: dict[str, str] | None = None,
+    secret: str | None = CLIENT_SECRET,
+) -> RunSummary:
+    """One wired gather to the crc test servers; `secret` None: no service account at all."""
     cert_ingress, ingress, sso = servers
     bundle = tmp_path / 'ca.pem'
     ca.cert_pem.write_to_path(str(bundle))
     env = {
         **db.reader_env(),
+        **(files or {}),
         'METRICS_UTILITY_SHIP_TARGET': 'crc',
         'METRICS_UTILITY_BILLING_PROVIDER': 'aws',
         'METRICS_UTILITY_BILLING_ACCOUNT_ID': '123456789012',
-        'METRICS_UTILITY_SERVICE_ACCOUNT_ID': CLIENT_ID,
-        'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET': secret,
         'METRICS_UTILITY_CRC_INGRESS_URL': ingress.url('/api/ingress/v1/upload'),
         'METRICS_UTILITY_CRC_SSO_URL': sso.url('/auth/token'),
         'METRICS_UTILITY_CRC_CA_BUNDLE': str(bundle),
         'METRICS_UTILITY_STATE_PATH': str(tmp_path / 'state' / 'watermarks.json'),
         'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
     }
+    if secret is not None:
+        env |= {'METRICS_UTILITY_SERVICE_ACCOUNT_ID': CLIENT_ID, 'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET': secret}
     config = gather_settings.load(env, ship=True)
+    cert_url = cert_ingress.url('/api/ingress/v1/upload')
     wired = wiring.wire(
-        config,
-        ship=True,
-        keep=None,
-        shard=None,
-        since=None,
-        until=UNTIL,
-        identity=who,
-        cert_url=cert_ingress.url('/api/ingress/v1/upload'),
+        config, ship=True, keep=None, shard=None, since=None, until=UNTIL, identity=identity, cert_url=cert_url
     )
     return wired.run(RunSummary(target='crc'), progress=lambda message: None)
 
@@ -149,30 +158,7 @@ def write_pair(tmp_path: Path, cert: trustme.LeafCert, name: str = 'client') -> 
 
 
 def gather_with_files(db, tmp_path, ca, servers, files: dict[str, str], account: bool) -> RunSummary:
-    cert_ingress, ingress, sso = servers
-    bundle = tmp_path / 'ca.pem'
-    ca.cert_pem.write_to_path(str(bundle))
-    env = {
-        **db.reader_env(),
-        **files,
-        'METRICS_UTILITY_SHIP_TARGET': 'crc',
-        'METRICS_UTILITY_BILLING_PROVIDER': 'aws',
-        'METRICS_UTILITY_BILLING_ACCOUNT_ID': '123456789012',
-        'METRICS_UTILITY_CRC_INGRESS_URL': ingress.url('/api/ingress/v1/upload'),
-        'METRICS_UTILITY_CRC_SSO_URL': sso.url('/auth/token'),
-        'METRICS_UTILITY_CRC_CA_BUNDLE': str(bundle),
-        'METRICS_UTILITY_STATE_PATH': str(tmp_path / 'state' / 'watermarks.json'),
-        'METRICS_UTILITY_OPTIONAL_COLLECTORS': '',
-    }
-    if account:
-        env |= {
-            'METRICS_UTILITY_SERVICE_ACCOUNT_ID': CLIENT_ID,
-            'METRICS_UTILITY_SERVICE_ACCOUNT_SECRET': CLIENT_SECRET,
-        }
-    config = gather_settings.load(env, ship=True)
-    cert_url = cert_ingress.url('/api/ingress/v1/upload')
-    wired = wiring.wire(config, ship=True, keep=None, shard=None, since=None, until=UNTIL, cert_url=cert_url)
-    return wired.run(RunSummary(target='crc'), progress=lambda message: None)
+    return run_gather(db, tmp_path, ca, servers, files=files, secret=CLIENT_SECRET if account else None)
 
 
 def expiry(cert: trustme.LeafCert) -> str:
