@@ -18,6 +18,7 @@ from metrics_operator import crc_identity, dashboard, dropin, names, network
 from metrics_operator.names import JobKind
 from metrics_operator.spec import (
     PLACEMENT_FIELDS,
+    RESOURCE_DEFAULTS,
     backfill_settings,
     claim_block,
     enabled_kinds,
@@ -305,6 +306,11 @@ def volumes(name: str, kind: JobKind, full: Mapping[str, Any]) -> tuple[list[dic
     return vols, mounts
 
 
+def resources(kind: JobKind, full: Mapping[str, Any]) -> dict[str, Any]:
+    """The worker container's requests and limits: `spec.resources` as given, else the defaults of its pod kind."""
+    return copy.deepcopy(full.get('resources') or RESOURCE_DEFAULTS[kind])
+
+
 def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mounts: list[dict[str, Any]]) -> dict:
     return {
         'name': 'worker',
@@ -314,7 +320,7 @@ def container(name: str, kind: JobKind, full: Mapping[str, Any], image: str, mou
         # The operator's ConfigMap last: of several envFrom sources the last wins, so the spec beats spec.envFrom.
         'envFrom': [*dropin.user_env_from(full), {'configMapRef': {'name': names.configmap_name(name)}}],
         'env': kind_env(name, kind, full) + secret_env(kind, full) + network.proxy_env(full) + dropin.user_env(full),
-        'resources': full['resources'],
+        'resources': resources(kind, full),
         'volumeMounts': mounts,
         'terminationMessagePath': names.TERMINATION_LOG,
         # `File`, not `FallbackToLogsOnError`: log tails must never reach the CR status.

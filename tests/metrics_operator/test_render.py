@@ -507,3 +507,26 @@ def test_console_reaches_the_main_gather_pod_only():
     config = gather_settings.load(pod_environment('console', gather), ship=True)
     assert (config.ship_target, config.secondary_target) == ('directory', 'crc')
     assert config.crc.client_secret.reveal() == 's3cret' and config.crc.ca_bundle.endswith('/console/ca.crt')
+
+
+def test_each_pod_kind_gets_its_measured_resources_by_default():
+    pods = by_kind('placement')
+    limits = {kind: pod_spec(obj)['containers'][0]['resources'] for kind, obj in pods.items()}
+    gather = {'requests': {'cpu': '100m', 'memory': '128Mi'}, 'limits': {'memory': '512Mi'}}
+    assert limits == {
+        'gather': gather,
+        'vcpu': gather,
+        'backfill': gather,  # the backfill runs gathers
+        'report': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1536Mi'}},
+    }
+
+
+def test_given_resources_apply_to_every_worker_pod_as_written():
+    given = {'requests': {'memory': '1Gi'}, 'limits': {'memory': '3Gi', 'cpu': '2'}}
+    SPECS['given-resources'] = {**SPECS['placement'], 'resources': given}
+    try:
+        pods = by_kind('given-resources')
+    finally:
+        del SPECS['given-resources']
+    assert set(pods) == {'gather', 'report', 'vcpu', 'backfill'}
+    assert all(pod_spec(obj)['containers'][0]['resources'] == given for obj in pods.values())
