@@ -108,6 +108,7 @@ class EventExport:
     alias: str = 'ed'
     source: str = 'e'
     weights: Mapping[datetime, int] = field(default_factory=dict)  # per hour partition: how much its jobs hold
+    hour_jobs: Mapping[datetime, tuple[int, ...]] = field(default_factory=dict)  # per hour partition: its jobs' ids
 
     @classmethod
     def of_jobs(
@@ -126,9 +127,27 @@ class EventExport:
         ranges = partitions.hour_ranges(job[1] for job in jobs)
         job_ids = sorted(job[0] for job in jobs)
         weights: Counter[datetime] = Counter()
+        hour_jobs: dict[datetime, list[int]] = {}
         for job in jobs:
-            weights[job[1].astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += job[2] if len(job) > 2 else 1
-        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive, weights=dict(weights))
+            hour = job[1].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            weights[hour] += job[2] if len(job) > 2 else 1
+            hour_jobs.setdefault(hour, []).append(job[0])
+        by_hour = {hour: tuple(sorted(ids)) for hour, ids in hour_jobs.items()}
+        return cls(
+            template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive, weights=dict(weights),
+            hour_jobs=by_hour,
+        )
+
+    def params_for(self, ranges: list[tuple[datetime, datetime]]) -> Mapping[str, Any]:
+        """The parameters of the query over `ranges` (whole hours): only the jobs created in those hours, the only
+        ones whose events those partitions hold (`job_created` is the job's `created`). A piece's statement then
+        carries its own jobs, not the window's: the planner estimates the `ANY` list once per partition, so a full
+        list in every piece cost each piece as much planning as the whole window."""
+        if not self.hour_jobs:
+            return self.params
+        hours = {start for start, _ in partitions.hours(ranges)}
+        ids = sorted(job for hour, jobs in self.hour_jobs.items() if hour in hours for job in jobs)
+        return {**self.params, 'job_ids': ids}
 
     def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
         template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
@@ -163,7 +182,7 @@ def collect(run: CsvRun, export: EventExport | None) -> Files:
 def copy_events(run: CsvRun, export: EventExport) -> Files:
     """Export `export` into the run's CSV parts, as concurrent streams over disjoint hour partitions when the run has
     streams (`streams.py`); a document the server cannot read never stops it (see the module doc)."""
-    pieces = partitions.split(export.ranges, export.weights, streams.count(run.streams))
+    pieces = partitions.split(export.ranges, export.weights, streams.pieces(run.streams))
     outputs = [CsvOutput(run.output_dir, run.key, run.max_file_bytes) for _ in pieces]
     try:
         unreadable = streams.run(
@@ -191,7 +210,7 @@ def _copy_ranges(
     start = out.mark()
     try:
         with db.transaction():
-            out.copy(db, export.fast(ranges), export.params)
+            out.copy(db, export.fast(ranges), export.params_for(ranges))
     except UNREADABLE_ERRORS as exc:
         out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
         log.warning(
@@ -203,12 +222,12 @@ def _copy_ranges(
             mark = out.mark()
             try:
                 with db.transaction():
-                    out.copy(db, export.fast([hour]), export.params)
+                    out.copy(db, export.fast([hour]), export.params_for([hour]))
             except UNREADABLE_ERRORS:
                 out.rewind(mark)
                 parsed = ParsedEvents(export.derive, db.info.encoding)
                 with db.transaction():
-                    out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
+                    out.copy(db, export.safe([hour]), export.params_for([hour]), rewrite=parsed)
                 unreadable += parsed.unreadable
                 log.warning(
                     '%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',

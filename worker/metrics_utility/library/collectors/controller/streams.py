@@ -33,6 +33,7 @@ from .streaming import session
 T = TypeVar('T')
 Piece = Callable[[psycopg.Connection], T]
 MAX_STREAMS = 16
+PIECES_PER_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,15 @@ class Streams:
 
 
 def count(streams: Streams | None) -> int:
-    """How many pieces a collector should split a window into (1 without streams)."""
+    """How many streams a collector's window export may use (1 without streams)."""
     return 1 if streams is None else streams.count
+
+
+def pieces(streams: Streams | None) -> int:
+    """How many pieces of about equal weight to cut a window into when the pieces need no order (events): with
+    streams `PIECES_PER_STREAM` times their count, handed out as streams become free, so a piece heavier than its
+    weight said (the weights are estimates) keeps one stream busy while the others take the rest."""
+    return 1 if streams is None or streams.count == 1 else streams.count * PIECES_PER_STREAM
 
 
 def run(db: psycopg.Connection, streams: Streams | None, pieces: Sequence[Piece[T]]) -> list[T]:
@@ -65,6 +73,9 @@ def run(db: psycopg.Connection, streams: Streams | None, pieces: Sequence[Piece[
             conn = streams.connect()
             opened.append(conn)
             detect_dead_client(conn)  # a killed gather's streams end with it, as its own session does
+            # The streams are the parallelism: no parallel workers of the server's on top of each (N streams stay N
+            # backends), and none of the tuple queues that move every row from a worker to its stream's backend.
+            conn.execute('SET max_parallel_workers_per_gather = 0')
             snapshot = _begin(conn, snapshot)
         return _in_threads(opened, pieces)
     finally:
