@@ -108,10 +108,9 @@ EXTRACTIONS = {
         f'THEN {ESCAPED}::jsonb END) AS ed({TEXT_KEYS}) ON true',
         True,
     ),
-    'LATERAL jsonb once, ->> x4': (
-        "LEFT JOIN LATERAL (SELECT j->>'task_action' AS task_action, j->>'resolved_action' AS resolved_action, "
-        "j->>'resolved_role' AS resolved_role, j->>'duration' AS duration FROM (SELECT CASE WHEN e.event_data "
-        f"LIKE '{{%%}}' THEN {ESCAPED}::jsonb END AS j OFFSET 0) s) ed ON true",
+    'previous: LATERAL jsonb_to_record, LIKE': (
+        f"LEFT JOIN LATERAL jsonb_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::jsonb END) "
+        f'AS ed({TEXT_KEYS}) ON true',
         True,
     ),
     'LATERAL json_to_record (text columns)': (
@@ -128,7 +127,7 @@ EXTRACTIONS = {
         + ') ed ON true',
         False,
     ),
-    'chosen: LATERAL jsonb_to_record, LIKE (the collector)': (None, True),
+    'chosen: LATERAL jsonb once, ->> x4, LIKE (the collector)': (None, True),
 }
 
 

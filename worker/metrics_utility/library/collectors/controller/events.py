@@ -4,8 +4,8 @@ that one unreadable `event_data` cannot stop.
 `main_jobevent.event_data` is JSON stored as text and may hold `\\u0000` or lone surrogate escapes, which `jsonb`
 refuses. As AWX analytics does, every `\\u` is rewritten to `\\u005cu` (an escaped backslash followed by `u`) before
 the cast, so those escapes arrive as literal text instead of aborting the query. The cast happens **once per row**,
-inside `jsonb_to_record` in a LATERAL join, which returns all the wanted keys from that single parse
-(metrics-utility casts once per key: four parses per row, about three times the server CPU).
+in a LATERAL subquery whose keys are read from that single parse with `->>` / `->` (metrics-utility casts once per
+key: four parses per row, about three times the server CPU).
 Text that does not look like a JSON object (not `{...}`) yields NULLs (no event data, not counted).
 
 **Unreadable event data.** Text that looks like `{...}` but is not JSON the server can read (broken syntax, nesting
@@ -78,10 +78,27 @@ def parsed(source: str = 'e') -> sql.Composable:
 
 
 def extract(alias: str, columns: str, source: str = 'e') -> sql.Composable:
-    """`LEFT JOIN LATERAL jsonb_to_record(<event_data, cast once>) AS <alias>(<columns>) ON true`."""
-    return sql.SQL('LEFT JOIN LATERAL jsonb_to_record({parsed}) AS {alias}({columns}) ON true').format(
-        parsed=parsed(source), alias=sql.Identifier(alias), columns=sql.SQL(columns)
-    )
+    """`LEFT JOIN LATERAL (SELECT j->>'k' AS k, … FROM (SELECT <event_data, cast once> AS j OFFSET 0) …) AS <alias>`.
+
+    `columns` as a record's column list (`name text, other jsonb`): text columns take `->>` (the value as
+    `jsonb_to_record` gives it to a text column: strings unescaped, anything else as jsonb prints it), jsonb columns
+    `->`. The cast sits in a subquery that `OFFSET 0` keeps from being inlined into each key (one parse per row);
+    reading the keys from the parsed value costs the server less than building a record from it (bench/gather.py,
+    tests/.../test_events.py compares with `jsonb_to_record`)."""
+    keys = []
+    for column in columns.split(','):
+        name, kind = column.strip().rsplit(' ', 1)
+        arrow = {'text': '->>', 'jsonb': '->'}.get(kind)
+        if arrow is None:
+            raise ValueError(f'extract: column {name} has type {kind}; only text and jsonb are extracted')
+        keys.append(
+            sql.SQL('parsed.j {arrow} {key} AS {name}').format(
+                arrow=sql.SQL(arrow), key=sql.Literal(name.strip('"')), name=sql.Identifier(name.strip('"'))
+            )
+        )
+    return sql.SQL(
+        'LEFT JOIN LATERAL (SELECT {keys} FROM (SELECT {parsed} AS j OFFSET 0) AS parsed) AS {alias} ON true'
+    ).format(keys=sql.SQL(', ').join(keys), parsed=parsed(source), alias=sql.Identifier(alias))
 
 
 def no_extract(alias: str, columns: str) -> sql.Composable:
@@ -134,7 +151,13 @@ class EventExport:
             hour_jobs.setdefault(hour, []).append(job[0])
         by_hour = {hour: tuple(sorted(ids)) for hour, ids in hour_jobs.items()}
         return cls(
-            template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive, weights=dict(weights),
+            template,
+            fixed,
+            columns,
+            ranges,
+            {**params, 'job_ids': job_ids},
+            derive,
+            weights=dict(weights),
             hour_jobs=by_hour,
         )
 
