@@ -15,7 +15,9 @@ another gather shipped part of it meanwhile) is waited for and its files removed
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from metrics_utility.library.collectors import Collector
+
+log = logging.getLogger('metrics_utility.gather')
 
 
 @dataclass
@@ -47,7 +51,9 @@ class _Collection:
 
     def handed_over(self, **_: Any) -> Any:
         """The background result, as `Collector.gather` would have returned or raised it."""
+        began = time.perf_counter()
         self.done.wait()
+        log.debug('%s: packaging waited %.3f s for its collection', self.key, time.perf_counter() - began)
         if self.error is not None:
             raise self.error
         return self.result

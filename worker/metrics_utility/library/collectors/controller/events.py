@@ -205,7 +205,7 @@ def collect(run: CsvRun, export: EventExport | None) -> Files:
 def copy_events(run: CsvRun, export: EventExport) -> Files:
     """Export `export` into the run's CSV parts, as concurrent streams over disjoint hour partitions when the run has
     streams (`streams.py`); a document the server cannot read never stops it (see the module doc)."""
-    pieces = partitions.split(export.ranges, export.weights, streams.pieces(run.streams))
+    pieces = partitions.split(export.ranges, export.weights, streams.shares(run.streams))
     outputs = [CsvOutput(run.output_dir, run.key, run.max_file_bytes) for _ in pieces]
     try:
         unreadable = streams.run(
