@@ -119,6 +119,12 @@ EXTRACTIONS = {
         f'AS ed({TEXT_KEYS}) ON true',
         True,
     ),
+    'LATERAL jsonb once, ->> x4, LIKE': (
+        "LEFT JOIN LATERAL (SELECT j->>'task_action' AS task_action, j->>'resolved_action' AS resolved_action, "
+        "j->>'resolved_role' AS resolved_role, j->>'duration' AS duration FROM (SELECT CASE WHEN e.event_data "
+        f"LIKE '{{%%}}' THEN {ESCAPED}::jsonb END AS j OFFSET 0) s) ed ON true",
+        True,
+    ),
     'LATERAL json_to_record (text columns)': (
         f"LEFT JOIN LATERAL json_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::json END) "
         f'AS ed({TEXT_KEYS}) ON true',
@@ -133,7 +139,7 @@ EXTRACTIONS = {
         + ') ed ON true',
         False,
     ),
-    'chosen: LATERAL jsonb once, ->> x4, LIKE (the collector)': (None, True),
+    'chosen: jsonb once, ->> x4, first char/last byte (ours)': (None, True),
 }
 
 

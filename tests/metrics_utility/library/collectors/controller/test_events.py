@@ -330,6 +330,10 @@ EXTRACTION_CASES = [
     ('booleans-and-null', '{"task_action": true, "resolved_action": false, "resolved_role": null}'),
     ('empty-strings-not-null', '{"task_action": "", "resolved_action": " ", "duration": ""}'),
     ('json-null-document', 'null'),
+    ('trailing-newline-not-an-object', '{"task_action": "x"}\n'),
+    ('multibyte-first-character', '\u00fc{"task_action": "x"}'),
+    ('three-byte-last-character', '{"task_action": "x"}\u20ac'),
+    ('two-characters', '{}'),
     ('key-with-escapes', '{"task\\u005faction": "escaped key", "task_action": "plain"}'),
 ]
 
