@@ -66,7 +66,10 @@ def test_the_next_window_is_collected_while_this_one_is_handed_over(tmp_path):
         assert first.gather() == [tmp_path / 'day0.csv']
         wait_until(lambda: 'end day1' in record.events, 10, 'day 1 collected ahead')
         second = prefetch.take('job_host_summary', *window(1), record.builder('never built'))
+        before = datetime.now(UTC)
         assert second.gather() == [tmp_path / 'day1.csv']
+        started, elapsed = second.func.ran  # Package records when the collection ran, not when it was handed over
+        assert started <= before and elapsed >= 0
         assert second.key == 'job_host_summary' and second.version == INFO.version
     assert record.events == ['start day0', 'end day0', 'start day1', 'end day1']
 

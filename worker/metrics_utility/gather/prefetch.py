@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,17 @@ class _Collection:
     result: Any = None
     error: BaseException | None = None
 
+    started: datetime | None = None
+    elapsed: float = 0.0
+
     def run(self) -> None:
+        self.started, began = datetime.now(UTC), time.perf_counter()
         try:
             self.result = self.collector.gather()
         except BaseException as exc:  # handed to the runner's thread by `handed_over`
             self.error = exc
         finally:
+            self.elapsed = time.perf_counter() - began
             self.done.set()
 
     def handed_over(self, **_: Any) -> Any:
@@ -65,6 +70,22 @@ class _Collection:
             for path in self.result:
                 if isinstance(path, str | Path):
                     Path(path).unlink(missing_ok=True)
+
+
+class _HandOver:
+    """A taken collection as a collector function: `Package` calls it for the result and reads `ran` (when the
+    collection started, how long it took) so `data_collection_status.csv` keeps the collector's own time."""
+
+    def __init__(self, collection: _Collection) -> None:
+        self._collection = collection
+
+    def __call__(self, **params: Any) -> Any:
+        return self._collection.handed_over(**params)
+
+    @property
+    def ran(self) -> tuple[datetime, float] | None:
+        collection = self._collection
+        return None if collection.started is None else (collection.started, collection.elapsed)
 
 
 class Prefetch:
@@ -126,7 +147,7 @@ class Prefetch:
     def _handing(self, collection: _Collection) -> Collector:
         with self._ready:
             self._queue.remove(collection)
-        return replace(collection.collector, func=collection.handed_over)
+        return replace(collection.collector, func=_HandOver(collection))
 
     def _pending(self) -> _Collection | None:
         with self._ready:
