@@ -242,6 +242,7 @@ def _run_locked(
                         outcome.shipped_until = window.until.isoformat()
                         if state is not None and request.save_watermarks:
                             state.save(marks)
+        prefetch.discard()  # a window collected ahead of a collector that then failed: gone before the last steps
         failed = [k for k, o in summary.collectors.items() if o.error]
         if failed:
             summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
