@@ -179,8 +179,8 @@ class EventExport:
     def params_for(self, ranges: list[tuple[datetime, datetime]]) -> Mapping[str, Any]:
         """The parameters of the query over `ranges` (whole hours): only the jobs created in those hours, the only
         ones whose events those partitions hold (`job_created` is the job's `created`). A piece's statement then
-        carries its own jobs, not the window's: the planner estimates the `ANY` list once per partition, so a full
-        list in every piece cost each piece as much planning as the whole window."""
+        carries its own jobs, not the window's: the planner weighs the `ANY` list for every partition it keeps (a
+        `medium` day in six pieces: 53 ms of planning with the window's list in each, 16 ms with their own)."""
         if not self.hour_jobs:
             return self.params
         hours = {start for start, _ in partitions.hours(ranges)}
