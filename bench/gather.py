@@ -23,6 +23,9 @@ Last, the end-to-end gather of all `--days` (`metrics-utility gather` of job_hos
 window a day, packages built on disk), each run its own process: with METRICS_UTILITY_GATHER_PARALLELISM 1, 2 and
 4, the code of `--baseline` (git ref, default main; its `worker/` exported with `git archive`) in the same run, and
 the single-stream ceiling of the same statements (each window's statements as server COPYs to /dev/null, summed).
+Each run's CPU is printed next to its wall time (the process's, and the server's: the backends that served it), and,
+from the `--verbose` log of our runs, how the streams shared the work (busiest and idlest stream) and how long
+packaging waited for the collection running ahead of it (gather/prefetch.py).
 
     .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0] [--baseline main]
 """
@@ -32,11 +35,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,7 +114,12 @@ EXTRACTIONS = {
         f'THEN {ESCAPED}::jsonb END) AS ed({TEXT_KEYS}) ON true',
         True,
     ),
-    'LATERAL jsonb once, ->> x4': (
+    'previous: LATERAL jsonb_to_record, LIKE': (
+        f"LEFT JOIN LATERAL jsonb_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::jsonb END) "
+        f'AS ed({TEXT_KEYS}) ON true',
+        True,
+    ),
+    'LATERAL jsonb once, ->> x4, LIKE': (
         "LEFT JOIN LATERAL (SELECT j->>'task_action' AS task_action, j->>'resolved_action' AS resolved_action, "
         "j->>'resolved_role' AS resolved_role, j->>'duration' AS duration FROM (SELECT CASE WHEN e.event_data "
         f"LIKE '{{%%}}' THEN {ESCAPED}::jsonb END AS j OFFSET 0) s) ed ON true",
@@ -128,7 +139,7 @@ EXTRACTIONS = {
         + ') ed ON true',
         False,
     ),
-    'chosen: LATERAL jsonb_to_record, LIKE (the collector)': (None, True),
+    'chosen: jsonb once, ->> x4, first char/last byte (ours)': (None, True),
 }
 
 
@@ -136,13 +147,17 @@ def extraction_table(cluster: PostgresCluster, dbname: str, conn: psycopg.Connec
     """Each extraction variant's server time against the raw read of the same rows."""
     export = main_jobevent_module().build_export(conn, since, until)
     partition = partitions.job_created_condition('e.job_created', export.ranges)
-    timings = {}
-    for name, (extraction, _) in EXTRACTIONS.items():
-        if extraction is None:
-            query = export.fast()
-        else:
-            query = sql.SQL(LATERAL).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
-        timings[name] = min(ceiling(cluster, dbname, [(query, export.params)])[0] for _ in range(repeat))
+    queries = {
+        name: export.fast()
+        if extraction is None
+        else sql.SQL(LATERAL).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
+        for name, (extraction, _) in EXTRACTIONS.items()
+    }
+    runs: dict[str, list[float]] = {name: [] for name in queries}
+    for _ in range(repeat):  # interleaved: the shared machine's load drifts
+        for name, query in queries.items():
+            runs[name].append(ceiling(cluster, dbname, [(query, export.params)])[0])
+    timings = {name: min(values) for name, values in runs.items()}
     raw = timings['raw read (event_data as text)']
     print()
     print_table_header(f'{"main_jobevent extraction (all days)":<52} {"server s":>9} {"raw/this":>9} {"exact":>6}')
@@ -161,8 +176,36 @@ def export_worker(ref: str) -> Path:
     return folder / 'worker'
 
 
-def gather_process(db, since: datetime, until: datetime, pythonpath: Path, env: dict[str, str]) -> float:
-    """One `metrics-utility gather` (dry run, packages kept on disk) in its own process; its wall time."""
+@dataclass
+class Run:
+    """One end-to-end gather: wall, the process's CPU, the server's CPU (backends that ended, reaped by the
+    postmaster), and from its debug log the streams' figures summed over windows."""
+
+    wall: float
+    client: float
+    server: float
+    streams_wall: float = 0.0  # the windows' streams from first start to last end
+    busiest: float = 0.0  # per window, the stream busy longest
+    idlest: float = 0.0  # per window, the stream busy shortest
+    waited: float = 0.0  # packaging waiting for its window's collection (the rest of collecting was overlapped)
+
+
+STREAMS_LINE = re.compile(r'streams: \d+ pieces on \d+ streams in ([\d.]+) s; per stream busy ([\d. ]+) s')
+WAITED_LINE = re.compile(r'packaging waited ([\d.]+) s')
+
+
+def postmaster_cpu(cluster: PostgresCluster) -> float:
+    """CPU seconds of the cluster's postmaster and its reaped children (every backend that ended)."""
+    pid = int((cluster.data_dir / 'postmaster.pid').read_text().split()[0])
+    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf('SC_CLK_TCK')
+
+
+def gather_process(
+    cluster: PostgresCluster, db, since: datetime, until: datetime, pythonpath: Path, env: dict[str, str]
+) -> Run:
+    """One `metrics-utility gather` (dry run, packages kept on disk) in its own process, with `--verbose` when the
+    code logs its streams (`verbose`); its `Run`."""
     out = Path(tempfile.mkdtemp(prefix='bench-e2e-'))
     try:
         environment = {
@@ -175,9 +218,21 @@ def gather_process(db, since: datetime, until: datetime, pythonpath: Path, env: 
         }
         command = [sys.executable, '-c', 'import sys; from metrics_utility.cli import main; sys.exit(main())']
         args = ['gather', '--since', since.isoformat(), '--until', until.isoformat(), '--output', str(out / 'pk')]
+        verbose = ['--verbose'] if env.get('METRICS_UTILITY_GATHER_PARALLELISM') else []
+        server, children = postmaster_cpu(cluster), resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run([*command, *args], env=environment, check=True, capture_output=True)
-        return time.perf_counter() - started
+        done = subprocess.run([*command, *args, *verbose], env=environment, check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client = after.ru_utime - children.ru_utime + after.ru_stime - children.ru_stime
+        run = Run(wall, client, postmaster_cpu(cluster) - server)
+        for found in STREAMS_LINE.finditer(done.stderr):
+            busy = [float(x) for x in found[2].split()]
+            run.streams_wall += float(found[1])
+            run.busiest += max(busy)
+            run.idlest += min(busy)
+        run.waited = sum(float(found[1]) for found in WAITED_LINE.finditer(done.stderr))
+        return run
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -199,17 +254,35 @@ def end_to_end(cluster: PostgresCluster, db, since: datetime, until: datetime, r
             for n in (1, 2, 4)
         },
     }
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[str, list[Run]] = {name: [] for name in runs}
     for _ in range(repeat):  # interleaved: the shared machine's load drifts
         for name, (path, env) in runs.items():
-            times[name].append(gather_process(db, since, until, path, env))
-    base = min(times[f'baseline ({baseline}), one stream'])
+            times[name].append(gather_process(cluster, db, since, until, path, env))
+    base = min(run.wall for run in times[f'baseline ({baseline}), one stream'])
     print()
-    print_table_header(f'{"gather, all days (own process)":<34} {"best s":>8} {"runs s":>28} {"vs baseline":>12}')
-    print(f'{"ceiling: one stream, server only":<34} {ceiling_s:>8.2f} {"":>28} {base / ceiling_s:>11.2f}x')
+    header = (
+        f'{"gather, all days (own process)":<34} {"best s":>8} {"runs s":>20} {"vs baseline":>12} '
+        f'{"client cpu":>11} {"server cpu":>11}'
+    )
+    print_table_header(header)
+    print(f'{"ceiling: one stream, server only":<34} {ceiling_s:>8.2f} {"":>20} {base / ceiling_s:>11.2f}x')
     for name, values in times.items():
-        shown = ' '.join(f'{v:.1f}' for v in values)
-        print(f'{name:<34} {min(values):>8.2f} {shown:>28} {base / min(values):>11.2f}x')
+        best = min(values, key=lambda run: run.wall)
+        shown = ' '.join(f'{v.wall:.1f}' for v in values)
+        print(
+            f'{name:<34} {best.wall:>8.2f} {shown:>20} {base / best.wall:>11.2f}x {best.client:>11.2f} '
+            f'{best.server:>11.2f}'
+        )
+    print(
+        "\n(best run of each) streams s: the windows' concurrent streams, first start to last end, summed; busiest / "
+        "idlest: per window the stream busy longest / shortest, summed; waited: packaging waiting for its window's "
+        'collection (the rest of it ran while the window before was packaged and shipped)'
+    )
+    print_table_header(f'{"":<34} {"streams s":>10} {"busiest":>8} {"idlest":>8} {"waited":>8}')
+    for name, values in times.items():
+        best = min(values, key=lambda run: run.wall)
+        if best.streams_wall or best.waited:
+            print(f'{name:<34} {best.streams_wall:>10.2f} {best.busiest:>8.2f} {best.idlest:>8.2f} {best.waited:>8.2f}')
 
 
 def main_jobevent_module():

@@ -153,6 +153,31 @@ def test_s3_errors_then_recovery_ship_every_window_once(
         assert not any(s.encode() in text for s in secrets)
 
 
+def test_a_failed_window_discards_the_next_window_collected_ahead(
+    controller_db, tmp_path, monkeypatch, s3_server, bucket, faulty_s3
+):
+    """The second day's upload of job_host_summary fails: its first day stays shipped, the third day (collected
+    while the second was packaged) is not shipped, and a rerun ships every row exactly once."""
+    env = s3_env(controller_db, faulty_s3.endpoint, bucket, METRICS_UTILITY_OPTIONAL_COLLECTORS='')
+    faulty_s3.fail(None, when=lambda method, path: method == 'PUT' and '/data/2024/02/28/' in path)
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 1
+    client = s3_server.client()
+
+    def shipped() -> list[str]:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix='billing/data/').get('Contents', [])
+        return sorted(o['Key'] for o in listed if o['Key'].endswith('-job_host_summary.tar.gz'))
+
+    assert [key.split('/')[2:5] for key in shipped()] == [['2024', '02', '27']]
+    faulty_s3.fail(0)
+    assert gather(monkeypatch, env, '--ship', '--since', SINCE, '--until', UNTIL) == 0
+    local = []
+    for i, key in enumerate(shipped()):
+        client.download_file(bucket, key, str(tmp_path / f'{i}.tar.gz'))
+        local.append(tmp_path / f'{i}.tar.gz')
+    counts = shipped_ids(local)
+    assert set(counts) == truth(controller_db) and set(counts.values()) == {1}
+
+
 def test_concurrent_gather_is_refused(controller_db, tmp_path, monkeypatch, capsys):
     env = directory_env(controller_db, tmp_path / 'ship')
     with controller_db.connect_reader() as conn, advisory_lock(conn, 'gather_automation_controller_billing_lock'):

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ from metrics_utility.library.storage import Storage
 from metrics_utility.library.tempdir import job_tempdir
 
 from . import interval, upstream_marks
+from .prefetch import Prefetch
 from .state import StateError, Watermarks
 from .summary import RunSummary
 
@@ -163,7 +165,8 @@ def _run_locked(
     progress: Callable[[str], None],
     streams: Streams | None = None,
 ) -> RunSummary:
-    with job_tempdir(base=request.workdir) as workdir:
+    # `prefetch` collects the next window while this one is packaged and shipped (closed before the workdir goes).
+    with job_tempdir(base=request.workdir) as workdir, Prefetch() as prefetch:
         marks = state.load() if state is not None else Watermarks()
         if state is not None:
             marks.check_not_ahead(now, state.describe())
@@ -181,6 +184,7 @@ def _run_locked(
             summary.until = max(w.until for w in windows).isoformat()
         total = len(windows)
         done = 0
+        order = [(plan.key, w) for plan in plans for w in plan.windows]
         for plan in plans:
             outcome = summary.outcome(plan.key)
             for note in plan.notes:
@@ -207,7 +211,17 @@ def _run_locked(
                             continue
                     try:
                         shipped = _ship_window(
-                            plan.key, window, conn, config, request, packager, storage, workdir, streams
+                            plan.key,
+                            window,
+                            conn,
+                            config,
+                            request,
+                            packager,
+                            storage,
+                            workdir,
+                            streams,
+                            prefetch,
+                            _after(order, plan.key, planned),
                         )
                         if request.ship:
                             steps.confirmed(plan.key, window, shipped)
@@ -228,6 +242,7 @@ def _run_locked(
                         outcome.shipped_until = window.until.isoformat()
                         if state is not None and request.save_watermarks:
                             state.save(marks)
+        prefetch.discard()  # a window collected ahead of a collector that then failed: gone before the last steps
         failed = [k for k, o in summary.collectors.items() if o.error]
         if failed:
             summary.error = '; '.join(f'{k}: {summary.collectors[k].error}' for k in failed)
@@ -260,9 +275,19 @@ def _ship_window(
     storage: Storage | None,
     workdir: Path,
     streams: Streams | None = None,
+    prefetch: Prefetch | None = None,
+    following: tuple[str, Window] | None = None,
 ) -> list[PackagedFile]:
-    context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key, streams=streams)
-    collector = registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
+    def build(key: str, window: Window) -> Collector:
+        context = RunContext(db=conn, since=window.since, until=window.until, output_dir=workdir / key, streams=streams)
+        return registry.COLLECTORS[key].for_run(context, request.collector_params.get(key))
+
+    if prefetch is None:
+        collector = build(key, window)
+    else:
+        collector = prefetch.take(key, window.since, window.until, partial(build, key, window))
+        if following is not None:
+            prefetch.ahead(following[0], following[1].since, following[1].until, partial(build, *following))
     shipped = []
     started = time.monotonic()
     for item in packager([collector], config, window, workdir):
@@ -290,6 +315,12 @@ def _ship_window(
             unreadable,
         )
     return shipped
+
+
+def _after(order: list[tuple[str, Window]], key: str, window: Window) -> tuple[str, Window] | None:
+    """The window gathered after `window` of `key` in the run's order, if any."""
+    index = order.index((key, window))
+    return order[index + 1] if index + 1 < len(order) else None
 
 
 def _span(window: Window) -> str:

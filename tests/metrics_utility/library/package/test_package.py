@@ -14,6 +14,8 @@ import random
 import shutil
 import subprocess
 import tarfile
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,6 +84,24 @@ def test_status_rows_carry_the_collector_window(kit: SimpleNamespace, out: Path,
         ('fake_csv_a.csv', '2024-02-29 00:00:00+00:00', '2024-03-01 00:00:00+00:00', 'ok', '0'),
         ('fake_csv_unwindowed.csv', '', '2024-03-01 00:00:00+00:00', 'ok', '0'),  # since=None: empty, as upstream
     ]
+
+
+def test_a_collector_that_ran_earlier_keeps_its_own_time(kit: SimpleNamespace, out: Path, work: Path) -> None:
+    """A collector function with `ran` (collected ahead of packaging, gather/prefetch.py): the status row and the
+    run carry when it started and how long it took, not the moment Package asked for the result."""
+    collected = kit.csv_a(sizes=[100], output_dir=work)
+    files_of = collected.func
+
+    class RanEarlier:
+        ran = (datetime(2024, 3, 1, 0, 5, tzinfo=UTC), 12.75)
+
+        def __call__(self, **params):
+            return files_of(**params)
+
+    package, files = build(kit, out, [replace(collected, func=RanEarlier())])
+    assert (package.runs[0].started, package.runs[0].elapsed) == RanEarlier.ran
+    rows = parse_status_csv(kit.members(files[0].path)['./data_collection_status.csv'])
+    assert [(r['collection_start_timestamp'], r['elapsed']) for r in rows] == [('2024-03-01 00:05:00+00:00', '12')]
 
 
 def test_small_csvs_share_one_package_with_exact_sizes(kit: SimpleNamespace, out: Path, work: Path) -> None:

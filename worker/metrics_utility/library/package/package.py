@@ -327,6 +327,8 @@ class Package:
             log.exception('collector %s failed; recorded as failed, packaging continues', collector.key)
             output = None
         run.elapsed = time.perf_counter() - began
+        if (ran := getattr(collector.func, 'ran', None)) is not None:  # collected earlier (ahead): when it really ran
+            run.started, run.elapsed = ran
         if run.ok and not output:
             run.status = 'empty'
         self.runs.append(run)

@@ -319,6 +319,22 @@ EXTRACTION_CASES = [
     ('leading-space-not-an-object', ' {"task_action": "x"}'),
     ('multibyte-last-character', '{"task_action": "ü"}\u00e9'),
     ('quotes-commas-newlines', '{"task_action": "a,\\"b\\"\\nc", "resolved_action": "\\r\\n"}'),
+    (
+        'numbers-as-jsonb-prints-them',
+        '{"duration": 1.50E+2, "task_action": -0, "resolved_role": 1e-7, "resolved_action": 12345678901234567890123}',
+    ),
+    (
+        'nested-values',
+        '{"task_action": {"bb": [1, {"a": null}], "a": "x"}, "resolved_action": [true, false, null, "s"]}',
+    ),
+    ('booleans-and-null', '{"task_action": true, "resolved_action": false, "resolved_role": null}'),
+    ('empty-strings-not-null', '{"task_action": "", "resolved_action": " ", "duration": ""}'),
+    ('json-null-document', 'null'),
+    ('trailing-newline-not-an-object', '{"task_action": "x"}\n'),
+    ('multibyte-first-character', '\u00fc{"task_action": "x"}'),
+    ('three-byte-last-character', '{"task_action": "x"}\u20ac'),
+    ('two-characters', '{}'),
+    ('key-with-escapes', '{"task\\u005faction": "escaped key", "task_action": "plain"}'),
 ]
 
 
@@ -326,8 +342,9 @@ EXTRACTION_CASES = [
 @pytest.mark.integration
 @pytest.mark.parametrize('text', [c[1] for c in EXTRACTION_CASES], ids=[c[0] for c in EXTRACTION_CASES])
 def test_the_cheaper_event_statement_gives_the_previous_statements_bytes(hostile_db, chosen, set_event, tmp_path, text):
-    """main_jobevent's statement (the cast in a subquery, `LIKE '{%}'`) exports every row as the previous statement
-    did (a LATERAL jsonb_to_record, `left`/`right`): same rows, same bytes, for the event with `text` too."""
+    """main_jobevent's statement (the cast once in a subquery, keys read with `->>`, `LIKE '{%}'`) exports every row
+    as the previous statement did (a LATERAL jsonb_to_record, `left`/`right`): same rows, same bytes, for the event
+    with `text` too."""
     set_event(chosen['a'], text)
     with hostile_db.connect_reader() as conn, session(conn):
         export = MODULES['main_jobevent'].build_export(conn, *WINDOW_BOUNDS)

@@ -19,6 +19,8 @@ from metrics_utility.library.collectors.controller import (
     main_jobevent_service,
     partitions,
 )
+from metrics_utility.library.collectors.controller import streams as streams_module
+from metrics_utility.library.collectors.controller.events import EventExport
 from metrics_utility.library.collectors.controller.streams import Streams
 
 from .conftest import FULL, WINDOW_BOUNDS
@@ -143,6 +145,60 @@ def test_hours_are_split_into_consecutive_pieces_of_about_equal_weight():
     assert partitions.split(ranges, weights, 1) == [ranges]
     pieces = partitions.split(ranges, {}, 16)
     assert pieces == [[(start + h * hour, start + (h + 1) * hour)] for h in (0, 1, 2, 5)]
+
+
+def test_pieces_follow_the_shares_heavy_first_and_every_hour_once():
+    """Shares 3:1 over hours of weight 1 each: the first piece holds three quarters of the weight; rounds of lighter
+    shares give lighter pieces as far as whole hours allow; with more shares than hours, one hour per piece and no
+    empty piece."""
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    ranges = [(start, start + 8 * hour)]
+    assert partitions.split(ranges, {}, [3, 1]) == [[(start, start + 6 * hour)], [(start + 6 * hour, start + 8 * hour)]]
+    assert partitions.split(ranges, {}, [3.0, 3.0, 2.0, 2.0, 1.0, 1.0]) == [  # two streams' rounds, whole hours
+        [(start, start + 2 * hour)],
+        [(start + 2 * hour, start + 4 * hour)],
+        [(start + 4 * hour, start + 5 * hour)],  # the hours left must still give each share its piece
+        [(start + 5 * hour, start + 6 * hour)],
+        [(start + 6 * hour, start + 7 * hour)],
+        [(start + 7 * hour, start + 8 * hour)],
+    ]
+    short = [(start, start + 2 * hour)]
+    assert partitions.split(short, {}, [3, 2, 1]) == [[(start, start + hour)], [(start + hour, start + 2 * hour)]]
+
+
+def test_streams_take_three_rounds_of_lighter_pieces():
+    assert streams_module.shares(None) == [1.0]
+    assert streams_module.shares(Streams(lambda: None, 1)) == [1.0]
+    assert streams_module.shares(Streams(lambda: None, 2)) == [3.0, 3.0, 2.0, 2.0, 1.0, 1.0]
+
+
+def test_a_piece_carries_only_the_jobs_of_its_hours():
+    """The jobs' `created` hours decide which piece's ANY list holds them; the window's list stays whole."""
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    jobs = [
+        (7, start + 5 * timedelta(minutes=1), 3),
+        (3, start + hour, 1),
+        (9, start + 2 * hour + timedelta(seconds=59), 2),
+    ]
+    export = EventExport.of_jobs(jobs, 'SELECT 1', {}, 'task_action text', {'since': start}, lambda data: {})
+    assert export.params == {'since': start, 'job_ids': [3, 7, 9]}
+    assert export.params_for([(start, start + 2 * hour)]) == {'since': start, 'job_ids': [3, 7]}
+    assert export.params_for([(start + 2 * hour, start + 3 * hour)]) == {'since': start, 'job_ids': [9]}
+    assert export.params_for([(start + 4 * hour, start + 5 * hour)]) == {'since': start, 'job_ids': []}
+
+
+@pytest.mark.integration
+def test_stream_sessions_run_without_server_parallel_workers(controller_db):
+    """Each stream is one backend: the server adds no parallel workers to its statements."""
+    sessions = Sessions(controller_db)
+    shown = streams_module.run(
+        None,
+        Streams(sessions, 2),
+        [lambda conn: conn.execute('SHOW max_parallel_workers_per_gather').fetchone()[0]] * 3,
+    )
+    assert shown == ['0', '0', '0'] and len(sessions.opened) == 2
 
 
 BAD_COUNTS = [

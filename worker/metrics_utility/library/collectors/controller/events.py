@@ -4,9 +4,10 @@ that one unreadable `event_data` cannot stop.
 `main_jobevent.event_data` is JSON stored as text and may hold `\\u0000` or lone surrogate escapes, which `jsonb`
 refuses. As AWX analytics does, every `\\u` is rewritten to `\\u005cu` (an escaped backslash followed by `u`) before
 the cast, so those escapes arrive as literal text instead of aborting the query. The cast happens **once per row**,
-inside `jsonb_to_record` in a LATERAL join, which returns all the wanted keys from that single parse
-(metrics-utility casts once per key: four parses per row, about three times the server CPU).
-Text that does not look like a JSON object (not `{...}`) yields NULLs (no event data, not counted).
+in a LATERAL subquery whose keys are read from that single parse with `->>` / `->` (metrics-utility casts once per
+key: four parses per row, about three times the server CPU).
+Text that does not look like a JSON object (not `{...}`: its first and last character, `parsed`) yields NULLs (no
+event data, not counted).
 
 **Unreadable event data.** Text that looks like `{...}` but is not JSON the server can read (broken syntax, nesting
 beyond its stack, a number beyond `numeric`) makes the cast raise, which would abort the whole COPY. The database is
@@ -69,19 +70,50 @@ def event_list(events: tuple[str, ...]) -> sql.Composable:
 
 
 def parsed(source: str = 'e') -> sql.Composable:
-    """The `event_data` of `source` cast to jsonb once: NULL unless it looks like an object (`{...}`)."""
-    # `LIKE '{%}'` (written `{%%}`: the statement goes through psycopg's placeholders; unbound, `%%` is two
-    # wildcards, the same pattern) is the `{...}` test; `right(text, 1)` would count every character of the text.
+    """The `event_data` of `source` cast to jsonb once: NULL unless it looks like an object (`{...}`).
+
+    The `{...}` test reads two characters, not the text: `starts_with` for the first, and for the last the last byte
+    of the text as sent to this session (`textsend`: the bytes, in the client encoding, without a scan). A text ends
+    with `}` exactly when that byte is `}` in UTF-8 (in any encoding a `}` ends with that byte, and in UTF-8 no other
+    character does); `LIKE '{%}'` walks every character of every document (about a tenth of the statement's server
+    time, bench/gather.py) and `right(text, 1)` counts them. In a client encoding where a character's last byte may be
+    `}` (SJIS), such a text is cast, fails, and its hour takes the Python path, which gives the same NULLs."""
+    src = sql.Identifier(source)
     return sql.SQL(
-        "CASE WHEN {src}.event_data LIKE '{{%%}}' THEN replace({src}.event_data, {esc}, {escaped})::jsonb END"
-    ).format(src=sql.Identifier(source), esc=sql.Literal('\\u'), escaped=sql.Literal('\\u005cu'))
+        'CASE WHEN starts_with({src}.event_data, {brace}) AND octet_length({src}.event_data) > 1 THEN '
+        'CASE WHEN get_byte(textsend({src}.event_data), octet_length({src}.event_data) - 1) = {closing} '
+        'THEN replace({src}.event_data, {esc}, {escaped})::jsonb END END'
+    ).format(
+        src=src,
+        brace=sql.Literal('{'),
+        closing=sql.Literal(ord('}')),
+        esc=sql.Literal('\\u'),
+        escaped=sql.Literal('\\u005cu'),
+    )
 
 
 def extract(alias: str, columns: str, source: str = 'e') -> sql.Composable:
-    """`LEFT JOIN LATERAL jsonb_to_record(<event_data, cast once>) AS <alias>(<columns>) ON true`."""
-    return sql.SQL('LEFT JOIN LATERAL jsonb_to_record({parsed}) AS {alias}({columns}) ON true').format(
-        parsed=parsed(source), alias=sql.Identifier(alias), columns=sql.SQL(columns)
-    )
+    """`LEFT JOIN LATERAL (SELECT j->>'k' AS k, … FROM (SELECT <event_data, cast once> AS j OFFSET 0) …) AS <alias>`.
+
+    `columns` as a record's column list (`name text, other jsonb`): text columns take `->>` (the value as
+    `jsonb_to_record` gives it to a text column: strings unescaped, anything else as jsonb prints it), jsonb columns
+    `->`. The cast sits in a subquery that `OFFSET 0` keeps from being inlined into each key (one parse per row);
+    reading the keys from the parsed value costs the server less than building a record from it (bench/gather.py,
+    tests/.../test_events.py compares with `jsonb_to_record`)."""
+    keys = []
+    for column in columns.split(','):
+        name, kind = column.strip().rsplit(' ', 1)
+        arrow = {'text': '->>', 'jsonb': '->'}.get(kind)
+        if arrow is None:
+            raise ValueError(f'extract: column {name} has type {kind}; only text and jsonb are extracted')
+        keys.append(
+            sql.SQL('parsed.j {arrow} {key} AS {name}').format(
+                arrow=sql.SQL(arrow), key=sql.Literal(name.strip('"')), name=sql.Identifier(name.strip('"'))
+            )
+        )
+    return sql.SQL(
+        'LEFT JOIN LATERAL (SELECT {keys} FROM (SELECT {parsed} AS j OFFSET 0) AS parsed) AS {alias} ON true'
+    ).format(keys=sql.SQL(', ').join(keys), parsed=parsed(source), alias=sql.Identifier(alias))
 
 
 def no_extract(alias: str, columns: str) -> sql.Composable:
@@ -108,6 +140,7 @@ class EventExport:
     alias: str = 'ed'
     source: str = 'e'
     weights: Mapping[datetime, int] = field(default_factory=dict)  # per hour partition: how much its jobs hold
+    hour_jobs: Mapping[datetime, tuple[int, ...]] = field(default_factory=dict)  # per hour partition: its jobs' ids
 
     @classmethod
     def of_jobs(
@@ -126,9 +159,33 @@ class EventExport:
         ranges = partitions.hour_ranges(job[1] for job in jobs)
         job_ids = sorted(job[0] for job in jobs)
         weights: Counter[datetime] = Counter()
+        hour_jobs: dict[datetime, list[int]] = {}
         for job in jobs:
-            weights[job[1].astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += job[2] if len(job) > 2 else 1
-        return cls(template, fixed, columns, ranges, {**params, 'job_ids': job_ids}, derive, weights=dict(weights))
+            hour = job[1].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            weights[hour] += job[2] if len(job) > 2 else 1
+            hour_jobs.setdefault(hour, []).append(job[0])
+        by_hour = {hour: tuple(sorted(ids)) for hour, ids in hour_jobs.items()}
+        return cls(
+            template,
+            fixed,
+            columns,
+            ranges,
+            {**params, 'job_ids': job_ids},
+            derive,
+            weights=dict(weights),
+            hour_jobs=by_hour,
+        )
+
+    def params_for(self, ranges: list[tuple[datetime, datetime]]) -> Mapping[str, Any]:
+        """The parameters of the query over `ranges` (whole hours): only the jobs created in those hours, the only
+        ones whose events those partitions hold (`job_created` is the job's `created`). A piece's statement then
+        carries its own jobs, not the window's: the planner weighs the `ANY` list for every partition it keeps (a
+        `medium` day in six pieces: 53 ms of planning with the window's list in each, 16 ms with their own)."""
+        if not self.hour_jobs:
+            return self.params
+        hours = {start for start, _ in partitions.hours(ranges)}
+        ids = sorted(job for hour, jobs in self.hour_jobs.items() if hour in hours for job in jobs)
+        return {**self.params, 'job_ids': ids}
 
     def _query(self, extraction: sql.Composable, ranges: list[tuple[datetime, datetime]], raw: bool) -> sql.Composable:
         template = sql.SQL(self.template) if isinstance(self.template, str) else self.template
@@ -163,7 +220,7 @@ def collect(run: CsvRun, export: EventExport | None) -> Files:
 def copy_events(run: CsvRun, export: EventExport) -> Files:
     """Export `export` into the run's CSV parts, as concurrent streams over disjoint hour partitions when the run has
     streams (`streams.py`); a document the server cannot read never stops it (see the module doc)."""
-    pieces = partitions.split(export.ranges, export.weights, streams.count(run.streams))
+    pieces = partitions.split(export.ranges, export.weights, streams.shares(run.streams))
     outputs = [CsvOutput(run.output_dir, run.key, run.max_file_bytes) for _ in pieces]
     try:
         unreadable = streams.run(
@@ -191,7 +248,7 @@ def _copy_ranges(
     start = out.mark()
     try:
         with db.transaction():
-            out.copy(db, export.fast(ranges), export.params)
+            out.copy(db, export.fast(ranges), export.params_for(ranges))
     except UNREADABLE_ERRORS as exc:
         out.rewind(start)  # the failed COPY's rows are dropped: each hour below writes them again, once
         log.warning(
@@ -203,12 +260,12 @@ def _copy_ranges(
             mark = out.mark()
             try:
                 with db.transaction():
-                    out.copy(db, export.fast([hour]), export.params)
+                    out.copy(db, export.fast([hour]), export.params_for([hour]))
             except UNREADABLE_ERRORS:
                 out.rewind(mark)
                 parsed = ParsedEvents(export.derive, db.info.encoding)
                 with db.transaction():
-                    out.copy(db, export.safe([hour]), export.params, rewrite=parsed)
+                    out.copy(db, export.safe([hour]), export.params_for([hour]), rewrite=parsed)
                 unreadable += parsed.unreadable
                 log.warning(
                     '%s: %d event(s) of the hour %s with unreadable event_data exported with NULLs',

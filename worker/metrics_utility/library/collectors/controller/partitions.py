@@ -9,7 +9,8 @@ events of those jobs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from psycopg import sql
@@ -40,21 +41,26 @@ def hours(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datet
 
 
 def split(
-    ranges: list[tuple[datetime, datetime]], weights: Mapping[datetime, int], count: int
+    ranges: list[tuple[datetime, datetime]], weights: Mapping[datetime, int], shares: int | Sequence[float]
 ) -> list[list[tuple[datetime, datetime]]]:
-    """`ranges` cut into at most `count` pieces of consecutive whole hours, each with about the same total weight
-    (`weights`: per hour start, e.g. the summaries of the jobs created in it; hours missing there weigh 1). Every hour
-    is in exactly one piece, so the pieces' events are disjoint and together are those of `ranges`."""
+    """`ranges` cut into pieces of consecutive whole hours whose total weights follow `shares` (a count: that many
+    equal shares), as far as whole hours allow (`weights`: per hour start, e.g. the summaries of the jobs created in
+    it; hours missing there weigh 1). At most one piece per hour: with fewer hours than shares, the last shares get
+    none. Every hour is in exactly one piece, so the pieces' events are disjoint and together are those of `ranges`."""
     all_hours = hours(ranges)
-    count = max(1, min(count, len(all_hours)))
+    shares = [1.0] * shares if isinstance(shares, int) else [float(share) for share in shares]
+    count = max(1, min(len(shares), len(all_hours)))
     weight = [max(1, weights.get(start, 1)) for start, _ in all_hours]
-    total, pieces, done = sum(weight), [], 0
+    total, whole = sum(weight), sum(shares) or 1.0
+    bounds = list(itertools.accumulate(share / whole * total for share in shares))  # cumulative weight per cut
+    pieces: list[list[tuple[datetime, datetime]]] = []
     current: list[datetime] = []
+    done = 0
     for index, (start, _) in enumerate(all_hours):
         current.append(start)
         done += weight[index]
         left_hours, left_pieces = len(all_hours) - index - 1, count - len(pieces) - 1
-        if left_pieces and (done * count >= total * (len(pieces) + 1) or left_hours == left_pieces):
+        if left_pieces and (done >= bounds[len(pieces)] - 1e-9 * total or left_hours == left_pieces):
             pieces.append(hour_ranges(current))
             current = []
     if current:

@@ -17,7 +17,9 @@ With one stream, or one piece, the pieces run one after another on the collector
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -30,9 +32,12 @@ from metrics_utility.library.lock import detect_dead_client
 from ..base import CollectorParameterError
 from .streaming import session
 
+log = logging.getLogger(__name__)
+
 T = TypeVar('T')
 Piece = Callable[[psycopg.Connection], T]
 MAX_STREAMS = 16
+ROUNDS = (3, 2, 1)  # relative weight of each round of pieces (`shares`)
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,19 @@ class Streams:
 
 
 def count(streams: Streams | None) -> int:
-    """How many pieces a collector should split a window into (1 without streams)."""
+    """How many streams a collector's window export may use (1 without streams)."""
     return 1 if streams is None else streams.count
+
+
+def shares(streams: Streams | None) -> list[float]:
+    """The weights of the pieces to cut a window into when the pieces need no order (events), in the order the
+    streams take them: one piece without streams; with streams `ROUNDS` rounds of one piece per stream, each round's
+    pieces lighter than the last (halves, thirds, sixths of a stream's share). A stream takes the next piece as soon
+    as it is free, so the heavy pieces go first and the last ones are small: where a piece's weight (an estimate:
+    summaries per hour, not events) was wrong, the streams still end close together."""
+    if streams is None or streams.count == 1:
+        return [1.0]
+    return [float(weight) for weight in ROUNDS for _ in range(streams.count)]
 
 
 def run(db: psycopg.Connection, streams: Streams | None, pieces: Sequence[Piece[T]]) -> list[T]:
@@ -79,8 +95,13 @@ def _begin(conn: psycopg.Connection, snapshot: str | None) -> str:
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     if snapshot is None:
-        return conn.execute('SELECT pg_export_snapshot()').fetchone()[0]
-    conn.execute(sql.SQL('SET TRANSACTION SNAPSHOT {}').format(sql.Literal(snapshot)))
+        snapshot = conn.execute('SELECT pg_export_snapshot()').fetchone()[0]
+    else:
+        conn.execute(sql.SQL('SET TRANSACTION SNAPSHOT {}').format(sql.Literal(snapshot)))
+    # The streams are the parallelism: no parallel workers of the server's on top of each (N streams stay N backends),
+    # and none of the tuple queues that move every row from a worker to its stream's backend. (Set in the snapshot's
+    # transaction, which every piece runs in: a SET before it would be rolled back with the idle check above.)
+    conn.execute('SET LOCAL max_parallel_workers_per_gather = 0')
     return snapshot
 
 
@@ -91,15 +112,21 @@ def _in_threads(conns: list[psycopg.Connection], pieces: Sequence[Piece[T]]) -> 
     waiting = iter(range(len(pieces)))
     failed = threading.Event()
 
-    def work(conn: psycopg.Connection) -> None:
+    busy = [0.0] * len(conns)
+    done = [0] * len(conns)
+
+    def work(stream: int, conn: psycopg.Connection) -> None:
         while not failed.is_set():
             with lock:
                 index = next(waiting, None)
             if index is None:
                 return
             try:
+                began = time.perf_counter()
                 with session(conn):
                     results[index] = pieces[index](conn)
+                busy[stream] += time.perf_counter() - began
+                done[stream] += 1
             except BaseException as exc:  # handed to the caller's thread below
                 with lock:
                     errors.append(exc)
@@ -107,9 +134,10 @@ def _in_threads(conns: list[psycopg.Connection], pieces: Sequence[Piece[T]]) -> 
                 return
 
     threads = [
-        threading.Thread(target=work, args=(conn,), name=f'metrics-utility-stream-{i}', daemon=True)
+        threading.Thread(target=work, args=(i, conn), name=f'metrics-utility-stream-{i}', daemon=True)
         for i, conn in enumerate(conns)
     ]
+    began = time.perf_counter()
     for thread in threads:
         thread.start()
     try:
@@ -120,6 +148,14 @@ def _in_threads(conns: list[psycopg.Connection], pieces: Sequence[Piece[T]]) -> 
         raise
     if errors:
         raise errors[0]
+    log.debug(
+        'streams: %d pieces on %d streams in %.3f s; per stream busy %s s, pieces %s',
+        len(pieces),
+        len(conns),
+        time.perf_counter() - began,
+        ' '.join(f'{seconds:.3f}' for seconds in busy),
+        ' '.join(str(count) for count in done),
+    )
     return results  # type: ignore[return-value]
 
 
