@@ -162,8 +162,6 @@ def resolve_period(
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
-    from metrics_utility.library.dataframes.store import default_workers
-    from metrics_utility.library.reports import ReportOptions, build, report_name
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
@@ -209,6 +207,11 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             file=sys.stderr,
         )
         return outcome(0)
+    # The report machinery (pandas, pyarrow, openpyxl) is loaded once the configuration is good: a refused command
+    # line or configuration answers without it.
+    from metrics_utility.library.dataframes.store import default_workers
+    from metrics_utility.library.reports import ReportOptions, build, report_name
+
     options = ReportOptions(
         settings.report_type,
         since,
