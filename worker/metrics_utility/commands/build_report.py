@@ -162,6 +162,7 @@ def resolve_period(
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
+    from metrics_utility.library.allocator import fix_mmap_threshold, use_system_pool
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
@@ -209,6 +210,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         return outcome(0)
     # The report machinery (pandas, pyarrow, openpyxl) is loaded once the configuration is good: a refused command
     # line or configuration answers without it.
+    use_system_pool()  # before pyarrow loads: freed buffers go back to the system (library/allocator.py)
     from metrics_utility.library.dataframes.store import default_workers
     from metrics_utility.library.reports import ReportOptions, build, report_name
 
@@ -231,6 +233,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
+        if database is None:  # few packages: large buffers mapped apart, unmapped when freed (library/allocator.py)
+            fix_mmap_threshold(package_bytes(storage, since, until))
         with job_tempdir(prefix='report-') as tmp:
             if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
                 result = renewal_from_database(database, options, now, tmp)
@@ -272,6 +276,25 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         problem_count=len(result.problems),
         problems=summary_problems(result.problems),
     )
+
+
+def package_bytes(storage: Storage, since: date, until: date) -> int | None:
+    """The compressed size of the period's packages when the storage tells sizes without reading (a directory),
+    else None."""
+    from metrics_utility.library.extract import Extractor, days
+    from metrics_utility.library.storage import StorageError
+
+    extractor = Extractor(storage)
+    total = 0
+    try:
+        for day in days(since, until):
+            for entry in extractor.signature(extractor.tarballs(day)):
+                if 'size' not in entry:
+                    return None
+                total += int(entry['size'])
+    except (StorageError, OSError):  # the report meets it again and says so
+        return None
+    return total
 
 
 def put_sidecar(storage: Storage, name: str, result: BuildResult, now: datetime) -> None:
