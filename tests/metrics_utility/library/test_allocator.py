@@ -59,7 +59,8 @@ THRESHOLDS = [
 @pytest.mark.parametrize(('size', 'given', 'applied'), [c[1:] for c in THRESHOLDS], ids=[c[0] for c in THRESHOLDS])
 def test_the_threshold_is_fixed_only_for_few_packages_and_never_over_the_users(size, given, applied):
     code = (
-        'import sys; from metrics_utility.library.allocator import fix_mmap_threshold as f; print(f(eval(sys.argv[1])))'
+        'import os, sys; from metrics_utility.library.allocator import fix_mmap_threshold as f; '
+        "print(f(None if sys.argv[1] == 'None' else int(sys.argv[1]), os.environ))"
     )
     env = {k: v for k, v in os.environ.items() if k != MMAP_THRESHOLD} | given
     done = subprocess.run([sys.executable, '-c', code, repr(size)], env=env, capture_output=True, text=True, check=True)
@@ -75,7 +76,8 @@ def test_the_threshold_is_not_fixed_where_mallopt_is_missing(monkeypatch):
 
 def test_pyarrow_loaded_afterwards_allocates_from_the_system_pool_and_children_inherit_it():
     code = (
-        'import subprocess, sys; from metrics_utility.library.allocator import use_system_pool; use_system_pool(); '
+        'import os, subprocess, sys; from metrics_utility.library.allocator import use_system_pool; '
+        'use_system_pool(os.environ); '
         'import pyarrow; child = subprocess.run([sys.executable, "-c", "import pyarrow; '
         'print(pyarrow.default_memory_pool().backend_name)"], capture_output=True, text=True).stdout.strip(); '
         'print(pyarrow.default_memory_pool().backend_name, child)'

@@ -166,7 +166,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
-    from metrics_utility.settings.environment import Environment, overrides, process_environment
+    from metrics_utility.settings.environment import Environment, live_environment, overrides, process_environment
     from metrics_utility.settings.push import push_settings
     from metrics_utility.settings.report import report_settings
     from metrics_utility.settings.sources import additional_sources
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         return outcome(0)
     # The report machinery (pandas, pyarrow, openpyxl) is loaded once the configuration is good: a refused command
     # line or configuration answers without it.
-    use_system_pool()  # before pyarrow loads: freed buffers go back to the system (library/allocator.py)
+    use_system_pool(live_environment())  # before pyarrow loads: freed buffers go back (library/allocator.py)
     from metrics_utility.library.dataframes.store import default_workers
     from metrics_utility.library.reports import ReportOptions, build, report_name
 
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
         if database is None:  # few packages: large buffers mapped apart, unmapped when freed (library/allocator.py)
-            fix_mmap_threshold(package_bytes(storage, since, until))
+            fix_mmap_threshold(package_bytes(storage, since, until), environment.values)
         with job_tempdir(prefix='report-') as tmp:
             if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
                 result = renewal_from_database(database, options, now, tmp)

@@ -15,7 +15,6 @@ Variables the user set win.
 from __future__ import annotations
 
 import ctypes
-import os
 from collections.abc import Mapping, MutableMapping
 
 ARROW_POOL = 'ARROW_DEFAULT_MEMORY_POOL'
@@ -25,15 +24,16 @@ SMALL_READ_BYTES = 16 << 20  # compressed packages a report reads (a month of ~2
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 
-def use_system_pool(environ: MutableMapping[str, str] | None = None) -> None:
-    """pyarrow allocates through malloc, unless ARROW_DEFAULT_MEMORY_POOL chooses (`environ`: os.environ)."""
-    (os.environ if environ is None else environ).setdefault(ARROW_POOL, 'system')
+def use_system_pool(environ: MutableMapping[str, str]) -> None:
+    """pyarrow allocates through malloc, unless `environ` (the process's own, which Arrow and child processes read)
+    chooses a pool in ARROW_DEFAULT_MEMORY_POOL."""
+    environ.setdefault(ARROW_POOL, 'system')
 
 
-def fix_mmap_threshold(read_bytes: int | None, environ: Mapping[str, str] | None = None) -> bool:
+def fix_mmap_threshold(read_bytes: int | None, environ: Mapping[str, str]) -> bool:
     """Fix this process's mmap threshold at MMAP_THRESHOLD_BYTES when it reads at most SMALL_READ_BYTES of packages
-    (`None`: not known) and MALLOC_MMAP_THRESHOLD_ is not set; True when malloc took it (glibc only)."""
-    environ = os.environ if environ is None else environ
+    (`None`: not known) and `environ` (the process's) sets no MALLOC_MMAP_THRESHOLD_; True when malloc took it
+    (glibc only)."""
     if read_bytes is None or read_bytes > SMALL_READ_BYTES or MMAP_THRESHOLD in environ:
         return False
     mallopt = _mallopt()
