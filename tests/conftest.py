@@ -131,3 +131,17 @@ def _restore_worker_logging() -> Iterator[None]:
     handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
     yield
     logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+
+
+@pytest.fixture(autouse=True)
+def _restore_arrow_pool_variable() -> Iterator[None]:
+    """build-report run in-process sets ARROW_DEFAULT_MEMORY_POOL (library/allocator.py); each test gets the
+    environment back as it found it, so a later test's child processes never inherit an earlier test's choice."""
+    from metrics_utility.library.allocator import ARROW_POOL
+
+    before = os.environ.get(ARROW_POOL)
+    yield
+    if before is None:
+        os.environ.pop(ARROW_POOL, None)
+    else:
+        os.environ[ARROW_POOL] = before

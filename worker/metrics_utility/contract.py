@@ -61,6 +61,15 @@ CCSP_SHEETS: Final = tuple(
     s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status', 'usage_by_installations')
 )
 SHEETS: Final = {'CCSPv2': CCSPV2_SHEETS, 'CCSP': CCSP_SHEETS, 'RENEWAL_GUIDANCE': ()}
+# the sheets of a CCSP/CCSPv2 report when METRICS_UTILITY_OPTIONAL_CCSP_REPORT_SHEETS is not set
+DEFAULT_SHEETS: Final = (
+    'ccsp_summary',
+    'managed_nodes',
+    'usage_by_organizations',
+    'usage_by_collections',
+    'usage_by_roles',
+    'usage_by_modules',
+)
 CCSP_DEDUPLICATORS: Final = ('ccsp', 'ccsp-experimental', 'ccsp-case-insensitive')
 RENEWAL_DEDUPLICATORS: Final = ('renewal', 'renewal-hostname', 'renewal-experimental')
 DEDUPLICATORS: Final = {

@@ -13,16 +13,15 @@ import base64
 import logging
 import ssl
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
-
-from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway
-from prometheus_client.exposition import basic_auth_handler, default_handler
+from typing import TYPE_CHECKING, Any
 
 from metrics_utility.library import secret
 from metrics_utility.settings.push import PushSettings, push_settings  # noqa: F401 - PushSettings re-exported
+
+if TYPE_CHECKING:  # prometheus_client (~14 MiB) is imported only when a push is configured
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger('metrics_utility.pushgateway')
 
@@ -38,6 +37,8 @@ def _timestamp(value: Any) -> float | None:
 
 def registry_for(summary: Mapping[str, Any], duration: float, now: float) -> CollectorRegistry:
     """The run's figures (from its summary, the operator contract) as a registry ready to push."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
 
     def gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = None) -> None:
@@ -84,6 +85,9 @@ def push_run(
     """Push the run's figures when configured (`settings.push.push_settings`); True when pushed. Never raises."""
     if settings is None:
         return False
+    from prometheus_client import pushadd_to_gateway
+    from prometheus_client.exposition import basic_auth_handler, default_handler
+
     handler: Callable = default_handler
     if settings.ca_bundle:
         handler = _trusting_handler(settings)
@@ -114,6 +118,8 @@ def push_run(
 def _trusting_handler(settings: PushSettings) -> Callable:
     """A push handler that trusts `settings.ca_bundle` (prometheus_client's own handlers use the system store only)
     and sends basic auth when a user is set; urllib honours HTTPS_PROXY/NO_PROXY as the default handler does."""
+    import urllib.request
+
     context = ssl.create_default_context(cafile=settings.ca_bundle)
 
     def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes) -> Callable[[], None]:

@@ -273,3 +273,45 @@ def test_a_usage_digest_that_cannot_be_stored_costs_only_a_warning(tmp_path, cap
     assert [r.getMessage()[:43] for r in caplog.records if 'usage digest' in r.getMessage()] == [
         'cannot store the usage digest of 2024-02 (c'
     ]
+
+
+def _sized(tmp_path):
+    """Packages of two days plus things that are not packages of the period; (storage, their byte sizes)."""
+    from metrics_utility.library.storage import StorageDirectory
+
+    paths = synthetic(date(2024, 2, 27), 2).write(tmp_path)
+    (tmp_path / 'data/2024/02/27/notes.txt').write_text('not a package')
+    synthetic(date(2024, 3, 1), 1).write(tmp_path)  # after the period
+    return StorageDirectory(str(tmp_path)), sum(p.stat().st_size for p in paths)
+
+
+SIZES = {
+    # id: (how the report sees the storage, the answer): only packages of the period count; unknown sizes are None
+    'directory': ('directory', 'total'),
+    'directory-among-several': ('multi', 'total'),
+    'sizes-not-told': ('unsized', None),  # e.g. S3: its listing holds no sizes
+    'listing-fails': ('fails', None),
+}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('view', 'expected'), SIZES.values(), ids=list(SIZES))
+def test_package_bytes_counts_the_periods_packages_or_says_it_cannot(tmp_path, view, expected):
+    from metrics_utility.commands.build_report import package_bytes
+    from metrics_utility.library.storage import StorageError
+    from metrics_utility.library.storage.multi import MultiStorage
+
+    class Unsized(MultiStorage):
+        def stat(self, name):
+            return {}
+
+    storage, total = _sized(tmp_path)
+    if view == 'fails':
+
+        def refuse(pattern):
+            raise StorageError('listing refused')
+
+        storage.glob = refuse
+    elif view != 'directory':
+        storage = (MultiStorage if view == 'multi' else Unsized)(storage, [])
+    assert package_bytes(storage, date(2024, 2, 1), date(2024, 3, 1)) == (total if expected == 'total' else None)

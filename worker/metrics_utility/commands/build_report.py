@@ -162,12 +162,11 @@ def resolve_period(
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: datetime | None = None) -> int:
-    from metrics_utility.library.dataframes.store import default_workers
-    from metrics_utility.library.reports import ReportOptions, build, report_name
+    from metrics_utility.library.allocator import fix_mmap_threshold, use_system_pool
     from metrics_utility.library.storage import StorageError
     from metrics_utility.library.tempdir import job_tempdir
     from metrics_utility.settings.common import ConfigError
-    from metrics_utility.settings.environment import Environment, overrides, process_environment
+    from metrics_utility.settings.environment import Environment, live_environment, overrides, process_environment
     from metrics_utility.settings.push import push_settings
     from metrics_utility.settings.report import report_settings
     from metrics_utility.settings.sources import additional_sources
@@ -209,6 +208,12 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
             file=sys.stderr,
         )
         return outcome(0)
+    # The report machinery (pandas, pyarrow, openpyxl) is loaded once the configuration is good: a refused command
+    # line or configuration answers without it.
+    use_system_pool(live_environment())  # before pyarrow loads: freed buffers go back (library/allocator.py)
+    from metrics_utility.library.dataframes.store import default_workers
+    from metrics_utility.library.reports import ReportOptions, build, report_name
+
     options = ReportOptions(
         settings.report_type,
         since,
@@ -228,6 +233,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         if storage.exists(name) and not args.force:
             print(f'{PROG}: {name} already exists in {storage.describe()}; skipped (pass --force to rebuild it)')
             return outcome(0, report=name)
+        if database is None:  # few packages: large buffers mapped apart, unmapped when freed (library/allocator.py)
+            fix_mmap_threshold(package_bytes(storage, since, until), environment.values)
         with job_tempdir(prefix='report-') as tmp:
             if database is not None:  # RENEWAL_GUIDANCE straight from main_hostmetric (SHIP_TARGET=controller_db)
                 result = renewal_from_database(database, options, now, tmp)
@@ -269,6 +276,25 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None, now: dateti
         problem_count=len(result.problems),
         problems=summary_problems(result.problems),
     )
+
+
+def package_bytes(storage: Storage, since: date, until: date) -> int | None:
+    """The compressed size of the period's packages when the storage tells sizes without reading (a directory),
+    else None."""
+    from metrics_utility.library.extract import Extractor, days
+    from metrics_utility.library.storage import StorageError
+
+    extractor = Extractor(storage)
+    total = 0
+    try:
+        for day in days(since, until):
+            for entry in extractor.signature(extractor.tarballs(day)):
+                if 'size' not in entry:
+                    return None
+                total += int(entry['size'])
+    except (StorageError, OSError):  # the report meets it again and says so
+        return None
+    return total
 
 
 def put_sidecar(storage: Storage, name: str, result: BuildResult, now: datetime) -> None:

@@ -15,17 +15,20 @@ import argparse
 import socket
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from metrics_utility.commands import failed, upstream_options
 from metrics_utility.contract import PREFIX
-from metrics_utility.library.candlepin.client import CandlepinClient, CandlepinError
 from metrics_utility.library.candlepin.store import Identity, IdentityStore, StoreError, not_after
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.library.secret import Secret
-from metrics_utility.library.storage.http import RetryPolicy
-from metrics_utility.settings.candlepin import CandlepinSettings, candlepin_settings
 from metrics_utility.settings.environment import process_environment
 from metrics_utility.settings.messages import ConfigError
+
+if TYPE_CHECKING:  # the HTTP client (requests) is imported when the command runs
+    from metrics_utility.library.candlepin.client import CandlepinClient
+    from metrics_utility.library.storage.http import RetryPolicy
+    from metrics_utility.settings.candlepin import CandlepinSettings
 
 NAME = 'candlepin'
 ALIAS = 'candlepin_manage'
@@ -72,6 +75,9 @@ def run(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
 ) -> int:
+    from metrics_utility.library.candlepin.client import CandlepinClient
+    from metrics_utility.settings.candlepin import candlepin_settings
+
     for warning in upstream_options.warnings(args):
         sys.stderr.write(f'{PROG}: warning: {warning}\n')
     values = dict(process_environment() if env is None else env)
@@ -160,6 +166,8 @@ def renew(settings: CandlepinSettings, client: CandlepinClient, *, force: bool, 
 
 
 def _only_org(orgs: list[str], username: str) -> str:
+    from metrics_utility.library.candlepin.client import CandlepinError
+
     if len(orgs) == 1:
         return orgs[0]
     if not orgs:

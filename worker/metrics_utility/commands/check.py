@@ -13,11 +13,10 @@ import argparse
 import sys
 
 from metrics_utility import contract
-from metrics_utility.check import outcomes, probes
+from metrics_utility.check import outcomes
 from metrics_utility.check.outcomes import CheckResult
 from metrics_utility.commands import summary_path
 from metrics_utility.library import secret, summary_file
-from metrics_utility.library.collectors.controller.tables import OPTIONAL_TABLES, tables_read
 from metrics_utility.library.storage import StorageError
 from metrics_utility.settings import gather as gather_settings
 from metrics_utility.settings.common import ConfigError
@@ -68,6 +67,9 @@ def configuration(env: Environment) -> tuple[list[str], gather_settings.GatherSe
 
 def check(env: Environment) -> list[CheckResult]:
     """Every check this configuration calls for, in order; configuration problems end it before any connection."""
+    from metrics_utility.check import probes  # the peers' clients (psycopg, requests): imported when it runs
+    from metrics_utility.library.collectors.controller.tables import OPTIONAL_TABLES, tables_read
+
     problems, config, report = configuration(env)
     if problems or config is None:
         return [outcomes.failed('configuration', 'InvalidConfiguration', '; '.join(problems))]
@@ -93,6 +95,8 @@ def check(env: Environment) -> list[CheckResult]:
 
 
 def _storage(config: gather_settings.GatherSettings) -> CheckResult:
+    from metrics_utility.check import probes
+
     ship = config.ship
     assert ship is not None  # load(ship=True) requires a target
     if ship.target == 'crc':
@@ -108,6 +112,7 @@ def _console(config: gather_settings.GatherSettings, name: str) -> CheckResult:
     """console.redhat.com accepts the certificate the uploads take first (the CRC_CLIENT_CERT/KEY files, else the
     controller's identity), or SSO issues a token for our service account (alone, or as the fallback of a controller
     identity that is not usable). The certificate goes to the ingress's `cert.` host, as the uploads do."""
+    from metrics_utility.check import probes
     from metrics_utility.gather.wiring import controller_identity
     from metrics_utility.library.storage.crc_identity import cert_ingress_url
 

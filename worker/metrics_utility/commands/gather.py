@@ -16,14 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
-
 from metrics_utility import pushgateway
 from metrics_utility.commands import failed, summary_path, upstream_options
-from metrics_utility.gather import backfill, interval, runner, scale_steps, summary, usage, wiring
+from metrics_utility.gather import backfill, interval, summary
 from metrics_utility.gather.interval import IntervalError
 from metrics_utility.library import instants, secret
-from metrics_utility.library.collectors import registry
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings import gather as settings
 from metrics_utility.settings.common import ConfigError
@@ -116,6 +113,13 @@ def _gather(args: argparse.Namespace, env: Environment, result: summary.RunSumma
         log.warning('METRICS_UTILITY_MAX_GATHER_PERIOD_DAYS=0: an empty look-back window, nothing gathered')
         summary.write(result, args.summary_file)
         return 0
+    # The gather's machinery (database driver, collectors, storage targets) is loaded once the configuration is
+    # good: a refused command line or configuration answers without it.
+    import psycopg
+
+    from metrics_utility.gather import runner, scale_steps, usage, wiring
+    from metrics_utility.library.collectors import registry
+
     keep = None if args.ship else Path(args.output or tempfile.mkdtemp(prefix='metrics-utility-dry-run-'))
     result.target = config.ship_target if args.ship else None
     wired = wiring.wire(config, ship=args.ship, keep=keep, shard=shard, since=since, until=until)

@@ -9,7 +9,6 @@ when the storage takes writes (a read-only mount costs speed, never an answer).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import ssl
@@ -22,7 +21,8 @@ from metrics_utility.library import secret
 from metrics_utility.library.errors import MetricsUtilityError
 from metrics_utility.settings.common import ConfigError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the server's machinery (asyncio, aiohttp) is imported when it runs
+    import asyncio
     from collections.abc import Callable, Iterable
     from pathlib import Path
 
@@ -110,6 +110,8 @@ def application(
 ) -> web.Application:
     """The app (`plot` renders `mode=plot`, `pages` add the dashboard's routes), with the last months' usage read
     once in the background at start so the dashboard's first page is answered from memory."""
+    import asyncio
+
     from metrics_utility.serve.app import WARMING, Served, make_app
 
     served = Served.of(storage, persist=persist, cache_dir=cache_dir)

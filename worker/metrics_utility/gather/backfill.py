@@ -22,6 +22,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from metrics_utility import contract
 from metrics_utility.library.errors import BAD_INPUT, MetricsUtilityError
@@ -29,8 +30,10 @@ from metrics_utility.library.package.naming import format_instant
 from metrics_utility.library.slicing import Window, daily_slices
 from metrics_utility.library.storage import Storage, StorageError
 
-from .runner import PackagedFile, StateStore
 from .state import StateError
+
+if TYPE_CHECKING:  # types only: parsing a shard (the command line) loads no database driver
+    from .runner import PackagedFile, StateStore
 
 log = logging.getLogger('metrics_utility.gather.backfill')
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 
 from .common import shown, shown_number, whole_number
 from .variables import VARIABLES, declared
@@ -21,6 +21,12 @@ _DESTS = {'--type': 'report_type'}  # argparse destinations that are not the fla
 def process_environment() -> dict[str, str]:
     """A copy of this process's environment: the only read of `os.environ` in the worker."""
     return dict(os.environ)
+
+
+def live_environment() -> MutableMapping[str, str]:
+    """This process's environment itself, for the few choices a command makes for the libraries it loads and the
+    processes it starts (`library.allocator`); settings are read through `process_environment`."""
+    return os.environ
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Override]:

@@ -399,13 +399,11 @@ def package_settings(env: Environment, problems: list[str]) -> PackageSettings:
 def usage_settings(env: Mapping[str, str] | Environment, problems: list[str] | None = None) -> UsageSettings:
     """Month-to-date usage: METRICS_UTILITY_MONTH_USAGE, with build-report's deduplicator (a CCSP one, else ccsp)
     and organization filter (CCSPv2 only), so the summary's figures match the report's."""
-    from metrics_utility.library.dedup import CCSP_MODES
-
     env = Environment.of(env)
     enabled = env.boolean('METRICS_UTILITY_MONTH_USAGE', problems if problems is not None else [])
     dedup = env.text('METRICS_UTILITY_DEDUPLICATOR') or 'ccsp'
     orgs = organization_filter(env, env.text('METRICS_UTILITY_REPORT_TYPE') or '')
-    return UsageSettings(enabled, dedup if dedup in CCSP_MODES else 'ccsp', orgs)
+    return UsageSettings(enabled, dedup if dedup in contract.CCSP_DEDUPLICATORS else 'ccsp', orgs)
 
 
 def retention_settings(env: Environment, problems: list[str]) -> RetentionSettings:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from metrics_utility import contract
-from metrics_utility.library.dedup import CCSP_MODES, RENEWAL_MODES
-from metrics_utility.library.reports.options import DEFAULT_SHEETS, REPORT_TYPES, VALID_SHEETS
 
 from .common import PREFIX, ShipSettings, nul_problems, ship_settings, shown
 from .environment import Environment
 from .network import network_settings
 from .variables import declared
 
+# From the contract, not library.reports: reading settings must not load the report stack (pandas, openpyxl).
+REPORT_TYPES, VALID_SHEETS, DEFAULT_SHEETS = contract.REPORT_TYPES, contract.SHEETS, contract.DEFAULT_SHEETS
 HEADER_FIELDS = {f.option: f.variable for f in contract.HEADER_FIELDS}  # ReportOptions field → variable suffix
 BUILD_TARGETS = ('directory', 's3', 'controller_db')
 ITERATIONS = 'REPORT_RENEWAL_GUIDANCE_DEDUP_ITERATIONS'  # no METRICS_UTILITY_ prefix, as in metrics-utility
@@ -92,7 +92,7 @@ def report_settings(
         )
     default_dedup = 'renewal' if kind == 'RENEWAL_GUIDANCE' else 'ccsp'
     dedup = env.text('METRICS_UTILITY_DEDUPLICATOR') or default_dedup
-    allowed = RENEWAL_MODES if kind == 'RENEWAL_GUIDANCE' else CCSP_MODES
+    allowed = contract.RENEWAL_DEDUPLICATORS if kind == 'RENEWAL_GUIDANCE' else contract.CCSP_DEDUPLICATORS
     if dedup not in allowed:
         problems.append(
             f'{PREFIX}DEDUPLICATOR={shown(dedup)} does not apply to {kind or "this report"}; expected one '

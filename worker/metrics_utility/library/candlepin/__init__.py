@@ -21,19 +21,19 @@ For the upload (`library.storage.crc_identity`), an `Identity` becomes
 Modules: `encryption` (AWX's field decryption, pure), `identity` (the checks, pure), `controller` (the reader).
 """
 
-from .controller import load_controller_identity, load_with_secret_key_file, read_secret_key
-from .encryption import DecryptionError, decrypt_value
-from .identity import PLACEHOLDER_UUID, Identity, IdentityResult, Unusable, check_identity
+from metrics_utility.library.lazy import lazy_exports
 
-__all__ = [
-    'PLACEHOLDER_UUID',
-    'DecryptionError',
-    'Identity',
-    'IdentityResult',
-    'Unusable',
-    'check_identity',
-    'decrypt_value',
-    'load_controller_identity',
-    'load_with_secret_key_file',
-    'read_secret_key',
-]
+_WHERE = {
+    'load_controller_identity': '.controller',
+    'load_with_secret_key_file': '.controller',
+    'read_secret_key': '.controller',
+    'DecryptionError': '.encryption',
+    'decrypt_value': '.encryption',
+    'PLACEHOLDER_UUID': '.identity',
+    'Identity': '.identity',
+    'IdentityResult': '.identity',
+    'Unusable': '.identity',
+    'check_identity': '.identity',
+}
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)  # names imported on first use: `store` alone is light
+__all__ = sorted(_WHERE)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from metrics_utility import contract
+
 REPORT_TYPES = ('CCSP', 'CCSPv2', 'RENEWAL_GUIDANCE')
 CCSPV2_SHEETS = (
     'ccsp_summary', 'jobs', 'managed_nodes', 'indirectly_managed_nodes', 'inventory_scope', 'infrastructure_summary',
@@ -13,14 +15,7 @@ CCSPV2_SHEETS = (
     'usage_by_installations',  # several controllers: reports/installations.py
 )  # fmt: skip
 CCSP_SHEETS = tuple(s for s in CCSPV2_SHEETS if s not in ('jobs', 'data_collection_status', 'usage_by_installations'))
-DEFAULT_SHEETS = (
-    'ccsp_summary',
-    'managed_nodes',
-    'usage_by_organizations',
-    'usage_by_collections',
-    'usage_by_roles',
-    'usage_by_modules',
-)
+DEFAULT_SHEETS = contract.DEFAULT_SHEETS  # one definition: the settings read it without loading the report stack
 VALID_SHEETS = {'CCSPv2': CCSPV2_SHEETS, 'CCSP': CCSP_SHEETS, 'RENEWAL_GUIDANCE': ()}
 
 

@@ -1,32 +1,29 @@
-"""Storage targets: one interface (`Storage`) for directories, S3, console.redhat.com and Segment."""
+"""Storage targets: one interface (`Storage`) for directories, S3, console.redhat.com and Segment.
 
-from .base import PutOnlyStorage, PutOnlyStorageError, Storage, StorageError
-from .crc import StorageCRC
-from .crc_identity import ClientIdentity, StorageCRCIdentity, cert_ingress_url
-from .crc_mutual import StorageCRCMutual
-from .directory import StorageDirectory
-from .http import RetryPolicy
-from .ingress import DEFAULT_CERT_INGRESS_URL, DEFAULT_INGRESS_URL, UploadReceipt
-from .s3 import StorageS3
-from .segment import StorageSegment
-from .sso import DEFAULT_SSO_URL
+The names are imported on first use (`library.lazy`): a directory gather or report never loads boto3, and
+`base` alone never loads requests.
+"""
 
-__all__ = [
-    'DEFAULT_CERT_INGRESS_URL',
-    'DEFAULT_INGRESS_URL',
-    'DEFAULT_SSO_URL',
-    'ClientIdentity',
-    'PutOnlyStorage',
-    'PutOnlyStorageError',
-    'RetryPolicy',
-    'Storage',
-    'StorageCRC',
-    'StorageCRCIdentity',
-    'StorageCRCMutual',
-    'StorageDirectory',
-    'StorageError',
-    'StorageS3',
-    'StorageSegment',
-    'UploadReceipt',
-    'cert_ingress_url',
-]
+from metrics_utility.library.lazy import lazy_exports
+
+_WHERE = {
+    'PutOnlyStorage': '.base',
+    'PutOnlyStorageError': '.base',
+    'Storage': '.base',
+    'StorageError': '.base',
+    'StorageCRC': '.crc',
+    'ClientIdentity': '.crc_identity',
+    'StorageCRCIdentity': '.crc_identity',
+    'cert_ingress_url': '.crc_identity',
+    'StorageCRCMutual': '.crc_mutual',
+    'StorageDirectory': '.directory',
+    'RetryPolicy': '.http',
+    'DEFAULT_CERT_INGRESS_URL': '.ingress',
+    'DEFAULT_INGRESS_URL': '.ingress',
+    'UploadReceipt': '.ingress',
+    'StorageS3': '.s3',
+    'StorageSegment': '.segment',
+    'DEFAULT_SSO_URL': '.sso',
+}
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__all__ = sorted(_WHERE)
