@@ -38,6 +38,7 @@ from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
 from .event_tally import EventTally, PackageEvents, content_rollup, release_memory
+from .heap import system_pool
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
@@ -114,6 +115,10 @@ class RollupStore:
         unknown = set(names) - set(ROLLUPS)
         if unknown:
             raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
+        with system_pool():
+            return self._load(since, until, names, force, compact)
+
+    def _load(self, since: date, until: date, names: set[str], force: bool, compact: bool) -> PeriodData:
         prebuilt = self._prebuild(since, until, set(names), force)
         columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
         period = {name: ROLLUPS[name]() for name in names if name not in columns}
@@ -144,6 +149,7 @@ class RollupStore:
         for name, parts in tables.items():
             result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
             parts.clear()
+        release_memory()
         return result
 
     # days built in parallel ---------------------------------------------------------------------------------------
@@ -235,6 +241,7 @@ class RollupStore:
         if not missing:
             return frames, problems, False
         built, new_problems = self._build(day, missing, tarballs)
+        release_memory()
         frames.update({n: built[n] for n in names if n in built})
         known = {(p.name, p.message) for p in problems}
         problems += [p for p in new_problems if (p.name, p.message) not in known]
@@ -278,9 +285,10 @@ class RollupStore:
                             )
                         else:
                             rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
-                for rollup, frames in staged[0].items():
-                    rollup._raw.extend(frames)
+                for rollup, prepared in staged[0].items():
+                    rollup._raw.extend(prepared)
                 day_events.commit(staged[1])
+                staged = prepared = None  # the summaries' rows live on in their rollup until grouped, not longer
             day_events.start()
         positions = {_base_name(n): i for i, n in enumerate(tarballs)}
         problems = sorted(self.extractor.problems[before:], key=lambda p: positions.get(p.name, len(positions)))
@@ -325,6 +333,8 @@ class RollupStore:
                         if frame is not None:
                             prepared = rollup.prepare(frame, package.install_uuid, pd.Timestamp(day))
                             staged.setdefault(rollup, []).append(prepared)
+                    del frame, table
+                    release_memory()  # each block's temporaries, before the next block's (docs/operator.md "Sizing")
             except pa.ArrowException as exc:
                 log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
                 message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
@@ -430,6 +440,7 @@ class _DayEvents:
         self.summaries = self.rollup.group()
         release_memory()
         self.tally = EventTally(self.rollup.pairs)
+        self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
         for install_uuid, path in self.waiting:
             staged = self.tally.package(install_uuid)
             for table in stream_csv(path, 'main_jobevent'):
