@@ -27,7 +27,7 @@ import pyarrow as pa
 from .base import NO_ORGANIZATION
 from .content_usage import NO_ROLE, _text, collection_of
 
-COMBINE_ROWS = 500_000  # partial tallies are summed into one when they hold more rows than this
+COMBINE_ROWS = 250_000  # partial tallies are summed into the tally when they hold more rows than this
 EVENT_COLUMNS = [
     'id', 'job_remote_id', 'host_name', 'task_action', 'resolved_action', 'resolved_role', 'role', 'duration'
 ]  # fmt: skip
@@ -269,7 +269,7 @@ class KeySums:
         self.keys = np.zeros(0, np.int64)
         self.task_runs = np.zeros(0, np.int64)
         self.duration = np.zeros(0, np.float64)
-        self.first = np.zeros(0, np.int64)  # rank of the key's first appearance
+        self.first = np.zeros(0, np.int32)  # rank of the key's first appearance (fewer keys than events)
 
     def add(self, part: pd.DataFrame) -> None:
         """Sum a part (distinct keys, in order of first appearance) into the sums."""
@@ -288,7 +288,7 @@ class KeySums:
             return
         in_part_order = np.zeros(len(keys), dtype=bool)
         in_part_order[order[new]] = True
-        rank = len(self.first) + np.cumsum(in_part_order) - 1  # new keys ranked in the part's order
+        rank = (len(self.first) + np.cumsum(in_part_order) - 1).astype(np.int32)  # new keys, in the part's order
         where = at[new]
         self.keys = np.insert(self.keys, where, keys[new])
         self.task_runs = np.insert(self.task_runs, where, runs[new])
@@ -299,7 +299,7 @@ class KeySums:
         """Keys, task runs and durations in order of first appearance, each reordered as the sums let go of it
         (one column copied at a time); the sums are empty afterwards."""
         order = np.argsort(self.first, kind='stable')
-        self.first = np.zeros(0, np.int64)
+        self.first = np.zeros(0, np.int32)
         keys, self.keys = self.keys[order], np.zeros(0, np.int64)
         task_runs, self.task_runs = self.task_runs[order], np.zeros(0, np.int64)
         duration, self.duration = self.duration[order], np.zeros(0, np.float64)

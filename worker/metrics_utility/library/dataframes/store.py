@@ -428,7 +428,7 @@ class _DayEvents:
     def __init__(self, day: date, summaries: Rollup | None) -> None:
         self.day = day
         self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
-        self.summaries: pd.DataFrame | None = None
+        self.summaries: pa.Table | None = None
         self.tally: EventTally | None = None
         self.waiting: list[tuple[str, Path]] = []  # (install_uuid, checked events CSV) read before the start
         self.numbers = itertools.count()
@@ -437,7 +437,8 @@ class _DayEvents:
         """Group the summaries, then tally the events that waited for them (once; no-op without events)."""
         if self.rollup is None or self.tally is not None:
             return
-        self.summaries = self.rollup.group()
+        self.summaries = _dictionary_table(self.rollup.group())
+        self.rollup.data = self.rollup.empty()  # the table above holds the day's rollup, its text encoded
         release_memory()
         self.tally = EventTally(self.rollup.pairs)
         self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
@@ -454,6 +455,16 @@ class _DayEvents:
             self.waiting.append(staged)
         elif staged is not None and self.tally is not None:
             self.tally.commit(staged)
+
+
+def _dictionary_table(frame: pd.DataFrame) -> pa.Table:
+    """A built rollup as an Arrow table whose text columns are dictionary-encoded: the day's summaries (~70 MiB of
+    text for 400k rows) in ~25 MiB while the day's events are tallied. Readers conform it as they do any rollup."""
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for i, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            table = table.set_column(i, table.field(i).name, column.cast(pa.string()).dictionary_encode())
+    return table
 
 
 def _frame(frame: pd.DataFrame | pa.Table) -> pd.DataFrame:
