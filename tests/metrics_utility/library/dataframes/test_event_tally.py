@@ -102,6 +102,11 @@ ID_CASES = [  # blocks of ids; per block, which ids an earlier block added
     ('descending', [[9, 8], [7, 9]], [[False, False], [False, True]]),
     ('extremes', [[-(2**63), 2**63 - 1], [2**63 - 1, 0, -(2**63)]], [[False, False], [True, False, True]]),
     ('many-merges', [[i] for i in range(9)] + [[0, 4, 8, 9]], [[False]] * 9 + [[True, True, True, False]]),
+    (
+        'wide-and-narrow-ranges',
+        [[0], [2**40], [5], [2**40, 5, 0, 7, 2**32 + 5]],
+        [[False], [False], [False], [True, True, True, False, False]],
+    ),
 ]
 
 

@@ -52,9 +52,10 @@ ROLLUP_VERSION = 4  # 2: exact NULL/'' reading (hosts named NA kept), content ro
 MIN_PARALLEL_DAYS = 6
 # Packages per day (compressed bytes) for which worker processes pay (docs/operator.md "Sizing"). A worker costs its
 # imports (~190 MiB resident, ~2 s) before any work: below the lower bound a day builds faster than that in this
-# process. A day builds in a bounded working set that grows with its summaries (~750 MiB above the imports for 116 MiB
+# process. A day builds in a bounded working set that grows with its summaries (~350 MiB above the imports for 116 MiB
 # of packages: 400k summaries, 6M events), and the memory of all processes adds up in one pod: above the upper bound
-# two such days side by side would not fit the default limit, so large days build one at a time in this process.
+# two such days side by side would not fit the 512 MiB a large report is held to, so large days build one at a time
+# in this process.
 PARALLEL_DAY_BYTES = (8 << 20, 32 << 20)
 FOLD_DAYS = 7
 ROLLUPS: dict[str, type[Rollup]] = {
