@@ -102,7 +102,7 @@ class Rollup:
         for column, dtype in self.fields.items():
             series = frame[column] if column in frame else pd.Series([None] * len(frame), dtype=dtype)
             out[column] = series.astype(dtype) if str(series.dtype) != dtype else series
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, copy=False)  # the columns as they are (copy-on-write): no second copy of a day
 
 
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:

@@ -150,7 +150,7 @@ class RollupStore:
         for name, parts in tables.items():
             result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
             parts.clear()
-        release_memory()
+        release_memory(collect=True)
         return result
 
     # days built in parallel ---------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ class RollupStore:
         if not missing:
             return frames, problems, False
         built, new_problems = self._build(day, missing, tarballs)
-        release_memory()
+        release_memory(collect=True)
         frames.update({n: built[n] for n in names if n in built})
         known = {(p.name, p.message) for p in problems}
         problems += [p for p in new_problems if (p.name, p.message) not in known]
@@ -299,7 +299,7 @@ class RollupStore:
                 continue
             frames[name] = day_events.summaries if name == 'job_host_summary' and day_events.tally else rollup.group()
         if day_events.tally is not None:
-            release_memory()
+            release_memory(collect=True)
             table, unmatched = content_rollup(day_events.tally, day)
             frames['main_jobevent'] = ContentUsage.empty() if table is None else table
             if unmatched:
@@ -440,7 +440,7 @@ class _DayEvents:
             return
         self.summaries = _dictionary_table(self.rollup.group())
         self.rollup.data = self.rollup.empty()  # the table above holds the day's rollup, its text encoded
-        release_memory()
+        release_memory(collect=True)
         self.tally = EventTally(self.rollup.pairs)
         self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
         for install_uuid, path in self.waiting:
@@ -456,6 +456,7 @@ class _DayEvents:
             self.waiting.append(staged)
         elif staged is not None and self.tally is not None:
             self.tally.commit(staged)
+            release_memory(collect=True)  # what the package's blocks left, before the next package
 
 
 def _dictionary_table(frame: pd.DataFrame) -> pa.Table:
