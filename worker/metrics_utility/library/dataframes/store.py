@@ -37,7 +37,7 @@ from metrics_utility.library.tempdir import job_tempdir
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
-from .event_tally import EventTally, PackageEvents, content_rollup, release_memory
+from .event_tally import EventTally, PackageEvents, content_rollup, release_grown, release_memory
 from .heap import system_pool
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
@@ -335,7 +335,7 @@ class RollupStore:
                             prepared = rollup.prepare(frame, package.install_uuid, pd.Timestamp(day))
                             staged.setdefault(rollup, []).append(prepared)
                     del frame, table
-                    release_memory()  # each block's temporaries, before the next block's (docs/operator.md "Sizing")
+                    release_grown()  # each block's temporaries, before they pile up (docs/operator.md "Sizing")
             except pa.ArrowException as exc:
                 log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
                 message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
