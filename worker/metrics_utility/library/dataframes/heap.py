@@ -4,7 +4,8 @@ Why: pandas 3 keeps text in Arrow arrays, allocated from Arrow's default pool (m
 pool keeps the segments it freed in the threads that freed them: building a day of 400k job host summaries left
 ~200 MiB resident that nothing used, and `release_unused` gave little of it back (measured with
 `bench/report.py --scale large`). Allocated from the C heap instead, the same buffers are returned by `malloc_trim`
-(`release_memory`) once a step is done, and a pod's limit counts only what is live.
+(`release_memory`) once a step is done, and a pod's limit counts only what is live. The C heap is slower for Arrow's
+threads (~10 % of a medium report), so only periods with a large day use it (`store.SYSTEM_POOL_DAY_BYTES`).
 """
 
 from __future__ import annotations
