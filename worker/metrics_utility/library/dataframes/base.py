@@ -102,7 +102,7 @@ class Rollup:
         for column, dtype in self.fields.items():
             series = frame[column] if column in frame else pd.Series([None] * len(frame), dtype=dtype)
             out[column] = series.astype(dtype) if str(series.dtype) != dtype else series
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, copy=False)  # the columns as they are (copy-on-write): no second copy of a day
 
 
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +115,8 @@ def drop_redelivered(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """Drop rows delivered twice (same install and row id, e.g. an overlapping re-gather); rows without id stay."""
     with_id = frame[key[-1]].notna()
     if with_id.all():
-        return frame.drop_duplicates(key, ignore_index=True)
+        again = frame.duplicated(key)
+        return frame[~again].reset_index(drop=True) if again.any() else frame  # no copy when none came twice
     return pd.concat([frame[with_id].drop_duplicates(key), frame[~with_id]], ignore_index=True)
 
 

@@ -16,7 +16,10 @@ that turns out unreadable contributes nothing.
 from __future__ import annotations
 
 import ctypes
+import gc
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -26,19 +29,47 @@ import pyarrow as pa
 from .base import NO_ORGANIZATION
 from .content_usage import NO_ROLE, _text, collection_of
 
-COMBINE_ROWS = 500_000  # partial tallies are summed into one when they hold more rows than this
+COMBINE_ROWS = 250_000  # partial tallies are summed into the tally when they hold more rows than this
 EVENT_COLUMNS = [
     'id', 'job_remote_id', 'host_name', 'task_action', 'resolved_action', 'resolved_role', 'role', 'duration'
 ]  # fmt: skip
 
 
-def release_memory() -> None:
-    """Give freed heap back to the system (glibc's malloc_trim; nothing elsewhere).
+def release_memory(collect: bool = False) -> None:
+    """Give freed heap back to the system (glibc's malloc_trim; nothing elsewhere); with `collect`, first free what
+    only reference cycles keep among the young objects (a step's frames; ~2 ms, where a full collection over the
+    imported modules took ~70 ms and slowed a medium report by a second): at the end of a step, not of every block.
 
     Why: pandas and numpy free the large temporaries of a group-by into the C heap, which keeps them mapped; over a
-    day of millions of events the resident size then holds ~300 MiB nobody uses, and a pod's limit counts it."""
+    day of millions of events the resident size then holds ~300 MiB nobody uses, and a pod's limit counts it. Frames
+    caught in reference cycles keep their columns until the collector runs, which numeric work rarely triggers."""
+    if collect:
+        gc.collect(1)
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+
+
+def release_grown(step: int = 32 << 20) -> None:
+    """`release_memory` once the resident size grew by `step` bytes since it last ran here: between the blocks of a
+    day, where trimming after every block cost a medium report ~10 % of its time (the next block faults the pages
+    in again) and never trimming let a large day's build grow by ~90 MiB."""
+    resident = _resident()
+    if resident - _released[0] > step:
+        release_memory()
+        _released[0] = _resident()
+
+
+def _resident() -> int:
+    """Resident bytes of this process (Linux /proc; 0 elsewhere, where nothing is trimmed anyway)."""
+    try:
+        with open('/proc/self/statm', 'rb') as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
+_released = [0]  # resident bytes after the last release_grown trim
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -53,12 +84,19 @@ def _libc() -> ctypes.CDLL | None:
 _LIBC = _libc()
 
 
+MERGE_IDS = 1 << 20  # SeenIds chunks are merged up to this many ids (8 MiB): a merge copies both chunks twice
+
+
 class SeenIds:
     """Ids already counted, as sorted distinct arrays, each at most half the size of the one before (a
-    binary-counter merge: few arrays, each id copied O(log n) times)."""
+    binary-counter merge: few arrays, each id copied O(log n) times), up to `MERGE_IDS` ids per array: merging two
+    arrays of 3M ids held ~170 MiB of copies at once on a large day, while a lookup skips the arrays whose range a
+    block of ids does not reach (ids mostly grow). An array whose ids span less than 2^32 keeps them as uint32
+    offsets from its `bases` entry (4 bytes an id instead of 8)."""
 
     def __init__(self) -> None:
-        self.chunks: list[np.ndarray] = []
+        self.chunks: list[np.ndarray] = []  # sorted distinct ids less their base (uint32, or int64 with base 0)
+        self.bases: list[int] = []
 
     def seen(self, ids: np.ndarray) -> np.ndarray:
         """True where an id is already in the set.
@@ -66,12 +104,18 @@ class SeenIds:
         Only ids within a chunk's range are looked up (ids mostly grow, so a new block's usually lie above every
         chunk), in sorted order (a binary search of sorted needles stays in cache)."""
         found = np.zeros(len(ids), dtype=bool)
-        for chunk in self.chunks:
-            inside = np.flatnonzero((ids >= chunk[0]) & (ids <= chunk[-1]))
+        if not len(ids):
+            return found
+        low, high = int(ids.min()), int(ids.max())
+        for chunk, base in zip(self.chunks, self.bases, strict=True):
+            first, last = base + int(chunk[0]), base + int(chunk[-1])
+            if first > high or last < low:
+                continue
+            inside = np.flatnonzero((ids >= first) & (ids <= last))
             if not len(inside):
                 continue
             inside = inside[np.argsort(ids[inside], kind='stable')]
-            needles = ids[inside]
+            needles = (ids[inside] - base).astype(chunk.dtype)  # within [first, last]: the offset fits
             at = np.minimum(np.searchsorted(chunk, needles), len(chunk) - 1)
             found[inside] |= chunk[at] == needles
         return found
@@ -81,14 +125,33 @@ class SeenIds:
             self._push(_sorted_unique(ids))
 
     def update(self, other: SeenIds) -> None:
-        for chunk in other.chunks:
-            self._push(chunk)
+        for i in range(len(other.chunks)):
+            self._push(other.ids(i))
 
-    def _push(self, chunk: np.ndarray) -> None:
-        self.chunks.append(chunk)
-        while len(self.chunks) > 1 and len(self.chunks[-2]) <= len(self.chunks[-1]):
-            last = self.chunks.pop()
-            self.chunks[-1] = _sorted_unique(np.concatenate([self.chunks[-1], last]))
+    def ids(self, i: int) -> np.ndarray:
+        """The ids of chunk `i`, as int64."""
+        return self.chunks[i].astype(np.int64) + self.bases[i]
+
+    def _push(self, ids: np.ndarray) -> None:
+        self._append(ids)
+        while (
+            len(self.chunks) > 1
+            and len(self.chunks[-2]) <= len(self.chunks[-1])
+            and len(self.chunks[-2]) + len(self.chunks[-1]) <= MERGE_IDS
+        ):
+            merged = _sorted_unique(np.concatenate([self.ids(len(self.chunks) - 2), self.ids(len(self.chunks) - 1)]))
+            del self.chunks[-2:], self.bases[-2:]
+            self._append(merged)
+
+    def _append(self, ids: np.ndarray) -> None:
+        """Keep sorted distinct ids, as offsets from the first when they span less than 2^32."""
+        base = int(ids[0])
+        if int(ids[-1]) - base < 1 << 32:
+            self.chunks.append((ids - base).astype(np.uint32))
+            self.bases.append(base)
+        else:
+            self.chunks.append(ids)
+            self.bases.append(0)
 
 
 def _sorted_unique(ids: np.ndarray) -> np.ndarray:
@@ -137,7 +200,6 @@ class EventTally:
     """
 
     def __init__(self, pairs: pd.DataFrame) -> None:
-        self.pairs = pairs
         self.installs, self.hosts, self.modules, self.roles = Codes(), Codes(), Codes(), Codes()
         self.combos: dict[tuple[int, int], int] = {}
         self.combo_module: list[int] = []
@@ -151,9 +213,11 @@ class EventTally:
             count=len(pairs),
         )
         self.pair_key, keys = pd.factorize(job << 32 | host)  # pairs row → its key index
+        self.pairs = PairCodes.of(pairs, install, job)
         self.keys = pd.Index(keys)
         self.seen: dict[int, SeenIds] = {}
-        self.parts: list[pd.DataFrame] = []  # the summed tally first, then parts not summed into it yet
+        self.sums = KeySums()  # the parts summed so far
+        self.parts: list[pd.DataFrame] = []  # parts not summed into `sums` yet
         self.pending = 0  # rows of the parts not summed yet
         self.events = 0  # counted (after dropping rows without action or host, and rows delivered twice)
 
@@ -174,16 +238,21 @@ class EventTally:
             self.parts.append(part)
             self.pending += len(part)
             if self.pending > COMBINE_ROWS:
-                self.parts, self.pending = [self.total()], 0
-                release_memory()
+                self._fold()
 
-    def total(self) -> pd.DataFrame:
-        """The tally as one frame (keys in order of first appearance)."""
-        if not self.parts:
-            return pd.DataFrame({'key': np.zeros(0, np.int64), 'task_runs': np.zeros(0, np.int64), 'duration': 0.0})
-        if len(self.parts) == 1:
-            return self.parts[0]
-        return _sum(pd.concat(self.parts, ignore_index=True))
+    def _fold(self) -> None:
+        """Sum the pending parts into `sums`."""
+        if self.parts:
+            self.sums.add(_sum(pd.concat(self.parts, ignore_index=True)) if len(self.parts) > 1 else self.parts[0])
+            release_memory()  # the columns the sums replaced
+        self.parts, self.pending = [], 0
+
+    def total(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The tally's keys, task runs and durations, keys in order of first appearance; the tally is empty
+        afterwards."""
+        self._fold()
+        sums, self.sums = self.sums, KeySums()
+        return sums.take()
 
     def combo(self, module: np.ndarray, role: np.ndarray) -> np.ndarray:
         """Codes of (module, role) combinations."""
@@ -198,6 +267,91 @@ class EventTally:
             self.combo_module.append(module)
             self.combo_role.append(role)
         return code
+
+
+@dataclass
+class PairCodes:
+    """What the content rollup takes of the day's summary pairs, as codes: the tally keeps no text of the pairs
+    (their frame held ~50 MiB on a large day)."""
+
+    install: np.ndarray  # into EventTally.installs
+    job: np.ndarray  # into EventTally.jobs
+    identity: np.ndarray  # into `identities` (the summary's host identity)
+    identities: pd.Index
+    organization: np.ndarray  # into `organizations`
+    organizations: pd.Index
+    job_id: np.ndarray  # job_remote_id, 0 where missing
+    no_job_id: np.ndarray
+    reachable: np.ndarray
+
+    @classmethod
+    def of(cls, pairs: pd.DataFrame, install: np.ndarray, job: np.ndarray) -> PairCodes:
+        identity, identities = pd.factorize(pairs['host_name'])
+        organization, organizations = pd.factorize(pairs['organization_name'].fillna(NO_ORGANIZATION))
+        job_ids = pairs['job_remote_id'].astype('Int64')
+        return cls(
+            install=install,
+            job=job,
+            identity=identity,
+            identities=identities,
+            organization=organization,
+            organizations=organizations,
+            job_id=job_ids.to_numpy(dtype=np.int64, na_value=0),
+            no_job_id=job_ids.isna().to_numpy(),
+            reachable=pairs['reachable'].to_numpy(dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.job)
+
+
+class KeySums:
+    """Task runs and durations per int64 key, kept sorted by key so a part is summed in place (new keys inserted),
+    with each key's rank of first appearance to give the keys back in that order.
+
+    Why not regroup the concatenated parts: that copied the whole tally (2.6M keys on a large day) and hashed it
+    again for every half million new rows, holding ~270 MiB at once; here a part costs its own size plus one copy
+    of one column at a time when it brings new keys."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, np.int64)
+        self.task_runs = np.zeros(0, np.int64)
+        self.duration = np.zeros(0, np.float64)
+        self.first = np.zeros(0, np.int32)  # rank of the key's first appearance (fewer keys than events)
+
+    def add(self, part: pd.DataFrame) -> None:
+        """Sum a part (distinct keys, in order of first appearance) into the sums."""
+        keys = part['key'].to_numpy(dtype=np.int64)
+        order = np.argsort(keys, kind='stable')
+        keys = keys[order]
+        at = np.searchsorted(self.keys, keys)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == keys[known]
+        runs = part['task_runs'].to_numpy(dtype=np.int64)[order]
+        duration = part['duration'].to_numpy(dtype=np.float64)[order]
+        self.task_runs[at[known]] += runs[known]
+        self.duration[at[known]] += duration[known]
+        new = ~known
+        if not new.any():
+            return
+        in_part_order = np.zeros(len(keys), dtype=bool)
+        in_part_order[order[new]] = True
+        rank = (len(self.first) + np.cumsum(in_part_order) - 1).astype(np.int32)  # new keys, in the part's order
+        where = at[new]
+        self.keys = np.insert(self.keys, where, keys[new])
+        self.task_runs = np.insert(self.task_runs, where, runs[new])
+        self.duration = np.insert(self.duration, where, duration[new])
+        self.first = np.insert(self.first, where, rank[order[new]])
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keys, task runs and durations in order of first appearance, each reordered as the sums let go of it
+        (one column copied at a time); the sums are empty afterwards."""
+        order = np.argsort(self.first, kind='stable')
+        self.first = np.zeros(0, np.int32)
+        keys, self.keys = self.keys[order], np.zeros(0, np.int64)
+        task_runs, self.task_runs = self.task_runs[order], np.zeros(0, np.int64)
+        duration, self.duration = self.duration[order], np.zeros(0, np.float64)
+        return keys, task_runs, duration
 
 
 class PackageEvents:
@@ -270,77 +424,128 @@ def content_rollup(tally: EventTally, day: date) -> tuple[pa.Table | None, int]:
     raw events: an event counts for each pair of its key, as the inner join there repeats it, and `unmatched` is
     computed the same way.
     """
-    total = tally.total()
-    tally.parts = []
+    tally.seen = {}  # every package is counted: its ids are not needed any more
+    key, runs, duration = tally.total()
     pairs = tally.pairs
-    key = (total['key'].to_numpy() >> 32).astype(np.int64)
-    combo = (total['key'].to_numpy() & 0xFFFFFFFF).astype(np.int64)
-    runs, duration = total['task_runs'].to_numpy(), total['duration'].to_numpy()
-    del total
+    combo = (key & 0xFFFFFFFF).astype(np.uint32)  # row-sized arrays held while the table is built: narrow
+    key >>= 32
     # each pair: (job, identity, organization, reachable) → target code; a key with several pairs repeats its rows
-    identity, identities = pd.factorize(pairs['host_name'])
-    org, orgs = pd.factorize(pairs['organization_name'].fillna(NO_ORGANIZATION))
-    job = np.fromiter(
-        (
-            tally.jobs[(int(i), None if pd.isna(j) else int(j))]
-            for i, j in zip(
-                tally.installs.lookup(pairs['install_uuid'].fillna('')), pairs['job_remote_id'], strict=True
-            )
-        ),
-        dtype=np.int64,
-        count=len(pairs),
-    )
-    reachable = pairs['reachable'].to_numpy(dtype=bool)
-    targets = pd.DataFrame({'job': job, 'identity': identity, 'org': org, 'reachable': reachable})
-    target, _ = pd.factorize(pd.MultiIndex.from_frame(targets))
+    identity, org, reachable = pairs.identity, pairs.organization, pairs.reachable
+    target = _tuple_codes(pairs.job, identity + 1, org + 1, reachable.astype(np.int64))
     per_key = pd.DataFrame({'key': tally.pair_key, 'target': target}).drop_duplicates()
+    shared: np.ndarray | None = None
     if per_key['key'].is_unique:  # one pair per key (always, unless two summaries of a job name one host twice)
         lookup = np.full(len(tally.keys), -1, dtype=np.int64)
         lookup[per_key['key'].to_numpy()] = per_key['target'].to_numpy()
         row_target = lookup[key]
-        expanded = pd.DataFrame({'target': row_target, 'combo': combo, 'task_runs': runs, 'duration': duration})
+        keys_of_target = np.bincount(per_key['target'].to_numpy(), minlength=len(target))
+        shared = keys_of_target[row_target] > 1  # rows that may share a (target, combo) with another key's
     else:
         rows = pd.DataFrame({'key': key, 'combo': combo, 'task_runs': runs, 'duration': duration})
-        expanded = rows.merge(per_key, on='key', how='inner')[['target', 'combo', 'task_runs', 'duration']]
-    del key, combo, runs, duration
-    unmatched = tally.events - int(expanded['task_runs'].sum())
-    if not len(expanded):
+        expanded = rows.merge(per_key, on='key', how='inner')
+        del rows
+        row_target, combo = expanded['target'].to_numpy(), expanded['combo'].to_numpy()
+        runs, duration = expanded['task_runs'].to_numpy(), expanded['duration'].to_numpy()
+        del expanded
+    del key
+    unmatched = tally.events - int(runs.sum())
+    if not len(runs):
         return None, unmatched
-    final = expanded.groupby(['target', 'combo'], sort=False)[['task_runs', 'duration']].sum().reset_index()
-    del expanded
+    row_target, combo, runs, duration = _sum_per_target(row_target, combo, runs, duration, shared)
     first = pd.DataFrame({'target': target, 'pair': np.arange(len(target))}).drop_duplicates('target')
     pair_of_target = np.empty(int(target.max()) + 1 if len(target) else 0, dtype=np.int64)
     pair_of_target[first['target'].to_numpy()] = first['pair'].to_numpy()
-    pair = pair_of_target[final['target'].to_numpy()]
-    combo = final['combo'].to_numpy()
-    module = np.asarray(tally.combo_module, dtype=np.int64)[combo]
-    role = np.asarray(tally.combo_role, dtype=np.int64)[combo]
+    pair = pair_of_target[row_target].astype(np.int32 if len(pairs) <= np.iinfo(np.int32).max else np.int64)
+    del row_target
     modules = np.asarray(tally.modules.values, dtype=object)
     collection_of_module, collections = pd.factorize(collection_of(pd.Series(modules, dtype='str')))
-    install_of_pair = tally.installs.lookup(pairs['install_uuid'].fillna(''))
-    columns = {
-        'day': pa.array(np.full(len(final), np.datetime64(day.isoformat(), 'us'))),
-        'install_uuid': _dictionary(install_of_pair[pair], tally.installs.values),
-        'organization_name': _dictionary(org[pair], orgs),
-        'job_remote_id': pa.array(pairs['job_remote_id'].astype('Int64').take(pair), type=pa.int64()),
-        'host_name': _dictionary(identity[pair], identities),
-        'module_name': _dictionary(module, modules),
-        'collection_name': _dictionary(collection_of_module[module], collections),
-        'role_name': _dictionary(role, tally.roles.values),
-        'reachable': pa.array(reachable[pair]),
-        'task_runs': pa.array(final['task_runs'].to_numpy(dtype=np.int64)),
-        'duration': pa.array(final['duration'].to_numpy(dtype=np.float64)),
-    }
+    install_of_pair = pairs.install
+    # column by column, each row-sized temporary freed once used (the table is ~150 MiB on a large day)
+    columns: dict[str, pa.Array] = {'day': pa.array(np.full(len(pair), np.datetime64(day.isoformat(), 'us')))}
+    columns['install_uuid'] = _dictionary(install_of_pair[pair], tally.installs.values)
+    columns['organization_name'] = _dictionary(org[pair], pairs.organizations)
+    no_job = pairs.no_job_id
+    columns['job_remote_id'] = pa.array(pairs.job_id[pair], mask=no_job[pair] if no_job.any() else None)
+    columns['host_name'] = _dictionary(identity[pair], pairs.identities)
+    module = np.asarray(tally.combo_module, dtype=np.int64)[combo]
+    columns['module_name'] = _dictionary(module, modules)
+    columns['collection_name'] = _dictionary(collection_of_module[module], collections)
+    del module
+    role = np.asarray(tally.combo_role, dtype=np.int64)[combo]
+    del combo
+    columns['role_name'] = _dictionary(role, tally.roles.values)
+    del role
+    columns['reachable'] = pa.array(reachable[pair])
+    del pair
+    columns['task_runs'] = pa.array(runs.astype(np.int64, copy=False))
+    columns['duration'] = pa.array(duration.astype(np.float64, copy=False))
     return pa.table(columns), unmatched
+
+
+def _tuple_codes(*columns: np.ndarray) -> np.ndarray:
+    """Codes of the rows' tuples of non-negative integers, in order of first appearance (as factorizing the tuples
+    does), two columns at a time packed into one int64: no MultiIndex of the pairs (~100 MiB for 400k pairs)."""
+    codes = columns[0]
+    for column in columns[1:]:
+        size = int(column.max()) + 1 if len(column) else 1
+        codes, _ = pd.factorize(codes * size + column)
+    return codes
+
+
+def _sum_per_target(
+    target: np.ndarray, combo: np.ndarray, runs: np.ndarray, duration: np.ndarray, shared: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows summed per (target, combo), in order of first appearance, as a group-by of all rows sums them.
+
+    Only the rows that may share their (target, combo) (`shared`; None: find them) are grouped: the others are
+    alone in their group, whose sum is their own value. Grouping every row held ~230 MiB on a large day for a
+    handful of merged rows (two host names of one job with one `ansible_host`)."""
+    both = target << 32 | combo
+    if shared is None:
+        shared = pd.Series(both).duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return target, combo, runs, duration
+    rows = np.flatnonzero(shared)
+    grouped = pd.DataFrame(
+        {'both': both[rows], 'row': rows, 'task_runs': runs[rows], 'duration': duration[rows]}
+    ).groupby('both', sort=False)
+    sums = grouped.agg(row=('row', 'first'), task_runs=('task_runs', 'sum'), duration=('duration', 'sum'))
+    del both, rows, grouped
+    keep = ~shared
+    first = sums['row'].to_numpy()
+    keep[first] = True
+    at = np.cumsum(keep)[first] - 1  # the group's first row among the rows kept
+    target, combo, runs, duration = target[keep], combo[keep], runs[keep], duration[keep]
+    runs[at] = sums['task_runs'].to_numpy()
+    duration[at] = sums['duration'].to_numpy()
+    return target, combo, runs, duration
 
 
 def _dictionary(codes: np.ndarray, values: Sequence[str] | np.ndarray | pd.Index) -> pa.DictionaryArray:
     """Codes into `values` (-1: missing) as a dictionary array holding only the values used, in order of first use
-    (as `dictionary_encode` of the text would)."""
+    (as `dictionary_encode` of the text would), its indices as narrow as the dictionary allows (int8 for a few
+    modules, int16 for thousands of hosts: a quarter or half of int32's 10 MiB per column on a large day; readers
+    of the rollup get int32 indices back, `read_dictionary` and `_compact_table` cast them)."""
     codes = np.asarray(codes)
-    valid = codes >= 0
-    dense, used = pd.factorize(codes[valid])
-    indices = np.zeros(len(codes), dtype=np.int32)
-    indices[valid] = dense
+    used = _first_used(codes, len(values))
+    index_type = next(t for t in (np.int8, np.int16, np.int32) if len(used) <= np.iinfo(t).max)
+    rank = np.zeros(len(values) + 1, dtype=index_type)  # the last entry serves the missing codes (-1)
+    rank[used] = np.arange(len(used), dtype=index_type)
+    indices = rank[codes]
+    missing = codes < 0
     dictionary = pa.array(np.asarray(values, dtype=object)[used], type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid), dictionary)
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=missing if missing.any() else None), dictionary)
+
+
+def _first_used(codes: np.ndarray, size: int, block: int = 1 << 20) -> np.ndarray:
+    """The distinct non-negative codes (each < `size`) in order of first appearance, a block at a time (a hash of
+    a block's few distinct codes, not of every row)."""
+    seen = np.zeros(size, dtype=bool)
+    found: list[np.ndarray] = []
+    for start in range(0, len(codes), block):
+        distinct = pd.unique(codes[start : start + block])
+        distinct = distinct[distinct >= 0]
+        new = distinct[~seen[distinct]]
+        seen[new] = True
+        found.append(new)
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, np.int64)

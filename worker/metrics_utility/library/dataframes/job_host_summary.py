@@ -76,7 +76,9 @@ class JobHostSummaryUsage(Rollup):
             .any()
             .reset_index()
         )
-        self.data = self._conform(self.aggregate(frame[frame['reachable']]))
+        reached = frame[frame['reachable']]
+        del frame  # all rows are not needed any more: free them before grouping the reachable ones
+        self.data = self._conform(self.aggregate(reached))
         return self.data
 
     def aggregate(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ storage) only costs speed: the report is still built from what was read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -37,7 +38,8 @@ from metrics_utility.library.tempdir import job_tempdir
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
-from .event_tally import EventTally, PackageEvents, content_rollup, release_memory
+from .event_tally import EventTally, PackageEvents, content_rollup, release_grown, release_memory
+from .heap import system_pool
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
@@ -51,11 +53,16 @@ ROLLUP_VERSION = 4  # 2: exact NULL/'' reading (hosts named NA kept), content ro
 MIN_PARALLEL_DAYS = 6
 # Packages per day (compressed bytes) for which worker processes pay (docs/operator.md "Sizing"). A worker costs its
 # imports (~190 MiB resident, ~2 s) before any work: below the lower bound a day builds faster than that in this
-# process. A day builds in a bounded working set that grows with its summaries (~750 MiB above the imports for 116 MiB
+# process. A day builds in a bounded working set that grows with its summaries (~350 MiB above the imports for 116 MiB
 # of packages: 400k summaries, 6M events), and the memory of all processes adds up in one pod: above the upper bound
-# two such days side by side would not fit the default limit, so large days build one at a time in this process.
+# two such days side by side would not fit the 512 MiB a large report is held to, so large days build one at a time
+# in this process.
 PARALLEL_DAY_BYTES = (8 << 20, 32 << 20)
 FOLD_DAYS = 7
+# A period with a day of more packages (compressed bytes) than this is loaded with Arrow's memory from the C heap
+# (heap.py): its freed buffers go back to the system instead of staying in the default pool (~100 MiB on a large
+# day); smaller periods keep the default pool, ~10 % faster for a medium report.
+SYSTEM_POOL_DAY_BYTES = 32 << 20
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
@@ -114,6 +121,15 @@ class RollupStore:
         unknown = set(names) - set(ROLLUPS)
         if unknown:
             raise ValueError(f'unknown rollups {sorted(unknown)}; expected some of {sorted(ROLLUPS)}')
+        large = any(  # a day whose freed Arrow buffers would stay resident in the default pool (heap.py)
+            sum(int(entry.get('size') or 0) for entry in self.extractor.signature(self.extractor.tarballs(day)))
+            > SYSTEM_POOL_DAY_BYTES
+            for day in days(since, until)
+        )
+        with system_pool() if large else contextlib.nullcontext():
+            return self._load(since, until, names, force, compact)
+
+    def _load(self, since: date, until: date, names: set[str], force: bool, compact: bool) -> PeriodData:
         prebuilt = self._prebuild(since, until, set(names), force)
         columns = {n: c for n, c in COMPACT_COLUMNS.items() if n in names} if compact else {}
         period = {name: ROLLUPS[name]() for name in names if name not in columns}
@@ -144,6 +160,7 @@ class RollupStore:
         for name, parts in tables.items():
             result.frames[name] = _compact_frame(ROLLUPS[name], parts, columns[name])
             parts.clear()
+        release_memory(collect=True)
         return result
 
     # days built in parallel ---------------------------------------------------------------------------------------
@@ -235,6 +252,7 @@ class RollupStore:
         if not missing:
             return frames, problems, False
         built, new_problems = self._build(day, missing, tarballs)
+        release_memory(collect=True)
         frames.update({n: built[n] for n in names if n in built})
         known = {(p.name, p.message) for p in problems}
         problems += [p for p in new_problems if (p.name, p.message) not in known]
@@ -278,9 +296,10 @@ class RollupStore:
                             )
                         else:
                             rollup.add_csv(table, install_uuid=package.install_uuid, day=day)
-                for rollup, frames in staged[0].items():
-                    rollup._raw.extend(frames)
+                for rollup, prepared in staged[0].items():
+                    rollup._raw.extend(prepared)
                 day_events.commit(staged[1])
+                staged = prepared = None  # the summaries' rows live on in their rollup until grouped, not longer
             day_events.start()
         positions = {_base_name(n): i for i, n in enumerate(tarballs)}
         problems = sorted(self.extractor.problems[before:], key=lambda p: positions.get(p.name, len(positions)))
@@ -290,7 +309,7 @@ class RollupStore:
                 continue
             frames[name] = day_events.summaries if name == 'job_host_summary' and day_events.tally else rollup.group()
         if day_events.tally is not None:
-            release_memory()
+            release_memory(collect=True)
             table, unmatched = content_rollup(day_events.tally, day)
             frames['main_jobevent'] = ContentUsage.empty() if table is None else table
             if unmatched:
@@ -325,6 +344,8 @@ class RollupStore:
                         if frame is not None:
                             prepared = rollup.prepare(frame, package.install_uuid, pd.Timestamp(day))
                             staged.setdefault(rollup, []).append(prepared)
+                    del frame, table
+                    release_grown()  # each block's temporaries, before they pile up (docs/operator.md "Sizing")
             except pa.ArrowException as exc:
                 log.warning('skipping %s: %s.csv is not readable CSV (%s)', package.name, key, exc)
                 message = f'{key}.csv is not readable CSV ({exc}); none of its rows are used'
@@ -418,7 +439,7 @@ class _DayEvents:
     def __init__(self, day: date, summaries: Rollup | None) -> None:
         self.day = day
         self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
-        self.summaries: pd.DataFrame | None = None
+        self.summaries: pa.Table | None = None
         self.tally: EventTally | None = None
         self.waiting: list[tuple[str, Path]] = []  # (install_uuid, checked events CSV) read before the start
         self.numbers = itertools.count()
@@ -427,9 +448,11 @@ class _DayEvents:
         """Group the summaries, then tally the events that waited for them (once; no-op without events)."""
         if self.rollup is None or self.tally is not None:
             return
-        self.summaries = self.rollup.group()
-        release_memory()
+        self.summaries = _dictionary_table(self.rollup.group())
+        self.rollup.data = self.rollup.empty()  # the table above holds the day's rollup, its text encoded
+        release_memory(collect=True)
         self.tally = EventTally(self.rollup.pairs)
+        self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
         for install_uuid, path in self.waiting:
             staged = self.tally.package(install_uuid)
             for table in stream_csv(path, 'main_jobevent'):
@@ -443,6 +466,17 @@ class _DayEvents:
             self.waiting.append(staged)
         elif staged is not None and self.tally is not None:
             self.tally.commit(staged)
+            release_memory(collect=True)  # what the package's blocks left, before the next package
+
+
+def _dictionary_table(frame: pd.DataFrame) -> pa.Table:
+    """A built rollup as an Arrow table whose text columns are dictionary-encoded: the day's summaries (~70 MiB of
+    text for 400k rows) in ~25 MiB while the day's events are tallied. Readers conform it as they do any rollup."""
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for i, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            table = table.set_column(i, table.field(i).name, column.cast(pa.string()).dictionary_encode())
+    return table
 
 
 def _frame(frame: pd.DataFrame | pa.Table) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl import Workbook
 
+from metrics_utility.library.dataframes.event_tally import release_memory
 from metrics_utility.library.extract import Problem
 
 from . import figures, installations, sheets, status
@@ -89,9 +90,15 @@ class ReportCCSPv2:
             f['organizations'] = figures.organizations(d.direct, indirect)
         if wants(installations.SHEET):
             f['installations'] = installations.by_installation(d.direct, d.controllers)
+        release_memory(
+            collect=True
+        )  # what the figures of summaries left, before those of the events (the largest frame)
         for sheet, (_, dimension) in sheets.CONTENT_SHEETS.items():
             if wants(sheet):
                 f[sheet] = figures.content(d.events, dimension)
+                release_memory(
+                    collect=True
+                )  # each figure's temporaries over the period's events, before the next one's
         if wants('usage_trend'):
             f.update({f'trend/{unit}': figures.trend(d.direct, unit) for unit in figures.TREND_FREQUENCIES})
         organizations = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from metrics_utility.library.dataframes.base import json_list
@@ -37,8 +38,27 @@ def _plain_index(series: pd.Series) -> pd.Series:
 
 
 def _count_distinct(frame: pd.DataFrame, by: list[str], columns: list[str], name: str) -> pd.Series:
-    distinct = frame[list(dict.fromkeys([*by, *columns]))].drop_duplicates()
+    """Distinct rows of `by` + `columns` per `by` group (missing values equal each other), as `drop_duplicates`
+    then a group size — the rows told apart by one int64 per row instead of a copy of the columns, which held
+    ~170 MiB on a large day's 2.6M content rows."""
+    first = ~pd.Series(_row_keys(frame, list(dict.fromkeys([*by, *columns])))).duplicated().to_numpy()
+    distinct = frame.loc[first, by]
     return distinct.groupby(by, sort=False, dropna=False, observed=True).size().rename(name)
+
+
+def _row_keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 per row, equal for two rows exactly when their values in `columns` are (missing equals missing):
+    each column's codes packed into the running key, which is renumbered when the next product could overflow."""
+    keys, size = np.zeros(len(frame), dtype=np.int64), 1
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        width = max(len(uniques), 1)
+        if size * width >= 1 << 62:
+            keys, seen = pd.factorize(keys)
+            size = max(len(seen), 1)
+        keys = keys * width + codes
+        size *= width
+    return keys
 
 
 def usage(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -138,7 +158,9 @@ def content(events: pd.DataFrame, dimension: str) -> pd.DataFrame:
     sums = events.groupby(dimension, sort=False, observed=True).agg(
         task_runs=('task_runs', 'sum'), duration=('duration', 'sum')
     )
-    nodes = events[events['reachable'].astype(bool)] if 'reachable' in events else events
+    nodes = events[[dimension, *PAIR]]  # only what node counts read: no copy of the other columns
+    if 'reachable' in events:
+        nodes = nodes[events['reachable'].astype(bool)]
     unique = nodes.groupby(dimension, sort=False, observed=True)['host_name'].nunique().rename('unique_nodes')
     out = pd.concat([unique, sums, _count_distinct(nodes, [dimension], PAIR, 'non_unique_nodes')], axis=1)
     out[['unique_nodes', 'non_unique_nodes']] = out[['unique_nodes', 'non_unique_nodes']].fillna(0).astype('int64')
