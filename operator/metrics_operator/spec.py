@@ -56,11 +56,12 @@ DEFAULTS: Final[dict[str, Any]] = {
 # `spec.resources` has no CRD default: given, it applies to every worker pod as written; absent, each pod kind gets
 # its own, from the measured peaks with headroom (docs/operator.md "Sizing"). A gather (and the vCPU, check and
 # backfill pods, which run gathers) peaks near 110 MiB whatever the controller's size; the report is the largest pod:
-# the first report of the month over a large controller (a cold report: 6M events + 400k summaries in a day).
+# the first report of the month over a large controller (a cold report: 6M events + 400k summaries in a day) peaks
+# at 430-490 MiB: the limit leaves about twice that.
 RESOURCE_DEFAULTS: Final[dict[names.JobKind, dict[str, Any]]] = {
     'gather': {'requests': {'cpu': '100m', 'memory': '128Mi'}, 'limits': {'memory': '512Mi'}},
     'vcpu': {'requests': {'cpu': '100m', 'memory': '128Mi'}, 'limits': {'memory': '512Mi'}},
-    'report': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1536Mi'}},
+    'report': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
 }
 # Applied by the operator, not the CRD, and only without `spec.controller`: there the Secret's values apply unless a
 # field is given, and a default written by the API server could not be told from a given one.

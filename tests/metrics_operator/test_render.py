@@ -517,7 +517,7 @@ def test_each_pod_kind_gets_its_measured_resources_by_default():
         'gather': gather,
         'vcpu': gather,
         'backfill': gather,  # the backfill runs gathers
-        'report': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1536Mi'}},
+        'report': {'requests': {'cpu': '100m', 'memory': '256Mi'}, 'limits': {'memory': '1Gi'}},
     }
 
 
