@@ -74,9 +74,9 @@ def pairs_of(install: str = A) -> JobHostSummaryUsage:
     return summaries
 
 
-@pytest.mark.hostile
-@pytest.mark.parametrize(('packages', 'runs', 'unmatched'), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_a_tally_sums_what_summing_all_events_at_once_sums(packages, runs, unmatched):
+def tallied(packages) -> tuple[pd.DataFrame, int, pd.DataFrame, ContentUsage]:
+    """(the tally's content rollup fed two rows at a time, its unmatched count, the rollup of summing all events at
+    once, that reference rollup)."""
     summaries = pairs_of()
     tally = EventTally(summaries.pairs)
     reference = ContentUsage()
@@ -89,9 +89,15 @@ def test_a_tally_sums_what_summing_all_events_at_once_sums(packages, runs, unmat
         reference.add_csv(table, install_uuid=install, day=DAY)
     built, missing = content_rollup(tally, DAY)
     frame = ContentUsage.empty() if built is None else ContentUsage()._conform(built.to_pandas())
+    return frame, missing, reference.group_with(summaries.pairs), reference
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('packages', 'runs', 'unmatched'), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_tally_sums_what_summing_all_events_at_once_sums(packages, runs, unmatched):
+    frame, missing, expected, reference = tallied(packages)
     got = frame.groupby(['host_name', 'module_name', 'reachable'])['task_runs'].sum().to_dict()
     assert got == runs
-    expected = reference.group_with(summaries.pairs)
     assert missing == reference.unmatched == unmatched
     assert frame.equals(expected)
 
@@ -128,19 +134,8 @@ def test_seen_ids_know_exactly_the_ids_added(blocks, seen):
 def test_folding_every_part_into_the_sums_changes_nothing(monkeypatch, packages, runs, unmatched):
     """Each block's part summed into the sorted sums at once (in-place adds, inserted keys): same rows, same order."""
     monkeypatch.setattr(event_tally, 'COMBINE_ROWS', 0)
-    summaries = pairs_of()
-    tally = EventTally(summaries.pairs)
-    reference = ContentUsage()
-    for install, rows in packages:
-        staged = tally.package(install)
-        table = read_csv(csv_bytes(MAIN_JOBEVENT, rows), 'main_jobevent')
-        for start in range(0, table.num_rows, 2):
-            staged.add(table.slice(start, 2))
-        tally.commit(staged)
-        reference.add_csv(table, install_uuid=install, day=DAY)
-    built, missing = content_rollup(tally, DAY)
-    frame = ContentUsage.empty() if built is None else ContentUsage()._conform(built.to_pandas())
-    assert frame.equals(reference.group_with(summaries.pairs))
+    frame, missing, expected, _ = tallied(packages)
+    assert frame.equals(expected)
     assert missing == unmatched
 
 
