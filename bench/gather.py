@@ -57,6 +57,9 @@ from metrics_utility.library.collectors.controller.host_columns import candidate
 from metrics_utility.library.collectors.controller.main_jobevent import JOBS
 from metrics_utility.library.collectors.controller.main_jobevent import build_query as jobevent_query
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tests'))
+from testsupport.event_statements import ESCAPED, PREVIOUS_EXTRACTION, PREVIOUS_TEMPLATE, TEXT_KEYS
+
 START = datetime(2024, 3, 4, tzinfo=UTC)
 
 
@@ -83,25 +86,6 @@ COLLECTORS = (
 )
 
 
-# The previous main_jobevent statement with its LATERAL extraction as `{extract}` (giving `ed.<key>` text columns).
-LATERAL = """
-WITH job_scope AS (
-    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
-           u.created AS job_created, s.job_id, s.host_name
-    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
-    WHERE {window}
-)
-SELECT
-    js.main_jobhostsummary_id, js.main_jobhostsummary_created, e.id, e.created, e.modified, e.job_created, e.event,
-    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration, e.failed, e.changed, e.playbook, e.play,
-    e.task, e.role, e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
-FROM main_jobevent e
-JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
-{extract}
-WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
-"""
-TEXT_KEYS = 'task_action text, resolved_action text, resolved_role text, duration text'
-ESCAPED = "replace(e.event_data, '\\u', '\\u005cu')"
 # name -> (LATERAL's extraction, exact); None: the collector's own statement.
 EXTRACTIONS = {
     'raw read (event_data as text)': (
@@ -109,11 +93,7 @@ EXTRACTIONS = {
         'NULL::text AS resolved_role, NULL::text AS duration) ed ON true',
         False,
     ),
-    'previous: LATERAL jsonb_to_record, left/right': (
-        "LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left(e.event_data, 1) = '{' AND right(e.event_data, 1) = '}' "
-        f'THEN {ESCAPED}::jsonb END) AS ed({TEXT_KEYS}) ON true',
-        True,
-    ),
+    'previous: LATERAL jsonb_to_record, left/right': (PREVIOUS_EXTRACTION, True),
     'previous: LATERAL jsonb_to_record, LIKE': (
         f"LEFT JOIN LATERAL jsonb_to_record(CASE WHEN e.event_data LIKE '{{%%}}' THEN {ESCAPED}::jsonb END) "
         f'AS ed({TEXT_KEYS}) ON true',
@@ -150,7 +130,7 @@ def extraction_table(cluster: PostgresCluster, dbname: str, conn: psycopg.Connec
     queries = {
         name: export.fast()
         if extraction is None
-        else sql.SQL(LATERAL).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
+        else sql.SQL(PREVIOUS_TEMPLATE).format(**export.fixed, partitions=partition, extract=sql.SQL(extraction))
         for name, (extraction, _) in EXTRACTIONS.items()
     }
     runs: dict[str, list[float]] = {name: [] for name in queries}

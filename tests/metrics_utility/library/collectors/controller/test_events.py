@@ -15,6 +15,7 @@ from psycopg import sql
 from metrics_utility.library.collectors.controller import main_jobevent, main_jobevent_service, partitions, streaming
 from metrics_utility.library.collectors.controller.events import ParsedEvents
 from metrics_utility.library.collectors.controller.streaming import CsvOutput, session
+from testsupport.event_statements import PREVIOUS_EXTRACTION, PREVIOUS_TEMPLATE
 
 from .conftest import FULL, HOSTILE_WINDOW, WINDOW_BOUNDS
 
@@ -283,29 +284,6 @@ def _nesting_beyond_pythons_limit(hostile_db, chosen, set_event, tmp_path) -> No
     assert unreadable == 2 and fields(by_id(files)[chosen['a']], header)['task_action'] == b''
 
 
-# The main_jobevent statement before the extraction moved into a subquery (one LATERAL jsonb_to_record per row, the
-# `{...}` test by left()/right()): the reference the cheaper statement must reproduce byte for byte.
-PREVIOUS_JOBEVENT = """
-WITH job_scope AS (
-    SELECT s.id AS main_jobhostsummary_id, s.created AS main_jobhostsummary_created,
-           u.created AS job_created, s.job_id, s.host_name
-    FROM main_jobhostsummary s JOIN main_unifiedjob u ON u.id = s.job_id
-    WHERE {window}
-)
-SELECT
-    js.main_jobhostsummary_id, js.main_jobhostsummary_created,
-    e.id, e.created, e.modified, e.job_created, e.event,
-    ed.task_action, ed.resolved_action, ed.resolved_role, ed.duration,
-    e.failed, e.changed, e.playbook, e.play, e.task, e.role,
-    e.job_id AS job_remote_id, e.host_id AS host_remote_id, e.host_name
-FROM main_jobevent e
-JOIN job_scope js ON js.job_id = e.job_id AND js.job_created = e.job_created AND js.host_name = e.host_name
-LEFT JOIN LATERAL jsonb_to_record(CASE WHEN left(e.event_data, 1) = '{{' AND right(e.event_data, 1) = '}}'
-    THEN replace(e.event_data, '\\u', '\\u005cu')::jsonb END)
-    AS ed(task_action text, resolved_action text, resolved_role text, duration text) ON true
-WHERE {partitions} AND e.job_id = ANY(%(job_ids)s::integer[]) AND e.event IN ({events})
-"""
-
 # (id, event_data): what the previous statement read, the current one reads the same (values and NULLs).
 EXTRACTION_CASES = [
     *READABLE_EVENT_DATA,
@@ -348,8 +326,10 @@ def test_the_cheaper_event_statement_gives_the_previous_statements_bytes(hostile
     set_event(chosen['a'], text)
     with hostile_db.connect_reader() as conn, session(conn):
         export = MODULES['main_jobevent'].build_export(conn, *WINDOW_BOUNDS)
-        previous = sql.SQL(PREVIOUS_JOBEVENT).format(
-            **export.fixed, partitions=partitions.job_created_condition('e.job_created', export.ranges)
+        previous = sql.SQL(PREVIOUS_TEMPLATE).format(
+            **export.fixed,
+            partitions=partitions.job_created_condition('e.job_created', export.ranges),
+            extract=sql.SQL(PREVIOUS_EXTRACTION),
         )
         outputs = {}
         for name, query in (('previous', previous), ('current', export.fast())):
