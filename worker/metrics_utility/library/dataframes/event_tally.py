@@ -255,10 +255,11 @@ class EventTally:
         return sums.take()
 
     def combo(self, module: np.ndarray, role: np.ndarray) -> np.ndarray:
-        """Codes of (module, role) combinations."""
-        pairs, inverse = np.unique(np.stack([module, role], axis=1), axis=0, return_inverse=True)
-        mapping = np.fromiter((self._combo(int(m), int(r)) for m, r in pairs), dtype=np.int64, count=len(pairs))
-        return mapping[inverse.reshape(-1)]
+        """Codes of (module, role) combinations (both codes < 2^31: one int64 per row is hashed, where a unique of
+        row pairs sorted them: ~10x slower, a tenth of a medium report's time)."""
+        inverse, pairs = pd.factorize(module << 32 | role)
+        mapping = np.fromiter((self._combo(int(p >> 32), int(p & 0xFFFFFFFF)) for p in pairs), np.int64, len(pairs))
+        return mapping[inverse]
 
     def _combo(self, module: int, role: int) -> int:
         code = self.combos.get((module, role))
