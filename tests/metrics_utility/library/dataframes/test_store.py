@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from metrics_utility.library.dataframes import ROLLUPS, RollupStore
-from metrics_utility.library.dataframes import store as store_module
 from metrics_utility.library.dataframes.store import workers_pay
-from metrics_utility.library.extract.columns import CHUNK
 from metrics_utility.library.storage import StorageDirectory
 from testsupport.report_data import (
     COLUMNS,
@@ -162,21 +160,3 @@ def test_events_in_a_package_with_summaries_wait_for_the_day_summaries(tmp_path)
     for name in names:
         assert got[name].equals(want[name]), name
     assert not any(p.name == 'main_jobevent' for p in got.problems)
-
-
-@pytest.mark.parametrize(
-    ('large_day_bytes', 'chunk'),
-    [(32 << 20, store_module.SMALL_DAYS_CHUNK), (0, CHUNK)],
-    ids=['small-days', 'large-day'],
-)
-def test_larger_blocks_unless_a_day_is_large_same_rollups(tmp_path, monkeypatch, large_day_bytes, chunk):
-    data = synthetic(date(2024, 2, 27), 2, jobs_per_day=3)
-    data.write(tmp_path / 'a')
-    data.write(tmp_path / 'b')
-    reference = RollupStore(StorageDirectory(tmp_path / 'a')).load(date(2024, 2, 27), date(2024, 2, 29), NAMES)
-    monkeypatch.setattr(store_module, 'SYSTEM_POOL_DAY_BYTES', large_day_bytes)
-    store = RollupStore(StorageDirectory(tmp_path / 'b'))
-    loaded = store.load(date(2024, 2, 27), date(2024, 2, 29), NAMES)
-    assert store.chunk == chunk
-    for name in NAMES:
-        assert loaded[name].equals(reference[name]), name

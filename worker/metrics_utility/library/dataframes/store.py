@@ -30,8 +30,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from metrics_utility.library.extract import Extractor, PackageTables, Problem, days
-from metrics_utility.library.extract.columns import CHUNK, stream_csv
+from metrics_utility.library.extract.columns import stream_csv
 from metrics_utility.library.package.naming import parse_tarball_name
+from metrics_utility.library.read_ahead import read_ahead
 from metrics_utility.library.storage import Storage, StorageError
 from metrics_utility.library.tempdir import job_tempdir
 
@@ -63,10 +64,6 @@ FOLD_DAYS = 7
 # (heap.py): its freed buffers go back to the system instead of staying in the default pool (~100 MiB on a large
 # day); smaller periods keep the default pool, ~10 % faster for a medium report.
 SYSTEM_POOL_DAY_BYTES = 32 << 20
-# Bytes of CSV records parsed at a time (`stream_csv`) when no day of the period is that large: bigger blocks cost
-# less per row (a medium report: 7.7 s with 8 MiB blocks, 6.8 s with 32 MiB, 276 -> 387 MiB summed), and such
-# days are far from the memory bound; a large day keeps the default block (columns.CHUNK).
-SMALL_DAYS_CHUNK = 32 << 20
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
@@ -112,7 +109,6 @@ class RollupStore:
         # Worker processes are spawned: they re-import the caller's main module, so only callers known to be
         # import-safe (the CLI) ask for them; library calls build days in this process by default.
         self.workers = 1 if workers is None else workers
-        self.chunk = CHUNK  # set per period by `load`
 
     def load(
         self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
@@ -131,7 +127,6 @@ class RollupStore:
             > SYSTEM_POOL_DAY_BYTES
             for day in days(since, until)
         )
-        self.chunk = CHUNK if large else SMALL_DAYS_CHUNK
         with system_pool() if large else contextlib.nullcontext():
             return self._load(since, until, names, force, compact)
 
@@ -282,7 +277,7 @@ class RollupStore:
         raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
         order = {name: i for i, name in enumerate(tarballs)}
         jhs = rollups.get('job_host_summary')
-        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None, self.chunk)
+        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None)
         before = len(self.extractor.problems)
         with job_tempdir(prefix='rollup-day-') as tmp:
             ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
@@ -342,7 +337,7 @@ class RollupStore:
             counted = events.tally.package(package.install_uuid) if events.tally and key == 'main_jobevent' else None
             messages: list[str] = []
             try:
-                for table in stream_csv(path, key, messages, self.chunk):
+                for table in read_ahead(stream_csv(path, key, messages)):
                     if counted is not None:
                         counted.add(table)
                     frame = table.to_pandas() if takers and table.num_rows else None
@@ -442,9 +437,8 @@ def default_workers() -> int:
 class _DayEvents:
     """The day's event tally: started once the day's summaries are grouped (`start`), fed package by package."""
 
-    def __init__(self, day: date, summaries: Rollup | None, chunk: int = CHUNK) -> None:
+    def __init__(self, day: date, summaries: Rollup | None) -> None:
         self.day = day
-        self.chunk = chunk  # bytes of records read at a time (`stream_csv`)
         self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
         self.summaries: pa.Table | None = None
         self.tally: EventTally | None = None
@@ -462,7 +456,7 @@ class _DayEvents:
         self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
         for install_uuid, path in self.waiting:
             staged = self.tally.package(install_uuid)
-            for table in stream_csv(path, 'main_jobevent', chunk=self.chunk):
+            for table in read_ahead(stream_csv(path, 'main_jobevent')):
                 staged.add(table)
             self.tally.commit(staged)
             path.unlink()
