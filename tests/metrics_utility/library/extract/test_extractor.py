@@ -102,3 +102,16 @@ def test_a_gzip_bomb_stops_at_the_byte_budget(tmp_path, members, message):
     extractor = Extractor(StorageDirectory(tmp_path), max_bytes=16 << 20)
     assert list(extractor.read_day(day)) == []
     assert [(p.name, p.message) for p in extractor.problems] == [(path.name, f'{message}; none of its rows are used')]
+
+
+def test_streamed_files_of_a_package_stay_while_the_next_is_read(tmp_path):
+    day = date(2024, 2, 29)
+    _write(tmp_path / 'store', day, 'job_host_summary', 3)
+    _write(tmp_path / 'store', day, 'job_host_summary', 5, index=1)
+    streamed = tmp_path / 'streamed'
+    streamed.mkdir()
+    extractor = Extractor(StorageDirectory(tmp_path / 'store'))
+    packages = list(extractor.read_day(day, stream_to=streamed, streamed=frozenset({'job_host_summary'})))
+    files = [p.files['job_host_summary'] for p in packages]
+    assert len(set(files)) == 2
+    assert [f.read_text().count('\n') for f in files] == [4, 6]  # header and rows of each package, both kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from .base import NO_ORGANIZATION, Rollup, drop_redelivered, identity
@@ -70,14 +71,9 @@ class JobHostSummaryUsage(Rollup):
         frame = pd.concat(self._raw, ignore_index=True) if self._raw else self.empty_raw()
         self._raw = []
         frame = drop_redelivered(frame, ['install_uuid', 'id'])
-        self.pairs = (
-            frame[[*PAIR_COLUMNS, 'reachable']]
-            .groupby(PAIR_COLUMNS, sort=False, dropna=False)['reachable']
-            .any()
-            .reset_index()
-        )
-        reached = frame[frame['reachable']]
-        del frame  # all rows are not needed any more: free them before grouping the reachable ones
+        self.pairs = _pairs(frame)
+        reached = _take(frame, frame['reachable'].to_numpy(dtype=bool))
+        del frame
         self.data = self._conform(self.aggregate(reached))
         return self.data
 
@@ -93,3 +89,27 @@ class JobHostSummaryUsage(Rollup):
             )
             .reset_index()
         )
+
+
+def _take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """`frame[rows]`, a column at a time, each column of `frame` dropped once taken: a large day's summaries
+    (~130 MiB for 400k rows) are not held twice while the reachable ones are copied."""
+    taken = {}
+    for column in list(frame.columns):
+        taken[column] = frame[column][rows]
+        del frame[column]
+    return pd.DataFrame(taken, copy=False)
+
+
+def _pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The distinct `PAIR_COLUMNS` rows in order of first appearance, with `reachable` true when any of their rows
+    is: what a group-by of the text columns gives (missing values are values), grouped on one integer code per row
+    instead. The group-by of a large day's 400k summaries held ~140 MiB of hash tables and objects at once."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in PAIR_COLUMNS:
+        part, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * len(uniques) + part)  # a code of the columns so far and this one
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())  # codes count up in this order
+    pairs = frame[PAIR_COLUMNS].take(first).reset_index(drop=True)
+    pairs['reachable'] = np.bincount(codes[frame['reachable'].to_numpy(dtype=bool)], minlength=len(first)) > 0
+    return pairs

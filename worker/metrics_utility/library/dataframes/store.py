@@ -268,7 +268,8 @@ class RollupStore:
 
         Packages that cannot hold events come first, so the day's summaries are complete and grouped (their raw
         rows freed) before the events are tallied against them (`EventTally`); the events of a package that holds
-        summaries too wait on disk until then. Problems keep the packages' order.
+        summaries too wait on disk until then. The next package is read (inflated, verified, its large CSVs written
+        to disk) on a thread while the current one is rolled up. Problems keep the packages' order.
         """
         build = set(names)
         for name in names:
@@ -279,9 +280,14 @@ class RollupStore:
         jhs = rollups.get('job_host_summary')
         day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None)
         before = len(self.extractor.problems)
-        with job_tempdir(prefix='rollup-day-') as tmp:
-            ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
-            for package in self.extractor.read_day(day, raw_keys, ordered, stream_to=tmp, streamed=STREAMED):
+        ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
+        with (
+            job_tempdir(prefix='rollup-day-') as tmp,
+            contextlib.closing(
+                read_ahead(self.extractor.read_day(day, raw_keys, ordered, stream_to=tmp, streamed=STREAMED))
+            ) as packages,
+        ):  # closed (the package under way finished) before tmp is removed
+            for package in packages:
                 if _holds_only_events(package.name):
                     day_events.start()
                 staged = self._stream(day, package, rollups, day_events, tmp)

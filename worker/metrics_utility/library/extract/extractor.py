@@ -89,16 +89,20 @@ class Extractor:
     ) -> Iterator[PackageTables]:
         """Yield the day's packages that may hold `keys` (None = all keys); bad ones become problems.
 
-        With `stream_to`, the CSVs of `streamed` keys land there as files (`PackageTables.files`), overwritten by
-        the next package: use them before asking for it."""
-        for name in self.tarballs(day) if names is None else names:
+        With `stream_to`, the CSVs of `streamed` keys land there as files (`PackageTables.files`), each package's
+        in a directory of its own: a package's files stay while the next package is read."""
+        for number, name in enumerate(self.tarballs(day) if names is None else names):
             parsed = parse_tarball_name(name, windowless=True)
             if parsed is None or not parsed.may_hold(keys):
                 continue
+            own = None
+            if stream_to is not None:
+                own = stream_to / f'package-{number}'
+                own.mkdir()
             try:
                 with self.storage.get(name) as path:
                     package = read_tables(
-                        path, parsed.name, keys, max_bytes=self.max_bytes, stream_to=stream_to, streamed=streamed
+                        path, parsed.name, keys, max_bytes=self.max_bytes, stream_to=own, streamed=streamed
                     )
             except TarballError as exc:
                 log.warning('skipping %s: %s', name, exc)
