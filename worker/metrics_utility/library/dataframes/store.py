@@ -39,12 +39,13 @@ from metrics_utility.library.tempdir import job_tempdir
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
-from .event_tally import EventTally, PackageEvents, content_rollup, release_grown, release_memory
-from .heap import system_pool
+from .event_tally import EventTally, PackageEvents
+from .heap import release_grown, release_memory, system_pool
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
 from .inventory_scope import InventoryScope
 from .job_host_summary import JobHostSummaryUsage
+from .tally_content import content_rollup
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl import Workbook
 
-from metrics_utility.library.dataframes.event_tally import release_memory
+from metrics_utility.library.dataframes.heap import release_memory
 from metrics_utility.library.extract import Problem
 
 from . import figures, installations, sheets, status
