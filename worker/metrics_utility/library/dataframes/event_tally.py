@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .base import NO_ORGANIZATION
-from .content_usage import NO_ROLE, _text
+from .base import NO_ORGANIZATION, blank
+from .content_usage import NO_ROLE
 from .heap import release_memory
 from .key_sums import KeySums
 from .seen_ids import SeenIds
@@ -220,9 +220,9 @@ class PackageEvents:
         if not paired.any():
             return
         raw = raw[paired]
-        module = _text(raw['resolved_action']).fillna(raw['task_action'])
-        role = _text(raw['resolved_role']).fillna(_text(raw['role'])).fillna(NO_ROLE)
-        combo = tally.combo(tally.modules.encode(module), tally.roles.encode(role))
+        module = _first_text(tally.modules, len(raw), [(raw['resolved_action'], True), (raw['task_action'], False)])
+        role = _first_text(tally.roles, len(raw), [(raw['resolved_role'], True), (raw['role'], True)], NO_ROLE)
+        combo = tally.combo(module, role)
         frame = pd.DataFrame(
             {
                 'key': key[paired].astype(np.int64) << 32 | combo,
@@ -231,6 +231,28 @@ class PackageEvents:
             }
         )
         self.parts.append(_sum(frame))
+
+
+def _first_text(
+    codes: Codes, rows: int, candidates: list[tuple[pd.Series, bool]], default: str | None = None
+) -> np.ndarray:
+    """Per row, the code of the first candidate's text that is present (and, where its flag says so, not blank:
+    `ContentUsage`'s fallbacks, e.g. a blank `resolved_action` falls back to `task_action`), else of `default`.
+
+    Why codes: the same fallbacks on the text columns (`where`, `fillna` on Arrow strings) took a tenth of a medium
+    report; here blankness is tested once per distinct text and the rows only pick integers."""
+    chosen = np.full(rows, -1, dtype=np.int64)
+    for text, not_blank in candidates:
+        position, uniques = pd.factorize(text)  # a missing value: position -1
+        usable = pd.Series(uniques, dtype='str')
+        if not_blank:
+            usable = usable[~blank(usable).to_numpy()]
+        mapping = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the last entry serves the missing values
+        mapping[usable.index.to_numpy()] = codes.encode(usable)
+        chosen = np.where(chosen >= 0, chosen, mapping[position])
+    if default is not None:
+        chosen[chosen < 0] = codes.encode(pd.Series([default], dtype='str'))[0]
+    return chosen
 
 
 def _sum(frame: pd.DataFrame) -> pd.DataFrame:
