@@ -24,9 +24,9 @@ AT = datetime(2024, 2, 1, 10, tzinfo=UTC)
 A, B = 'install-a', 'install-b'
 
 
-def event(i: int | None, job: int | None, host: str, module: str = 'ping', role: str | None = None) -> dict:
+def event(i: int | None, job: int | None, host: str, module: str = 'ping', role: str | None = None, **extra) -> dict:
     return {'id': i, 'job_remote_id': job, 'host_name': host, 'task_action': module, 'event': 'runner_on_ok',
-            'resolved_role': role, 'duration': '0.5'}  # fmt: skip
+            'resolved_role': role, 'duration': '0.5', **extra}  # fmt: skip
 
 
 SUMMARIES = [
@@ -62,6 +62,18 @@ CASES = [
     ('host-named-NA', [(A, [event(1, 7, 'NA')])], {}, 1),
     ('modules-and-roles', [(A, [event(1, 7, 'web1', 'a.b.c', 'r1'), event(2, 7, 'web1', 'a.b.c', 'r2'),
                                 event(3, 7, 'web1', 'a.b.c', 'r1')])], {('web1', 'a.b.c', True): 3}, 0),
+    ('blank-resolved-action-falls-back', [(A, [event(1, 7, 'web1', resolved_action='  '),
+                                               event(2, 7, 'web1', resolved_action='a.b.copy'),
+                                               event(3, 7, 'web1', '=cmd()', resolved_action='\t\r\n'),
+                                               event(4, 7, 'web1', 'NA', resolved_action=' x ')])],
+     {('web1', 'ping', True): 1, ('web1', 'a.b.copy', True): 1, ('web1', '=cmd()', True): 1, ('web1', ' x ', True): 1},
+     0),
+    ('blank-task-action-kept', [(A, [event(1, 7, 'web1', '  ')])], {('web1', '  ', True): 1}, 0),
+    ('role-fallbacks', [(A, [{**event(1, 7, 'web1', role=' '), 'role': 'r2'}, {**event(2, 7, 'web1'), 'role': '\t'},
+                             {**event(3, 7, 'web1', role='NA'), 'role': 'r9'},
+                             {**event(4, 7, 'web1', role=''), 'role': ''},
+                             {**event(5, 7, 'web1', role='+r'), 'role': None}])],
+     {('web1', 'ping', True): 5}, 0),
 ]  # fmt: skip
 
 
