@@ -157,3 +157,20 @@ def test_a_report_from_a_directory_loads_no_database_driver_no_s3_and_no_network
     assert json.loads(out.splitlines()[-1])['report'] == 'reports/2024/02/CCSPv2-2024-02.xlsx'
     assert heavy & NOT_IN_REPORT == set(), sorted(heavy)
     assert heavy >= DATA_STACK  # the probe sees what a report really loads
+
+
+@pytest.mark.integration
+def test_listing_and_getting_stored_reports_loads_no_data_stack(tmp_path):
+    synthetic(date(2024, 2, 27), 2).write(tmp_path)
+    env = {P + 'SHIP_TARGET': 'directory', P + 'SHIP_PATH': str(tmp_path), P + 'REPORT_TYPE': 'CCSPv2'}
+    code, _, _, err = run_entry(tmp_path, ['build-report', '--month', '2024-02'], env)
+    assert code == 0, err
+    code, heavy, out, err = run_entry(tmp_path, ['reports', 'list', '--json'], env)
+    assert code == 0, err
+    assert [entry['id'] for entry in json.loads(out)['reports']] == ['CCSPv2-2024-02']
+    assert heavy == set(), sorted(heavy)
+    target = tmp_path / 'got.xlsx'
+    code, heavy, _, err = run_entry(tmp_path, ['reports', 'get', 'CCSPv2-2024-02', '-o', str(target)], env)
+    assert code == 0, err
+    assert target.read_bytes() == (tmp_path / 'reports/2024/02/CCSPv2-2024-02.xlsx').read_bytes()
+    assert heavy == set(), sorted(heavy)

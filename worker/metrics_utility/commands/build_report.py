@@ -366,7 +366,7 @@ def output_format(value: str | None, problems: list[str]) -> list[str]:
 def renewal_from_database(database: DatabaseSettings, options: ReportOptions, now: datetime, tmp: Path) -> BuildResult:
     """RENEWAL_GUIDANCE from the controller's `main_hostmetric`, read in a read-only session, from --since to now."""
     from metrics_utility.library.extract import controller_db
-    from metrics_utility.library.reports.build import build_renewal
+    from metrics_utility.library.reports.builder import build_renewal
 
     since = datetime(options.since.year, options.since.month, options.since.day, tzinfo=UTC)
     workdir = tmp / 'controller_db'

@@ -1,25 +1,26 @@
-"""Reports: CCSPv2, CCSP and Renewal Guidance workbooks built from daily rollups."""
+"""Reports: CCSPv2, CCSP and Renewal Guidance workbooks built from daily rollups.
 
-from .build import BuildResult, build, report_name, required_rollups
-from .ccsp import ReportCCSP
-from .ccspv2 import ReportCCSPv2
-from .data import ReportData
-from .options import CCSP_SHEETS, CCSPV2_SHEETS, DEFAULT_SHEETS, REPORT_TYPES, VALID_SHEETS, ReportOptions
-from .renewal import ReportRenewalGuidance
+The names are imported on first use (`library.lazy`): listing and fetching stored reports (`catalog`) never loads
+the report stack (pandas, pyarrow, openpyxl). The function `build` lives in `builder`, so no submodule shadows it.
+"""
 
-__all__ = [
-    'CCSPV2_SHEETS',
-    'CCSP_SHEETS',
-    'DEFAULT_SHEETS',
-    'REPORT_TYPES',
-    'VALID_SHEETS',
-    'BuildResult',
-    'ReportCCSP',
-    'ReportCCSPv2',
-    'ReportData',
-    'ReportOptions',
-    'ReportRenewalGuidance',
-    'build',
-    'report_name',
-    'required_rollups',
-]
+from metrics_utility.library.lazy import lazy_exports
+
+_WHERE = {
+    'BuildResult': '.builder',
+    'build': '.builder',
+    'report_name': '.builder',
+    'required_rollups': '.builder',
+    'ReportCCSP': '.ccsp',
+    'ReportCCSPv2': '.ccspv2',
+    'ReportData': '.data',
+    'CCSPV2_SHEETS': '.options',
+    'CCSP_SHEETS': '.options',
+    'DEFAULT_SHEETS': '.options',
+    'REPORT_TYPES': '.options',
+    'VALID_SHEETS': '.options',
+    'ReportOptions': '.options',
+    'ReportRenewalGuidance': '.renewal',
+}
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__all__ = sorted(_WHERE)
