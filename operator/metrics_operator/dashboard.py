@@ -36,6 +36,11 @@ NETWORK_PORT: Final = 8443
 SERVICE_NETWORK_PORT: Final = 443
 SERVING_DIR: Final = '/etc/metrics-utility/serving'
 SERVING_VOLUME: Final = 'serving-cert'
+# The usage digests serve builds of the read-only storage, kept where a restarted container finds them again
+# (METRICS_UTILITY_SERVE_CACHE_DIR, docs/serve.md): an emptyDir lives as long as the pod.
+CACHE_DIR: Final = '/var/cache/metrics-utility'
+CACHE_VOLUME: Final = 'usage-digests'
+CACHE_SIZE_LIMIT: Final = '256Mi'
 SERVICE_CA_ANNOTATION: Final = 'service.beta.openshift.io/serving-cert-secret-name'
 NGINX_BACKEND_PROTOCOL: Final = 'nginx.ingress.kubernetes.io/backend-protocol'
 # What a caller needs in network mode (the SubjectAccessReview the server sends).
@@ -236,6 +241,7 @@ def environment(collection: str, namespace: str, found: Mapping[str, Any]) -> li
         'SERVE_AUTH': 'kubernetes' if network else 'none',
         'SERVE_NAMESPACE': namespace,
         'SERVE_COLLECTION': collection,
+        'SERVE_CACHE_DIR': CACHE_DIR,
     }
     if network:
         values |= {'SERVE_TLS_CERT': f'{SERVING_DIR}/tls.crt', 'SERVE_TLS_KEY': f'{SERVING_DIR}/tls.key'}

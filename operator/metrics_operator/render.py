@@ -360,13 +360,15 @@ def pod_template(name: str, kind: JobKind, full: Mapping[str, Any], image: str) 
 
 def dashboard_pod(name: str, namespace: str, full: Mapping[str, Any], image: str) -> dict[str, Any]:
     """`metrics-utility serve` in the report pod's shape (storage settings, S3 credentials, CA bundles, report
-    sources), with every claim read-only, no database credentials and, in network mode, its own ServiceAccount and
-    the serving certificate."""
+    sources), with every claim read-only, a writable emptyDir for its usage digests, no database credentials and,
+    in network mode, its own ServiceAccount and the serving certificate."""
     found = dashboard.settings(full)
     assert found is not None
     network_mode = found['network']['enabled']
     vols, mounts = volumes(name, 'report', full)
     dashboard.read_only(mounts, vols)
+    vols.append({'name': dashboard.CACHE_VOLUME, 'emptyDir': {'sizeLimit': dashboard.CACHE_SIZE_LIMIT}})
+    mounts.append({'name': dashboard.CACHE_VOLUME, 'mountPath': dashboard.CACHE_DIR})
     if network_mode:
         secret = dashboard.serving_secret(name, found)
         vols.append({'name': dashboard.SERVING_VOLUME, 'secret': {'secretName': secret}})

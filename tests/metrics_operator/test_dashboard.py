@@ -212,6 +212,7 @@ def test_default_listens_on_loopback_only_and_mounts_the_claim_read_only():
         'METRICS_UTILITY_SERVE_AUTH': 'none',
         'METRICS_UTILITY_SERVE_NAMESPACE': 'aap',
         'METRICS_UTILITY_SERVE_COLLECTION': 'controller',
+        'METRICS_UTILITY_SERVE_CACHE_DIR': '/var/cache/metrics-utility',
     }
     assert not [k for k in variables if k.startswith('METRICS_UTILITY_DB_')]  # no database credentials
     assert spec_['automountServiceAccountToken'] is False and 'serviceAccountName' not in spec_
@@ -219,7 +220,12 @@ def test_default_listens_on_loopback_only_and_mounts_the_claim_read_only():
         'volumes'
     ]
     assert {'name': 'data', 'mountPath': '/metrics-utility', 'readOnly': True} in container['volumeMounts']
-    assert {'name': 'tmp', 'mountPath': '/tmp'} in container['volumeMounts']  # writable scratch only
+    assert {'name': 'tmp', 'mountPath': '/tmp'} in container['volumeMounts']  # writable scratch
+    # the usage digests of the read-only storage, kept for a restarted container (docs/serve.md)
+    assert {'name': 'usage-digests', 'emptyDir': {'sizeLimit': '256Mi'}} in spec_['volumes']
+    assert {'name': 'usage-digests', 'mountPath': '/var/cache/metrics-utility'} in container['volumeMounts']
+    writable = [m['mountPath'] for m in container['volumeMounts'] if not m.get('readOnly')]
+    assert sorted(writable) == ['/tmp', '/var/cache/metrics-utility']
     # The kubelet probes the pod IP: on loopback the probe runs in the container.
     assert container['readinessProbe']['exec']['command'][:2] == ['python3', '-c']
     assert 'http://127.0.0.1:8080/healthz' in container['readinessProbe']['exec']['command'][2]

@@ -46,6 +46,7 @@ PATH_VARIABLES = (
     'CRC_CLIENT_KEY',
     'SERVE_TLS_CERT',
     'SERVE_TLS_KEY',
+    'SERVE_CACHE_DIR',
 )
 
 

@@ -139,7 +139,7 @@ RENDERED_VARIABLES: Final = frozenset({
     'CANDLEPIN_ENABLED', 'CONTROLLER_SECRET_KEY_FILE', 'CRC_CLIENT_CERT', 'CRC_CLIENT_KEY',
     # metrics-utility serve, rendered into the dashboard pod (operator/metrics_operator/dashboard.py)
     'SERVE_ADDRESS', 'SERVE_PORT', 'SERVE_AUTH', 'SERVE_TLS_CERT', 'SERVE_TLS_KEY', 'SERVE_NAMESPACE',
-    'SERVE_COLLECTION',
+    'SERVE_COLLECTION', 'SERVE_CACHE_DIR',
 })  # fmt: skip
 
 
