@@ -197,6 +197,8 @@ def test_the_dashboard_shows_what_the_api_answers_switches_periods_and_downloads
     ]
     assert shown_collectors == [c['name'] for c in collection['collectors']]
     assert driver.find_element(By.ID, 'last-gather').text != 'never'
+    facts = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, '.facts dt')]
+    assert facts == ['Collected up to', 'Last upload', 'Gaps', 'Problems']  # the window end, not a gather time
 
     # Reports: the listed one downloads through the browser with the bytes in the storage.
     reports = api(server, 'api/v1/reports')['reports']
