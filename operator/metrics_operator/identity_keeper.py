@@ -75,7 +75,7 @@ async def keep(
             raise _Failed('SecretConflict', step.why)
         if step.action == 'checkin' and not checkin:
             return None
-        ca, proxy = await _network(client, namespace, collection, full, operator_proxy)
+        ca, proxy = await _network(client, namespace, collection, full, operator_proxy, wanted.candlepin_url)
         renewed = status.now_iso(now)
         if step.action == 'register':
             logger.info('Registering a Candlepin consumer: %s', step.why)
@@ -147,14 +147,16 @@ async def _network(
     collection: str,
     full: Mapping[str, Any],
     operator_proxy: Mapping[str, str],
+    url: str,
 ) -> tuple[str | None, str | None]:
-    """(CA bundle text, proxy URL) for the Candlepin calls: `spec.trustedCA` (else the RHSM CA when the image has
-    it, else the system CAs) and the storage block's `proxyUrl`, else `spec.proxy`'s HTTPS proxy (`fromOperator`:
-    the operator's own), as the worker pods would use them."""
+    """(CA bundle text, proxy URL) for the Candlepin calls to `url`: `spec.trustedCA` (else the RHSM CA when the
+    image has it, else the system CAs) and the storage block's `proxyUrl`, else `spec.proxy`'s HTTPS proxy unless its
+    `noProxy` exempts the host (`fromOperator`: the operator's own), as the worker pods would use them."""
     target = spec.crc_target(full)
     proxy = (full['storage'].get(target) or {}).get('proxyUrl') if target else None
     if not proxy:
-        proxy = (network.resolved(full, operator_proxy).get('proxy') or {}).get('httpsProxy')
+        given = network.resolved(full, operator_proxy).get('proxy') or {}
+        proxy = None if network.bypasses_proxy(url, given.get('noProxy')) else given.get('httpsProxy')
     source = network.trusted_ca_source(collection, full)
     if source is None:
         return None, proxy

@@ -17,8 +17,11 @@ its updates never erase what OpenShift injected.
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.request
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from metrics_operator import dropin, names
 from metrics_utility.settings.network import proxy_problem
@@ -133,6 +136,32 @@ def resolved(full: Mapping[str, Any], operator: Mapping[str, str]) -> Mapping[st
     filled = {field: operator[variable] for field, variable in PROXY_FIELDS if operator.get(variable)}
     filled |= {key: value for key, value in proxy.items() if key != 'fromOperator'}
     return {**full, 'proxy': filled}
+
+
+def bypasses_proxy(url: str, no_proxy: str | None) -> bool:
+    """Whether `no_proxy` (`spec.proxy.noProxy`, NO_PROXY's syntax) exempts `url`'s host from the proxy: `*`, the
+    host name or a domain it ends in (`.svc` or `svc`; with or without the port; Python's own NO_PROXY rules), the
+    address, or a CIDR range holding it (as the worker pods' HTTP client also reads it). For the operator's own
+    calls (Candlepin), which are given the proxy URL rather than read it from the environment."""
+    if not no_proxy:
+        return False
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    host = parts.hostname if parts.port is None else f'{parts.hostname}:{parts.port}'
+    if urllib.request.proxy_bypass_environment(host, {'no': no_proxy.replace(' ', '')}):
+        return True
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return False
+    for entry in no_proxy.split(','):
+        try:
+            if address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:  # a name, not a range
+            continue
+    return False
 
 
 def proxy_env(full: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -576,6 +576,19 @@ async def test_candlepin_is_reached_through_the_specs_proxy(kube_api, user, cand
     assert [r.method for r in candlepin.requests] == ['GET', 'POST']
 
 
+@pytest.mark.parametrize('no_proxy', ['127.0.0.1', '127.0.0.0/8', '*'])
+async def test_candlepin_named_in_no_proxy_is_reached_directly(kube_api, user, candlepin, tls_ca, no_proxy):
+    await prerequisites(user, tls_ca)
+    with ConnectProxy() as proxy:
+        mc = managed_collection(candlepin.api)
+        mc['spec']['proxy'] = {'httpsProxy': proxy.url, 'noProxy': no_proxy}
+        async with running(kube_api, interval=3600):
+            await user.create('metricscollections', mc)
+            await eventually(reason_is(kube_api, 'IdentityReady', 'True', 'Registered'), what='Registered')
+        assert proxy.targets() == []  # as the worker pods, whose NO_PROXY holds the same list
+    assert [r.method for r in candlepin.requests] == ['GET', 'POST']
+
+
 NETWORK_FAILURES = {
     'trusted CA key missing': (
         {'trustedCA': {'configMapName': 'candlepin-ca', 'key': 'other.pem'}},

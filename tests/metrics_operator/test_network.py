@@ -368,3 +368,34 @@ async def test_a_cluster_proxy_with_a_password_is_refused_and_never_copied(kube_
     assert kube_api.stored('cronjobs', NS) == []
     stored = [json.dumps(o.last.raw) for (r, _, _), o in kube_api.objects.items() if r.plural != 'secrets']
     assert_no_secret([*stored, caplog.text], PROXY_PASSWORD)
+
+
+BYPASS_CASES = [  # id, url, noProxy, whether the operator's own calls (Candlepin) skip spec.proxy for it
+    ('no-list', 'https://subscription.rhsm.redhat.com/subscription', None, False),
+    ('empty-list', 'https://subscription.rhsm.redhat.com/subscription', '', False),
+    ('everything', 'https://subscription.rhsm.redhat.com/subscription', '*', True),
+    ('exact-name', 'https://candlepin.corp.example/candlepin', 'candlepin.corp.example', True),
+    ('name-case', 'https://Candlepin.Corp.Example/candlepin', 'candlepin.corp.EXAMPLE', True),
+    ('domain-with-dot', 'https://candlepin.corp.example/candlepin', '.corp.example', True),
+    ('domain-without-dot', 'https://candlepin.corp.example/candlepin', 'corp.example', True),
+    ('svc-suffix', 'https://candlepin.ns.svc:8443/candlepin', '.svc', True),
+    ('name-with-port', 'https://candlepin.corp.example:8443/x', 'candlepin.corp.example:8443', True),
+    ('other-port', 'https://candlepin.corp.example:8443/x', 'candlepin.corp.example:9443', False),
+    ('suffix-not-at-a-dot', 'https://badcorp.example/x', 'corp.example', False),
+    ('a-longer-name-only', 'https://corp.example/x', 'candlepin.corp.example', False),
+    ('among-others-with-spaces', 'https://candlepin.corp.example/x', 'localhost, .svc ,candlepin.corp.example', True),
+    ('empty-entries', 'https://candlepin.corp.example/x', ',,', False),
+    ('address', 'https://10.1.2.3/candlepin', '10.1.2.3', True),
+    ('cidr-holding-it', 'https://10.1.2.3/candlepin', '10.0.0.0/8', True),
+    ('cidr-not-holding-it', 'https://10.1.2.3/candlepin', '192.168.0.0/16', False),
+    ('ipv6-cidr', 'https://[fd00::5]:8443/candlepin', 'fd00::/8', True),
+    ('bad-cidr-ignored', 'https://10.1.2.3/candlepin', '10.0.0.0/99,other', False),
+    ('userinfo-not-the-host', 'https://corp.example@evil.example/x', 'corp.example', False),
+    ('no-host', 'file:///etc/passwd', '*', False),
+]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('url', 'no_proxy', 'bypass'), [c[1:] for c in BYPASS_CASES], ids=[c[0] for c in BYPASS_CASES])
+def test_no_proxy_exempts_exactly_the_hosts_it_names(url, no_proxy, bypass):
+    assert network.bypasses_proxy(url, no_proxy) is bypass
