@@ -160,3 +160,30 @@ def test_events_in_a_package_with_summaries_wait_for_the_day_summaries(tmp_path)
     for name in names:
         assert got[name].equals(want[name]), name
     assert not any(p.name == 'main_jobevent' for p in got.problems)
+
+
+EVENT_VALUES = [
+    # id, changes to the day's first two events, problems of the events package (exact)
+    ('valid', {}, []),
+    ('bad-values-in-columns-no-figure-reads', {'created': 'yesterday', 'failed': 'maybe', 'modified': '2024-13'}, []),
+    ('bad-duration', {'duration': 'slow'},
+     ["main_jobevent.csv: 2 value(s) in column 'duration' are not valid double; counted as empty"]),
+    ('bad-job-id', {'job_remote_id': '7x'},
+     ["main_jobevent.csv: 2 value(s) in column 'job_remote_id' are not valid int64; counted as empty",
+      '2 event(s) have no job host summary in their day and are not counted']),
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('change', 'problems'), [c[1:] for c in EVENT_VALUES], ids=[c[0] for c in EVENT_VALUES])
+def test_only_bad_values_the_figures_read_are_problems_of_an_events_package(tmp_path, change, problems):
+    day = date(2024, 2, 27)
+    data = synthetic(day, 1, jobs_per_day=2)
+    events = data.rows[(day, 'main_jobevent')]
+    for event in events[:2]:
+        event.update(change)
+    data.write(tmp_path, keys={'job_host_summary', 'main_jobevent'})
+    loaded = RollupStore(StorageDirectory(tmp_path)).load(day, day + timedelta(days=1), {'main_jobevent'})
+    assert [p.message for p in loaded.problems if 'main_jobevent' in p.name] == problems
+    counted = len(events) if 'job_remote_id' not in change else len(events) - 2  # no job: no summary to count for
+    assert loaded['main_jobevent']['task_runs'].sum() == counted

@@ -145,6 +145,35 @@ def test_a_streamed_file_reads_as_one_read_of_it(tmp_path, data, chunk, rows, me
     assert streamed == whole == messages
 
 
+def bad_created(i: int) -> bytes:
+    return event_line(i).replace(b'2024-02-01 10:00:00+00', b'yesterday')
+
+
+READ_COLUMNS = ['id', 'host_name', 'duration', 'job_remote_id']
+SOME_COLUMNS = [
+    # id, file content, rows, messages (exact) when only READ_COLUMNS are read
+    ('bad-value-in-an-unread-column', EVENT_HEADER + b'\n' + bad_created(1) + event_line(2), 2, []),
+    ('bad-value-in-a-read-column', EVENT_HEADER + b'\n' + bad_created(1) + event_line(2, duration=b'slow'), 2,
+     ["main_jobevent.csv: 1 value(s) in column 'duration' are not valid double; counted as empty"]),
+    ('header-only', EVENT_HEADER + b'\n', 0, []),
+    ('columns-missing-from-an-older-file', b'id,host_name\n1,web01\n', 1, []),
+]  # fmt: skip
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(('data', 'rows', 'messages'), [c[1:] for c in SOME_COLUMNS], ids=[c[0] for c in SOME_COLUMNS])
+def test_a_stream_of_some_columns_reads_them_as_a_whole_read_does(tmp_path, data, rows, messages):
+    path = tmp_path / 'main_jobevent.csv'
+    path.write_bytes(data)
+    problems: list[str] = []
+    tables = list(stream_csv(path, 'main_jobevent', problems, chunk=40, columns=READ_COLUMNS))
+    assert all(t.column_names == READ_COLUMNS for t in tables)
+    got = pa.concat_tables(tables)
+    assert got.num_rows == rows
+    assert got.to_pylist() == read_csv(data, 'main_jobevent').select(READ_COLUMNS).to_pylist()
+    assert problems == messages
+
+
 MALFORMED = [
     ('too-few-fields', EVENT_HEADER + b'\n' + event_line(1) + b'1,2,3\n'),
     ('too-many-fields', EVENT_HEADER + b'\n' + event_line(1).rstrip(b'\n') + b',extra\n'),

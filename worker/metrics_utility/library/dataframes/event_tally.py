@@ -256,5 +256,10 @@ def _first_text(
 
 
 def _sum(frame: pd.DataFrame) -> pd.DataFrame:
-    grouped = frame.groupby('key', sort=False)
-    return grouped.agg(task_runs=('task_runs', 'sum'), duration=('duration', 'sum')).reset_index()
+    """Task runs and durations summed per key, keys in order of first appearance (a group-by's `sort=False`)."""
+    codes, keys = pd.factorize(frame['key'].to_numpy())
+    runs = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(runs, codes, frame['task_runs'].to_numpy())
+    return pd.DataFrame(
+        {'key': keys, 'task_runs': runs, 'duration': np.bincount(codes, frame['duration'].to_numpy(), len(keys))}
+    )

@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,7 +40,7 @@ from metrics_utility.library.tempdir import job_tempdir
 from .base import Rollup
 from .collection_status import CollectionStatus
 from .content_usage import ContentUsage
-from .event_tally import EventTally, PackageEvents
+from .event_tally import EVENT_COLUMNS, EventTally, PackageEvents
 from .heap import release_grown, release_memory, system_pool
 from .host_metric import HostMetric
 from .indirect_nodes import IndirectNodes
@@ -65,6 +66,9 @@ FOLD_DAYS = 7
 # (heap.py): its freed buffers go back to the system instead of staying in the default pool (~100 MiB on a large
 # day); smaller periods keep the default pool, ~10 % faster for a medium report.
 SYSTEM_POOL_DAY_BYTES = 32 << 20
+# Such a period also parses its CSV blocks one after the other: parsing the next block while the current one is
+# tallied (`read_ahead`) made a medium report ~10 % faster, but a large day's build held ~20 MiB more (one more
+# block and its conversion), and a large day is held to a memory bound, not a time.
 ROLLUPS: dict[str, type[Rollup]] = {
     cls.name: cls
     for cls in (JobHostSummaryUsage, ContentUsage, IndirectNodes, InventoryScope, CollectionStatus, HostMetric)
@@ -110,6 +114,7 @@ class RollupStore:
         # Worker processes are spawned: they re-import the caller's main module, so only callers known to be
         # import-safe (the CLI) ask for them; library calls build days in this process by default.
         self.workers = 1 if workers is None else workers
+        self.parse_ahead = True  # set per period by `load`
 
     def load(
         self, since: date, until: date, names: set[str], *, force: bool = False, compact: bool = False
@@ -128,6 +133,7 @@ class RollupStore:
             > SYSTEM_POOL_DAY_BYTES
             for day in days(since, until)
         )
+        self.parse_ahead = not large
         with system_pool() if large else contextlib.nullcontext():
             return self._load(since, until, names, force, compact)
 
@@ -279,7 +285,7 @@ class RollupStore:
         raw_keys = frozenset(key for name in build for key in ROLLUPS[name].sources)
         order = {name: i for i, name in enumerate(tarballs)}
         jhs = rollups.get('job_host_summary')
-        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None)
+        day_events = _DayEvents(day, jhs if 'main_jobevent' in rollups else None, self._blocks)
         before = len(self.extractor.problems)
         ordered = sorted(tarballs, key=lambda n: (_holds_only_events(n), order[n]))
         with (
@@ -343,8 +349,9 @@ class RollupStore:
             takers = [r for r in rollups.values() if key in r.sources and not isinstance(r, ContentUsage)]
             counted = events.tally.package(package.install_uuid) if events.tally and key == 'main_jobevent' else None
             messages: list[str] = []
+            columns = EVENT_COLUMNS if key == 'main_jobevent' and not takers else None  # what the tally reads
             try:
-                for table in read_ahead(stream_csv(path, key, messages)):
+                for table in self._blocks(stream_csv(path, key, messages, columns=columns)):
                     if counted is not None:
                         counted.add(table)
                     frame = table.to_pandas() if takers and table.num_rows else None
@@ -368,6 +375,10 @@ class RollupStore:
                 package_events = counted if key == 'main_jobevent' else package_events
                 path.unlink()
         return staged, package_events
+
+    def _blocks(self, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        """A CSV's blocks, the next one parsed while this one is used unless the period holds a large day."""
+        return read_ahead(tables) if self.parse_ahead else tables
 
     # persistence ----------------------------------------------------------------------------------------------------
     def _manifest(self, day: date) -> dict[str, Any] | None:
@@ -444,8 +455,11 @@ def default_workers() -> int:
 class _DayEvents:
     """The day's event tally: started once the day's summaries are grouped (`start`), fed package by package."""
 
-    def __init__(self, day: date, summaries: Rollup | None) -> None:
+    def __init__(
+        self, day: date, summaries: Rollup | None, blocks: Callable[[Iterator[pa.Table]], Iterator[pa.Table]] = iter
+    ) -> None:
         self.day = day
+        self.blocks = blocks  # how a CSV's blocks are read (`RollupStore._blocks`)
         self.rollup = summaries if isinstance(summaries, JobHostSummaryUsage) else None
         self.summaries: pa.Table | None = None
         self.tally: EventTally | None = None
@@ -463,7 +477,7 @@ class _DayEvents:
         self.rollup.pairs = self.rollup.pairs.iloc[:0]  # the tally keeps what it needs of them, as codes
         for install_uuid, path in self.waiting:
             staged = self.tally.package(install_uuid)
-            for table in read_ahead(stream_csv(path, 'main_jobevent')):
+            for table in self.blocks(stream_csv(path, 'main_jobevent', columns=EVENT_COLUMNS)):
                 staged.add(table)
             self.tally.commit(staged)
             path.unlink()

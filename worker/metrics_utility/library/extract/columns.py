@@ -112,9 +112,9 @@ BLOCK_SIZE = 16 << 20
 CHUNK = 8 << 20  # bytes of records `stream_csv` parses at a time
 
 
-def _convert_kwargs(key: str) -> dict[str, object]:
+def _convert_kwargs(key: str, columns: list[str] | None = None) -> dict[str, object]:
     return {
-        'include_columns': list(SCHEMAS[key]),
+        'include_columns': list(SCHEMAS[key]) if columns is None else columns,
         'include_missing_columns': True,
         **NULL_FORMAT,
         'true_values': ['t', 'true', 'True'],
@@ -136,30 +136,32 @@ def read_csv(data: bytes, key: str, problems: list[str] | None = None) -> pa.Tab
     return table
 
 
-def _parse(data: bytes, key: str, bad: dict[str, int]) -> pa.Table:
-    """`data` (a header and records) in the key's schema; values that do not parse become nulls, counted in `bad`."""
-    types = SCHEMAS[key]
+def _parse(data: bytes, key: str, bad: dict[str, int], columns: list[str] | None = None) -> pa.Table:
+    """`data` (a header and records) in the key's schema, or only its `columns`; values that do not parse become
+    nulls, counted in `bad`."""
+    types = SCHEMAS[key] if columns is None else {name: SCHEMAS[key][name] for name in columns}
     read = pacsv.ReadOptions(block_size=BLOCK_SIZE)
-    kwargs = _convert_kwargs(key)
+    kwargs = _convert_kwargs(key, columns)
+    wanted = pa.schema([pa.field(name, typ) for name, typ in types.items()])
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=types, **kwargs)
         )
-        return table.select(list(types)).cast(schema(key))
+        return table.select(list(types)).cast(wanted)
     except pa.ArrowInvalid:
         pass
     text = pacsv.read_csv(
         pa.py_buffer(data), read, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(types, STR), **kwargs)
     )
-    columns = []
+    converted = []
     for name, typ in types.items():
         column = text.column(name)
         if typ != STR:
             column, count = _lenient_cast(column, typ)
             if count:
                 bad[name] = bad.get(name, 0) + count
-        columns.append(column)
-    return pa.table(columns, schema=schema(key))
+        converted.append(column)
+    return pa.table(converted, schema=wanted)
 
 
 def _report(key: str, bad: dict[str, int], problems: list[str] | None) -> None:
@@ -189,8 +191,12 @@ def _blank(source: io.BufferedReader) -> bool:
     return True
 
 
-def stream_csv(path: Path, key: str, problems: list[str] | None = None, chunk: int = CHUNK) -> Iterator[pa.Table]:
+def stream_csv(
+    path: Path, key: str, problems: list[str] | None = None, chunk: int = CHUNK, columns: list[str] | None = None
+) -> Iterator[pa.Table]:
     """The CSV file `path` in the key's schema, about `chunk` bytes of records at a time: memory holds one chunk.
+    With `columns`, only those are parsed (and only their values that do not parse are reported): a reader that
+    uses a few columns does not pay for the others' text.
 
     The same values and messages as `read_csv` of the whole file: chunks end where a record ends (a line break
     after an even number of `"`, as quotes are doubled inside quoted values), each is parsed with the file's header
@@ -213,17 +219,17 @@ def stream_csv(path: Path, key: str, problems: list[str] | None = None, chunk: i
             if not block:
                 if data.strip():
                     yielded = True
-                    yield _parse(header + data, key, bad)
+                    yield _parse(header + data, key, bad, columns)
                 break
             cut = _record_end(data)
             if cut < 0:  # one record longer than a chunk: read on
                 carry = data
                 continue
             yielded = True
-            yield _parse(header + data[:cut], key, bad)
+            yield _parse(header + data[:cut], key, bad, columns)
             carry = data[cut:]
         if not yielded:  # a header alone: what a read of it gives (no rows; an error without its line break)
-            yield _parse(header, key, bad)
+            yield _parse(header, key, bad, columns)
     _report(key, bad, problems)
 
 
