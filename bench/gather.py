@@ -1,4 +1,4 @@
-"""COPY ceiling vs our controller collectors on `medium` data, measured in one run.
+"""COPY ceiling vs our controller collectors on `medium` data (or `--scale large`), measured in one run.
 
 For `job_host_summary` and `main_jobevent` over one day, this prints:
 - the ceiling: the server alone running the collector's own statements, each as `COPY (<statement>) TO '/dev/null'
@@ -27,7 +27,7 @@ Each run's CPU is printed next to its wall time (the process's, and the server's
 from the `--verbose` log of our runs, how the streams shared the work (busiest and idlest stream) and how long
 packaging waited for the collection running ahead of it (gather/prefetch.py).
 
-    .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0] [--baseline main]
+    .venv/bin/python bench/gather.py [--days 3] [--repeat 3] [--unreadable-events 0] [--baseline main] [--scale medium]
 """
 
 from __future__ import annotations
@@ -329,10 +329,11 @@ def day_bench(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def medium_day(days: int) -> tuple[DatasetSpec, datetime, datetime]:
-    """`medium` data over `days` days from START, and the window measured: its second day."""
-    since = START + timedelta(days=1)
-    return DatasetSpec('medium', start=START, days=days, seed=11), since, since + timedelta(days=1)
+def medium_day(days: int, scale: str = 'medium') -> tuple[DatasetSpec, datetime, datetime]:
+    """`scale` data (the demo generator's) over `days` days from START, and the window measured: its second day
+    (the first when there is one)."""
+    since = START + timedelta(days=1 if days > 1 else 0)
+    return DatasetSpec(scale, start=START, days=days, seed=11), since, since + timedelta(days=1)
 
 
 def collector_tables(cluster: PostgresCluster, db, args: argparse.Namespace, since: datetime, until: datetime) -> None:
@@ -373,14 +374,15 @@ def main() -> None:
     parser.add_argument('--unreadable-events', type=int, default=0)
     parser.add_argument('--baseline', default='main', help='git ref whose worker/ is the end-to-end baseline')
     parser.add_argument('--only-end-to-end', action='store_true', help='skip the per-collector and extraction tables')
+    parser.add_argument('--scale', choices=('medium', 'large'), default='medium', help="the demo generator's scale")
     args = parser.parse_args()
-    spec, since, until = medium_day(args.days)
+    spec, since, until = medium_day(args.days, args.scale)
     with PostgresCluster() as cluster:
         t0 = time.perf_counter()
         db, stats = build(cluster, spec, dbname='bench')
         summaries, events = stats.rows.get('main_jobhostsummary', 0), stats.rows.get('main_jobevent', 0)
         print(
-            f'built medium x {args.days} days in {time.perf_counter() - t0:.1f} s: {summaries:,} summaries, '
+            f'built {args.scale} x {args.days} days in {time.perf_counter() - t0:.1f} s: {summaries:,} summaries, '
             f'{events:,} events'
         )
         print(f'window {since:%Y-%m-%d} .. {until:%Y-%m-%d} (one day)\n')
