@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from metrics_utility.library.dataframes import ROLLUPS, RollupStore
+from metrics_utility.library.dataframes import store as store_module
 from metrics_utility.library.dataframes.store import workers_pay
 from metrics_utility.library.storage import StorageDirectory
 from testsupport.report_data import (
@@ -187,3 +188,19 @@ def test_only_bad_values_the_figures_read_are_problems_of_an_events_package(tmp_
     assert [p.message for p in loaded.problems if 'main_jobevent' in p.name] == problems
     counted = len(events) if 'job_remote_id' not in change else len(events) - 2  # no job: no summary to count for
     assert loaded['main_jobevent']['task_runs'].sum() == counted
+
+
+@pytest.mark.parametrize(('large_day_bytes', 'parse_ahead'), [(32 << 20, True), (0, False)], ids=['small', 'large'])
+def test_blocks_are_parsed_ahead_unless_a_day_is_large_same_rollups(
+    tmp_path, monkeypatch, large_day_bytes, parse_ahead
+):
+    data = synthetic(date(2024, 2, 27), 2, jobs_per_day=3)
+    data.write(tmp_path / 'a')
+    data.write(tmp_path / 'b')
+    reference = RollupStore(StorageDirectory(tmp_path / 'a')).load(date(2024, 2, 27), date(2024, 2, 29), NAMES)
+    monkeypatch.setattr(store_module, 'SYSTEM_POOL_DAY_BYTES', large_day_bytes)
+    store = RollupStore(StorageDirectory(tmp_path / 'b'))
+    loaded = store.load(date(2024, 2, 27), date(2024, 2, 29), NAMES)
+    assert store.parse_ahead is parse_ahead
+    for name in NAMES:
+        assert loaded[name].equals(reference[name]), name
